@@ -1,0 +1,18 @@
+//! Gatehouse's domain: the types that parse, the rules, the use cases and the ports they need.
+//!
+//! Nothing here knows AWS, HTTP or a database. Time and randomness come in through ports
+//! ([`clock::Clock`], [`secret::Randomness`]) so the rules can be tested at any instant.
+
+pub mod clock;
+pub mod error;
+pub mod mail;
+pub mod model;
+pub mod password;
+pub mod ports;
+pub mod secret;
+pub mod services;
+pub mod types;
+pub mod usecase;
+
+pub use error::{Rejection, RejectionClass};
+pub use services::{Config, Services};

@@ -1,0 +1,303 @@
+//! The records Gatehouse keeps: organisations and their settings, groups, users, invitations and
+//! sessions. Records carry a `version` so that stores can refuse lost updates.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::clock::Timestamp;
+use crate::password::{PasswordDigest, PasswordPolicy};
+use crate::secret::TokenHash;
+use crate::types::{
+    EmailAddress, EmailDomain, GroupId, GroupName, InvitationId, InviteeRole, OrgDomain, PersonName,
+    PersonalMessage, Role, UserId,
+};
+
+/// An organisation ("platform").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Org {
+    pub domain: OrgDomain,
+    pub settings: Settings,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// What an organisation's admins decide ("authorisations").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// If non-empty, member invitations by email go only to these domains.
+    pub allowed_email_domains: Vec<EmailDomain>,
+    /// Groups every new member joins (guests never do).
+    pub default_groups: Vec<GroupId>,
+    /// Default personal message put in invitation emails.
+    pub invitation_message: Option<PersonalMessage>,
+    /// How long an invitation stays valid, in days.
+    pub invitation_ttl_days: u32,
+    /// Minimum password length in characters (never below 8).
+    pub password_min_length: u32,
+}
+
+impl Settings {
+    pub const DEFAULT_INVITATION_TTL_DAYS: u32 = 30;
+    pub const MAX_INVITATION_TTL_DAYS: u32 = 365;
+
+    pub fn invitation_ttl(&self) -> Duration {
+        Duration::from_secs(u64::from(self.invitation_ttl_days.clamp(1, Self::MAX_INVITATION_TTL_DAYS)) * 86_400)
+    }
+
+    pub fn password_policy(&self) -> PasswordPolicy {
+        PasswordPolicy::new(usize::try_from(self.password_min_length).unwrap_or(PasswordPolicy::DEFAULT_MIN))
+    }
+
+    /// Whether a member may be invited at this address.
+    pub fn allows_member_email(&self, email: &EmailAddress) -> bool {
+        self.allowed_email_domains.is_empty()
+            || self
+                .allowed_email_domains
+                .iter()
+                .any(|d| d.as_str() == email.domain())
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            allowed_email_domains: Vec::new(),
+            default_groups: Vec::new(),
+            invitation_message: None,
+            invitation_ttl_days: Self::DEFAULT_INVITATION_TTL_DAYS,
+            password_min_length: u32::try_from(PasswordPolicy::DEFAULT_MIN).unwrap_or(12),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: GroupName,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub org: OrgDomain,
+    pub email: Option<EmailAddress>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub role: Role,
+    pub groups: Vec<GroupId>,
+    pub password: PasswordDigest,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// How the invitee is reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Invitee {
+    Email { email: EmailAddress },
+}
+
+impl Invitee {
+    pub fn kind(&self) -> InvitationKind {
+        match self {
+            Invitee::Email { .. } => InvitationKind::Email,
+        }
+    }
+
+    pub fn email(&self) -> Option<&EmailAddress> {
+        match self {
+            Invitee::Email { email } => Some(email),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationKind {
+    Email,
+}
+
+impl InvitationKind {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+/// The stored state: pending → accepted | revoked. `Expired` is not stored; it is what a pending
+/// invitation past its `expires_at` is (see [`Invitation::status_at`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum InvitationState {
+    Pending,
+    Accepted { user_id: UserId, at: Timestamp },
+    Revoked { at: Timestamp },
+}
+
+/// What a client sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "accepted" => Some(Self::Accepted),
+            "revoked" => Some(Self::Revoked),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Whether the invitation email went out. `Queued` means it was saved but not (yet) handed to
+/// the mail service: a resend or a retry sends it; it is never lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Queued,
+    Sent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub org: OrgDomain,
+    pub invitee: Invitee,
+    pub role: InviteeRole,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub groups: Vec<GroupId>,
+    pub message: Option<PersonalMessage>,
+    pub invited_by: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub state: InvitationState,
+    pub delivery: Delivery,
+    /// Hash of the single-use sign-up token currently valid for this invitation.
+    pub token_hash: TokenHash,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Invitation {
+    pub fn status_at(&self, now: Timestamp) -> InvitationStatus {
+        match self.state {
+            InvitationState::Pending if now >= self.expires_at => InvitationStatus::Expired,
+            InvitationState::Pending => InvitationStatus::Pending,
+            InvitationState::Accepted { .. } => InvitationStatus::Accepted,
+            InvitationState::Revoked { .. } => InvitationStatus::Revoked,
+        }
+    }
+
+    /// The groups an account made from this invitation joins: a member joins the org's default
+    /// groups and the invited ones; a guest only the invited ones.
+    pub fn groups_on_acceptance(&self, settings: &Settings) -> Vec<GroupId> {
+        let mut groups = Vec::new();
+        if self.role == InviteeRole::Member {
+            groups.extend(settings.default_groups.iter().cloned());
+        }
+        groups.extend(self.groups.iter().cloned());
+        let mut seen = std::collections::HashSet::new();
+        groups.retain(|g| seen.insert(g.clone()));
+        groups
+    }
+}
+
+/// A signed-in session. Stored under its token's hash; the clear token is only ever in the
+/// client's hands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub org: OrgDomain,
+    pub user_id: UserId,
+    pub role: Role,
+    pub token_hash: TokenHash,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gid(n: u8) -> GroupId {
+        GroupId::parse(&format!("{n:032x}")).unwrap()
+    }
+
+    fn invitation(role: InviteeRole, groups: Vec<GroupId>) -> Invitation {
+        Invitation {
+            id: InvitationId::parse(&"1".repeat(32)).unwrap(),
+            org: OrgDomain::parse("demo").unwrap(),
+            invitee: Invitee::Email {
+                email: EmailAddress::parse("a@example.com").unwrap(),
+            },
+            role,
+            first_name: PersonName::parse("A").unwrap(),
+            last_name: PersonName::parse("B").unwrap(),
+            groups,
+            message: None,
+            invited_by: UserId::parse(&"2".repeat(32)).unwrap(),
+            created_at: Timestamp::from_unix_seconds(0),
+            expires_at: Timestamp::from_unix_seconds(100),
+            state: InvitationState::Pending,
+            delivery: Delivery::Queued,
+            token_hash: serde_json::from_value(serde_json::json!("00")).unwrap(),
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn members_join_default_groups_and_guests_do_not() {
+        let settings = Settings {
+            default_groups: vec![gid(1)],
+            ..Settings::default()
+        };
+        assert_eq!(
+            invitation(InviteeRole::Member, vec![gid(2), gid(1)]).groups_on_acceptance(&settings),
+            vec![gid(1), gid(2)]
+        );
+        assert_eq!(
+            invitation(InviteeRole::Guest, vec![gid(2)]).groups_on_acceptance(&settings),
+            vec![gid(2)]
+        );
+    }
+
+    #[test]
+    fn pending_invitations_expire_at_their_deadline() {
+        let inv = invitation(InviteeRole::Member, vec![]);
+        assert_eq!(inv.status_at(Timestamp::from_unix_seconds(99)), InvitationStatus::Pending);
+        assert_eq!(inv.status_at(Timestamp::from_unix_seconds(100)), InvitationStatus::Expired);
+    }
+
+    #[test]
+    fn allowed_domains_restrict_member_emails() {
+        let mut s = Settings::default();
+        let e = EmailAddress::parse("x@Partner.org").unwrap();
+        assert!(s.allows_member_email(&e));
+        s.allowed_email_domains = vec![EmailDomain::parse("example.com").unwrap()];
+        assert!(!s.allows_member_email(&e));
+        s.allowed_email_domains.push(EmailDomain::parse("partner.org").unwrap());
+        assert!(s.allows_member_email(&e));
+    }
+}

@@ -1,0 +1,135 @@
+//! What the use cases need from the outside world, named after what it does. Adapters implement
+//! these: DynamoDB and SES in AWS, an embedded store and a file outbox locally.
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::model::{Group, Invitation, Org, Session, User};
+use crate::secret::TokenHash;
+use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, UserId};
+
+/// A store could not answer (network, throttling, corrupt data). Logged, never shown.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("the page cursor is not one this store handed out")]
+    BadCursor,
+}
+
+/// Why a write was refused. Every write is all-or-nothing: a refused write changed nothing.
+#[derive(Debug, Error)]
+pub enum WriteError {
+    /// The email belongs to an account or a live invitation in this organisation already.
+    #[error("the email address is already taken in this organisation")]
+    EmailTaken,
+    /// A record with this identity exists already.
+    #[error("it exists already")]
+    AlreadyExists,
+    /// The record changed since it was read, or a single-use token was used meanwhile.
+    #[error("it changed meanwhile")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Opaque; from a previous [`Page::next_cursor`].
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates the organisation with its first groups and its first admin, all or nothing.
+    /// `AlreadyExists` if the domain is taken.
+    async fn create_org(&self, org: &Org, groups: &[Group], admin: &User) -> Result<(), WriteError>;
+    async fn org(&self, domain: &OrgDomain) -> Result<Option<Org>, StoreError>;
+}
+
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError>;
+    async fn groups(&self, org: &OrgDomain) -> Result<Vec<Group>, StoreError>;
+    async fn group(&self, org: &OrgDomain, id: &GroupId) -> Result<Option<Group>, StoreError>;
+}
+
+/// Everything that happens at once when an invitation is accepted.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    /// The invitation as read, with its state set to accepted; its `version` is the one read.
+    pub invitation: Invitation,
+    /// The token being spent; it must still exist.
+    pub token: TokenHash,
+    pub user: User,
+    pub session: Session,
+}
+
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    /// Saves a new invitation, claims its email in the organisation (unless an account or another
+    /// live invitation holds it: `EmailTaken`) and records its token, all or nothing.
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
+    async fn invitation(&self, org: &OrgDomain, id: &InvitationId) -> Result<Option<Invitation>, StoreError>;
+    /// The invitation whose current sign-up token has this hash.
+    async fn invitation_by_token(&self, org: &OrgDomain, token: &TokenHash) -> Result<Option<Invitation>, StoreError>;
+    /// Replaces an invitation read at `invitation.version` (`Stale` if it changed since). If its
+    /// token hash changed, the old token stops working and the new one starts.
+    async fn update_invitation(&self, invitation: &Invitation, previous_token: &TokenHash) -> Result<(), WriteError>;
+    /// Newest first. `keep` filters; pages may hold fewer than `limit` items only at the end.
+    async fn invitations(
+        &self,
+        org: &OrgDomain,
+        page: &PageRequest,
+        keep: &(dyn Fn(&Invitation) -> bool + Send + Sync),
+    ) -> Result<Page<Invitation>, StoreError>;
+    /// Spends the token, marks the invitation accepted, creates the account (taking over the
+    /// invitation's email claim) and its first session, all or nothing: `Stale` if the token was
+    /// spent or the invitation changed meanwhile.
+    async fn accept_invitation(&self, acceptance: &Acceptance) -> Result<(), WriteError>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn user(&self, org: &OrgDomain, id: &UserId) -> Result<Option<User>, StoreError>;
+    async fn user_by_email(&self, org: &OrgDomain, email: &EmailAddress) -> Result<Option<User>, StoreError>;
+    /// Replaces a user read at `user.version`; `Stale` if it changed since.
+    async fn update_user(&self, user: &User) -> Result<(), WriteError>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> Result<(), WriteError>;
+    async fn session(&self, org: &OrgDomain, user: &UserId, token: &TokenHash) -> Result<Option<Session>, StoreError>;
+}
+
+/// Everything Gatehouse keeps.
+pub trait Store: OrgStore + GroupStore + InvitationStore + UserStore + SessionStore {}
+impl<T: OrgStore + GroupStore + InvitationStore + UserStore + SessionStore> Store for T {}
+
+/// A message ready to send: both parts rendered, user text already escaped in the HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub to: EmailAddress,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// The link the message asks its reader to follow (a local outbox prints it).
+    pub action_link: Option<String>,
+}
+
+#[derive(Debug, Error)]
+#[error("the mail could not be sent: {0}")]
+pub struct MailError(pub String);
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}

@@ -1,0 +1,427 @@
+//! Types that parse: past the edge, a value of one of these types is known to be valid.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use thiserror::Error;
+
+/// Why a value was refused; `code` is stable and names the rule broken.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
+/// An organisation's short slug (`acme`): 2 to 40 characters, lowercase ASCII letters, digits
+/// and inner hyphens, starting with a letter. Input is lowercased first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgDomain(String);
+string_newtype!(OrgDomain);
+
+impl OrgDomain {
+    pub const MAX_LEN: usize = 40;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim().to_ascii_lowercase();
+        let bad = || {
+            ParseError::new(
+                "invalid_org_domain",
+                "an organisation domain is 2 to 40 lowercase letters, digits and inner hyphens, starting with a letter",
+            )
+        };
+        if s.len() < 2 || s.len() > Self::MAX_LEN {
+            return Err(bad());
+        }
+        let mut chars = s.chars();
+        if !chars.next().is_some_and(|c| c.is_ascii_lowercase()) || s.ends_with('-') {
+            return Err(bad());
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(bad());
+        }
+        Ok(Self(s))
+    }
+}
+
+/// An email address, validated (RFC 5322 addr-spec, a dotted domain, at most 254 characters).
+/// Kept as typed; compared, hashed and stored as keys by its lowercase form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+string_newtype!(EmailAddress);
+
+impl EmailAddress {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        let bad = |why: &str| ParseError::new("invalid_email", format!("not a usable email address: {why}"));
+        if s.is_empty() {
+            return Err(bad("empty"));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(bad("longer than 254 characters"));
+        }
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(bad("contains spaces or control characters"));
+        }
+        let options = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal();
+        let parsed = email_address::EmailAddress::parse_with_options(s, options)
+            .map_err(|e| bad(&e.to_string()))?;
+        if !parsed.domain().contains('.') || parsed.domain().ends_with('.') {
+            return Err(bad("the domain needs a dot"));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// The form used for comparison and uniqueness: lowercase.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// The domain part, lowercase.
+    pub fn domain(&self) -> String {
+        self.0
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// The local part as typed.
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or(&self.0)
+    }
+}
+
+impl PartialEq for EmailAddress {
+    fn eq(&self, other: &Self) -> bool {
+        self.normalized() == other.normalized()
+    }
+}
+impl Eq for EmailAddress {}
+impl std::hash::Hash for EmailAddress {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.normalized().hash(state)
+    }
+}
+
+/// A domain an organisation allows member invitations to (`example.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailDomain(String);
+string_newtype!(EmailDomain);
+
+impl EmailDomain {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim().trim_start_matches('@').to_lowercase();
+        let ok = s.len() <= 253
+            && s.contains('.')
+            && s.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(ParseError::new(
+                "invalid_email_domain",
+                "an email domain is dotted labels of letters, digits and inner hyphens",
+            ))
+        }
+    }
+}
+
+fn clean_text(
+    raw: &str,
+    max_chars: usize,
+    code: &'static str,
+    what: &str,
+    allow_newlines: bool,
+) -> Result<String, ParseError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(ParseError::new(code, format!("{what} is empty")));
+    }
+    if s.chars().count() > max_chars {
+        return Err(ParseError::new(
+            code,
+            format!("{what} is longer than {max_chars} characters"),
+        ));
+    }
+    if s
+        .chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+    {
+        return Err(ParseError::new(
+            code,
+            format!("{what} contains control characters"),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A first or last name: 1 to 100 characters of any script, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+string_newtype!(PersonName);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        clean_text(raw, Self::MAX_CHARS, "invalid_name", "a name", false).map(Self)
+    }
+}
+
+/// A group's display name: 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GroupName(String);
+string_newtype!(GroupName);
+
+impl GroupName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        clean_text(raw, 100, "invalid_group_name", "a group name", false).map(Self)
+    }
+}
+
+/// The personal message an admin puts in an invitation email: up to 2,000 characters, lines kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonalMessage(String);
+string_newtype!(PersonalMessage);
+
+impl PersonalMessage {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        clean_text(raw, Self::MAX_CHARS, "invalid_message", "the message", true).map(Self)
+    }
+}
+
+/// A platform role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Member,
+    /// Sees only the groups it was invited to; never joins default groups.
+    Guest,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Guest => "guest",
+        }
+    }
+}
+
+/// The role an invitation grants: invitations make members or guests, never admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteeRole {
+    Member,
+    Guest,
+}
+
+impl InviteeRole {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "member" => Ok(Self::Member),
+            "guest" => Ok(Self::Guest),
+            _ => Err(ParseError::new(
+                "invalid_role",
+                "an invitation's role is \"member\" or \"guest\"",
+            )),
+        }
+    }
+
+    pub fn as_role(self) -> Role {
+        match self {
+            Self::Member => Role::Member,
+            Self::Guest => Role::Guest,
+        }
+    }
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $code:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+        string_newtype!($name);
+
+        impl $name {
+            /// Ids are 32 lowercase hex digits (a UUID without dashes).
+            pub fn parse(raw: &str) -> Result<Self, ParseError> {
+                let s = raw.trim();
+                if s.len() == 32 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+                    Ok(Self(s.to_string()))
+                } else {
+                    Err(ParseError::new($code, concat!("not a ", stringify!($name))))
+                }
+            }
+
+            pub fn from_uuid(id: uuid::Uuid) -> Self {
+                Self(id.simple().to_string())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user's id.
+    UserId,
+    "invalid_user_id"
+);
+id_type!(
+    /// An invitation's id; time-ordered (UUIDv7), so listing by id lists by age.
+    InvitationId,
+    "invalid_invitation_id"
+);
+id_type!(
+    /// A group's id.
+    GroupId,
+    "invalid_group_id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn org_domains_are_slugs() {
+        assert_eq!(OrgDomain::parse(" Acme ").unwrap().as_str(), "acme");
+        assert!(OrgDomain::parse("acme-corp2").is_ok());
+        for bad in ["", "a", "2acme", "acme-", "ac me", "acmé", "ac_me", &"a".repeat(41)] {
+            assert_eq!(OrgDomain::parse(bad).unwrap_err().code, "invalid_org_domain", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails_compare_case_insensitively() {
+        let a = EmailAddress::parse("Alice@Example.com").unwrap();
+        let b = EmailAddress::parse("alice@example.COM").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.normalized(), "alice@example.com");
+        assert_eq!(a.as_str(), "Alice@Example.com");
+        assert_eq!(a.domain(), "example.com");
+    }
+
+    #[test]
+    fn bad_emails_are_refused() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "alice@localhost",
+            "Alice <alice@example.com>",
+            "al ice@example.com",
+            "alice@exa\nmple.com",
+            "alice@[127.0.0.1]",
+            long.as_str(),
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(PersonName::parse("  Zoë ").unwrap().as_str(), "Zoë");
+        assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse(&"é".repeat(101)).is_err());
+        assert!(PersonName::parse(&"é".repeat(100)).is_ok());
+        assert!(PersonName::parse("a\u{0}b").is_err());
+        assert!(PersonName::parse("a\nb").is_err());
+        assert!(PersonalMessage::parse("line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn invitee_roles_are_member_or_guest() {
+        assert_eq!(InviteeRole::parse("Member").unwrap(), InviteeRole::Member);
+        assert_eq!(InviteeRole::parse("guest").unwrap(), InviteeRole::Guest);
+        assert_eq!(InviteeRole::parse("admin").unwrap_err().code, "invalid_role");
+    }
+
+    #[test]
+    fn email_domains_parse() {
+        assert_eq!(EmailDomain::parse("@Example.COM").unwrap().as_str(), "example.com");
+        assert!(EmailDomain::parse("example").is_err());
+        assert!(EmailDomain::parse("-x.com").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(s in "\\PC*") {
+            let _ = EmailAddress::parse(&s);
+            let _ = OrgDomain::parse(&s);
+            let _ = PersonName::parse(&s);
+            let _ = UserId::parse(&s);
+        }
+
+        #[test]
+        fn valid_org_domains_round_trip(s in "[a-z][a-z0-9-]{0,38}[a-z0-9]") {
+            let d = OrgDomain::parse(&s).unwrap();
+            prop_assert_eq!(OrgDomain::parse(d.as_str()).unwrap(), d);
+        }
+    }
+}

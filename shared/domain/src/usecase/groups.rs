@@ -1,0 +1,93 @@
+//! Groups: admins create them; everyone signed in lists the groups they may see.
+
+use crate::error::{Rejection, RejectionClass};
+use crate::model::Group;
+use crate::ports::{StoreError, WriteError};
+use crate::secret::SessionToken;
+use crate::services::Services;
+use crate::types::{GroupName, OrgDomain, Role};
+use crate::usecase::session::AuthError;
+use crate::usecase::{authenticate, load_org, OrgLookupError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GroupsError {
+    #[error(transparent)]
+    Org(#[from] OrgLookupError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("only admins can create groups")]
+    Forbidden,
+    #[error("storage failed: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for GroupsError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<WriteError> for GroupsError {
+    fn from(e: WriteError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl Rejection for GroupsError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Org(e) => e.code(),
+            Self::Auth(e) => e.code(),
+            Self::Forbidden => "forbidden",
+            Self::Internal(_) => "internal",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Org(e) => e.class(),
+            Self::Auth(e) => e.class(),
+            Self::Forbidden => RejectionClass::Forbidden,
+            Self::Internal(_) => RejectionClass::Internal,
+        }
+    }
+}
+
+pub async fn create_group(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    name: GroupName,
+) -> Result<Group, GroupsError> {
+    load_org(services, org).await?;
+    let actor = authenticate(services, org, token).await?;
+    if !actor.is_admin() {
+        return Err(GroupsError::Forbidden);
+    }
+    let group = Group {
+        id: services.random.group_id(),
+        name,
+        created_at: services.clock.now(),
+    };
+    services.store.create_group(org, &group).await?;
+    Ok(group)
+}
+
+/// Admins and members see every group; guests only the groups they belong to.
+pub async fn list_groups(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<Vec<Group>, GroupsError> {
+    load_org(services, org).await?;
+    let actor = authenticate(services, org, token).await?;
+    let mut groups = services.store.groups(org).await?;
+    if actor.role == Role::Guest {
+        let user = services
+            .store
+            .user(org, &actor.user_id)
+            .await?
+            .ok_or(GroupsError::Auth(AuthError::Unauthenticated))?;
+        groups.retain(|g| user.groups.contains(&g.id));
+    }
+    Ok(groups)
+}

@@ -1,0 +1,92 @@
+//! Sessions: made at sign-in and sign-up, checked on every authenticated request.
+
+use crate::clock::Timestamp;
+use crate::error::{Rejection, RejectionClass};
+use crate::model::{Session, User};
+use crate::ports::StoreError;
+use crate::secret::SessionToken;
+use crate::services::Services;
+use crate::types::{OrgDomain, Role, UserId};
+
+/// Who is calling, as established from their bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub org: OrgDomain,
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// What sign-in and sign-up hand back: the bearer token (shown once) and the account.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: SessionToken,
+    pub expires_at: Timestamp,
+    pub user: User,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("sign in first: the bearer token is missing, unknown or expired")]
+    Unauthenticated,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Rejection for AuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Store(_) => "internal",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Unauthenticated => RejectionClass::Unauthenticated,
+            Self::Store(_) => RejectionClass::Internal,
+        }
+    }
+}
+
+/// Finds the live session a bearer token belongs to, in this organisation only: a token of
+/// another organisation is unknown here.
+pub async fn authenticate(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<Actor, AuthError> {
+    let token = token.ok_or(AuthError::Unauthenticated)?;
+    let session = services
+        .store
+        .session(org, &token.user_id, &token.secret.hash())
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    if services.clock.now() >= session.expires_at || session.user_id != token.user_id {
+        return Err(AuthError::Unauthenticated);
+    }
+    Ok(Actor {
+        org: session.org,
+        user_id: session.user_id,
+        role: session.role,
+    })
+}
+
+/// A new session for `user`, and the token that opens it.
+pub(crate) fn new_session(services: &Services, user: &User) -> (SessionToken, Session) {
+    let now = services.clock.now();
+    let token = SessionToken::generate(user.id.clone(), services.random.as_ref());
+    let session = Session {
+        org: user.org.clone(),
+        user_id: user.id.clone(),
+        role: user.role,
+        token_hash: token.secret.hash(),
+        created_at: now,
+        expires_at: now.plus(services.config.session_ttl),
+    };
+    (token, session)
+}

@@ -1,0 +1,95 @@
+//! Sign in with email and password. The answer never says whether the account exists, and an
+//! unknown account costs the same password-hash work as a wrong password.
+
+use crate::error::{Rejection, RejectionClass};
+use crate::password::Password;
+use crate::ports::{StoreError, WriteError};
+use crate::services::Services;
+use crate::types::{EmailAddress, OrgDomain};
+use crate::usecase::session::new_session;
+use crate::usecase::{load_org, OrgLookupError, SignedIn};
+
+pub struct SignInRequest {
+    /// As typed: an email address.
+    pub identifier: String,
+    pub password: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error(transparent)]
+    Org(#[from] OrgLookupError),
+    #[error("the identifier or the password is wrong")]
+    InvalidCredentials,
+    #[error("sign-in failed: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl Rejection for SignInError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Org(e) => e.code(),
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Internal(_) => "internal",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Org(e) => e.class(),
+            Self::InvalidCredentials => RejectionClass::Unauthenticated,
+            Self::Internal(_) => RejectionClass::Internal,
+        }
+    }
+}
+
+pub async fn sign_in(services: &Services, org_domain: &OrgDomain, request: SignInRequest) -> Result<SignedIn, SignInError> {
+    load_org(services, org_domain).await?;
+    let password = Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
+    let user = match EmailAddress::parse(&request.identifier) {
+        Ok(email) => services.store.user_by_email(org_domain, &email).await?,
+        Err(_) => None,
+    };
+    let verified = services
+        .passwords
+        .verify(password.clone(), user.as_ref().map(|u| u.password.clone()), services.random.clone())
+        .await;
+    let Some(mut user) = user.filter(|_| verified) else {
+        return Err(SignInError::InvalidCredentials);
+    };
+    if services.passwords.needs_rehash(&user.password) {
+        rehash(services, &mut user, password).await;
+    }
+    let (token, session) = new_session(services, &user);
+    services
+        .store
+        .create_session(&session)
+        .await
+        .map_err(|e: WriteError| SignInError::Internal(e.to_string()))?;
+    Ok(SignedIn {
+        token,
+        expires_at: session.expires_at,
+        user,
+    })
+}
+
+/// Upgrades a digest made with weaker parameters. A failure only means it is tried next time.
+async fn rehash(services: &Services, user: &mut crate::model::User, password: Password) {
+    let Ok(digest) = services.passwords.hash(password, services.random.clone()).await else {
+        return;
+    };
+    let mut upgraded = user.clone();
+    upgraded.password = digest;
+    match services.store.update_user(&upgraded).await {
+        Ok(()) => {
+            upgraded.version += 1;
+            *user = upgraded;
+        }
+        Err(e) => tracing::info!(user = %user.id, cause = %e, "password rehash deferred"),
+    }
+}
