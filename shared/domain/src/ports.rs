@@ -88,7 +88,7 @@ pub trait InvitationStore: Send + Sync {
         &self,
         org: &OrgDomain,
         page: &PageRequest,
-        keep: &(dyn Fn(&Invitation) -> bool + Send + Sync),
+        keep: &(dyn for<'i> Fn(&'i Invitation) -> bool + Send + Sync),
     ) -> Result<Page<Invitation>, StoreError>;
     /// Spends the token, marks the invitation accepted, creates the account (taking over the
     /// invitation's email claim) and its first session, all or nothing: `Stale` if the token was

@@ -1,1 +1,18 @@
+//! The storage contract.
+//!
+//! Backends implement one small primitive, [`ItemStore`]: items addressed by a partition key and a
+//! sort key, read one at a time or by sort-key prefix, and written in all-or-nothing batches whose
+//! every write may carry a [`Condition`]. DynamoDB provides exactly this (GetItem, Query,
+//! TransactWriteItems with condition expressions); the embedded store provides it with one
+//! serialised write transaction.
+//!
+//! [`Records`] implements the domain's store ports once, over any [`ItemStore`], with the key design
+//! documented in `KEYS.md`. Uniqueness and single use are conditions on writes, never a read
+//! followed by a write. [`conformance`] is the suite every backend runs.
 
+pub mod conformance;
+mod items;
+mod records;
+
+pub use items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
+pub use records::Records;

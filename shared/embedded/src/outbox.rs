@@ -1,0 +1,74 @@
+use async_trait::async_trait;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+use std::path::{Path, PathBuf};
+
+use gatehouse_domain::ports::{MailError, Mailer, OutgoingEmail};
+
+/// Writes every message to a folder as an RFC 5322 `.eml` file (multipart/alternative: text and
+/// HTML), named so that files sort by sending time. Optionally prints each message's link, which
+/// is how the local run shows sign-up links.
+pub struct FileOutbox {
+    dir: PathBuf,
+    from: Mailbox,
+    print_links: bool,
+}
+
+impl FileOutbox {
+    pub fn new(dir: &Path, from: &str, print_links: bool) -> Result<Self, MailError> {
+        std::fs::create_dir_all(dir).map_err(|e| MailError(format!("cannot create outbox {}: {e}", dir.display())))?;
+        let from = from
+            .parse()
+            .map_err(|e| MailError(format!("the sender address {from:?} is invalid: {e}")))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            from,
+            print_links,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// The RFC 5322 form of a message, as both the outbox and raw senders need it.
+pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailError> {
+    let to: Mailbox = email
+        .to
+        .as_str()
+        .parse()
+        .map_err(|e| MailError(format!("recipient not addressable: {e}")))?;
+    let message = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+        .map_err(|e| MailError(e.to_string()))?;
+    Ok(message.formatted())
+}
+
+#[async_trait]
+impl Mailer for FileOutbox {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        let bytes = rfc5322(&self.from, email)?;
+        let stamp = std::time::UNIX_EPOCH.elapsed().map(|d| d.as_micros()).unwrap_or_default();
+        let name = format!("{stamp:020}-{}.eml", uuid::Uuid::new_v4().simple());
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let path = self.dir.join(&name);
+        tokio::fs::write(&tmp, &bytes)
+            .await
+            .map_err(|e| MailError(format!("cannot write {}: {e}", tmp.display())))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| MailError(format!("cannot move {} into place: {e}", path.display())))?;
+        if self.print_links {
+            println!("✉  to {} — {}", email.to, email.subject);
+            if let Some(link) = &email.action_link {
+                println!("   link: {link}");
+            }
+            println!("   saved: {}", path.display());
+        }
+        Ok(())
+    }
+}

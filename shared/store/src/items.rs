@@ -1,0 +1,122 @@
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// An item's attributes other than its key. Values are JSON; backends map them to their own types.
+pub type Attrs = serde_json::Map<String, Value>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub key: Key,
+    pub attrs: Attrs,
+}
+
+/// A condition on the item currently stored at a write's key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Exists,
+    NotExists,
+    /// The attribute exists and equals this value.
+    Equals(String, Value),
+    /// The attribute is a number strictly below this one.
+    Below(String, i64),
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+}
+
+impl Condition {
+    /// Whether the condition holds for `current` (None: no item at the key). Backends without
+    /// native conditions evaluate them with this; DynamoDB translates them to expressions.
+    pub fn holds(&self, current: Option<&Attrs>) -> bool {
+        match self {
+            Condition::Exists => current.is_some(),
+            Condition::NotExists => current.is_none(),
+            Condition::Equals(name, value) => current.and_then(|a| a.get(name)).is_some_and(|v| v == value),
+            Condition::Below(name, n) => current
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_i64)
+                .is_some_and(|v| v < *n),
+            Condition::All(cs) => cs.iter().all(|c| c.holds(current)),
+            Condition::Any(cs) => cs.iter().any(|c| c.holds(current)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put { item: Item, condition: Option<Condition> },
+    Delete { key: Key, condition: Option<Condition> },
+    /// Writes nothing; only its condition must hold.
+    Check { key: Key, condition: Condition },
+}
+
+impl Write {
+    pub fn key(&self) -> &Key {
+        match self {
+            Write::Put { item, .. } => &item.key,
+            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+        }
+    }
+
+    pub fn condition(&self) -> Option<&Condition> {
+        match self {
+            Write::Put { condition, .. } | Write::Delete { condition, .. } => condition.as_ref(),
+            Write::Check { condition, .. } => Some(condition),
+        }
+    }
+}
+
+/// Items of one partition whose sort key starts with a prefix, in sort-key order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub pk: String,
+    pub sk_prefix: String,
+    /// Continue after this sort key (exclusive).
+    pub after: Option<String>,
+    pub limit: usize,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    pub items: Vec<Item>,
+    /// Set when more items may follow: pass it as `after` to continue.
+    pub last_sk: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    /// The condition of the write at this index (in the batch given) did not hold; nothing was written.
+    #[error("the condition of write #{index} did not hold")]
+    ConditionFailed { index: usize },
+    /// Another transaction touched the same items at the same moment (DynamoDB's
+    /// TransactionConflict); nothing was written and retrying may succeed.
+    #[error("a concurrent transaction conflicted")]
+    Conflict,
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// The primitive every storage backend implements.
+#[async_trait]
+pub trait ItemStore: Send + Sync {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, ItemError>;
+    async fn query(&self, query: &Query) -> Result<QueryPage, ItemError>;
+    /// Applies every write or none (at most 100, each to a different key). When a condition
+    /// fails, answers [`ItemError::ConditionFailed`] with the first failing write's index.
+    async fn write(&self, writes: Vec<Write>) -> Result<(), ItemError>;
+}

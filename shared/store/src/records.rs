@@ -1,0 +1,451 @@
+//! The domain's store ports over an [`ItemStore`], with Gatehouse's key design (see `KEYS.md`).
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_domain::model::{Group, Invitation, InvitationState, Org, Session, User};
+use gatehouse_domain::ports::{
+    Acceptance, GroupStore, InvitationStore, OrgStore, Page, PageRequest, SessionStore, StoreError, UserStore, WriteError,
+};
+use gatehouse_domain::secret::TokenHash;
+use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, OrgDomain, UserId};
+
+use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
+
+/// Keys of every record. One place, so the layout can be read at a glance.
+mod keys {
+    use super::*;
+
+    pub fn org(org: &OrgDomain) -> Key {
+        Key::new(format!("ORG#{org}"), "#")
+    }
+    pub fn group(org: &OrgDomain, id: &GroupId) -> Key {
+        Key::new(groups_pk(org), id.as_str())
+    }
+    pub fn groups_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#GROUPS")
+    }
+    pub fn user(org: &OrgDomain, id: &UserId) -> Key {
+        Key::new(format!("ORG#{org}#USERS"), id.as_str())
+    }
+    pub fn email_claim(org: &OrgDomain, email: &EmailAddress) -> Key {
+        Key::new(format!("ORG#{org}#EMAIL#{}", email.normalized()), "#")
+    }
+    pub fn invitation(org: &OrgDomain, id: &InvitationId) -> Key {
+        Key::new(invitations_pk(org), id.as_str())
+    }
+    pub fn invitations_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#INVITATIONS")
+    }
+    pub fn link_token(hash: &TokenHash) -> Key {
+        Key::new(format!("TOKEN#{}", hash.as_str()), "#")
+    }
+    pub fn session(org: &OrgDomain, user: &UserId, hash: &TokenHash) -> Key {
+        Key::new(format!("SESSION#{org}#{user}"), hash.as_str())
+    }
+}
+
+/// The attribute DynamoDB's TTL deletes expired items by (epoch seconds). Set on items that are
+/// useless once expired: link tokens and sessions.
+pub const TTL_ATTRIBUTE: &str = "ttl";
+const VERSION: &str = "version";
+
+/// Gatehouse's records over an item store.
+#[derive(Clone)]
+pub struct Records {
+    items: Arc<dyn ItemStore>,
+}
+
+impl Records {
+    pub fn new(items: Arc<dyn ItemStore>) -> Self {
+        Self { items }
+    }
+
+    /// Runs a batch, retrying a few times when a concurrent transaction conflicted.
+    async fn write(&self, writes: Vec<Write>) -> Result<(), ItemError> {
+        let mut delay = Duration::from_millis(10);
+        for _ in 0..5 {
+            match self.items.write(writes.clone()).await {
+                Err(ItemError::Conflict) => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.items.write(writes).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+        match self.items.get(key).await.map_err(unavailable)? {
+            Some(item) => decode(item.attrs).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+fn unavailable(e: ItemError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn write_error(e: ItemError) -> WriteError {
+    match e {
+        ItemError::ConditionFailed { .. } | ItemError::Conflict => WriteError::Stale,
+        e => WriteError::Store(unavailable(e)),
+    }
+}
+
+fn encode<T: Serialize>(record: &T) -> Attrs {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(map)) => map,
+        // Every record is a struct; anything else is a programming error caught by the tests.
+        other => panic!("records serialise to JSON objects, got {other:?}"),
+    }
+}
+
+fn decode<T: DeserializeOwned>(attrs: Attrs) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(attrs)).map_err(|e| StoreError::Unavailable(format!("corrupt record: {e}")))
+}
+
+fn put(key: Key, attrs: Attrs, condition: Option<Condition>) -> Write {
+    Write::Put {
+        item: Item { key, attrs },
+        condition,
+    }
+}
+
+/// The record as it will be stored: its version one past the version it was read at, and a
+/// condition that the stored one is still at the version read.
+fn versioned<T: Serialize>(record: &T, read_version: u64) -> (Attrs, Condition) {
+    let mut attrs = encode(record);
+    attrs.insert(VERSION.into(), json!(read_version + 1));
+    (attrs, Condition::Equals(VERSION.into(), json!(read_version)))
+}
+
+fn email_claim_for_user(user: &User) -> Attrs {
+    let mut attrs = Attrs::new();
+    attrs.insert("owner".into(), json!("user"));
+    attrs.insert("owner_id".into(), json!(user.id));
+    attrs
+}
+
+#[async_trait]
+impl OrgStore for Records {
+    async fn create_org(&self, org: &Org, groups: &[Group], admin: &User) -> Result<(), WriteError> {
+        let mut writes = vec![put(keys::org(&org.domain), encode(org), Some(Condition::NotExists))];
+        for g in groups {
+            writes.push(put(keys::group(&org.domain, &g.id), encode(g), Some(Condition::NotExists)));
+        }
+        writes.push(put(keys::user(&org.domain, &admin.id), encode(admin), Some(Condition::NotExists)));
+        if let Some(email) = &admin.email {
+            writes.push(put(
+                keys::email_claim(&org.domain, email),
+                email_claim_for_user(admin),
+                Some(Condition::NotExists),
+            ));
+        }
+        match self.write(writes).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index: 0 }) => Err(WriteError::AlreadyExists),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
+    async fn org(&self, domain: &OrgDomain) -> Result<Option<Org>, StoreError> {
+        self.get(&keys::org(domain)).await
+    }
+}
+
+#[async_trait]
+impl GroupStore for Records {
+    async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
+        match self
+            .write(vec![put(keys::group(org, &group.id), encode(group), Some(Condition::NotExists))])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
+    async fn groups(&self, org: &OrgDomain) -> Result<Vec<Group>, StoreError> {
+        let mut groups = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .items
+                .query(&Query {
+                    pk: keys::groups_pk(org),
+                    sk_prefix: String::new(),
+                    after,
+                    limit: 500,
+                    descending: false,
+                })
+                .await
+                .map_err(unavailable)?;
+            for item in page.items {
+                groups.push(decode(item.attrs)?);
+            }
+            match page.last_sk {
+                Some(sk) => after = Some(sk),
+                None => return Ok(groups),
+            }
+        }
+    }
+
+    async fn group(&self, org: &OrgDomain, id: &GroupId) -> Result<Option<Group>, StoreError> {
+        self.get(&keys::group(org, id)).await
+    }
+}
+
+fn token_item(invitation: &Invitation) -> Item {
+    let mut attrs = Attrs::new();
+    attrs.insert("org".into(), json!(invitation.org));
+    attrs.insert("invitation_id".into(), json!(invitation.id));
+    attrs.insert("expires_at".into(), json!(invitation.expires_at));
+    attrs.insert(TTL_ATTRIBUTE.into(), json!(invitation.expires_at));
+    Item {
+        key: keys::link_token(&invitation.token_hash),
+        attrs,
+    }
+}
+
+#[async_trait]
+impl InvitationStore for Records {
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
+        let org = &invitation.org;
+        let mut writes = Vec::with_capacity(3);
+        if let Some(email) = invitation.invitee.email() {
+            let mut claim = Attrs::new();
+            claim.insert("owner".into(), json!("invitation"));
+            claim.insert("owner_id".into(), json!(invitation.id));
+            claim.insert("expires_at".into(), json!(invitation.expires_at));
+            // Free, or held by an invitation that has expired by now.
+            let free = Condition::Any(vec![
+                Condition::NotExists,
+                Condition::All(vec![
+                    Condition::Equals("owner".into(), json!("invitation")),
+                    Condition::Below("expires_at".into(), invitation.created_at.unix_seconds() + 1),
+                ]),
+            ]);
+            writes.push(put(keys::email_claim(org, email), claim, Some(free)));
+        }
+        let claim_index = if writes.is_empty() { None } else { Some(0) };
+        writes.push(put(keys::invitation(org, &invitation.id), encode(invitation), Some(Condition::NotExists)));
+        let token = token_item(invitation);
+        writes.push(Write::Put {
+            item: token,
+            condition: Some(Condition::NotExists),
+        });
+        match self.write(writes).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => Err(WriteError::EmailTaken),
+            Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
+    async fn invitation(&self, org: &OrgDomain, id: &InvitationId) -> Result<Option<Invitation>, StoreError> {
+        self.get(&keys::invitation(org, id)).await
+    }
+
+    async fn invitation_by_token(&self, org: &OrgDomain, token: &TokenHash) -> Result<Option<Invitation>, StoreError> {
+        let Some(item) = self.items.get(&keys::link_token(token)).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let same_org = item.attrs.get("org").and_then(Value::as_str) == Some(org.as_str());
+        let id = item
+            .attrs
+            .get("invitation_id")
+            .and_then(Value::as_str)
+            .and_then(|s| InvitationId::parse(s).ok());
+        match (same_org, id) {
+            (true, Some(id)) => Ok(self
+                .invitation(org, &id)
+                .await?
+                .filter(|inv| &inv.token_hash == token)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn update_invitation(&self, invitation: &Invitation, previous_token: &TokenHash) -> Result<(), WriteError> {
+        let (attrs, unchanged) = versioned(invitation, invitation.version);
+        let mut writes = vec![put(keys::invitation(&invitation.org, &invitation.id), attrs, Some(unchanged))];
+        if previous_token != &invitation.token_hash {
+            writes.push(Write::Delete {
+                key: keys::link_token(previous_token),
+                condition: None,
+            });
+            writes.push(Write::Put {
+                item: token_item(invitation),
+                condition: Some(Condition::NotExists),
+            });
+        }
+        self.write(writes).await.map_err(write_error)
+    }
+
+    async fn invitations(
+        &self,
+        org: &OrgDomain,
+        page: &PageRequest,
+        keep: &(dyn for<'i> Fn(&'i Invitation) -> bool + Send + Sync),
+    ) -> Result<Page<Invitation>, StoreError> {
+        let mut after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c)?),
+            None => None,
+        };
+        let limit = page.limit.max(1);
+        let mut items = Vec::new();
+        loop {
+            let chunk = self
+                .items
+                .query(&Query {
+                    pk: keys::invitations_pk(org),
+                    sk_prefix: String::new(),
+                    after: after.clone(),
+                    limit: limit - items.len(),
+                    descending: true,
+                })
+                .await
+                .map_err(unavailable)?;
+            let mut last = None;
+            for item in chunk.items {
+                last = Some(item.key.sk.clone());
+                let invitation: Invitation = decode(item.attrs)?;
+                if keep(&invitation) {
+                    items.push(invitation);
+                }
+            }
+            match chunk.last_sk {
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    })
+                }
+                Some(sk) if items.len() >= limit => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: Some(encode_cursor(last.as_deref().unwrap_or(&sk))),
+                    })
+                }
+                Some(sk) => after = Some(sk),
+            }
+        }
+    }
+
+    async fn accept_invitation(&self, acceptance: &Acceptance) -> Result<(), WriteError> {
+        let Acceptance {
+            invitation,
+            token,
+            user,
+            session,
+        } = acceptance;
+        let InvitationState::Accepted { .. } = invitation.state else {
+            return Err(WriteError::Stale);
+        };
+        let org = &invitation.org;
+        let (inv_attrs, unchanged) = versioned(invitation, invitation.version);
+        let mut writes = vec![
+            Write::Delete {
+                key: keys::link_token(token),
+                condition: Some(Condition::Equals("invitation_id".into(), json!(invitation.id))),
+            },
+            put(keys::invitation(org, &invitation.id), inv_attrs, Some(unchanged)),
+            put(keys::user(org, &user.id), encode(user), Some(Condition::NotExists)),
+            session_put(session),
+        ];
+        let claim_index = writes.len();
+        if let Some(email) = &user.email {
+            writes.push(put(
+                keys::email_claim(org, email),
+                email_claim_for_user(user),
+                Some(Condition::All(vec![
+                    Condition::Equals("owner".into(), json!("invitation")),
+                    Condition::Equals("owner_id".into(), json!(invitation.id)),
+                ])),
+            ));
+        }
+        match self.write(writes).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index }) if index == claim_index => Err(WriteError::EmailTaken),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+}
+
+fn encode_cursor(sk: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sk.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| InvitationId::parse(s).is_ok())
+        .ok_or(StoreError::BadCursor)
+}
+
+fn session_put(session: &Session) -> Write {
+    let mut attrs = encode(session);
+    attrs.insert(TTL_ATTRIBUTE.into(), json!(session.expires_at));
+    put(
+        keys::session(&session.org, &session.user_id, &session.token_hash),
+        attrs,
+        Some(Condition::NotExists),
+    )
+}
+
+#[async_trait]
+impl UserStore for Records {
+    async fn user(&self, org: &OrgDomain, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.get(&keys::user(org, id)).await
+    }
+
+    async fn user_by_email(&self, org: &OrgDomain, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let Some(claim) = self.items.get(&keys::email_claim(org, email)).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        if claim.attrs.get("owner").and_then(Value::as_str) != Some("user") {
+            return Ok(None);
+        }
+        let Some(id) = claim
+            .attrs
+            .get("owner_id")
+            .and_then(Value::as_str)
+            .and_then(|s| UserId::parse(s).ok())
+        else {
+            return Err(StoreError::Unavailable("corrupt email claim".into()));
+        };
+        self.user(org, &id).await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), WriteError> {
+        let (attrs, unchanged) = versioned(user, user.version);
+        self.write(vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))])
+            .await
+            .map_err(write_error)
+    }
+}
+
+#[async_trait]
+impl SessionStore for Records {
+    async fn create_session(&self, session: &Session) -> Result<(), WriteError> {
+        self.write(vec![session_put(session)]).await.map_err(write_error)
+    }
+
+    async fn session(&self, org: &OrgDomain, user: &UserId, token: &TokenHash) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .get::<Session>(&keys::session(org, user, token))
+            .await?
+            .filter(|s| &s.org == org && &s.user_id == user))
+    }
+}
