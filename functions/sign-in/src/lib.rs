@@ -1,1 +1,59 @@
-pub fn placeholder() {}
+//! `sign-in`: `POST /v1/orgs/{org}/sign-in` with an identifier and a password.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
+use gatehouse_http::{org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView};
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/orgs/{org}/sign-in", post(sign_in_handler))
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(sign_in_handler), components(schemas(SignInBody, SessionView, ProblemView)))]
+pub struct Api;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    /// An email address.
+    identifier: Option<String>,
+    password: Option<String>,
+}
+
+/// Sign in. A wrong identifier and a wrong password get the same answer.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/sign-in",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = SignInBody,
+    responses(
+        (status = 200, description = "signed in", body = SessionView),
+        (status = 401, description = "`invalid_credentials`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`missing_field`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "accounts"
+)]
+async fn sign_in_handler(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<SignInBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let identifier = fields.required("identifier", body.identifier.as_deref(), |s| Ok(s.to_string()));
+    let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
+    let (identifier, password) = fields.finish((identifier, password))?;
+    let signed_in = sign_in(&services, &org, SignInRequest { identifier, password }).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(SessionView::from(&signed_in)),
+    ))
+}

@@ -1,1 +1,57 @@
+//! What every HTTP function shares: the state handlers run with, RFC 9457 problem responses with
+//! stable codes, extractors that turn bad input into problems, the views of shared records, and
+//! the wrapping (`app`) that both Lambda and the local server put around a function's routes.
 
+mod extract;
+mod problem;
+mod views;
+
+pub use extract::{org_domain, Bearer, FieldErrors, JsonBody, QueryParams};
+pub use problem::ApiError;
+pub use views::{GroupView, ProblemView, SessionView, UserView};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::Router;
+use gatehouse_domain::Services;
+use std::sync::Arc;
+
+/// The state every handler gets.
+pub type AppState = Arc<Services>;
+
+/// Largest JSON body accepted (64 KiB): far above any legitimate request.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Wraps a function's routes as they are served: problem+json for unknown routes and methods,
+/// a body limit, and the services.
+pub fn app(routes: Router<AppState>, services: Services) -> Router {
+    routes
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "There is no such route.") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This route does not accept that method.",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(services))
+}
+
+/// JSON logs for Lambda (CloudWatch), level from `RUST_LOG` (default `info`).
+pub fn init_lambda_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Serves `routes` as a Lambda behind API Gateway (HTTP API or REST API events).
+pub async fn run_lambda(routes: Router<AppState>, services: Services) -> Result<(), lambda_http::Error> {
+    lambda_http::run(app(routes, services)).await
+}

@@ -1,0 +1,442 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gatehouse_store::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
+
+const PK: &str = "pk";
+const SK: &str = "sk";
+
+/// The item store on one DynamoDB table with a string partition key `pk` and sort key `sk`
+/// (see `KEYS.md` for what lives where). Reads are strongly consistent; a batch of one write is a
+/// PutItem/DeleteItem, larger batches are one TransactWriteItems.
+#[derive(Clone)]
+pub struct DynamoItems {
+    client: Client,
+    table: String,
+}
+
+impl DynamoItems {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> ItemError {
+    ItemError::Backend(e.to_string())
+}
+
+fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> ItemError {
+    ItemError::Backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+/// JSON → DynamoDB attribute value.
+fn to_attr(value: &Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(items) => AttributeValue::L(items.iter().map(to_attr).collect()),
+        Value::Object(map) => AttributeValue::M(map.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()),
+    }
+}
+
+/// DynamoDB attribute value → JSON. Sets and binaries are never written by Gatehouse.
+fn from_attr(attr: &AttributeValue) -> Result<Value, ItemError> {
+    Ok(match attr {
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => {
+            if let Ok(i) = n.parse::<i64>() {
+                Value::from(i)
+            } else if let Ok(u) = n.parse::<u64>() {
+                Value::from(u)
+            } else {
+                n.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| backend(format!("unreadable number {n}")))?
+            }
+        }
+        AttributeValue::L(items) => Value::Array(items.iter().map(from_attr).collect::<Result<_, _>>()?),
+        AttributeValue::M(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), from_attr(v)?)))
+                .collect::<Result<_, ItemError>>()?,
+        ),
+        other => return Err(backend(format!("unexpected attribute type {other:?}"))),
+    })
+}
+
+fn key_attrs(key: &Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(key.pk.clone())),
+        (SK.to_string(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn item_attrs(item: &Item) -> HashMap<String, AttributeValue> {
+    let mut attrs = key_attrs(&item.key);
+    for (k, v) in &item.attrs {
+        attrs.insert(k.clone(), to_attr(v));
+    }
+    attrs
+}
+
+fn from_item(mut attrs: HashMap<String, AttributeValue>) -> Result<Item, ItemError> {
+    let take = |attrs: &mut HashMap<String, AttributeValue>, name: &str| match attrs.remove(name) {
+        Some(AttributeValue::S(s)) => Ok(s),
+        _ => Err(backend(format!("item without a string {name}"))),
+    };
+    let pk = take(&mut attrs, PK)?;
+    let sk = take(&mut attrs, SK)?;
+    let mut out = Attrs::new();
+    for (k, v) in &attrs {
+        out.insert(k.clone(), from_attr(v)?);
+    }
+    Ok(Item {
+        key: Key { pk, sk },
+        attrs: out,
+    })
+}
+
+/// A condition as a DynamoDB condition expression with its placeholders.
+#[derive(Default)]
+struct Expression {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expression {
+    fn name(&mut self, name: &str) -> String {
+        let placeholder = format!("#n{}", self.names.len());
+        // Reuse the placeholder if the name is already there.
+        if let Some((p, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
+            return p.clone();
+        }
+        self.names.insert(placeholder.clone(), name.to_string());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn render(&mut self, condition: &Condition) -> String {
+        match condition {
+            Condition::Exists => format!("attribute_exists({})", self.name(PK)),
+            Condition::NotExists => format!("attribute_not_exists({})", self.name(PK)),
+            Condition::Equals(attr, v) => {
+                let n = self.name(attr);
+                let v = self.value(to_attr(v));
+                format!("{n} = {v}")
+            }
+            Condition::Below(attr, limit) => {
+                let n = self.name(attr);
+                let v = self.value(AttributeValue::N(limit.to_string()));
+                // `<` on a missing or non-number attribute is false, as the contract says.
+                format!("{n} < {v}")
+            }
+            // An empty All always holds and an empty Any never does, as in `Condition::holds`.
+            Condition::All(cs) if cs.is_empty() => {
+                let pk = self.name(PK);
+                format!("(attribute_exists({pk}) OR attribute_not_exists({pk}))")
+            }
+            Condition::Any(cs) if cs.is_empty() => {
+                let pk = self.name(PK);
+                format!("(attribute_exists({pk}) AND attribute_not_exists({pk}))")
+            }
+            Condition::All(cs) => {
+                let parts: Vec<String> = cs.iter().map(|c| self.render(c)).collect();
+                format!("({})", parts.join(" AND "))
+            }
+            Condition::Any(cs) => {
+                let parts: Vec<String> = cs.iter().map(|c| self.render(c)).collect();
+                format!("({})", parts.join(" OR "))
+            }
+        }
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+fn rendered(condition: Option<&Condition>) -> (Option<String>, Expression) {
+    let mut expr = Expression::default();
+    let text = condition.map(|c| expr.render(c));
+    (text, expr)
+}
+
+impl DynamoItems {
+    async fn write_one(&self, write: &Write) -> Result<(), ItemError> {
+        let (condition, expr) = rendered(write.condition());
+        let result = match write {
+            Write::Put { item, .. } => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item_attrs(item)))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_conditional_check_failed_exception() => ItemError::ConditionFailed { index: 0 },
+                    _ => sdk_error(e),
+                }),
+            Write::Delete { key, .. } => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_conditional_check_failed_exception() => ItemError::ConditionFailed { index: 0 },
+                    _ => sdk_error(e),
+                }),
+            Write::Check { .. } => return self.write_many(std::slice::from_ref(write)).await,
+        };
+        result
+    }
+
+    async fn write_many(&self, writes: &[Write]) -> Result<(), ItemError> {
+        let mut items = Vec::with_capacity(writes.len());
+        for w in writes {
+            let (condition, expr) = rendered(w.condition());
+            let item = match w {
+                Write::Put { item, .. } => TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item_attrs(item)))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(backend)?,
+                ),
+                Write::Delete { key, .. } => TransactWriteItem::builder().delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(backend)?,
+                ),
+                Write::Check { key, .. } => TransactWriteItem::builder().condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expr.names())
+                        .set_expression_attribute_values(expr.values())
+                        .build()
+                        .map_err(backend)?,
+                ),
+            };
+            items.push(item.build());
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                    let reasons = cancel.cancellation_reasons();
+                    if let Some(index) = reasons
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"))
+                    {
+                        ItemError::ConditionFailed { index }
+                    } else if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                        ItemError::Conflict
+                    } else {
+                        sdk_error(e)
+                    }
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => ItemError::Conflict,
+                _ => sdk_error(e),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl ItemStore for DynamoItems {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, ItemError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn query(&self, query: &Query) -> Result<QueryPage, ItemError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .scan_index_forward(!query.descending)
+            .limit(i32::try_from(query.limit.clamp(1, 1000)).unwrap_or(1000))
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(query.pk.clone()));
+        request = if query.sk_prefix.is_empty() {
+            request.key_condition_expression("#pk = :pk")
+        } else {
+            request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":prefix", AttributeValue::S(query.sk_prefix.clone()))
+        };
+        if let Some(after) = &query.after {
+            request = request.set_exclusive_start_key(Some(key_attrs(&Key::new(query.pk.clone(), after.clone()))));
+        }
+        let out = request.send().await.map_err(sdk_error)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let last_sk = match out.last_evaluated_key {
+            Some(mut k) => match k.remove(SK) {
+                Some(AttributeValue::S(s)) => Some(s),
+                _ => None,
+            },
+            None => None,
+        };
+        Ok(QueryPage { items, last_sk })
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), ItemError> {
+        match writes.len() {
+            0 => Ok(()),
+            1 => self.write_one(&writes[0]).await,
+            n if n <= 100 => self.write_many(&writes).await,
+            _ => Err(backend("a batch holds at most 100 writes")),
+        }
+    }
+}
+
+/// Creates Gatehouse's table (on-demand billing, TTL on `ttl`), as the deploy template does.
+/// For tests and local runs against a DynamoDB-compatible endpoint.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), ItemError> {
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(backend)
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(backend)
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(PK)?)
+        .attribute_definitions(attr(SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("ttl")
+                .enabled(true)
+                .build()
+                .map_err(backend)?,
+        )
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    Ok(())
+}
+
+/// Counts the DynamoDB requests a client sends, by operation (`GetItem`, `TransactWriteItems`, …),
+/// every attempt included. Register it with `aws_sdk_dynamodb::config::Builder::interceptor`.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl RequestCounter {
+    pub fn take(&self) -> HashMap<String, usize> {
+        std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let operation = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit_once('.').map(|(_, op)| op.to_string()))
+            .unwrap_or_else(|| "unknown".into());
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(operation)
+            .or_default() += 1;
+        Ok(())
+    }
+}
