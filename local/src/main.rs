@@ -1,1 +1,63 @@
-fn main() {}
+//! `gatehouse-local`: Gatehouse on a laptop. See README, "Run it locally".
+
+use anyhow::Context;
+use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
+use gatehouse_local::{generated_password, local_services, routes, LocalSettings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let settings = LocalSettings::from_env();
+    let services = local_services(&settings, true)?;
+
+    let org = OrgDomain::parse(&settings.bootstrap_org).context("GATEHOUSE_BOOTSTRAP_ORG")?;
+    let email = EmailAddress::parse(&settings.bootstrap_admin_email).context("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")?;
+    let (password, generated) = match &settings.bootstrap_admin_password {
+        Some(p) => (p.clone(), false),
+        None => (generated_password(services.random.as_ref()), true),
+    };
+    let request = BootstrapRequest {
+        domain: org.clone(),
+        admin_email: email.clone(),
+        admin_password: password.clone(),
+        first_name: PersonName::parse("Admin").context("name")?,
+        last_name: PersonName::parse("Account").context("name")?,
+    };
+    match bootstrap_org(&services, request).await.context("bootstrap")? {
+        BootstrapOutcome::Created { org, .. } => {
+            println!("Bootstrapped organisation {} with admin {email}", org.domain);
+            if generated {
+                println!("  admin password (generated, shown once): {password}");
+            } else {
+                println!("  admin password: from GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD");
+            }
+            if let Some(group) = org.settings.default_groups.first() {
+                println!("  default group everyone joins: {group}");
+            }
+        }
+        BootstrapOutcome::AlreadyExists => {
+            println!("Organisation {org} exists in {}; sign in as its admin.", settings.data_dir.display());
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(&settings.addr)
+        .await
+        .with_context(|| format!("binding {}", settings.addr))?;
+    let addr = listener.local_addr()?;
+    println!("Gatehouse listening on http://{addr} (data: {}, outbox: {})", settings.data_dir.display(), settings.data_dir.join("outbox").display());
+    println!("  OpenAPI document: http://{addr}/openapi.json");
+    let app = gatehouse_http::app(routes(), services);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

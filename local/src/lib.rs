@@ -1,0 +1,108 @@
+//! The local run: every HTTP function on one router over the embedded store and a file outbox,
+//! and the bootstrap of a first organisation and admin.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::{Json, Router};
+use gatehouse_domain::clock::SystemClock;
+use gatehouse_domain::password::PasswordHashing;
+use gatehouse_domain::secret::{OsRandomness, Randomness};
+use gatehouse_domain::{Config, Services};
+use gatehouse_embedded::{EmbeddedItems, FileOutbox};
+use gatehouse_http::AppState;
+use gatehouse_store::Records;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+
+/// Every route of every HTTP function, as API Gateway would route them, plus `/openapi.json`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(gatehouse_invite::routes())
+        .merge(gatehouse_sign_up::routes())
+        .merge(gatehouse_sign_in::routes())
+        .merge(gatehouse_groups::routes())
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
+}
+
+/// The OpenAPI document of all the functions' routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("Gatehouse")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Invitations, sign-up and sign-in for a collaborative platform. Errors are \
+                     RFC 9457 application/problem+json with a stable `code`.",
+                ))
+                .build(),
+        )
+        .build();
+    doc.merge(gatehouse_invite::Api::openapi());
+    doc.merge(gatehouse_sign_up::Api::openapi());
+    doc.merge(gatehouse_sign_in::Api::openapi());
+    doc.merge(gatehouse_groups::Api::openapi());
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc
+}
+
+/// The local configuration, from the environment with safe defaults (see README).
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub mail_from: String,
+    pub bootstrap_org: String,
+    pub bootstrap_admin_email: String,
+    pub bootstrap_admin_password: Option<String>,
+}
+
+impl LocalSettings {
+    pub fn from_env() -> Self {
+        let var = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+        let addr = var("GATEHOUSE_ADDR", "127.0.0.1:3000");
+        Self {
+            public_url: var("GATEHOUSE_PUBLIC_URL", &format!("http://{addr}")),
+            addr,
+            data_dir: PathBuf::from(var("GATEHOUSE_DATA_DIR", "./.gatehouse")),
+            mail_from: var("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.localhost>"),
+            bootstrap_org: var("GATEHOUSE_BOOTSTRAP_ORG", "demo"),
+            bootstrap_admin_email: var("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", "admin@example.com"),
+            bootstrap_admin_password: std::env::var("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD").ok().filter(|v| !v.is_empty()),
+        }
+    }
+}
+
+/// Services over the embedded store in `data_dir/gatehouse.redb` and the outbox `data_dir/outbox`.
+pub fn local_services(settings: &LocalSettings, print_links: bool) -> anyhow::Result<Services> {
+    let store_path = settings.data_dir.join("gatehouse.redb");
+    let items = EmbeddedItems::open(&store_path).with_context(|| format!("opening {}", store_path.display()))?;
+    let outbox = FileOutbox::new(&settings.data_dir.join("outbox"), &settings.mail_from, print_links)?;
+    Ok(Services {
+        store: Arc::new(Records::new(Arc::new(items))),
+        mailer: Arc::new(outbox),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandomness),
+        passwords: PasswordHashing::default(),
+        config: Config::new(&settings.public_url),
+    })
+}
+
+/// A random password of 20 characters from a 32-letter alphabet (100 bits).
+pub fn generated_password(random: &dyn Randomness) -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789#";
+    let mut bytes = [0u8; 20];
+    random.fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b % 32)]))
+        .collect()
+}
