@@ -67,16 +67,26 @@ pub struct LocalSettings {
 
 impl LocalSettings {
     pub fn from_env() -> Self {
-        let var = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+        let var = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_string())
+        };
         let addr = var("GATEHOUSE_ADDR", "127.0.0.1:3000");
         Self {
             public_url: var("GATEHOUSE_PUBLIC_URL", &format!("http://{addr}")),
             addr,
             data_dir: PathBuf::from(var("GATEHOUSE_DATA_DIR", "./.gatehouse")),
-            mail_from: var("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.localhost>"),
+            mail_from: var(
+                "GATEHOUSE_MAIL_FROM",
+                "Gatehouse <no-reply@gatehouse.localhost>",
+            ),
             bootstrap_org: var("GATEHOUSE_BOOTSTRAP_ORG", "demo"),
             bootstrap_admin_email: var("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", "admin@example.com"),
-            bootstrap_admin_password: std::env::var("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD").ok().filter(|v| !v.is_empty()),
+            bootstrap_admin_password: std::env::var("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty()),
         }
     }
 }
@@ -84,8 +94,13 @@ impl LocalSettings {
 /// Services over the embedded store in `data_dir/gatehouse.redb` and the outbox `data_dir/outbox`.
 pub fn local_services(settings: &LocalSettings, print_links: bool) -> anyhow::Result<Services> {
     let store_path = settings.data_dir.join("gatehouse.redb");
-    let items = EmbeddedItems::open(&store_path).with_context(|| format!("opening {}", store_path.display()))?;
-    let outbox = FileOutbox::new(&settings.data_dir.join("outbox"), &settings.mail_from, print_links)?;
+    let items = EmbeddedItems::open(&store_path)
+        .with_context(|| format!("opening {}", store_path.display()))?;
+    let outbox = FileOutbox::new(
+        &settings.data_dir.join("outbox"),
+        &settings.mail_from,
+        print_links,
+    )?;
     Ok(Services {
         store: Arc::new(Records::new(Arc::new(items))),
         mailer: Arc::new(outbox),

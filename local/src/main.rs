@@ -18,7 +18,8 @@ async fn main() -> anyhow::Result<()> {
     let services = local_services(&settings, true)?;
 
     let org = OrgDomain::parse(&settings.bootstrap_org).context("GATEHOUSE_BOOTSTRAP_ORG")?;
-    let email = EmailAddress::parse(&settings.bootstrap_admin_email).context("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")?;
+    let email = EmailAddress::parse(&settings.bootstrap_admin_email)
+        .context("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")?;
     let (password, generated) = match &settings.bootstrap_admin_password {
         Some(p) => (p.clone(), false),
         None => (generated_password(services.random.as_ref()), true),
@@ -30,9 +31,15 @@ async fn main() -> anyhow::Result<()> {
         first_name: PersonName::parse("Admin").context("name")?,
         last_name: PersonName::parse("Account").context("name")?,
     };
-    match bootstrap_org(&services, request).await.context("bootstrap")? {
+    match bootstrap_org(&services, request)
+        .await
+        .context("bootstrap")?
+    {
         BootstrapOutcome::Created { org, .. } => {
-            println!("Bootstrapped organisation {} with admin {email}", org.domain);
+            println!(
+                "Bootstrapped organisation {} with admin {email}",
+                org.domain
+            );
             if generated {
                 println!("  admin password (generated, shown once): {password}");
             } else {
@@ -43,7 +50,10 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         BootstrapOutcome::AlreadyExists => {
-            println!("Organisation {org} exists in {}; sign in as its admin.", settings.data_dir.display());
+            println!(
+                "Organisation {org} exists in {}; sign in as its admin.",
+                settings.data_dir.display()
+            );
         }
     }
 
@@ -51,7 +61,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
-    println!("Gatehouse listening on http://{addr} (data: {}, outbox: {})", settings.data_dir.display(), settings.data_dir.join("outbox").display());
+    println!(
+        "Gatehouse listening on http://{addr} (data: {}, outbox: {})",
+        settings.data_dir.display(),
+        settings.data_dir.join("outbox").display()
+    );
     println!("  OpenAPI document: http://{addr}/openapi.json");
     let app = gatehouse_http::app(routes(), services);
     axum::serve(listener, app)

@@ -1,1 +1,309 @@
+//! The harness of the end-to-end tests: the whole bundle on either storage backend, driven as
+//! API Gateway drives the functions, with the mail that was really sent read back.
+//!
+//! - [`Backend::Embedded`]: the embedded store in a temporary folder and the file outbox.
+//! - [`Backend::Aws`]: DynamoDB (a fresh table per test) and SES v2 on moto's server, whose
+//!   address the test script exports as `GATEHOUSE_TEST_AWS_ENDPOINT`.
+//!
+//! Requests go through `lambda_http`'s own API Gateway (HTTP API, payload 2.0) event parsing
+//! into the router of the function API Gateway would invoke, and responses through its
+//! conversion back, as in Lambda.
 
+mod gateway;
+mod mail;
+
+pub use gateway::{Gateway, Reply};
+pub use mail::{Mailbox, ReceivedMail};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_aws::{create_table, DynamoItems, RequestCounter, SesMailer};
+use gatehouse_domain::clock::{Clock, FixedClock, SystemClock};
+use gatehouse_domain::model::Org;
+use gatehouse_domain::password::PasswordHashing;
+use gatehouse_domain::ports::Mailer;
+use gatehouse_domain::secret::{OsRandomness, Randomness};
+use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
+use gatehouse_domain::{Config, Services};
+use gatehouse_embedded::{EmbeddedItems, FileOutbox};
+use gatehouse_store::{ItemStore, Records};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+pub const PUBLIC_URL: &str = "https://app.gatehouse.test";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const SENDER: &str = "Gatehouse <no-reply@gatehouse.test>";
+
+/// Where moto listens. Tests needing it fail loudly, never skip, when it is not there.
+pub fn aws_endpoint() -> String {
+    std::env::var("GATEHOUSE_TEST_AWS_ENDPOINT")
+        .expect("GATEHOUSE_TEST_AWS_ENDPOINT is not set: run the tests with ./scripts/test, which starts moto's server")
+}
+
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(aws_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A random hex suffix; moto's state is shared by every test, so names and addresses carry one.
+pub fn unique(prefix: &str) -> String {
+    let id = (&OsRandomness as &dyn Randomness).user_id();
+    format!("{prefix}{}", &id.as_str()[..12])
+}
+
+/// An address no other test uses.
+pub fn unique_email(name: &str, domain: &str) -> String {
+    format!("{}@{domain}", unique(&format!("{name}.")))
+}
+
+/// A DynamoDB client on moto counting its requests, and a fresh table.
+pub async fn dynamo_table() -> (Arc<DynamoItems>, RequestCounter) {
+    let config = aws_config().await;
+    let counter = RequestCounter::default();
+    let conf = aws_sdk_dynamodb::config::Builder::from(&config)
+        .interceptor(counter.clone())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    let table = unique("gatehouse-test-");
+    create_table(&client, &table)
+        .await
+        .expect("create the test table on moto");
+    counter.take();
+    (Arc::new(DynamoItems::new(client, table)), counter)
+}
+
+/// An SES v2 client on moto with the sender's domain verified.
+pub async fn ses_mailer(from: &str) -> SesMailer {
+    let client = aws_sdk_sesv2::Client::new(&aws_config().await);
+    // Creating an identity that exists fails; that is fine, it is verified either way.
+    let _ = client
+        .create_email_identity()
+        .email_identity("gatehouse.test")
+        .send()
+        .await;
+    SesMailer::new(client, from, None)
+}
+
+/// One organisation on a fresh backend, its admin signed in.
+pub struct Bundle {
+    pub backend: Backend,
+    pub gateway: Gateway,
+    pub services: Services,
+    pub clock: Arc<FixedClock>,
+    pub mailbox: Mailbox,
+    pub org: OrgDomain,
+    pub admin_email: String,
+    pub admin_token: String,
+    /// DynamoDB requests by operation (AWS backend only).
+    pub dynamo_requests: Option<RequestCounter>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bundle {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with_mailer(backend, None).await
+    }
+
+    /// `mailer` replaces the backend's real mailer (to make sending fail, say).
+    pub async fn start_with_mailer(backend: Backend, mailer: Option<Arc<dyn Mailer>>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (items, real_mailer, mailbox, counter): (
+            Arc<dyn ItemStore>,
+            Arc<dyn Mailer>,
+            Mailbox,
+            _,
+        ) = match backend {
+            Backend::Embedded => {
+                let outbox_dir = dir.path().join("outbox");
+                let outbox = FileOutbox::new(&outbox_dir, SENDER, false).expect("outbox");
+                let items = EmbeddedItems::open(&dir.path().join("gatehouse.redb")).expect("store");
+                (
+                    Arc::new(items),
+                    Arc::new(outbox),
+                    Mailbox::Outbox(outbox_dir),
+                    None,
+                )
+            }
+            Backend::Aws => {
+                let (items, counter) = dynamo_table().await;
+                let mailer = ses_mailer(SENDER).await;
+                (
+                    items,
+                    Arc::new(mailer),
+                    Mailbox::Moto(aws_endpoint()),
+                    Some(counter),
+                )
+            }
+        };
+        let clock = Arc::new(FixedClock::at(SystemClock.now()));
+        let services = Services {
+            store: Arc::new(Records::new(items)),
+            mailer: mailer.unwrap_or(real_mailer),
+            clock: clock.clone(),
+            random: Arc::new(OsRandomness),
+            passwords: PasswordHashing::default(),
+            config: Config::new(PUBLIC_URL),
+        };
+        let org = OrgDomain::parse("demo").expect("slug");
+        let admin_email = unique_email("admin", "example.com");
+        let outcome = bootstrap_org(
+            &services,
+            BootstrapRequest {
+                domain: org.clone(),
+                admin_email: EmailAddress::parse(&admin_email).expect("email"),
+                admin_password: ADMIN_PASSWORD.into(),
+                first_name: PersonName::parse("Ada").expect("name"),
+                last_name: PersonName::parse("Admin").expect("name"),
+            },
+        )
+        .await
+        .expect("bootstrap");
+        assert!(matches!(outcome, BootstrapOutcome::Created { .. }));
+        let gateway = Gateway::new(services.clone());
+        let signed_in = gateway
+            .post(
+                "/v1/orgs/demo/sign-in",
+                None,
+                json!({"identifier": admin_email, "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(signed_in.status, 200, "{signed_in:?}");
+        let admin_token = signed_in.json["token"].as_str().expect("token").to_string();
+        if let Some(c) = &counter {
+            c.take();
+        }
+        Self {
+            backend,
+            gateway,
+            services,
+            clock,
+            mailbox,
+            org,
+            admin_email,
+            admin_token,
+            dynamo_requests: counter,
+            _dir: dir,
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn org_record(&self) -> Org {
+        self.services
+            .store
+            .org(&self.org)
+            .await
+            .expect("store")
+            .expect("org")
+    }
+
+    pub async fn update_org(&self, change: impl FnOnce(&mut Org)) {
+        let mut org = self.org_record().await;
+        change(&mut org);
+        self.services
+            .store
+            .update_org(&org)
+            .await
+            .expect("update org");
+    }
+
+    /// A fresh address for this test's invitees.
+    pub fn email(&self, name: &str) -> String {
+        unique_email(name, "example.com")
+    }
+
+    /// Creates a group as the admin and answers its id.
+    pub async fn group(&self, name: &str) -> String {
+        let reply = self
+            .gateway
+            .post(
+                "/v1/orgs/demo/groups",
+                Some(&self.admin_token),
+                json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.json["id"].as_str().expect("id").to_string()
+    }
+
+    /// The org's default groups.
+    pub async fn default_groups(&self) -> Vec<String> {
+        self.org_record()
+            .await
+            .settings
+            .default_groups
+            .iter()
+            .map(|g| g.to_string())
+            .collect()
+    }
+
+    /// Invites by email as the admin.
+    pub async fn invite(&self, email: &str, role: &str, groups: &[String]) -> Reply {
+        self.gateway
+            .post(
+                "/v1/orgs/demo/invitations",
+                Some(&self.admin_token),
+                json!({"email": email, "role": role, "first_name": "Alice", "last_name": "Liddell", "groups": groups}),
+            )
+            .await
+    }
+
+    /// The token of the newest sign-up link mailed to `email`.
+    pub async fn sign_up_token(&self, email: &str) -> String {
+        let mails = self.mailbox.messages_to(email).await;
+        let mail = mails.last().unwrap_or_else(|| panic!("no mail to {email}"));
+        mail.link_token()
+            .unwrap_or_else(|| panic!("no sign-up link in {mail:?}"))
+    }
+
+    pub async fn invitation_count(&self) -> usize {
+        self.invitation_count_as(&self.admin_token).await
+    }
+
+    pub async fn invitation_count_as(&self, admin_token: &str) -> usize {
+        let reply = self
+            .gateway
+            .get("/v1/orgs/demo/invitations?limit=100", Some(admin_token))
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json["items"].as_array().map(Vec::len).unwrap_or(0)
+    }
+}
+
+/// Declares each named `async fn(Backend)` as two tests, one per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::Backend::Embedded).await
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::Backend::Aws).await
+                }
+            )*
+        }
+    };
+}

@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::types::GroupName;
 use gatehouse_domain::usecase::groups::{create_group, list_groups};
-use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView};
+use gatehouse_http::{
+    org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -17,7 +19,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(list, create), components(schemas(NewGroupBody, GroupList, GroupView, ProblemView)))]
+#[openapi(
+    paths(list, create),
+    components(schemas(NewGroupBody, GroupList, GroupView, ProblemView))
+)]
 pub struct Api;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,7 +49,11 @@ pub struct GroupList {
     security(("bearer" = [])),
     tag = "groups"
 )]
-async fn list(State(services): State<AppState>, Path(org): Path<String>, bearer: Bearer) -> Result<impl IntoResponse, ApiError> {
+async fn list(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let groups = list_groups(&services, &org, bearer.token()).await?;
     Ok(Json(GroupList {

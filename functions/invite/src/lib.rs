@@ -8,12 +8,18 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::clock::Timestamp;
-use gatehouse_domain::model::{Delivery, Invitation, InvitationKind, InvitationState, InvitationStatus};
+use gatehouse_domain::model::{
+    Delivery, Invitation, InvitationKind, InvitationState, InvitationStatus,
+};
 use gatehouse_domain::ports::PageRequest;
-use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, InviteeRole, ParseError, PersonName, PersonalMessage};
+use gatehouse_domain::types::{
+    EmailAddress, GroupId, InvitationId, InviteeRole, ParseError, PersonName, PersonalMessage,
+};
 use gatehouse_domain::usecase::invitations::{get_invitation, list_invitations, InvitationFilter};
 use gatehouse_domain::usecase::invite::{invite_by_email, EmailInvitationRequest};
-use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams};
+use gatehouse_http::{
+    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -120,7 +126,10 @@ pub struct ListParams {
 
 fn group_ids(raw: &[String]) -> Result<Vec<GroupId>, ParseError> {
     if raw.len() > MAX_GROUPS {
-        return Err(ParseError::new("too_many_groups", format!("at most {MAX_GROUPS} groups")));
+        return Err(ParseError::new(
+            "too_many_groups",
+            format!("at most {MAX_GROUPS} groups"),
+        ));
     }
     raw.iter().map(|g| GroupId::parse(g)).collect()
 }
@@ -196,7 +205,9 @@ async fn list(
     let org = org_domain(&org)?;
     let mut fields = FieldErrors::default();
     let status = fields.optional("status", params.status.as_deref(), |s| {
-        InvitationStatus::parse(s).ok_or_else(|| ParseError::new("invalid_status", "pending, accepted, revoked or expired"))
+        InvitationStatus::parse(s).ok_or_else(|| {
+            ParseError::new("invalid_status", "pending, accepted, revoked or expired")
+        })
     });
     let kind = fields.optional("kind", params.kind.as_deref(), |s| {
         InvitationKind::parse(s).ok_or_else(|| ParseError::new("invalid_kind", "email"))
@@ -221,7 +232,11 @@ async fn list(
     .await?;
     let now = services.clock.now();
     Ok(Json(InvitationPage {
-        items: page.items.iter().map(|i| InvitationView::new(i, now)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|i| InvitationView::new(i, now))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -246,8 +261,13 @@ async fn show(
     bearer: Bearer,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
-    let id = InvitationId::parse(&id)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "invitation_not_found", "No such invitation."))?;
+    let id = InvitationId::parse(&id).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invitation_not_found",
+            "No such invitation.",
+        )
+    })?;
     let invitation = get_invitation(&services, &org, bearer.token(), &id).await?;
     Ok(Json(InvitationView::new(&invitation, services.clock.now())))
 }

@@ -6,7 +6,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
-use gatehouse_http::{org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView};
+use gatehouse_http::{
+    org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView,
+};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -15,7 +17,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(sign_in_handler), components(schemas(SignInBody, SessionView, ProblemView)))]
+#[openapi(
+    paths(sign_in_handler),
+    components(schemas(SignInBody, SessionView, ProblemView))
+)]
 pub struct Api;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,10 +52,20 @@ async fn sign_in_handler(
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let mut fields = FieldErrors::default();
-    let identifier = fields.required("identifier", body.identifier.as_deref(), |s| Ok(s.to_string()));
+    let identifier = fields.required("identifier", body.identifier.as_deref(), |s| {
+        Ok(s.to_string())
+    });
     let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
     let (identifier, password) = fields.finish((identifier, password))?;
-    let signed_in = sign_in(&services, &org, SignInRequest { identifier, password }).await?;
+    let signed_in = sign_in(
+        &services,
+        &org,
+        SignInRequest {
+            identifier,
+            password,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],

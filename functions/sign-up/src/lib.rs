@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::types::PersonName;
 use gatehouse_domain::usecase::sign_up::{sign_up_with_email_invitation, EmailSignUpRequest};
-use gatehouse_http::{org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView};
+use gatehouse_http::{
+    org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView,
+};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -18,7 +20,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(sign_up_email), components(schemas(EmailSignUpBody, SessionView, ProblemView)))]
+#[openapi(
+    paths(sign_up_email),
+    components(schemas(EmailSignUpBody, SessionView, ProblemView))
+)]
 pub struct Api;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,7 +63,8 @@ async fn sign_up_email(
     let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
     let first_name = fields.optional("first_name", body.first_name.as_deref(), PersonName::parse);
     let last_name = fields.optional("last_name", body.last_name.as_deref(), PersonName::parse);
-    let (token, password, first_name, last_name) = fields.finish((token, password, first_name, last_name))?;
+    let (token, password, first_name, last_name) =
+        fields.finish((token, password, first_name, last_name))?;
     let request = EmailSignUpRequest {
         token,
         password,

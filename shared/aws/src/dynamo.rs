@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
+    KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -49,7 +49,9 @@ fn to_attr(value: &Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s.clone()),
         Value::Array(items) => AttributeValue::L(items.iter().map(to_attr).collect()),
-        Value::Object(map) => AttributeValue::M(map.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()),
+        Value::Object(map) => {
+            AttributeValue::M(map.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect())
+        }
     }
 }
 
@@ -72,7 +74,9 @@ fn from_attr(attr: &AttributeValue) -> Result<Value, ItemError> {
                     .ok_or_else(|| backend(format!("unreadable number {n}")))?
             }
         }
-        AttributeValue::L(items) => Value::Array(items.iter().map(from_attr).collect::<Result<_, _>>()?),
+        AttributeValue::L(items) => {
+            Value::Array(items.iter().map(from_attr).collect::<Result<_, _>>()?)
+        }
         AttributeValue::M(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), from_attr(v)?)))
@@ -204,7 +208,9 @@ impl DynamoItems {
                 .await
                 .map(|_| ())
                 .map_err(|e| match e.as_service_error() {
-                    Some(s) if s.is_conditional_check_failed_exception() => ItemError::ConditionFailed { index: 0 },
+                    Some(s) if s.is_conditional_check_failed_exception() => {
+                        ItemError::ConditionFailed { index: 0 }
+                    }
                     _ => sdk_error(e),
                 }),
             Write::Delete { key, .. } => self
@@ -219,7 +225,9 @@ impl DynamoItems {
                 .await
                 .map(|_| ())
                 .map_err(|e| match e.as_service_error() {
-                    Some(s) if s.is_conditional_check_failed_exception() => ItemError::ConditionFailed { index: 0 },
+                    Some(s) if s.is_conditional_check_failed_exception() => {
+                        ItemError::ConditionFailed { index: 0 }
+                    }
                     _ => sdk_error(e),
                 }),
             Write::Check { .. } => return self.write_many(std::slice::from_ref(write)).await,
@@ -281,13 +289,18 @@ impl DynamoItems {
                         .position(|r| r.code() == Some("ConditionalCheckFailed"))
                     {
                         ItemError::ConditionFailed { index }
-                    } else if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                    } else if reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"))
+                    {
                         ItemError::Conflict
                     } else {
                         sdk_error(e)
                     }
                 }
-                Some(TransactWriteItemsError::TransactionInProgressException(_)) => ItemError::Conflict,
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                    ItemError::Conflict
+                }
                 _ => sdk_error(e),
             }),
         }
@@ -328,7 +341,10 @@ impl ItemStore for DynamoItems {
                 .expression_attribute_values(":prefix", AttributeValue::S(query.sk_prefix.clone()))
         };
         if let Some(after) = &query.after {
-            request = request.set_exclusive_start_key(Some(key_attrs(&Key::new(query.pk.clone(), after.clone()))));
+            request = request.set_exclusive_start_key(Some(key_attrs(&Key::new(
+                query.pk.clone(),
+                after.clone(),
+            ))));
         }
         let out = request.send().await.map_err(sdk_error)?;
         let items = out

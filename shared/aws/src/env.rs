@@ -28,7 +28,9 @@ impl AwsSettings {
         Ok(Self {
             table: var("GATEHOUSE_TABLE")?,
             mail_from: var("GATEHOUSE_MAIL_FROM")?,
-            configuration_set: std::env::var("GATEHOUSE_SES_CONFIGURATION_SET").ok().filter(|s| !s.is_empty()),
+            configuration_set: std::env::var("GATEHOUSE_SES_CONFIGURATION_SET")
+                .ok()
+                .filter(|s| !s.is_empty()),
             public_url: var("GATEHOUSE_PUBLIC_URL")?,
         })
     }
@@ -42,8 +44,15 @@ pub async fn services_from_env() -> anyhow::Result<Services> {
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let ses = aws_sdk_sesv2::Client::new(&aws);
     Ok(Services {
-        store: Arc::new(Records::new(Arc::new(DynamoItems::new(dynamo, settings.table)))),
-        mailer: Arc::new(SesMailer::new(ses, settings.mail_from, settings.configuration_set)),
+        store: Arc::new(Records::new(Arc::new(DynamoItems::new(
+            dynamo,
+            settings.table,
+        )))),
+        mailer: Arc::new(SesMailer::new(
+            ses,
+            settings.mail_from,
+            settings.configuration_set,
+        )),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),

@@ -39,7 +39,10 @@ pub struct RenderError(String);
 
 impl InvitationMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
-        let subject = format!("{} invited you to join {} on Gatehouse", self.inviter, self.org);
+        let subject = format!(
+            "{} invited you to join {} on Gatehouse",
+            self.inviter, self.org
+        );
         let ctx = context! {
             subject => subject,
             first_name => self.first_name.as_str(),
@@ -89,11 +92,22 @@ mod tests {
         .render()
         .unwrap();
         assert!(!mail.html.contains("<script>"), "{}", mail.html);
-        assert!(mail.html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;") || mail.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", mail.html);
+        assert!(
+            mail.html
+                .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || mail.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{}",
+            mail.html
+        );
         assert!(mail.html.contains("&lt;b&gt;Alice&lt;"));
         assert!(mail.html.contains("Ada &lt;Admin&gt;"));
         assert!(mail.text.contains("<script>alert(1)</script> & more"));
-        assert!(mail.text.contains("https://app.example/demo/sign-up?token=abc"));
-        assert_eq!(mail.action_link.as_deref(), Some("https://app.example/demo/sign-up?token=abc"));
+        assert!(mail
+            .text
+            .contains("https://app.example/demo/sign-up?token=abc"));
+        assert_eq!(
+            mail.action_link.as_deref(),
+            Some("https://app.example/demo/sign-up?token=abc")
+        );
     }
 }

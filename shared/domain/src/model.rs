@@ -8,8 +8,8 @@ use crate::clock::Timestamp;
 use crate::password::{PasswordDigest, PasswordPolicy};
 use crate::secret::TokenHash;
 use crate::types::{
-    EmailAddress, EmailDomain, GroupId, GroupName, InvitationId, InviteeRole, OrgDomain, PersonName,
-    PersonalMessage, Role, UserId,
+    EmailAddress, EmailDomain, GroupId, GroupName, InvitationId, InviteeRole, OrgDomain,
+    PersonName, PersonalMessage, Role, UserId,
 };
 
 /// An organisation ("platform").
@@ -43,11 +43,18 @@ impl Settings {
     pub const MAX_INVITATION_TTL_DAYS: u32 = 365;
 
     pub fn invitation_ttl(&self) -> Duration {
-        Duration::from_secs(u64::from(self.invitation_ttl_days.clamp(1, Self::MAX_INVITATION_TTL_DAYS)) * 86_400)
+        Duration::from_secs(
+            u64::from(
+                self.invitation_ttl_days
+                    .clamp(1, Self::MAX_INVITATION_TTL_DAYS),
+            ) * 86_400,
+        )
     }
 
     pub fn password_policy(&self) -> PasswordPolicy {
-        PasswordPolicy::new(usize::try_from(self.password_min_length).unwrap_or(PasswordPolicy::DEFAULT_MIN))
+        PasswordPolicy::new(
+            usize::try_from(self.password_min_length).unwrap_or(PasswordPolicy::DEFAULT_MIN),
+        )
     }
 
     /// Whether a member may be invited at this address.
@@ -286,8 +293,14 @@ mod tests {
     #[test]
     fn pending_invitations_expire_at_their_deadline() {
         let inv = invitation(InviteeRole::Member, vec![]);
-        assert_eq!(inv.status_at(Timestamp::from_unix_seconds(99)), InvitationStatus::Pending);
-        assert_eq!(inv.status_at(Timestamp::from_unix_seconds(100)), InvitationStatus::Expired);
+        assert_eq!(
+            inv.status_at(Timestamp::from_unix_seconds(99)),
+            InvitationStatus::Pending
+        );
+        assert_eq!(
+            inv.status_at(Timestamp::from_unix_seconds(100)),
+            InvitationStatus::Expired
+        );
     }
 
     #[test]
@@ -297,7 +310,8 @@ mod tests {
         assert!(s.allows_member_email(&e));
         s.allowed_email_domains = vec![EmailDomain::parse("example.com").unwrap()];
         assert!(!s.allows_member_email(&e));
-        s.allowed_email_domains.push(EmailDomain::parse("partner.org").unwrap());
+        s.allowed_email_domains
+            .push(EmailDomain::parse("partner.org").unwrap());
         assert!(s.allows_member_email(&e));
     }
 }

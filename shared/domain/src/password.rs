@@ -71,7 +71,11 @@ impl fmt::Debug for Password {
 impl Password {
     /// `context` holds words the password must not contain: the org's domain, the user's names,
     /// the local part of their email or their identifier.
-    pub fn parse(raw: &str, policy: PasswordPolicy, context: &[&str]) -> Result<Self, PasswordError> {
+    pub fn parse(
+        raw: &str,
+        policy: PasswordPolicy,
+        context: &[&str],
+    ) -> Result<Self, PasswordError> {
         let chars = raw.chars().count();
         if chars < policy.min_chars {
             return Err(PasswordError::TooShort {
@@ -130,7 +134,9 @@ fn is_common(lower: &str) -> bool {
     if words.contains(lower) {
         return true;
     }
-    let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace());
+    let core = lower.trim_matches(|c: char| {
+        c.is_ascii_digit() || c.is_ascii_punctuation() || c.is_whitespace()
+    });
     if core.is_empty() || words.contains(core) {
         return true;
     }
@@ -166,8 +172,12 @@ fn is_sequence(s: &str) -> bool {
     }
     let steps: Vec<i64> = codes.windows(2).map(|w| w[1] - w[0]).collect();
     // 1234567890 wraps from 9 to 0; treat that as a step too.
-    let step_ok = |d: i64, expected: i64| d == expected || (expected == 1 && d == -9) || (expected == -1 && d == 9);
-    [1, -1].iter().any(|e| steps.iter().all(|d| step_ok(*d, *e)))
+    let step_ok = |d: i64, expected: i64| {
+        d == expected || (expected == 1 && d == -9) || (expected == -1 && d == 9)
+    };
+    [1, -1]
+        .iter()
+        .any(|e| steps.iter().all(|d| step_ok(*d, *e)))
 }
 
 fn is_keyboard_walk(s: &str) -> bool {
@@ -230,7 +240,8 @@ pub struct HashingError(String);
 
 impl Default for PasswordHashing {
     fn default() -> Self {
-        Self::new(OWASP_M_KIB, OWASP_T, OWASP_P).expect("OWASP parameters are valid argon2 parameters")
+        Self::new(OWASP_M_KIB, OWASP_T, OWASP_P)
+            .expect("OWASP parameters are valid argon2 parameters")
     }
 }
 
@@ -254,7 +265,11 @@ impl PasswordHashing {
     }
 
     /// Hashes synchronously; prefer [`Self::hash`] from async code.
-    pub fn hash_blocking(&self, password: &Password, random: &dyn Randomness) -> Result<PasswordDigest, HashingError> {
+    pub fn hash_blocking(
+        &self,
+        password: &Password,
+        random: &dyn Randomness,
+    ) -> Result<PasswordDigest, HashingError> {
         let mut salt = [0u8; 16];
         random.fill(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| HashingError(e.to_string()))?;
@@ -275,7 +290,11 @@ impl PasswordHashing {
         }
     }
 
-    pub async fn hash(&self, password: Password, random: Arc<dyn Randomness>) -> Result<PasswordDigest, HashingError> {
+    pub async fn hash(
+        &self,
+        password: Password,
+        random: Arc<dyn Randomness>,
+    ) -> Result<PasswordDigest, HashingError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.hash_blocking(&password, random.as_ref()))
             .await
@@ -284,7 +303,12 @@ impl PasswordHashing {
 
     /// Verifies `password` against `digest`, or against a dummy digest of the same cost when
     /// there is no account, so that an unknown account takes as long as a wrong password.
-    pub async fn verify(&self, password: Password, digest: Option<PasswordDigest>, random: Arc<dyn Randomness>) -> bool {
+    pub async fn verify(
+        &self,
+        password: Password,
+        digest: Option<PasswordDigest>,
+        random: Arc<dyn Randomness>,
+    ) -> bool {
         let this = self.clone();
         tokio::task::spawn_blocking(move || match digest {
             Some(d) => this.verify_blocking(&password, &d),
@@ -332,12 +356,18 @@ mod tests {
 
     #[test]
     fn length_rules_follow_nist() {
-        assert_eq!(parse("short pass").unwrap_err(), PasswordError::TooShort { min: 12 });
+        assert_eq!(
+            parse("short pass").unwrap_err(),
+            PasswordError::TooShort { min: 12 }
+        );
         assert!(parse("correct horse battery").is_ok());
         let long = "this passphrase is long: sixty-four characters or more are accepted";
         assert!(long.chars().count() >= 64);
         assert!(parse(long).is_ok());
-        assert_eq!(parse(&"xy".repeat(129)).unwrap_err(), PasswordError::TooLong { max: 256 });
+        assert_eq!(
+            parse(&"xy".repeat(129)).unwrap_err(),
+            PasswordError::TooLong { max: 256 }
+        );
         assert_eq!(PasswordPolicy::new(4).min_chars, 8, "never below 8");
     }
 
@@ -369,9 +399,18 @@ mod tests {
 
     #[test]
     fn names_and_org_domain_are_refused() {
-        assert_eq!(parse("alice-in-wonderland").unwrap_err(), PasswordError::Contextual);
-        assert_eq!(parse("the acme rocket co").unwrap_err(), PasswordError::Contextual);
-        assert_eq!(parse("MARTIN the great 77").unwrap_err(), PasswordError::Contextual);
+        assert_eq!(
+            parse("alice-in-wonderland").unwrap_err(),
+            PasswordError::Contextual
+        );
+        assert_eq!(
+            parse("the acme rocket co").unwrap_err(),
+            PasswordError::Contextual
+        );
+        assert_eq!(
+            parse("MARTIN the great 77").unwrap_err(),
+            PasswordError::Contextual
+        );
     }
 
     #[test]
@@ -379,7 +418,13 @@ mod tests {
         let hashing = PasswordHashing::default();
         let pw = parse("correct horse battery").unwrap();
         let digest = hashing.hash_blocking(&pw, &OsRandomness).unwrap();
-        assert!(digest.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", digest.as_phc());
+        assert!(
+            digest
+                .as_phc()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            digest.as_phc()
+        );
         assert!(hashing.verify_blocking(&pw, &digest));
         let wrong = Password::for_verification("correct horse battery!").unwrap();
         assert!(!hashing.verify_blocking(&wrong, &digest));
@@ -402,6 +447,9 @@ mod tests {
         let hashing = PasswordHashing::default();
         let pw = Password::for_verification("gatehouse dummy password").unwrap();
         assert!(!hashing.verify(pw, None, Arc::new(OsRandomness)).await);
-        assert!(hashing.dummy.get().is_some(), "the dummy digest was computed, costing a hash");
+        assert!(
+            hashing.dummy.get().is_some(),
+            "the dummy digest was computed, costing a hash"
+        );
     }
 }

@@ -50,8 +50,11 @@ pub struct Page<T> {
 pub trait OrgStore: Send + Sync {
     /// Creates the organisation with its first groups and its first admin, all or nothing.
     /// `AlreadyExists` if the domain is taken.
-    async fn create_org(&self, org: &Org, groups: &[Group], admin: &User) -> Result<(), WriteError>;
+    async fn create_org(&self, org: &Org, groups: &[Group], admin: &User)
+        -> Result<(), WriteError>;
     async fn org(&self, domain: &OrgDomain) -> Result<Option<Org>, StoreError>;
+    /// Replaces an organisation read at `org.version` (its settings); `Stale` if it changed since.
+    async fn update_org(&self, org: &Org) -> Result<(), WriteError>;
 }
 
 #[async_trait]
@@ -77,12 +80,24 @@ pub trait InvitationStore: Send + Sync {
     /// Saves a new invitation, claims its email in the organisation (unless an account or another
     /// live invitation holds it: `EmailTaken`) and records its token, all or nothing.
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
-    async fn invitation(&self, org: &OrgDomain, id: &InvitationId) -> Result<Option<Invitation>, StoreError>;
+    async fn invitation(
+        &self,
+        org: &OrgDomain,
+        id: &InvitationId,
+    ) -> Result<Option<Invitation>, StoreError>;
     /// The invitation whose current sign-up token has this hash.
-    async fn invitation_by_token(&self, org: &OrgDomain, token: &TokenHash) -> Result<Option<Invitation>, StoreError>;
+    async fn invitation_by_token(
+        &self,
+        org: &OrgDomain,
+        token: &TokenHash,
+    ) -> Result<Option<Invitation>, StoreError>;
     /// Replaces an invitation read at `invitation.version` (`Stale` if it changed since). If its
     /// token hash changed, the old token stops working and the new one starts.
-    async fn update_invitation(&self, invitation: &Invitation, previous_token: &TokenHash) -> Result<(), WriteError>;
+    async fn update_invitation(
+        &self,
+        invitation: &Invitation,
+        previous_token: &TokenHash,
+    ) -> Result<(), WriteError>;
     /// Newest first. `keep` filters; pages may hold fewer than `limit` items only at the end.
     async fn invitations(
         &self,
@@ -99,7 +114,11 @@ pub trait InvitationStore: Send + Sync {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn user(&self, org: &OrgDomain, id: &UserId) -> Result<Option<User>, StoreError>;
-    async fn user_by_email(&self, org: &OrgDomain, email: &EmailAddress) -> Result<Option<User>, StoreError>;
+    async fn user_by_email(
+        &self,
+        org: &OrgDomain,
+        email: &EmailAddress,
+    ) -> Result<Option<User>, StoreError>;
     /// Replaces a user read at `user.version`; `Stale` if it changed since.
     async fn update_user(&self, user: &User) -> Result<(), WriteError>;
 }
@@ -107,7 +126,12 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<(), WriteError>;
-    async fn session(&self, org: &OrgDomain, user: &UserId, token: &TokenHash) -> Result<Option<Session>, StoreError>;
+    async fn session(
+        &self,
+        org: &OrgDomain,
+        user: &UserId,
+        token: &TokenHash,
+    ) -> Result<Option<Session>, StoreError>;
 }
 
 /// Everything Gatehouse keeps.

@@ -43,7 +43,9 @@ impl dyn Randomness {
         let mut bytes = [0u8; 10];
         self.fill(&mut bytes);
         let millis = u64::try_from(now.unix_seconds()).unwrap_or(0) * 1000;
-        InvitationId::from_uuid(uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid())
+        InvitationId::from_uuid(
+            uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid(),
+        )
     }
 }
 

@@ -99,7 +99,12 @@ impl EmailAddress {
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim();
-        let bad = |why: &str| ParseError::new("invalid_email", format!("not a usable email address: {why}"));
+        let bad = |why: &str| {
+            ParseError::new(
+                "invalid_email",
+                format!("not a usable email address: {why}"),
+            )
+        };
         if s.is_empty() {
             return Err(bad("empty"));
         }
@@ -167,9 +172,7 @@ impl EmailDomain {
                     && label.len() <= 63
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
         if ok {
             Ok(Self(s))
@@ -199,8 +202,7 @@ fn clean_text(
             format!("{what} is longer than {max_chars} characters"),
         ));
     }
-    if s
-        .chars()
+    if s.chars()
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
     {
         return Err(ParseError::new(
@@ -350,8 +352,21 @@ mod tests {
     fn org_domains_are_slugs() {
         assert_eq!(OrgDomain::parse(" Acme ").unwrap().as_str(), "acme");
         assert!(OrgDomain::parse("acme-corp2").is_ok());
-        for bad in ["", "a", "2acme", "acme-", "ac me", "acmé", "ac_me", &"a".repeat(41)] {
-            assert_eq!(OrgDomain::parse(bad).unwrap_err().code, "invalid_org_domain", "{bad:?}");
+        for bad in [
+            "",
+            "a",
+            "2acme",
+            "acme-",
+            "ac me",
+            "acmé",
+            "ac_me",
+            &"a".repeat(41),
+        ] {
+            assert_eq!(
+                OrgDomain::parse(bad).unwrap_err().code,
+                "invalid_org_domain",
+                "{bad:?}"
+            );
         }
     }
 
@@ -399,12 +414,18 @@ mod tests {
     fn invitee_roles_are_member_or_guest() {
         assert_eq!(InviteeRole::parse("Member").unwrap(), InviteeRole::Member);
         assert_eq!(InviteeRole::parse("guest").unwrap(), InviteeRole::Guest);
-        assert_eq!(InviteeRole::parse("admin").unwrap_err().code, "invalid_role");
+        assert_eq!(
+            InviteeRole::parse("admin").unwrap_err().code,
+            "invalid_role"
+        );
     }
 
     #[test]
     fn email_domains_parse() {
-        assert_eq!(EmailDomain::parse("@Example.COM").unwrap().as_str(), "example.com");
+        assert_eq!(
+            EmailDomain::parse("@Example.COM").unwrap().as_str(),
+            "example.com"
+        );
         assert!(EmailDomain::parse("example").is_err());
         assert!(EmailDomain::parse("-x.com").is_err());
     }

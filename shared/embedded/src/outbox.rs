@@ -16,7 +16,8 @@ pub struct FileOutbox {
 
 impl FileOutbox {
     pub fn new(dir: &Path, from: &str, print_links: bool) -> Result<Self, MailError> {
-        std::fs::create_dir_all(dir).map_err(|e| MailError(format!("cannot create outbox {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| MailError(format!("cannot create outbox {}: {e}", dir.display())))?;
         let from = from
             .parse()
             .map_err(|e| MailError(format!("the sender address {from:?} is invalid: {e}")))?;
@@ -43,7 +44,10 @@ pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailErr
         .from(from.clone())
         .to(to)
         .subject(email.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
         .map_err(|e| MailError(e.to_string()))?;
     Ok(message.formatted())
 }
@@ -52,7 +56,10 @@ pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailErr
 impl Mailer for FileOutbox {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         let bytes = rfc5322(&self.from, email)?;
-        let stamp = std::time::UNIX_EPOCH.elapsed().map(|d| d.as_micros()).unwrap_or_default();
+        let stamp = std::time::UNIX_EPOCH
+            .elapsed()
+            .map(|d| d.as_micros())
+            .unwrap_or_default();
         let name = format!("{stamp:020}-{}.eml", uuid::Uuid::new_v4().simple());
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(&name);

@@ -40,7 +40,9 @@ impl EmbeddedItems {
         work: impl FnOnce(&Database) -> Result<T, ItemError> + Send + 'static,
     ) -> Result<T, ItemError> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || work(&db)).await.map_err(backend)?
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(backend)?
     }
 }
 
@@ -59,7 +61,9 @@ impl ItemStore for EmbeddedItems {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(ITEMS).map_err(backend)?;
-            let value = table.get((key.pk.as_str(), key.sk.as_str())).map_err(backend)?;
+            let value = table
+                .get((key.pk.as_str(), key.sk.as_str()))
+                .map_err(backend)?;
             match value {
                 Some(v) => Ok(Some(Item {
                     attrs: decode(v.value())?,
@@ -86,11 +90,17 @@ impl ItemStore for EmbeddedItems {
                 (Some(after), true) => Bound::Excluded((q.pk.as_str(), after.as_str())),
                 _ => Bound::Excluded((next_pk.as_str(), "")),
             };
-            let range = table.range::<(&str, &str)>((lower, upper)).map_err(backend)?;
+            let range = table
+                .range::<(&str, &str)>((lower, upper))
+                .map_err(backend)?;
             let limit = q.limit.max(1);
             let mut items = Vec::new();
             let mut more = false;
-            let mut visit = |entry: Result<(redb::AccessGuard<(&str, &str)>, redb::AccessGuard<&[u8]>), redb::StorageError>| -> Result<bool, ItemError> {
+            let mut visit = |entry: Result<
+                (redb::AccessGuard<(&str, &str)>, redb::AccessGuard<&[u8]>),
+                redb::StorageError,
+            >|
+             -> Result<bool, ItemError> {
                 let (k, v) = entry.map_err(backend)?;
                 let (pk, sk) = k.value();
                 if pk != q.pk {
@@ -124,7 +134,11 @@ impl ItemStore for EmbeddedItems {
                     }
                 }
             }
-            let last_sk = if more { items.last().map(|i| i.key.sk.clone()) } else { None };
+            let last_sk = if more {
+                items.last().map(|i| i.key.sk.clone())
+            } else {
+                None
+            };
             Ok(QueryPage { items, last_sk })
         })
         .await
@@ -135,7 +149,9 @@ impl ItemStore for EmbeddedItems {
             return Ok(());
         }
         if writes.len() > 100 {
-            return Err(ItemError::Backend("a batch holds at most 100 writes".into()));
+            return Err(ItemError::Backend(
+                "a batch holds at most 100 writes".into(),
+            ));
         }
         let mut keys = HashSet::new();
         if !writes.iter().all(|w| keys.insert(w.key().clone())) {
@@ -147,7 +163,9 @@ impl ItemStore for EmbeddedItems {
             {
                 let mut table = txn.open_table(ITEMS).map_err(backend)?;
                 for (index, w) in writes.iter().enumerate() {
-                    let Some(condition) = w.condition() else { continue };
+                    let Some(condition) = w.condition() else {
+                        continue;
+                    };
                     let key = w.key();
                     let current = table
                         .get((key.pk.as_str(), key.sk.as_str()))
@@ -164,11 +182,16 @@ impl ItemStore for EmbeddedItems {
                         Write::Put { item, .. } => {
                             let bytes = encode(&item.attrs)?;
                             table
-                                .insert((item.key.pk.as_str(), item.key.sk.as_str()), bytes.as_slice())
+                                .insert(
+                                    (item.key.pk.as_str(), item.key.sk.as_str()),
+                                    bytes.as_slice(),
+                                )
                                 .map_err(backend)?;
                         }
                         Write::Delete { key, .. } => {
-                            table.remove((key.pk.as_str(), key.sk.as_str())).map_err(backend)?;
+                            table
+                                .remove((key.pk.as_str(), key.sk.as_str()))
+                                .map_err(backend)?;
                         }
                         Write::Check { .. } => {}
                     }

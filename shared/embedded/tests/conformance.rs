@@ -22,11 +22,20 @@ async fn data_survives_a_restart() {
     let path = dir.path().join("gatehouse.redb");
     let item = Item {
         key: Key::new("P", "S"),
-        attrs: serde_json::json!({"kept": true}).as_object().unwrap().clone(),
+        attrs: serde_json::json!({"kept": true})
+            .as_object()
+            .unwrap()
+            .clone(),
     };
     {
         let store = EmbeddedItems::open(&path).unwrap();
-        store.write(vec![Write::Put { item: item.clone(), condition: None }]).await.unwrap();
+        store
+            .write(vec![Write::Put {
+                item: item.clone(),
+                condition: None,
+            }])
+            .await
+            .unwrap();
     }
     let reopened = EmbeddedItems::open(&path).unwrap();
     assert_eq!(reopened.get(&item.key).await.unwrap(), Some(item));
@@ -36,7 +45,12 @@ async fn data_survives_a_restart() {
 async fn the_outbox_writes_rfc5322_files() {
     use gatehouse_domain::ports::{Mailer, OutgoingEmail};
     let dir = tempfile::tempdir().unwrap();
-    let outbox = gatehouse_embedded::FileOutbox::new(dir.path(), "Gatehouse <no-reply@gatehouse.test>", false).unwrap();
+    let outbox = gatehouse_embedded::FileOutbox::new(
+        dir.path(),
+        "Gatehouse <no-reply@gatehouse.test>",
+        false,
+    )
+    .unwrap();
     let mail = OutgoingEmail {
         to: gatehouse_domain::types::EmailAddress::parse("zoe@example.com").unwrap(),
         subject: "Welcome, Zoë".into(),
@@ -45,7 +59,10 @@ async fn the_outbox_writes_rfc5322_files() {
         action_link: None,
     };
     outbox.send(&mail).await.unwrap();
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].extension().unwrap(), "eml");
     let text = std::fs::read_to_string(&files[0]).unwrap();

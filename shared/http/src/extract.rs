@@ -28,14 +28,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 JsonRejection::JsonSyntaxError(e) => {
                     ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
                 }
-                JsonRejection::JsonDataError(e) => {
-                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.body_text())
-                }
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("The body may have at most {} bytes.", crate::MAX_BODY_BYTES),
+                JsonRejection::JsonDataError(e) => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    e.body_text(),
                 ),
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("The body may have at most {} bytes.", crate::MAX_BODY_BYTES),
+                    )
+                }
                 other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
             }),
         }
@@ -71,7 +75,13 @@ impl Bearer {
 
 /// The `{org}` of a path. A slug that cannot be an organisation is one that does not exist.
 pub fn org_domain(raw: &str) -> Result<OrgDomain, ApiError> {
-    OrgDomain::parse(raw).map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "org_not_found", "No such organisation."))
+    OrgDomain::parse(raw).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "org_not_found",
+            "No such organisation.",
+        )
+    })
 }
 
 /// Collects every invalid field of a request so the client learns them all at once. The
@@ -90,7 +100,10 @@ impl FieldErrors {
         match raw {
             Some(raw) => self.check(field, parse(raw)),
             None => {
-                self.0.push((field, ParseError::new("missing_field", format!("{field} is required"))));
+                self.0.push((
+                    field,
+                    ParseError::new("missing_field", format!("{field} is required")),
+                ));
                 None
             }
         }
@@ -142,7 +155,11 @@ impl FieldErrors {
         }
         // Every failure above recorded an error, so all values are present here.
         values.all_present().ok_or_else(|| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "A field is missing or invalid.")
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "A field is missing or invalid.",
+            )
         })
     }
 }
@@ -183,6 +200,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| Self(v))
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_query",
+                    e.body_text(),
+                )
+            })
     }
 }

@@ -26,7 +26,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// a body limit, and the services.
 pub fn app(routes: Router<AppState>, services: Services) -> Router {
     routes
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "There is no such route.") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "route_not_found",
+                "There is no such route.",
+            )
+        })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -52,6 +58,9 @@ pub fn init_lambda_tracing() {
 }
 
 /// Serves `routes` as a Lambda behind API Gateway (HTTP API or REST API events).
-pub async fn run_lambda(routes: Router<AppState>, services: Services) -> Result<(), lambda_http::Error> {
+pub async fn run_lambda(
+    routes: Router<AppState>,
+    services: Services,
+) -> Result<(), lambda_http::Error> {
     lambda_http::run(app(routes, services)).await
 }

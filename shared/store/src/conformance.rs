@@ -13,11 +13,14 @@ use gatehouse_domain::model::{
     Delivery, Group, Invitation, InvitationState, Invitee, Org, Session, Settings, User,
 };
 use gatehouse_domain::password::PasswordDigest;
-use gatehouse_domain::ports::{Acceptance, GroupStore, InvitationStore, OrgStore, PageRequest, SessionStore, StoreError, UserStore, WriteError};
+use gatehouse_domain::ports::{
+    Acceptance, GroupStore, InvitationStore, OrgStore, PageRequest, SessionStore, StoreError,
+    UserStore, WriteError,
+};
 use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
 use gatehouse_domain::types::{EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role};
 
-use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
+use crate::items::{Condition, Item, ItemError, ItemStore, Key, Query, Write};
 use crate::records::Records;
 
 /// Declares one `#[tokio::test]` per conformance check, each with a fresh store from `$factory`
@@ -100,38 +103,72 @@ pub async fn put_then_get_round_trips_every_json_type(store: Arc<dyn ItemStore>)
     assert_eq!(store.get(&it.key).await.unwrap(), Some(it.clone()));
     // A second put replaces the whole item.
     let replaced = item(&pk, "a#1", json!({"only": 1}));
-    store.write(vec![put(replaced.clone(), None)]).await.unwrap();
+    store
+        .write(vec![put(replaced.clone(), None)])
+        .await
+        .unwrap();
     assert_eq!(store.get(&it.key).await.unwrap(), Some(replaced));
 }
 
 pub async fn put_if_absent_refuses_a_second_put(store: Arc<dyn ItemStore>) {
     let pk = unique("T");
     let first = item(&pk, "k", json!({"n": 1}));
-    store.write(vec![put(first.clone(), Some(Condition::NotExists))]).await.unwrap();
+    store
+        .write(vec![put(first.clone(), Some(Condition::NotExists))])
+        .await
+        .unwrap();
     let second = item(&pk, "k", json!({"n": 2}));
-    let err = store.write(vec![put(second, Some(Condition::NotExists))]).await.unwrap_err();
-    assert!(matches!(err, ItemError::ConditionFailed { index: 0 }), "{err:?}");
+    let err = store
+        .write(vec![put(second, Some(Condition::NotExists))])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ItemError::ConditionFailed { index: 0 }),
+        "{err:?}"
+    );
     assert_eq!(store.get(&first.key).await.unwrap(), Some(first));
 }
 
 pub async fn batches_are_all_or_nothing_and_name_the_failing_write(store: Arc<dyn ItemStore>) {
     let pk = unique("T");
     let existing = item(&pk, "taken", json!({"v": 0}));
-    store.write(vec![put(existing.clone(), None)]).await.unwrap();
+    store
+        .write(vec![put(existing.clone(), None)])
+        .await
+        .unwrap();
     let batch = vec![
-        put(item(&pk, "new-1", json!({"v": 1})), Some(Condition::NotExists)),
+        put(
+            item(&pk, "new-1", json!({"v": 1})),
+            Some(Condition::NotExists),
+        ),
         put(item(&pk, "new-2", json!({"v": 2})), None),
-        put(item(&pk, "taken", json!({"v": 3})), Some(Condition::NotExists)),
+        put(
+            item(&pk, "taken", json!({"v": 3})),
+            Some(Condition::NotExists),
+        ),
     ];
     let err = store.write(batch).await.unwrap_err();
-    assert!(matches!(err, ItemError::ConditionFailed { index: 2 }), "{err:?}");
-    assert_eq!(store.get(&Key::new(&pk, "new-1")).await.unwrap(), None, "nothing of a failed batch is written");
+    assert!(
+        matches!(err, ItemError::ConditionFailed { index: 2 }),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.get(&Key::new(&pk, "new-1")).await.unwrap(),
+        None,
+        "nothing of a failed batch is written"
+    );
     assert_eq!(store.get(&Key::new(&pk, "new-2")).await.unwrap(), None);
     assert_eq!(store.get(&existing.key).await.unwrap(), Some(existing));
     // The same batch without the failing condition applies whole.
     let batch = vec![
-        put(item(&pk, "new-1", json!({"v": 1})), Some(Condition::NotExists)),
-        Write::Delete { key: Key::new(&pk, "taken"), condition: Some(Condition::Exists) },
+        put(
+            item(&pk, "new-1", json!({"v": 1})),
+            Some(Condition::NotExists),
+        ),
+        Write::Delete {
+            key: Key::new(&pk, "taken"),
+            condition: Some(Condition::Exists),
+        },
     ];
     store.write(batch).await.unwrap();
     assert!(store.get(&Key::new(&pk, "new-1")).await.unwrap().is_some());
@@ -142,7 +179,14 @@ pub async fn conditions_compare_values_and_numbers(store: Arc<dyn ItemStore>) {
     let pk = unique("T");
     let key = Key::new(&pk, "c");
     store
-        .write(vec![put(item(&pk, "c", json!({"owner": "invitation", "expires_at": 100, "version": 3})), None)])
+        .write(vec![put(
+            item(
+                &pk,
+                "c",
+                json!({"owner": "invitation", "expires_at": 100, "version": 3}),
+            ),
+            None,
+        )])
         .await
         .unwrap();
     let attempt = |condition: Condition| {
@@ -150,30 +194,81 @@ pub async fn conditions_compare_values_and_numbers(store: Arc<dyn ItemStore>) {
         let pk = pk.clone();
         async move {
             store
-                .write(vec![put(item(&pk, "c", json!({"owner": "invitation", "expires_at": 100, "version": 3})), Some(condition))])
+                .write(vec![put(
+                    item(
+                        &pk,
+                        "c",
+                        json!({"owner": "invitation", "expires_at": 100, "version": 3}),
+                    ),
+                    Some(condition),
+                )])
                 .await
         }
     };
-    assert!(attempt(Condition::Equals("version".into(), json!(3))).await.is_ok());
-    assert!(attempt(Condition::Equals("version".into(), json!(2))).await.is_err());
-    assert!(attempt(Condition::Equals("missing".into(), json!(3))).await.is_err());
-    assert!(attempt(Condition::Equals("owner".into(), json!("invitation"))).await.is_ok());
-    assert!(attempt(Condition::Equals("owner".into(), json!("user"))).await.is_err());
-    assert!(attempt(Condition::Below("expires_at".into(), 101)).await.is_ok());
-    assert!(attempt(Condition::Below("expires_at".into(), 100)).await.is_err());
-    assert!(attempt(Condition::Below("missing".into(), 100)).await.is_err());
-    assert!(attempt(Condition::Any(vec![Condition::NotExists, Condition::Below("expires_at".into(), 50)])).await.is_err());
-    assert!(attempt(Condition::Any(vec![Condition::NotExists, Condition::Below("expires_at".into(), 150)])).await.is_ok());
-    assert!(attempt(Condition::All(vec![Condition::Exists, Condition::Equals("version".into(), json!(3))])).await.is_ok());
-    assert!(attempt(Condition::All(vec![Condition::Exists, Condition::Equals("version".into(), json!(4))])).await.is_err());
+    assert!(attempt(Condition::Equals("version".into(), json!(3)))
+        .await
+        .is_ok());
+    assert!(attempt(Condition::Equals("version".into(), json!(2)))
+        .await
+        .is_err());
+    assert!(attempt(Condition::Equals("missing".into(), json!(3)))
+        .await
+        .is_err());
+    assert!(
+        attempt(Condition::Equals("owner".into(), json!("invitation")))
+            .await
+            .is_ok()
+    );
+    assert!(attempt(Condition::Equals("owner".into(), json!("user")))
+        .await
+        .is_err());
+    assert!(attempt(Condition::Below("expires_at".into(), 101))
+        .await
+        .is_ok());
+    assert!(attempt(Condition::Below("expires_at".into(), 100))
+        .await
+        .is_err());
+    assert!(attempt(Condition::Below("missing".into(), 100))
+        .await
+        .is_err());
+    assert!(attempt(Condition::Any(vec![
+        Condition::NotExists,
+        Condition::Below("expires_at".into(), 50)
+    ]))
+    .await
+    .is_err());
+    assert!(attempt(Condition::Any(vec![
+        Condition::NotExists,
+        Condition::Below("expires_at".into(), 150)
+    ]))
+    .await
+    .is_ok());
+    assert!(attempt(Condition::All(vec![
+        Condition::Exists,
+        Condition::Equals("version".into(), json!(3))
+    ]))
+    .await
+    .is_ok());
+    assert!(attempt(Condition::All(vec![
+        Condition::Exists,
+        Condition::Equals("version".into(), json!(4))
+    ]))
+    .await
+    .is_err());
     assert!(store.get(&key).await.unwrap().is_some());
 }
 
 pub async fn deletes_and_checks_honour_conditions(store: Arc<dyn ItemStore>) {
     let pk = unique("T");
-    store.write(vec![put(item(&pk, "d", json!({"owner": "a"})), None)]).await.unwrap();
+    store
+        .write(vec![put(item(&pk, "d", json!({"owner": "a"})), None)])
+        .await
+        .unwrap();
     let err = store
-        .write(vec![Write::Delete { key: Key::new(&pk, "d"), condition: Some(Condition::Equals("owner".into(), json!("b"))) }])
+        .write(vec![Write::Delete {
+            key: Key::new(&pk, "d"),
+            condition: Some(Condition::Equals("owner".into(), json!("b"))),
+        }])
         .await
         .unwrap_err();
     assert!(matches!(err, ItemError::ConditionFailed { index: 0 }));
@@ -182,7 +277,10 @@ pub async fn deletes_and_checks_honour_conditions(store: Arc<dyn ItemStore>) {
     let err = store
         .write(vec![
             put(item(&pk, "e", json!({})), None),
-            Write::Check { key: Key::new(&pk, "d"), condition: Condition::NotExists },
+            Write::Check {
+                key: Key::new(&pk, "d"),
+                condition: Condition::NotExists,
+            },
         ])
         .await
         .unwrap_err();
@@ -190,16 +288,31 @@ pub async fn deletes_and_checks_honour_conditions(store: Arc<dyn ItemStore>) {
     assert_eq!(store.get(&Key::new(&pk, "e")).await.unwrap(), None);
     store
         .write(vec![
-            Write::Check { key: Key::new(&pk, "d"), condition: Condition::Equals("owner".into(), json!("a")) },
+            Write::Check {
+                key: Key::new(&pk, "d"),
+                condition: Condition::Equals("owner".into(), json!("a")),
+            },
             put(item(&pk, "f", json!({})), None),
         ])
         .await
         .unwrap();
     assert!(store.get(&Key::new(&pk, "f")).await.unwrap().is_some());
-    store.write(vec![Write::Delete { key: Key::new(&pk, "d"), condition: None }]).await.unwrap();
+    store
+        .write(vec![Write::Delete {
+            key: Key::new(&pk, "d"),
+            condition: None,
+        }])
+        .await
+        .unwrap();
     assert_eq!(store.get(&Key::new(&pk, "d")).await.unwrap(), None);
     // Deleting what is not there is not an error without a condition.
-    store.write(vec![Write::Delete { key: Key::new(&pk, "gone"), condition: None }]).await.unwrap();
+    store
+        .write(vec![Write::Delete {
+            key: Key::new(&pk, "gone"),
+            condition: None,
+        }])
+        .await
+        .unwrap();
 }
 
 pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>) {
@@ -207,7 +320,10 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
     let other = unique("T");
     let mut writes = Vec::new();
     for i in 0..7 {
-        writes.push(put(item(&pk, &format!("inv#{i:02}"), json!({"i": i})), None));
+        writes.push(put(
+            item(&pk, &format!("inv#{i:02}"), json!({"i": i})),
+            None,
+        ));
     }
     writes.push(put(item(&pk, "user#1", json!({})), None));
     writes.push(put(item(&pk, "inu", json!({})), None));
@@ -218,7 +334,13 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
     let mut after = None;
     loop {
         let page = store
-            .query(&Query { pk: pk.clone(), sk_prefix: "inv#".into(), after: after.clone(), limit: 3, descending: false })
+            .query(&Query {
+                pk: pk.clone(),
+                sk_prefix: "inv#".into(),
+                after: after.clone(),
+                limit: 3,
+                descending: false,
+            })
             .await
             .unwrap();
         assert!(page.items.len() <= 3);
@@ -232,26 +354,48 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
     assert_eq!(seen, expected);
 
     let newest = store
-        .query(&Query { pk: pk.clone(), sk_prefix: "inv#".into(), after: None, limit: 2, descending: true })
+        .query(&Query {
+            pk: pk.clone(),
+            sk_prefix: "inv#".into(),
+            after: None,
+            limit: 2,
+            descending: true,
+        })
         .await
         .unwrap();
     let sks: Vec<&str> = newest.items.iter().map(|i| i.key.sk.as_str()).collect();
     assert_eq!(sks, ["inv#06", "inv#05"]);
     let next = store
-        .query(&Query { pk: pk.clone(), sk_prefix: "inv#".into(), after: newest.last_sk, limit: 2, descending: true })
+        .query(&Query {
+            pk: pk.clone(),
+            sk_prefix: "inv#".into(),
+            after: newest.last_sk,
+            limit: 2,
+            descending: true,
+        })
         .await
         .unwrap();
     let sks: Vec<&str> = next.items.iter().map(|i| i.key.sk.as_str()).collect();
     assert_eq!(sks, ["inv#04", "inv#03"]);
 
     let all = store
-        .query(&Query { pk: pk.clone(), sk_prefix: String::new(), after: None, limit: 100, descending: false })
+        .query(&Query {
+            pk: pk.clone(),
+            sk_prefix: String::new(),
+            after: None,
+            limit: 100,
+            descending: false,
+        })
         .await
         .unwrap();
     assert_eq!(all.items.len(), 9);
     assert_eq!(all.last_sk, None);
     let sks: Vec<&str> = all.items.iter().map(|i| i.key.sk.as_str()).collect();
-    assert_eq!(sks[..3], ["inu", "inv#00", "inv#01"], "sort keys compare bytewise");
+    assert_eq!(
+        sks[..3],
+        ["inu", "inv#00", "inv#01"],
+        "sort keys compare bytewise"
+    );
     assert_eq!(all.items[1].attrs.get("i"), Some(&json!(0)));
 }
 
@@ -263,7 +407,10 @@ pub async fn concurrent_conditional_puts_have_one_winner(store: Arc<dyn ItemStor
             let pk = pk.clone();
             tokio::spawn(async move {
                 store
-                    .write(vec![put(item(&pk, "race", json!({"winner": n})), Some(Condition::NotExists))])
+                    .write(vec![put(
+                        item(&pk, "race", json!({"winner": n})),
+                        Some(Condition::NotExists),
+                    )])
                     .await
             })
         })
@@ -291,7 +438,12 @@ fn name(s: &str) -> PersonName {
 }
 
 fn org(domain: &OrgDomain) -> Org {
-    Org { domain: domain.clone(), settings: Settings::default(), created_at: Timestamp::from_unix_seconds(1_000), version: 0 }
+    Org {
+        domain: domain.clone(),
+        settings: Settings::default(),
+        created_at: Timestamp::from_unix_seconds(1_000),
+        version: 0,
+    }
 }
 
 fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
@@ -313,7 +465,9 @@ fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) ->
     Invitation {
         id: random().invitation_id(Timestamp::from_unix_seconds(now)),
         org: domain.clone(),
-        invitee: Invitee::Email { email: EmailAddress::parse(email).unwrap() },
+        invitee: Invitee::Email {
+            email: EmailAddress::parse(email).unwrap(),
+        },
         role: InviteeRole::Member,
         first_name: name("Alice"),
         last_name: name("Liddell"),
@@ -332,7 +486,10 @@ fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) ->
 async fn new_org(records: &Records) -> (OrgDomain, User) {
     let domain = org_domain();
     let admin = user(&domain, "admin@example.com", Role::Admin);
-    records.create_org(&org(&domain), &[], &admin).await.unwrap();
+    records
+        .create_org(&org(&domain), &[], &admin)
+        .await
+        .unwrap();
     (domain, admin)
 }
 
@@ -349,20 +506,45 @@ fn session_for(user: &User) -> Session {
 
 fn acceptance(inv: &Invitation, token: &SecretToken) -> Acceptance {
     let mut accepted = inv.clone();
-    let mut account = user(&inv.org, inv.invitee.email().unwrap().as_str(), Role::Member);
+    let mut account = user(
+        &inv.org,
+        inv.invitee.email().unwrap().as_str(),
+        Role::Member,
+    );
     account.first_name = inv.first_name.clone();
-    accepted.state = InvitationState::Accepted { user_id: account.id.clone(), at: Timestamp::from_unix_seconds(2_000) };
-    Acceptance { invitation: accepted, token: token.hash(), session: session_for(&account), user: account }
+    accepted.state = InvitationState::Accepted {
+        user_id: account.id.clone(),
+        at: Timestamp::from_unix_seconds(2_000),
+    };
+    Acceptance {
+        invitation: accepted,
+        token: token.hash(),
+        session: session_for(&account),
+        user: account,
+    }
 }
 
 pub async fn an_org_is_created_once(store: Arc<dyn ItemStore>) {
     let records = Records::new(store);
     let (domain, admin) = new_org(&records).await;
     let again = user(&domain, "other@example.com", Role::Admin);
-    assert!(matches!(records.create_org(&org(&domain), &[], &again).await, Err(WriteError::AlreadyExists)));
+    assert!(matches!(
+        records.create_org(&org(&domain), &[], &again).await,
+        Err(WriteError::AlreadyExists)
+    ));
     assert_eq!(records.org(&domain).await.unwrap(), Some(org(&domain)));
-    assert_eq!(records.user_by_email(&domain, admin.email.as_ref().unwrap()).await.unwrap(), Some(admin));
-    assert_eq!(records.user(&domain, &again.id).await.unwrap(), None, "the refused bootstrap left nothing");
+    assert_eq!(
+        records
+            .user_by_email(&domain, admin.email.as_ref().unwrap())
+            .await
+            .unwrap(),
+        Some(admin)
+    );
+    assert_eq!(
+        records.user(&domain, &again.id).await.unwrap(),
+        None,
+        "the refused bootstrap left nothing"
+    );
 }
 
 pub async fn an_invitation_claims_its_email_case_insensitively(store: Arc<dyn ItemStore>) {
@@ -373,18 +555,46 @@ pub async fn an_invitation_claims_its_email_case_insensitively(store: Arc<dyn It
     records.create_invitation(&first).await.unwrap();
     let t2 = SecretToken::generate(random());
     let second = invitation(&domain, "alice@EXAMPLE.com", 1_600, &t2);
-    assert!(matches!(records.create_invitation(&second).await, Err(WriteError::EmailTaken)));
+    assert!(matches!(
+        records.create_invitation(&second).await,
+        Err(WriteError::EmailTaken)
+    ));
     assert_eq!(records.invitation(&domain, &second.id).await.unwrap(), None);
-    assert_eq!(records.invitation_by_token(&domain, &t2.hash()).await.unwrap(), None);
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &t2.hash())
+            .await
+            .unwrap(),
+        None
+    );
     // The admin's own address is taken by an account.
     let t3 = SecretToken::generate(random());
     let third = invitation(&domain, "ADMIN@example.com", 1_600, &t3);
-    assert!(matches!(records.create_invitation(&third).await, Err(WriteError::EmailTaken)));
+    assert!(matches!(
+        records.create_invitation(&third).await,
+        Err(WriteError::EmailTaken)
+    ));
     // Another organisation may invite the same address.
     let (other, _) = new_org(&records).await;
-    records.create_invitation(&invitation(&other, "alice@example.com", 1_600, &t3)).await.unwrap();
-    assert_eq!(records.invitation_by_token(&domain, &t1.hash()).await.unwrap(), Some(first));
-    assert_eq!(records.invitation_by_token(&domain, &t3.hash()).await.unwrap(), None, "tokens do not cross organisations");
+    records
+        .create_invitation(&invitation(&other, "alice@example.com", 1_600, &t3))
+        .await
+        .unwrap();
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &t1.hash())
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &t3.hash())
+            .await
+            .unwrap(),
+        None,
+        "tokens do not cross organisations"
+    );
 }
 
 pub async fn concurrent_invitations_of_one_email_make_one(store: Arc<dyn ItemStore>) {
@@ -393,7 +603,12 @@ pub async fn concurrent_invitations_of_one_email_make_one(store: Arc<dyn ItemSto
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let records = records.clone();
-            let inv = invitation(&domain, "race@example.com", 1_500, &SecretToken::generate(random()));
+            let inv = invitation(
+                &domain,
+                "race@example.com",
+                1_500,
+                &SecretToken::generate(random()),
+            );
             tokio::spawn(async move { records.create_invitation(&inv).await })
         })
         .collect();
@@ -406,18 +621,41 @@ pub async fn concurrent_invitations_of_one_email_make_one(store: Arc<dyn ItemSto
         }
     }
     assert_eq!(created, 1);
-    let page = records.invitations(&domain, &PageRequest { cursor: None, limit: 100 }, &|_| true).await.unwrap();
+    let page = records
+        .invitations(
+            &domain,
+            &PageRequest {
+                cursor: None,
+                limit: 100,
+            },
+            &|_| true,
+        )
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
 }
 
 pub async fn an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
     let records = Records::new(store);
     let (domain, _) = new_org(&records).await;
-    let old = invitation(&domain, "late@example.com", 1_500, &SecretToken::generate(random()));
+    let old = invitation(
+        &domain,
+        "late@example.com",
+        1_500,
+        &SecretToken::generate(random()),
+    );
     records.create_invitation(&old).await.unwrap();
     // Still live at its last second.
-    let early = invitation(&domain, "late@example.com", 2_499, &SecretToken::generate(random()));
-    assert!(matches!(records.create_invitation(&early).await, Err(WriteError::EmailTaken)));
+    let early = invitation(
+        &domain,
+        "late@example.com",
+        2_499,
+        &SecretToken::generate(random()),
+    );
+    assert!(matches!(
+        records.create_invitation(&early).await,
+        Err(WriteError::EmailTaken)
+    ));
     let t = SecretToken::generate(random());
     let fresh = invitation(&domain, "late@example.com", 2_500, &t);
     records.create_invitation(&fresh).await.unwrap();
@@ -425,9 +663,18 @@ pub async fn an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
     let t_old = SecretToken::generate(random());
     let mut stale = old.clone();
     stale.token_hash = t_old.hash();
-    let err = records.accept_invitation(&acceptance(&old, &t)).await.unwrap_err();
-    assert!(matches!(err, WriteError::Stale | WriteError::EmailTaken), "{err:?}");
-    records.accept_invitation(&acceptance(&fresh, &t)).await.unwrap();
+    let err = records
+        .accept_invitation(&acceptance(&old, &t))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WriteError::Stale | WriteError::EmailTaken),
+        "{err:?}"
+    );
+    records
+        .accept_invitation(&acceptance(&fresh, &t))
+        .await
+        .unwrap();
 }
 
 pub async fn accepting_spends_the_token_once(store: Arc<dyn ItemStore>) {
@@ -439,20 +686,47 @@ pub async fn accepting_spends_the_token_once(store: Arc<dyn ItemStore>) {
     let first = acceptance(&inv, &token);
     records.accept_invitation(&first).await.unwrap();
     let second = acceptance(&inv, &token);
-    assert!(matches!(records.accept_invitation(&second).await, Err(WriteError::Stale)));
+    assert!(matches!(
+        records.accept_invitation(&second).await,
+        Err(WriteError::Stale)
+    ));
 
     let email = EmailAddress::parse("BOB@example.com").unwrap();
-    assert_eq!(records.user_by_email(&domain, &email).await.unwrap(), Some(first.user.clone()));
+    assert_eq!(
+        records.user_by_email(&domain, &email).await.unwrap(),
+        Some(first.user.clone())
+    );
     assert_eq!(records.user(&domain, &second.user.id).await.unwrap(), None);
-    assert_eq!(records.invitation_by_token(&domain, &token.hash()).await.unwrap(), None, "the token is spent");
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &token.hash())
+            .await
+            .unwrap(),
+        None,
+        "the token is spent"
+    );
     let stored = records.invitation(&domain, &inv.id).await.unwrap().unwrap();
     assert_eq!(stored.state, first.invitation.state);
     assert_eq!(stored.version, 1);
     let s = &first.session;
-    assert_eq!(records.session(&domain, &s.user_id, &s.token_hash).await.unwrap(), Some(s.clone()));
+    assert_eq!(
+        records
+            .session(&domain, &s.user_id, &s.token_hash)
+            .await
+            .unwrap(),
+        Some(s.clone())
+    );
     // The account now holds the email: inviting it again is refused.
-    let again = invitation(&domain, "bob@example.com", 9_000, &SecretToken::generate(random()));
-    assert!(matches!(records.create_invitation(&again).await, Err(WriteError::EmailTaken)));
+    let again = invitation(
+        &domain,
+        "bob@example.com",
+        9_000,
+        &SecretToken::generate(random()),
+    );
+    assert!(matches!(
+        records.create_invitation(&again).await,
+        Err(WriteError::EmailTaken)
+    ));
 }
 
 pub async fn concurrent_acceptances_make_one_account(store: Arc<dyn ItemStore>) {
@@ -487,7 +761,14 @@ pub async fn concurrent_acceptances_make_one_account(store: Arc<dyn ItemStore>) 
     }
     assert_eq!(accounts, 1);
     let email = EmailAddress::parse("carol@example.com").unwrap();
-    assert_eq!(records.user_by_email(&domain, &email).await.unwrap().map(|u| u.id), Some(attempts[winners[0]].user.id.clone()));
+    assert_eq!(
+        records
+            .user_by_email(&domain, &email)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(attempts[winners[0]].user.id.clone())
+    );
 }
 
 pub async fn a_new_token_replaces_the_old_one(store: Arc<dyn ItemStore>) {
@@ -500,14 +781,33 @@ pub async fn a_new_token_replaces_the_old_one(store: Arc<dyn ItemStore>) {
     let mut renewed = inv.clone();
     renewed.token_hash = new.hash();
     renewed.delivery = Delivery::Sent;
-    records.update_invitation(&renewed, &old.hash()).await.unwrap();
-    assert_eq!(records.invitation_by_token(&domain, &old.hash()).await.unwrap(), None);
-    let found = records.invitation_by_token(&domain, &new.hash()).await.unwrap().unwrap();
+    records
+        .update_invitation(&renewed, &old.hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &old.hash())
+            .await
+            .unwrap(),
+        None
+    );
+    let found = records
+        .invitation_by_token(&domain, &new.hash())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.delivery, Delivery::Sent);
     assert_eq!(found.version, 1);
     // The old token cannot accept it.
-    assert!(records.accept_invitation(&acceptance(&found, &old)).await.is_err());
-    records.accept_invitation(&acceptance(&found, &new)).await.unwrap();
+    assert!(records
+        .accept_invitation(&acceptance(&found, &old))
+        .await
+        .is_err());
+    records
+        .accept_invitation(&acceptance(&found, &new))
+        .await
+        .unwrap();
 }
 
 pub async fn invitations_list_newest_first_in_pages(store: Arc<dyn ItemStore>) {
@@ -515,7 +815,12 @@ pub async fn invitations_list_newest_first_in_pages(store: Arc<dyn ItemStore>) {
     let (domain, _) = new_org(&records).await;
     let mut ids = Vec::new();
     for i in 0..7 {
-        let inv = invitation(&domain, &format!("p{i}@example.com"), 1_500 + i, &SecretToken::generate(random()));
+        let inv = invitation(
+            &domain,
+            &format!("p{i}@example.com"),
+            1_500 + i,
+            &SecretToken::generate(random()),
+        );
         records.create_invitation(&inv).await.unwrap();
         ids.push(inv.id);
     }
@@ -523,7 +828,17 @@ pub async fn invitations_list_newest_first_in_pages(store: Arc<dyn ItemStore>) {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = records.invitations(&domain, &PageRequest { cursor: cursor.clone(), limit: 3 }, &|_| true).await.unwrap();
+        let page = records
+            .invitations(
+                &domain,
+                &PageRequest {
+                    cursor: cursor.clone(),
+                    limit: 3,
+                },
+                &|_| true,
+            )
+            .await
+            .unwrap();
         seen.extend(page.items.into_iter().map(|i| i.id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -532,13 +847,53 @@ pub async fn invitations_list_newest_first_in_pages(store: Arc<dyn ItemStore>) {
     }
     assert_eq!(seen, ids);
     // Filtered pages are filled from further down the list.
-    let odd = |i: &Invitation| i.invitee.email().unwrap().as_str().trim_start_matches('p').starts_with(['1', '3', '5']);
-    let page = records.invitations(&domain, &PageRequest { cursor: None, limit: 2 }, &odd).await.unwrap();
-    let emails: Vec<String> = page.items.iter().map(|i| i.invitee.email().unwrap().to_string()).collect();
+    let odd = |i: &Invitation| {
+        i.invitee
+            .email()
+            .unwrap()
+            .as_str()
+            .trim_start_matches('p')
+            .starts_with(['1', '3', '5'])
+    };
+    let page = records
+        .invitations(
+            &domain,
+            &PageRequest {
+                cursor: None,
+                limit: 2,
+            },
+            &odd,
+        )
+        .await
+        .unwrap();
+    let emails: Vec<String> = page
+        .items
+        .iter()
+        .map(|i| i.invitee.email().unwrap().to_string())
+        .collect();
     assert_eq!(emails, ["p5@example.com", "p3@example.com"]);
-    let rest = records.invitations(&domain, &PageRequest { cursor: page.next_cursor, limit: 2 }, &odd).await.unwrap();
+    let rest = records
+        .invitations(
+            &domain,
+            &PageRequest {
+                cursor: page.next_cursor,
+                limit: 2,
+            },
+            &odd,
+        )
+        .await
+        .unwrap();
     assert_eq!(rest.items.len(), 1);
-    let bad = records.invitations(&domain, &PageRequest { cursor: Some("not-a-cursor".into()), limit: 2 }, &odd).await;
+    let bad = records
+        .invitations(
+            &domain,
+            &PageRequest {
+                cursor: Some("not-a-cursor".into()),
+                limit: 2,
+            },
+            &odd,
+        )
+        .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)));
 }
 
@@ -548,9 +903,29 @@ pub async fn updates_refuse_stale_versions(store: Arc<dyn ItemStore>) {
     let mut renamed = admin.clone();
     renamed.first_name = name("Augusta");
     records.update_user(&renamed).await.unwrap();
+    let mut settings = records.org(&domain).await.unwrap().unwrap();
+    settings.settings.invitation_ttl_days = 7;
+    records.update_org(&settings).await.unwrap();
+    assert!(
+        matches!(records.update_org(&settings).await, Err(WriteError::Stale)),
+        "the second write read version 0"
+    );
+    assert_eq!(
+        records
+            .org(&domain)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings
+            .invitation_ttl_days,
+        7
+    );
     let mut concurrent = admin.clone();
     concurrent.first_name = name("Countess");
-    assert!(matches!(records.update_user(&concurrent).await, Err(WriteError::Stale)));
+    assert!(matches!(
+        records.update_user(&concurrent).await,
+        Err(WriteError::Stale)
+    ));
     let stored = records.user(&domain, &admin.id).await.unwrap().unwrap();
     assert_eq!(stored.first_name, name("Augusta"));
     assert_eq!(stored.version, 1);
@@ -562,26 +937,49 @@ pub async fn sessions_are_found_only_where_they_were_made(store: Arc<dyn ItemSto
     let (other, _) = new_org(&records).await;
     let session = session_for(&admin);
     records.create_session(&session).await.unwrap();
-    assert_eq!(records.session(&domain, &admin.id, &session.token_hash).await.unwrap(), Some(session.clone()));
-    assert_eq!(records.session(&other, &admin.id, &session.token_hash).await.unwrap(), None);
+    assert_eq!(
+        records
+            .session(&domain, &admin.id, &session.token_hash)
+            .await
+            .unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        records
+            .session(&other, &admin.id, &session.token_hash)
+            .await
+            .unwrap(),
+        None
+    );
     let stranger = random().user_id();
-    assert_eq!(records.session(&domain, &stranger, &session.token_hash).await.unwrap(), None);
+    assert_eq!(
+        records
+            .session(&domain, &stranger, &session.token_hash)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
     let records = Records::new(store);
     let (domain, _) = new_org(&records).await;
     let (other, _) = new_org(&records).await;
-    let g = Group { id: random().group_id(), name: GroupName::parse("Sales").unwrap(), created_at: Timestamp::from_unix_seconds(5) };
+    let g = Group {
+        id: random().group_id(),
+        name: GroupName::parse("Sales").unwrap(),
+        created_at: Timestamp::from_unix_seconds(5),
+    };
     records.create_group(&domain, &g).await.unwrap();
-    assert!(matches!(records.create_group(&domain, &g).await, Err(WriteError::AlreadyExists)));
+    assert!(matches!(
+        records.create_group(&domain, &g).await,
+        Err(WriteError::AlreadyExists)
+    ));
     assert_eq!(records.groups(&domain).await.unwrap(), vec![g.clone()]);
-    assert_eq!(records.group(&domain, &g.id).await.unwrap(), Some(g.clone()));
+    assert_eq!(
+        records.group(&domain, &g.id).await.unwrap(),
+        Some(g.clone())
+    );
     assert!(records.groups(&other).await.unwrap().is_empty());
     assert_eq!(records.group(&other, &g.id).await.unwrap(), None);
-}
-
-#[allow(dead_code)]
-fn _attrs_type_check(a: Attrs) -> Attrs {
-    a
 }

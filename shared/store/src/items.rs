@@ -45,7 +45,9 @@ impl Condition {
         match self {
             Condition::Exists => current.is_some(),
             Condition::NotExists => current.is_none(),
-            Condition::Equals(name, value) => current.and_then(|a| a.get(name)).is_some_and(|v| v == value),
+            Condition::Equals(name, value) => current
+                .and_then(|a| a.get(name))
+                .is_some_and(|v| v == value),
             Condition::Below(name, n) => current
                 .and_then(|a| a.get(name))
                 .and_then(Value::as_i64)
@@ -58,8 +60,14 @@ impl Condition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put { item: Item, condition: Option<Condition> },
-    Delete { key: Key, condition: Option<Condition> },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
     /// Writes nothing; only its condition must hold.
     Check { key: Key, condition: Condition },
 }

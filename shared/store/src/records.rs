@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use gatehouse_domain::model::{Group, Invitation, InvitationState, Org, Session, User};
 use gatehouse_domain::ports::{
-    Acceptance, GroupStore, InvitationStore, OrgStore, Page, PageRequest, SessionStore, StoreError, UserStore, WriteError,
+    Acceptance, GroupStore, InvitationStore, OrgStore, Page, PageRequest, SessionStore, StoreError,
+    UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, OrgDomain, UserId};
@@ -110,7 +111,8 @@ fn encode<T: Serialize>(record: &T) -> Attrs {
 }
 
 fn decode<T: DeserializeOwned>(attrs: Attrs) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(attrs)).map_err(|e| StoreError::Unavailable(format!("corrupt record: {e}")))
+    serde_json::from_value(Value::Object(attrs))
+        .map_err(|e| StoreError::Unavailable(format!("corrupt record: {e}")))
 }
 
 fn put(key: Key, attrs: Attrs, condition: Option<Condition>) -> Write {
@@ -125,7 +127,10 @@ fn put(key: Key, attrs: Attrs, condition: Option<Condition>) -> Write {
 fn versioned<T: Serialize>(record: &T, read_version: u64) -> (Attrs, Condition) {
     let mut attrs = encode(record);
     attrs.insert(VERSION.into(), json!(read_version + 1));
-    (attrs, Condition::Equals(VERSION.into(), json!(read_version)))
+    (
+        attrs,
+        Condition::Equals(VERSION.into(), json!(read_version)),
+    )
 }
 
 fn email_claim_for_user(user: &User) -> Attrs {
@@ -137,12 +142,29 @@ fn email_claim_for_user(user: &User) -> Attrs {
 
 #[async_trait]
 impl OrgStore for Records {
-    async fn create_org(&self, org: &Org, groups: &[Group], admin: &User) -> Result<(), WriteError> {
-        let mut writes = vec![put(keys::org(&org.domain), encode(org), Some(Condition::NotExists))];
+    async fn create_org(
+        &self,
+        org: &Org,
+        groups: &[Group],
+        admin: &User,
+    ) -> Result<(), WriteError> {
+        let mut writes = vec![put(
+            keys::org(&org.domain),
+            encode(org),
+            Some(Condition::NotExists),
+        )];
         for g in groups {
-            writes.push(put(keys::group(&org.domain, &g.id), encode(g), Some(Condition::NotExists)));
+            writes.push(put(
+                keys::group(&org.domain, &g.id),
+                encode(g),
+                Some(Condition::NotExists),
+            ));
         }
-        writes.push(put(keys::user(&org.domain, &admin.id), encode(admin), Some(Condition::NotExists)));
+        writes.push(put(
+            keys::user(&org.domain, &admin.id),
+            encode(admin),
+            Some(Condition::NotExists),
+        ));
         if let Some(email) = &admin.email {
             writes.push(put(
                 keys::email_claim(&org.domain, email),
@@ -160,13 +182,24 @@ impl OrgStore for Records {
     async fn org(&self, domain: &OrgDomain) -> Result<Option<Org>, StoreError> {
         self.get(&keys::org(domain)).await
     }
+
+    async fn update_org(&self, org: &Org) -> Result<(), WriteError> {
+        let (attrs, unchanged) = versioned(org, org.version);
+        self.write(vec![put(keys::org(&org.domain), attrs, Some(unchanged))])
+            .await
+            .map_err(write_error)
+    }
 }
 
 #[async_trait]
 impl GroupStore for Records {
     async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
         match self
-            .write(vec![put(keys::group(org, &group.id), encode(group), Some(Condition::NotExists))])
+            .write(vec![put(
+                keys::group(org, &group.id),
+                encode(group),
+                Some(Condition::NotExists),
+            )])
             .await
         {
             Ok(()) => Ok(()),
@@ -232,13 +265,20 @@ impl InvitationStore for Records {
                 Condition::NotExists,
                 Condition::All(vec![
                     Condition::Equals("owner".into(), json!("invitation")),
-                    Condition::Below("expires_at".into(), invitation.created_at.unix_seconds() + 1),
+                    Condition::Below(
+                        "expires_at".into(),
+                        invitation.created_at.unix_seconds() + 1,
+                    ),
                 ]),
             ]);
             writes.push(put(keys::email_claim(org, email), claim, Some(free)));
         }
         let claim_index = if writes.is_empty() { None } else { Some(0) };
-        writes.push(put(keys::invitation(org, &invitation.id), encode(invitation), Some(Condition::NotExists)));
+        writes.push(put(
+            keys::invitation(org, &invitation.id),
+            encode(invitation),
+            Some(Condition::NotExists),
+        ));
         let token = token_item(invitation);
         writes.push(Write::Put {
             item: token,
@@ -246,18 +286,33 @@ impl InvitationStore for Records {
         });
         match self.write(writes).await {
             Ok(()) => Ok(()),
-            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => Err(WriteError::EmailTaken),
+            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
+                Err(WriteError::EmailTaken)
+            }
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
             Err(e) => Err(write_error(e)),
         }
     }
 
-    async fn invitation(&self, org: &OrgDomain, id: &InvitationId) -> Result<Option<Invitation>, StoreError> {
+    async fn invitation(
+        &self,
+        org: &OrgDomain,
+        id: &InvitationId,
+    ) -> Result<Option<Invitation>, StoreError> {
         self.get(&keys::invitation(org, id)).await
     }
 
-    async fn invitation_by_token(&self, org: &OrgDomain, token: &TokenHash) -> Result<Option<Invitation>, StoreError> {
-        let Some(item) = self.items.get(&keys::link_token(token)).await.map_err(unavailable)? else {
+    async fn invitation_by_token(
+        &self,
+        org: &OrgDomain,
+        token: &TokenHash,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let Some(item) = self
+            .items
+            .get(&keys::link_token(token))
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(None);
         };
         let same_org = item.attrs.get("org").and_then(Value::as_str) == Some(org.as_str());
@@ -275,9 +330,17 @@ impl InvitationStore for Records {
         }
     }
 
-    async fn update_invitation(&self, invitation: &Invitation, previous_token: &TokenHash) -> Result<(), WriteError> {
+    async fn update_invitation(
+        &self,
+        invitation: &Invitation,
+        previous_token: &TokenHash,
+    ) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(invitation, invitation.version);
-        let mut writes = vec![put(keys::invitation(&invitation.org, &invitation.id), attrs, Some(unchanged))];
+        let mut writes = vec![put(
+            keys::invitation(&invitation.org, &invitation.id),
+            attrs,
+            Some(unchanged),
+        )];
         if previous_token != &invitation.token_hash {
             writes.push(Write::Delete {
                 key: keys::link_token(previous_token),
@@ -356,10 +419,21 @@ impl InvitationStore for Records {
         let mut writes = vec![
             Write::Delete {
                 key: keys::link_token(token),
-                condition: Some(Condition::Equals("invitation_id".into(), json!(invitation.id))),
+                condition: Some(Condition::Equals(
+                    "invitation_id".into(),
+                    json!(invitation.id),
+                )),
             },
-            put(keys::invitation(org, &invitation.id), inv_attrs, Some(unchanged)),
-            put(keys::user(org, &user.id), encode(user), Some(Condition::NotExists)),
+            put(
+                keys::invitation(org, &invitation.id),
+                inv_attrs,
+                Some(unchanged),
+            ),
+            put(
+                keys::user(org, &user.id),
+                encode(user),
+                Some(Condition::NotExists),
+            ),
             session_put(session),
         ];
         let claim_index = writes.len();
@@ -375,7 +449,9 @@ impl InvitationStore for Records {
         }
         match self.write(writes).await {
             Ok(()) => Ok(()),
-            Err(ItemError::ConditionFailed { index }) if index == claim_index => Err(WriteError::EmailTaken),
+            Err(ItemError::ConditionFailed { index }) if index == claim_index => {
+                Err(WriteError::EmailTaken)
+            }
             Err(e) => Err(write_error(e)),
         }
     }
@@ -410,8 +486,17 @@ impl UserStore for Records {
         self.get(&keys::user(org, id)).await
     }
 
-    async fn user_by_email(&self, org: &OrgDomain, email: &EmailAddress) -> Result<Option<User>, StoreError> {
-        let Some(claim) = self.items.get(&keys::email_claim(org, email)).await.map_err(unavailable)? else {
+    async fn user_by_email(
+        &self,
+        org: &OrgDomain,
+        email: &EmailAddress,
+    ) -> Result<Option<User>, StoreError> {
+        let Some(claim) = self
+            .items
+            .get(&keys::email_claim(org, email))
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(None);
         };
         if claim.attrs.get("owner").and_then(Value::as_str) != Some("user") {
@@ -430,19 +515,30 @@ impl UserStore for Records {
 
     async fn update_user(&self, user: &User) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(user, user.version);
-        self.write(vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))])
-            .await
-            .map_err(write_error)
+        self.write(vec![put(
+            keys::user(&user.org, &user.id),
+            attrs,
+            Some(unchanged),
+        )])
+        .await
+        .map_err(write_error)
     }
 }
 
 #[async_trait]
 impl SessionStore for Records {
     async fn create_session(&self, session: &Session) -> Result<(), WriteError> {
-        self.write(vec![session_put(session)]).await.map_err(write_error)
+        self.write(vec![session_put(session)])
+            .await
+            .map_err(write_error)
     }
 
-    async fn session(&self, org: &OrgDomain, user: &UserId, token: &TokenHash) -> Result<Option<Session>, StoreError> {
+    async fn session(
+        &self,
+        org: &OrgDomain,
+        user: &UserId,
+        token: &TokenHash,
+    ) -> Result<Option<Session>, StoreError> {
         Ok(self
             .get::<Session>(&keys::session(org, user, token))
             .await?

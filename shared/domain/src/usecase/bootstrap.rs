@@ -17,7 +17,10 @@ pub struct BootstrapRequest {
 
 #[derive(Debug)]
 pub enum BootstrapOutcome {
-    Created { org: Org, admin: User },
+    Created {
+        org: Org,
+        admin: User,
+    },
     /// The organisation existed: nothing was changed (bootstrapping twice is harmless).
     AlreadyExists,
 }
@@ -48,7 +51,10 @@ impl Rejection for BootstrapError {
 /// The name of the group every member joins by default.
 pub const DEFAULT_GROUP_NAME: &str = "Everyone";
 
-pub async fn bootstrap_org(services: &Services, request: BootstrapRequest) -> Result<BootstrapOutcome, BootstrapError> {
+pub async fn bootstrap_org(
+    services: &Services,
+    request: BootstrapRequest,
+) -> Result<BootstrapOutcome, BootstrapError> {
     let store = &services.store;
     if store
         .org(&request.domain)
@@ -72,7 +78,8 @@ pub async fn bootstrap_org(services: &Services, request: BootstrapRequest) -> Re
     )?;
     let everyone = Group {
         id: services.random.group_id(),
-        name: GroupName::parse(DEFAULT_GROUP_NAME).map_err(|e| BootstrapError::Internal(e.to_string()))?,
+        name: GroupName::parse(DEFAULT_GROUP_NAME)
+            .map_err(|e| BootstrapError::Internal(e.to_string()))?,
         created_at: now,
     };
     let org = Org {

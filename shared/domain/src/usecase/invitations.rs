@@ -65,7 +65,11 @@ impl Rejection for InvitationsError {
 
 pub const MAX_PAGE: usize = 100;
 
-async fn admin(services: &Services, org: &OrgDomain, token: Option<&SessionToken>) -> Result<(), InvitationsError> {
+async fn admin(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<(), InvitationsError> {
     load_org(services, org).await?;
     if !authenticate(services, org, token).await?.is_admin() {
         return Err(InvitationsError::Forbidden);
@@ -87,7 +91,8 @@ pub async fn list_invitations(
         limit: page.limit.clamp(1, MAX_PAGE),
     };
     let keep = move |i: &Invitation| {
-        filter.status.is_none_or(|s| i.status_at(now) == s) && filter.kind.is_none_or(|k| i.invitee.kind() == k)
+        filter.status.is_none_or(|s| i.status_at(now) == s)
+            && filter.kind.is_none_or(|k| i.invitee.kind() == k)
     };
     Ok(services.store.invitations(org, &page, &keep).await?)
 }

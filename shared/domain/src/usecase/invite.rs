@@ -71,7 +71,12 @@ impl Rejection for InviteError {
 
 /// The sign-up link in an invitation email.
 pub fn sign_up_link(services: &Services, org: &OrgDomain, token: &SecretToken) -> String {
-    format!("{}/{}/sign-up?token={}", services.config.public_url, org, token.expose())
+    format!(
+        "{}/{}/sign-up?token={}",
+        services.config.public_url,
+        org,
+        token.expose()
+    )
 }
 
 pub async fn invite_by_email(
@@ -102,7 +107,9 @@ pub async fn invite_by_email(
         first_name: request.first_name,
         last_name: request.last_name,
         groups,
-        message: request.message.or_else(|| org.settings.invitation_message.clone()),
+        message: request
+            .message
+            .or_else(|| org.settings.invitation_message.clone()),
         invited_by: actor.user_id.clone(),
         created_at: now,
         expires_at: now.plus(org.settings.invitation_ttl()),
@@ -120,7 +127,11 @@ pub async fn invite_by_email(
 }
 
 /// Drops duplicates; refuses ids that are not groups of this organisation.
-async fn existing_groups(services: &Services, org: &Org, wanted: &[GroupId]) -> Result<Vec<GroupId>, InviteError> {
+async fn existing_groups(
+    services: &Services,
+    org: &Org,
+    wanted: &[GroupId],
+) -> Result<Vec<GroupId>, InviteError> {
     let mut groups: Vec<GroupId> = Vec::with_capacity(wanted.len());
     for g in wanted {
         if !groups.contains(g) {
@@ -139,7 +150,12 @@ async fn existing_groups(services: &Services, org: &Org, wanted: &[GroupId]) -> 
 
 /// Mails the invitation and records that it went out. A failure leaves the invitation saved
 /// with `Delivery::Queued` so that a resend or retry sends it: it is logged, never lost.
-async fn deliver(services: &Services, actor: &Actor, mut invitation: Invitation, link_token: &SecretToken) -> Invitation {
+async fn deliver(
+    services: &Services,
+    actor: &Actor,
+    mut invitation: Invitation,
+    link_token: &SecretToken,
+) -> Invitation {
     let Some(email) = invitation.invitee.email().cloned() else {
         return invitation;
     };
@@ -167,7 +183,11 @@ async fn deliver(services: &Services, actor: &Actor, mut invitation: Invitation,
     }
     let read = invitation.clone();
     invitation.delivery = Delivery::Sent;
-    match services.store.update_invitation(&invitation, &read.token_hash).await {
+    match services
+        .store
+        .update_invitation(&invitation, &read.token_hash)
+        .await
+    {
         Ok(()) => {
             invitation.version += 1;
             invitation

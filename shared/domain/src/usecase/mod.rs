@@ -18,7 +18,10 @@ use crate::types::OrgDomain;
 pub use session::{authenticate, Actor, SignedIn};
 
 /// Loads the organisation a request is addressed to, or says it does not exist.
-pub(crate) async fn load_org(services: &Services, domain: &OrgDomain) -> Result<Org, OrgLookupError> {
+pub(crate) async fn load_org(
+    services: &Services,
+    domain: &OrgDomain,
+) -> Result<Org, OrgLookupError> {
     services
         .store
         .org(domain)

@@ -48,16 +48,25 @@ impl Rejection for SignInError {
     }
 }
 
-pub async fn sign_in(services: &Services, org_domain: &OrgDomain, request: SignInRequest) -> Result<SignedIn, SignInError> {
+pub async fn sign_in(
+    services: &Services,
+    org_domain: &OrgDomain,
+    request: SignInRequest,
+) -> Result<SignedIn, SignInError> {
     load_org(services, org_domain).await?;
-    let password = Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
+    let password =
+        Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
     let user = match EmailAddress::parse(&request.identifier) {
         Ok(email) => services.store.user_by_email(org_domain, &email).await?,
         Err(_) => None,
     };
     let verified = services
         .passwords
-        .verify(password.clone(), user.as_ref().map(|u| u.password.clone()), services.random.clone())
+        .verify(
+            password.clone(),
+            user.as_ref().map(|u| u.password.clone()),
+            services.random.clone(),
+        )
         .await;
     let Some(mut user) = user.filter(|_| verified) else {
         return Err(SignInError::InvalidCredentials);
@@ -80,7 +89,11 @@ pub async fn sign_in(services: &Services, org_domain: &OrgDomain, request: SignI
 
 /// Upgrades a digest made with weaker parameters. A failure only means it is tried next time.
 async fn rehash(services: &Services, user: &mut crate::model::User, password: Password) {
-    let Ok(digest) = services.passwords.hash(password, services.random.clone()).await else {
+    let Ok(digest) = services
+        .passwords
+        .hash(password, services.random.clone())
+        .await
+    else {
         return;
     };
     let mut upgraded = user.clone();

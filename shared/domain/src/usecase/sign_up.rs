@@ -79,15 +79,30 @@ pub async fn sign_up_with_email_invitation(
     match invitation.status_at(now) {
         InvitationStatus::Pending => {}
         InvitationStatus::Expired => return Err(SignUpError::Expired),
-        InvitationStatus::Accepted | InvitationStatus::Revoked => return Err(SignUpError::InvalidToken),
+        InvitationStatus::Accepted | InvitationStatus::Revoked => {
+            return Err(SignUpError::InvalidToken)
+        }
     }
-    let email = invitation.invitee.email().cloned().ok_or(SignUpError::InvalidToken)?;
-    let first_name = request.first_name.unwrap_or_else(|| invitation.first_name.clone());
-    let last_name = request.last_name.unwrap_or_else(|| invitation.last_name.clone());
+    let email = invitation
+        .invitee
+        .email()
+        .cloned()
+        .ok_or(SignUpError::InvalidToken)?;
+    let first_name = request
+        .first_name
+        .unwrap_or_else(|| invitation.first_name.clone());
+    let last_name = request
+        .last_name
+        .unwrap_or_else(|| invitation.last_name.clone());
     let password = Password::parse(
         &request.password,
         org.settings.password_policy(),
-        &[org.domain.as_str(), first_name.as_str(), last_name.as_str(), email.local_part()],
+        &[
+            org.domain.as_str(),
+            first_name.as_str(),
+            last_name.as_str(),
+            email.local_part(),
+        ],
     )?;
     let digest = services
         .passwords

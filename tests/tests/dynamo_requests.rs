@@ -1,0 +1,80 @@
+//! DynamoDB requests per operation, counted by an SDK interceptor on the client. The figures
+//! are recorded in BENCHMARKS.md next to the minimum the key design allows; a change that adds
+//! requests to a hot path fails here and must update both.
+
+use std::collections::HashMap;
+
+use gatehouse_e2e::{Backend, Bundle, ADMIN_PASSWORD};
+use serde_json::json;
+
+fn counts(b: &Bundle) -> HashMap<String, usize> {
+    b.dynamo_requests
+        .as_ref()
+        .expect("the AWS backend counts")
+        .take()
+}
+
+fn expect(actual: HashMap<String, usize>, expected: &[(&str, usize)]) {
+    let expected: HashMap<String, usize> =
+        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(actual, expected);
+}
+
+#[tokio::test]
+async fn requests_per_operation() {
+    let b = Bundle::start(Backend::Aws).await;
+    let group = b.group("Counted").await;
+    counts(&b);
+
+    // Invite: org, session, group list, inviter's name; one transaction (email claim, invitation,
+    // token); one put marking the email sent.
+    let alice = b.email("alice");
+    assert_eq!(b.invite(&alice, "member", &[group]).await.status, 201);
+    expect(
+        counts(&b),
+        &[
+            ("GetItem", 3),
+            ("Query", 1),
+            ("TransactWriteItems", 1),
+            ("PutItem", 1),
+        ],
+    );
+
+    // Sign-up: org, token, invitation; one transaction (spend token, accept invitation, create
+    // user, move the email claim, first session).
+    let token = b.sign_up_token(&alice).await;
+    let reply = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-up/email",
+            None,
+            json!({"token": token, "password": "a fine passphrase"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    expect(counts(&b), &[("GetItem", 3), ("TransactWriteItems", 1)]);
+
+    // Sign-in: org, email claim, user; the session.
+    let reply = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-in",
+            None,
+            json!({"identifier": b.admin_email, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    expect(counts(&b), &[("GetItem", 3), ("PutItem", 1)]);
+
+    // A failed sign-in costs the same reads and writes nothing.
+    let reply = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-in",
+            None,
+            json!({"identifier": b.admin_email, "password": "wrong password here"}),
+        )
+        .await;
+    assert_eq!(reply.status, 401);
+    expect(counts(&b), &[("GetItem", 3)]);
+}
