@@ -18,8 +18,8 @@ pub struct BootstrapRequest {
 #[derive(Debug)]
 pub enum BootstrapOutcome {
     Created {
-        org: Org,
-        admin: User,
+        org: Box<Org>,
+        admin: Box<User>,
     },
     /// The organisation existed: nothing was changed (bootstrapping twice is harmless).
     AlreadyExists,
@@ -109,7 +109,10 @@ pub async fn bootstrap_org(
         version: 0,
     };
     match store.create_org(&org, &[everyone], &admin).await {
-        Ok(()) => Ok(BootstrapOutcome::Created { org, admin }),
+        Ok(()) => Ok(BootstrapOutcome::Created {
+            org: Box::new(org),
+            admin: Box::new(admin),
+        }),
         Err(WriteError::AlreadyExists) => Ok(BootstrapOutcome::AlreadyExists),
         Err(e) => Err(BootstrapError::Internal(e.to_string())),
     }
