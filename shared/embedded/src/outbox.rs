@@ -56,10 +56,7 @@ pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailErr
 impl Mailer for FileOutbox {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         let bytes = rfc5322(&self.from, email)?;
-        let stamp = std::time::UNIX_EPOCH
-            .elapsed()
-            .map(|d| d.as_micros())
-            .unwrap_or_default();
+        let stamp = micros_since_epoch();
         let name = format!("{stamp:020}-{}.eml", uuid::Uuid::new_v4().simple());
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(&name);
@@ -78,4 +75,13 @@ impl Mailer for FileOutbox {
         }
         Ok(())
     }
+}
+
+/// Only names outbox files so that a folder listing sorts by sending time; no rule depends on it.
+#[allow(clippy::disallowed_methods)]
+fn micros_since_epoch() -> u128 {
+    std::time::UNIX_EPOCH
+        .elapsed()
+        .map(|d| d.as_micros())
+        .unwrap_or_default()
 }
