@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_sign_up::routes())
         .merge(gatehouse_sign_in::routes())
         .merge(gatehouse_groups::routes())
+        .merge(gatehouse_settings::routes())
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
@@ -45,6 +46,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_sign_up::Api::openapi());
     doc.merge(gatehouse_sign_in::Api::openapi());
     doc.merge(gatehouse_groups::Api::openapi());
+    doc.merge(gatehouse_settings::Api::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -9,6 +9,7 @@ pub struct Gateway {
     sign_up: Router,
     sign_in: Router,
     groups: Router,
+    settings: Router,
 }
 
 /// A response as API Gateway would return it.
@@ -58,7 +59,8 @@ impl Gateway {
             invite: gatehouse_http::app(gatehouse_invite::routes(), services.clone()),
             sign_up: gatehouse_http::app(gatehouse_sign_up::routes(), services.clone()),
             sign_in: gatehouse_http::app(gatehouse_sign_in::routes(), services.clone()),
-            groups: gatehouse_http::app(gatehouse_groups::routes(), services),
+            groups: gatehouse_http::app(gatehouse_groups::routes(), services.clone()),
+            settings: gatehouse_http::app(gatehouse_settings::routes(), services),
         }
     }
 
@@ -69,6 +71,7 @@ impl Gateway {
             "sign-up" => &self.sign_up,
             "sign-in" => &self.sign_in,
             "groups" => &self.groups,
+            "settings" => &self.settings,
             _ => &self.invite,
         }
     }

@@ -26,6 +26,8 @@ pub struct Org {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
+    /// Enables identifier (uid) invitations, access codes and `uid:domain` sign-in.
+    pub sign_up_without_email: bool,
     /// If non-empty, member invitations by email go only to these domains.
     pub allowed_email_domains: Vec<EmailDomain>,
     /// Groups every new member joins (guests never do).
@@ -41,6 +43,8 @@ pub struct Settings {
 impl Settings {
     pub const DEFAULT_INVITATION_TTL_DAYS: u32 = 30;
     pub const MAX_INVITATION_TTL_DAYS: u32 = 365;
+    /// The largest minimum password length an organisation may require.
+    pub const MAX_PASSWORD_MIN_LENGTH: u32 = 64;
 
     pub fn invitation_ttl(&self) -> Duration {
         Duration::from_secs(
@@ -70,6 +74,7 @@ impl Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
+            sign_up_without_email: false,
             allowed_email_domains: Vec::new(),
             default_groups: Vec::new(),
             invitation_message: None,

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod invitations;
 pub mod invite;
 pub mod session;
+pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
 

@@ -1,0 +1,164 @@
+//! `settings`: `GET /v1/orgs/{org}/settings` and `PATCH` (admins). A PATCH changes only the
+//! settings it names; `null` clears `invitation_message`.
+
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use gatehouse_domain::model::Settings;
+use gatehouse_domain::types::{EmailDomain, GroupId, PersonalMessage};
+use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
+use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/orgs/{org}/settings", get(show).patch(change))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(show, change),
+    components(schemas(SettingsView, SettingsPatch, ProblemView))
+)]
+pub struct Api;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsView {
+    /// Identifier (uid) invitations, access codes and `uid:domain` sign-in.
+    sign_up_without_email: bool,
+    /// If non-empty, member invitations by email only to these domains.
+    allowed_email_domains: Vec<String>,
+    /// Groups every new member joins.
+    default_groups: Vec<String>,
+    /// Default personal message in invitation emails.
+    invitation_message: Option<String>,
+    /// Days an invitation stays valid (1–365).
+    invitation_ttl_days: u32,
+    /// Minimum password length (8–64).
+    password_min_length: u32,
+}
+
+impl From<&Settings> for SettingsView {
+    fn from(s: &Settings) -> Self {
+        Self {
+            sign_up_without_email: s.sign_up_without_email,
+            allowed_email_domains: s
+                .allowed_email_domains
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
+            default_groups: s.default_groups.iter().map(|g| g.to_string()).collect(),
+            invitation_message: s.invitation_message.as_ref().map(|m| m.to_string()),
+            invitation_ttl_days: s.invitation_ttl_days,
+            password_min_length: s.password_min_length,
+        }
+    }
+}
+
+/// Absent: `None`; `null`: `Some(None)`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    sign_up_without_email: Option<bool>,
+    allowed_email_domains: Option<Vec<String>>,
+    default_groups: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    invitation_message: Option<Option<String>>,
+    invitation_ttl_days: Option<u32>,
+    password_min_length: Option<u32>,
+}
+
+/// The organisation's settings (admins).
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/settings",
+    params(("org" = String, Path, description = "organisation domain")),
+    responses(
+        (status = 200, body = SettingsView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "settings"
+)]
+async fn show(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let settings = get_settings(&services, &org, bearer.token()).await?;
+    Ok(Json(SettingsView::from(&settings)))
+}
+
+/// Change some settings (admins). Turning a feature off deletes nothing.
+#[utoipa::path(
+    patch,
+    path = "/v1/orgs/{org}/settings",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = SettingsPatch,
+    responses(
+        (status = 200, description = "the settings after the change", body = SettingsView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "settings"
+)]
+async fn change(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+    JsonBody(patch): JsonBody<SettingsPatch>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let domains = match &patch.allowed_email_domains {
+        Some(list) => fields
+            .check(
+                "allowed_email_domains",
+                list.iter().map(|d| EmailDomain::parse(d)).collect(),
+            )
+            .map(Some),
+        None => Some(None),
+    };
+    let groups = match &patch.default_groups {
+        Some(list) => fields
+            .check(
+                "default_groups",
+                list.iter().map(|g| GroupId::parse(g)).collect(),
+            )
+            .map(Some),
+        None => Some(None),
+    };
+    let message = match &patch.invitation_message {
+        Some(Some(m)) => fields
+            .check("invitation_message", PersonalMessage::parse(m))
+            .map(|m| Some(Some(m))),
+        Some(None) => Some(Some(None)),
+        None => Some(None),
+    };
+    let (allowed_email_domains, default_groups, invitation_message) =
+        fields.finish((domains, groups, message))?;
+    let change = SettingsChange {
+        sign_up_without_email: patch.sign_up_without_email,
+        allowed_email_domains,
+        default_groups,
+        invitation_message,
+        invitation_ttl_days: patch.invitation_ttl_days,
+        password_min_length: patch.password_min_length,
+    };
+    let settings = update_settings(&services, &org, bearer.token(), change).await?;
+    Ok(Json(SettingsView::from(&settings)))
+}

@@ -1,0 +1,166 @@
+//! An organisation's settings ("authorisations"): admins read and change them.
+
+use crate::error::{Rejection, RejectionClass};
+use crate::model::Settings;
+use crate::ports::{StoreError, WriteError};
+use crate::secret::SessionToken;
+use crate::services::Services;
+use crate::types::{EmailDomain, GroupId, OrgDomain, PersonalMessage};
+use crate::usecase::session::AuthError;
+use crate::usecase::{authenticate, load_org, OrgLookupError};
+
+/// A partial change: `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub sign_up_without_email: Option<bool>,
+    pub allowed_email_domains: Option<Vec<EmailDomain>>,
+    pub default_groups: Option<Vec<GroupId>>,
+    /// `Some(None)` removes the default message.
+    pub invitation_message: Option<Option<PersonalMessage>>,
+    pub invitation_ttl_days: Option<u32>,
+    pub password_min_length: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Org(#[from] OrgLookupError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("only admins can see and change settings")]
+    Forbidden,
+    #[error("invitation_ttl_days must be from 1 to {max}", max = Settings::MAX_INVITATION_TTL_DAYS)]
+    InvalidTtl,
+    #[error("password_min_length must be from 8 to {max}", max = Settings::MAX_PASSWORD_MIN_LENGTH)]
+    InvalidPasswordMinLength,
+    #[error("there is no group {0} in this organisation")]
+    UnknownGroup(GroupId),
+    #[error("the settings changed meanwhile; read them again")]
+    Conflict,
+    #[error("settings failed: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for SettingsError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl Rejection for SettingsError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Org(e) => e.code(),
+            Self::Auth(e) => e.code(),
+            Self::Forbidden => "forbidden",
+            Self::InvalidTtl => "invalid_invitation_ttl",
+            Self::InvalidPasswordMinLength => "invalid_password_min_length",
+            Self::UnknownGroup(_) => "unknown_group",
+            Self::Conflict => "settings_changed",
+            Self::Internal(_) => "internal",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Org(e) => e.class(),
+            Self::Auth(e) => e.class(),
+            Self::Forbidden => RejectionClass::Forbidden,
+            Self::InvalidTtl | Self::InvalidPasswordMinLength | Self::UnknownGroup(_) => {
+                RejectionClass::Invalid
+            }
+            Self::Conflict => RejectionClass::Conflict,
+            Self::Internal(_) => RejectionClass::Internal,
+        }
+    }
+}
+
+async fn admin(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<(), SettingsError> {
+    load_org(services, org).await?;
+    if !authenticate(services, org, token).await?.is_admin() {
+        return Err(SettingsError::Forbidden);
+    }
+    Ok(())
+}
+
+pub async fn get_settings(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<Settings, SettingsError> {
+    admin(services, org, token).await?;
+    Ok(load_org(services, org).await?.settings)
+}
+
+impl SettingsChange {
+    fn apply(&self, settings: &mut Settings) {
+        if let Some(v) = self.sign_up_without_email {
+            settings.sign_up_without_email = v;
+        }
+        if let Some(v) = &self.allowed_email_domains {
+            settings.allowed_email_domains = v.clone();
+        }
+        if let Some(v) = &self.default_groups {
+            settings.default_groups = v.clone();
+        }
+        if let Some(v) = &self.invitation_message {
+            settings.invitation_message = v.clone();
+        }
+        if let Some(v) = self.invitation_ttl_days {
+            settings.invitation_ttl_days = v;
+        }
+        if let Some(v) = self.password_min_length {
+            settings.password_min_length = v;
+        }
+    }
+}
+
+/// Applies `change` to the current settings. Concurrent changes to different settings both
+/// land: a change that lost the race is re-applied to the newer settings (a few times at most).
+/// Turning a feature off deletes nothing.
+pub async fn update_settings(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    mut change: SettingsChange,
+) -> Result<Settings, SettingsError> {
+    admin(services, org, token).await?;
+    if change
+        .invitation_ttl_days
+        .is_some_and(|d| d == 0 || d > Settings::MAX_INVITATION_TTL_DAYS)
+    {
+        return Err(SettingsError::InvalidTtl);
+    }
+    if change
+        .password_min_length
+        .is_some_and(|n| !(8..=Settings::MAX_PASSWORD_MIN_LENGTH).contains(&n))
+    {
+        return Err(SettingsError::InvalidPasswordMinLength);
+    }
+    if let Some(groups) = &mut change.default_groups {
+        let mut unique: Vec<GroupId> = Vec::new();
+        for g in groups.iter() {
+            if !unique.contains(g) {
+                unique.push(g.clone());
+            }
+        }
+        let known = services.store.groups(org).await?;
+        if let Some(missing) = unique.iter().find(|g| !known.iter().any(|k| &k.id == *g)) {
+            return Err(SettingsError::UnknownGroup(missing.clone()));
+        }
+        *groups = unique;
+    }
+    for _ in 0..3 {
+        let mut current = load_org(services, org).await?;
+        change.apply(&mut current.settings);
+        match services.store.update_org(&current).await {
+            Ok(()) => return Ok(current.settings),
+            Err(WriteError::Stale) => continue,
+            Err(e) => return Err(SettingsError::Internal(e.to_string())),
+        }
+    }
+    Err(SettingsError::Conflict)
+}
