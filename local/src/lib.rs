@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::routing::get;
 use axum::{Json, Router};
+use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::password::PasswordHashing;
 use gatehouse_domain::secret::{OsRandomness, Randomness};
@@ -65,6 +66,9 @@ pub struct LocalSettings {
     pub bootstrap_org: String,
     pub bootstrap_admin_email: String,
     pub bootstrap_admin_password: Option<String>,
+    /// `GATEHOUSE_ACCESS_CODE_KEY`; when unset, a key generated on first start and kept in
+    /// `data_dir/access-code.key`.
+    pub access_code_key: Option<String>,
 }
 
 impl LocalSettings {
@@ -89,8 +93,38 @@ impl LocalSettings {
             bootstrap_admin_password: std::env::var("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
                 .ok()
                 .filter(|v| !v.is_empty()),
+            access_code_key: std::env::var("GATEHOUSE_ACCESS_CODE_KEY")
+                .ok()
+                .filter(|v| !v.is_empty()),
         }
     }
+}
+
+/// The access-code key: from the environment, else from `data_dir/access-code.key`, made (readable
+/// by its owner only) on first start. Losing it makes pending access codes unreadable.
+fn access_code_keys(
+    settings: &LocalSettings,
+    random: &dyn Randomness,
+) -> anyhow::Result<AccessCodeKeys> {
+    if let Some(text) = &settings.access_code_key {
+        return AccessCodeKeys::from_text(text).context("GATEHOUSE_ACCESS_CODE_KEY");
+    }
+    let path = settings.data_dir.join("access-code.key");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&settings.data_dir)?;
+            let text = AccessCodeKeys::generate_secret(random);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(&mut options.open(&path)?, text.as_bytes())?;
+            text
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    AccessCodeKeys::from_text(&text).with_context(|| format!("the key in {}", path.display()))
 }
 
 /// Services over the embedded store in `data_dir/gatehouse.redb` and the outbox `data_dir/outbox`.
@@ -109,6 +143,7 @@ pub fn local_services(settings: &LocalSettings, print_links: bool) -> anyhow::Re
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
+        access_codes: access_code_keys(settings, &OsRandomness)?,
         config: Config::new(&settings.public_url),
     })
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_aws::{create_table, DynamoItems, RequestCounter, SesMailer};
+use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::{Clock, FixedClock, SystemClock};
 use gatehouse_domain::model::Org;
 use gatehouse_domain::password::PasswordHashing;
@@ -155,6 +156,10 @@ impl Bundle {
             clock: clock.clone(),
             random: Arc::new(OsRandomness),
             passwords: PasswordHashing::default(),
+            access_codes: AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(
+                &OsRandomness,
+            ))
+            .expect("key"),
             config: Config::new(PUBLIC_URL),
         };
         let org = OrgDomain::parse("demo").expect("slug");

@@ -1,22 +1,27 @@
 //! `invite`: invitations and the admin API around them.
-//! `POST /v1/orgs/{org}/invitations` invites by email; `GET` lists them (filtered, paged);
-//! `GET /v1/orgs/{org}/invitations/{id}` shows one.
+//! `POST /v1/orgs/{org}/invitations` invites by email or uid; `GET` lists them (filtered, paged);
+//! `GET /v1/orgs/{org}/invitations/{id}` shows one (with its access code); `DELETE` revokes it.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use gatehouse_domain::access_code::AccessCode;
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::model::{
     Delivery, Invitation, InvitationKind, InvitationState, InvitationStatus,
 };
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::types::{
-    EmailAddress, GroupId, InvitationId, InviteeRole, ParseError, PersonName, PersonalMessage,
+    EmailAddress, GroupId, InvitationId, InviteeRole, ParseError, PersonName, PersonalMessage, Uid,
 };
-use gatehouse_domain::usecase::invitations::{get_invitation, list_invitations, InvitationFilter};
-use gatehouse_domain::usecase::invite::{invite_by_email, EmailInvitationRequest};
+use gatehouse_domain::usecase::invitations::{
+    get_invitation, list_invitations, revoke_invitation, InvitationFilter,
+};
+use gatehouse_domain::usecase::invite::{
+    invite as invite_use_case, InvitationRequest, InviteeRequest,
+};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
 };
@@ -26,12 +31,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/orgs/{org}/invitations", get(list).post(invite))
-        .route("/v1/orgs/{org}/invitations/{id}", get(show))
+        .route("/v1/orgs/{org}/invitations/{id}", get(show).delete(revoke))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(invite, list, show),
+    paths(invite, list, show, revoke),
     components(schemas(InvitationBody, InvitationView, InvitationPage, ProblemView))
 )]
 pub struct Api;
@@ -42,7 +47,11 @@ pub const MAX_GROUPS: usize = 50;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationBody {
+    /// Invite by email…
     email: Option<String>,
+    /// …or by identifier (letters and digits), for a user without email. Needs the setting
+    /// `sign_up_without_email`; an access code is made.
+    uid: Option<String>,
     /// `member` or `guest`.
     role: Option<String>,
     first_name: Option<String>,
@@ -57,9 +66,14 @@ pub struct InvitationBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationView {
     id: String,
-    /// `email`.
+    /// `email` or `uid`.
     kind: String,
     email: Option<String>,
+    uid: Option<String>,
+    /// For `uid` invitations: what the user signs in with once signed up (`uid:domain`).
+    sign_in_identifier: Option<String>,
+    /// For `uid` invitations, to admins, while the invitation is pending: the code to hand over.
+    access_code: Option<String>,
     role: String,
     first_name: String,
     last_name: String,
@@ -67,7 +81,8 @@ pub struct InvitationView {
     message: Option<String>,
     /// `pending`, `accepted`, `revoked` or `expired`.
     status: String,
-    /// `sent`, or `queued` when the email has not gone out yet (it is retried, never lost).
+    /// `sent`; `queued` when the email has not gone out yet (it is retried, never lost);
+    /// `manual` for `uid` invitations, whose code an admin hands over.
     delivery: String,
     invited_by: String,
     created_at: String,
@@ -76,13 +91,14 @@ pub struct InvitationView {
 }
 
 impl InvitationView {
-    fn new(i: &Invitation, now: Timestamp) -> Self {
+    fn new(i: &Invitation, now: Timestamp, access_code: Option<&AccessCode>) -> Self {
         Self {
             id: i.id.to_string(),
-            kind: match i.invitee.kind() {
-                InvitationKind::Email => "email".into(),
-            },
+            kind: i.invitee.kind().as_str().into(),
             email: i.invitee.email().map(|e| e.to_string()),
+            uid: i.invitee.uid().map(|u| u.to_string()),
+            sign_in_identifier: i.invitee.uid().map(|u| u.sign_in_identifier(&i.org)),
+            access_code: access_code.map(AccessCode::grouped),
             role: i.role.as_role().as_str().into(),
             first_name: i.first_name.to_string(),
             last_name: i.last_name.to_string(),
@@ -92,6 +108,7 @@ impl InvitationView {
             delivery: match i.delivery {
                 Delivery::Queued => "queued".into(),
                 Delivery::Sent => "sent".into(),
+                Delivery::Manual => "manual".into(),
             },
             invited_by: i.invited_by.to_string(),
             created_at: i.created_at.to_rfc3339(),
@@ -117,7 +134,7 @@ pub struct InvitationPage {
 pub struct ListParams {
     /// `pending`, `accepted`, `revoked` or `expired`.
     status: Option<String>,
-    /// `email`.
+    /// `email` or `uid`.
     kind: Option<String>,
     cursor: Option<String>,
     /// 1 to 100 (default 50).
@@ -134,19 +151,20 @@ fn group_ids(raw: &[String]) -> Result<Vec<GroupId>, ParseError> {
     raw.iter().map(|g| GroupId::parse(g)).collect()
 }
 
-/// Invite someone by email. They receive a single-use sign-up link.
+/// Invite someone by email (they receive a single-use sign-up link) or by identifier (an
+/// access code is made, shown to admins only, for the admin to hand over).
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/invitations",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = InvitationBody,
     responses(
-        (status = 201, description = "invited; the email is sent (or queued for retry)", body = InvitationView),
+        (status = 201, description = "invited; the email is sent (or queued for retry), or the access code is in `access_code`", body = InvitationView),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`, `sign_up_without_email_disabled`", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email`, `invalid_role`, `invalid_name`, `invalid_message`, `invalid_group_id`, `too_many_groups`, `unknown_group`, `email_domain_not_allowed`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`, `uid_taken`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email`, `invalid_uid`, `email_or_uid`, `invalid_role`, `invalid_name`, `invalid_message`, `invalid_group_id`, `too_many_groups`, `unknown_group`, `email_domain_not_allowed`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "invitations"
@@ -159,26 +177,46 @@ async fn invite(
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let mut fields = FieldErrors::default();
-    let email = fields.required("email", body.email.as_deref(), EmailAddress::parse);
+    let invitee = match (body.email.as_deref(), body.uid.as_deref()) {
+        (Some(email), None) => fields.check(
+            "email",
+            EmailAddress::parse(email).map(InviteeRequest::Email),
+        ),
+        (None, Some(uid)) => fields.check("uid", Uid::parse(uid).map(InviteeRequest::Uid)),
+        (Some(_), Some(_)) => fields.check(
+            "uid",
+            Err(ParseError::new(
+                "email_or_uid",
+                "invite by email or by uid, not both",
+            )),
+        ),
+        (None, None) => {
+            fields.required("email", None, |_| Err(ParseError::new("missing_field", "")))
+        }
+    };
     let role = fields.required("role", body.role.as_deref(), InviteeRole::parse);
     let first_name = fields.required("first_name", body.first_name.as_deref(), PersonName::parse);
     let last_name = fields.required("last_name", body.last_name.as_deref(), PersonName::parse);
     let groups = fields.check("groups", group_ids(&body.groups));
     let message = fields.optional("message", body.message.as_deref(), PersonalMessage::parse);
-    let (email, role, first_name, last_name, groups, message) =
-        fields.finish((email, role, first_name, last_name, groups, message))?;
-    let request = EmailInvitationRequest {
-        email,
+    let (invitee, role, first_name, last_name, groups, message) =
+        fields.finish((invitee, role, first_name, last_name, groups, message))?;
+    let request = InvitationRequest {
+        invitee,
         role,
         first_name,
         last_name,
         groups,
         message,
     };
-    let invitation = invite_by_email(&services, &org, bearer.token(), request).await?;
+    let invited = invite_use_case(&services, &org, bearer.token(), request).await?;
     Ok((
         StatusCode::CREATED,
-        Json(InvitationView::new(&invitation, services.clock.now())),
+        Json(InvitationView::new(
+            &invited.invitation,
+            services.clock.now(),
+            invited.access_code.as_ref(),
+        )),
     ))
 }
 
@@ -210,7 +248,7 @@ async fn list(
         })
     });
     let kind = fields.optional("kind", params.kind.as_deref(), |s| {
-        InvitationKind::parse(s).ok_or_else(|| ParseError::new("invalid_kind", "email"))
+        InvitationKind::parse(s).ok_or_else(|| ParseError::new("invalid_kind", "email or uid"))
     });
     let limit = fields.optional("limit", params.limit.as_deref(), |s| {
         s.parse::<usize>()
@@ -235,7 +273,7 @@ async fn list(
         items: page
             .items
             .iter()
-            .map(|i| InvitationView::new(i, now))
+            .map(|i| InvitationView::new(i, now, None))
             .collect(),
         next_cursor: page.next_cursor,
     }))
@@ -268,6 +306,51 @@ async fn show(
             "No such invitation.",
         )
     })?;
-    let invitation = get_invitation(&services, &org, bearer.token(), &id).await?;
-    Ok(Json(InvitationView::new(&invitation, services.clock.now())))
+    let details = get_invitation(&services, &org, bearer.token(), &id).await?;
+    Ok(Json(InvitationView::new(
+        &details.invitation,
+        services.clock.now(),
+        details.access_code.as_ref(),
+    )))
+}
+
+/// Revoke an invitation (admins): its link or access code stops working at once. Revoking a
+/// revoked invitation answers it unchanged.
+#[utoipa::path(
+    delete,
+    path = "/v1/orgs/{org}/invitations/{id}",
+    params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "invitation id")),
+    responses(
+        (status = 200, description = "revoked", body = InvitationView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `invitation_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_accepted`, `invitation_changed`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "invitations"
+)]
+async fn revoke(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = invitation_id(&id)?;
+    let invitation = revoke_invitation(&services, &org, bearer.token(), &id).await?;
+    Ok(Json(InvitationView::new(
+        &invitation,
+        services.clock.now(),
+        None,
+    )))
+}
+
+fn invitation_id(raw: &str) -> Result<InvitationId, ApiError> {
+    InvitationId::parse(raw).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invitation_not_found",
+            "No such invitation.",
+        )
+    })
 }

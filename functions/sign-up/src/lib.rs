@@ -1,30 +1,143 @@
 //! `sign-up`: accounts made from invitations. `POST /v1/orgs/{org}/sign-up/email` spends the
-//! token of an email invitation's link.
+//! token of an email invitation's link; `…/sign-up/access-code/check` says which identifier an
+//! access code signs up, and `…/sign-up/access-code` spends it.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
+use gatehouse_domain::access_code::AccessCode;
 use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::types::PersonName;
-use gatehouse_domain::usecase::sign_up::{sign_up_with_email_invitation, EmailSignUpRequest};
+use gatehouse_domain::usecase::sign_up::{
+    check_access_code, sign_up_with_access_code, sign_up_with_email_invitation,
+    AccessCodeSignUpRequest, EmailSignUpRequest,
+};
 use gatehouse_http::{
     org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/orgs/{org}/sign-up/email", post(sign_up_email))
+    Router::new()
+        .route("/v1/orgs/{org}/sign-up/email", post(sign_up_email))
+        .route("/v1/orgs/{org}/sign-up/access-code/check", post(check_code))
+        .route("/v1/orgs/{org}/sign-up/access-code", post(sign_up_code))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(sign_up_email),
-    components(schemas(EmailSignUpBody, SessionView, ProblemView))
+    paths(sign_up_email, check_code, sign_up_code),
+    components(schemas(
+        EmailSignUpBody,
+        AccessCodeBody,
+        AccessCodeCheckView,
+        AccessCodeSignUpBody,
+        SessionView,
+        ProblemView
+    ))
 )]
 pub struct Api;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessCodeBody {
+    /// As handed over, e.g. `K7QM-4XTP-9HW`; any case, dashes optional.
+    access_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessCodeCheckView {
+    /// What to sign in with once signed up: `uid:domain`.
+    identifier: String,
+    first_name: String,
+    last_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessCodeSignUpBody {
+    access_code: Option<String>,
+    password: Option<String>,
+}
+
+/// Which account an access code signs up (the code is not spent).
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/sign-up/access-code/check",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = AccessCodeBody,
+    responses(
+        (status = 200, body = AccessCodeCheckView),
+        (status = 403, description = "`sign_up_without_email_disabled`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_access_code` (malformed, unknown, used, revoked or expired: the answer does not say which), `missing_field`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "accounts"
+)]
+async fn check_code(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<AccessCodeBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let code = fields.required(
+        "access_code",
+        body.access_code.as_deref(),
+        AccessCode::parse,
+    );
+    let (code,) = fields.finish((code,))?;
+    let check = check_access_code(&services, &org, &code).await?;
+    Ok(Json(AccessCodeCheckView {
+        identifier: check.identifier,
+        first_name: check.first_name.to_string(),
+        last_name: check.last_name.to_string(),
+    }))
+}
+
+/// Create the account an access code offers, and sign in. The code is spent.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/sign-up/access-code",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = AccessCodeSignUpBody,
+    responses(
+        (status = 201, description = "account created and signed in", body = SessionView),
+        (status = 403, description = "`sign_up_without_email_disabled`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`uid_taken`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_access_code`, `password_too_short`, `password_too_common`, `password_contextual`, `password_too_long`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "accounts"
+)]
+async fn sign_up_code(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<AccessCodeSignUpBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let code = fields.required(
+        "access_code",
+        body.access_code.as_deref(),
+        AccessCode::parse,
+    );
+    let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
+    let (code, password) = fields.finish((code, password))?;
+    let signed_in =
+        sign_up_with_access_code(&services, &org, AccessCodeSignUpRequest { code, password })
+            .await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(SessionView::from(&signed_in)),
+    ))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

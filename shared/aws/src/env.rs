@@ -1,6 +1,7 @@
 use anyhow::Context;
 use std::sync::Arc;
 
+use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::password::PasswordHashing;
 use gatehouse_domain::secret::OsRandomness;
@@ -20,6 +21,8 @@ pub struct AwsSettings {
     pub configuration_set: Option<String>,
     /// `GATEHOUSE_PUBLIC_URL`: where the front end lives; links in emails start with it.
     pub public_url: String,
+    /// `GATEHOUSE_ACCESS_CODE_KEY`: the secret access codes are encrypted and hashed with.
+    pub access_code_key: String,
 }
 
 impl AwsSettings {
@@ -32,6 +35,7 @@ impl AwsSettings {
                 .ok()
                 .filter(|s| !s.is_empty()),
             public_url: var("GATEHOUSE_PUBLIC_URL")?,
+            access_code_key: var("GATEHOUSE_ACCESS_CODE_KEY")?,
         })
     }
 }
@@ -40,6 +44,8 @@ impl AwsSettings {
 /// configuration chain (which honours `AWS_ENDPOINT_URL*`), DynamoDB records, SES mail.
 pub async fn services_from_env() -> anyhow::Result<Services> {
     let settings = AwsSettings::from_env()?;
+    let access_codes = AccessCodeKeys::from_text(&settings.access_code_key)
+        .context("GATEHOUSE_ACCESS_CODE_KEY")?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let ses = aws_sdk_sesv2::Client::new(&aws);
@@ -56,6 +62,7 @@ pub async fn services_from_env() -> anyhow::Result<Services> {
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
+        access_codes,
         config: Config::new(&settings.public_url),
     })
 }

@@ -16,6 +16,10 @@ fn run(table: &str, password: &str) -> std::process::Output {
         .env("GATEHOUSE_TABLE", table)
         .env("GATEHOUSE_MAIL_FROM", "no-reply@gatehouse.test")
         .env("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test")
+        .env(
+            "GATEHOUSE_ACCESS_CODE_KEY",
+            "a test secret of more than thirty-two characters",
+        )
         .env("GATEHOUSE_BOOTSTRAP_ORG", "acme")
         .env("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", "root@acme.test")
         .env("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", password)

@@ -3,6 +3,7 @@
 //! Nothing here knows AWS, HTTP or a database. Time and randomness come in through ports
 //! ([`clock::Clock`], [`secret::Randomness`]) so the rules can be tested at any instant.
 
+pub mod access_code;
 pub mod clock;
 pub mod error;
 pub mod mail;

@@ -4,12 +4,13 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use crate::access_code::{CodeHash, SealedCode};
 use crate::clock::Timestamp;
 use crate::password::{PasswordDigest, PasswordPolicy};
 use crate::secret::TokenHash;
 use crate::types::{
     EmailAddress, EmailDomain, GroupId, GroupName, InvitationId, InviteeRole, OrgDomain,
-    PersonName, PersonalMessage, Role, UserId,
+    PersonName, PersonalMessage, Role, Uid, UserId,
 };
 
 /// An organisation ("platform").
@@ -96,6 +97,9 @@ pub struct User {
     pub id: UserId,
     pub org: OrgDomain,
     pub email: Option<EmailAddress>,
+    /// Users without email sign in with `uid:domain`.
+    #[serde(default)]
+    pub uid: Option<Uid>,
     pub first_name: PersonName,
     pub last_name: PersonName,
     pub role: Role,
@@ -106,23 +110,43 @@ pub struct User {
     pub version: u64,
 }
 
-/// How the invitee is reached.
+/// Who is invited, and the single-use credential they sign up with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Invitee {
-    Email { email: EmailAddress },
+    /// Reached by email; signs up through the link, whose token's hash this is.
+    Email {
+        email: EmailAddress,
+        token_hash: TokenHash,
+    },
+    /// Without email (needs `sign_up_without_email`); signs up with an access code that only
+    /// admins see. The code is kept encrypted and found by its keyed hash.
+    Uid {
+        uid: Uid,
+        access_code: SealedCode,
+        code_hash: CodeHash,
+    },
 }
 
 impl Invitee {
     pub fn kind(&self) -> InvitationKind {
         match self {
             Invitee::Email { .. } => InvitationKind::Email,
+            Invitee::Uid { .. } => InvitationKind::Uid,
         }
     }
 
     pub fn email(&self) -> Option<&EmailAddress> {
         match self {
-            Invitee::Email { email } => Some(email),
+            Invitee::Email { email, .. } => Some(email),
+            Invitee::Uid { .. } => None,
+        }
+    }
+
+    pub fn uid(&self) -> Option<&Uid> {
+        match self {
+            Invitee::Uid { uid, .. } => Some(uid),
+            Invitee::Email { .. } => None,
         }
     }
 }
@@ -131,13 +155,22 @@ impl Invitee {
 #[serde(rename_all = "snake_case")]
 pub enum InvitationKind {
     Email,
+    Uid,
 }
 
 impl InvitationKind {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "email" => Some(Self::Email),
+            "uid" => Some(Self::Uid),
             _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Uid => "uid",
         }
     }
 }
@@ -190,6 +223,8 @@ impl InvitationStatus {
 pub enum Delivery {
     Queued,
     Sent,
+    /// Nothing is mailed: an admin hands the access code over (identifier invitations).
+    Manual,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,8 +242,6 @@ pub struct Invitation {
     pub expires_at: Timestamp,
     pub state: InvitationState,
     pub delivery: Delivery,
-    /// Hash of the single-use sign-up token currently valid for this invitation.
-    pub token_hash: TokenHash,
     #[serde(default)]
     pub version: u64,
 }
@@ -263,6 +296,7 @@ mod tests {
             org: OrgDomain::parse("demo").unwrap(),
             invitee: Invitee::Email {
                 email: EmailAddress::parse("a@example.com").unwrap(),
+                token_hash: serde_json::from_value(serde_json::json!("00")).unwrap(),
             },
             role,
             first_name: PersonName::parse("A").unwrap(),
@@ -274,7 +308,6 @@ mod tests {
             expires_at: Timestamp::from_unix_seconds(100),
             state: InvitationState::Pending,
             delivery: Delivery::Queued,
-            token_hash: serde_json::from_value(serde_json::json!("00")).unwrap(),
             version: 0,
         }
     }

@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 use thiserror::Error;
 
+use crate::access_code::CodeHash;
 use crate::model::{Group, Invitation, Org, Session, User};
 use crate::secret::TokenHash;
-use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, UserId};
+use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
 
 /// A store could not answer (network, throttling, corrupt data). Logged, never shown.
 #[derive(Debug, Error)]
@@ -23,6 +24,9 @@ pub enum WriteError {
     /// The email belongs to an account or a live invitation in this organisation already.
     #[error("the email address is already taken in this organisation")]
     EmailTaken,
+    /// The uid belongs to an account or a live invitation in this organisation already.
+    #[error("the identifier is already taken in this organisation")]
+    UidTaken,
     /// A record with this identity exists already.
     #[error("it exists already")]
     AlreadyExists,
@@ -68,35 +72,42 @@ pub trait GroupStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct Acceptance {
     /// The invitation as read, with its state set to accepted; its `version` is the one read.
+    /// Its credential (link token or access code) is spent.
     pub invitation: Invitation,
-    /// The token being spent; it must still exist.
-    pub token: TokenHash,
     pub user: User,
     pub session: Session,
 }
 
 #[async_trait]
 pub trait InvitationStore: Send + Sync {
-    /// Saves a new invitation, claims its email in the organisation (unless an account or another
-    /// live invitation holds it: `EmailTaken`) and records its token, all or nothing.
+    /// Saves a new invitation, claims its email or uid in the organisation (unless an account or
+    /// another live invitation holds it: `EmailTaken` / `UidTaken`) and records its credential,
+    /// all or nothing.
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
     async fn invitation(
         &self,
         org: &OrgDomain,
         id: &InvitationId,
     ) -> Result<Option<Invitation>, StoreError>;
-    /// The invitation whose current sign-up token has this hash.
+    /// The invitation whose current sign-up link token has this hash.
     async fn invitation_by_token(
         &self,
         org: &OrgDomain,
         token: &TokenHash,
     ) -> Result<Option<Invitation>, StoreError>;
-    /// Replaces an invitation read at `invitation.version` (`Stale` if it changed since). If its
-    /// token hash changed, the old token stops working and the new one starts.
+    /// The invitation whose access code has this keyed hash.
+    async fn invitation_by_code(
+        &self,
+        org: &OrgDomain,
+        code: &CodeHash,
+    ) -> Result<Option<Invitation>, StoreError>;
+    /// Replaces `previous` (as read, at its `version`) with `invitation`; `Stale` if it changed
+    /// since. A new credential replaces the old one, which stops working; a revoked invitation's
+    /// credential stops working and its email or uid is released.
     async fn update_invitation(
         &self,
         invitation: &Invitation,
-        previous_token: &TokenHash,
+        previous: &Invitation,
     ) -> Result<(), WriteError>;
     /// Newest first. `keep` filters; pages may hold fewer than `limit` items only at the end.
     async fn invitations(
@@ -105,9 +116,9 @@ pub trait InvitationStore: Send + Sync {
         page: &PageRequest,
         keep: &(dyn for<'i> Fn(&'i Invitation) -> bool + Send + Sync),
     ) -> Result<Page<Invitation>, StoreError>;
-    /// Spends the token, marks the invitation accepted, creates the account (taking over the
-    /// invitation's email claim) and its first session, all or nothing: `Stale` if the token was
-    /// spent or the invitation changed meanwhile.
+    /// Spends the credential, marks the invitation accepted, creates the account (taking over the
+    /// invitation's email or uid claim) and its first session, all or nothing: `Stale` if the
+    /// credential was spent or the invitation changed meanwhile.
     async fn accept_invitation(&self, acceptance: &Acceptance) -> Result<(), WriteError>;
 }
 
@@ -119,6 +130,7 @@ pub trait UserStore: Send + Sync {
         org: &OrgDomain,
         email: &EmailAddress,
     ) -> Result<Option<User>, StoreError>;
+    async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError>;
     /// Replaces a user read at `user.version`; `Stale` if it changed since.
     async fn update_user(&self, user: &User) -> Result<(), WriteError>;
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access_code::AccessCodeKeys;
 use crate::clock::Clock;
 use crate::password::PasswordHashing;
 use crate::ports::{Mailer, Store};
@@ -34,5 +35,7 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Randomness>,
     pub passwords: PasswordHashing,
+    /// Encrypts access codes and derives the keyed hashes they are found by.
+    pub access_codes: AccessCodeKeys,
     pub config: Config,
 }

@@ -301,6 +301,82 @@ impl InviteeRole {
     }
 }
 
+/// An identifier for a user without email (employee number, phone, …): 1 to 64 ASCII letters
+/// and digits. Kept as typed; unique per organisation and matched case-insensitively
+/// (`E1234` and `e1234` are the same user).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Uid(String);
+string_newtype!(Uid);
+
+impl Uid {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        if s.is_empty() || s.len() > Self::MAX_LEN || !s.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(ParseError::new(
+                "invalid_uid",
+                "an identifier is 1 to 64 letters (A-Z) and digits, without spaces or punctuation",
+            ));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// The form used for comparison and uniqueness: lowercase.
+    pub fn normalized(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    /// What the user types to sign in: `uid:domain`.
+    pub fn sign_in_identifier(&self, org: &OrgDomain) -> String {
+        format!("{}:{org}", self.0)
+    }
+}
+
+impl PartialEq for Uid {
+    fn eq(&self, other: &Self) -> bool {
+        self.normalized() == other.normalized()
+    }
+}
+impl Eq for Uid {}
+
+/// What a user signs in with: an email address, or `uid:domain` for users without email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInIdentifier {
+    Email(EmailAddress),
+    Uid { uid: Uid, domain: OrgDomain },
+}
+
+impl SignInIdentifier {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        if s.contains('@') {
+            return EmailAddress::parse(s).map(Self::Email);
+        }
+        let bad = || {
+            ParseError::new(
+                "invalid_identifier",
+                "sign in with an email address or with identifier:domain",
+            )
+        };
+        let (uid, domain) = s.rsplit_once(':').ok_or_else(bad)?;
+        Ok(Self::Uid {
+            uid: Uid::parse(uid).map_err(|_| bad())?,
+            domain: OrgDomain::parse(domain).map_err(|_| bad())?,
+        })
+    }
+
+    /// A canonical form, for counting failed attempts per identifier.
+    pub fn normalized(&self) -> String {
+        match self {
+            Self::Email(e) => e.normalized(),
+            Self::Uid { uid, domain } => format!("{}:{domain}", uid.normalized()),
+        }
+    }
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $code:literal) => {
         $(#[$doc])*
@@ -428,6 +504,48 @@ mod tests {
         );
         assert!(EmailDomain::parse("example").is_err());
         assert!(EmailDomain::parse("-x.com").is_err());
+    }
+
+    #[test]
+    fn uids_are_letters_and_digits_matched_case_insensitively() {
+        assert_eq!(Uid::parse(" E1234 ").unwrap().as_str(), "E1234");
+        assert_eq!(Uid::parse("E1234").unwrap(), Uid::parse("e1234").unwrap());
+        assert!(Uid::parse(&"9".repeat(64)).is_ok());
+        for bad in [
+            "",
+            " ",
+            "E 1234",
+            "E-1234",
+            "e.1234",
+            "ü123",
+            "12:34",
+            &"9".repeat(65),
+        ] {
+            assert_eq!(Uid::parse(bad).unwrap_err().code, "invalid_uid", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sign_in_identifiers_are_emails_or_uid_colon_domain() {
+        let demo = OrgDomain::parse("demo").unwrap();
+        assert_eq!(
+            SignInIdentifier::parse("E1234:demo").unwrap(),
+            SignInIdentifier::Uid {
+                uid: Uid::parse("E1234").unwrap(),
+                domain: demo.clone()
+            }
+        );
+        assert_eq!(
+            SignInIdentifier::parse("e1234:DEMO").unwrap().normalized(),
+            "e1234:demo"
+        );
+        assert!(matches!(
+            SignInIdentifier::parse("a@example.com").unwrap(),
+            SignInIdentifier::Email(_)
+        ));
+        for bad in ["E1234", "E 12:demo", ":demo", "E1234:", "x@y"] {
+            assert!(SignInIdentifier::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     proptest! {

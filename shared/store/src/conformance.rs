@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+use gatehouse_domain::access_code::{AccessCode, AccessCodeKeys};
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::model::{
     Delivery, Group, Invitation, InvitationState, Invitee, Org, Session, Settings, User,
@@ -18,7 +19,9 @@ use gatehouse_domain::ports::{
     UserStore, WriteError,
 };
 use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
-use gatehouse_domain::types::{EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role};
+use gatehouse_domain::types::{
+    EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role, Uid,
+};
 
 use crate::items::{Condition, Item, ItemError, ItemStore, Key, Query, Write};
 use crate::records::Records;
@@ -47,7 +50,10 @@ macro_rules! conformance_suite {
             invitations_list_newest_first_in_pages,
             updates_refuse_stale_versions,
             sessions_are_found_only_where_they_were_made,
-            groups_are_listed_per_org
+            groups_are_listed_per_org,
+            a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
+            accepting_by_access_code_spends_it_once,
+            revoking_stops_the_credential_and_frees_the_claim
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -451,6 +457,7 @@ fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
         id: random().user_id(),
         org: domain.clone(),
         email: Some(EmailAddress::parse(email).unwrap()),
+        uid: None,
         first_name: name("Ada"),
         last_name: name("Lovelace"),
         role,
@@ -467,6 +474,7 @@ fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) ->
         org: domain.clone(),
         invitee: Invitee::Email {
             email: EmailAddress::parse(email).unwrap(),
+            token_hash: token.hash(),
         },
         role: InviteeRole::Member,
         first_name: name("Alice"),
@@ -478,7 +486,6 @@ fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) ->
         expires_at: Timestamp::from_unix_seconds(now + 1_000),
         state: InvitationState::Pending,
         delivery: Delivery::Queued,
-        token_hash: token.hash(),
         version: 0,
     }
 }
@@ -504,13 +511,12 @@ fn session_for(user: &User) -> Session {
     }
 }
 
-fn acceptance(inv: &Invitation, token: &SecretToken) -> Acceptance {
+/// The acceptance of `inv` as read: its credential is spent, an account with its email or uid made.
+fn acceptance(inv: &Invitation) -> Acceptance {
     let mut accepted = inv.clone();
-    let mut account = user(
-        &inv.org,
-        inv.invitee.email().unwrap().as_str(),
-        Role::Member,
-    );
+    let mut account = user(&inv.org, "placeholder@example.com", Role::Member);
+    account.email = inv.invitee.email().cloned();
+    account.uid = inv.invitee.uid().cloned();
     account.first_name = inv.first_name.clone();
     accepted.state = InvitationState::Accepted {
         user_id: account.id.clone(),
@@ -518,10 +524,45 @@ fn acceptance(inv: &Invitation, token: &SecretToken) -> Acceptance {
     };
     Acceptance {
         invitation: accepted,
-        token: token.hash(),
         session: session_for(&account),
         user: account,
     }
+}
+
+fn uid_invitation(
+    domain: &OrgDomain,
+    uid: &str,
+    now: i64,
+    code: &AccessCode,
+    keys: &AccessCodeKeys,
+) -> Invitation {
+    let mut inv = invitation(
+        domain,
+        "unused@example.com",
+        now,
+        &SecretToken::generate(random()),
+    );
+    inv.invitee = Invitee::Uid {
+        uid: Uid::parse(uid).unwrap(),
+        access_code: keys.seal(code, random()),
+        code_hash: keys.lookup_hash(code),
+    };
+    inv.delivery = Delivery::Manual;
+    inv
+}
+
+/// `inv` with its link token replaced by `token`.
+fn with_old_token(inv: &Invitation, token: &SecretToken) -> Invitation {
+    let mut changed = inv.clone();
+    changed.invitee = Invitee::Email {
+        email: inv.invitee.email().unwrap().clone(),
+        token_hash: token.hash(),
+    };
+    changed
+}
+
+fn code_keys() -> AccessCodeKeys {
+    AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(random())).unwrap()
 }
 
 pub async fn an_org_is_created_once(store: Arc<dyn ItemStore>) {
@@ -660,11 +701,8 @@ pub async fn an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
     let fresh = invitation(&domain, "late@example.com", 2_500, &t);
     records.create_invitation(&fresh).await.unwrap();
     // The old invitation can no longer be accepted: its claim moved on.
-    let t_old = SecretToken::generate(random());
-    let mut stale = old.clone();
-    stale.token_hash = t_old.hash();
     let err = records
-        .accept_invitation(&acceptance(&old, &t))
+        .accept_invitation(&acceptance(&old))
         .await
         .unwrap_err();
     assert!(
@@ -672,7 +710,7 @@ pub async fn an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
         "{err:?}"
     );
     records
-        .accept_invitation(&acceptance(&fresh, &t))
+        .accept_invitation(&acceptance(&fresh))
         .await
         .unwrap();
 }
@@ -683,9 +721,9 @@ pub async fn accepting_spends_the_token_once(store: Arc<dyn ItemStore>) {
     let token = SecretToken::generate(random());
     let inv = invitation(&domain, "bob@example.com", 1_500, &token);
     records.create_invitation(&inv).await.unwrap();
-    let first = acceptance(&inv, &token);
+    let first = acceptance(&inv);
     records.accept_invitation(&first).await.unwrap();
-    let second = acceptance(&inv, &token);
+    let second = acceptance(&inv);
     assert!(matches!(
         records.accept_invitation(&second).await,
         Err(WriteError::Stale)
@@ -735,7 +773,7 @@ pub async fn concurrent_acceptances_make_one_account(store: Arc<dyn ItemStore>) 
     let token = SecretToken::generate(random());
     let inv = invitation(&domain, "carol@example.com", 1_500, &token);
     records.create_invitation(&inv).await.unwrap();
-    let attempts: Vec<Acceptance> = (0..20).map(|_| acceptance(&inv, &token)).collect();
+    let attempts: Vec<Acceptance> = (0..20).map(|_| acceptance(&inv)).collect();
     let tasks: Vec<_> = attempts
         .iter()
         .cloned()
@@ -778,13 +816,9 @@ pub async fn a_new_token_replaces_the_old_one(store: Arc<dyn ItemStore>) {
     let inv = invitation(&domain, "dave@example.com", 1_500, &old);
     records.create_invitation(&inv).await.unwrap();
     let new = SecretToken::generate(random());
-    let mut renewed = inv.clone();
-    renewed.token_hash = new.hash();
+    let mut renewed = with_old_token(&inv, &new);
     renewed.delivery = Delivery::Sent;
-    records
-        .update_invitation(&renewed, &old.hash())
-        .await
-        .unwrap();
+    records.update_invitation(&renewed, &inv).await.unwrap();
     assert_eq!(
         records
             .invitation_by_token(&domain, &old.hash())
@@ -801,11 +835,11 @@ pub async fn a_new_token_replaces_the_old_one(store: Arc<dyn ItemStore>) {
     assert_eq!(found.version, 1);
     // The old token cannot accept it.
     assert!(records
-        .accept_invitation(&acceptance(&found, &old))
+        .accept_invitation(&acceptance(&with_old_token(&found, &old)))
         .await
         .is_err());
     records
-        .accept_invitation(&acceptance(&found, &new))
+        .accept_invitation(&acceptance(&found))
         .await
         .unwrap();
 }
@@ -982,4 +1016,209 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
     );
     assert!(records.groups(&other).await.unwrap().is_empty());
     assert_eq!(records.group(&other, &g.id).await.unwrap(), None);
+}
+
+pub async fn a_uid_invitation_claims_its_uid_and_is_found_by_its_code(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let keys = code_keys();
+    let (domain, _) = new_org(&records).await;
+    let code = AccessCode::generate(random());
+    let inv = uid_invitation(&domain, "E1234", 1_500, &code, &keys);
+    records.create_invitation(&inv).await.unwrap();
+    let again = uid_invitation(
+        &domain,
+        "e1234",
+        1_600,
+        &AccessCode::generate(random()),
+        &keys,
+    );
+    assert!(matches!(
+        records.create_invitation(&again).await,
+        Err(WriteError::UidTaken)
+    ));
+    // An email invitation never collides with a uid.
+    records
+        .create_invitation(&invitation(
+            &domain,
+            "e1234@example.com",
+            1_600,
+            &SecretToken::generate(random()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        records
+            .invitation_by_code(&domain, &keys.lookup_hash(&code))
+            .await
+            .unwrap(),
+        Some(inv.clone())
+    );
+    let other_code = AccessCode::generate(random());
+    assert_eq!(
+        records
+            .invitation_by_code(&domain, &keys.lookup_hash(&other_code))
+            .await
+            .unwrap(),
+        None
+    );
+    let (other, _) = new_org(&records).await;
+    assert_eq!(
+        records
+            .invitation_by_code(&other, &keys.lookup_hash(&code))
+            .await
+            .unwrap(),
+        None
+    );
+    // The same uid may be invited in another organisation.
+    records
+        .create_invitation(&uid_invitation(
+            &other,
+            "E1234",
+            1_600,
+            &AccessCode::generate(random()),
+            &keys,
+        ))
+        .await
+        .unwrap();
+}
+
+pub async fn accepting_by_access_code_spends_it_once(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let keys = code_keys();
+    let (domain, _) = new_org(&records).await;
+    let code = AccessCode::generate(random());
+    let inv = uid_invitation(&domain, "E77", 1_500, &code, &keys);
+    records.create_invitation(&inv).await.unwrap();
+    let attempts: Vec<Acceptance> = (0..10).map(|_| acceptance(&inv)).collect();
+    let tasks: Vec<_> = attempts
+        .iter()
+        .cloned()
+        .map(|a| {
+            let records = records.clone();
+            tokio::spawn(async move { records.accept_invitation(&a).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => winners += 1,
+            Err(WriteError::Stale) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(winners, 1);
+    let user = records
+        .user_by_uid(&domain, &Uid::parse("e77").unwrap())
+        .await
+        .unwrap()
+        .expect("the account");
+    assert!(attempts.iter().any(|a| a.user.id == user.id));
+    assert_eq!(user.email, None);
+    assert_eq!(
+        records
+            .invitation_by_code(&domain, &keys.lookup_hash(&code))
+            .await
+            .unwrap(),
+        None,
+        "the code is spent"
+    );
+    let again = uid_invitation(
+        &domain,
+        "E77",
+        1_600,
+        &AccessCode::generate(random()),
+        &keys,
+    );
+    assert!(
+        matches!(
+            records.create_invitation(&again).await,
+            Err(WriteError::UidTaken)
+        ),
+        "the account holds the uid"
+    );
+}
+
+fn revoked(inv: &Invitation) -> Invitation {
+    let mut r = inv.clone();
+    r.state = InvitationState::Revoked {
+        at: Timestamp::from_unix_seconds(1_700),
+    };
+    r
+}
+
+pub async fn revoking_stops_the_credential_and_frees_the_claim(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let keys = code_keys();
+    let (domain, _) = new_org(&records).await;
+    let token = SecretToken::generate(random());
+    let by_email = invitation(&domain, "olga@example.com", 1_500, &token);
+    let code = AccessCode::generate(random());
+    let by_uid = uid_invitation(&domain, "P9", 1_500, &code, &keys);
+    records.create_invitation(&by_email).await.unwrap();
+    records.create_invitation(&by_uid).await.unwrap();
+
+    records
+        .update_invitation(&revoked(&by_email), &by_email)
+        .await
+        .unwrap();
+    records
+        .update_invitation(&revoked(&by_uid), &by_uid)
+        .await
+        .unwrap();
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &token.hash())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        records
+            .invitation_by_code(&domain, &keys.lookup_hash(&code))
+            .await
+            .unwrap(),
+        None
+    );
+    let stored = records
+        .invitation(&domain, &by_uid.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(stored.state, InvitationState::Revoked { .. }));
+    // A stale read cannot accept what was revoked.
+    assert!(matches!(
+        records.accept_invitation(&acceptance(&by_email)).await,
+        Err(WriteError::Stale)
+    ));
+    assert!(matches!(
+        records.accept_invitation(&acceptance(&by_uid)).await,
+        Err(WriteError::Stale)
+    ));
+    // Revoking twice from the same read is refused.
+    assert!(matches!(
+        records
+            .update_invitation(&revoked(&by_email), &by_email)
+            .await,
+        Err(WriteError::Stale)
+    ));
+    // The email and the uid may be invited again.
+    records
+        .create_invitation(&invitation(
+            &domain,
+            "olga@example.com",
+            1_600,
+            &SecretToken::generate(random()),
+        ))
+        .await
+        .unwrap();
+    records
+        .create_invitation(&uid_invitation(
+            &domain,
+            "p9",
+            1_600,
+            &AccessCode::generate(random()),
+            &keys,
+        ))
+        .await
+        .unwrap();
 }

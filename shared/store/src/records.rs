@@ -9,13 +9,15 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_domain::access_code::CodeHash;
+use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{Group, Invitation, InvitationState, Org, Session, User};
 use gatehouse_domain::ports::{
     Acceptance, GroupStore, InvitationStore, OrgStore, Page, PageRequest, SessionStore, StoreError,
     UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
-use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, OrgDomain, UserId};
+use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
 
 use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
 
@@ -37,6 +39,12 @@ mod keys {
     }
     pub fn email_claim(org: &OrgDomain, email: &EmailAddress) -> Key {
         Key::new(format!("ORG#{org}#EMAIL#{}", email.normalized()), "#")
+    }
+    pub fn uid_claim(org: &OrgDomain, uid: &Uid) -> Key {
+        Key::new(format!("ORG#{org}#UID#{}", uid.normalized()), "#")
+    }
+    pub fn access_code(hash: &CodeHash) -> Key {
+        Key::new(format!("ACCESSCODE#{}", hash.as_str()), "#")
     }
     pub fn invitation(org: &OrgDomain, id: &InvitationId) -> Key {
         Key::new(invitations_pk(org), id.as_str())
@@ -133,11 +141,62 @@ fn versioned<T: Serialize>(record: &T, read_version: u64) -> (Attrs, Condition) 
     )
 }
 
-fn email_claim_for_user(user: &User) -> Attrs {
+fn user_claim_attrs(user: &User) -> Attrs {
     let mut attrs = Attrs::new();
     attrs.insert("owner".into(), json!("user"));
     attrs.insert("owner_id".into(), json!(user.id));
     attrs
+}
+
+/// The claims an account holds: its email and its uid, each unique in the organisation.
+fn user_claims(user: &User) -> Vec<Key> {
+    let mut claims = Vec::new();
+    if let Some(email) = &user.email {
+        claims.push(keys::email_claim(&user.org, email));
+    }
+    if let Some(uid) = &user.uid {
+        claims.push(keys::uid_claim(&user.org, uid));
+    }
+    claims
+}
+
+/// The claim an invitation holds while it is live: its email or its uid.
+fn invitation_claim(invitation: &Invitation) -> Key {
+    match &invitation.invitee {
+        Invitee::Email { email, .. } => keys::email_claim(&invitation.org, email),
+        Invitee::Uid { uid, .. } => keys::uid_claim(&invitation.org, uid),
+    }
+}
+
+fn taken(invitee: &Invitee) -> WriteError {
+    match invitee {
+        Invitee::Email { .. } => WriteError::EmailTaken,
+        Invitee::Uid { .. } => WriteError::UidTaken,
+    }
+}
+
+/// The item an invitation's credential (link token or access code) is found by.
+fn credential_key(invitee: &Invitee) -> Key {
+    match invitee {
+        Invitee::Email { token_hash, .. } => keys::link_token(token_hash),
+        Invitee::Uid { code_hash, .. } => keys::access_code(code_hash),
+    }
+}
+
+fn credential_item(invitation: &Invitation) -> Item {
+    let mut attrs = Attrs::new();
+    attrs.insert("org".into(), json!(invitation.org));
+    attrs.insert("invitation_id".into(), json!(invitation.id));
+    attrs.insert("expires_at".into(), json!(invitation.expires_at));
+    attrs.insert(TTL_ATTRIBUTE.into(), json!(invitation.expires_at));
+    Item {
+        key: credential_key(&invitation.invitee),
+        attrs,
+    }
+}
+
+fn owned_by(id: &impl Serialize) -> Condition {
+    Condition::Equals("owner_id".into(), json!(id))
 }
 
 #[async_trait]
@@ -165,10 +224,10 @@ impl OrgStore for Records {
             encode(admin),
             Some(Condition::NotExists),
         ));
-        if let Some(email) = &admin.email {
+        for claim in user_claims(admin) {
             writes.push(put(
-                keys::email_claim(&org.domain, email),
-                email_claim_for_user(admin),
+                claim,
+                user_claim_attrs(admin),
                 Some(Condition::NotExists),
             ));
         }
@@ -238,57 +297,66 @@ impl GroupStore for Records {
     }
 }
 
-fn token_item(invitation: &Invitation) -> Item {
-    let mut attrs = Attrs::new();
-    attrs.insert("org".into(), json!(invitation.org));
-    attrs.insert("invitation_id".into(), json!(invitation.id));
-    attrs.insert("expires_at".into(), json!(invitation.expires_at));
-    attrs.insert(TTL_ATTRIBUTE.into(), json!(invitation.expires_at));
-    Item {
-        key: keys::link_token(&invitation.token_hash),
-        attrs,
+impl Records {
+    /// The invitation a credential item points to, if it is in `org` and still holds that credential.
+    async fn invitation_by_credential(
+        &self,
+        org: &OrgDomain,
+        key: &Key,
+        holds: impl Fn(&Invitee) -> bool + Send,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let Some(item) = self.items.get(key).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let same_org = item.attrs.get("org").and_then(Value::as_str) == Some(org.as_str());
+        let id = item
+            .attrs
+            .get("invitation_id")
+            .and_then(Value::as_str)
+            .and_then(|s| InvitationId::parse(s).ok());
+        match (same_org, id) {
+            (true, Some(id)) => Ok(self
+                .invitation(org, &id)
+                .await?
+                .filter(|inv| holds(&inv.invitee))),
+            _ => Ok(None),
+        }
     }
 }
 
 #[async_trait]
 impl InvitationStore for Records {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
-        let org = &invitation.org;
-        let mut writes = Vec::with_capacity(3);
-        if let Some(email) = invitation.invitee.email() {
-            let mut claim = Attrs::new();
-            claim.insert("owner".into(), json!("invitation"));
-            claim.insert("owner_id".into(), json!(invitation.id));
-            claim.insert("expires_at".into(), json!(invitation.expires_at));
-            // Free, or held by an invitation that has expired by now.
-            let free = Condition::Any(vec![
-                Condition::NotExists,
-                Condition::All(vec![
-                    Condition::Equals("owner".into(), json!("invitation")),
-                    Condition::Below(
-                        "expires_at".into(),
-                        invitation.created_at.unix_seconds() + 1,
-                    ),
-                ]),
-            ]);
-            writes.push(put(keys::email_claim(org, email), claim, Some(free)));
-        }
-        let claim_index = if writes.is_empty() { None } else { Some(0) };
-        writes.push(put(
-            keys::invitation(org, &invitation.id),
-            encode(invitation),
-            Some(Condition::NotExists),
-        ));
-        let token = token_item(invitation);
-        writes.push(Write::Put {
-            item: token,
-            condition: Some(Condition::NotExists),
-        });
+        let mut claim = Attrs::new();
+        claim.insert("owner".into(), json!("invitation"));
+        claim.insert("owner_id".into(), json!(invitation.id));
+        claim.insert("expires_at".into(), json!(invitation.expires_at));
+        // Free, or held by an invitation that has expired by now.
+        let free = Condition::Any(vec![
+            Condition::NotExists,
+            Condition::All(vec![
+                Condition::Equals("owner".into(), json!("invitation")),
+                Condition::Below(
+                    "expires_at".into(),
+                    invitation.created_at.unix_seconds() + 1,
+                ),
+            ]),
+        ]);
+        let writes = vec![
+            put(invitation_claim(invitation), claim, Some(free)),
+            put(
+                keys::invitation(&invitation.org, &invitation.id),
+                encode(invitation),
+                Some(Condition::NotExists),
+            ),
+            Write::Put {
+                item: credential_item(invitation),
+                condition: Some(Condition::NotExists),
+            },
+        ];
         match self.write(writes).await {
             Ok(()) => Ok(()),
-            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
-                Err(WriteError::EmailTaken)
-            }
+            Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
             Err(e) => Err(write_error(e)),
         }
@@ -307,51 +375,77 @@ impl InvitationStore for Records {
         org: &OrgDomain,
         token: &TokenHash,
     ) -> Result<Option<Invitation>, StoreError> {
-        let Some(item) = self
-            .items
-            .get(&keys::link_token(token))
-            .await
-            .map_err(unavailable)?
-        else {
-            return Ok(None);
-        };
-        let same_org = item.attrs.get("org").and_then(Value::as_str) == Some(org.as_str());
-        let id = item
-            .attrs
-            .get("invitation_id")
-            .and_then(Value::as_str)
-            .and_then(|s| InvitationId::parse(s).ok());
-        match (same_org, id) {
-            (true, Some(id)) => Ok(self
-                .invitation(org, &id)
-                .await?
-                .filter(|inv| &inv.token_hash == token)),
-            _ => Ok(None),
-        }
+        self.invitation_by_credential(
+            org,
+            &keys::link_token(token),
+            |invitee| matches!(invitee, Invitee::Email { token_hash, .. } if token_hash == token),
+        )
+        .await
+    }
+
+    async fn invitation_by_code(
+        &self,
+        org: &OrgDomain,
+        code: &CodeHash,
+    ) -> Result<Option<Invitation>, StoreError> {
+        self.invitation_by_credential(
+            org,
+            &keys::access_code(code),
+            |invitee| matches!(invitee, Invitee::Uid { code_hash, .. } if code_hash == code),
+        )
+        .await
     }
 
     async fn update_invitation(
         &self,
         invitation: &Invitation,
-        previous_token: &TokenHash,
+        previous: &Invitation,
     ) -> Result<(), WriteError> {
-        let (attrs, unchanged) = versioned(invitation, invitation.version);
+        let (attrs, unchanged) = versioned(invitation, previous.version);
         let mut writes = vec![put(
             keys::invitation(&invitation.org, &invitation.id),
             attrs,
             Some(unchanged),
         )];
-        if previous_token != &invitation.token_hash {
+        let old_credential = credential_key(&previous.invitee);
+        let new_credential = credential_key(&invitation.invitee);
+        let revoked = matches!(invitation.state, InvitationState::Revoked { .. })
+            && !matches!(previous.state, InvitationState::Revoked { .. });
+        if revoked || old_credential != new_credential {
             writes.push(Write::Delete {
-                key: keys::link_token(previous_token),
+                key: old_credential,
                 condition: None,
             });
+        }
+        if !revoked && credential_key(&previous.invitee) != new_credential {
             writes.push(Write::Put {
-                item: token_item(invitation),
+                item: credential_item(invitation),
                 condition: Some(Condition::NotExists),
             });
+        } else if !revoked && previous.expires_at != invitation.expires_at {
+            // Same credential, new deadline (a resend): keep the credential item in step.
+            writes.push(Write::Put {
+                item: credential_item(invitation),
+                condition: Some(Condition::Equals(
+                    "invitation_id".into(),
+                    json!(invitation.id),
+                )),
+            });
         }
-        self.write(writes).await.map_err(write_error)
+        self.write(writes).await.map_err(write_error)?;
+        if revoked {
+            // Release the email or uid, unless it moved on to another invitation meanwhile
+            // (this one had expired): then the condition fails and nothing is deleted.
+            let release = Write::Delete {
+                key: invitation_claim(invitation),
+                condition: Some(owned_by(&invitation.id)),
+            };
+            match self.write(vec![release]).await {
+                Ok(()) | Err(ItemError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(write_error(e)),
+            }
+        }
+        Ok(())
     }
 
     async fn invitations(
@@ -407,7 +501,6 @@ impl InvitationStore for Records {
     async fn accept_invitation(&self, acceptance: &Acceptance) -> Result<(), WriteError> {
         let Acceptance {
             invitation,
-            token,
             user,
             session,
         } = acceptance;
@@ -418,7 +511,7 @@ impl InvitationStore for Records {
         let (inv_attrs, unchanged) = versioned(invitation, invitation.version);
         let mut writes = vec![
             Write::Delete {
-                key: keys::link_token(token),
+                key: credential_key(&invitation.invitee),
                 condition: Some(Condition::Equals(
                     "invitation_id".into(),
                     json!(invitation.id),
@@ -436,24 +529,52 @@ impl InvitationStore for Records {
             ),
             session_put(session),
         ];
-        let claim_index = writes.len();
-        if let Some(email) = &user.email {
-            writes.push(put(
-                keys::email_claim(org, email),
-                email_claim_for_user(user),
-                Some(Condition::All(vec![
+        // The account takes over the invitation's claim; any other claim of the account must be free.
+        let handed_over = invitation_claim(invitation);
+        let first_claim = writes.len();
+        for claim in user_claims(user) {
+            let condition = if claim == handed_over {
+                Condition::All(vec![
                     Condition::Equals("owner".into(), json!("invitation")),
-                    Condition::Equals("owner_id".into(), json!(invitation.id)),
-                ])),
-            ));
+                    owned_by(&invitation.id),
+                ])
+            } else {
+                Condition::NotExists
+            };
+            writes.push(put(claim, user_claim_attrs(user), Some(condition)));
         }
         match self.write(writes).await {
             Ok(()) => Ok(()),
-            Err(ItemError::ConditionFailed { index }) if index == claim_index => {
-                Err(WriteError::EmailTaken)
+            Err(ItemError::ConditionFailed { index }) if index >= first_claim => {
+                Err(taken(&invitation.invitee))
             }
             Err(e) => Err(write_error(e)),
         }
+    }
+}
+
+impl Records {
+    /// The account holding a claim (email or uid), if an account holds it.
+    async fn user_by_claim(
+        &self,
+        org: &OrgDomain,
+        claim: &Key,
+    ) -> Result<Option<User>, StoreError> {
+        let Some(claim) = self.items.get(claim).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        if claim.attrs.get("owner").and_then(Value::as_str) != Some("user") {
+            return Ok(None);
+        }
+        let Some(id) = claim
+            .attrs
+            .get("owner_id")
+            .and_then(Value::as_str)
+            .and_then(|s| UserId::parse(s).ok())
+        else {
+            return Err(StoreError::Unavailable("corrupt claim".into()));
+        };
+        self.user(org, &id).await
     }
 }
 
@@ -491,26 +612,12 @@ impl UserStore for Records {
         org: &OrgDomain,
         email: &EmailAddress,
     ) -> Result<Option<User>, StoreError> {
-        let Some(claim) = self
-            .items
-            .get(&keys::email_claim(org, email))
+        self.user_by_claim(org, &keys::email_claim(org, email))
             .await
-            .map_err(unavailable)?
-        else {
-            return Ok(None);
-        };
-        if claim.attrs.get("owner").and_then(Value::as_str) != Some("user") {
-            return Ok(None);
-        }
-        let Some(id) = claim
-            .attrs
-            .get("owner_id")
-            .and_then(Value::as_str)
-            .and_then(|s| UserId::parse(s).ok())
-        else {
-            return Err(StoreError::Unavailable("corrupt email claim".into()));
-        };
-        self.user(org, &id).await
+    }
+
+    async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError> {
+        self.user_by_claim(org, &keys::uid_claim(org, uid)).await
     }
 
     async fn update_user(&self, user: &User) -> Result<(), WriteError> {

@@ -100,6 +100,7 @@ pub async fn bootstrap_org(
         id: services.random.user_id(),
         org: request.domain,
         email: Some(request.admin_email),
+        uid: None,
         first_name: request.first_name,
         last_name: request.last_name,
         role: Role::Admin,

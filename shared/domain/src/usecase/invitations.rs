@@ -1,8 +1,10 @@
-//! Admins look at invitations: a filtered, paged list, and one by id.
+//! Admins look after invitations: a filtered, paged list, one by id (with its access code),
+//! and revoking.
 
+use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
-use crate::model::{Invitation, InvitationKind, InvitationStatus};
-use crate::ports::{Page, PageRequest, StoreError};
+use crate::model::{Invitation, InvitationKind, InvitationState, InvitationStatus, Invitee};
+use crate::ports::{Page, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{InvitationId, OrgDomain};
@@ -27,6 +29,10 @@ pub enum InvitationsError {
     NotFound,
     #[error("the cursor is not one this list handed out")]
     BadCursor,
+    #[error("the invitation was accepted; it can no longer be revoked")]
+    AlreadyAccepted,
+    #[error("the invitation changed meanwhile; try again")]
+    Changed,
     #[error("listing failed: {0}")]
     Internal(String),
 }
@@ -48,6 +54,8 @@ impl Rejection for InvitationsError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "invitation_not_found",
             Self::BadCursor => "invalid_cursor",
+            Self::AlreadyAccepted => "invitation_accepted",
+            Self::Changed => "invitation_changed",
             Self::Internal(_) => "internal",
         }
     }
@@ -58,6 +66,7 @@ impl Rejection for InvitationsError {
             Self::Forbidden => RejectionClass::Forbidden,
             Self::NotFound => RejectionClass::NotFound,
             Self::BadCursor => RejectionClass::Invalid,
+            Self::AlreadyAccepted | Self::Changed => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -97,16 +106,72 @@ pub async fn list_invitations(
     Ok(services.store.invitations(org, &page, &keep).await?)
 }
 
+/// One invitation as an admin sees it: with its access code, while it can still be used.
+#[derive(Debug, Clone)]
+pub struct InvitationDetails {
+    pub invitation: Invitation,
+    pub access_code: Option<AccessCode>,
+}
+
 pub async fn get_invitation(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    id: &InvitationId,
+) -> Result<InvitationDetails, InvitationsError> {
+    admin(services, org, token).await?;
+    let invitation = services
+        .store
+        .invitation(org, id)
+        .await?
+        .ok_or(InvitationsError::NotFound)?;
+    let access_code = match (
+        &invitation.invitee,
+        invitation.status_at(services.clock.now()),
+    ) {
+        (Invitee::Uid { access_code, .. }, InvitationStatus::Pending) => {
+            services.access_codes.open(access_code)
+        }
+        _ => None,
+    };
+    Ok(InvitationDetails {
+        invitation,
+        access_code,
+    })
+}
+
+/// Revokes a pending (or expired) invitation: its link or access code stops working at once
+/// and its email or uid may be invited again. Revoking a revoked invitation changes nothing.
+pub async fn revoke_invitation(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<Invitation, InvitationsError> {
     admin(services, org, token).await?;
-    services
-        .store
-        .invitation(org, id)
-        .await?
-        .ok_or(InvitationsError::NotFound)
+    for _ in 0..3 {
+        let current = services
+            .store
+            .invitation(org, id)
+            .await?
+            .ok_or(InvitationsError::NotFound)?;
+        match current.state {
+            InvitationState::Accepted { .. } => return Err(InvitationsError::AlreadyAccepted),
+            InvitationState::Revoked { .. } => return Ok(current),
+            InvitationState::Pending => {}
+        }
+        let mut revoked = current.clone();
+        revoked.state = InvitationState::Revoked {
+            at: services.clock.now(),
+        };
+        match services.store.update_invitation(&revoked, &current).await {
+            Ok(()) => {
+                revoked.version += 1;
+                return Ok(revoked);
+            }
+            Err(WriteError::Stale) => continue,
+            Err(e) => return Err(InvitationsError::Internal(e.to_string())),
+        }
+    }
+    Err(InvitationsError::Changed)
 }

@@ -1,18 +1,29 @@
-//! Invite by email: save the invitation with a single-use link token, then mail the link.
+//! Invite by email (save the invitation with a single-use link token, then mail the link) or
+//! by identifier (save it with an access code for the admin to hand over).
 
+use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
 use crate::mail::InvitationMail;
 use crate::model::{Delivery, Invitation, InvitationState, Invitee, Org};
 use crate::ports::{StoreError, WriteError};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
-use crate::types::{EmailAddress, GroupId, InviteeRole, OrgDomain, PersonName, PersonalMessage};
+use crate::types::{
+    EmailAddress, GroupId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
+};
 use crate::usecase::session::AuthError;
 use crate::usecase::{authenticate, load_org, Actor, OrgLookupError};
 
+/// Who to invite: by email, or by identifier (uid) for a user without email.
 #[derive(Debug, Clone)]
-pub struct EmailInvitationRequest {
-    pub email: EmailAddress,
+pub enum InviteeRequest {
+    Email(EmailAddress),
+    Uid(Uid),
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationRequest {
+    pub invitee: InviteeRequest,
     pub role: InviteeRole,
     pub first_name: PersonName,
     pub last_name: PersonName,
@@ -35,6 +46,10 @@ pub enum InviteError {
     UnknownGroup(GroupId),
     #[error("this email address already has an account or a pending invitation here")]
     EmailTaken,
+    #[error("this identifier already has an account or a pending invitation here")]
+    UidTaken,
+    #[error("invitations by identifier need the setting sign_up_without_email")]
+    WithoutEmailDisabled,
     #[error("inviting failed: {0}")]
     Internal(String),
 }
@@ -54,6 +69,8 @@ impl Rejection for InviteError {
             Self::EmailDomainNotAllowed => "email_domain_not_allowed",
             Self::UnknownGroup(_) => "unknown_group",
             Self::EmailTaken => "email_taken",
+            Self::UidTaken => "uid_taken",
+            Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
             Self::Internal(_) => "internal",
         }
     }
@@ -61,9 +78,9 @@ impl Rejection for InviteError {
         match self {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
-            Self::Forbidden => RejectionClass::Forbidden,
+            Self::Forbidden | Self::WithoutEmailDisabled => RejectionClass::Forbidden,
             Self::EmailDomainNotAllowed | Self::UnknownGroup(_) => RejectionClass::Invalid,
-            Self::EmailTaken => RejectionClass::Conflict,
+            Self::EmailTaken | Self::UidTaken => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -79,30 +96,64 @@ pub fn sign_up_link(services: &Services, org: &OrgDomain, token: &SecretToken) -
     )
 }
 
-pub async fn invite_by_email(
+/// A new invitation, and for an identifier invitation its access code (shown to the admin).
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub invitation: Invitation,
+    pub access_code: Option<AccessCode>,
+}
+
+/// Invites by email (the invitee is mailed a single-use link) or by identifier (an access code
+/// is made for the admin to hand over; needs `sign_up_without_email`).
+pub async fn invite(
     services: &Services,
     org_domain: &OrgDomain,
     token: Option<&SessionToken>,
-    request: EmailInvitationRequest,
-) -> Result<Invitation, InviteError> {
+    request: InvitationRequest,
+) -> Result<Invited, InviteError> {
     let org = load_org(services, org_domain).await?;
     let actor = authenticate(services, org_domain, token).await?;
     if !actor.is_admin() {
         return Err(InviteError::Forbidden);
     }
-    if request.role == InviteeRole::Member && !org.settings.allows_member_email(&request.email) {
-        return Err(InviteError::EmailDomainNotAllowed);
+    match &request.invitee {
+        InviteeRequest::Email(email) => {
+            if request.role == InviteeRole::Member && !org.settings.allows_member_email(email) {
+                return Err(InviteError::EmailDomainNotAllowed);
+            }
+        }
+        InviteeRequest::Uid(_) => {
+            if !org.settings.sign_up_without_email {
+                return Err(InviteError::WithoutEmailDisabled);
+            }
+        }
     }
     let groups = existing_groups(services, &org, &request.groups).await?;
 
     let now = services.clock.now();
-    let link_token = SecretToken::generate(services.random.as_ref());
+    let (invitee, link_token, access_code) = match request.invitee {
+        InviteeRequest::Email(email) => {
+            let link_token = SecretToken::generate(services.random.as_ref());
+            let invitee = Invitee::Email {
+                email,
+                token_hash: link_token.hash(),
+            };
+            (invitee, Some(link_token), None)
+        }
+        InviteeRequest::Uid(uid) => {
+            let code = AccessCode::generate(services.random.as_ref());
+            let invitee = Invitee::Uid {
+                uid,
+                access_code: services.access_codes.seal(&code, services.random.as_ref()),
+                code_hash: services.access_codes.lookup_hash(&code),
+            };
+            (invitee, None, Some(code))
+        }
+    };
     let invitation = Invitation {
         id: services.random.invitation_id(now),
         org: org.domain.clone(),
-        invitee: Invitee::Email {
-            email: request.email,
-        },
+        invitee,
         role: request.role,
         first_name: request.first_name,
         last_name: request.last_name,
@@ -114,16 +165,27 @@ pub async fn invite_by_email(
         created_at: now,
         expires_at: now.plus(org.settings.invitation_ttl()),
         state: InvitationState::Pending,
-        delivery: Delivery::Queued,
-        token_hash: link_token.hash(),
+        delivery: if link_token.is_some() {
+            Delivery::Queued
+        } else {
+            Delivery::Manual
+        },
         version: 0,
     };
     match services.store.create_invitation(&invitation).await {
         Ok(()) => {}
         Err(WriteError::EmailTaken) => return Err(InviteError::EmailTaken),
+        Err(WriteError::UidTaken) => return Err(InviteError::UidTaken),
         Err(e) => return Err(InviteError::Internal(e.to_string())),
     }
-    Ok(deliver(services, &actor, invitation, &link_token).await)
+    let invitation = match &link_token {
+        Some(t) => deliver(services, &actor, invitation, t).await,
+        None => invitation,
+    };
+    Ok(Invited {
+        invitation,
+        access_code,
+    })
 }
 
 /// Drops duplicates; refuses ids that are not groups of this organisation.
@@ -183,11 +245,7 @@ async fn deliver(
     }
     let read = invitation.clone();
     invitation.delivery = Delivery::Sent;
-    match services
-        .store
-        .update_invitation(&invitation, &read.token_hash)
-        .await
-    {
+    match services.store.update_invitation(&invitation, &read).await {
         Ok(()) => {
             invitation.version += 1;
             invitation

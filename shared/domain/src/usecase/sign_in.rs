@@ -1,16 +1,16 @@
-//! Sign in with email and password. The answer never says whether the account exists, and an
+//! Sign in with email (or `uid:domain`) and password. The answer never says whether the account exists, and an
 //! unknown account costs the same password-hash work as a wrong password.
 
 use crate::error::{Rejection, RejectionClass};
 use crate::password::Password;
 use crate::ports::{StoreError, WriteError};
 use crate::services::Services;
-use crate::types::{EmailAddress, OrgDomain};
+use crate::types::{OrgDomain, SignInIdentifier};
 use crate::usecase::session::new_session;
 use crate::usecase::{load_org, OrgLookupError, SignedIn};
 
 pub struct SignInRequest {
-    /// As typed: an email address.
+    /// As typed: an email address, or `uid:domain`.
     pub identifier: String,
     pub password: String,
 }
@@ -21,6 +21,8 @@ pub enum SignInError {
     Org(#[from] OrgLookupError),
     #[error("the identifier or the password is wrong")]
     InvalidCredentials,
+    #[error("this organisation does not allow sign-in without email")]
+    WithoutEmailDisabled,
     #[error("sign-in failed: {0}")]
     Internal(String),
 }
@@ -36,6 +38,7 @@ impl Rejection for SignInError {
         match self {
             Self::Org(e) => e.code(),
             Self::InvalidCredentials => "invalid_credentials",
+            Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
             Self::Internal(_) => "internal",
         }
     }
@@ -43,6 +46,7 @@ impl Rejection for SignInError {
         match self {
             Self::Org(e) => e.class(),
             Self::InvalidCredentials => RejectionClass::Unauthenticated,
+            Self::WithoutEmailDisabled => RejectionClass::Forbidden,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -53,12 +57,21 @@ pub async fn sign_in(
     org_domain: &OrgDomain,
     request: SignInRequest,
 ) -> Result<SignedIn, SignInError> {
-    load_org(services, org_domain).await?;
+    let org = load_org(services, org_domain).await?;
     let password =
         Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
-    let user = match EmailAddress::parse(&request.identifier) {
-        Ok(email) => services.store.user_by_email(org_domain, &email).await?,
-        Err(_) => None,
+    let user = match SignInIdentifier::parse(&request.identifier) {
+        Ok(SignInIdentifier::Email(email)) => {
+            services.store.user_by_email(org_domain, &email).await?
+        }
+        Ok(SignInIdentifier::Uid { .. }) if !org.settings.sign_up_without_email => {
+            return Err(SignInError::WithoutEmailDisabled)
+        }
+        // `uid:domain` works only in its own organisation.
+        Ok(SignInIdentifier::Uid { uid, domain }) if &domain == org_domain => {
+            services.store.user_by_uid(org_domain, &uid).await?
+        }
+        _ => None,
     };
     let verified = services
         .passwords

@@ -1,7 +1,10 @@
-//! Sign up from an email invitation: spend the link's token, set a password, get signed in.
+//! Sign up from an invitation: from an email invitation's link, or with the access code of an
+//! identifier invitation. Either way the credential is spent, a password set, and the new user
+//! signed in.
 
+use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
-use crate::model::{InvitationState, InvitationStatus, User};
+use crate::model::{Invitation, InvitationState, InvitationStatus, Org, User};
 use crate::password::{Password, PasswordError};
 use crate::ports::{Acceptance, StoreError, WriteError};
 use crate::secret::SecretToken;
@@ -18,6 +21,20 @@ pub struct EmailSignUpRequest {
     pub last_name: Option<PersonName>,
 }
 
+pub struct AccessCodeSignUpRequest {
+    pub code: AccessCode,
+    pub password: String,
+}
+
+/// What the sign-up page shows once a code is entered: the identifier to sign in with later.
+#[derive(Debug, Clone)]
+pub struct AccessCodeCheck {
+    /// `uid:domain`.
+    pub identifier: String,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SignUpError {
     #[error(transparent)]
@@ -27,10 +44,17 @@ pub enum SignUpError {
     InvalidToken,
     #[error("this invitation has expired; ask an administrator to send a new one")]
     Expired,
+    /// Unknown, used, revoked or expired: the answer does not say which.
+    #[error("this access code is not valid; check it, or ask an administrator for a new one")]
+    InvalidAccessCode,
+    #[error("this organisation does not allow sign-up without email")]
+    WithoutEmailDisabled,
     #[error(transparent)]
     Password(#[from] PasswordError),
     #[error("this email address already has an account here")]
     EmailTaken,
+    #[error("this identifier already has an account here")]
+    UidTaken,
     #[error("sign-up failed: {0}")]
     Internal(String),
 }
@@ -47,17 +71,23 @@ impl Rejection for SignUpError {
             Self::Org(e) => e.code(),
             Self::InvalidToken => "invalid_token",
             Self::Expired => "invitation_expired",
+            Self::InvalidAccessCode => "invalid_access_code",
+            Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
             Self::Password(e) => e.code(),
             Self::EmailTaken => "email_taken",
+            Self::UidTaken => "uid_taken",
             Self::Internal(_) => "internal",
         }
     }
     fn class(&self) -> RejectionClass {
         match self {
             Self::Org(e) => e.class(),
-            Self::InvalidToken | Self::Password(_) => RejectionClass::Invalid,
+            Self::InvalidToken | Self::InvalidAccessCode | Self::Password(_) => {
+                RejectionClass::Invalid
+            }
             Self::Expired => RejectionClass::Gone,
-            Self::EmailTaken => RejectionClass::Conflict,
+            Self::WithoutEmailDisabled => RejectionClass::Forbidden,
+            Self::EmailTaken | Self::UidTaken => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -69,39 +99,124 @@ pub async fn sign_up_with_email_invitation(
     request: EmailSignUpRequest,
 ) -> Result<SignedIn, SignUpError> {
     let org = load_org(services, org_domain).await?;
-    let token_hash = request.token.hash();
     let invitation = services
         .store
-        .invitation_by_token(org_domain, &token_hash)
+        .invitation_by_token(org_domain, &request.token.hash())
         .await?
         .ok_or(SignUpError::InvalidToken)?;
-    let now = services.clock.now();
-    match invitation.status_at(now) {
+    match invitation.status_at(services.clock.now()) {
         InvitationStatus::Pending => {}
         InvitationStatus::Expired => return Err(SignUpError::Expired),
         InvitationStatus::Accepted | InvitationStatus::Revoked => {
             return Err(SignUpError::InvalidToken)
         }
     }
-    let email = invitation
-        .invitee
-        .email()
-        .cloned()
-        .ok_or(SignUpError::InvalidToken)?;
     let first_name = request
         .first_name
         .unwrap_or_else(|| invitation.first_name.clone());
     let last_name = request
         .last_name
         .unwrap_or_else(|| invitation.last_name.clone());
-    let password = Password::parse(
+    accept(
+        services,
+        &org,
+        invitation,
         &request.password,
+        first_name,
+        last_name,
+    )
+    .await
+    .map_err(|e| match e {
+        SignUpError::InvalidAccessCode => SignUpError::InvalidToken,
+        e => e,
+    })
+}
+
+/// The pending invitation an access code belongs to, in an organisation that allows sign-up
+/// without email. Every other case is the same `InvalidAccessCode`.
+async fn invitation_for_code(
+    services: &Services,
+    org: &Org,
+    code: &AccessCode,
+) -> Result<Invitation, SignUpError> {
+    if !org.settings.sign_up_without_email {
+        return Err(SignUpError::WithoutEmailDisabled);
+    }
+    let invitation = services
+        .store
+        .invitation_by_code(&org.domain, &services.access_codes.lookup_hash(code))
+        .await?
+        .ok_or(SignUpError::InvalidAccessCode)?;
+    if invitation.status_at(services.clock.now()) != InvitationStatus::Pending
+        || invitation.invitee.uid().is_none()
+    {
+        return Err(SignUpError::InvalidAccessCode);
+    }
+    Ok(invitation)
+}
+
+/// Says which identifier a code signs up, without spending it.
+pub async fn check_access_code(
+    services: &Services,
+    org_domain: &OrgDomain,
+    code: &AccessCode,
+) -> Result<AccessCodeCheck, SignUpError> {
+    let org = load_org(services, org_domain).await?;
+    let invitation = invitation_for_code(services, &org, code).await?;
+    let uid = invitation
+        .invitee
+        .uid()
+        .ok_or(SignUpError::InvalidAccessCode)?;
+    Ok(AccessCodeCheck {
+        identifier: uid.sign_in_identifier(&org.domain),
+        first_name: invitation.first_name.clone(),
+        last_name: invitation.last_name.clone(),
+    })
+}
+
+pub async fn sign_up_with_access_code(
+    services: &Services,
+    org_domain: &OrgDomain,
+    request: AccessCodeSignUpRequest,
+) -> Result<SignedIn, SignUpError> {
+    let org = load_org(services, org_domain).await?;
+    let invitation = invitation_for_code(services, &org, &request.code).await?;
+    let (first_name, last_name) = (invitation.first_name.clone(), invitation.last_name.clone());
+    accept(
+        services,
+        &org,
+        invitation,
+        &request.password,
+        first_name,
+        last_name,
+    )
+    .await
+}
+
+/// Makes the account a pending invitation offers and signs it in, spending the credential.
+async fn accept(
+    services: &Services,
+    org: &Org,
+    invitation: Invitation,
+    password: &str,
+    first_name: PersonName,
+    last_name: PersonName,
+) -> Result<SignedIn, SignUpError> {
+    let email = invitation.invitee.email().cloned();
+    let uid = invitation.invitee.uid().cloned();
+    let personal = email
+        .as_ref()
+        .map(|e| e.local_part().to_string())
+        .or_else(|| uid.as_ref().map(|u| u.to_string()))
+        .unwrap_or_default();
+    let password = Password::parse(
+        password,
         org.settings.password_policy(),
         &[
             org.domain.as_str(),
             first_name.as_str(),
             last_name.as_str(),
-            email.local_part(),
+            &personal,
         ],
     )?;
     let digest = services
@@ -109,10 +224,12 @@ pub async fn sign_up_with_email_invitation(
         .hash(password, services.random.clone())
         .await
         .map_err(|e| SignUpError::Internal(e.to_string()))?;
+    let now = services.clock.now();
     let user = User {
         id: services.random.user_id(),
         org: org.domain.clone(),
-        email: Some(email),
+        email,
+        uid,
         first_name,
         last_name,
         role: invitation.role.as_role(),
@@ -129,7 +246,6 @@ pub async fn sign_up_with_email_invitation(
     };
     let acceptance = Acceptance {
         invitation: accepted,
-        token: token_hash,
         user,
         session,
     };
@@ -139,8 +255,9 @@ pub async fn sign_up_with_email_invitation(
             expires_at: acceptance.session.expires_at,
             user: acceptance.user,
         }),
-        Err(WriteError::Stale) => Err(SignUpError::InvalidToken),
+        Err(WriteError::Stale) => Err(SignUpError::InvalidAccessCode),
         Err(WriteError::EmailTaken) => Err(SignUpError::EmailTaken),
+        Err(WriteError::UidTaken) => Err(SignUpError::UidTaken),
         Err(e) => Err(SignUpError::Internal(e.to_string())),
     }
 }
