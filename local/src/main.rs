@@ -68,10 +68,13 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  OpenAPI document: http://{addr}/openapi.json");
     let app = gatehouse_http::app(routes(), services);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -54,7 +54,9 @@ async fn requests_per_operation() {
     assert_eq!(reply.status, 201);
     expect(counts(&b), &[("GetItem", 3), ("TransactWriteItems", 1)]);
 
-    // Sign-in: org, email claim, user; the session.
+    // Sign-in: org, the two failure counters (account, client), email claim, user; one
+    // transaction charging both counters before the password is checked; clearing the account's
+    // counter after it matched; the session.
     let reply = b
         .gateway
         .post(
@@ -64,9 +66,17 @@ async fn requests_per_operation() {
         )
         .await;
     assert_eq!(reply.status, 200);
-    expect(counts(&b), &[("GetItem", 3), ("PutItem", 1)]);
+    expect(
+        counts(&b),
+        &[
+            ("GetItem", 5),
+            ("TransactWriteItems", 1),
+            ("DeleteItem", 1),
+            ("PutItem", 1),
+        ],
+    );
 
-    // A failed sign-in costs the same reads and writes nothing.
+    // A failed sign-in costs the same reads and the charge, and nothing else.
     let reply = b
         .gateway
         .post(
@@ -76,5 +86,5 @@ async fn requests_per_operation() {
         )
         .await;
     assert_eq!(reply.status, 401);
-    expect(counts(&b), &[("GetItem", 3)]);
+    expect(counts(&b), &[("GetItem", 5), ("TransactWriteItems", 1)]);
 }

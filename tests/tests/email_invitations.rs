@@ -605,17 +605,20 @@ async fn concurrent_sign_ups_with_one_token_make_one_account(backend: Backend) {
         .map(|i| {
             let b = b.clone();
             let token = token.clone();
-            tokio::spawn(
-                async move { sign_up(&b, &token, &format!("mad max fury road {i}")).await },
-            )
+            tokio::spawn(async move {
+                (
+                    i,
+                    sign_up(&b, &token, &format!("mad max fury road {i}")).await,
+                )
+            })
         })
         .collect();
     let mut created = Vec::new();
     let mut refused = 0;
     for t in tasks {
-        let reply = t.await.unwrap();
+        let (i, reply) = t.await.unwrap();
         match reply.status {
-            201 => created.push(reply),
+            201 => created.push((i, reply)),
             422 => {
                 assert_eq!(reply.code(), "invalid_token");
                 refused += 1;
@@ -625,18 +628,15 @@ async fn concurrent_sign_ups_with_one_token_make_one_account(backend: Backend) {
     }
     assert_eq!(created.len(), 1);
     assert_eq!(refused, 19);
-    // The one account is the one that signs in: exactly one of the 20 passwords works.
-    let mut working = 0;
-    for i in 0..20 {
-        if sign_in(&b, &max, &format!("mad max fury road {i}"))
-            .await
-            .status
-            == 200
-        {
-            working += 1;
-        }
-    }
-    assert_eq!(working, 1);
+    // The one account is the winner's: its password signs in, another does not.
+    let (winner, reply) = &created[0];
+    let signed_in = sign_in(&b, &max, &format!("mad max fury road {winner}")).await;
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    assert_eq!(signed_in.json["user"]["id"], reply.json["user"]["id"]);
+    let loser = (winner + 1) % 20;
+    sign_in(&b, &max, &format!("mad max fury road {loser}"))
+        .await
+        .assert_problem(401, "invalid_credentials");
 }
 
 async fn sign_in_never_says_whether_the_email_exists(backend: Backend) {

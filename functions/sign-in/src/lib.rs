@@ -7,7 +7,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
 use gatehouse_http::{
-    org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView,
+    org_domain, ApiError, AppState, Client, FieldErrors, JsonBody, ProblemView, SessionView,
 };
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
@@ -26,7 +26,7 @@ pub struct Api;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInBody {
-    /// An email address.
+    /// An email address, or `uid:domain` for users without email.
     identifier: Option<String>,
     password: Option<String>,
 }
@@ -40,6 +40,8 @@ pub struct SignInBody {
     responses(
         (status = 200, description = "signed in", body = SessionView),
         (status = 401, description = "`invalid_credentials`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`sign_up_without_email_disabled` (a `uid:domain` identifier while the setting is off)", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`: wait `Retry-After` seconds; without it, the account is locked until its password is reset", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`missing_field`", body = ProblemView, content_type = "application/problem+json"),
     ),
@@ -48,6 +50,7 @@ pub struct SignInBody {
 async fn sign_in_handler(
     State(services): State<AppState>,
     Path(org): Path<String>,
+    Client(client): Client,
     JsonBody(body): JsonBody<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -64,6 +67,7 @@ async fn sign_in_handler(
             identifier,
             password,
         },
+        &client,
     )
     .await?;
     Ok((

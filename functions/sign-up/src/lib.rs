@@ -15,7 +15,7 @@ use gatehouse_domain::usecase::sign_up::{
     AccessCodeSignUpRequest, EmailSignUpRequest,
 };
 use gatehouse_http::{
-    org_domain, ApiError, AppState, FieldErrors, JsonBody, ProblemView, SessionView,
+    org_domain, ApiError, AppState, Client, FieldErrors, JsonBody, ProblemView, SessionView,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -81,6 +81,7 @@ pub struct AccessCodeSignUpBody {
 async fn check_code(
     State(services): State<AppState>,
     Path(org): Path<String>,
+    Client(client): Client,
     JsonBody(body): JsonBody<AccessCodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -91,7 +92,7 @@ async fn check_code(
         AccessCode::parse,
     );
     let (code,) = fields.finish((code,))?;
-    let check = check_access_code(&services, &org, &code).await?;
+    let check = check_access_code(&services, &org, &code, &client).await?;
     Ok(Json(AccessCodeCheckView {
         identifier: check.identifier,
         first_name: check.first_name.to_string(),
@@ -118,6 +119,7 @@ async fn check_code(
 async fn sign_up_code(
     State(services): State<AppState>,
     Path(org): Path<String>,
+    Client(client): Client,
     JsonBody(body): JsonBody<AccessCodeSignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -129,9 +131,13 @@ async fn sign_up_code(
     );
     let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
     let (code, password) = fields.finish((code, password))?;
-    let signed_in =
-        sign_up_with_access_code(&services, &org, AccessCodeSignUpRequest { code, password })
-            .await?;
+    let signed_in = sign_up_with_access_code(
+        &services,
+        &org,
+        AccessCodeSignUpRequest { code, password },
+        &client,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],

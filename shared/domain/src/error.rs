@@ -27,6 +27,10 @@ pub trait Rejection: std::error::Error {
     /// Stable code, part of the API contract (`email_taken`, `invalid_token`, …).
     fn code(&self) -> &'static str;
     fn class(&self) -> RejectionClass;
+    /// For throttled requests: how long to wait before trying again.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Text safe to show the client. Internal errors must not reveal their cause here.
     fn detail(&self) -> String {
         match self.class() {

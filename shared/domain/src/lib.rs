@@ -12,6 +12,7 @@ pub mod password;
 pub mod ports;
 pub mod secret;
 pub mod services;
+pub mod throttle;
 pub mod types;
 pub mod usecase;
 

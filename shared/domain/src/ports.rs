@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::access_code::CodeHash;
+use crate::clock::Timestamp;
 use crate::model::{Group, Invitation, Org, Session, User};
 use crate::secret::TokenHash;
+use crate::throttle::Attempts;
 use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
 
 /// A store could not answer (network, throttling, corrupt data). Logged, never shown.
@@ -146,9 +148,36 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Option<Session>, StoreError>;
 }
 
+/// A change to one failure counter, made only if the counter is still as it was read.
+#[derive(Debug, Clone)]
+pub struct AttemptsChange {
+    pub key: String,
+    /// The version read; `None` when there was no counter.
+    pub read: Option<u64>,
+    pub next: Attempts,
+    /// When the store may forget the counter.
+    pub keep_until: Timestamp,
+}
+
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// The counters under these keys, in order.
+    async fn attempts(&self, keys: &[String]) -> Result<Vec<Option<Attempts>>, StoreError>;
+    /// Applies all changes or none: `Stale` if any counter changed since it was read.
+    async fn record_attempts(&self, changes: &[AttemptsChange]) -> Result<(), WriteError>;
+    /// Forgets a counter (after a success).
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
+}
+
 /// Everything Gatehouse keeps.
-pub trait Store: OrgStore + GroupStore + InvitationStore + UserStore + SessionStore {}
-impl<T: OrgStore + GroupStore + InvitationStore + UserStore + SessionStore> Store for T {}
+pub trait Store:
+    OrgStore + GroupStore + InvitationStore + UserStore + SessionStore + AttemptStore
+{
+}
+impl<T: OrgStore + GroupStore + InvitationStore + UserStore + SessionStore + AttemptStore> Store
+    for T
+{
+}
 
 /// A message ready to send: both parts rendered, user text already escaped in the HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use gatehouse_domain::secret::SessionToken;
 use gatehouse_domain::types::{OrgDomain, ParseError};
+use gatehouse_domain::usecase::ClientAddress;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -207,5 +208,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
                     e.body_text(),
                 )
             })
+    }
+}
+
+/// The client's address: API Gateway's `sourceIp` in Lambda, the peer address locally.
+pub struct Client(pub ClientAddress);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        use lambda_http::request::RequestContext;
+        let from_gateway = parts
+            .extensions
+            .get::<RequestContext>()
+            .and_then(|c| match c {
+                RequestContext::ApiGatewayV2(c) => c.http.source_ip.clone(),
+                RequestContext::ApiGatewayV1(c) => c.identity.source_ip.clone(),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            });
+        let address = from_gateway.or_else(|| {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        });
+        Ok(Self(ClientAddress::new(
+            address.as_deref().unwrap_or("unknown"),
+        )))
     }
 }

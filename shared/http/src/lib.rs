@@ -6,7 +6,7 @@ mod extract;
 mod problem;
 mod views;
 
-pub use extract::{org_domain, Bearer, FieldErrors, JsonBody, QueryParams};
+pub use extract::{org_domain, Bearer, Client, FieldErrors, JsonBody, QueryParams};
 pub use problem::ApiError;
 pub use views::{GroupView, ProblemView, SessionView, UserView};
 

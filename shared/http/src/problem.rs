@@ -12,6 +12,8 @@ pub struct ApiError {
     pub detail: String,
     /// Extra members, e.g. the list of invalid fields.
     pub extra: Option<(&'static str, Value)>,
+    /// Sent as `Retry-After` (seconds).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             extra: None,
+            retry_after: None,
         }
     }
 }
@@ -45,7 +48,9 @@ impl<E: Rejection> From<E> for ApiError {
             // The cause goes to the log, never to the client. Causes never hold secrets.
             tracing::error!(code = e.code(), cause = %e, "request failed");
         }
-        ApiError::new(status_of(class), e.code(), e.detail())
+        let mut problem = ApiError::new(status_of(class), e.code(), e.detail());
+        problem.retry_after = e.retry_after();
+        problem
     }
 }
 
@@ -71,6 +76,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
         response
     }
 }

@@ -13,10 +13,11 @@ use gatehouse_domain::access_code::CodeHash;
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{Group, Invitation, InvitationState, Org, Session, User};
 use gatehouse_domain::ports::{
-    Acceptance, GroupStore, InvitationStore, OrgStore, Page, PageRequest, SessionStore, StoreError,
-    UserStore, WriteError,
+    Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationStore, OrgStore, Page,
+    PageRequest, SessionStore, StoreError, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
+use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
 
 use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
@@ -650,5 +651,48 @@ impl SessionStore for Records {
             .get::<Session>(&keys::session(org, user, token))
             .await?
             .filter(|s| &s.org == org && &s.user_id == user))
+    }
+}
+
+fn attempts_key(key: &str) -> Key {
+    Key::new(format!("ATTEMPTS#{key}"), "#")
+}
+
+#[async_trait]
+impl AttemptStore for Records {
+    async fn attempts(&self, keys: &[String]) -> Result<Vec<Option<Attempts>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(&attempts_key(key)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn record_attempts(&self, changes: &[AttemptsChange]) -> Result<(), WriteError> {
+        let writes = changes
+            .iter()
+            .map(|c| {
+                let mut attrs = encode(&c.next);
+                let version = c.read.map_or(0, |v| v + 1);
+                attrs.insert(VERSION.into(), json!(version));
+                attrs.insert(TTL_ATTRIBUTE.into(), json!(c.keep_until));
+                let condition = match c.read {
+                    Some(v) => Condition::Equals(VERSION.into(), json!(v)),
+                    None => Condition::NotExists,
+                };
+                put(attempts_key(&c.key), attrs, Some(condition))
+            })
+            .collect();
+        // No retry on conflict here: the caller re-reads and decides again.
+        self.items.write(writes).await.map_err(write_error)
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        self.write(vec![Write::Delete {
+            key: attempts_key(key),
+            condition: None,
+        }])
+        .await
+        .map_err(unavailable)
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod groups;
+pub(crate) mod guard;
 pub mod invitations;
 pub mod invite;
 pub mod session;
@@ -16,6 +17,7 @@ use crate::ports::StoreError;
 use crate::services::Services;
 use crate::types::OrgDomain;
 
+pub use guard::ClientAddress;
 pub use session::{authenticate, Actor, SignedIn};
 
 /// Loads the organisation a request is addressed to, or says it does not exist.

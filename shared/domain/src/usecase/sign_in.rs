@@ -5,7 +5,9 @@ use crate::error::{Rejection, RejectionClass};
 use crate::password::Password;
 use crate::ports::{StoreError, WriteError};
 use crate::services::Services;
+use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, SignInIdentifier};
+use crate::usecase::guard::{admit, clear, hashed, AdmitError, ClientAddress};
 use crate::usecase::session::new_session;
 use crate::usecase::{load_org, OrgLookupError, SignedIn};
 
@@ -23,6 +25,8 @@ pub enum SignInError {
     InvalidCredentials,
     #[error("this organisation does not allow sign-in without email")]
     WithoutEmailDisabled,
+    #[error("{0}")]
+    TooManyAttempts(Refusal),
     #[error("sign-in failed: {0}")]
     Internal(String),
 }
@@ -33,12 +37,29 @@ impl From<StoreError> for SignInError {
     }
 }
 
+impl From<AdmitError> for SignInError {
+    fn from(e: AdmitError) -> Self {
+        match e {
+            AdmitError::Refused(r) => Self::TooManyAttempts(r),
+            AdmitError::Store(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 impl Rejection for SignInError {
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyAttempts(r) => r.retry_after(),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Org(e) => e.code(),
             Self::InvalidCredentials => "invalid_credentials",
             Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
+            Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Internal(_) => "internal",
         }
     }
@@ -47,6 +68,7 @@ impl Rejection for SignInError {
             Self::Org(e) => e.class(),
             Self::InvalidCredentials => RejectionClass::Unauthenticated,
             Self::WithoutEmailDisabled => RejectionClass::Forbidden,
+            Self::TooManyAttempts(_) => RejectionClass::Throttled,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -56,16 +78,34 @@ pub async fn sign_in(
     services: &Services,
     org_domain: &OrgDomain,
     request: SignInRequest,
+    client: &ClientAddress,
 ) -> Result<SignedIn, SignInError> {
     let org = load_org(services, org_domain).await?;
     let password =
         Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
-    let user = match SignInIdentifier::parse(&request.identifier) {
+    let identifier = SignInIdentifier::parse(&request.identifier);
+    if matches!(identifier, Ok(SignInIdentifier::Uid { .. })) && !org.settings.sign_up_without_email
+    {
+        return Err(SignInError::WithoutEmailDisabled);
+    }
+    // Counted before anything is looked up, so that a throttled or locked identifier answers the
+    // same whether or not an account has it.
+    let target = match &identifier {
+        Ok(id) => id.normalized(),
+        Err(_) => request.identifier.trim().to_lowercase(),
+    };
+    let account_counter = Counter::new(
+        format!("sign-in#{org_domain}#{}", hashed(&target)),
+        ThrottlePolicy::SIGN_IN_ACCOUNT,
+    );
+    let client_counter = Counter::new(
+        format!("sign-in-client#{org_domain}#{}", client.as_str()),
+        ThrottlePolicy::SIGN_IN_CLIENT,
+    );
+    admit(services, &[account_counter.clone(), client_counter]).await?;
+    let user = match identifier {
         Ok(SignInIdentifier::Email(email)) => {
             services.store.user_by_email(org_domain, &email).await?
-        }
-        Ok(SignInIdentifier::Uid { .. }) if !org.settings.sign_up_without_email => {
-            return Err(SignInError::WithoutEmailDisabled)
         }
         // `uid:domain` works only in its own organisation.
         Ok(SignInIdentifier::Uid { uid, domain }) if &domain == org_domain => {
@@ -84,6 +124,7 @@ pub async fn sign_in(
     let Some(mut user) = user.filter(|_| verified) else {
         return Err(SignInError::InvalidCredentials);
     };
+    clear(services, &account_counter).await;
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }

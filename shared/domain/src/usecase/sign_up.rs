@@ -9,7 +9,9 @@ use crate::password::{Password, PasswordError};
 use crate::ports::{Acceptance, StoreError, WriteError};
 use crate::secret::SecretToken;
 use crate::services::Services;
+use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, PersonName};
+use crate::usecase::guard::{admit, clear, AdmitError, ClientAddress};
 use crate::usecase::session::new_session;
 use crate::usecase::{load_org, OrgLookupError, SignedIn};
 
@@ -55,8 +57,19 @@ pub enum SignUpError {
     EmailTaken,
     #[error("this identifier already has an account here")]
     UidTaken,
+    #[error("{0}")]
+    TooManyAttempts(Refusal),
     #[error("sign-up failed: {0}")]
     Internal(String),
+}
+
+impl From<AdmitError> for SignUpError {
+    fn from(e: AdmitError) -> Self {
+        match e {
+            AdmitError::Refused(r) => Self::TooManyAttempts(r),
+            AdmitError::Store(e) => Self::Internal(e.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for SignUpError {
@@ -66,6 +79,13 @@ impl From<StoreError> for SignUpError {
 }
 
 impl Rejection for SignUpError {
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyAttempts(r) => r.retry_after(),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Org(e) => e.code(),
@@ -76,6 +96,7 @@ impl Rejection for SignUpError {
             Self::Password(e) => e.code(),
             Self::EmailTaken => "email_taken",
             Self::UidTaken => "uid_taken",
+            Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Internal(_) => "internal",
         }
     }
@@ -88,6 +109,7 @@ impl Rejection for SignUpError {
             Self::Expired => RejectionClass::Gone,
             Self::WithoutEmailDisabled => RejectionClass::Forbidden,
             Self::EmailTaken | Self::UidTaken => RejectionClass::Conflict,
+            Self::TooManyAttempts(_) => RejectionClass::Throttled,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -133,15 +155,23 @@ pub async fn sign_up_with_email_invitation(
 }
 
 /// The pending invitation an access code belongs to, in an organisation that allows sign-up
-/// without email. Every other case is the same `InvalidAccessCode`.
+/// without email. Every other case is the same `InvalidAccessCode`. Guesses are counted per
+/// client and per organisation before the code is looked up.
 async fn invitation_for_code(
     services: &Services,
     org: &Org,
     code: &AccessCode,
+    client: &ClientAddress,
 ) -> Result<Invitation, SignUpError> {
     if !org.settings.sign_up_without_email {
         return Err(SignUpError::WithoutEmailDisabled);
     }
+    let client_counter = Counter::new(
+        format!("code-client#{}#{}", org.domain, client.as_str()),
+        ThrottlePolicy::CODE_CLIENT,
+    );
+    let org_counter = Counter::new(format!("code-org#{}", org.domain), ThrottlePolicy::CODE_ORG);
+    admit(services, &[client_counter.clone(), org_counter]).await?;
     let invitation = services
         .store
         .invitation_by_code(&org.domain, &services.access_codes.lookup_hash(code))
@@ -152,6 +182,9 @@ async fn invitation_for_code(
     {
         return Err(SignUpError::InvalidAccessCode);
     }
+    // A right code is no guess. The organisation's counter is not cleared: one valid code must
+    // not let anybody reset it.
+    clear(services, &client_counter).await;
     Ok(invitation)
 }
 
@@ -160,9 +193,10 @@ pub async fn check_access_code(
     services: &Services,
     org_domain: &OrgDomain,
     code: &AccessCode,
+    client: &ClientAddress,
 ) -> Result<AccessCodeCheck, SignUpError> {
     let org = load_org(services, org_domain).await?;
-    let invitation = invitation_for_code(services, &org, code).await?;
+    let invitation = invitation_for_code(services, &org, code, client).await?;
     let uid = invitation
         .invitee
         .uid()
@@ -178,9 +212,10 @@ pub async fn sign_up_with_access_code(
     services: &Services,
     org_domain: &OrgDomain,
     request: AccessCodeSignUpRequest,
+    client: &ClientAddress,
 ) -> Result<SignedIn, SignUpError> {
     let org = load_org(services, org_domain).await?;
-    let invitation = invitation_for_code(services, &org, &request.code).await?;
+    let invitation = invitation_for_code(services, &org, &request.code, client).await?;
     let (first_name, last_name) = (invitation.first_name.clone(), invitation.last_name.clone());
     accept(
         services,

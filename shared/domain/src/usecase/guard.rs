@@ -1,0 +1,99 @@
+//! Admitting an attempt at a secret (a password, an access code) past the failure counters.
+
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+use crate::ports::{AttemptsChange, StoreError, WriteError};
+use crate::services::Services;
+use crate::throttle::{Counter, Refusal};
+
+/// Where a request comes from (the client's IP address, as API Gateway saw it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(String);
+
+impl ClientAddress {
+    pub fn new(address: &str) -> Self {
+        let trimmed: String = address.trim().chars().take(64).collect();
+        Self(if trimmed.is_empty() {
+            "unknown".into()
+        } else {
+            trimmed
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A counter key that names a target without storing it: its SHA-256.
+pub(crate) fn hashed(target: &str) -> String {
+    hex::encode(Sha256::digest(target.as_bytes()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AdmitError {
+    #[error("too many attempts")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Charges one failure to every counter, unless one of them refuses the attempt. The charge is
+/// made before the secret is checked, so parallel attempts are counted one by one; a success
+/// clears the target's counter afterwards ([`clear`]).
+pub(crate) async fn admit(services: &Services, counters: &[Counter]) -> Result<(), AdmitError> {
+    let keys: Vec<String> = counters.iter().map(|c| c.key.clone()).collect();
+    for _ in 0..8 {
+        let read = services.store.attempts(&keys).await?;
+        let now = services.clock.now();
+        let mut refusal: Option<Refusal> = None;
+        for (counter, attempts) in counters.iter().zip(&read) {
+            if let Err(r) = attempts
+                .clone()
+                .unwrap_or_default()
+                .admits(&counter.policy, now)
+            {
+                refusal = Some(match (refusal, r) {
+                    (Some(Refusal::Locked), _) | (_, Refusal::Locked) => Refusal::Locked,
+                    (Some(Refusal::Wait(a)), Refusal::Wait(b)) => Refusal::Wait(a.max(b)),
+                    (None, r) => r,
+                });
+            }
+        }
+        if let Some(r) = refusal {
+            return Err(AdmitError::Refused(r));
+        }
+        let changes: Vec<AttemptsChange> = counters
+            .iter()
+            .zip(read)
+            .map(|(counter, attempts)| {
+                let next = attempts
+                    .clone()
+                    .unwrap_or_default()
+                    .charged(&counter.policy, now);
+                AttemptsChange {
+                    key: counter.key.clone(),
+                    read: attempts.map(|a| a.version),
+                    keep_until: counter.keep_until(&next),
+                    next,
+                }
+            })
+            .collect();
+        match services.store.record_attempts(&changes).await {
+            Ok(()) => return Ok(()),
+            Err(WriteError::Stale) => continue,
+            Err(WriteError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(StoreError::Unavailable(e.to_string()).into()),
+        }
+    }
+    // Heavy contention on one counter: refuse rather than let attempts through uncounted.
+    Err(AdmitError::Refused(Refusal::Wait(Duration::from_secs(1))))
+}
+
+/// Forgets a counter after a success. A failure only leaves the counter as charged.
+pub(crate) async fn clear(services: &Services, counter: &Counter) {
+    if let Err(e) = services.store.clear_attempts(&counter.key).await {
+        tracing::warn!(cause = %e, "a failure counter was not cleared after a success");
+    }
+}
