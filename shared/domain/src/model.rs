@@ -353,3 +353,13 @@ mod tests {
         assert!(s.allows_member_email(&e));
     }
 }
+
+/// A pending password reset: the hash of the token mailed to the user, valid for an hour, once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub org: OrgDomain,
+    pub user_id: UserId,
+    pub token_hash: TokenHash,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

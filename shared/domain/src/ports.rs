@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use crate::access_code::CodeHash;
 use crate::clock::Timestamp;
-use crate::model::{Group, Invitation, Org, Session, User};
+use crate::model::{Group, Invitation, Org, PasswordReset, Session, User};
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
 use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
@@ -135,6 +135,16 @@ pub trait UserStore: Send + Sync {
     async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError>;
     /// Replaces a user read at `user.version`; `Stale` if it changed since.
     async fn update_user(&self, user: &User) -> Result<(), WriteError>;
+    /// Records a password reset token (hashed).
+    async fn save_password_reset(&self, reset: &PasswordReset) -> Result<(), WriteError>;
+    async fn password_reset(&self, token: &TokenHash) -> Result<Option<PasswordReset>, StoreError>;
+    /// Replaces a user read at `user.version` with its new password, spending `reset` (which must
+    /// still exist) in the same write when given: `Stale` if either changed meanwhile.
+    async fn change_password(
+        &self,
+        user: &User,
+        reset: Option<&TokenHash>,
+    ) -> Result<(), WriteError>;
 }
 
 #[async_trait]
@@ -146,6 +156,13 @@ pub trait SessionStore: Send + Sync {
         user: &UserId,
         token: &TokenHash,
     ) -> Result<Option<Session>, StoreError>;
+    /// Ends every session of a user but `keep`; answers how many ended.
+    async fn end_sessions(
+        &self,
+        org: &OrgDomain,
+        user: &UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<usize, StoreError>;
 }
 
 /// A change to one failure counter, made only if the counter is still as it was read.

@@ -11,14 +11,16 @@ use std::sync::Arc;
 use gatehouse_domain::access_code::{AccessCode, AccessCodeKeys};
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::model::{
-    Delivery, Group, Invitation, InvitationState, Invitee, Org, Session, Settings, User,
+    Delivery, Group, Invitation, InvitationState, Invitee, Org, PasswordReset, Session, Settings,
+    User,
 };
 use gatehouse_domain::password::PasswordDigest;
 use gatehouse_domain::ports::{
-    Acceptance, GroupStore, InvitationStore, OrgStore, PageRequest, SessionStore, StoreError,
-    UserStore, WriteError,
+    Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationStore, OrgStore, PageRequest,
+    SessionStore, StoreError, UserStore, WriteError,
 };
 use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
+use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{
     EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role, Uid,
 };
@@ -53,7 +55,10 @@ macro_rules! conformance_suite {
             groups_are_listed_per_org,
             a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
             accepting_by_access_code_spends_it_once,
-            revoking_stops_the_credential_and_frees_the_claim
+            revoking_stops_the_credential_and_frees_the_claim,
+            a_password_reset_is_spent_with_the_password_change,
+            a_users_sessions_end_together_but_the_kept_one,
+            failure_counters_change_only_from_what_was_read
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -1221,4 +1226,159 @@ pub async fn revoking_stops_the_credential_and_frees_the_claim(store: Arc<dyn It
         ))
         .await
         .unwrap();
+}
+
+pub async fn a_password_reset_is_spent_with_the_password_change(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, admin) = new_org(&records).await;
+    let token = SecretToken::generate(random());
+    let reset = PasswordReset {
+        org: domain.clone(),
+        user_id: admin.id.clone(),
+        token_hash: token.hash(),
+        created_at: Timestamp::from_unix_seconds(2_000),
+        expires_at: Timestamp::from_unix_seconds(5_600),
+    };
+    records.save_password_reset(&reset).await.unwrap();
+    assert_eq!(
+        records.password_reset(&token.hash()).await.unwrap(),
+        Some(reset.clone())
+    );
+    let mut changed = admin.clone();
+    changed.password = PasswordDigest::from_phc("$argon2id$new".into());
+    records
+        .change_password(&changed, Some(&token.hash()))
+        .await
+        .unwrap();
+    assert_eq!(
+        records.password_reset(&token.hash()).await.unwrap(),
+        None,
+        "spent"
+    );
+    let stored = records.user(&domain, &admin.id).await.unwrap().unwrap();
+    assert_eq!(stored.password, changed.password);
+    // A second use of the token fails and changes nothing.
+    let mut again = stored.clone();
+    again.password = PasswordDigest::from_phc("$argon2id$other".into());
+    assert!(matches!(
+        records.change_password(&again, Some(&token.hash())).await,
+        Err(WriteError::Stale)
+    ));
+    assert_eq!(
+        records
+            .user(&domain, &admin.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password,
+        changed.password
+    );
+    // Without a token, only the version guards the change.
+    records.change_password(&again, None).await.unwrap();
+    assert!(matches!(
+        records.change_password(&again, None).await,
+        Err(WriteError::Stale)
+    ));
+}
+
+pub async fn a_users_sessions_end_together_but_the_kept_one(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, admin) = new_org(&records).await;
+    let other = user(&domain, "other@example.com", Role::Member);
+    let sessions: Vec<Session> = (0..30).map(|_| session_for(&admin)).collect();
+    for s in &sessions {
+        records.create_session(s).await.unwrap();
+    }
+    let bystander = session_for(&other);
+    records.create_session(&bystander).await.unwrap();
+    let kept = &sessions[7];
+    assert_eq!(
+        records
+            .end_sessions(&domain, &admin.id, Some(&kept.token_hash))
+            .await
+            .unwrap(),
+        29
+    );
+    for s in &sessions {
+        let found = records
+            .session(&domain, &admin.id, &s.token_hash)
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), s == kept);
+    }
+    assert!(records
+        .session(&domain, &other.id, &bystander.token_hash)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        records
+            .end_sessions(&domain, &admin.id, None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(records
+        .session(&domain, &admin.id, &kept.token_hash)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn failure_counters_change_only_from_what_was_read(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let key = format!("test#{}", random().user_id());
+    let keys = vec![key.clone()];
+    assert_eq!(records.attempts(&keys).await.unwrap(), vec![None]);
+    let change = |read: Option<u64>, failures: u32| AttemptsChange {
+        key: key.clone(),
+        read,
+        next: Attempts {
+            failures,
+            ..Attempts::default()
+        },
+        keep_until: Timestamp::from_unix_seconds(9_999),
+    };
+    records.record_attempts(&[change(None, 1)]).await.unwrap();
+    assert!(matches!(
+        records.record_attempts(&[change(None, 1)]).await,
+        Err(WriteError::Stale)
+    ));
+    let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    assert_eq!(read.failures, 1);
+    records
+        .record_attempts(&[change(Some(read.version), 2)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        records
+            .record_attempts(&[change(Some(read.version), 9)])
+            .await,
+        Err(WriteError::Stale)
+    ));
+    assert_eq!(
+        records.attempts(&keys).await.unwrap()[0]
+            .as_ref()
+            .unwrap()
+            .failures,
+        2
+    );
+    // Parallel charges from the same read: exactly one lands.
+    let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let records = records.clone();
+            let c = change(Some(read.version), 3);
+            tokio::spawn(async move { records.record_attempts(&[c]).await.is_ok() })
+        })
+        .collect();
+    let mut landed = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            landed += 1;
+        }
+    }
+    assert_eq!(landed, 1);
+    records.clear_attempts(&key).await.unwrap();
+    assert_eq!(records.attempts(&keys).await.unwrap(), vec![None]);
 }

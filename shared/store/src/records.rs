@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use gatehouse_domain::access_code::CodeHash;
 use gatehouse_domain::model::Invitee;
-use gatehouse_domain::model::{Group, Invitation, InvitationState, Org, Session, User};
+use gatehouse_domain::model::{
+    Group, Invitation, InvitationState, Org, PasswordReset, Session, User,
+};
 use gatehouse_domain::ports::{
     Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationStore, OrgStore, Page,
     PageRequest, SessionStore, StoreError, UserStore, WriteError,
@@ -57,7 +59,13 @@ mod keys {
         Key::new(format!("TOKEN#{}", hash.as_str()), "#")
     }
     pub fn session(org: &OrgDomain, user: &UserId, hash: &TokenHash) -> Key {
-        Key::new(format!("SESSION#{org}#{user}"), hash.as_str())
+        Key::new(sessions_pk(org, user), hash.as_str())
+    }
+    pub fn sessions_pk(org: &OrgDomain, user: &UserId) -> String {
+        format!("SESSION#{org}#{user}")
+    }
+    pub fn password_reset(hash: &TokenHash) -> Key {
+        Key::new(format!("RESET#{}", hash.as_str()), "#")
     }
 }
 
@@ -631,6 +639,38 @@ impl UserStore for Records {
         .await
         .map_err(write_error)
     }
+
+    async fn save_password_reset(&self, reset: &PasswordReset) -> Result<(), WriteError> {
+        let mut attrs = encode(reset);
+        attrs.insert(TTL_ATTRIBUTE.into(), json!(reset.expires_at));
+        self.write(vec![put(
+            keys::password_reset(&reset.token_hash),
+            attrs,
+            Some(Condition::NotExists),
+        )])
+        .await
+        .map_err(write_error)
+    }
+
+    async fn password_reset(&self, token: &TokenHash) -> Result<Option<PasswordReset>, StoreError> {
+        self.get(&keys::password_reset(token)).await
+    }
+
+    async fn change_password(
+        &self,
+        user: &User,
+        reset: Option<&TokenHash>,
+    ) -> Result<(), WriteError> {
+        let (attrs, unchanged) = versioned(user, user.version);
+        let mut writes = vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))];
+        if let Some(token) = reset {
+            writes.push(Write::Delete {
+                key: keys::password_reset(token),
+                condition: Some(Condition::Equals("user_id".into(), json!(user.id))),
+            });
+        }
+        self.write(writes).await.map_err(write_error)
+    }
 }
 
 #[async_trait]
@@ -651,6 +691,45 @@ impl SessionStore for Records {
             .get::<Session>(&keys::session(org, user, token))
             .await?
             .filter(|s| &s.org == org && &s.user_id == user))
+    }
+
+    async fn end_sessions(
+        &self,
+        org: &OrgDomain,
+        user: &UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        loop {
+            // Always from the start: what was deleted is gone, what was kept is skipped.
+            let page = self
+                .items
+                .query(&Query {
+                    pk: keys::sessions_pk(org, user),
+                    sk_prefix: String::new(),
+                    after: None,
+                    limit: 100,
+                    descending: false,
+                })
+                .await
+                .map_err(unavailable)?;
+            let doomed: Vec<Write> = page
+                .items
+                .iter()
+                .filter(|i| keep.is_none_or(|k| i.key.sk != k.as_str()))
+                .map(|i| Write::Delete {
+                    key: i.key.clone(),
+                    condition: None,
+                })
+                .collect();
+            if doomed.is_empty() {
+                return Ok(ended);
+            }
+            ended += doomed.len();
+            for chunk in doomed.chunks(25) {
+                self.write(chunk.to_vec()).await.map_err(unavailable)?;
+            }
+        }
     }
 }
 
