@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_sign_in::routes())
         .merge(gatehouse_groups::routes())
         .merge(gatehouse_settings::routes())
+        .merge(gatehouse_password_reset::routes())
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
@@ -48,6 +49,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_sign_in::Api::openapi());
     doc.merge(gatehouse_groups::Api::openapi());
     doc.merge(gatehouse_settings::Api::openapi());
+    doc.merge(gatehouse_password_reset::Api::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -10,6 +10,7 @@ pub struct Gateway {
     sign_in: Router,
     groups: Router,
     settings: Router,
+    passwords: Router,
 }
 
 /// A response as API Gateway would return it.
@@ -60,7 +61,8 @@ impl Gateway {
             sign_up: gatehouse_http::app(gatehouse_sign_up::routes(), services.clone()),
             sign_in: gatehouse_http::app(gatehouse_sign_in::routes(), services.clone()),
             groups: gatehouse_http::app(gatehouse_groups::routes(), services.clone()),
-            settings: gatehouse_http::app(gatehouse_settings::routes(), services),
+            settings: gatehouse_http::app(gatehouse_settings::routes(), services.clone()),
+            passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services),
         }
     }
 
@@ -72,6 +74,7 @@ impl Gateway {
             "sign-in" => &self.sign_in,
             "groups" => &self.groups,
             "settings" => &self.settings,
+            "password-reset" | "users" => &self.passwords,
             _ => &self.invite,
         }
     }

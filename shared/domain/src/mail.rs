@@ -18,6 +18,16 @@ fn templates() -> &'static Environment<'static> {
             .expect("invitation.txt parses");
         env.add_template("invitation.html", include_str!("templates/invitation.html"))
             .expect("invitation.html parses");
+        env.add_template(
+            "password_reset.txt",
+            include_str!("templates/password_reset.txt"),
+        )
+        .expect("password_reset.txt parses");
+        env.add_template(
+            "password_reset.html",
+            include_str!("templates/password_reset.html"),
+        )
+        .expect("password_reset.html parses");
         env
     })
 }
@@ -53,20 +63,49 @@ impl InvitationMail<'_> {
             link => self.link,
             expires_at => self.expires_at.to_rfc3339(),
         };
-        let render = |name: &str| {
-            templates()
-                .get_template(name)
-                .and_then(|t| t.render(&ctx))
-                .map_err(|e| RenderError(e.to_string()))
-        };
         Ok(OutgoingEmail {
             to: self.to.clone(),
             subject,
-            text: render("invitation.txt")?,
-            html: render("invitation.html")?,
+            text: render("invitation.txt", &ctx)?,
+            html: render("invitation.html", &ctx)?,
             action_link: Some(self.link.clone()),
         })
     }
+}
+
+pub struct PasswordResetMail<'a> {
+    pub to: &'a EmailAddress,
+    pub org: &'a OrgDomain,
+    pub first_name: &'a PersonName,
+    pub link: String,
+    pub expires_at: Timestamp,
+}
+
+impl PasswordResetMail<'_> {
+    pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
+        let subject = format!("Reset your password for {}", self.org);
+        let ctx = context! {
+            subject => subject,
+            first_name => self.first_name.as_str(),
+            org => self.org.as_str(),
+            link => self.link,
+            expires_at => self.expires_at.to_rfc3339(),
+        };
+        Ok(OutgoingEmail {
+            to: self.to.clone(),
+            text: render("password_reset.txt", &ctx)?,
+            html: render("password_reset.html", &ctx)?,
+            subject,
+            action_link: Some(self.link.clone()),
+        })
+    }
+}
+
+fn render(name: &str, ctx: &minijinja::Value) -> Result<String, RenderError> {
+    templates()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| RenderError(e.to_string()))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod groups;
 pub(crate) mod guard;
 pub mod invitations;
 pub mod invite;
+pub mod password;
 pub mod session;
 pub mod settings;
 pub mod sign_in;

@@ -94,15 +94,12 @@ pub async fn sign_in(
         Ok(id) => id.normalized(),
         Err(_) => request.identifier.trim().to_lowercase(),
     };
-    let account_counter = Counter::new(
-        format!("sign-in#{org_domain}#{}", hashed(&target)),
-        ThrottlePolicy::SIGN_IN_ACCOUNT,
-    );
+    let account = account_counter(org_domain, &target);
     let client_counter = Counter::new(
         format!("sign-in-client#{org_domain}#{}", client.as_str()),
         ThrottlePolicy::SIGN_IN_CLIENT,
     );
-    admit(services, &[account_counter.clone(), client_counter]).await?;
+    admit(services, &[account.clone(), client_counter]).await?;
     let user = match identifier {
         Ok(SignInIdentifier::Email(email)) => {
             services.store.user_by_email(org_domain, &email).await?
@@ -124,7 +121,7 @@ pub async fn sign_in(
     let Some(mut user) = user.filter(|_| verified) else {
         return Err(SignInError::InvalidCredentials);
     };
-    clear(services, &account_counter).await;
+    clear(services, &account).await;
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }
@@ -159,4 +156,28 @@ async fn rehash(services: &Services, user: &mut crate::model::User, password: Pa
         }
         Err(e) => tracing::info!(user = %user.id, cause = %e, "password rehash deferred"),
     }
+}
+
+/// The failure counter of an account's identifier (normalised), whether or not the account exists.
+pub(crate) fn account_counter(org: &OrgDomain, identifier: &str) -> Counter {
+    Counter::new(
+        format!("sign-in#{org}#{}", hashed(identifier)),
+        ThrottlePolicy::SIGN_IN_ACCOUNT,
+    )
+}
+
+/// The failure counters of a user's identifiers (email and/or `uid:domain`).
+pub(crate) fn user_counters(user: &crate::model::User) -> Vec<Counter> {
+    let mut counters = Vec::new();
+    if let Some(email) = &user.email {
+        counters.push(account_counter(&user.org, &email.normalized()));
+    }
+    if let Some(uid) = &user.uid {
+        let identifier = SignInIdentifier::Uid {
+            uid: uid.clone(),
+            domain: user.org.clone(),
+        };
+        counters.push(account_counter(&user.org, &identifier.normalized()));
+    }
+    counters
 }

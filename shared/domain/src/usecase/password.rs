@@ -1,0 +1,316 @@
+//! Passwords after sign-up: a user with email resets theirs by a mailed single-use link; a user
+//! without email gets a new one from an admin; anybody signed in changes theirs with the current
+//! one. Every change ends the user's other sessions and lifts a sign-in lock.
+
+use std::time::Duration;
+
+use crate::error::{Rejection, RejectionClass};
+use crate::mail::PasswordResetMail;
+use crate::model::{Org, PasswordReset, User};
+use crate::password::{Password, PasswordError};
+use crate::ports::{StoreError, WriteError};
+use crate::secret::{SecretToken, SessionToken, TokenHash};
+use crate::services::Services;
+use crate::throttle::{Counter, ThrottlePolicy};
+use crate::types::{EmailAddress, OrgDomain, UserId};
+use crate::usecase::guard::{admit, clear, hashed, AdmitError};
+use crate::usecase::session::AuthError;
+use crate::usecase::sign_in::{account_counter, user_counters};
+use crate::usecase::{authenticate, load_org, OrgLookupError};
+
+/// How long a reset link works.
+pub const RESET_TTL: Duration = Duration::from_secs(3600);
+
+/// Reset emails to one address: a few, then at most one per doubling interval, so the form
+/// cannot be used to flood an inbox. Throttled requests still answer 202.
+const RESET_MAILS: ThrottlePolicy = ThrottlePolicy {
+    free: 3,
+    base_delay: Duration::from_secs(60),
+    max_delay: Duration::from_secs(3600),
+    lock_after: None,
+    forget_after: Some(Duration::from_secs(86_400)),
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    #[error(transparent)]
+    Org(#[from] OrgLookupError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("this reset link is not valid; it may have been used already")]
+    InvalidToken,
+    #[error("this reset link has expired; ask for a new one")]
+    Expired,
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("only admins can set another user's password")]
+    Forbidden,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("this user has an email address: they reset their password themselves")]
+    UserHasEmail,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("give the current password to change your own")]
+    CurrentPasswordMissing,
+    #[error("{0}")]
+    TooManyAttempts(crate::throttle::Refusal),
+    #[error("the account changed meanwhile; try again")]
+    Changed,
+    #[error("changing the password failed: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for PasswordChangeError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<AdmitError> for PasswordChangeError {
+    fn from(e: AdmitError) -> Self {
+        match e {
+            AdmitError::Refused(r) => Self::TooManyAttempts(r),
+            AdmitError::Store(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl Rejection for PasswordChangeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Org(e) => e.code(),
+            Self::Auth(e) => e.code(),
+            Self::InvalidToken => "invalid_token",
+            Self::Expired => "token_expired",
+            Self::Password(e) => e.code(),
+            Self::Forbidden => "forbidden",
+            Self::UserNotFound => "user_not_found",
+            Self::UserHasEmail => "user_has_email",
+            Self::WrongCurrentPassword => "wrong_current_password",
+            Self::CurrentPasswordMissing => "missing_current_password",
+            Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::Changed => "user_changed",
+            Self::Internal(_) => "internal",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Org(e) => e.class(),
+            Self::Auth(e) => e.class(),
+            Self::InvalidToken
+            | Self::Password(_)
+            | Self::WrongCurrentPassword
+            | Self::CurrentPasswordMissing => RejectionClass::Invalid,
+            Self::Expired => RejectionClass::Gone,
+            Self::Forbidden => RejectionClass::Forbidden,
+            Self::UserNotFound => RejectionClass::NotFound,
+            Self::UserHasEmail | Self::Changed => RejectionClass::Conflict,
+            Self::TooManyAttempts(_) => RejectionClass::Throttled,
+            Self::Internal(_) => RejectionClass::Internal,
+        }
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::TooManyAttempts(r) => r.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// The reset link in the email.
+pub fn reset_link(services: &Services, org: &OrgDomain, token: &SecretToken) -> String {
+    format!(
+        "{}/{}/reset-password?token={}",
+        services.config.public_url,
+        org,
+        token.expose()
+    )
+}
+
+/// Mails a reset link if an account has this email. The answer is the same either way; the
+/// caller pads the response time so that it does not tell either.
+pub async fn request_password_reset(
+    services: &Services,
+    org_domain: &OrgDomain,
+    email: &EmailAddress,
+) -> Result<(), PasswordChangeError> {
+    load_org(services, org_domain).await?;
+    let counter = Counter::new(
+        format!("reset-mail#{org_domain}#{}", hashed(&email.normalized())),
+        RESET_MAILS,
+    );
+    match admit(services, &[counter]).await {
+        Ok(()) => {}
+        Err(AdmitError::Refused(_)) => {
+            tracing::info!(org = %org_domain, "password reset mail throttled");
+            return Ok(());
+        }
+        Err(AdmitError::Store(e)) => return Err(e.into()),
+    }
+    let Some(user) = services.store.user_by_email(org_domain, email).await? else {
+        return Ok(());
+    };
+    let now = services.clock.now();
+    let token = SecretToken::generate(services.random.as_ref());
+    let reset = PasswordReset {
+        org: org_domain.clone(),
+        user_id: user.id.clone(),
+        token_hash: token.hash(),
+        created_at: now,
+        expires_at: now.plus(RESET_TTL),
+    };
+    services
+        .store
+        .save_password_reset(&reset)
+        .await
+        .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+    let mail = PasswordResetMail {
+        to: email,
+        org: org_domain,
+        first_name: &user.first_name,
+        link: reset_link(services, org_domain, &token),
+        expires_at: reset.expires_at,
+    }
+    .render()
+    .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+    if let Err(e) = services.mailer.send(&mail).await {
+        // The user may ask again; nothing else depends on this mail.
+        tracing::warn!(org = %org_domain, cause = %e, "password reset mail not sent");
+    }
+    Ok(())
+}
+
+fn new_password(org: &Org, user: &User, raw: &str) -> Result<Password, PasswordError> {
+    let personal = user
+        .email
+        .as_ref()
+        .map(|e| e.local_part().to_string())
+        .or_else(|| user.uid.as_ref().map(|u| u.to_string()))
+        .unwrap_or_default();
+    Password::parse(
+        raw,
+        org.settings.password_policy(),
+        &[
+            org.domain.as_str(),
+            user.first_name.as_str(),
+            user.last_name.as_str(),
+            &personal,
+        ],
+    )
+}
+
+/// Saves `user` with a new password (spending `reset` if given), ends its sessions but `keep`,
+/// and lifts any sign-in lock.
+async fn store_new_password(
+    services: &Services,
+    org: &Org,
+    mut user: User,
+    raw: &str,
+    reset: Option<&TokenHash>,
+    keep: Option<&TokenHash>,
+) -> Result<(), PasswordChangeError> {
+    let password = new_password(org, &user, raw)?;
+    user.password = services
+        .passwords
+        .hash(password, services.random.clone())
+        .await
+        .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+    match services.store.change_password(&user, reset).await {
+        Ok(()) => {}
+        Err(WriteError::Stale) if reset.is_some() => return Err(PasswordChangeError::InvalidToken),
+        Err(WriteError::Stale) => return Err(PasswordChangeError::Changed),
+        Err(e) => return Err(PasswordChangeError::Internal(e.to_string())),
+    }
+    services
+        .store
+        .end_sessions(&org.domain, &user.id, keep)
+        .await?;
+    for counter in user_counters(&user) {
+        clear(services, &counter).await;
+    }
+    Ok(())
+}
+
+/// Sets the new password with a reset link's token, once, within the hour.
+pub async fn confirm_password_reset(
+    services: &Services,
+    org_domain: &OrgDomain,
+    token: &SecretToken,
+    new: &str,
+) -> Result<(), PasswordChangeError> {
+    let org = load_org(services, org_domain).await?;
+    let hash = token.hash();
+    let reset = services
+        .store
+        .password_reset(&hash)
+        .await?
+        .filter(|r| &r.org == org_domain)
+        .ok_or(PasswordChangeError::InvalidToken)?;
+    if services.clock.now() >= reset.expires_at {
+        return Err(PasswordChangeError::Expired);
+    }
+    let user = services
+        .store
+        .user(org_domain, &reset.user_id)
+        .await?
+        .ok_or(PasswordChangeError::InvalidToken)?;
+    store_new_password(services, &org, user, new, Some(&hash), None).await
+}
+
+/// `PUT /users/{id}/password`: a signed-in user changes their own password with the current one
+/// (other sessions end); an admin sets the password of a user without email (all their sessions
+/// end). Admins cannot set the password of users with email: those reset it themselves.
+pub async fn set_password(
+    services: &Services,
+    org_domain: &OrgDomain,
+    token: Option<&SessionToken>,
+    target: &UserId,
+    new: &str,
+    current: Option<&str>,
+) -> Result<(), PasswordChangeError> {
+    let org = load_org(services, org_domain).await?;
+    let actor = authenticate(services, org_domain, token).await?;
+    if &actor.user_id == target {
+        let current = current.ok_or(PasswordChangeError::CurrentPasswordMissing)?;
+        let user = services
+            .store
+            .user(org_domain, target)
+            .await?
+            .ok_or(PasswordChangeError::UserNotFound)?;
+        // Guessing the current password here is guessing a password: count it like sign-in.
+        let counters = user_counters(&user);
+        let counter = counters
+            .first()
+            .cloned()
+            .unwrap_or_else(|| account_counter(org_domain, target.as_str()));
+        admit(services, std::slice::from_ref(&counter)).await?;
+        let current =
+            Password::for_verification(current).ok_or(PasswordChangeError::WrongCurrentPassword)?;
+        if !services
+            .passwords
+            .verify(
+                current,
+                Some(user.password.clone()),
+                services.random.clone(),
+            )
+            .await
+        {
+            return Err(PasswordChangeError::WrongCurrentPassword);
+        }
+        let keep = token.map(|t| t.secret.hash());
+        return store_new_password(services, &org, user, new, None, keep.as_ref()).await;
+    }
+    if !actor.is_admin() {
+        return Err(PasswordChangeError::Forbidden);
+    }
+    let user = services
+        .store
+        .user(org_domain, target)
+        .await?
+        .ok_or(PasswordChangeError::UserNotFound)?;
+    if user.email.is_some() {
+        return Err(PasswordChangeError::UserHasEmail);
+    }
+    store_new_password(services, &org, user, new, None, None).await
+}
