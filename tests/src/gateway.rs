@@ -3,6 +3,9 @@ use gatehouse_domain::Services;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+/// The client address of requests that do not name one.
+pub const DEFAULT_CLIENT: &str = "192.0.2.10";
+
 /// The HTTP functions as deployed: one router per Lambda, and API Gateway's routing between them.
 pub struct Gateway {
     invite: Router,
@@ -109,6 +112,35 @@ impl Gateway {
         headers: Vec<(String, String)>,
         body: Option<String>,
     ) -> Reply {
+        self.raw_from(DEFAULT_CLIENT, method, path_and_query, headers, body)
+            .await
+    }
+
+    /// A JSON POST from a given client address (API Gateway's `sourceIp`).
+    pub async fn post_from(
+        &self,
+        client: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Reply {
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+        if let Some(t) = token {
+            headers.push(("authorization".into(), format!("Bearer {t}")));
+        }
+        self.raw_from(client, "POST", path, headers, Some(body.to_string()))
+            .await
+    }
+
+    /// Sends the request as an event from `client`.
+    pub async fn raw_from(
+        &self,
+        client: &str,
+        method: &str,
+        path_and_query: &str,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    ) -> Reply {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -128,7 +160,7 @@ impl Gateway {
                 "apiId": "gatehouse",
                 "domainName": "api.gatehouse.test",
                 "domainPrefix": "api",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "tests"},
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": client, "userAgent": "tests"},
                 "requestId": "test",
                 "routeKey": "$default",
                 "stage": "$default",

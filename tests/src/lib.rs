@@ -268,7 +268,33 @@ impl Bundle {
             .await
     }
 
-    /// The token of the newest sign-up link mailed to `email`.
+    /// Turns on `sign_up_without_email` as the admin.
+    pub async fn set_without_email(&self, on: bool) {
+        let reply = self
+            .gateway
+            .send(
+                "PATCH",
+                "/v1/orgs/demo/settings",
+                Some(&self.admin_token),
+                Some(json!({ "sign_up_without_email": on }).to_string()),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.json["sign_up_without_email"], json!(on));
+    }
+
+    /// Invites by identifier as the admin.
+    pub async fn invite_uid(&self, uid: &str, role: &str, groups: &[String]) -> Reply {
+        self.gateway
+            .post(
+                "/v1/orgs/demo/invitations",
+                Some(&self.admin_token),
+                json!({"uid": uid, "role": role, "first_name": "Erin", "last_name": "Employee", "groups": groups}),
+            )
+            .await
+    }
+
+    /// The token of the newest link mailed to `email` (sign-up or password reset).
     pub async fn sign_up_token(&self, email: &str) -> String {
         let mails = self.mailbox.messages_to(email).await;
         let mail = mails.last().unwrap_or_else(|| panic!("no mail to {email}"));

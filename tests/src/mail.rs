@@ -28,7 +28,7 @@ impl ReceivedMail {
             .text
             .clone()
             .or_else(|| self.html.as_deref().map(unescape_html))?;
-        let start = body.find("/sign-up?token=")? + "/sign-up?token=".len();
+        let start = body.find("?token=")? + "?token=".len();
         let token: String = body[start..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')

@@ -215,6 +215,7 @@ impl PasswordDigest {
 pub struct PasswordHashing {
     params: Params,
     dummy: Arc<OnceLock<PasswordDigest>>,
+    verifications: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl fmt::Debug for PasswordHashing {
@@ -257,6 +258,7 @@ impl PasswordHashing {
         Ok(Self {
             params,
             dummy: Arc::new(OnceLock::new()),
+            verifications: Arc::default(),
         })
     }
 
@@ -279,8 +281,16 @@ impl PasswordHashing {
             .map_err(|e| HashingError(e.to_string()))
     }
 
+    /// How many verifications (real or dummy) this hasher and its clones have run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Verifies synchronously. A digest that does not parse never matches.
     pub fn verify_blocking(&self, password: &Password, digest: &PasswordDigest) -> bool {
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match PasswordHash::new(digest.as_phc()) {
             Ok(parsed) => self
                 .argon2()

@@ -39,12 +39,22 @@ pub(crate) enum AdmitError {
     Store(#[from] StoreError),
 }
 
+/// How often an attempt re-reads counters that changed under it before giving up.
+const ADMIT_TRIES: u32 = 16;
+
 /// Charges one failure to every counter, unless one of them refuses the attempt. The charge is
 /// made before the secret is checked, so parallel attempts are counted one by one; a success
 /// clears the target's counter afterwards ([`clear`]).
 pub(crate) async fn admit(services: &Services, counters: &[Counter]) -> Result<(), AdmitError> {
     let keys: Vec<String> = counters.iter().map(|c| c.key.clone()).collect();
-    for _ in 0..8 {
+    for attempt in 0..ADMIT_TRIES {
+        if attempt > 0 {
+            // Lost a race for the counter: back off a random while, so that racers spread out.
+            let mut byte = [0u8; 1];
+            services.random.fill(&mut byte);
+            let ceiling = 5u64 << attempt.min(5);
+            tokio::time::sleep(Duration::from_millis(1 + u64::from(byte[0]) % ceiling)).await;
+        }
         let read = services.store.attempts(&keys).await?;
         let now = services.clock.now();
         let mut refusal: Option<Refusal> = None;
