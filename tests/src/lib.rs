@@ -338,3 +338,8 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Whether an HTML body links to a URL containing `fragment` (entities undone).
+pub fn mail_html_contains_link(html: &str, fragment: &str) -> bool {
+    mail::unescape_html(html).contains(fragment)
+}
