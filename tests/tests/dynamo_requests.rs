@@ -76,6 +76,31 @@ async fn requests_per_operation() {
         ],
     );
 
+    // Identifier invitation (no groups): org, session; one transaction (uid claim, invitation,
+    // access code); no mail, so no inviter to read and no second write.
+    b.set_without_email(true).await;
+    counts(&b);
+    let invited = b.invite_uid("E1", "member", &[]).await;
+    assert_eq!(invited.status, 201);
+    expect(counts(&b), &[("GetItem", 2), ("TransactWriteItems", 1)]);
+    let code = invited.json["access_code"].as_str().unwrap().to_string();
+
+    // Access-code sign-up: org, the two counters, the code, the invitation; the charge; the
+    // client counter cleared; one transaction (spend the code, accept, user, uid claim, session).
+    let reply = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-up/access-code",
+            None,
+            json!({"access_code": code, "password": "a fine passphrase"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    expect(
+        counts(&b),
+        &[("GetItem", 5), ("TransactWriteItems", 2), ("DeleteItem", 1)],
+    );
+
     // A failed sign-in costs the same reads and the charge, and nothing else.
     let reply = b
         .gateway
