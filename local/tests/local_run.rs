@@ -168,8 +168,14 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
     for path in [
         "/v1/orgs/{org}/sign-in",
         "/v1/orgs/{org}/sign-up/email",
+        "/v1/orgs/{org}/sign-up/access-code/check",
+        "/v1/orgs/{org}/sign-up/access-code",
+        "/v1/orgs/{org}/password-reset",
+        "/v1/orgs/{org}/password-reset/confirm",
+        "/v1/orgs/{org}/users/{id}/password",
         "/v1/orgs/{org}/invitations",
         "/v1/orgs/{org}/invitations/{id}",
+        "/v1/orgs/{org}/settings",
         "/v1/orgs/{org}/groups",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
@@ -178,6 +184,51 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
     assert_eq!(
         (status, problem["code"].as_str()),
         (404, Some("route_not_found"))
+    );
+    // Users without email: the setting, an identifier invitation, the code, uid:domain sign-in.
+    let (status, _) = server.request(
+        "PATCH",
+        "/v1/orgs/demo/settings",
+        Some(&admin),
+        Some(json!({"sign_up_without_email": true})),
+    );
+    assert_eq!(status, 200);
+    let (status, e1) = server.request(
+        "POST",
+        "/v1/orgs/demo/invitations",
+        Some(&admin),
+        Some(json!({"uid": "E1234", "role": "member", "first_name": "Erin", "last_name": "Employee"})),
+    );
+    assert_eq!(status, 201, "{e1}");
+    let (status, pending) = server.request(
+        "POST",
+        "/v1/orgs/demo/invitations",
+        Some(&admin),
+        Some(
+            json!({"uid": "E5678", "role": "member", "first_name": "Pat", "last_name": "Pending"}),
+        ),
+    );
+    assert_eq!(status, 201, "{pending}");
+    let (status, checked) = server.request(
+        "POST",
+        "/v1/orgs/demo/sign-up/access-code/check",
+        None,
+        Some(json!({"access_code": e1["access_code"]})),
+    );
+    assert_eq!(
+        (status, checked["identifier"].as_str()),
+        (200, Some("E1234:demo"))
+    );
+    let (status, _) = server.request(
+        "POST",
+        "/v1/orgs/demo/sign-up/access-code",
+        None,
+        Some(json!({"access_code": e1["access_code"], "password": "forklift at dawn again"})),
+    );
+    assert_eq!(status, 201);
+    assert!(
+        dir.path().join("access-code.key").exists(),
+        "the access-code key is kept with the data"
     );
     server.stop();
 
@@ -205,13 +256,33 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
         Some(json!({"identifier": "admin@example.com", "password": password})),
     );
     assert_eq!(status, 200);
+    let admin = session["token"].as_str().unwrap().to_string();
     let (status, list) = server.request(
         "GET",
-        "/v1/orgs/demo/invitations",
-        session["token"].as_str(),
+        "/v1/orgs/demo/invitations?kind=email",
+        Some(&admin),
         None,
     );
     assert_eq!(status, 200);
     assert_eq!(list["items"][0]["status"], "accepted");
+    let (status, _) = server.request(
+        "POST",
+        "/v1/orgs/demo/sign-in",
+        None,
+        Some(json!({"identifier": "E1234:demo", "password": "forklift at dawn again"})),
+    );
+    assert_eq!(status, 200);
+    // The pending code reads the same after the restart: the key was kept.
+    let (status, shown) = server.request(
+        "GET",
+        &format!(
+            "/v1/orgs/demo/invitations/{}",
+            pending["id"].as_str().unwrap()
+        ),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(shown["access_code"], pending["access_code"]);
     server.stop();
 }
