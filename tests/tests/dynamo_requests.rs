@@ -55,8 +55,8 @@ async fn requests_per_operation() {
     expect(counts(&b), &[("GetItem", 3), ("TransactWriteItems", 1)]);
 
     // Sign-in: org, the two failure counters (account, client), email claim, user; one
-    // transaction charging both counters before the password is checked; clearing the account's
-    // counter after it matched; the session.
+    // transaction charging both counters before the password is checked; then, as it matched,
+    // the account's counter cleared, the client's charge refunded (a versioned put), the session.
     let reply = b
         .gateway
         .post(
@@ -72,7 +72,7 @@ async fn requests_per_operation() {
             ("GetItem", 5),
             ("TransactWriteItems", 1),
             ("DeleteItem", 1),
-            ("PutItem", 1),
+            ("PutItem", 2),
         ],
     );
 
@@ -85,8 +85,9 @@ async fn requests_per_operation() {
     expect(counts(&b), &[("GetItem", 2), ("TransactWriteItems", 1)]);
     let code = invited.json["access_code"].as_str().unwrap().to_string();
 
-    // Access-code sign-up: org, the two counters, the code, the invitation; the charge; the
-    // client counter cleared; one transaction (spend the code, accept, user, uid claim, session).
+    // Access-code sign-up: org, the two counters, the code, the invitation; the charge; both
+    // charges refunded (a versioned put each); one transaction (spend the code, accept, user, uid
+    // claim, session).
     let reply = b
         .gateway
         .post(
@@ -98,7 +99,7 @@ async fn requests_per_operation() {
     assert_eq!(reply.status, 201);
     expect(
         counts(&b),
-        &[("GetItem", 5), ("TransactWriteItems", 2), ("DeleteItem", 1)],
+        &[("GetItem", 5), ("TransactWriteItems", 2), ("PutItem", 2)],
     );
 
     // A failed sign-in costs the same reads and the charge, and nothing else.

@@ -19,6 +19,8 @@ on_both_backends!(
     fifty_parallel_wrong_passwords_cannot_exceed_the_throttle,
     a_thousand_wrong_passwords_cost_at_most_a_hundred_verifications,
     throttling_does_not_reveal_whether_an_account_exists,
+    a_right_code_does_not_wipe_wrong_guesses,
+    right_answers_from_one_address_are_never_throttled,
 );
 
 async fn check(b: &Bundle, code: &str) -> Reply {
@@ -770,4 +772,49 @@ async fn throttling_does_not_reveal_whether_an_account_exists(backend: Backend) 
     let (real, fake) = (last.0.unwrap(), last.1.unwrap());
     real.assert_problem(429, "too_many_attempts");
     assert_eq!(real.header("retry-after"), fake.header("retry-after"));
+}
+
+async fn a_right_code_does_not_wipe_wrong_guesses(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.set_without_email(true).await;
+    let right = b.invite_uid("W1", "member", &[]).await.json["access_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrong = || {
+        gatehouse_domain::access_code::AccessCode::generate(&gatehouse_domain::secret::OsRandomness)
+            .grouped()
+    };
+    for _ in 0..4 {
+        check(&b, &wrong())
+            .await
+            .assert_problem(422, "invalid_access_code");
+    }
+    assert_eq!(check(&b, &right).await.status, 200);
+    // The four wrong guesses still count: the fifth is the last free one.
+    check(&b, &wrong())
+        .await
+        .assert_problem(422, "invalid_access_code");
+    check(&b, &right)
+        .await
+        .assert_problem(429, "too_many_attempts");
+}
+
+async fn right_answers_from_one_address_are_never_throttled(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.set_without_email(true).await;
+    let code = b.invite_uid("N1", "member", &[]).await.json["access_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // More than the organisation's free allowance of code attempts, all right.
+    for i in 0..120 {
+        let reply = check(&b, &code).await;
+        assert_eq!(reply.status, 200, "check {i}: {reply:?}");
+    }
+    // More than a client's free allowance of sign-ins (an office behind one address), all right.
+    for i in 0..30 {
+        let reply = sign_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+        assert_eq!(reply.status, 200, "sign-in {i}: {reply:?}");
+    }
 }

@@ -154,6 +154,20 @@ impl Attempts {
     }
 }
 
+impl Attempts {
+    /// The counter with one failure taken back (a charged attempt that turned out right): the
+    /// wait is what the remaining failures call for.
+    pub fn refunded(&self, policy: &ThrottlePolicy) -> Attempts {
+        let failures = self.failures.saturating_sub(1);
+        Attempts {
+            failures,
+            last_failure: self.last_failure,
+            blocked_until: self.last_failure.plus(policy.delay_after(failures)),
+            version: self.version,
+        }
+    }
+}
+
 /// One counter: what it counts and under which policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {
@@ -232,6 +246,20 @@ mod tests {
             a.admits(&p, now.plus(Duration::from_secs(365 * 86_400))),
             Err(Refusal::Locked)
         );
+    }
+
+    #[test]
+    fn a_refund_takes_back_one_failure_and_its_wait() {
+        let p = ThrottlePolicy::CODE_CLIENT;
+        let mut a = Attempts::default();
+        for _ in 0..5 {
+            a = a.charged(&p, at(0));
+        }
+        assert!(a.admits(&p, at(0)).is_err());
+        let r = a.refunded(&p);
+        assert_eq!(r.failures, 4);
+        assert_eq!(r.admits(&p, at(0)), Ok(()));
+        assert_eq!(Attempts::default().refunded(&p).failures, 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::ports::{AttemptsChange, StoreError, WriteError};
 use crate::services::Services;
-use crate::throttle::{Counter, Refusal};
+use crate::throttle::{Attempts, Counter, Refusal};
 
 /// Where a request comes from (the client's IP address, as API Gateway saw it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,11 @@ const ADMIT_TRIES: u32 = 16;
 /// Charges one failure to every counter, unless one of them refuses the attempt. The charge is
 /// made before the secret is checked, so parallel attempts are counted one by one; a success
 /// clears the target's counter afterwards ([`clear`]).
-pub(crate) async fn admit(services: &Services, counters: &[Counter]) -> Result<(), AdmitError> {
+/// Answers each counter as charged and stored, for [`refund`].
+pub(crate) async fn admit(
+    services: &Services,
+    counters: &[Counter],
+) -> Result<Vec<Attempts>, AdmitError> {
     let keys: Vec<String> = counters.iter().map(|c| c.key.clone()).collect();
     for attempt in 0..ADMIT_TRIES {
         if attempt > 0 {
@@ -91,7 +95,15 @@ pub(crate) async fn admit(services: &Services, counters: &[Counter]) -> Result<(
             })
             .collect();
         match services.store.record_attempts(&changes).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                return Ok(changes
+                    .into_iter()
+                    .map(|c| Attempts {
+                        version: c.read.map_or(0, |v| v + 1),
+                        ..c.next
+                    })
+                    .collect())
+            }
             Err(WriteError::Stale) => continue,
             Err(WriteError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(StoreError::Unavailable(e.to_string()).into()),
@@ -105,5 +117,48 @@ pub(crate) async fn admit(services: &Services, counters: &[Counter]) -> Result<(
 pub(crate) async fn clear(services: &Services, counter: &Counter) {
     if let Err(e) = services.store.clear_attempts(&counter.key).await {
         tracing::warn!(cause = %e, "a failure counter was not cleared after a success");
+    }
+}
+
+/// Takes back the failure [`admit`] charged to `counter`, after the attempt turned out right.
+/// Unlike [`clear`], it leaves every other failure counted: a right guess must not wipe the
+/// wrong ones (an attacker holding one valid code could otherwise reset a shared counter).
+/// Best effort: under contention, the charge may stay.
+pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Attempts) {
+    // First from the state the charge stored; re-read only if it changed since.
+    let mut known = Some(charged.clone());
+    for _ in 0..4 {
+        let read = match known.take() {
+            Some(a) => Some(a),
+            None => match services
+                .store
+                .attempts(std::slice::from_ref(&counter.key))
+                .await
+            {
+                Ok(mut r) => r.pop().flatten(),
+                Err(e) => {
+                    tracing::warn!(cause = %e, "a failure counter was not refunded");
+                    return;
+                }
+            },
+        };
+        let Some(attempts) = read.filter(|a| a.failures > 0) else {
+            return;
+        };
+        let next = attempts.refunded(&counter.policy);
+        let change = AttemptsChange {
+            key: counter.key.clone(),
+            read: Some(attempts.version),
+            keep_until: counter.keep_until(&next),
+            next,
+        };
+        match services.store.record_attempts(&[change]).await {
+            Ok(()) => return,
+            Err(WriteError::Stale) => continue,
+            Err(e) => {
+                tracing::warn!(cause = %e, "a failure counter was not refunded");
+                return;
+            }
+        }
     }
 }

@@ -141,7 +141,7 @@ pub async fn request_password_reset(
         RESET_MAILS,
     );
     match admit(services, &[counter]).await {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(AdmitError::Refused(_)) => {
             tracing::info!(org = %org_domain, "password reset mail throttled");
             return Ok(());

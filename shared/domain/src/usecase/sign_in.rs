@@ -7,7 +7,7 @@ use crate::ports::{StoreError, WriteError};
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, SignInIdentifier};
-use crate::usecase::guard::{admit, clear, hashed, AdmitError, ClientAddress};
+use crate::usecase::guard::{admit, clear, hashed, refund, AdmitError, ClientAddress};
 use crate::usecase::session::new_session;
 use crate::usecase::{load_org, OrgLookupError, SignedIn};
 
@@ -99,7 +99,7 @@ pub async fn sign_in(
         format!("sign-in-client#{org_domain}#{}", client.as_str()),
         ThrottlePolicy::SIGN_IN_CLIENT,
     );
-    admit(services, &[account.clone(), client_counter]).await?;
+    let charged = admit(services, &[account.clone(), client_counter.clone()]).await?;
     let user = match identifier {
         Ok(SignInIdentifier::Email(email)) => {
             services.store.user_by_email(org_domain, &email).await?
@@ -121,7 +121,11 @@ pub async fn sign_in(
     let Some(mut user) = user.filter(|_| verified) else {
         return Err(SignInError::InvalidCredentials);
     };
+    // A success ends the account's run of consecutive failures, and was no failure of the client.
     clear(services, &account).await;
+    if let Some(client_charge) = charged.get(1) {
+        refund(services, &client_counter, client_charge).await;
+    }
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }

@@ -11,7 +11,7 @@ use crate::secret::SecretToken;
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, PersonName};
-use crate::usecase::guard::{admit, clear, AdmitError, ClientAddress};
+use crate::usecase::guard::{admit, refund, AdmitError, ClientAddress};
 use crate::usecase::session::new_session;
 use crate::usecase::{load_org, OrgLookupError, SignedIn};
 
@@ -171,7 +171,7 @@ async fn invitation_for_code(
         ThrottlePolicy::CODE_CLIENT,
     );
     let org_counter = Counter::new(format!("code-org#{}", org.domain), ThrottlePolicy::CODE_ORG);
-    admit(services, &[client_counter.clone(), org_counter]).await?;
+    let charged = admit(services, &[client_counter.clone(), org_counter.clone()]).await?;
     let invitation = services
         .store
         .invitation_by_code(&org.domain, &services.access_codes.lookup_hash(code))
@@ -182,9 +182,11 @@ async fn invitation_for_code(
     {
         return Err(SignUpError::InvalidAccessCode);
     }
-    // A right code is no guess. The organisation's counter is not cleared: one valid code must
-    // not let anybody reset it.
-    clear(services, &client_counter).await;
+    // A right code was no wrong guess: take back its charge, and only its own, so that one
+    // valid code cannot wipe the wrong guesses counted before it.
+    for (counter, charge) in [client_counter, org_counter].iter().zip(&charged) {
+        refund(services, counter, charge).await;
+    }
     Ok(invitation)
 }
 
