@@ -76,6 +76,7 @@ impl Password {
         policy: PasswordPolicy,
         context: &[&str],
     ) -> Result<Self, PasswordError> {
+        let raw = &normalize(raw);
         let chars = raw.chars().count();
         if chars < policy.min_chars {
             return Err(PasswordError::TooShort {
@@ -105,12 +106,19 @@ impl Password {
     /// A password as typed at sign-in: not checked against the rules (they may have changed),
     /// only bounded so that hashing stays cheap.
     pub fn for_verification(raw: &str) -> Option<Self> {
-        (raw.chars().count() <= PasswordPolicy::MAX_CHARS).then(|| Self(raw.to_string()))
+        (raw.chars().count() <= PasswordPolicy::MAX_CHARS).then(|| Self(normalize(raw)))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// NFKC, as NIST SP 800-63B asks before hashing, so that the same password typed on another
+/// keyboard (composed or decomposed accents, full-width letters) still matches.
+fn normalize(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.nfkc().collect()
 }
 
 const COMMON: &str = include_str!("common_passwords.txt");
@@ -379,6 +387,19 @@ mod tests {
             PasswordError::TooLong { max: 256 }
         );
         assert_eq!(PasswordPolicy::new(4).min_chars, 8, "never below 8");
+    }
+
+    #[test]
+    fn passwords_are_nfkc_normalized_so_equivalent_input_matches() {
+        let composed = parse("café au lait, s'il vous plaît").unwrap();
+        let decomposed =
+            Password::for_verification("cafe\u{301} au lait, s'il vous plai\u{302}t").unwrap();
+        assert_eq!(composed.expose(), decomposed.expose());
+        let hashing = PasswordHashing::default();
+        let digest = hashing.hash_blocking(&composed, &OsRandomness).unwrap();
+        assert!(hashing.verify_blocking(&decomposed, &digest));
+        let full_width = parse("ｃｏｒｒｅｃｔ horse battery").unwrap();
+        assert_eq!(full_width.expose(), "correct horse battery");
     }
 
     #[test]
