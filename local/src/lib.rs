@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_groups::routes())
         .merge(gatehouse_settings::routes())
         .merge(gatehouse_password_reset::routes())
+        .merge(gatehouse_users::routes())
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
@@ -50,6 +51,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_groups::Api::openapi());
     doc.merge(gatehouse_settings::Api::openapi());
     doc.merge(gatehouse_password_reset::Api::openapi());
+    doc.merge(gatehouse_users::Api::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

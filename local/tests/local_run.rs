@@ -173,6 +173,7 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
         "/v1/orgs/{org}/password-reset",
         "/v1/orgs/{org}/password-reset/confirm",
         "/v1/orgs/{org}/users/{id}/password",
+        "/v1/orgs/{org}/users",
         "/v1/orgs/{org}/invitations",
         "/v1/orgs/{org}/invitations/{id}",
         "/v1/orgs/{org}/settings",

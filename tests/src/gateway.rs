@@ -14,6 +14,7 @@ pub struct Gateway {
     groups: Router,
     settings: Router,
     passwords: Router,
+    users: Router,
 }
 
 /// A response as API Gateway would return it.
@@ -65,7 +66,8 @@ impl Gateway {
             sign_in: gatehouse_http::app(gatehouse_sign_in::routes(), services.clone()),
             groups: gatehouse_http::app(gatehouse_groups::routes(), services.clone()),
             settings: gatehouse_http::app(gatehouse_settings::routes(), services.clone()),
-            passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services),
+            passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services.clone()),
+            users: gatehouse_http::app(gatehouse_users::routes(), services),
         }
     }
 
@@ -77,7 +79,10 @@ impl Gateway {
             "sign-in" => &self.sign_in,
             "groups" => &self.groups,
             "settings" => &self.settings,
-            "password-reset" | "users" => &self.passwords,
+            "password-reset" => &self.passwords,
+            // `/users/{id}/password` is the password function's; `/users` the users function's.
+            "users" if path.ends_with("/password") => &self.passwords,
+            "users" => &self.users,
             _ => &self.invite,
         }
     }

@@ -147,7 +147,27 @@ async fn the_story_employee_e1234(backend: Backend) {
         "a spent code is not shown"
     );
 
-    // Forgotten password: only an admin can set a new one; the user's sessions end.
+    // Forgotten password: the admin finds the user among the users…
+    let users = b
+        .gateway
+        .get("/v1/orgs/demo/users?limit=100", Some(&b.admin_token))
+        .await;
+    assert_eq!(users.status, 200, "{users:?}");
+    let found = users.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["uid"] == "E1234")
+        .expect("E1234 is listed")
+        .clone();
+    assert_eq!(found["id"], user_id.as_str());
+    assert!(found["email"].is_null());
+    assert_eq!(found["sign_in_identifier"], "E1234:demo");
+    b.gateway
+        .get("/v1/orgs/demo/users", Some(&first_session))
+        .await
+        .assert_problem(403, "forbidden");
+    // …and, only an admin, sets a new password; the user's sessions end.
     let set = put_password(
         &b,
         &b.admin_token,

@@ -135,6 +135,8 @@ pub trait UserStore: Send + Sync {
     async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError>;
     /// Replaces a user read at `user.version`; `Stale` if it changed since.
     async fn update_user(&self, user: &User) -> Result<(), WriteError>;
+    /// The organisation's users, a page at a time (in id order).
+    async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError>;
     /// Records a password reset token (hashed).
     async fn save_password_reset(&self, reset: &PasswordReset) -> Result<(), WriteError>;
     async fn password_reset(&self, token: &TokenHash) -> Result<Option<PasswordReset>, StoreError>;

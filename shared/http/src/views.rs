@@ -9,6 +9,10 @@ pub struct UserView {
     pub id: String,
     pub org: String,
     pub email: Option<String>,
+    /// For users without email: their identifier…
+    pub uid: Option<String>,
+    /// …and what they sign in with (`uid:domain`).
+    pub sign_in_identifier: Option<String>,
     pub first_name: String,
     pub last_name: String,
     /// `admin`, `member` or `guest`.
@@ -23,6 +27,8 @@ impl From<&User> for UserView {
             id: u.id.to_string(),
             org: u.org.to_string(),
             email: u.email.as_ref().map(|e| e.to_string()),
+            uid: u.uid.as_ref().map(|x| x.to_string()),
+            sign_in_identifier: u.uid.as_ref().map(|x| x.sign_in_identifier(&u.org)),
             first_name: u.first_name.to_string(),
             last_name: u.last_name.to_string(),
             role: u.role.as_str().to_string(),

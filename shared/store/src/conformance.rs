@@ -58,7 +58,8 @@ macro_rules! conformance_suite {
             revoking_stops_the_credential_and_frees_the_claim,
             a_password_reset_is_spent_with_the_password_change,
             a_users_sessions_end_together_but_the_kept_one,
-            failure_counters_change_only_from_what_was_read
+            failure_counters_change_only_from_what_was_read,
+            users_are_listed_in_pages
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -1381,4 +1382,66 @@ pub async fn failure_counters_change_only_from_what_was_read(store: Arc<dyn Item
     assert_eq!(landed, 1);
     records.clear_attempts(&key).await.unwrap();
     assert_eq!(records.attempts(&keys).await.unwrap(), vec![None]);
+}
+
+pub async fn users_are_listed_in_pages(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, admin) = new_org(&records).await;
+    let (other, _) = new_org(&records).await;
+    let mut expected = vec![admin.id.clone()];
+    for i in 0..6 {
+        let token = SecretToken::generate(random());
+        let inv = invitation(&domain, &format!("u{i}@example.com"), 1_500, &token);
+        records.create_invitation(&inv).await.unwrap();
+        let a = acceptance(&inv);
+        expected.push(a.user.id.clone());
+        records.accept_invitation(&a).await.unwrap();
+    }
+    expected.sort();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = records
+            .users(
+                &domain,
+                &PageRequest {
+                    cursor: cursor.clone(),
+                    limit: 4,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items.into_iter().map(|u| u.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    assert_eq!(
+        records
+            .users(
+                &other,
+                &PageRequest {
+                    cursor: None,
+                    limit: 100
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let bad = records
+        .users(
+            &domain,
+            &PageRequest {
+                cursor: Some("bogus".into()),
+                limit: 4,
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadCursor)));
 }

@@ -38,7 +38,10 @@ mod keys {
         format!("ORG#{org}#GROUPS")
     }
     pub fn user(org: &OrgDomain, id: &UserId) -> Key {
-        Key::new(format!("ORG#{org}#USERS"), id.as_str())
+        Key::new(users_pk(org), id.as_str())
+    }
+    pub fn users_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#USERS")
     }
     pub fn email_claim(org: &OrgDomain, email: &EmailAddress) -> Key {
         Key::new(format!("ORG#{org}#EMAIL#{}", email.normalized()), "#")
@@ -464,7 +467,7 @@ impl InvitationStore for Records {
         keep: &(dyn for<'i> Fn(&'i Invitation) -> bool + Send + Sync),
     ) -> Result<Page<Invitation>, StoreError> {
         let mut after = match &page.cursor {
-            Some(c) => Some(decode_cursor(c)?),
+            Some(c) => Some(decode_cursor(c, |sk| InvitationId::parse(sk).is_ok())?),
             None => None,
         };
         let limit = page.limit.max(1);
@@ -591,12 +594,13 @@ fn encode_cursor(sk: &str) -> String {
     URL_SAFE_NO_PAD.encode(sk.as_bytes())
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
+/// The sort key a cursor continues after, if it is one `valid` accepts.
+fn decode_cursor(cursor: &str, valid: impl Fn(&str) -> bool) -> Result<String, StoreError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .filter(|s| InvitationId::parse(s).is_ok())
+        .filter(|s| valid(s))
         .ok_or(StoreError::BadCursor)
 }
 
@@ -670,6 +674,33 @@ impl UserStore for Records {
             });
         }
         self.write(writes).await.map_err(write_error)
+    }
+
+    async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError> {
+        let after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c, |sk| UserId::parse(sk).is_ok())?),
+            None => None,
+        };
+        let chunk = self
+            .items
+            .query(&Query {
+                pk: keys::users_pk(org),
+                sk_prefix: String::new(),
+                after,
+                limit: page.limit.max(1),
+                descending: false,
+            })
+            .await
+            .map_err(unavailable)?;
+        let items = chunk
+            .items
+            .into_iter()
+            .map(|i| decode(i.attrs))
+            .collect::<Result<Vec<User>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        })
     }
 }
 

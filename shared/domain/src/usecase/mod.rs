@@ -11,6 +11,7 @@ pub mod session;
 pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
+pub mod users;
 
 use crate::error::{Rejection, RejectionClass};
 use crate::model::Org;
