@@ -268,6 +268,28 @@ impl Bundle {
             .await
     }
 
+    /// Signs in with an identifier (email or `uid:domain`) and a password.
+    pub async fn sign_in(&self, identifier: &str, password: &str) -> Reply {
+        self.gateway
+            .post(
+                "/v1/orgs/demo/sign-in",
+                None,
+                json!({ "identifier": identifier, "password": password }),
+            )
+            .await
+    }
+
+    /// Signs up with an email invitation's link token.
+    pub async fn sign_up(&self, token: &str, password: &str) -> Reply {
+        self.gateway
+            .post(
+                "/v1/orgs/demo/sign-up/email",
+                None,
+                json!({ "token": token, "password": password }),
+            )
+            .await
+    }
+
     /// Turns on `sign_up_without_email` as the admin.
     pub async fn set_without_email(&self, on: bool) {
         let reply = self

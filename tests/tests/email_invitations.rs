@@ -25,26 +25,6 @@ on_both_backends!(
     invitations_are_listed_filtered_and_paged,
 );
 
-async fn sign_up(b: &Bundle, token: &str, password: &str) -> gatehouse_e2e::Reply {
-    b.gateway
-        .post(
-            "/v1/orgs/demo/sign-up/email",
-            None,
-            json!({"token": token, "password": password}),
-        )
-        .await
-}
-
-async fn sign_in(b: &Bundle, identifier: &str, password: &str) -> gatehouse_e2e::Reply {
-    b.gateway
-        .post(
-            "/v1/orgs/demo/sign-in",
-            None,
-            json!({"identifier": identifier, "password": password}),
-        )
-        .await
-}
-
 async fn the_story_alice_member_and_bob_guest(backend: Backend) {
     let b = Bundle::start(backend).await;
     let design = b.group("Design").await;
@@ -96,7 +76,7 @@ async fn the_story_alice_member_and_bob_guest(backend: Backend) {
 
     // Alice follows her link, sets a password and is signed in.
     let token = b.sign_up_token(&alice).await;
-    let signed_up = sign_up(&b, &token, "through the looking glass").await;
+    let signed_up = b.sign_up(&token, "through the looking glass").await;
     assert_eq!(signed_up.status, 201, "{signed_up:?}");
     assert_eq!(signed_up.header("cache-control"), Some("no-store"));
     let user = &signed_up.json["user"];
@@ -120,7 +100,7 @@ async fn the_story_alice_member_and_bob_guest(backend: Backend) {
 
     // Bob is a guest in his one group only, and sees only it.
     let bob_token = b.sign_up_token(&bob).await;
-    let bob_up = sign_up(&b, &bob_token, "can we fix it yes we can").await;
+    let bob_up = b.sign_up(&bob_token, "can we fix it yes we can").await;
     assert_eq!(bob_up.status, 201, "{bob_up:?}");
     assert_eq!(bob_up.json["user"]["role"], "guest");
     assert_eq!(bob_up.json["user"]["groups"], json!([partners]));
@@ -140,11 +120,13 @@ async fn the_story_alice_member_and_bob_guest(backend: Backend) {
     assert_eq!(names, ["Partners"]);
 
     // Both sign in later with email and password (the email in any case).
-    let again = sign_in(&b, &alice.to_uppercase(), "through the looking glass").await;
+    let again = b
+        .sign_in(&alice.to_uppercase(), "through the looking glass")
+        .await;
     assert_eq!(again.status, 200, "{again:?}");
     assert_eq!(again.json["user"]["id"], user["id"]);
     assert_eq!(
-        sign_in(&b, &bob, "can we fix it yes we can").await.status,
+        b.sign_in(&bob, "can we fix it yes we can").await.status,
         200
     );
 
@@ -362,7 +344,7 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
     // A member is refused.
     assert_eq!(b.invite(&carol, "member", &[]).await.status, 201);
     let token = b.sign_up_token(&carol).await;
-    let member = sign_up(&b, &token, "the cat sat on the mat").await;
+    let member = b.sign_up(&token, "the cat sat on the mat").await;
     let member_token = member.json["token"].as_str().unwrap().to_string();
     b.gateway
         .post(
@@ -437,7 +419,9 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
 }
 
 async fn admin_again(b: &Bundle) -> String {
-    let reply = sign_in(b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let reply = b
+        .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+        .await;
     reply.json["token"].as_str().unwrap().to_string()
 }
 
@@ -452,7 +436,7 @@ async fn an_email_is_invited_once_and_taken_by_accounts(backend: Backend) {
         .await
         .assert_problem(409, "email_taken");
     let token = b.sign_up_token(&frank).await;
-    assert_eq!(sign_up(&b, &token, "frankly my dear").await.status, 201);
+    assert_eq!(b.sign_up(&token, "frankly my dear").await.status, 201);
     b.invite(&frank, "member", &[])
         .await
         .assert_problem(409, "email_taken");
@@ -493,17 +477,15 @@ async fn sign_up_tokens_are_single_use_and_expire(backend: Backend) {
     assert_ne!(ivy_token, jim_token);
     // Unknown (well-formed) token.
     let unknown = "A".repeat(43);
-    sign_up(&b, &unknown, "poison ivy grows here")
+    b.sign_up(&unknown, "poison ivy grows here")
         .await
         .assert_problem(422, "invalid_token");
     // Used once, then refused.
     assert_eq!(
-        sign_up(&b, &ivy_token, "poison ivy grows here")
-            .await
-            .status,
+        b.sign_up(&ivy_token, "poison ivy grows here").await.status,
         201
     );
-    sign_up(&b, &ivy_token, "another password entirely")
+    b.sign_up(&ivy_token, "another password entirely")
         .await
         .assert_problem(422, "invalid_token");
     // A token of one org does not work in another.
@@ -517,10 +499,10 @@ async fn sign_up_tokens_are_single_use_and_expire(backend: Backend) {
         .assert_problem(404, "org_not_found");
     // Thirty days later Jim's invitation has expired.
     b.advance(Duration::from_secs(30 * 86_400));
-    sign_up(&b, &jim_token, "jungle jim swings")
+    b.sign_up(&jim_token, "jungle jim swings")
         .await
         .assert_problem(410, "invitation_expired");
-    sign_in(&b, &jim, "jungle jim swings")
+    b.sign_in(&jim, "jungle jim swings")
         .await
         .assert_problem(401, "invalid_credentials");
     let list = b
@@ -531,7 +513,9 @@ async fn sign_up_tokens_are_single_use_and_expire(backend: Backend) {
         )
         .await;
     // The admin's session expired too after 30 days: sign in again.
-    let admin = sign_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let admin = b
+        .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+        .await;
     assert_eq!(list.status, 401);
     let token = admin.json["token"].as_str().unwrap();
     let list = b
@@ -559,12 +543,10 @@ async fn weak_passwords_are_refused_and_spend_nothing(backend: Backend) {
         ("alice in demo land", "password_contextual"),
         (&"x1".repeat(200) as &str, "password_too_long"),
     ] {
-        sign_up(&b, &token, password)
-            .await
-            .assert_problem(422, code);
+        b.sign_up(&token, password).await.assert_problem(422, code);
     }
     // The token still works with a good password.
-    let ok = sign_up(&b, &token, "a perfectly fine passphrase").await;
+    let ok = b.sign_up(&token, "a perfectly fine passphrase").await;
     assert_eq!(ok.status, 201, "{ok:?}");
 }
 
@@ -608,7 +590,7 @@ async fn concurrent_sign_ups_with_one_token_make_one_account(backend: Backend) {
             tokio::spawn(async move {
                 (
                     i,
-                    sign_up(&b, &token, &format!("mad max fury road {i}")).await,
+                    b.sign_up(&token, &format!("mad max fury road {i}")).await,
                 )
             })
         })
@@ -630,20 +612,22 @@ async fn concurrent_sign_ups_with_one_token_make_one_account(backend: Backend) {
     assert_eq!(refused, 19);
     // The one account is the winner's: its password signs in, another does not.
     let (winner, reply) = &created[0];
-    let signed_in = sign_in(&b, &max, &format!("mad max fury road {winner}")).await;
+    let signed_in = b
+        .sign_in(&max, &format!("mad max fury road {winner}"))
+        .await;
     assert_eq!(signed_in.status, 200, "{signed_in:?}");
     assert_eq!(signed_in.json["user"]["id"], reply.json["user"]["id"]);
     let loser = (winner + 1) % 20;
-    sign_in(&b, &max, &format!("mad max fury road {loser}"))
+    b.sign_in(&max, &format!("mad max fury road {loser}"))
         .await
         .assert_problem(401, "invalid_credentials");
 }
 
 async fn sign_in_never_says_whether_the_email_exists(backend: Backend) {
     let b = Bundle::start(backend).await;
-    let unknown = sign_in(&b, &b.email("nobody"), "some password here").await;
-    let wrong = sign_in(&b, &b.admin_email, "some password here").await;
-    let not_email = sign_in(&b, "not an email", "some password here").await;
+    let unknown = b.sign_in(&b.email("nobody"), "some password here").await;
+    let wrong = b.sign_in(&b.admin_email, "some password here").await;
+    let not_email = b.sign_in("not an email", "some password here").await;
     for reply in [&unknown, &wrong, &not_email] {
         reply.assert_problem(401, "invalid_credentials");
     }
@@ -708,7 +692,7 @@ async fn invitations_are_listed_filtered_and_paged(backend: Backend) {
     }
     let token = b.sign_up_token(&emails[1]).await;
     assert_eq!(
-        sign_up(&b, &token, "paged through the list").await.status,
+        b.sign_up(&token, "paged through the list").await.status,
         201
     );
     let mut seen = Vec::new();

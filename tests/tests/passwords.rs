@@ -32,16 +32,6 @@ async fn confirm(b: &Bundle, token: &str, password: &str) -> Reply {
         .await
 }
 
-async fn sign_in(b: &Bundle, identifier: &str, password: &str) -> Reply {
-    b.gateway
-        .post(
-            "/v1/orgs/demo/sign-in",
-            None,
-            json!({ "identifier": identifier, "password": password }),
-        )
-        .await
-}
-
 async fn a_reset_link_sets_a_new_password_once_and_ends_sessions(backend: Backend) {
     let b = Bundle::start(backend).await;
     let asked = ask(&b, &b.admin_email.to_uppercase()).await;
@@ -67,11 +57,11 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_sessions(backend: Backen
         .get("/v1/orgs/demo/invitations", Some(&b.admin_token))
         .await
         .assert_problem(401, "unauthenticated");
-    sign_in(&b, &b.admin_email, ADMIN_PASSWORD)
+    b.sign_in(&b.admin_email, ADMIN_PASSWORD)
         .await
         .assert_problem(401, "invalid_credentials");
     assert_eq!(
-        sign_in(&b, &b.admin_email, "a brand new passphrase")
+        b.sign_in(&b.admin_email, "a brand new passphrase")
             .await
             .status,
         200
@@ -81,7 +71,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_sessions(backend: Backen
         .await
         .assert_problem(422, "invalid_token");
     assert_eq!(
-        sign_in(&b, &b.admin_email, "a brand new passphrase")
+        b.sign_in(&b.admin_email, "a brand new passphrase")
             .await
             .status,
         200
@@ -159,7 +149,7 @@ async fn reset_links_expire_after_an_hour(backend: Backend) {
         .await
         .assert_problem(410, "token_expired");
     assert_eq!(
-        sign_in(&b, &b.admin_email, ADMIN_PASSWORD).await.status,
+        b.sign_in(&b.admin_email, ADMIN_PASSWORD).await.status,
         200,
         "nothing changed"
     );

@@ -43,16 +43,6 @@ async fn redeem(b: &Bundle, code: &str, password: &str) -> Reply {
         .await
 }
 
-async fn sign_in(b: &Bundle, identifier: &str, password: &str) -> Reply {
-    b.gateway
-        .post(
-            "/v1/orgs/demo/sign-in",
-            None,
-            json!({ "identifier": identifier, "password": password }),
-        )
-        .await
-}
-
 async fn put_password(b: &Bundle, token: &str, user_id: &str, body: serde_json::Value) -> Reply {
     b.gateway
         .send(
@@ -120,18 +110,18 @@ async fn the_story_employee_e1234(backend: Backend) {
 
     // Later sign-ins with uid:domain, in any case; only in this organisation.
     assert_eq!(
-        sign_in(&b, "E1234:demo", "forklift at dawn again")
+        b.sign_in("E1234:demo", "forklift at dawn again")
             .await
             .status,
         200
     );
     assert_eq!(
-        sign_in(&b, "e1234:DEMO", "forklift at dawn again")
+        b.sign_in("e1234:DEMO", "forklift at dawn again")
             .await
             .status,
         200
     );
-    sign_in(&b, "E1234:elsewhere", "forklift at dawn again")
+    b.sign_in("E1234:elsewhere", "forklift at dawn again")
         .await
         .assert_problem(401, "invalid_credentials");
     let shown = b
@@ -180,15 +170,13 @@ async fn the_story_employee_e1234(backend: Backend) {
         .get("/v1/orgs/demo/groups", Some(&first_session))
         .await
         .assert_problem(401, "unauthenticated");
-    sign_in(&b, "E1234:demo", "forklift at dawn again")
+    b.sign_in("E1234:demo", "forklift at dawn again")
         .await
         .assert_problem(401, "invalid_credentials");
-    let session = sign_in(&b, "E1234:demo", "temporary pallet jack").await;
+    let session = b.sign_in("E1234:demo", "temporary pallet jack").await;
     assert_eq!(session.status, 200);
     let token = session.json["token"].as_str().unwrap().to_string();
-    let other = sign_in(&b, "E1234:demo", "temporary pallet jack")
-        .await
-        .json["token"]
+    let other = b.sign_in("E1234:demo", "temporary pallet jack").await.json["token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -230,9 +218,7 @@ async fn the_story_employee_e1234(backend: Backend) {
         .await
         .assert_problem(401, "unauthenticated");
     assert_eq!(
-        sign_in(&b, "E1234:demo", "my own secret shelf")
-            .await
-            .status,
+        b.sign_in("E1234:demo", "my own secret shelf").await.status,
         200
     );
 }
@@ -261,7 +247,7 @@ async fn the_setting_gates_everything_and_turning_it_off_deletes_nothing(backend
     redeem(&b, &code2, "one giant leap now")
         .await
         .assert_problem(403, "sign_up_without_email_disabled");
-    sign_in(&b, "E1:demo", "one small step here")
+    b.sign_in("E1:demo", "one small step here")
         .await
         .assert_problem(403, "sign_up_without_email_disabled");
     // Nothing was deleted: the pending invitation and the account are still there.
@@ -280,12 +266,12 @@ async fn the_setting_gates_everything_and_turning_it_off_deletes_nothing(backend
 
     b.set_without_email(true).await;
     assert_eq!(
-        sign_in(&b, "E1:demo", "one small step here").await.status,
+        b.sign_in("E1:demo", "one small step here").await.status,
         200
     );
     assert_eq!(redeem(&b, &code2, "one giant leap now").await.status, 201);
     // Settings are admin-only.
-    let member = sign_in(&b, "E1:demo", "one small step here").await.json["token"]
+    let member = b.sign_in("E1:demo", "one small step here").await.json["token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -462,7 +448,7 @@ async fn bad_identifiers_and_codes_get_problems(backend: Backend) {
     )
     .await
     .assert_problem(404, "user_not_found");
-    let m1 = sign_in(&b, "M1:demo", "member of the team").await.json["user"]["id"]
+    let m1 = b.sign_in("M1:demo", "member of the team").await.json["user"]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -478,7 +464,7 @@ async fn bad_identifiers_and_codes_get_problems(backend: Backend) {
     .await
     .assert_problem(422, "password_contextual");
     assert_eq!(
-        sign_in(&b, "M1:demo", "member of the team").await.status,
+        b.sign_in("M1:demo", "member of the team").await.status,
         200,
         "refused changes changed nothing"
     );
@@ -603,13 +589,13 @@ async fn twenty_concurrent_redemptions_make_one_account(backend: Backend) {
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
     assert_eq!(
-        sign_in(&b, "C20:demo", &format!("racing along lane {}", winners[0]))
+        b.sign_in("C20:demo", &format!("racing along lane {}", winners[0]))
             .await
             .status,
         200
     );
     let loser = (winners[0] + 1) % 20;
-    sign_in(&b, "C20:demo", &format!("racing along lane {loser}"))
+    b.sign_in("C20:demo", &format!("racing along lane {loser}"))
         .await
         .assert_problem(401, "invalid_credentials");
 }
@@ -710,7 +696,9 @@ async fn a_thousand_wrong_passwords_cost_at_most_a_hundred_verifications(backend
     let before = b.services.passwords.verifications();
     let mut locked = 0;
     for i in 0..1000 {
-        let reply = sign_in(&b, &b.admin_email, &format!("wrong password {i}")).await;
+        let reply = b
+            .sign_in(&b.admin_email, &format!("wrong password {i}"))
+            .await;
         match reply.status {
             401 => {}
             429 => match reply.header("retry-after") {
@@ -729,7 +717,9 @@ async fn a_thousand_wrong_passwords_cost_at_most_a_hundred_verifications(backend
     );
     assert!(locked > 0);
     // Locked: even the right password is refused, without a Retry-After.
-    let reply = sign_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let reply = b
+        .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+        .await;
     reply.assert_problem(429, "too_many_attempts");
     assert!(reply.header("retry-after").is_none());
     // A password reset lifts the lock.
@@ -754,7 +744,7 @@ async fn a_thousand_wrong_passwords_cost_at_most_a_hundred_verifications(backend
         .await;
     assert_eq!(confirmed.status, 204, "{confirmed:?}");
     assert_eq!(
-        sign_in(&b, &b.admin_email, "a fresh start today")
+        b.sign_in(&b.admin_email, "a fresh start today")
             .await
             .status,
         200
@@ -834,7 +824,9 @@ async fn right_answers_from_one_address_are_never_throttled(backend: Backend) {
     }
     // More than a client's free allowance of sign-ins (an office behind one address), all right.
     for i in 0..30 {
-        let reply = sign_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+        let reply = b
+            .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+            .await;
         assert_eq!(reply.status, 200, "sign-in {i}: {reply:?}");
     }
 }
