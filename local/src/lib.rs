@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::password::PasswordHashing;
@@ -18,7 +17,7 @@ use gatehouse_store::Records;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
-/// Every route of every HTTP function, as API Gateway would route them, plus `/openapi.json`.
+/// Every route of every HTTP function, as API Gateway would route them, `/openapi.json` included.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(gatehouse_invite::routes())
@@ -28,10 +27,11 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_settings::routes())
         .merge(gatehouse_password_reset::routes())
         .merge(gatehouse_users::routes())
-        .route("/openapi.json", get(|| async { Json(openapi()) }))
+        .merge(gatehouse_openapi::routes())
 }
 
-/// The OpenAPI document of all the functions' routes.
+/// The OpenAPI document of all the functions' routes, generated from their annotations. The
+/// committed `openapi.json` (served by the `openapi` function) must equal it; a test checks.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = utoipa::openapi::OpenApiBuilder::new()
         .info(
@@ -58,6 +58,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
     doc
+}
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn openapi_json() -> serde_json::Result<String> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(&openapi())?))
 }
 
 /// The local configuration, from the environment with safe defaults (see README).

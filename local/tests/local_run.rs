@@ -287,3 +287,12 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
     assert_eq!(shown["access_code"], pending["access_code"]);
     server.stop();
 }
+
+#[test]
+fn the_committed_openapi_document_is_the_generated_one() {
+    let generated = gatehouse_local::openapi_json().expect("the document serialises");
+    assert!(
+        generated == gatehouse_openapi::DOCUMENT,
+        "openapi.json is stale: run `cargo run -p gatehouse-local --bin write-openapi` and commit it"
+    );
+}
