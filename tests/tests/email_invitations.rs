@@ -23,6 +23,7 @@ on_both_backends!(
     sign_in_never_says_whether_the_email_exists,
     an_unsent_invitation_is_kept_for_retry,
     invitations_are_listed_filtered_and_paged,
+    a_double_clicked_group_is_created_once,
 );
 
 async fn the_story_alice_member_and_bob_guest(backend: Backend) {
@@ -732,4 +733,57 @@ async fn invitations_are_listed_filtered_and_paged(backend: Backend) {
         )
         .await;
     assert_eq!(pending.json["items"].as_array().unwrap().len(), 4);
+}
+
+async fn a_double_clicked_group_is_created_once(backend: Backend) {
+    let b = Arc::new(Bundle::start(backend).await);
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                b.gateway
+                    .post(
+                        "/v1/orgs/demo/groups",
+                        Some(&b.admin_token),
+                        json!({"name": "Design"}),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let reply = t.await.unwrap();
+        if reply.status != 201 {
+            reply.assert_problem(409, "group_name_taken");
+        }
+        statuses.push(reply.status);
+    }
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    b.gateway
+        .post(
+            "/v1/orgs/demo/groups",
+            Some(&b.admin_token),
+            json!({"name": "design"}),
+        )
+        .await
+        .assert_problem(409, "group_name_taken");
+    let listed = b
+        .gateway
+        .get("/v1/orgs/demo/groups", Some(&b.admin_token))
+        .await;
+    let names: Vec<&str> = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.eq_ignore_ascii_case("design"))
+            .count(),
+        1
+    );
 }

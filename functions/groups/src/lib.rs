@@ -71,6 +71,7 @@ async fn list(
         (status = 201, body = GroupView),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`group_name_taken` (names are unique, whatever the case)", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_group_name`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),

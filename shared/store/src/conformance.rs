@@ -1022,6 +1022,18 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
     );
     assert!(records.groups(&other).await.unwrap().is_empty());
     assert_eq!(records.group(&other, &g.id).await.unwrap(), None);
+    // Names are unique per organisation, whatever the case; another organisation may reuse one.
+    let same_name = Group {
+        id: random().group_id(),
+        name: GroupName::parse("SALES").unwrap(),
+        created_at: Timestamp::from_unix_seconds(6),
+    };
+    assert!(matches!(
+        records.create_group(&domain, &same_name).await,
+        Err(WriteError::AlreadyExists)
+    ));
+    assert_eq!(records.group(&domain, &same_name.id).await.unwrap(), None);
+    records.create_group(&other, &same_name).await.unwrap();
 }
 
 pub async fn a_uid_invitation_claims_its_uid_and_is_found_by_its_code(store: Arc<dyn ItemStore>) {

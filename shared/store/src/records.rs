@@ -34,6 +34,13 @@ mod keys {
     pub fn group(org: &OrgDomain, id: &GroupId) -> Key {
         Key::new(groups_pk(org), id.as_str())
     }
+    /// Group names are unique per organisation, case-insensitively.
+    pub fn group_name(org: &OrgDomain, group: &Group) -> Key {
+        Key::new(
+            format!("ORG#{org}#GROUPNAME#{}", group.name.as_str().to_lowercase()),
+            "#",
+        )
+    }
     pub fn groups_pk(org: &OrgDomain) -> String {
         format!("ORG#{org}#GROUPS")
     }
@@ -153,6 +160,12 @@ fn versioned<T: Serialize>(record: &T, read_version: u64) -> (Attrs, Condition) 
     )
 }
 
+fn group_name_claim(group: &Group) -> Attrs {
+    let mut attrs = Attrs::new();
+    attrs.insert("owner_id".into(), json!(group.id));
+    attrs
+}
+
 fn user_claim_attrs(user: &User) -> Attrs {
     let mut attrs = Attrs::new();
     attrs.insert("owner".into(), json!("user"));
@@ -230,6 +243,11 @@ impl OrgStore for Records {
                 encode(g),
                 Some(Condition::NotExists),
             ));
+            writes.push(put(
+                keys::group_name(&org.domain, g),
+                group_name_claim(g),
+                Some(Condition::NotExists),
+            ));
         }
         writes.push(put(
             keys::user(&org.domain, &admin.id),
@@ -266,11 +284,18 @@ impl OrgStore for Records {
 impl GroupStore for Records {
     async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
         match self
-            .write(vec![put(
-                keys::group(org, &group.id),
-                encode(group),
-                Some(Condition::NotExists),
-            )])
+            .write(vec![
+                put(
+                    keys::group(org, &group.id),
+                    encode(group),
+                    Some(Condition::NotExists),
+                ),
+                put(
+                    keys::group_name(org, group),
+                    group_name_claim(group),
+                    Some(Condition::NotExists),
+                ),
+            ])
             .await
         {
             Ok(()) => Ok(()),

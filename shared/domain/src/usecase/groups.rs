@@ -17,6 +17,8 @@ pub enum GroupsError {
     Auth(#[from] AuthError),
     #[error("only admins can create groups")]
     Forbidden,
+    #[error("a group with this name exists already")]
+    NameTaken,
     #[error("storage failed: {0}")]
     Internal(String),
 }
@@ -29,7 +31,10 @@ impl From<StoreError> for GroupsError {
 
 impl From<WriteError> for GroupsError {
     fn from(e: WriteError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            WriteError::AlreadyExists => Self::NameTaken,
+            e => Self::Internal(e.to_string()),
+        }
     }
 }
 
@@ -39,6 +44,7 @@ impl Rejection for GroupsError {
             Self::Org(e) => e.code(),
             Self::Auth(e) => e.code(),
             Self::Forbidden => "forbidden",
+            Self::NameTaken => "group_name_taken",
             Self::Internal(_) => "internal",
         }
     }
@@ -47,6 +53,7 @@ impl Rejection for GroupsError {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
             Self::Forbidden => RejectionClass::Forbidden,
+            Self::NameTaken => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
