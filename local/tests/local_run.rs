@@ -176,6 +176,7 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
         "/v1/orgs/{org}/users",
         "/v1/orgs/{org}/invitations",
         "/v1/orgs/{org}/invitations/{id}",
+        "/v1/orgs/{org}/invitations/{id}/resend",
         "/v1/orgs/{org}/settings",
         "/v1/orgs/{org}/groups",
     ] {

@@ -115,11 +115,14 @@ pub struct Bundle {
 
 impl Bundle {
     pub async fn start(backend: Backend) -> Self {
-        Self::start_with_mailer(backend, None).await
+        Self::start_with(backend, |mailer| mailer).await
     }
 
-    /// `mailer` replaces the backend's real mailer (to make sending fail, say).
-    pub async fn start_with_mailer(backend: Backend, mailer: Option<Arc<dyn Mailer>>) -> Self {
+    /// `wrap` gets the backend's real mailer and answers the one to use (one that fails, say).
+    pub async fn start_with(
+        backend: Backend,
+        wrap: impl FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (items, real_mailer, mailbox, counter): (
             Arc<dyn ItemStore>,
@@ -152,7 +155,7 @@ impl Bundle {
         let clock = Arc::new(FixedClock::at(SystemClock.now()));
         let services = Services {
             store: Arc::new(Records::new(items)),
-            mailer: mailer.unwrap_or(real_mailer),
+            mailer: wrap(real_mailer),
             clock: clock.clone(),
             random: Arc::new(OsRandomness),
             passwords: PasswordHashing::default(),

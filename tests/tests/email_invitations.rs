@@ -24,6 +24,9 @@ on_both_backends!(
     an_unsent_invitation_is_kept_for_retry,
     invitations_are_listed_filtered_and_paged,
     a_double_clicked_group_is_created_once,
+    a_resend_mails_a_new_link_and_the_old_one_stops,
+    an_expired_invitation_can_be_resent_unless_its_email_moved_on,
+    a_queued_invitation_goes_out_on_resend,
 );
 
 async fn the_story_alice_member_and_bob_guest(backend: Backend) {
@@ -657,7 +660,7 @@ async fn an_unsent_invitation_is_kept_for_retry(backend: Backend) {
         }
         Backend::Embedded => Arc::new(FailingMailer),
     };
-    let b = Bundle::start_with_mailer(backend, Some(mailer)).await;
+    let b = Bundle::start_with(backend, move |_| mailer).await;
     let nina = b.email("nina");
     let reply = b.invite(&nina, "member", &[]).await;
     assert_eq!(reply.status, 201, "{reply:?}");
@@ -785,5 +788,139 @@ async fn a_double_clicked_group_is_created_once(backend: Backend) {
             .filter(|n| n.eq_ignore_ascii_case("design"))
             .count(),
         1
+    );
+}
+
+async fn a_resend_mails_a_new_link_and_the_old_one_stops(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let rae = b.email("rae");
+    let invited = b.invite(&rae, "member", &[]).await;
+    let path = format!(
+        "/v1/orgs/demo/invitations/{}/resend",
+        invited.json["id"].as_str().unwrap()
+    );
+    let first = b.sign_up_token(&rae).await;
+    let resent = b
+        .gateway
+        .send("POST", &path, Some(&b.admin_token), None)
+        .await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    assert_eq!(resent.json["delivery"], "sent");
+    assert_eq!(b.mailbox.messages_to(&rae).await.len(), 2);
+    let second = b.sign_up_token(&rae).await;
+    assert_ne!(first, second);
+    b.sign_up(&first, "the first link is dead")
+        .await
+        .assert_problem(422, "invalid_token");
+    assert_eq!(
+        b.sign_up(&second, "the second link works").await.status,
+        201
+    );
+    b.gateway
+        .send("POST", &path, Some(&b.admin_token), None)
+        .await
+        .assert_problem(409, "invitation_accepted");
+    // Not for members, not for unknown invitations.
+    let unknown = format!("/v1/orgs/demo/invitations/{}/resend", "0".repeat(32));
+    b.gateway
+        .send("POST", &unknown, Some(&b.admin_token), None)
+        .await
+        .assert_problem(404, "invitation_not_found");
+    b.gateway
+        .send("POST", &path, None, None)
+        .await
+        .assert_problem(401, "unauthenticated");
+}
+
+async fn an_expired_invitation_can_be_resent_unless_its_email_moved_on(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let (sam, tom) = (b.email("sam"), b.email("tom"));
+    let sam_inv = b.invite(&sam, "member", &[]).await;
+    let tom_inv = b.invite(&tom, "member", &[]).await;
+    b.advance(Duration::from_secs(31 * 86_400));
+    // The admin's session expired meanwhile.
+    let admin = b
+        .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resend = |inv: &gatehouse_e2e::Reply| {
+        format!(
+            "/v1/orgs/demo/invitations/{}/resend",
+            inv.json["id"].as_str().unwrap()
+        )
+    };
+    let resent = b
+        .gateway
+        .send("POST", &resend(&sam_inv), Some(&admin), None)
+        .await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    assert_eq!(resent.json["status"], "pending");
+    assert_eq!(
+        b.sign_up(&b.sign_up_token(&sam).await, "samwise the brave")
+            .await
+            .status,
+        201
+    );
+    // Tom was invited afresh after his first invitation expired: the old one cannot come back.
+    let again = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/invitations",
+            Some(&admin),
+            json!({"email": tom, "role": "member", "first_name": "Tom", "last_name": "T"}),
+        )
+        .await;
+    assert_eq!(again.status, 201, "{again:?}");
+    b.gateway
+        .send("POST", &resend(&tom_inv), Some(&admin), None)
+        .await
+        .assert_problem(409, "email_taken");
+}
+
+/// Fails the first send, then hands mail to the real mailer.
+struct FailsOnce {
+    inner: Arc<dyn Mailer>,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Mailer for FailsOnce {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(MailError("the mail service hiccuped".into()));
+        }
+        self.inner.send(email).await
+    }
+}
+
+async fn a_queued_invitation_goes_out_on_resend(backend: Backend) {
+    let b = Bundle::start_with(backend, |inner| {
+        Arc::new(FailsOnce {
+            inner,
+            failed: Default::default(),
+        })
+    })
+    .await;
+    let una = b.email("una");
+    let invited = b.invite(&una, "member", &[]).await;
+    assert_eq!(invited.json["delivery"], "queued");
+    assert!(b.mailbox.messages_to(&una).await.is_empty());
+    let path = format!(
+        "/v1/orgs/demo/invitations/{}/resend",
+        invited.json["id"].as_str().unwrap()
+    );
+    let resent = b
+        .gateway
+        .send("POST", &path, Some(&b.admin_token), None)
+        .await;
+    assert_eq!(resent.json["delivery"], "sent", "{resent:?}");
+    assert_eq!(
+        b.sign_up(&b.sign_up_token(&una).await, "better late than never")
+            .await
+            .status,
+        201
     );
 }

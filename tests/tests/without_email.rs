@@ -533,6 +533,30 @@ async fn used_revoked_and_expired_codes_stop_working(backend: Backend) {
     redeem(&b, &code(&expiring), "too late for this")
         .await
         .assert_problem(422, "invalid_access_code");
+    // Resent, the expired invitation keeps its code, shown again, and works for another 30 days.
+    let admin = b
+        .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+        .await
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resent = b
+        .gateway
+        .send(
+            "POST",
+            &format!(
+                "/v1/orgs/demo/invitations/{}/resend",
+                expiring.json["id"].as_str().unwrap()
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    assert_eq!(resent.json["access_code"], expiring.json["access_code"]);
+    assert_eq!(resent.json["delivery"], "manual");
+    assert_eq!(check(&b, &code(&expiring)).await.status, 200);
 }
 
 async fn a_guest_by_identifier_joins_only_invited_groups(backend: Backend) {

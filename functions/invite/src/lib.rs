@@ -20,7 +20,7 @@ use gatehouse_domain::usecase::invitations::{
     get_invitation, list_invitations, revoke_invitation, InvitationFilter,
 };
 use gatehouse_domain::usecase::invite::{
-    invite as invite_use_case, InvitationRequest, InviteeRequest,
+    invite as invite_use_case, resend_invitation, InvitationRequest, InviteeRequest,
 };
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
@@ -32,11 +32,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/orgs/{org}/invitations", get(list).post(invite))
         .route("/v1/orgs/{org}/invitations/{id}", get(show).delete(revoke))
+        .route(
+            "/v1/orgs/{org}/invitations/{id}/resend",
+            axum::routing::post(resend),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(invite, list, show, revoke),
+    paths(invite, list, show, revoke, resend),
     components(schemas(InvitationBody, InvitationView, InvitationPage, ProblemView))
 )]
 pub struct Api;
@@ -342,6 +346,37 @@ async fn revoke(
         &invitation,
         services.clock.now(),
         None,
+    )))
+}
+
+/// Send an invitation again with a fresh deadline (admins): an email invitation gets a new link
+/// (the old one stops working); an identifier invitation keeps its code, shown again.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/invitations/{id}/resend",
+    params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "invitation id")),
+    responses(
+        (status = 200, description = "sent again (or queued for retry)", body = InvitationView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `invitation_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`invitation_accepted`, `invitation_revoked`, `invitation_changed`, `email_taken`, `uid_taken` (an expired invitation whose address was invited again)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "invitations"
+)]
+async fn resend(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = invitation_id(&id)?;
+    let resent = resend_invitation(&services, &org, bearer.token(), &id).await?;
+    Ok(Json(InvitationView::new(
+        &resent.invitation,
+        services.clock.now(),
+        resent.access_code.as_ref(),
     )))
 }
 

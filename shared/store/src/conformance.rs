@@ -59,7 +59,8 @@ macro_rules! conformance_suite {
             a_password_reset_is_spent_with_the_password_change,
             a_users_sessions_end_together_but_the_kept_one,
             failure_counters_change_only_from_what_was_read,
-            users_are_listed_in_pages
+            users_are_listed_in_pages,
+            renewing_an_invitation_renews_its_claim
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -1456,4 +1457,64 @@ pub async fn users_are_listed_in_pages(store: Arc<dyn ItemStore>) {
         )
         .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)));
+}
+
+pub async fn renewing_an_invitation_renews_its_claim(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _) = new_org(&records).await;
+    // Renewed before it expires: the email stays claimed past the first deadline.
+    let first = invitation(
+        &domain,
+        "renew@example.com",
+        1_500,
+        &SecretToken::generate(random()),
+    );
+    records.create_invitation(&first).await.unwrap();
+    let new_token = SecretToken::generate(random());
+    let mut renewed = with_old_token(&first, &new_token);
+    renewed.expires_at = Timestamp::from_unix_seconds(9_000);
+    records.update_invitation(&renewed, &first).await.unwrap();
+    let intruder = invitation(
+        &domain,
+        "renew@example.com",
+        2_600,
+        &SecretToken::generate(random()),
+    );
+    assert!(matches!(
+        records.create_invitation(&intruder).await,
+        Err(WriteError::EmailTaken)
+    ));
+    assert!(records
+        .invitation_by_token(&domain, &new_token.hash())
+        .await
+        .unwrap()
+        .is_some());
+
+    // Expired and taken by another invitation meanwhile: it cannot be renewed.
+    let stale = invitation(
+        &domain,
+        "late2@example.com",
+        1_500,
+        &SecretToken::generate(random()),
+    );
+    records.create_invitation(&stale).await.unwrap();
+    let newer = invitation(
+        &domain,
+        "late2@example.com",
+        2_600,
+        &SecretToken::generate(random()),
+    );
+    records.create_invitation(&newer).await.unwrap();
+    let mut revived = with_old_token(&stale, &SecretToken::generate(random()));
+    revived.expires_at = Timestamp::from_unix_seconds(9_000);
+    assert!(matches!(
+        records.update_invitation(&revived, &stale).await,
+        Err(WriteError::EmailTaken)
+    ));
+    let kept = records
+        .invitation(&domain, &stale.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.expires_at, stale.expires_at, "nothing changed");
 }

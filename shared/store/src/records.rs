@@ -193,6 +193,14 @@ fn invitation_claim(invitation: &Invitation) -> Key {
     }
 }
 
+fn invitation_claim_attrs(invitation: &Invitation) -> Attrs {
+    let mut claim = Attrs::new();
+    claim.insert("owner".into(), json!("invitation"));
+    claim.insert("owner_id".into(), json!(invitation.id));
+    claim.insert("expires_at".into(), json!(invitation.expires_at));
+    claim
+}
+
 fn taken(invitee: &Invitee) -> WriteError {
     match invitee {
         Invitee::Email { .. } => WriteError::EmailTaken,
@@ -364,10 +372,7 @@ impl Records {
 #[async_trait]
 impl InvitationStore for Records {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
-        let mut claim = Attrs::new();
-        claim.insert("owner".into(), json!("invitation"));
-        claim.insert("owner_id".into(), json!(invitation.id));
-        claim.insert("expires_at".into(), json!(invitation.expires_at));
+        let claim = invitation_claim_attrs(invitation);
         // Free, or held by an invitation that has expired by now.
         let free = Condition::Any(vec![
             Condition::NotExists,
@@ -469,7 +474,27 @@ impl InvitationStore for Records {
                 )),
             });
         }
-        self.write(writes).await.map_err(write_error)?;
+        let mut claim_index = None;
+        if !revoked && previous.expires_at != invitation.expires_at {
+            // A new deadline (a resend) renews the claim on the email or uid: still this
+            // invitation's, or free again (nobody else's).
+            claim_index = Some(writes.len());
+            writes.push(put(
+                invitation_claim(invitation),
+                invitation_claim_attrs(invitation),
+                Some(Condition::Any(vec![
+                    Condition::NotExists,
+                    owned_by(&invitation.id),
+                ])),
+            ));
+        }
+        match self.write(writes).await {
+            Ok(()) => {}
+            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
+                return Err(taken(&invitation.invitee))
+            }
+            Err(e) => return Err(write_error(e)),
+        }
         if revoked {
             // Release the email or uid, unless it moved on to another invitation meanwhile
             // (this one had expired): then the condition fails and nothing is deleted.

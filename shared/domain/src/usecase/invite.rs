@@ -9,7 +9,7 @@ use crate::ports::{StoreError, WriteError};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
 use crate::types::{
-    EmailAddress, GroupId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
+    EmailAddress, GroupId, InvitationId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
 };
 use crate::usecase::session::AuthError;
 use crate::usecase::{authenticate, load_org, Actor, OrgLookupError};
@@ -181,6 +181,103 @@ pub async fn invite(
     let invitation = match &link_token {
         Some(t) => deliver(services, &actor, invitation, t).await,
         None => invitation,
+    };
+    Ok(Invited {
+        invitation,
+        access_code,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResendError {
+    #[error(transparent)]
+    Invite(#[from] InviteError),
+    #[error("no such invitation")]
+    NotFound,
+    #[error("the invitation was accepted")]
+    Accepted,
+    #[error("the invitation was revoked; invite again")]
+    Revoked,
+    #[error("the invitation changed meanwhile; try again")]
+    Changed,
+}
+
+impl Rejection for ResendError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Invite(e) => e.code(),
+            Self::NotFound => "invitation_not_found",
+            Self::Accepted => "invitation_accepted",
+            Self::Revoked => "invitation_revoked",
+            Self::Changed => "invitation_changed",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Invite(e) => e.class(),
+            Self::NotFound => RejectionClass::NotFound,
+            Self::Accepted | Self::Revoked | Self::Changed => RejectionClass::Conflict,
+        }
+    }
+}
+
+/// Gives a pending (or expired) invitation a fresh deadline and sends it again: an email
+/// invitation gets a new link (the old one stops working) and is mailed, which is also how an
+/// invitation whose mail failed (`delivery: queued`) goes out; an identifier invitation keeps
+/// its access code, shown again to the admin.
+pub async fn resend_invitation(
+    services: &Services,
+    org_domain: &OrgDomain,
+    token: Option<&SessionToken>,
+    id: &InvitationId,
+) -> Result<Invited, ResendError> {
+    let org = load_org(services, org_domain)
+        .await
+        .map_err(InviteError::from)?;
+    let actor = authenticate(services, org_domain, token)
+        .await
+        .map_err(InviteError::from)?;
+    if !actor.is_admin() {
+        return Err(InviteError::Forbidden.into());
+    }
+    let previous = services
+        .store
+        .invitation(org_domain, id)
+        .await
+        .map_err(InviteError::from)?
+        .ok_or(ResendError::NotFound)?;
+    match previous.state {
+        InvitationState::Pending => {}
+        InvitationState::Accepted { .. } => return Err(ResendError::Accepted),
+        InvitationState::Revoked { .. } => return Err(ResendError::Revoked),
+    }
+    let now = services.clock.now();
+    let mut renewed = previous.clone();
+    renewed.expires_at = now.plus(org.settings.invitation_ttl());
+    let mut link_token = None;
+    let mut access_code = None;
+    match &mut renewed.invitee {
+        Invitee::Email { token_hash, .. } => {
+            let fresh = SecretToken::generate(services.random.as_ref());
+            *token_hash = fresh.hash();
+            renewed.delivery = Delivery::Queued;
+            link_token = Some(fresh);
+        }
+        Invitee::Uid {
+            access_code: sealed,
+            ..
+        } => access_code = services.access_codes.open(sealed),
+    }
+    match services.store.update_invitation(&renewed, &previous).await {
+        Ok(()) => renewed.version = previous.version + 1,
+        Err(WriteError::EmailTaken) => return Err(InviteError::EmailTaken.into()),
+        Err(WriteError::UidTaken) => return Err(InviteError::UidTaken.into()),
+        Err(WriteError::Stale) => return Err(ResendError::Changed),
+        Err(e) => return Err(InviteError::Internal(e.to_string()).into()),
+    }
+    let invitation = match &link_token {
+        Some(t) => deliver(services, &actor, renewed, t).await,
+        None => renewed,
     };
     Ok(Invited {
         invitation,
