@@ -346,7 +346,8 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
         .await
         .assert_problem(401, "unauthenticated");
     // A member is refused.
-    assert_eq!(b.invite(&carol, "member", &[]).await.status, 201);
+    let carol_invitation = b.invite(&carol, "member", &[]).await;
+    assert_eq!(carol_invitation.status, 201);
     let token = b.sign_up_token(&carol).await;
     let member = b.sign_up(&token, "the cat sat on the mat").await;
     let member_token = member.json["token"].as_str().unwrap().to_string();
@@ -370,13 +371,14 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
         )
         .await
         .assert_problem(403, "forbidden");
+    let root = b.email("root");
     // A session of another organisation is unknown here (tenant isolation).
     let other = gatehouse_domain::types::OrgDomain::parse("other").unwrap();
     let outcome = gatehouse_domain::usecase::bootstrap::bootstrap_org(
         &b.services,
         gatehouse_domain::usecase::bootstrap::BootstrapRequest {
             domain: other,
-            admin_email: gatehouse_domain::types::EmailAddress::parse(&b.email("root")).unwrap(),
+            admin_email: gatehouse_domain::types::EmailAddress::parse(&root).unwrap(),
             admin_password: "a wholly different passphrase".into(),
             first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
             last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
@@ -396,6 +398,40 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
         .post("/v1/orgs/other/invitations", Some(&b.admin_token), body)
         .await
         .assert_problem(401, "unauthenticated");
+    // other's own admin sees nothing of demo: demo's invitation is not found there.
+    let other_admin = b
+        .gateway
+        .post(
+            "/v1/orgs/other/sign-in",
+            None,
+            json!({"identifier": root, "password": "a wholly different passphrase"}),
+        )
+        .await;
+    assert_eq!(other_admin.status, 200, "{other_admin:?}");
+    let other_token = other_admin.json["token"].as_str().unwrap();
+    let demo_id = carol_invitation.json["id"].as_str().unwrap();
+    b.gateway
+        .get(
+            &format!("/v1/orgs/other/invitations/{demo_id}"),
+            Some(other_token),
+        )
+        .await
+        .assert_problem(404, "invitation_not_found");
+    let listed = b
+        .gateway
+        .get("/v1/orgs/other/invitations", Some(other_token))
+        .await;
+    assert_eq!(listed.json["items"], json!([]));
+    let groups = b
+        .gateway
+        .get("/v1/orgs/other/groups", Some(other_token))
+        .await;
+    assert!(groups.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["name"] == "Everyone"));
+    assert_eq!(groups.json["items"].as_array().unwrap().len(), 1);
     // demo's admin cannot sign in to other.
     b.gateway
         .post(
