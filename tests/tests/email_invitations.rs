@@ -960,3 +960,59 @@ async fn a_queued_invitation_goes_out_on_resend(backend: Backend) {
         201
     );
 }
+
+#[tokio::test]
+async fn sign_in_rehashes_a_password_made_with_weaker_parameters() {
+    use gatehouse_domain::password::{PasswordHashing, OWASP_M_KIB};
+    use gatehouse_domain::ports::UserStore;
+    use gatehouse_domain::types::{EmailAddress, OrgDomain};
+
+    let b = Bundle::start(Backend::Embedded).await;
+    let org = OrgDomain::parse("demo").unwrap();
+    let email = EmailAddress::parse(&b.admin_email).unwrap();
+    let before = b
+        .services
+        .store
+        .user_by_email(&org, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        before.password.as_phc().contains("m=19456,t=2,p=1"),
+        "{:?}",
+        before.password.as_phc()
+    );
+
+    // The operators raise the cost; the same handlers now run with the stronger parameters.
+    let mut stronger = b.services.clone();
+    stronger.passwords = PasswordHashing::new(OWASP_M_KIB * 2, 3, 1).unwrap();
+    let gateway = gatehouse_e2e::Gateway::new(stronger);
+    let reply = gateway
+        .post(
+            "/v1/orgs/demo/sign-in",
+            None,
+            json!({"identifier": b.admin_email, "password": gatehouse_e2e::ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let after = b
+        .services
+        .store
+        .user_by_email(&org, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        after.password.as_phc().contains("m=38912,t=3,p=1"),
+        "{:?}",
+        after.password.as_phc()
+    );
+    assert_eq!(after.version, before.version + 1);
+    // And the password still works, with either configuration.
+    assert_eq!(
+        b.sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+            .await
+            .status,
+        200
+    );
+}
