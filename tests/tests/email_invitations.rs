@@ -964,7 +964,6 @@ async fn a_queued_invitation_goes_out_on_resend(backend: Backend) {
 #[tokio::test]
 async fn sign_in_rehashes_a_password_made_with_weaker_parameters() {
     use gatehouse_domain::password::{PasswordHashing, OWASP_M_KIB};
-    use gatehouse_domain::ports::UserStore;
     use gatehouse_domain::types::{EmailAddress, OrgDomain};
 
     let b = Bundle::start(Backend::Embedded).await;
