@@ -27,10 +27,6 @@ impl FileOutbox {
             print_links,
         })
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 /// The RFC 5322 form of a message, as both the outbox and raw senders need it.
