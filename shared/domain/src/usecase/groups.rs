@@ -7,7 +7,7 @@ use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{GroupName, OrgDomain, Role};
 use crate::usecase::session::AuthError;
-use crate::usecase::{authenticate, load_org, OrgLookupError};
+use crate::usecase::{admin_of, authenticate, load_org, OrgLookupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GroupsError {
@@ -65,11 +65,7 @@ pub async fn create_group(
     token: Option<&SessionToken>,
     name: GroupName,
 ) -> Result<Group, GroupsError> {
-    load_org(services, org).await?;
-    let actor = authenticate(services, org, token).await?;
-    if !actor.is_admin() {
-        return Err(GroupsError::Forbidden);
-    }
+    admin_of(services, org, token, GroupsError::Forbidden).await?;
     let group = Group {
         id: services.random.group_id(),
         name,

@@ -9,7 +9,7 @@ use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{InvitationId, OrgDomain};
 use crate::usecase::session::AuthError;
-use crate::usecase::{authenticate, load_org, OrgLookupError};
+use crate::usecase::{admin_of, OrgLookupError};
 
 #[derive(Debug, Clone, Default)]
 pub struct InvitationFilter {
@@ -74,18 +74,6 @@ impl Rejection for InvitationsError {
 
 pub const MAX_PAGE: usize = 100;
 
-async fn admin(
-    services: &Services,
-    org: &OrgDomain,
-    token: Option<&SessionToken>,
-) -> Result<(), InvitationsError> {
-    load_org(services, org).await?;
-    if !authenticate(services, org, token).await?.is_admin() {
-        return Err(InvitationsError::Forbidden);
-    }
-    Ok(())
-}
-
 pub async fn list_invitations(
     services: &Services,
     org: &OrgDomain,
@@ -93,7 +81,7 @@ pub async fn list_invitations(
     filter: InvitationFilter,
     page: PageRequest,
 ) -> Result<Page<Invitation>, InvitationsError> {
-    admin(services, org, token).await?;
+    admin_of(services, org, token, InvitationsError::Forbidden).await?;
     let now = services.clock.now();
     let page = PageRequest {
         cursor: page.cursor,
@@ -119,7 +107,7 @@ pub async fn get_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<InvitationDetails, InvitationsError> {
-    admin(services, org, token).await?;
+    admin_of(services, org, token, InvitationsError::Forbidden).await?;
     let invitation = services
         .store
         .invitation(org, id)
@@ -148,7 +136,7 @@ pub async fn revoke_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<Invitation, InvitationsError> {
-    admin(services, org, token).await?;
+    admin_of(services, org, token, InvitationsError::Forbidden).await?;
     for _ in 0..3 {
         let current = services
             .store

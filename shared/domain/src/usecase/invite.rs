@@ -12,7 +12,7 @@ use crate::types::{
     EmailAddress, GroupId, InvitationId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
 };
 use crate::usecase::session::AuthError;
-use crate::usecase::{authenticate, load_org, Actor, OrgLookupError};
+use crate::usecase::{admin_of, Actor, OrgLookupError};
 
 /// Who to invite: by email, or by identifier (uid) for a user without email.
 #[derive(Debug, Clone)]
@@ -111,11 +111,7 @@ pub async fn invite(
     token: Option<&SessionToken>,
     request: InvitationRequest,
 ) -> Result<Invited, InviteError> {
-    let org = load_org(services, org_domain).await?;
-    let actor = authenticate(services, org_domain, token).await?;
-    if !actor.is_admin() {
-        return Err(InviteError::Forbidden);
-    }
+    let (org, actor) = admin_of(services, org_domain, token, InviteError::Forbidden).await?;
     match &request.invitee {
         InviteeRequest::Email(email) => {
             if request.role == InviteeRole::Member && !org.settings.allows_member_email(email) {
@@ -231,15 +227,7 @@ pub async fn resend_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<Invited, ResendError> {
-    let org = load_org(services, org_domain)
-        .await
-        .map_err(InviteError::from)?;
-    let actor = authenticate(services, org_domain, token)
-        .await
-        .map_err(InviteError::from)?;
-    if !actor.is_admin() {
-        return Err(InviteError::Forbidden.into());
-    }
+    let (org, actor) = admin_of(services, org_domain, token, InviteError::Forbidden).await?;
     let previous = services
         .store
         .invitation(org_domain, id)

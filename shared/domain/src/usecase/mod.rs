@@ -34,6 +34,25 @@ pub(crate) async fn load_org(
         .ok_or(OrgLookupError::NotFound)
 }
 
+/// Loads the organisation and checks that the caller is one of its admins: an unknown org is
+/// `NotFound`, no valid session `Unauthenticated`, anyone else `forbidden`.
+pub(crate) async fn admin_of<E>(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&crate::secret::SessionToken>,
+    forbidden: E,
+) -> Result<(Org, Actor), E>
+where
+    E: From<OrgLookupError> + From<session::AuthError>,
+{
+    let found = load_org(services, org).await?;
+    let actor = authenticate(services, org, token).await?;
+    if !actor.is_admin() {
+        return Err(forbidden);
+    }
+    Ok((found, actor))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrgLookupError {
     #[error("no such organisation")]

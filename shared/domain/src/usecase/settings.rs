@@ -7,7 +7,7 @@ use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{EmailDomain, GroupId, OrgDomain, PersonalMessage};
 use crate::usecase::session::AuthError;
-use crate::usecase::{authenticate, load_org, OrgLookupError};
+use crate::usecase::{admin_of, load_org, OrgLookupError};
 
 /// A partial change: `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default)]
@@ -74,25 +74,13 @@ impl Rejection for SettingsError {
     }
 }
 
-async fn admin(
-    services: &Services,
-    org: &OrgDomain,
-    token: Option<&SessionToken>,
-) -> Result<(), SettingsError> {
-    load_org(services, org).await?;
-    if !authenticate(services, org, token).await?.is_admin() {
-        return Err(SettingsError::Forbidden);
-    }
-    Ok(())
-}
-
 pub async fn get_settings(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
 ) -> Result<Settings, SettingsError> {
-    admin(services, org, token).await?;
-    Ok(load_org(services, org).await?.settings)
+    let (org, _) = admin_of(services, org, token, SettingsError::Forbidden).await?;
+    Ok(org.settings)
 }
 
 impl SettingsChange {
@@ -127,7 +115,7 @@ pub async fn update_settings(
     token: Option<&SessionToken>,
     mut change: SettingsChange,
 ) -> Result<Settings, SettingsError> {
-    admin(services, org, token).await?;
+    admin_of(services, org, token, SettingsError::Forbidden).await?;
     if change
         .invitation_ttl_days
         .is_some_and(|d| d == 0 || d > Settings::MAX_INVITATION_TTL_DAYS)

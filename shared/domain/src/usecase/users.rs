@@ -8,7 +8,7 @@ use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::OrgDomain;
 use crate::usecase::session::AuthError;
-use crate::usecase::{authenticate, load_org, OrgLookupError};
+use crate::usecase::{admin_of, OrgLookupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
@@ -60,10 +60,7 @@ pub async fn list_users(
     token: Option<&SessionToken>,
     page: PageRequest,
 ) -> Result<Page<User>, UsersError> {
-    load_org(services, org).await?;
-    if !authenticate(services, org, token).await?.is_admin() {
-        return Err(UsersError::Forbidden);
-    }
+    admin_of(services, org, token, UsersError::Forbidden).await?;
     let page = PageRequest {
         cursor: page.cursor,
         limit: page.limit.clamp(1, 100),
