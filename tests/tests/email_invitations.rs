@@ -27,6 +27,7 @@ on_both_backends!(
     a_resend_mails_a_new_link_and_the_old_one_stops,
     an_expired_invitation_can_be_resent_unless_its_email_moved_on,
     a_queued_invitation_goes_out_on_resend,
+    one_mailbox_is_one_identity,
 );
 
 async fn the_story_alice_member_and_bob_guest(backend: Backend) {
@@ -1014,4 +1015,38 @@ async fn sign_in_rehashes_a_password_made_with_weaker_parameters() {
             .status,
         200
     );
+}
+
+/// Quoted or otherwise undeliverable spellings are refused; other spellings of an invited
+/// address are the same address; the mail goes to exactly the stored address.
+async fn one_mailbox_is_one_identity(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.email("alice");
+    let (local, domain) = alice.split_once('@').unwrap();
+    let created = b.invite(&alice.to_uppercase(), "member", &[]).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(
+        created.json["email"],
+        json!(alice),
+        "stored in canonical form"
+    );
+    for spelling in [
+        format!("\"{local}\"@{domain}"),
+        format!("\"{}\\{}\"@{domain}", &local[..2], &local[2..]),
+        format!("\"a\\r\\nbcc\"@{domain}"),
+        format!("\"a,b\"@{domain}"),
+        format!("\"a<b>c\"@{domain}"),
+        format!("\"a@b\"@{domain}"),
+    ] {
+        b.invite(&spelling, "member", &[])
+            .await
+            .assert_problem(422, "invalid_email");
+    }
+    b.invite(&format!(" {} ", alice.to_uppercase()), "guest", &[])
+        .await
+        .assert_problem(409, "email_taken");
+    assert_eq!(b.invitation_count().await, 1);
+    let mails = b.mailbox.messages_to(&alice).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec![alice], "mailed to the stored address");
 }

@@ -3,7 +3,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
-    KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    KeyType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -370,6 +371,45 @@ impl ItemStore for DynamoItems {
             n if n <= 100 => self.write_many(&writes).await,
             _ => Err(backend("a batch holds at most 100 writes")),
         }
+    }
+
+    /// BatchWriteItem, 25 items a request; unprocessed items are sent again after a pause.
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), ItemError> {
+        for chunk in items.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item_attrs(item)))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(backend)
+                })
+                .collect::<Result<_, _>>()?;
+            let mut pause = std::time::Duration::from_millis(50);
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(backend("DynamoDB left items unprocessed after 8 retries"));
+                }
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+        Ok(())
     }
 }
 

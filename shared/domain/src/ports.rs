@@ -6,7 +6,9 @@ use thiserror::Error;
 
 use crate::access_code::CodeHash;
 use crate::clock::Timestamp;
-use crate::model::{Group, Invitation, Org, PasswordReset, Session, User};
+use crate::model::{
+    Group, Invitation, InvitationKind, InvitationStatus, Org, PasswordReset, Session, User,
+};
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
 use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
@@ -44,6 +46,16 @@ pub struct PageRequest {
     /// Opaque; from a previous [`Page::next_cursor`].
     pub cursor: Option<String>,
     pub limit: usize,
+}
+
+/// Which invitations a list shows. Each combination is served from one partition of the key
+/// design, so a page costs about one page of reads whatever the organisation's size.
+#[derive(Debug, Clone, Copy)]
+pub struct InvitationQuery {
+    pub status: Option<InvitationStatus>,
+    pub kind: Option<InvitationKind>,
+    /// What `pending` and `expired` are decided against.
+    pub now: Timestamp,
 }
 
 #[derive(Debug, Clone)]
@@ -111,12 +123,14 @@ pub trait InvitationStore: Send + Sync {
         invitation: &Invitation,
         previous: &Invitation,
     ) -> Result<(), WriteError>;
-    /// Newest first. `keep` filters; pages may hold fewer than `limit` items only at the end.
+    /// A page of the invitations `query` selects: newest first, except `pending` (latest
+    /// deadline first) and `expired` (earliest deadline first). A page may hold fewer than
+    /// `limit` items; `next_cursor` is absent at the end.
     async fn invitations(
         &self,
         org: &OrgDomain,
+        query: &InvitationQuery,
         page: &PageRequest,
-        keep: &(dyn for<'i> Fn(&'i Invitation) -> bool + Send + Sync),
     ) -> Result<Page<Invitation>, StoreError>;
     /// Spends the credential, marks the invitation accepted, creates the account (taking over the
     /// invitation's email or uid claim) and its first session, all or nothing: `Stale` if the

@@ -87,15 +87,25 @@ impl OrgDomain {
     }
 }
 
-/// An email address, validated (RFC 5322 addr-spec, a dotted domain, at most 254 characters).
-/// Kept as typed; compared, hashed and stored as keys by its lowercase form.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An email address that can be delivered as written, in one canonical form.
+///
+/// Accepted: an ASCII dot-atom local part (letters, digits and ``!#$%&'*+-/=?^_`{|}~``, dots
+/// between them), `@`, and a domain of two or more dotted labels (letters, digits, inner
+/// hyphens); at most 254 characters. Refused, each with its reason: quoted local parts
+/// (`"a,b"@x.org` cannot be written in a mail header as typed, and `"alice"@x.org` would be a
+/// second spelling of `alice@x.org`), domain literals, comments, display names, and non-ASCII
+/// addresses (the mail service cannot deliver them).
+///
+/// The canonical form is all lowercase; it is what is stored, compared, used as the uniqueness
+/// key and handed to the mailer, so one mailbox is one identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 string_newtype!(EmailAddress);
 
 impl EmailAddress {
     pub const MAX_LEN: usize = 254;
+    const MAX_LOCAL_LEN: usize = 64;
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim();
@@ -106,53 +116,96 @@ impl EmailAddress {
             )
         };
         if s.is_empty() {
-            return Err(bad("empty"));
+            return Err(bad("it is empty"));
         }
         if s.len() > Self::MAX_LEN {
-            return Err(bad("longer than 254 characters"));
+            return Err(bad("it is longer than 254 characters"));
         }
-        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad("contains spaces or control characters"));
+        if !s.is_ascii() {
+            return Err(bad(
+                "only addresses in plain ASCII can be delivered; internationalised addresses are not supported",
+            ));
         }
-        let options = email_address::Options::default()
-            .without_display_text()
-            .without_domain_literal();
-        let parsed = email_address::EmailAddress::parse_with_options(s, options)
-            .map_err(|e| bad(&e.to_string()))?;
-        if !parsed.domain().contains('.') || parsed.domain().ends_with('.') {
+        if s.chars().any(|c| c.is_ascii_control() || c == ' ') {
+            return Err(bad("it contains spaces or control characters"));
+        }
+        if s.starts_with('"') || s.contains("\"@") {
+            return Err(bad(
+                "quoted local parts (\"…\"@) are not accepted; write the address without quotes",
+            ));
+        }
+        if s.contains('<') || s.contains('>') {
+            return Err(bad(
+                "write the address alone, without a name or angle brackets",
+            ));
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err(bad("it has no @"));
+        };
+        if domain.contains('@') {
+            return Err(bad("it has more than one @"));
+        }
+        if local.is_empty() {
+            return Err(bad("nothing before the @"));
+        }
+        if local.len() > Self::MAX_LOCAL_LEN {
+            return Err(bad("the part before the @ is longer than 64 characters"));
+        }
+        let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad(
+                "dots before the @ may not start, end or follow each other",
+            ));
+        }
+        if let Some(c) = local.chars().find(|&c| c != '.' && !atext(c)) {
+            return Err(bad(&format!(
+                "the character {c:?} is not allowed before the @"
+            )));
+        }
+        if domain.starts_with('[') {
+            return Err(bad("IP address literals are not accepted as domains"));
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 {
             return Err(bad("the domain needs a dot"));
         }
-        Ok(Self(s.to_string()))
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if !labels.iter().all(|l| label_ok(l)) {
+            return Err(bad(
+                "the domain is dotted labels of letters, digits and inner hyphens",
+            ));
+        }
+        if labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(bad("the domain's last label cannot be a number"));
+        }
+        Ok(Self(s.to_ascii_lowercase()))
     }
 
-    /// The form used for comparison and uniqueness: lowercase.
+    /// The canonical form, used for comparison and uniqueness: the address itself (lowercase).
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        self.0.clone()
     }
 
-    /// The domain part, lowercase.
+    /// The domain part.
     pub fn domain(&self) -> String {
         self.0
             .rsplit_once('@')
-            .map(|(_, d)| d.to_lowercase())
+            .map(|(_, d)| d.to_string())
             .unwrap_or_default()
     }
 
-    /// The local part as typed.
+    /// The local part.
     pub fn local_part(&self) -> &str {
         self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or(&self.0)
-    }
-}
-
-impl PartialEq for EmailAddress {
-    fn eq(&self, other: &Self) -> bool {
-        self.normalized() == other.normalized()
-    }
-}
-impl Eq for EmailAddress {}
-impl std::hash::Hash for EmailAddress {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.normalized().hash(state)
     }
 }
 
@@ -447,18 +500,29 @@ mod tests {
     }
 
     #[test]
-    fn emails_compare_case_insensitively() {
+    fn emails_are_kept_in_one_canonical_lowercase_form() {
         let a = EmailAddress::parse("Alice@Example.com").unwrap();
-        let b = EmailAddress::parse("alice@example.COM").unwrap();
+        let b = EmailAddress::parse(" alice@example.COM ").unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.normalized(), "alice@example.com");
-        assert_eq!(a.as_str(), "Alice@Example.com");
+        assert_eq!(a.as_str(), "alice@example.com");
+        assert_eq!(a.normalized(), a.as_str());
         assert_eq!(a.domain(), "example.com");
+        assert_eq!(a.local_part(), "alice");
+        for ok in [
+            "a.b+tag@sub.example.org",
+            "o'neil@example.ie",
+            "x_y-z@ex-ample.co.uk",
+            "{weird}|#$%&*=?^`~!@example.com",
+        ] {
+            let parsed = EmailAddress::parse(ok).unwrap();
+            assert_eq!(parsed.as_str(), ok.to_ascii_lowercase());
+        }
     }
 
     #[test]
     fn bad_emails_are_refused() {
         let long = format!("{}@example.com", "a".repeat(250));
+        let long_local = format!("{}@example.com", "a".repeat(65));
         for bad in [
             "",
             "alice",
@@ -469,10 +533,37 @@ mod tests {
             "al ice@example.com",
             "alice@exa\nmple.com",
             "alice@[127.0.0.1]",
+            "\"alice\"@dup.test",
+            "\"al\\ice\"@dup.test",
+            "\"a\r\nbcc\"@inj.test",
+            "\"a,b\"@x.org",
+            "\"a<b>c\"@x.org",
+            "\"a@b\"@x.org",
+            "a,b@x.org",
+            "a@b@x.org",
+            "a..b@x.org",
+            ".a@x.org",
+            "a.@x.org",
+            "a(comment)@x.org",
+            "alice@x.org\u{0}",
+            "zoë@example.com",
+            "alice@exämple.com",
+            "alice@-x.org",
+            "alice@x..org",
+            "alice@x.123",
             long.as_str(),
+            long_local.as_str(),
         ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
+            assert_eq!(
+                EmailAddress::parse(bad).map_err(|e| e.code),
+                Err("invalid_email"),
+                "{bad:?} accepted"
+            );
         }
+        assert!(EmailAddress::parse("\"alice\"@dup.test")
+            .unwrap_err()
+            .message
+            .contains("quoted"));
     }
 
     #[test]
@@ -555,6 +646,40 @@ mod tests {
             let _ = OrgDomain::parse(&s);
             let _ = PersonName::parse(&s);
             let _ = UserId::parse(&s);
+        }
+
+        /// Every accepted address is its own canonical form: what is stored is what is compared,
+        /// what the claim key is made of, and what the mailer is handed. Nothing in it can break
+        /// a mail header, and parsing it again gives it back unchanged.
+        #[test]
+        fn accepted_emails_are_canonical_and_header_safe(
+            s in prop_oneof![
+                "[a-zA-Z0-9.'+_{}|~!#$%&*=?^`-]{1,40}@[a-zA-Z0-9.-]{1,20}",
+                "[\"\\\\a-zA-Z0-9.,<>()@ \r\n\t\u{0}'+_{}|~!#$%&*=?^`é-]{1,40}(@[a-zA-Z0-9.\\[\\]é-]{0,20})?",
+            ]
+        ) {
+            if let Ok(e) = EmailAddress::parse(&s) {
+                let stored = e.as_str();
+                prop_assert!(!stored.contains(['\r', '\n', '\0', '"', '\\', ',', '<', '>', '(', ')', ' ']));
+                prop_assert!(stored.is_ascii());
+                prop_assert_eq!(stored.matches('@').count(), 1);
+                prop_assert_eq!(e.normalized(), stored.to_string());
+                prop_assert_eq!(stored.to_ascii_lowercase(), stored.to_string());
+                prop_assert_eq!(EmailAddress::parse(stored).unwrap(), e.clone());
+                prop_assert_eq!(format!("{}@{}", e.local_part(), e.domain()), stored.to_string());
+            }
+        }
+
+        #[test]
+        fn two_spellings_of_one_address_are_one_address(
+            local in "[a-zA-Z0-9][a-zA-Z0-9._+-]{0,15}[a-zA-Z0-9]",
+            domain in "[a-zA-Z][a-zA-Z0-9]{0,10}\\.[a-zA-Z]{2,6}",
+        ) {
+            prop_assume!(!local.contains(".."));
+            let typed = format!("{local}@{domain}");
+            let a = EmailAddress::parse(&typed).unwrap();
+            let b = EmailAddress::parse(&typed.to_uppercase()).unwrap();
+            prop_assert_eq!(a.as_str(), b.as_str());
         }
 
         #[test]

@@ -81,3 +81,46 @@ fn micros_since_epoch() -> u128 {
         .map(|d| d.as_micros())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_domain::types::EmailAddress;
+    use proptest::prelude::*;
+
+    fn message_to(to: EmailAddress) -> String {
+        let email = OutgoingEmail {
+            to,
+            subject: "s".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+            action_link: None,
+        };
+        let from: Mailbox = "Gatehouse <no-reply@gatehouse.localhost>".parse().unwrap();
+        String::from_utf8(rfc5322(&from, &email).unwrap()).unwrap()
+    }
+
+    proptest! {
+        /// For every address Gatehouse accepts, the message's one recipient is exactly the stored
+        /// address: no header can be injected and no other mailbox reached.
+        #[test]
+        fn the_recipient_is_exactly_the_stored_address(
+            s in prop_oneof![
+                "[a-zA-Z0-9'+_{}|~!#$%&*=?^`-]{1,30}@[a-zA-Z0-9-]{1,10}\\.[a-zA-Z]{2,5}",
+                "[\"\\\\a-zA-Z0-9.,<>()@ \r\n'+_{}|~!#$%&*=?^`-]{1,30}@[a-zA-Z0-9-]{1,10}\\.[a-zA-Z]{2,5}",
+            ]
+        ) {
+            if let Ok(address) = EmailAddress::parse(&s) {
+                let stored = address.as_str().to_string();
+                let message = message_to(address);
+                let to_lines: Vec<&str> = message
+                    .split("\r\n")
+                    .filter(|l| l.to_ascii_lowercase().starts_with("to:"))
+                    .collect();
+                prop_assert_eq!(to_lines, vec![format!("To: {stored}")]);
+                prop_assert!(!message.to_ascii_lowercase().contains("\r\nbcc:"));
+                prop_assert!(!message.to_ascii_lowercase().contains("\r\ncc:"));
+            }
+        }
+    }
+}

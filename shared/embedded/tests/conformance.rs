@@ -72,3 +72,11 @@ async fn the_outbox_writes_rfc5322_files() {
     assert!(text.contains("plain body"));
     assert!(text.contains("<p>html body</p>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn filtered_lists_cost_one_page_among_5000_invitations() {
+    gatehouse_store::conformance::filtered_lists_cost_one_page_among_5000_invitations(
+        fresh_store().await,
+    )
+    .await;
+}

@@ -127,4 +127,24 @@ pub trait ItemStore: Send + Sync {
     /// Applies every write or none (at most 100, each to a different key). When a condition
     /// fails, answers [`ItemError::ConditionFailed`] with the first failing write's index.
     async fn write(&self, writes: Vec<Write>) -> Result<(), ItemError>;
+
+    /// Puts many items unconditionally, in batches: each item is written whole, but the call as
+    /// a whole is not atomic (a failure may leave some written). For loading records that are
+    /// already known to be consistent, such as a backfill or a test's fixture, never for a
+    /// change that needs a condition.
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), ItemError> {
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let batch: Vec<Write> = items
+                .by_ref()
+                .take(25)
+                .map(|item| Write::Put {
+                    item,
+                    condition: None,
+                })
+                .collect();
+            self.write(batch).await?;
+        }
+        Ok(())
+    }
 }

@@ -11,8 +11,10 @@
 //! followed by a write. [`conformance`] is the suite every backend runs.
 
 pub mod conformance;
+mod counting;
 mod items;
 mod records;
 
+pub use counting::{Calls, CountingItems, RecordingItems};
 pub use items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
 pub use records::Records;

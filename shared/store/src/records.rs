@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_domain::access_code::CodeHash;
+use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{
-    Group, Invitation, InvitationState, Org, PasswordReset, Session, User,
+    Group, Invitation, InvitationState, InvitationStatus, Org, PasswordReset, Session, User,
 };
 use gatehouse_domain::ports::{
-    Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationStore, OrgStore, Page,
-    PageRequest, SessionStore, StoreError, UserStore, WriteError,
+    Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationQuery, InvitationStore,
+    OrgStore, Page, PageRequest, SessionStore, StoreError, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
@@ -64,6 +65,16 @@ mod keys {
     }
     pub fn invitations_pk(org: &OrgDomain) -> String {
         format!("ORG#{org}#INVITATIONS")
+    }
+    /// A list partition: the invitations of one kind, of one state, or of one state and kind.
+    /// `pending` partitions sort by deadline (`{expires_at:012}#{id}`), the others by id.
+    pub fn invitation_list_pk(org: &OrgDomain, state: Option<&str>, kind: Option<&str>) -> String {
+        let mut pk = invitations_pk(org);
+        for part in [state, kind].into_iter().flatten() {
+            pk.push('#');
+            pk.push_str(part);
+        }
+        pk
     }
     pub fn link_token(hash: &TokenHash) -> Key {
         Key::new(format!("TOKEN#{}", hash.as_str()), "#")
@@ -232,6 +243,76 @@ fn owned_by(id: &impl Serialize) -> Condition {
     Condition::Equals("owner_id".into(), json!(id))
 }
 
+/// The stored state's name in list partitions: expiry is not stored, so expired invitations are
+/// in the `pending` partitions, below the live ones.
+fn state_name(state: &InvitationState) -> &'static str {
+    match state {
+        InvitationState::Pending => "pending",
+        InvitationState::Accepted { .. } => "accepted",
+        InvitationState::Revoked { .. } => "revoked",
+    }
+}
+
+/// The sort key of a pending invitation in its list partitions: by deadline, then id.
+fn deadline_sk(expires_at: Timestamp, id: &InvitationId) -> String {
+    format!("{:012}#{id}", expires_at.unix_seconds().max(0))
+}
+
+fn is_deadline_sk(sk: &str) -> bool {
+    sk.split_once('#').is_some_and(|(t, id)| {
+        t.len() == 12 && t.bytes().all(|b| b.is_ascii_digit()) && InvitationId::parse(id).is_ok()
+    })
+}
+
+/// The list partitions an invitation is copied into, besides its own item: by kind, by state,
+/// and by state and kind. See KEYS.md.
+fn list_keys(invitation: &Invitation) -> [Key; 3] {
+    let org = &invitation.org;
+    let kind = invitation.invitee.kind().as_str();
+    let state = state_name(&invitation.state);
+    let by_state = match invitation.state {
+        InvitationState::Pending => deadline_sk(invitation.expires_at, &invitation.id),
+        _ => invitation.id.to_string(),
+    };
+    [
+        Key::new(
+            keys::invitation_list_pk(org, None, Some(kind)),
+            invitation.id.as_str(),
+        ),
+        Key::new(
+            keys::invitation_list_pk(org, Some(state), None),
+            by_state.clone(),
+        ),
+        Key::new(
+            keys::invitation_list_pk(org, Some(state), Some(kind)),
+            by_state,
+        ),
+    ]
+}
+
+/// Keeps the list copies in step with an invitation written as `attrs`: copies it no longer
+/// belongs in are deleted, the others (re)written. Part of the same batch as the invitation, whose
+/// own condition guards them all.
+fn list_writes(previous: Option<&Invitation>, next: &Invitation, attrs: &Attrs) -> Vec<Write> {
+    let new_keys = list_keys(next);
+    let mut writes: Vec<Write> = previous
+        .map(list_keys)
+        .into_iter()
+        .flatten()
+        .filter(|old| !new_keys.contains(old))
+        .map(|key| Write::Delete {
+            key,
+            condition: None,
+        })
+        .collect();
+    writes.extend(
+        new_keys
+            .into_iter()
+            .map(|key| put(key, attrs.clone(), None)),
+    );
+    writes
+}
+
 #[async_trait]
 impl OrgStore for Records {
     async fn create_org(
@@ -384,11 +465,12 @@ impl InvitationStore for Records {
                 ),
             ]),
         ]);
-        let writes = vec![
+        let attrs = encode(invitation);
+        let mut writes = vec![
             put(invitation_claim(invitation), claim, Some(free)),
             put(
                 keys::invitation(&invitation.org, &invitation.id),
-                encode(invitation),
+                attrs.clone(),
                 Some(Condition::NotExists),
             ),
             Write::Put {
@@ -396,6 +478,7 @@ impl InvitationStore for Records {
                 condition: Some(Condition::NotExists),
             },
         ];
+        writes.extend(list_writes(None, invitation, &attrs));
         match self.write(writes).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
@@ -446,14 +529,19 @@ impl InvitationStore for Records {
         let (attrs, unchanged) = versioned(invitation, previous.version);
         let mut writes = vec![put(
             keys::invitation(&invitation.org, &invitation.id),
-            attrs,
+            attrs.clone(),
             Some(unchanged),
         )];
+        writes.extend(list_writes(Some(previous), invitation, &attrs));
         let old_credential = credential_key(&previous.invitee);
         let new_credential = credential_key(&invitation.invitee);
         let revoked = matches!(invitation.state, InvitationState::Revoked { .. })
             && !matches!(previous.state, InvitationState::Revoked { .. });
-        if revoked || old_credential != new_credential {
+        // A revoked link keeps pointing at its invitation, so that following it says "revoked"
+        // (the invitation's state stops it); a revoked access code is forgotten, so that guessing
+        // learns nothing.
+        let forget_code = revoked && matches!(previous.invitee, Invitee::Uid { .. });
+        if forget_code || old_credential != new_credential {
             writes.push(Write::Delete {
                 key: old_credential,
                 condition: None,
@@ -488,76 +576,89 @@ impl InvitationStore for Records {
                 ])),
             ));
         }
-        match self.write(writes).await {
-            Ok(()) => {}
-            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
-                return Err(taken(&invitation.invitee))
-            }
-            Err(e) => return Err(write_error(e)),
-        }
         if revoked {
-            // Release the email or uid, unless it moved on to another invitation meanwhile
-            // (this one had expired): then the condition fails and nothing is deleted.
-            let release = Write::Delete {
-                key: invitation_claim(invitation),
-                condition: Some(owned_by(&invitation.id)),
-            };
-            match self.write(vec![release]).await {
-                Ok(()) | Err(ItemError::ConditionFailed { .. }) => {}
-                Err(e) => return Err(write_error(e)),
+            // Release the email or uid in the same write, if this invitation still holds it.
+            // If it had expired and moved on to another invitation, it is left alone; should it
+            // move on between this read and the write, the write fails as stale and is retried.
+            let claim = invitation_claim(invitation);
+            let held = self
+                .items
+                .get(&claim)
+                .await
+                .map_err(write_error)?
+                .is_some_and(|c| c.attrs.get("owner_id") == Some(&json!(invitation.id)));
+            if held {
+                writes.push(Write::Delete {
+                    key: claim,
+                    condition: Some(owned_by(&invitation.id)),
+                });
             }
         }
-        Ok(())
+        match self.write(writes).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
+                Err(taken(&invitation.invitee))
+            }
+            Err(e) => Err(write_error(e)),
+        }
     }
 
     async fn invitations(
         &self,
         org: &OrgDomain,
+        query: &InvitationQuery,
         page: &PageRequest,
-        keep: &(dyn for<'i> Fn(&'i Invitation) -> bool + Send + Sync),
     ) -> Result<Page<Invitation>, StoreError> {
-        let mut after = match &page.cursor {
-            Some(c) => Some(decode_cursor(c, |sk| InvitationId::parse(sk).is_ok())?),
+        let kind = query.kind.map(|k| k.as_str());
+        let state = query.status.map(|s| match s {
+            InvitationStatus::Pending | InvitationStatus::Expired => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+        });
+        let by_deadline = state == Some("pending");
+        let pk = keys::invitation_list_pk(org, state, kind);
+        let after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c, |sk| {
+                if by_deadline {
+                    is_deadline_sk(sk)
+                } else {
+                    InvitationId::parse(sk).is_ok()
+                }
+            })?),
             None => None,
         };
-        let limit = page.limit.max(1);
-        let mut items = Vec::new();
-        loop {
-            let chunk = self
-                .items
-                .query(&Query {
-                    pk: keys::invitations_pk(org),
-                    sk_prefix: String::new(),
-                    after: after.clone(),
-                    limit: limit - items.len(),
-                    descending: true,
-                })
-                .await
-                .map_err(unavailable)?;
-            let mut last = None;
-            for item in chunk.items {
-                last = Some(item.key.sk.clone());
-                let invitation: Invitation = decode(item.attrs)?;
-                if keep(&invitation) {
-                    items.push(invitation);
-                }
-            }
-            match chunk.last_sk {
-                None => {
+        // Live invitations have the latest deadlines: newest deadline first, until the first
+        // expired one. Expired ones have the earliest: earliest first, until the first live one.
+        let expired_wanted = query.status == Some(InvitationStatus::Expired);
+        let chunk = self
+            .items
+            .query(&Query {
+                pk,
+                sk_prefix: String::new(),
+                after,
+                limit: page.limit.max(1),
+                descending: !expired_wanted,
+            })
+            .await
+            .map_err(unavailable)?;
+        let mut items = Vec::with_capacity(chunk.items.len());
+        for item in chunk.items {
+            let invitation: Invitation = decode(item.attrs)?;
+            if let Some(wanted) = query.status.filter(|_| by_deadline) {
+                if invitation.status_at(query.now) != wanted {
+                    // Past the boundary between live and expired: nothing more to list.
                     return Ok(Page {
                         items,
                         next_cursor: None,
-                    })
+                    });
                 }
-                Some(sk) if items.len() >= limit => {
-                    return Ok(Page {
-                        items,
-                        next_cursor: Some(encode_cursor(last.as_deref().unwrap_or(&sk))),
-                    })
-                }
-                Some(sk) => after = Some(sk),
             }
+            items.push(invitation);
         }
+        Ok(Page {
+            items,
+            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        })
     }
 
     async fn accept_invitation(&self, acceptance: &Acceptance) -> Result<(), WriteError> {
@@ -571,6 +672,9 @@ impl InvitationStore for Records {
         };
         let org = &invitation.org;
         let (inv_attrs, unchanged) = versioned(invitation, invitation.version);
+        let mut as_read = invitation.clone();
+        as_read.state = InvitationState::Pending;
+        let copies = list_writes(Some(&as_read), invitation, &inv_attrs);
         let mut writes = vec![
             Write::Delete {
                 key: credential_key(&invitation.invitee),
@@ -591,6 +695,7 @@ impl InvitationStore for Records {
             ),
             session_put(session),
         ];
+        writes.extend(copies);
         // The account takes over the invitation's claim; any other claim of the account must be free.
         let handed_over = invitation_claim(invitation);
         let first_claim = writes.len();

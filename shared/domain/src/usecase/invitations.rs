@@ -4,7 +4,7 @@
 use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
 use crate::model::{Invitation, InvitationKind, InvitationState, InvitationStatus, Invitee};
-use crate::ports::{Page, PageRequest, StoreError, WriteError};
+use crate::ports::{InvitationQuery, Page, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{InvitationId, OrgDomain};
@@ -87,11 +87,12 @@ pub async fn list_invitations(
         cursor: page.cursor,
         limit: page.limit.clamp(1, MAX_PAGE),
     };
-    let keep = move |i: &Invitation| {
-        filter.status.is_none_or(|s| i.status_at(now) == s)
-            && filter.kind.is_none_or(|k| i.invitee.kind() == k)
+    let query = InvitationQuery {
+        status: filter.status,
+        kind: filter.kind,
+        now,
     };
-    Ok(services.store.invitations(org, &page, &keep).await?)
+    Ok(services.store.invitations(org, &query, &page).await?)
 }
 
 /// One invitation as an admin sees it: with its access code, while it can still be used.

@@ -46,6 +46,10 @@ pub enum SignUpError {
     InvalidToken,
     #[error("this invitation has expired; ask an administrator to send a new one")]
     Expired,
+    #[error(
+        "this invitation was withdrawn by an administrator; ask them if you should still join"
+    )]
+    Revoked,
     /// Unknown, used, revoked or expired: the answer does not say which.
     #[error("this access code is not valid; check it, or ask an administrator for a new one")]
     InvalidAccessCode,
@@ -91,6 +95,7 @@ impl Rejection for SignUpError {
             Self::Org(e) => e.code(),
             Self::InvalidToken => "invalid_token",
             Self::Expired => "invitation_expired",
+            Self::Revoked => "invitation_revoked",
             Self::InvalidAccessCode => "invalid_access_code",
             Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
             Self::Password(e) => e.code(),
@@ -106,7 +111,7 @@ impl Rejection for SignUpError {
             Self::InvalidToken | Self::InvalidAccessCode | Self::Password(_) => {
                 RejectionClass::Invalid
             }
-            Self::Expired => RejectionClass::Gone,
+            Self::Expired | Self::Revoked => RejectionClass::Gone,
             Self::WithoutEmailDisabled => RejectionClass::Forbidden,
             Self::EmailTaken | Self::UidTaken => RejectionClass::Conflict,
             Self::TooManyAttempts(_) => RejectionClass::Throttled,
@@ -129,9 +134,8 @@ pub async fn sign_up_with_email_invitation(
     match invitation.status_at(services.clock.now()) {
         InvitationStatus::Pending => {}
         InvitationStatus::Expired => return Err(SignUpError::Expired),
-        InvitationStatus::Accepted | InvitationStatus::Revoked => {
-            return Err(SignUpError::InvalidToken)
-        }
+        InvitationStatus::Revoked => return Err(SignUpError::Revoked),
+        InvitationStatus::Accepted => return Err(SignUpError::InvalidToken),
     }
     let first_name = request
         .first_name
