@@ -1,8 +1,10 @@
 //! The local run: every HTTP function on one router over the embedded store and a file outbox,
 //! and the bootstrap of a first organisation and admin.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -75,6 +77,12 @@ pub struct LocalSettings {
     pub bootstrap_org: String,
     pub bootstrap_admin_email: String,
     pub bootstrap_admin_password: Option<String>,
+    pub bootstrap_admin_first_name: String,
+    pub bootstrap_admin_last_name: String,
+    /// How long a client may take to send a request's headers (`GATEHOUSE_HEADER_TIMEOUT_SECS`)…
+    pub header_timeout: Duration,
+    /// …and to send its body and get its answer (`GATEHOUSE_REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: Duration,
     /// `GATEHOUSE_ACCESS_CODE_KEY`; when unset, a key generated on first start and kept in
     /// `data_dir/access-code.key`.
     pub access_code_key: Option<String>,
@@ -102,6 +110,18 @@ impl LocalSettings {
             bootstrap_admin_password: std::env::var("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
                 .ok()
                 .filter(|v| !v.is_empty()),
+            bootstrap_admin_first_name: var("GATEHOUSE_BOOTSTRAP_ADMIN_FIRST_NAME", "Ada"),
+            bootstrap_admin_last_name: var("GATEHOUSE_BOOTSTRAP_ADMIN_LAST_NAME", "Admin"),
+            header_timeout: Duration::from_secs(
+                var("GATEHOUSE_HEADER_TIMEOUT_SECS", "10")
+                    .parse()
+                    .unwrap_or(10),
+            ),
+            request_timeout: Duration::from_secs(
+                var("GATEHOUSE_REQUEST_TIMEOUT_SECS", "30")
+                    .parse()
+                    .unwrap_or(30),
+            ),
             access_code_key: std::env::var("GATEHOUSE_ACCESS_CODE_KEY")
                 .ok()
                 .filter(|v| !v.is_empty()),
@@ -166,4 +186,68 @@ pub fn generated_password(random: &dyn Randomness) -> String {
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(b % 32)]))
         .collect()
+}
+
+/// Serves `app` on `listener` until Ctrl-C: HTTP/1.1, each connection's peer address available
+/// to handlers (`ConnectInfo`), headers due within `header_timeout` and the whole answer within
+/// `request_timeout` (a half-sent request is answered 408 or dropped, never held open).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    settings: &LocalSettings,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let request_timeout = settings.request_timeout;
+    let app = app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            match tokio::time::timeout(request_timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    axum::response::IntoResponse::into_response(gatehouse_http::ApiError::new(
+                        axum::http::StatusCode::REQUEST_TIMEOUT,
+                        "request_timeout",
+                        "The request took too long to arrive.",
+                    ))
+                }
+            }
+        },
+    ));
+    let header_timeout = settings.header_timeout;
+    let shutdown = tokio::signal::ctrl_c();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(cause = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo::<SocketAddr>(peer));
+                request
+            },
+        );
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(
+                    TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(service),
+                );
+            if let Err(e) = connection.await {
+                tracing::debug!(cause = %e, %peer, "connection ended");
+            }
+        });
+    }
 }

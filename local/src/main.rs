@@ -3,7 +3,7 @@
 use anyhow::Context;
 use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
-use gatehouse_local::{generated_password, local_services, routes, LocalSettings};
+use gatehouse_local::{generated_password, local_services, routes, serve, LocalSettings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,6 +15,16 @@ async fn main() -> anyhow::Result<()> {
         .with_target(false)
         .init();
     let settings = LocalSettings::from_env();
+    // The port first: if it is taken, stop before a password is generated and lost.
+    let listener = tokio::net::TcpListener::bind(&settings.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is Gatehouse already running? set GATEHOUSE_ADDR to another address)",
+                settings.addr
+            )
+        })?;
+    let addr = listener.local_addr()?;
     let services = local_services(&settings, true)?;
 
     let org = OrgDomain::parse(&settings.bootstrap_org).context("GATEHOUSE_BOOTSTRAP_ORG")?;
@@ -28,9 +38,12 @@ async fn main() -> anyhow::Result<()> {
         domain: org.clone(),
         admin_email: email.clone(),
         admin_password: password.clone(),
-        first_name: PersonName::parse("Admin").context("name")?,
-        last_name: PersonName::parse("Account").context("name")?,
+        first_name: PersonName::parse(&settings.bootstrap_admin_first_name)
+            .context("GATEHOUSE_BOOTSTRAP_ADMIN_FIRST_NAME")?,
+        last_name: PersonName::parse(&settings.bootstrap_admin_last_name)
+            .context("GATEHOUSE_BOOTSTRAP_ADMIN_LAST_NAME")?,
     };
+    let api = format!("{}/v1/orgs/{org}", settings.public_url);
     match bootstrap_org(&services, request)
         .await
         .context("bootstrap")?
@@ -51,30 +64,22 @@ async fn main() -> anyhow::Result<()> {
         }
         BootstrapOutcome::AlreadyExists => {
             println!(
-                "Organisation {org} exists in {}; sign in as its admin.",
+                "Organisation {org} exists in {}; its admin is {email} (if that was changed, the first admin's address).",
                 settings.data_dir.display()
             );
+            println!(
+                "  Lost the admin password? Ask for a reset: curl -s {api}/password-reset -H 'content-type: application/json' -d '{{\"email\":\"{email}\"}}'"
+            );
+            println!("  and follow the link printed here (also in the outbox).");
         }
     }
-
-    let listener = tokio::net::TcpListener::bind(&settings.addr)
-        .await
-        .with_context(|| format!("binding {}", settings.addr))?;
-    let addr = listener.local_addr()?;
+    println!("  API: {api}");
+    println!("  OpenAPI document: http://{addr}/openapi.json");
     println!(
         "Gatehouse listening on http://{addr} (data: {}, outbox: {})",
         settings.data_dir.display(),
         settings.data_dir.join("outbox").display()
     );
-    println!("  OpenAPI document: http://{addr}/openapi.json");
     let app = gatehouse_http::app(routes(), services);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(())
+    serve(listener, app, &settings).await
 }

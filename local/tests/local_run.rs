@@ -19,6 +19,10 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &std::path::Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-local"))
             .env("GATEHOUSE_ADDR", "127.0.0.1:0")
             .env("GATEHOUSE_DATA_DIR", data_dir)
@@ -26,6 +30,7 @@ impl Server {
             .env_remove("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
             .env_remove("GATEHOUSE_BOOTSTRAP_ORG")
             .env_remove("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -104,7 +109,12 @@ impl Server {
         }
     }
 
-    fn stop(mut self) {
+    fn stop(self) {}
+}
+
+/// Stopped however the test ends, so that a failing test leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -236,13 +246,19 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
 
     // Restarted on the same folder: nothing is bootstrapped again, and everything is still there.
     let server = Server::start(dir.path());
+    let banner = server.banner.join("\n");
+    assert!(banner.contains("Organisation demo exists"), "{banner}");
     assert!(
-        server
-            .banner
-            .iter()
-            .any(|l| l.contains("Organisation demo exists")),
-        "{:?}",
-        server.banner
+        banner.contains("its admin is admin@example.com"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("/password-reset"),
+        "how to recover: {banner}"
+    );
+    assert!(
+        banner.contains("API: http://front.test/v1/orgs/demo"),
+        "{banner}"
     );
     let (status, _) = server.request(
         "POST",
@@ -296,4 +312,162 @@ fn the_committed_openapi_document_is_the_generated_one() {
         generated == gatehouse_openapi::DOCUMENT,
         "openapi.json is stale: run `cargo run -p gatehouse-local --bin write-openapi` and commit it"
     );
+}
+
+fn free_port_taken() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind")
+}
+
+#[test]
+fn a_taken_port_stops_the_start_before_any_password_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = free_port_taken();
+    let output = Command::new(env!("CARGO_BIN_EXE_gatehouse-local"))
+        .env("GATEHOUSE_ADDR", taken.local_addr().unwrap().to_string())
+        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .env_remove("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout.contains("password"), "{stdout}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    assert!(
+        !dir.path().join("gatehouse.redb").exists(),
+        "nothing was bootstrapped"
+    );
+}
+
+#[test]
+fn half_sent_requests_are_dropped_and_cors_answers_allowed_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("GATEHOUSE_HEADER_TIMEOUT_SECS", "1"),
+            ("GATEHOUSE_CORS_ORIGINS", "https://app.example.com"),
+            ("GATEHOUSE_BOOTSTRAP_ADMIN_FIRST_NAME", "Grace"),
+            ("GATEHOUSE_BOOTSTRAP_ADMIN_LAST_NAME", "Hopper"),
+            (
+                "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
+                "a bootstrap passphrase",
+            ),
+        ],
+    );
+    // Headers that never end: the connection is closed, not held.
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(slow, "GET /openapi.json HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "closed without an answer, or with 408: {text}"
+    );
+    // Meanwhile the server answers others.
+    let (status, _) = server.request("GET", "/openapi.json", None, None);
+    assert_eq!(status, 200);
+
+    // CORS: a preflight from the allowed origin, and the answer readable by it.
+    let raw = |request: String| {
+        let mut stream = TcpStream::connect(&server.addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).unwrap();
+        out.to_ascii_lowercase()
+    };
+    let preflight = raw(format!(
+        "OPTIONS /v1/orgs/demo/sign-in HTTP/1.1\r\nHost: {}\r\nOrigin: https://app.example.com\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert!(preflight.starts_with("http/1.1 204"), "{preflight}");
+    assert!(preflight.contains("access-control-allow-origin: https://app.example.com"));
+    assert!(preflight.contains("access-control-allow-headers: authorization, content-type"));
+    let body = r#"{"identifier":"admin@example.com","password":"a bootstrap passphrase"}"#;
+    let answer = raw(format!(
+        "POST /v1/orgs/demo/sign-in HTTP/1.1\r\nHost: {}\r\nOrigin: https://app.example.com\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    ));
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(answer.contains("access-control-allow-origin: https://app.example.com"));
+    assert!(
+        answer.contains("\"first_name\":\"grace\""),
+        "the bootstrap took the names"
+    );
+    let other = raw(format!(
+        "OPTIONS /v1/orgs/demo/sign-in HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert!(!other.contains("access-control-allow-origin"), "{other}");
+    server.stop();
+}
+
+/// The README's first command, exactly as the README writes it, from the workspace root: it
+/// builds, bootstraps and serves `/openapi.json`.
+#[test]
+fn the_readme_run_command_works_as_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let block = readme
+        .split("## The two commands")
+        .nth(1)
+        .and_then(|s| s.split("```sh").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the README's two-commands block");
+    let command = block
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .find(|l| !l.is_empty())
+        .expect("a first command")
+        .to_string();
+    assert!(command.starts_with("cargo run"), "{command}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {command}"))
+        .current_dir(&root)
+        .env("GATEHOUSE_ADDR", "127.0.0.1:0")
+        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sh runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let addr = loop {
+        let line = match lines.recv_timeout(Duration::from_secs(900)) {
+            Ok(line) => line,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("`{command}` printed no address: {e}");
+            }
+        };
+        if let Some(rest) = line.strip_prefix("Gatehouse listening on http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /openapi.json HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    // `exec` made cargo the child; cargo passes the signal on to the server it runs.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("\"openapi\""), "{raw}");
 }

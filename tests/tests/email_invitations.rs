@@ -28,6 +28,7 @@ on_both_backends!(
     an_expired_invitation_can_be_resent_unless_its_email_moved_on,
     a_queued_invitation_goes_out_on_resend,
     one_mailbox_is_one_identity,
+    a_revoked_link_says_it_was_revoked,
 );
 
 async fn the_story_alice_member_and_bob_guest(backend: Backend) {
@@ -1049,4 +1050,28 @@ async fn one_mailbox_is_one_identity(backend: Backend) {
     let mails = b.mailbox.messages_to(&alice).await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, vec![alice], "mailed to the stored address");
+}
+
+async fn a_revoked_link_says_it_was_revoked(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let kim = b.email("kim");
+    let invited = b.invite(&kim, "member", &[]).await;
+    assert_eq!(invited.status, 201);
+    let token = b.sign_up_token(&kim).await;
+    let id = invited.json["id"].as_str().unwrap();
+    let revoked = b
+        .gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/demo/invitations/{id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    b.sign_up(&token, "a perfectly fine passphrase")
+        .await
+        .assert_problem(410, "invitation_revoked");
+    // Nothing was made: the address can be invited again.
+    assert_eq!(b.invite(&kim, "member", &[]).await.status, 201);
 }

@@ -2,9 +2,12 @@
 //! stable codes, extractors that turn bad input into problems, the views of shared records, and
 //! the wrapping (`app`) that both Lambda and the local server put around a function's routes.
 
+mod edge;
 mod extract;
 mod problem;
 mod views;
+
+pub use edge::Edge;
 
 pub use extract::{org_domain, Bearer, Client, FieldErrors, JsonBody, QueryParams};
 pub use problem::ApiError;
@@ -23,8 +26,15 @@ pub type AppState = Arc<Services>;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Wraps a function's routes as they are served: problem+json for unknown routes and methods,
-/// a body limit, and the services.
+/// a body limit, a log line per request, CORS for the origins `GATEHOUSE_CORS_ORIGINS` names,
+/// and the services.
 pub fn app(routes: Router<AppState>, services: Services) -> Router {
+    app_with(routes, services, Edge::from_env())
+}
+
+/// [`app`] with the edge settings given rather than read from the environment.
+pub fn app_with(routes: Router<AppState>, services: Services, edge: Edge) -> Router {
+    let edge = Arc::new(edge);
     routes
         .fallback(|| async {
             ApiError::new(
@@ -41,6 +51,8 @@ pub fn app(routes: Router<AppState>, services: Services) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(edge::log_request))
+        .layer(axum::middleware::from_fn_with_state(edge, edge::cors))
         .with_state(Arc::new(services))
 }
 
