@@ -29,6 +29,7 @@ on_both_backends!(
     a_queued_invitation_goes_out_on_resend,
     one_mailbox_is_one_identity,
     a_revoked_link_says_it_was_revoked,
+    emails_name_the_organisation_and_the_inviter_as_people_read_them,
 );
 
 async fn the_story_alice_member_and_bob_guest(backend: Backend) {
@@ -1074,4 +1075,85 @@ async fn a_revoked_link_says_it_was_revoked(backend: Backend) {
         .assert_problem(410, "invitation_revoked");
     // Nothing was made: the address can be invited again.
     assert_eq!(b.invite(&kim, "member", &[]).await.status, 201);
+}
+
+async fn emails_name_the_organisation_and_the_inviter_as_people_read_them(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let changed = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(json!({"display_name": "Acme Corporation"}).to_string()),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(changed.json["display_name"], "Acme Corporation");
+    let me = b
+        .sign_in(&b.admin_email, gatehouse_e2e::ADMIN_PASSWORD)
+        .await;
+    let admin_id = me.json["user"]["id"].as_str().unwrap().to_string();
+    let renamed = b
+        .gateway
+        .send(
+            "PATCH",
+            &format!("/v1/orgs/demo/users/{admin_id}"),
+            Some(&b.admin_token),
+            Some(json!({"first_name": "Grace", "last_name": "Hopper"}).to_string()),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{renamed:?}");
+    assert_eq!(renamed.json["first_name"], "Grace");
+    let lea = b.email("lea");
+    assert_eq!(b.invite(&lea, "member", &[]).await.status, 201);
+    let mail = b.mailbox.messages_to(&lea).await.pop().expect("mailed");
+    assert_eq!(
+        mail.subject,
+        "Grace Hopper invited you to join Acme Corporation"
+    );
+    let html = mail.html.as_deref().unwrap_or("");
+    assert!(
+        html.contains("https://app.gatehouse.test/demo/sign-up?token="),
+        "{html}"
+    );
+    assert!(!html.contains("&#x2f;"), "{html}");
+    assert!(html.contains(" UTC"), "a human date: {html}");
+    // Lea signs up and may rename herself, but not the admin.
+    let token = b.sign_up_token(&lea).await;
+    let session = b.sign_up(&token, "a perfectly fine passphrase").await;
+    assert_eq!(session.status, 201);
+    let lea_token = session.json["token"].as_str().unwrap();
+    let lea_id = session.json["user"]["id"].as_str().unwrap();
+    let own = b
+        .gateway
+        .send(
+            "PATCH",
+            &format!("/v1/orgs/demo/users/{lea_id}"),
+            Some(lea_token),
+            Some(json!({"last_name": "Seydoux"}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        (own.status, own.json["last_name"].as_str()),
+        (200, Some("Seydoux"))
+    );
+    b.gateway
+        .send(
+            "PATCH",
+            &format!("/v1/orgs/demo/users/{admin_id}"),
+            Some(lea_token),
+            Some(json!({"first_name": "Mallory"}).to_string()),
+        )
+        .await
+        .assert_problem(404, "user_not_found");
+    b.gateway
+        .send(
+            "PATCH",
+            &format!("/v1/orgs/demo/users/{lea_id}"),
+            Some(lea_token),
+            Some(json!({"first_name": ""}).to_string()),
+        )
+        .await
+        .assert_problem(422, "invalid_name");
 }

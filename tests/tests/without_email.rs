@@ -66,6 +66,11 @@ async fn the_story_employee_e1234(backend: Backend) {
     assert_eq!(invited.json["uid"], "E1234");
     assert_eq!(invited.json["delivery"], "manual");
     assert_eq!(invited.json["sign_in_identifier"], "E1234:demo");
+    assert_eq!(
+        invited.header("cache-control"),
+        Some("no-store"),
+        "an answer with an access code is never cached"
+    );
     let code = invited.json["access_code"]
         .as_str()
         .expect("the admin sees the code")
@@ -119,6 +124,11 @@ async fn the_story_employee_e1234(backend: Backend) {
         b.sign_in("e1234:DEMO", "forklift at dawn again")
             .await
             .status,
+        200
+    );
+    // On the organisation's own route, the bare identifier is enough.
+    assert_eq!(
+        b.sign_in("E1234", "forklift at dawn again").await.status,
         200
     );
     b.sign_in("E1234:elsewhere", "forklift at dawn again")

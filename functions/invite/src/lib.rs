@@ -45,6 +45,10 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct Api;
 
+/// Answers that may carry an access code are never kept by caches.
+const NO_STORE: [(axum::http::HeaderName, &str); 1] =
+    [(axum::http::header::CACHE_CONTROL, "no-store")];
+
 /// At most this many groups per invitation.
 pub const MAX_GROUPS: usize = 50;
 
@@ -216,6 +220,7 @@ async fn invite(
     let invited = invite_use_case(&services, &org, bearer.token(), request).await?;
     Ok((
         StatusCode::CREATED,
+        NO_STORE,
         Json(InvitationView::new(
             &invited.invitation,
             services.clock.now(),
@@ -311,11 +316,14 @@ async fn show(
         )
     })?;
     let details = get_invitation(&services, &org, bearer.token(), &id).await?;
-    Ok(Json(InvitationView::new(
-        &details.invitation,
-        services.clock.now(),
-        details.access_code.as_ref(),
-    )))
+    Ok((
+        NO_STORE,
+        Json(InvitationView::new(
+            &details.invitation,
+            services.clock.now(),
+            details.access_code.as_ref(),
+        )),
+    ))
 }
 
 /// Revoke an invitation (admins): its link or access code stops working at once. Revoking a
@@ -373,11 +381,14 @@ async fn resend(
     let org = org_domain(&org)?;
     let id = invitation_id(&id)?;
     let resent = resend_invitation(&services, &org, bearer.token(), &id).await?;
-    Ok(Json(InvitationView::new(
-        &resent.invitation,
-        services.clock.now(),
-        resent.access_code.as_ref(),
-    )))
+    Ok((
+        NO_STORE,
+        Json(InvitationView::new(
+            &resent.invitation,
+            services.clock.now(),
+            resent.access_code.as_ref(),
+        )),
+    ))
 }
 
 fn invitation_id(raw: &str) -> Result<InvitationId, ApiError> {

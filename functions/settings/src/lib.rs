@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::model::Settings;
-use gatehouse_domain::types::{EmailDomain, GroupId, PersonalMessage};
+use gatehouse_domain::types::{EmailDomain, GroupId, OrgName, PersonalMessage};
 use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
 use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -37,6 +37,8 @@ pub struct SettingsView {
     invitation_ttl_days: u32,
     /// Minimum password length (8–64).
     password_min_length: u32,
+    /// The organisation's name in emails and pages ("Acme"); the domain when absent.
+    display_name: Option<String>,
 }
 
 impl From<&Settings> for SettingsView {
@@ -52,6 +54,7 @@ impl From<&Settings> for SettingsView {
             invitation_message: s.invitation_message.as_ref().map(|m| m.to_string()),
             invitation_ttl_days: s.invitation_ttl_days,
             password_min_length: s.password_min_length,
+            display_name: s.display_name.as_ref().map(|n| n.to_string()),
         }
     }
 }
@@ -74,6 +77,10 @@ pub struct SettingsPatch {
     invitation_message: Option<Option<String>>,
     invitation_ttl_days: Option<u32>,
     password_min_length: Option<u32>,
+    /// 1 to 100 characters; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    display_name: Option<Option<String>>,
 }
 
 /// The organisation's settings (admins).
@@ -111,7 +118,7 @@ async fn show(
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "settings"
@@ -149,8 +156,15 @@ async fn change(
         Some(None) => Some(Some(None)),
         None => Some(None),
     };
-    let (allowed_email_domains, default_groups, invitation_message) =
-        fields.finish((domains, groups, message))?;
+    let display_name = match &patch.display_name {
+        Some(Some(n)) => fields
+            .check("display_name", OrgName::parse(n))
+            .map(|n| Some(Some(n))),
+        Some(None) => Some(Some(None)),
+        None => Some(None),
+    };
+    let (allowed_email_domains, default_groups, invitation_message, display_name) =
+        fields.finish((domains, groups, message, display_name))?;
     let change = SettingsChange {
         sign_up_without_email: patch.sign_up_without_email,
         allowed_email_domains,
@@ -158,6 +172,7 @@ async fn change(
         invitation_message,
         invitation_ttl_days: patch.invitation_ttl_days,
         password_min_length: patch.password_min_length,
+        display_name,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

@@ -37,6 +37,47 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The instant as people read it in an English email: `Monday 21 December 2026, 14:05 UTC`.
+    pub fn to_human_english(self) -> String {
+        const DAYS: [&str; 7] = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        match time::OffsetDateTime::from_unix_timestamp(self.0) {
+            Ok(t) => format!(
+                "{} {} {} {}, {:02}:{:02} UTC",
+                DAYS[usize::from(t.weekday().number_days_from_monday())],
+                t.day(),
+                MONTHS[usize::from(u8::from(t.month()) - 1)],
+                t.year(),
+                t.hour(),
+                t.minute()
+            ),
+            Err(_) => self.to_rfc3339(),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -100,5 +141,23 @@ mod tests {
         assert_eq!(clock.now().unix_seconds(), 10);
         clock.advance(Duration::from_secs(5));
         assert_eq!(clock.now().unix_seconds(), 15);
+    }
+}
+
+#[cfg(test)]
+mod human_tests {
+    use super::Timestamp;
+
+    #[test]
+    fn instants_read_as_english_dates() {
+        // 2026-12-21T14:05:09Z was a Monday.
+        assert_eq!(
+            Timestamp::from_unix_seconds(1_797_861_909).to_human_english(),
+            "Monday 21 December 2026, 14:05 UTC"
+        );
+        assert_eq!(
+            Timestamp::from_unix_seconds(0).to_human_english(),
+            "Thursday 1 January 1970, 00:00 UTC"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::clock::Timestamp;
 use crate::password::{PasswordDigest, PasswordPolicy};
 use crate::secret::TokenHash;
 use crate::types::{
-    EmailAddress, EmailDomain, GroupId, GroupName, InvitationId, InviteeRole, OrgDomain,
+    EmailAddress, EmailDomain, GroupId, GroupName, InvitationId, InviteeRole, OrgDomain, OrgName,
     PersonName, PersonalMessage, Role, Uid, UserId,
 };
 
@@ -21,6 +21,16 @@ pub struct Org {
     pub created_at: Timestamp,
     #[serde(default)]
     pub version: u64,
+}
+
+impl Org {
+    /// How people read the organisation's name: its display name, else its domain.
+    pub fn name(&self) -> &str {
+        self.settings
+            .display_name
+            .as_ref()
+            .map_or(self.domain.as_str(), |n| n.as_str())
+    }
 }
 
 /// What an organisation's admins decide ("authorisations").
@@ -39,6 +49,8 @@ pub struct Settings {
     pub invitation_ttl_days: u32,
     /// Minimum password length in characters (never below 8).
     pub password_min_length: u32,
+    /// The organisation's name as people read it in emails and pages; its domain when unset.
+    pub display_name: Option<OrgName>,
 }
 
 impl Settings {
@@ -81,6 +93,7 @@ impl Default for Settings {
             invitation_message: None,
             invitation_ttl_days: Self::DEFAULT_INVITATION_TTL_DAYS,
             password_min_length: u32::try_from(PasswordPolicy::DEFAULT_MIN).unwrap_or(12),
+            display_name: None,
         }
     }
 }

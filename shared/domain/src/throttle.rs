@@ -94,7 +94,10 @@ pub enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Wait(d) => write!(f, "too many failed attempts; try again in {} seconds", d.as_secs().max(1)),
+            Refusal::Wait(d) => match d.as_secs().max(1) {
+                1 => f.write_str("too many failed attempts; try again in 1 second"),
+                n => write!(f, "too many failed attempts; try again in {n} seconds"),
+            },
             Refusal::Locked => f.write_str(
                 "too many failed attempts; reset the password, or ask an administrator to set a new one",
             ),

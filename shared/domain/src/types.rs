@@ -280,6 +280,18 @@ impl PersonName {
     }
 }
 
+/// An organisation's name as people read it ("Acme Corporation"): 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgName(String);
+string_newtype!(OrgName);
+
+impl OrgName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        clean_text(raw, 100, "invalid_display_name", "a display name", false).map(Self)
+    }
+}
+
 /// A group's display name: 1 to 100 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -421,6 +433,21 @@ impl SignInIdentifier {
         })
     }
 
+    /// As [`Self::parse`], on the sign-in route of organisation `org`: there a bare identifier
+    /// (`E1234`) means `E1234:org`.
+    pub fn parse_in(raw: &str, org: &OrgDomain) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        if !s.contains('@') && !s.contains(':') {
+            if let Ok(uid) = Uid::parse(s) {
+                return Ok(Self::Uid {
+                    uid,
+                    domain: org.clone(),
+                });
+            }
+        }
+        Self::parse(s)
+    }
+
     /// A canonical form, for counting failed attempts per identifier.
     pub fn normalized(&self) -> String {
         match self {
@@ -431,7 +458,7 @@ impl SignInIdentifier {
 }
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $code:literal) => {
+    ($(#[$doc:meta])* $name:ident, $code:literal, $what:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -445,7 +472,7 @@ macro_rules! id_type {
                 if s.len() == 32 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
                     Ok(Self(s.to_string()))
                 } else {
-                    Err(ParseError::new($code, concat!("not a ", stringify!($name))))
+                    Err(ParseError::new($code, concat!("not ", $what, " (32 lowercase hexadecimal digits)")))
                 }
             }
 
@@ -459,17 +486,20 @@ macro_rules! id_type {
 id_type!(
     /// A user's id.
     UserId,
-    "invalid_user_id"
+    "invalid_user_id",
+    "a user id"
 );
 id_type!(
     /// An invitation's id; time-ordered (UUIDv7), so listing by id lists by age.
     InvitationId,
-    "invalid_invitation_id"
+    "invalid_invitation_id",
+    "an invitation id"
 );
 id_type!(
     /// A group's id.
     GroupId,
-    "invalid_group_id"
+    "invalid_group_id",
+    "a group id"
 );
 
 #[cfg(test)]
@@ -637,6 +667,16 @@ mod tests {
         for bad in ["E1234", "E 12:demo", ":demo", "E1234:", "x@y"] {
             assert!(SignInIdentifier::parse(bad).is_err(), "{bad:?}");
         }
+        // On an organisation's own route a bare identifier is that organisation's.
+        assert_eq!(
+            SignInIdentifier::parse_in(" E1234 ", &demo).unwrap(),
+            SignInIdentifier::parse("E1234:demo").unwrap()
+        );
+        assert_eq!(
+            SignInIdentifier::parse_in("E1234:other", &demo).unwrap(),
+            SignInIdentifier::parse("E1234:other").unwrap()
+        );
+        assert!(SignInIdentifier::parse_in("E 1234", &demo).is_err());
     }
 
     proptest! {

@@ -175,7 +175,7 @@ pub async fn invite(
         Err(e) => return Err(InviteError::Internal(e.to_string())),
     }
     let invitation = match &link_token {
-        Some(t) => deliver(services, &actor, invitation, t).await,
+        Some(t) => deliver(services, &org, &actor, invitation, t).await,
         None => invitation,
     };
     Ok(Invited {
@@ -264,7 +264,7 @@ pub async fn resend_invitation(
         Err(e) => return Err(InviteError::Internal(e.to_string()).into()),
     }
     let invitation = match &link_token {
-        Some(t) => deliver(services, &actor, renewed, t).await,
+        Some(t) => deliver(services, &org, &actor, renewed, t).await,
         None => renewed,
     };
     Ok(Invited {
@@ -299,6 +299,7 @@ async fn existing_groups(
 /// with `Delivery::Queued` so that a resend or retry sends it: it is logged, never lost.
 async fn deliver(
     services: &Services,
+    org: &Org,
     actor: &Actor,
     mut invitation: Invitation,
     link_token: &SecretToken,
@@ -308,11 +309,11 @@ async fn deliver(
     };
     let inviter = match services.store.user(&invitation.org, &actor.user_id).await {
         Ok(Some(u)) => format!("{} {}", u.first_name, u.last_name),
-        _ => format!("An administrator of {}", invitation.org),
+        _ => format!("An administrator of {}", org.name()),
     };
     let mail = InvitationMail {
         to: &email,
-        org: &invitation.org,
+        org: org.name(),
         first_name: &invitation.first_name,
         inviter,
         role: invitation.role.as_role(),

@@ -135,7 +135,7 @@ pub async fn request_password_reset(
     org_domain: &OrgDomain,
     email: &EmailAddress,
 ) -> Result<(), PasswordChangeError> {
-    load_org(services, org_domain).await?;
+    let org = load_org(services, org_domain).await?;
     let counter = Counter::new(
         format!("reset-mail#{org_domain}#{}", hashed(&email.normalized())),
         RESET_MAILS,
@@ -167,7 +167,7 @@ pub async fn request_password_reset(
         .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
     let mail = PasswordResetMail {
         to: email,
-        org: org_domain,
+        org: org.name(),
         first_name: &user.first_name,
         link: reset_link(services, org_domain, &token),
         expires_at: reset.expires_at,

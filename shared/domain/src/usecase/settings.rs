@@ -5,7 +5,7 @@ use crate::model::Settings;
 use crate::ports::{StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::{EmailDomain, GroupId, OrgDomain, PersonalMessage};
+use crate::types::{EmailDomain, GroupId, OrgDomain, OrgName, PersonalMessage};
 use crate::usecase::session::AuthError;
 use crate::usecase::{admin_of, load_org, OrgLookupError};
 
@@ -19,6 +19,8 @@ pub struct SettingsChange {
     pub invitation_message: Option<Option<PersonalMessage>>,
     pub invitation_ttl_days: Option<u32>,
     pub password_min_length: Option<u32>,
+    /// `Some(None)` removes the display name (emails then use the domain).
+    pub display_name: Option<Option<OrgName>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,9 @@ impl SettingsChange {
         }
         if let Some(v) = self.password_min_length {
             settings.password_min_length = v;
+        }
+        if let Some(v) = &self.display_name {
+            settings.display_name = v.clone();
         }
     }
 }

@@ -83,7 +83,7 @@ pub async fn sign_in(
     let org = load_org(services, org_domain).await?;
     let password =
         Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
-    let identifier = SignInIdentifier::parse(&request.identifier);
+    let identifier = SignInIdentifier::parse_in(&request.identifier, org_domain);
     if matches!(identifier, Ok(SignInIdentifier::Uid { .. })) && !org.settings.sign_up_without_email
     {
         return Err(SignInError::WithoutEmailDisabled);

@@ -3,12 +3,13 @@
 
 use crate::error::{Rejection, RejectionClass};
 use crate::model::User;
+use crate::ports::WriteError;
 use crate::ports::{Page, PageRequest, StoreError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::OrgDomain;
-use crate::usecase::session::AuthError;
-use crate::usecase::{admin_of, OrgLookupError};
+use crate::types::{OrgDomain, PersonName, UserId};
+use crate::usecase::session::{authenticate, AuthError};
+use crate::usecase::{admin_of, load_org, OrgLookupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
@@ -66,4 +67,90 @@ pub async fn list_users(
         limit: page.limit.clamp(1, 100),
     };
     Ok(services.store.users(org, &page).await?)
+}
+
+/// A change of a user's own names: `None` leaves a name as it is.
+#[derive(Debug, Clone, Default)]
+pub struct NameChange {
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NameChangeError {
+    #[error(transparent)]
+    Org(#[from] OrgLookupError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Another user, and the actor is not an admin: as if there were no such user.
+    #[error("no such user")]
+    NotFound,
+    #[error("the user changed meanwhile; try again")]
+    Changed,
+    #[error("changing the name failed: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for NameChangeError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl Rejection for NameChangeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Org(e) => e.code(),
+            Self::Auth(e) => e.code(),
+            Self::NotFound => "user_not_found",
+            Self::Changed => "user_changed",
+            Self::Internal(_) => "internal",
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Org(e) => e.class(),
+            Self::Auth(e) => e.class(),
+            Self::NotFound => RejectionClass::NotFound,
+            Self::Changed => RejectionClass::Conflict,
+            Self::Internal(_) => RejectionClass::Internal,
+        }
+    }
+}
+
+/// A signed-in user changes their own first or last name; an admin may change anyone's.
+pub async fn change_names(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    id: &UserId,
+    change: NameChange,
+) -> Result<User, NameChangeError> {
+    load_org(services, org).await?;
+    let actor = authenticate(services, org, token).await?;
+    if &actor.user_id != id && !actor.is_admin() {
+        return Err(NameChangeError::NotFound);
+    }
+    for _ in 0..3 {
+        let mut user = services
+            .store
+            .user(org, id)
+            .await?
+            .ok_or(NameChangeError::NotFound)?;
+        if let Some(first) = &change.first_name {
+            user.first_name = first.clone();
+        }
+        if let Some(last) = &change.last_name {
+            user.last_name = last.clone();
+        }
+        match services.store.update_user(&user).await {
+            Ok(()) => {
+                user.version += 1;
+                return Ok(user);
+            }
+            Err(WriteError::Stale) => continue,
+            Err(e) => return Err(NameChangeError::Internal(e.to_string())),
+        }
+    }
+    Err(NameChangeError::Changed)
 }
