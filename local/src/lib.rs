@@ -59,7 +59,121 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    doc.servers = Some(vec![
+        utoipa::openapi::ServerBuilder::new()
+            .url("http://127.0.0.1:3000")
+            .description(Some("gatehouse-local (`cargo run -p gatehouse-local`)"))
+            .build(),
+        utoipa::openapi::ServerBuilder::new()
+            .url("https://{api}")
+            .description(Some("a deployment: the HTTP API's domain"))
+            .parameter(
+                "api",
+                utoipa::openapi::server::ServerVariableBuilder::new()
+                    .default_value("api.example.com"),
+            )
+            .build(),
+    ]);
+    add_common_responses(&mut doc);
     doc
+}
+
+/// Answers every route may give besides its own, documented once here rather than on each
+/// handler: what the edge answers for a body that is not JSON, too big or malformed, for an
+/// organisation that does not exist, and for throttled attempts.
+fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+
+    let problem = |description: &str| {
+        ResponseBuilder::new().description(description).content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemView")))
+                .build(),
+        )
+    };
+    // Routes where failed attempts are counted and may be refused for a while.
+    const THROTTLED: [&str; 4] = [
+        "/v1/orgs/{org}/sign-in",
+        "/v1/orgs/{org}/sign-up/access-code/check",
+        "/v1/orgs/{org}/sign-up/access-code",
+        "/v1/orgs/{org}/users/{id}/password",
+    ];
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for method in [
+            HttpMethod::Get,
+            HttpMethod::Post,
+            HttpMethod::Put,
+            HttpMethod::Patch,
+            HttpMethod::Delete,
+        ] {
+            let operation = match method {
+                HttpMethod::Get => item.get.as_mut(),
+                HttpMethod::Post => item.post.as_mut(),
+                HttpMethod::Put => item.put.as_mut(),
+                HttpMethod::Patch => item.patch.as_mut(),
+                HttpMethod::Delete => item.delete.as_mut(),
+                _ => None,
+            };
+            let Some(operation) = operation else {
+                continue;
+            };
+            let has_body = operation.request_body.is_some();
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, response: utoipa::openapi::Response| {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| response.into());
+            };
+            if path.contains("{org}") {
+                add("404", problem("`org_not_found`").build());
+            }
+            if has_body {
+                add(
+                    "400",
+                    problem("`malformed_json`: the body is not JSON").build(),
+                );
+                add(
+                    "413",
+                    problem("`payload_too_large`: the body is over 64 KiB").build(),
+                );
+                add(
+                    "415",
+                    problem("`unsupported_media_type`: send `Content-Type: application/json`")
+                        .build(),
+                );
+                add(
+                    "422",
+                    problem("`invalid_body`, `missing_field`: the body has the wrong shape")
+                        .build(),
+                );
+            }
+            if path.contains("{org}") {
+                add(
+                    "422",
+                    problem("`invalid_query`: a query parameter is not as documented").build(),
+                );
+            }
+            if THROTTLED.contains(&path.as_str()) {
+                add(
+                    "429",
+                    problem("`too_many_attempts`: wait for `Retry-After` seconds")
+                        .header(
+                            "Retry-After",
+                            utoipa::openapi::HeaderBuilder::new()
+                                .schema(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::Integer),
+                                )
+                                .description(Some("seconds to wait"))
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+        }
+    }
 }
 
 /// The document as committed: pretty JSON with a final newline.

@@ -28,6 +28,7 @@ pub struct Api;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupBody {
+    #[schema(required = true, value_type = String)]
     name: Option<String>,
 }
 
@@ -39,6 +40,7 @@ pub struct GroupList {
 /// The groups the caller may see.
 #[utoipa::path(
     get,
+    operation_id = "list_groups",
     path = "/v1/orgs/{org}/groups",
     params(("org" = String, Path, description = "organisation domain")),
     responses(
@@ -64,6 +66,7 @@ async fn list(
 /// Create a group (admins).
 #[utoipa::path(
     post,
+    operation_id = "create_group",
     path = "/v1/orgs/{org}/groups",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = NewGroupBody,

@@ -41,13 +41,50 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(invite, list, show, revoke, resend),
-    components(schemas(InvitationBody, InvitationView, InvitationPage, ProblemView))
+    components(schemas(
+        InvitationBody,
+        InvitationView,
+        InvitationPage,
+        ProblemView,
+        InviteeRoleName,
+        StatusName,
+        KindName
+    ))
 )]
 pub struct Api;
 
 /// Answers that may carry an access code are never kept by caches.
 const NO_STORE: [(axum::http::HeaderName, &str); 1] =
     [(axum::http::header::CACHE_CONTROL, "no-store")];
+
+/// The roles an invitation grants.
+#[derive(ToSchema, Serialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteeRoleName {
+    Member,
+    Guest,
+}
+
+/// An invitation's status.
+#[derive(ToSchema, Serialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusName {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+/// An invitation's kind.
+#[derive(ToSchema, Serialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum KindName {
+    Email,
+    Uid,
+}
 
 /// At most this many groups per invitation.
 pub const MAX_GROUPS: usize = 50;
@@ -61,8 +98,13 @@ pub struct InvitationBody {
     /// `sign_up_without_email`; an access code is made.
     uid: Option<String>,
     /// `member` or `guest`.
+    #[schema(required = true, value_type = InviteeRoleName)]
     role: Option<String>,
+    /// 1 to 100 characters.
+    #[schema(required = true, value_type = String)]
     first_name: Option<String>,
+    /// 1 to 100 characters.
+    #[schema(required = true, value_type = String)]
     last_name: Option<String>,
     /// Group ids to join on sign-up.
     #[serde(default)]
@@ -141,11 +183,14 @@ pub struct InvitationPage {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `pending`, `accepted`, `revoked` or `expired`.
+    #[param(value_type = Option<StatusName>)]
     status: Option<String>,
     /// `email` or `uid`.
+    #[param(value_type = Option<KindName>)]
     kind: Option<String>,
     cursor: Option<String>,
     /// 1 to 100 (default 50).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
@@ -163,6 +208,7 @@ fn group_ids(raw: &[String]) -> Result<Vec<GroupId>, ParseError> {
 /// access code is made, shown to admins only, for the admin to hand over).
 #[utoipa::path(
     post,
+    operation_id = "create_invitation",
     path = "/v1/orgs/{org}/invitations",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = InvitationBody,
@@ -232,6 +278,7 @@ async fn invite(
 /// List invitations, newest first (admins).
 #[utoipa::path(
     get,
+    operation_id = "list_invitations",
     path = "/v1/orgs/{org}/invitations",
     params(("org" = String, Path, description = "organisation domain"), ListParams),
     responses(
@@ -291,6 +338,7 @@ async fn list(
 /// One invitation (admins).
 #[utoipa::path(
     get,
+    operation_id = "get_invitation",
     path = "/v1/orgs/{org}/invitations/{id}",
     params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "invitation id")),
     responses(
@@ -330,6 +378,7 @@ async fn show(
 /// revoked invitation answers it unchanged.
 #[utoipa::path(
     delete,
+    operation_id = "revoke_invitation",
     path = "/v1/orgs/{org}/invitations/{id}",
     params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "invitation id")),
     responses(
@@ -361,6 +410,7 @@ async fn revoke(
 /// (the old one stops working); an identifier invitation keeps its code, shown again.
 #[utoipa::path(
     post,
+    operation_id = "resend_invitation",
     path = "/v1/orgs/{org}/invitations/{id}/resend",
     params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "invitation id")),
     responses(

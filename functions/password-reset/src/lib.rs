@@ -34,6 +34,7 @@ pub struct Api;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequestBody {
+    #[schema(required = true, value_type = String)]
     email: Option<String>,
 }
 
@@ -41,7 +42,9 @@ pub struct ResetRequestBody {
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirmBody {
     /// The `token` query parameter of the reset link.
+    #[schema(required = true, value_type = String)]
     token: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
 }
 
@@ -49,6 +52,7 @@ pub struct ResetConfirmBody {
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     /// The new password.
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
     /// Required to change one's own password.
     current_password: Option<String>,
@@ -58,6 +62,7 @@ pub struct PasswordBody {
 /// about as long either way.
 #[utoipa::path(
     post,
+    operation_id = "request_password_reset",
     path = "/v1/orgs/{org}/password-reset",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = ResetRequestBody,
@@ -88,6 +93,7 @@ async fn request_reset(
 /// Set a new password with the reset link's token (once, within an hour). Ends all sessions.
 #[utoipa::path(
     post,
+    operation_id = "confirm_password_reset",
     path = "/v1/orgs/{org}/password-reset/confirm",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = ResetConfirmBody,
@@ -117,6 +123,7 @@ async fn confirm_reset(
 /// user's (admins, users without email only): all their sessions end; hand them the password.
 #[utoipa::path(
     put,
+    operation_id = "set_password",
     path = "/v1/orgs/{org}/users/{id}/password",
     params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "user id")),
     request_body = PasswordBody,

@@ -86,6 +86,7 @@ pub struct SettingsPatch {
 /// The organisation's settings (admins).
 #[utoipa::path(
     get,
+    operation_id = "get_settings",
     path = "/v1/orgs/{org}/settings",
     params(("org" = String, Path, description = "organisation domain")),
     responses(
@@ -110,6 +111,7 @@ async fn show(
 /// Change some settings (admins). Turning a feature off deletes nothing.
 #[utoipa::path(
     patch,
+    operation_id = "update_settings",
     path = "/v1/orgs/{org}/settings",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = SettingsPatch,

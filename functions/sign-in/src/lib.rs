@@ -27,13 +27,16 @@ pub struct Api;
 #[serde(deny_unknown_fields)]
 pub struct SignInBody {
     /// An email address, or `uid:domain` for users without email.
+    #[schema(required = true, value_type = String)]
     identifier: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
 }
 
 /// Sign in. A wrong identifier and a wrong password get the same answer.
 #[utoipa::path(
     post,
+    operation_id = "sign_in",
     path = "/v1/orgs/{org}/sign-in",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = SignInBody,

@@ -45,6 +45,7 @@ pub struct Api;
 #[serde(deny_unknown_fields)]
 pub struct AccessCodeBody {
     /// As handed over, e.g. `K7QM-4XTP-9HW`; any case, dashes optional.
+    #[schema(required = true, value_type = String)]
     access_code: Option<String>,
 }
 
@@ -59,13 +60,16 @@ pub struct AccessCodeCheckView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessCodeSignUpBody {
+    #[schema(required = true, value_type = String)]
     access_code: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
 }
 
 /// Which account an access code signs up (the code is not spent).
 #[utoipa::path(
     post,
+    operation_id = "check_access_code",
     path = "/v1/orgs/{org}/sign-up/access-code/check",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = AccessCodeBody,
@@ -103,6 +107,7 @@ async fn check_code(
 /// Create the account an access code offers, and sign in. The code is spent.
 #[utoipa::path(
     post,
+    operation_id = "sign_up_with_access_code",
     path = "/v1/orgs/{org}/sign-up/access-code",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = AccessCodeSignUpBody,
@@ -149,7 +154,9 @@ async fn sign_up_code(
 #[serde(deny_unknown_fields)]
 pub struct EmailSignUpBody {
     /// The `token` query parameter of the invitation link.
+    #[schema(required = true, value_type = String)]
     token: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
     /// Corrects the first name the admin typed.
     first_name: Option<String>,
@@ -159,6 +166,7 @@ pub struct EmailSignUpBody {
 /// Create the account an email invitation offers, and sign in.
 #[utoipa::path(
     post,
+    operation_id = "sign_up_with_email",
     path = "/v1/orgs/{org}/sign-up/email",
     params(("org" = String, Path, description = "organisation domain")),
     request_body = EmailSignUpBody,

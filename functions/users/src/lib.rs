@@ -102,6 +102,7 @@ pub struct UserPage {
 pub struct ListParams {
     cursor: Option<String>,
     /// 1 to 100 (default 50).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 

@@ -348,7 +348,7 @@ pub enum InviteeRole {
 
 impl InviteeRole {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        match raw.trim().to_ascii_lowercase().as_str() {
+        match raw {
             "member" => Ok(Self::Member),
             "guest" => Ok(Self::Guest),
             _ => Err(ParseError::new(
@@ -609,7 +609,11 @@ mod tests {
 
     #[test]
     fn invitee_roles_are_member_or_guest() {
-        assert_eq!(InviteeRole::parse("Member").unwrap(), InviteeRole::Member);
+        assert_eq!(InviteeRole::parse("member").unwrap(), InviteeRole::Member);
+        assert!(
+            InviteeRole::parse("Member").is_err(),
+            "exactly as the contract spells it"
+        );
         assert_eq!(InviteeRole::parse("guest").unwrap(), InviteeRole::Guest);
         assert_eq!(
             InviteeRole::parse("admin").unwrap_err().code,

@@ -18,32 +18,53 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Send the body as JSON with Content-Type: application/json.",
-                ),
-                JsonRejection::JsonSyntaxError(e) => {
-                    ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
-                }
-                JsonRejection::JsonDataError(e) => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    e.body_text(),
-                ),
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        format!("The body may have at most {} bytes.", crate::MAX_BODY_BYTES),
-                    )
-                }
-                other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
-            }),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => {
+                return Err(match rejection {
+                    JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "Send the body as JSON with Content-Type: application/json.",
+                    ),
+                    JsonRejection::JsonSyntaxError(e) => {
+                        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
+                    }
+                    JsonRejection::JsonDataError(e) => ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_body",
+                        e.body_text(),
+                    ),
+                    JsonRejection::BytesRejection(e)
+                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+                    {
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "payload_too_large",
+                            format!("The body may have at most {} bytes.", crate::MAX_BODY_BYTES),
+                        )
+                    }
+                    other => {
+                        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text())
+                    }
+                })
+            }
+        };
+        // Every body is an object: serde would also read a struct from an array, by position.
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "The body must be a JSON object.",
+            ));
         }
+        serde_json::from_value(value).map(Self).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("The body is not as documented: {e}"),
+            )
+        })
     }
 }
 
