@@ -202,6 +202,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing(backend: Backend) {
         (Some(ok("not-an-email").to_string()), 422, "invalid_email"),
         (Some(ok(&format!("{}@example.com", "a".repeat(250))).to_string()), 422, "invalid_email"),
         (Some(json!({"email": x, "role": "owner", "first_name": "A", "last_name": "B"}).to_string()), 422, "invalid_role"),
+        (Some(json!({"email": x, "role": "Member", "first_name": "A", "last_name": "B"}).to_string()), 422, "invalid_role"),
         (Some(json!({"email": x, "role": "member", "first_name": "A".repeat(101), "last_name": "B"}).to_string()), 422, "invalid_name"),
         (Some(json!({"email": x, "role": "member", "first_name": "A", "last_name": "B", "message": "m".repeat(2001)}).to_string()), 422, "invalid_message"),
         (Some(json!({"email": x, "role": "member", "first_name": "A", "last_name": "B", "groups": ["nope"]}).to_string()), 422, "invalid_group_id"),
@@ -1156,4 +1157,14 @@ async fn emails_name_the_organisation_and_the_inviter_as_people_read_them(backen
         )
         .await
         .assert_problem(422, "invalid_name");
+    // A body must be an object: serde alone would read `[null, null]` as "change nothing".
+    b.gateway
+        .send(
+            "PATCH",
+            &format!("/v1/orgs/demo/users/{lea_id}"),
+            Some(lea_token),
+            Some("[null, null]".into()),
+        )
+        .await
+        .assert_problem(422, "invalid_body");
 }

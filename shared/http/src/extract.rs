@@ -11,7 +11,9 @@ use serde_json::json;
 use crate::ApiError;
 
 /// A JSON body whose every failure is a problem: 415 without a JSON content type, 400 for
-/// malformed JSON, 422 for a body of the wrong shape (missing or unknown fields), 413 when too big.
+/// malformed JSON, 422 for a body that is not an object or has the wrong shape (missing or unknown
+/// fields), 413 when too big. Parsed into a JSON value first (any JSON parses, so the only
+/// rejections there are content type, syntax and size), then into `T`.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -30,11 +32,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     JsonRejection::JsonSyntaxError(e) => {
                         ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
                     }
-                    JsonRejection::JsonDataError(e) => ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_body",
-                        e.body_text(),
-                    ),
                     JsonRejection::BytesRejection(e)
                         if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
                     {
