@@ -120,6 +120,9 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                 continue;
             };
             let has_body = operation.request_body.is_some();
+            if method == HttpMethod::Post && operation.security.is_some() {
+                add_idempotency_key(operation);
+            }
             let responses = &mut operation.responses.responses;
             let mut add = |status: &str, response: utoipa::openapi::Response| {
                 responses
@@ -170,6 +173,65 @@ fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                                 .build(),
                         )
                         .build(),
+                );
+            }
+        }
+    }
+}
+
+/// Signed-in POSTs take an `Idempotency-Key` (the edge's `replay_retries`): the header, and the
+/// answers it adds to the operation's own.
+fn add_idempotency_key(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder};
+
+    let key = ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(255))
+        .pattern(Some("^[!-~]+$"));
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(utoipa::openapi::Required::False)
+            .description(Some(
+                "Makes retries safe: the same key with the same request within 24 hours \
+                     answers the first success again (with `Idempotent-Replayed: true`) instead \
+                     of doing it twice. Keys belong to the session; a refused or failed request \
+                     leaves its key free.",
+            ))
+            .schema(Some(key))
+            .build(),
+    );
+    let responses = &mut operation.responses.responses;
+    for (status, codes) in [
+        (
+            "409",
+            "`idempotency_key_in_use`: a request with this key is still running (see `Retry-After`)",
+        ),
+        (
+            "422",
+            "`invalid_idempotency_key`, `idempotency_key_reused` (the key was sent with another request)",
+        ),
+    ] {
+        match responses.get_mut(status) {
+            Some(RefOr::T(response)) => {
+                response.description = format!("{}; {codes}", response.description);
+            }
+            _ => {
+                responses.insert(
+                    status.to_string(),
+                    ResponseBuilder::new()
+                        .description(codes)
+                        .content(
+                            "application/problem+json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ProblemView")))
+                                .build(),
+                        )
+                        .build()
+                        .into(),
                 );
             }
         }

@@ -202,13 +202,72 @@ pub trait AttemptStore: Send + Sync {
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// The first successful answer to a request made with an idempotency key, kept to answer the
+/// request's retries as it was answered the first time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What is known of an idempotency key when a request with it arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestClaim {
+    /// The key is this request's now: run it.
+    Claimed,
+    /// A request with this key is running (and its claim has not lapsed).
+    Running { fingerprint: String },
+    /// A request with this key was answered.
+    Answered {
+        fingerprint: String,
+        answer: StoredAnswer,
+    },
+}
+
+/// One record per idempotency key (already scoped to its caller by the use case).
+#[async_trait]
+pub trait RequestStore: Send + Sync {
+    /// Claims `key` for a request with `fingerprint`, unless a record holds it: an answer whose
+    /// `forget_at` is after `now`, or a running request whose `running_until` is after `now`. The
+    /// claim holds until `running_until`; the record is forgotten at `forget_at`. Concurrent
+    /// claims have one winner.
+    async fn claim_request(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        running_until: Timestamp,
+        forget_at: Timestamp,
+    ) -> Result<RequestClaim, StoreError>;
+    /// Keeps the answer of the request that claimed `key` with `fingerprint`, until `forget_at`.
+    async fn save_answer(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        answer: &StoredAnswer,
+        forget_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Gives a running request's claim up (it failed), so that a retry runs again. Leaves a kept
+    /// answer alone.
+    async fn release_request(&self, key: &str) -> Result<(), StoreError>;
+}
+
 /// Everything Gatehouse keeps.
 pub trait Store:
-    OrgStore + GroupStore + InvitationStore + UserStore + SessionStore + AttemptStore
+    OrgStore + GroupStore + InvitationStore + UserStore + SessionStore + AttemptStore + RequestStore
 {
 }
-impl<T: OrgStore + GroupStore + InvitationStore + UserStore + SessionStore + AttemptStore> Store
-    for T
+impl<
+        T: OrgStore
+            + GroupStore
+            + InvitationStore
+            + UserStore
+            + SessionStore
+            + AttemptStore
+            + RequestStore,
+    > Store for T
 {
 }
 

@@ -457,6 +457,28 @@ impl SignInIdentifier {
     }
 }
 
+/// The value of an `Idempotency-Key` header: 1 to 255 visible ASCII characters (a UUID, say).
+/// A client sends one with a creating request so that its retries answer the first result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+string_newtype!(IdempotencyKey);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let visible = raw.bytes().all(|b| b.is_ascii_graphic());
+        if !raw.is_empty() && raw.len() <= Self::MAX_LEN && visible {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(ParseError::new(
+                "invalid_idempotency_key",
+                "an Idempotency-Key is 1 to 255 visible ASCII characters (a UUID, say)",
+            ))
+        }
+    }
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $code:literal, $what:literal) => {
         $(#[$doc])*
@@ -506,6 +528,20 @@ id_type!(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        let uuid = "0b9c2f4e-6a1d-4c3b-9e8f-7a6b5c4d3e2f";
+        assert_eq!(IdempotencyKey::parse(uuid).unwrap().as_str(), uuid);
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        for bad in ["", " ", "a b", "clé", "a\r\nb", &"k".repeat(256)] {
+            assert_eq!(
+                IdempotencyKey::parse(bad).unwrap_err().code,
+                "invalid_idempotency_key",
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn org_domains_are_slugs() {

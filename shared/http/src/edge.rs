@@ -58,7 +58,7 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
 
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 const ALLOWED_HEADERS: &str = "authorization, content-type, idempotency-key, accept-language";
-const EXPOSED_HEADERS: &str = "retry-after, location";
+const EXPOSED_HEADERS: &str = "retry-after, location, idempotent-replayed";
 
 /// CORS for the allowed origins: preflights answered here, other answers marked readable by the
 /// origin. Requests from other origins are served as if CORS did not exist (browsers then refuse

@@ -4,10 +4,12 @@
 
 mod edge;
 mod extract;
+mod idempotency;
 mod problem;
 mod views;
 
 pub use edge::Edge;
+pub use idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 pub use extract::{org_domain, Bearer, Client, FieldErrors, JsonBody, QueryParams};
 pub use problem::ApiError;
@@ -26,8 +28,8 @@ pub type AppState = Arc<Services>;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Wraps a function's routes as they are served: problem+json for unknown routes and methods,
-/// a body limit, a log line per request, CORS for the origins `GATEHOUSE_CORS_ORIGINS` names,
-/// and the services.
+/// a body limit, retries of keyed POSTs answered once (`Idempotency-Key`), a log line per
+/// request, CORS for the origins `GATEHOUSE_CORS_ORIGINS` names, and the services.
 pub fn app(routes: Router<AppState>, services: Services) -> Router {
     app_with(routes, services, Edge::from_env())
 }
@@ -35,6 +37,7 @@ pub fn app(routes: Router<AppState>, services: Services) -> Router {
 /// [`app`] with the edge settings given rather than read from the environment.
 pub fn app_with(routes: Router<AppState>, services: Services, edge: Edge) -> Router {
     let edge = Arc::new(edge);
+    let services = Arc::new(services);
     routes
         .fallback(|| async {
             ApiError::new(
@@ -51,9 +54,13 @@ pub fn app_with(routes: Router<AppState>, services: Services, edge: Edge) -> Rou
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            idempotency::replay_retries,
+        ))
         .layer(axum::middleware::from_fn(edge::log_request))
         .layer(axum::middleware::from_fn_with_state(edge, edge::cors))
-        .with_state(Arc::new(services))
+        .with_state(services)
 }
 
 /// JSON logs for Lambda (CloudWatch), level from `RUST_LOG` (default `info`).

@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod groups;
 pub(crate) mod guard;
+pub mod idempotency;
 pub mod invitations;
 pub mod invite;
 pub mod password;
