@@ -3,8 +3,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
-    KeyType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
-    WriteRequest,
+    KeyType, KeysAndAttributes, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -158,6 +158,11 @@ impl Expression {
                 // `<` on a missing or non-number attribute is false, as the contract says.
                 format!("{n} < {v}")
             }
+            Condition::AtLeast(attr, limit) => {
+                let n = self.name(attr);
+                let v = self.value(AttributeValue::N(limit.to_string()));
+                format!("{n} >= {v}")
+            }
             // An empty All always holds and an empty Any never does, as in `Condition::holds`.
             Condition::All(cs) if cs.is_empty() => {
                 let pk = self.name(PK);
@@ -176,6 +181,34 @@ impl Expression {
                 format!("({})", parts.join(" OR "))
             }
         }
+    }
+
+    /// `SET a = :x, … ADD n :d, …` for [`Write::Update`].
+    fn update(&mut self, add: &[(String, i64)], set: &Attrs) -> String {
+        let sets: Vec<String> = set
+            .iter()
+            .map(|(name, value)| {
+                let n = self.name(name);
+                let v = self.value(to_attr(value));
+                format!("{n} = {v}")
+            })
+            .collect();
+        let adds: Vec<String> = add
+            .iter()
+            .map(|(name, delta)| {
+                let n = self.name(name);
+                let v = self.value(AttributeValue::N(delta.to_string()));
+                format!("{n} {v}")
+            })
+            .collect();
+        let mut clauses = Vec::new();
+        if !sets.is_empty() {
+            clauses.push(format!("SET {}", sets.join(", ")));
+        }
+        if !adds.is_empty() {
+            clauses.push(format!("ADD {}", adds.join(", ")));
+        }
+        clauses.join(" ")
     }
 
     fn names(&self) -> Option<HashMap<String, String>> {
@@ -232,6 +265,27 @@ impl DynamoItems {
                     _ => sdk_error(e),
                 }),
             Write::Check { .. } => return self.write_many(std::slice::from_ref(write)).await,
+            Write::Update { key, add, set, .. } => {
+                let (condition, mut expr) = rendered(write.condition());
+                let update = expr.update(add, set);
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attrs(key)))
+                    .update_expression(update)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e.as_service_error() {
+                        Some(s) if s.is_conditional_check_failed_exception() => {
+                            ItemError::ConditionFailed { index: 0 }
+                        }
+                        _ => sdk_error(e),
+                    })
+            }
         };
         result
     }
@@ -239,8 +293,22 @@ impl DynamoItems {
     async fn write_many(&self, writes: &[Write]) -> Result<(), ItemError> {
         let mut items = Vec::with_capacity(writes.len());
         for w in writes {
-            let (condition, expr) = rendered(w.condition());
+            let (condition, mut expr) = rendered(w.condition());
             let item = match w {
+                Write::Update { key, add, set, .. } => {
+                    let update = expr.update(add, set);
+                    TransactWriteItem::builder().update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key_attrs(key)))
+                            .update_expression(update)
+                            .set_condition_expression(condition)
+                            .set_expression_attribute_names(expr.names())
+                            .set_expression_attribute_values(expr.values())
+                            .build()
+                            .map_err(backend)?,
+                    )
+                }
                 Write::Put { item, .. } => TransactWriteItem::builder().put(
                     Put::builder()
                         .table_name(&self.table)
@@ -321,6 +389,60 @@ impl ItemStore for DynamoItems {
             .await
             .map_err(sdk_error)?;
         out.item.map(from_item).transpose()
+    }
+
+    /// BatchGetItem (strongly consistent), 100 keys a request, each key asked once; unprocessed
+    /// keys are asked again after a pause.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, ItemError> {
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        let mut distinct: Vec<&Key> = Vec::new();
+        for key in keys {
+            if !distinct.contains(&key) {
+                distinct.push(key);
+            }
+        }
+        for chunk in distinct.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().map(|k| key_attrs(k)).collect()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(backend)?,
+            );
+            let mut pause = std::time::Duration::from_millis(20);
+            for attempt in 0.. {
+                let Some(request) = pending.take() else {
+                    break;
+                };
+                if attempt == 8 {
+                    return Err(backend("DynamoDB left keys unprocessed after 8 retries"));
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                for attrs in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let item = from_item(attrs)?;
+                    found.insert(item.key.clone(), item);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     async fn query(&self, query: &Query) -> Result<QueryPage, ItemError> {

@@ -5,7 +5,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-use gatehouse_store::{Attrs, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
+use gatehouse_store::{updated, Attrs, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
 
 /// Items keyed by (partition key, sort key); values are the attributes as JSON.
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
@@ -71,6 +71,30 @@ impl ItemStore for EmbeddedItems {
                 })),
                 None => Ok(None),
             }
+        })
+        .await
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, ItemError> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            // One read transaction: the items as they were at one instant.
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(ITEMS).map_err(backend)?;
+            keys.into_iter()
+                .map(|key| {
+                    let value = table
+                        .get((key.pk.as_str(), key.sk.as_str()))
+                        .map_err(backend)?;
+                    match value {
+                        Some(v) => Ok(Some(Item {
+                            attrs: decode(v.value())?,
+                            key,
+                        })),
+                        None => Ok(None),
+                    }
+                })
+                .collect()
         })
         .await
     }
@@ -194,6 +218,17 @@ impl ItemStore for EmbeddedItems {
                                 .map_err(backend)?;
                         }
                         Write::Check { .. } => {}
+                        Write::Update { key, add, set, .. } => {
+                            let current = table
+                                .get((key.pk.as_str(), key.sk.as_str()))
+                                .map_err(backend)?
+                                .map(|v| decode(v.value()))
+                                .transpose()?;
+                            let bytes = encode(&updated(current, add, set))?;
+                            table
+                                .insert((key.pk.as_str(), key.sk.as_str()), bytes.as_slice())
+                                .map_err(backend)?;
+                        }
                     }
                 }
             }

@@ -26,7 +26,7 @@ use gatehouse_domain::types::{
     EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role, Uid,
 };
 
-use crate::items::{Condition, Item, ItemError, ItemStore, Key, Query, Write};
+use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
 use crate::records::Records;
 
 /// Declares one `#[tokio::test]` per conformance check, each with a fresh store from `$factory`
@@ -43,6 +43,9 @@ macro_rules! conformance_suite {
             deletes_and_checks_honour_conditions,
             queries_return_a_prefix_in_order_in_pages,
             concurrent_conditional_puts_have_one_winner,
+            updates_add_to_numbers_and_set_attributes,
+            concurrent_additions_all_land,
+            many_items_are_read_at_once_in_order,
             an_org_is_created_once,
             an_invitation_claims_its_email_case_insensitively,
             concurrent_invitations_of_one_email_make_one,
@@ -443,6 +446,138 @@ pub async fn concurrent_conditional_puts_have_one_winner(store: Arc<dyn ItemStor
         }
     }
     assert_eq!(wins, 1);
+}
+
+pub async fn updates_add_to_numbers_and_set_attributes(store: Arc<dyn ItemStore>) {
+    let pk = unique("T");
+    let key = Key::new(&pk, "counter");
+    let update = |delta: i64, at: i64, condition: Option<Condition>| Write::Update {
+        key: key.clone(),
+        add: vec![("n".into(), delta), ("version".into(), 1)],
+        set: item(&pk, "x", json!({"at": at, "note": "kept"})).attrs,
+        condition,
+    };
+    // An absent item is created, its numbers counted from 0.
+    store.write(vec![update(1, 10, None)]).await.unwrap();
+    store.write(vec![update(2, 20, None)]).await.unwrap();
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        Value::Object(got.attrs),
+        json!({"n": 3, "version": 2, "at": 20, "note": "kept"})
+    );
+    // Other attributes survive; negative additions subtract.
+    store
+        .write(vec![put(
+            item(&pk, "counter", json!({"n": 3, "version": 2, "other": true})),
+            None,
+        )])
+        .await
+        .unwrap();
+    store
+        .write(vec![update(
+            -1,
+            30,
+            Some(Condition::AtLeast("n".into(), 1)),
+        )])
+        .await
+        .unwrap();
+    let got = store.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        Value::Object(got.attrs),
+        json!({"n": 2, "version": 3, "other": true, "at": 30, "note": "kept"})
+    );
+    // A condition that fails changes nothing, alone or in a batch.
+    assert!(matches!(
+        store
+            .write(vec![update(1, 40, Some(Condition::Below("n".into(), 2)))])
+            .await,
+        Err(ItemError::ConditionFailed { index: 0 })
+    ));
+    assert!(matches!(
+        store
+            .write(vec![update(1, 40, Some(Condition::AtLeast("n".into(), 3)))])
+            .await,
+        Err(ItemError::ConditionFailed { index: 0 })
+    ));
+    let other = item(&pk, "other", json!({"v": 1}));
+    assert!(matches!(
+        store
+            .write(vec![
+                update(5, 50, None),
+                put(other.clone(), Some(Condition::Exists)),
+            ])
+            .await,
+        Err(ItemError::ConditionFailed { index: 1 })
+    ));
+    assert_eq!(
+        store.get(&key).await.unwrap().unwrap().attrs.get("n"),
+        Some(&json!(2))
+    );
+    // With a write to another item, both land together.
+    store
+        .write(vec![update(5, 60, None), put(other.clone(), None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&key).await.unwrap().unwrap().attrs.get("n"),
+        Some(&json!(7))
+    );
+    assert_eq!(store.get(&other.key).await.unwrap(), Some(other));
+    // An absent attribute is neither below nor at least anything.
+    assert!(!Condition::AtLeast("missing".into(), 0).holds(Some(&Attrs::new())));
+}
+
+pub async fn concurrent_additions_all_land(store: Arc<dyn ItemStore>) {
+    let key = Key::new(unique("T"), "hits");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                store
+                    .write(vec![Write::Update {
+                        key,
+                        add: vec![("hits".into(), 1)],
+                        set: Attrs::new(),
+                        condition: Some(Condition::Any(vec![
+                            Condition::NotExists,
+                            Condition::Below("hits".into(), 1_000),
+                        ])),
+                    }])
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("no addition is refused or lost");
+    }
+    assert_eq!(
+        store.get(&key).await.unwrap().unwrap().attrs.get("hits"),
+        Some(&json!(20))
+    );
+}
+
+pub async fn many_items_are_read_at_once_in_order(store: Arc<dyn ItemStore>) {
+    let pk = unique("T");
+    let items: Vec<Item> = (0..150)
+        .map(|i| item(&pk, &format!("{i:03}"), json!({"i": i})))
+        .collect();
+    store.put_many(items.clone()).await.unwrap();
+    let mut keys: Vec<Key> = items.iter().map(|i| i.key.clone()).rev().collect();
+    keys.insert(3, Key::new(&pk, "missing"));
+    keys.push(items[7].key.clone());
+    let got = store.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), keys.len());
+    for (key, found) in keys.iter().zip(&got) {
+        match found {
+            Some(found) => assert_eq!(&found.key, key),
+            None => assert_eq!(key.sk, "missing"),
+        }
+    }
+    assert_eq!(got[0].as_ref(), Some(&items[149]));
+    assert_eq!(got.last().unwrap().as_ref(), Some(&items[7]));
+    assert_eq!(got.iter().filter(|g| g.is_none()).count(), 1);
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
 }
 
 // ---- Gatehouse's records -------------------------------------------------------------------

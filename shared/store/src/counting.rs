@@ -10,6 +10,8 @@ use crate::items::{Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Calls {
     pub gets: usize,
+    /// Batched reads (`get_many`), each one round trip.
+    pub batch_gets: usize,
     pub queries: usize,
     pub writes: usize,
     /// Items returned by queries.
@@ -19,6 +21,7 @@ pub struct Calls {
 pub struct CountingItems {
     inner: Arc<dyn ItemStore>,
     gets: AtomicUsize,
+    batch_gets: AtomicUsize,
     queries: AtomicUsize,
     writes: AtomicUsize,
     items_read: AtomicUsize,
@@ -29,6 +32,7 @@ impl CountingItems {
         Self {
             inner,
             gets: AtomicUsize::new(0),
+            batch_gets: AtomicUsize::new(0),
             queries: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
             items_read: AtomicUsize::new(0),
@@ -39,6 +43,7 @@ impl CountingItems {
     pub fn take(&self) -> Calls {
         Calls {
             gets: self.gets.swap(0, Ordering::SeqCst),
+            batch_gets: self.batch_gets.swap(0, Ordering::SeqCst),
             queries: self.queries.swap(0, Ordering::SeqCst),
             writes: self.writes.swap(0, Ordering::SeqCst),
             items_read: self.items_read.swap(0, Ordering::SeqCst),
@@ -51,6 +56,11 @@ impl ItemStore for CountingItems {
     async fn get(&self, key: &Key) -> Result<Option<Item>, ItemError> {
         self.gets.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key).await
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, ItemError> {
+        self.batch_gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_many(keys).await
     }
 
     async fn query(&self, query: &Query) -> Result<QueryPage, ItemError> {
@@ -102,8 +112,13 @@ impl ItemStore for RecordingItems {
     async fn write(&self, writes: Vec<Write>) -> Result<(), ItemError> {
         let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
         for w in writes {
-            if let Write::Put { item, .. } = w {
-                written.push(item);
+            match w {
+                Write::Put { item, .. } => written.push(item),
+                Write::Update { key, add, set, .. } => written.push(Item {
+                    key,
+                    attrs: crate::items::updated(None, &add, &set),
+                }),
+                Write::Delete { .. } | Write::Check { .. } => {}
             }
         }
         Ok(())

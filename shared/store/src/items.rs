@@ -34,6 +34,8 @@ pub enum Condition {
     Equals(String, Value),
     /// The attribute is a number strictly below this one.
     Below(String, i64),
+    /// The attribute is a number at least this one.
+    AtLeast(String, i64),
     All(Vec<Condition>),
     Any(Vec<Condition>),
 }
@@ -52,6 +54,10 @@ impl Condition {
                 .and_then(|a| a.get(name))
                 .and_then(Value::as_i64)
                 .is_some_and(|v| v < *n),
+            Condition::AtLeast(name, n) => current
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_i64)
+                .is_some_and(|v| v >= *n),
             Condition::All(cs) => cs.iter().all(|c| c.holds(current)),
             Condition::Any(cs) => cs.iter().any(|c| c.holds(current)),
         }
@@ -70,19 +76,43 @@ pub enum Write {
     },
     /// Writes nothing; only its condition must hold.
     Check { key: Key, condition: Condition },
+    /// Changes an item in place, creating it when absent: adds to numeric attributes (an absent
+    /// one counts as 0) and sets others. Concurrent updates never overwrite each other's
+    /// additions, so a counter needs no read first (DynamoDB's `UpdateItem` with `ADD`).
+    Update {
+        key: Key,
+        add: Vec<(String, i64)>,
+        set: Attrs,
+        condition: Option<Condition>,
+    },
+}
+
+/// `current` changed as an [`Write::Update`] says. For backends without native updates.
+pub fn updated(current: Option<Attrs>, add: &[(String, i64)], set: &Attrs) -> Attrs {
+    let mut attrs = current.unwrap_or_default();
+    for (name, delta) in add {
+        let before = attrs.get(name).and_then(Value::as_i64).unwrap_or(0);
+        attrs.insert(name.clone(), Value::from(before.saturating_add(*delta)));
+    }
+    for (name, value) in set {
+        attrs.insert(name.clone(), value.clone());
+    }
+    attrs
 }
 
 impl Write {
     pub fn key(&self) -> &Key {
         match self {
             Write::Put { item, .. } => &item.key,
-            Write::Delete { key, .. } | Write::Check { key, .. } => key,
+            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Update { key, .. } => key,
         }
     }
 
     pub fn condition(&self) -> Option<&Condition> {
         match self {
-            Write::Put { condition, .. } | Write::Delete { condition, .. } => condition.as_ref(),
+            Write::Put { condition, .. }
+            | Write::Delete { condition, .. }
+            | Write::Update { condition, .. } => condition.as_ref(),
             Write::Check { condition, .. } => Some(condition),
         }
     }
@@ -123,6 +153,15 @@ pub enum ItemError {
 #[async_trait]
 pub trait ItemStore: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, ItemError>;
+    /// The items at these keys, in order (a key may appear more than once), in as few round
+    /// trips as the backend allows (one DynamoDB `BatchGetItem` for up to 100 keys).
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, ItemError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key).await?);
+        }
+        Ok(out)
+    }
     async fn query(&self, query: &Query) -> Result<QueryPage, ItemError>;
     /// Applies every write or none (at most 100, each to a different key). When a condition
     /// fails, answers [`ItemError::ConditionFailed`] with the first failing write's index.

@@ -16,5 +16,7 @@ mod items;
 mod records;
 
 pub use counting::{Calls, CountingItems, RecordingItems};
-pub use items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
+pub use items::{
+    updated, Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
+};
 pub use records::Records;
