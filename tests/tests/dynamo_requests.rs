@@ -49,9 +49,10 @@ async fn requests_per_operation() {
     assert_eq!(reply.status, 201);
     expect(counts(&b), &[("GetItem", 3), ("TransactWriteItems", 1)]);
 
-    // Sign-in: org, the two failure counters (account, client), email claim, user; one
-    // transaction charging both counters before the password is checked; then, as it matched,
-    // the account's counter cleared, the client's charge refunded (a versioned put), the session.
+    // Sign-in: org, the two failure counters (account, client) in one batch, email claim, user;
+    // one transaction charging both counters (additions) before the password is checked; then,
+    // as it matched, the account's counter cleared, the client's charge taken back (an
+    // addition), the session.
     let reply = b
         .gateway
         .post(
@@ -64,10 +65,12 @@ async fn requests_per_operation() {
     expect(
         counts(&b),
         &[
-            ("GetItem", 5),
+            ("GetItem", 3),
+            ("BatchGetItem", 1),
             ("TransactWriteItems", 1),
             ("DeleteItem", 1),
-            ("PutItem", 2),
+            ("UpdateItem", 1),
+            ("PutItem", 1),
         ],
     );
 
@@ -80,9 +83,9 @@ async fn requests_per_operation() {
     expect(counts(&b), &[("GetItem", 2), ("TransactWriteItems", 1)]);
     let code = invited.json["access_code"].as_str().unwrap().to_string();
 
-    // Access-code sign-up: org, the two counters, the code, the invitation; the charge; both
-    // charges refunded (a versioned put each); one transaction (spend the code, accept, user, uid
-    // claim, session).
+    // Access-code sign-up: org, the two counters (one batch), the code, the invitation; the
+    // charge; both charges taken back (an addition each); one transaction (spend the code,
+    // accept, user, uid claim, session).
     let reply = b
         .gateway
         .post(
@@ -94,7 +97,12 @@ async fn requests_per_operation() {
     assert_eq!(reply.status, 201);
     expect(
         counts(&b),
-        &[("GetItem", 5), ("TransactWriteItems", 2), ("PutItem", 2)],
+        &[
+            ("GetItem", 3),
+            ("BatchGetItem", 1),
+            ("TransactWriteItems", 2),
+            ("UpdateItem", 2),
+        ],
     );
 
     // A failed sign-in costs the same reads and the charge, and nothing else.
@@ -107,5 +115,12 @@ async fn requests_per_operation() {
         )
         .await;
     assert_eq!(reply.status, 401);
-    expect(counts(&b), &[("GetItem", 5), ("TransactWriteItems", 1)]);
+    expect(
+        counts(&b),
+        &[
+            ("GetItem", 3),
+            ("BatchGetItem", 1),
+            ("TransactWriteItems", 1),
+        ],
+    );
 }

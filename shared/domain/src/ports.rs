@@ -181,22 +181,45 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<usize, StoreError>;
 }
 
-/// A change to one failure counter, made only if the counter is still as it was read.
+/// A change to one failure counter.
 #[derive(Debug, Clone)]
-pub struct AttemptsChange {
-    pub key: String,
-    /// The version read; `None` when there was no counter.
-    pub read: Option<u64>,
-    pub next: Attempts,
-    /// When the store may forget the counter.
-    pub keep_until: Timestamp,
+pub enum AttemptsChange {
+    /// Replaces the counter, only if it is still at the version read (`None`: there was none).
+    Replace {
+        key: String,
+        read: Option<u64>,
+        next: Attempts,
+        /// When the store may forget the counter.
+        keep_until: Timestamp,
+    },
+    /// One more failure at `at`, counted whatever other attempts change meanwhile, as long as
+    /// the counter has fewer than `free - 1` failures (so no wait follows this one) and is not
+    /// waiting; `Stale` otherwise. Contention-free: many people behind one address never refuse each other.
+    Charge {
+        key: String,
+        at: Timestamp,
+        free: u32,
+        keep_until: Timestamp,
+    },
+    /// One failure taken back (a charged attempt turned out right), whatever else changed
+    /// meanwhile; nothing if the counter has none.
+    Refund { key: String },
+}
+
+impl AttemptsChange {
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Replace { key, .. } | Self::Charge { key, .. } | Self::Refund { key } => key,
+        }
+    }
 }
 
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
     /// The counters under these keys, in order.
     async fn attempts(&self, keys: &[String]) -> Result<Vec<Option<Attempts>>, StoreError>;
-    /// Applies all changes or none: `Stale` if any counter changed since it was read.
+    /// Applies all changes or none: `Stale` if a replaced counter changed since it was read or
+    /// a charge found its counter out of the free allowance.
     async fn record_attempts(&self, changes: &[AttemptsChange]) -> Result<(), WriteError>;
     /// Forgets a counter (after a success).
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;

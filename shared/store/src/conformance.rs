@@ -63,6 +63,7 @@ macro_rules! conformance_suite {
             a_password_reset_is_spent_with_the_password_change,
             a_users_sessions_end_together_but_the_kept_one,
             failure_counters_change_only_from_what_was_read,
+            charges_within_the_allowance_never_refuse_each_other,
             users_are_listed_in_pages,
             renewing_an_invitation_renews_its_claim,
             invitations_are_listed_by_status_and_kind,
@@ -1753,7 +1754,7 @@ pub async fn failure_counters_change_only_from_what_was_read(store: Arc<dyn Item
     let key = format!("test#{}", random().user_id());
     let keys = vec![key.clone()];
     assert_eq!(records.attempts(&keys).await.unwrap(), vec![None]);
-    let change = |read: Option<u64>, failures: u32| AttemptsChange {
+    let change = |read: Option<u64>, failures: u32| AttemptsChange::Replace {
         key: key.clone(),
         read,
         next: Attempts {
@@ -2057,4 +2058,111 @@ pub async fn concurrent_claims_of_a_request_key_have_one_winner(store: Arc<dyn I
         }
     }
     assert_eq!(claimed, 1);
+}
+
+pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let key = format!("test#{}", random().user_id());
+    let keys = vec![key.clone()];
+    let now = at(5_000);
+    let charge = |free: u32| AttemptsChange::Charge {
+        key: key.clone(),
+        at: now,
+        free,
+        keep_until: at(9_000),
+    };
+    let refund = || AttemptsChange::Refund { key: key.clone() };
+    let parallel = |change: AttemptsChange| {
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let records = records.clone();
+                let c = change.clone();
+                tokio::spawn(async move { records.record_attempts(&[c]).await })
+            })
+            .collect();
+        async move {
+            for t in tasks {
+                t.await.unwrap().expect("neither refused nor lost");
+            }
+        }
+    };
+    parallel(charge(100)).await;
+    let counted = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    assert_eq!(counted.failures, 20);
+    assert_eq!(counted.last_failure, now);
+    assert_eq!(counted.version, 20, "each addition bumps the version");
+    // A replacement read before an addition is stale.
+    let replace = AttemptsChange::Replace {
+        key: key.clone(),
+        read: Some(counted.version),
+        next: Attempts::default(),
+        keep_until: at(9_000),
+    };
+    records.record_attempts(&[charge(100)]).await.unwrap();
+    assert!(matches!(
+        records.record_attempts(&[replace]).await,
+        Err(WriteError::Stale)
+    ));
+    parallel(refund()).await;
+    assert_eq!(
+        records.attempts(&keys).await.unwrap()[0]
+            .as_ref()
+            .unwrap()
+            .failures,
+        1
+    );
+    // Out of the free allowance, a charge is refused (the caller replaces the counter instead).
+    assert!(matches!(
+        records.record_attempts(&[charge(2)]).await,
+        Err(WriteError::Stale)
+    ));
+    records.record_attempts(&[refund()]).await.unwrap();
+    assert!(matches!(
+        records.record_attempts(&[refund()]).await,
+        Err(WriteError::Stale)
+    ));
+    assert_eq!(
+        records.attempts(&keys).await.unwrap()[0]
+            .as_ref()
+            .unwrap()
+            .failures,
+        0,
+        "never below zero"
+    );
+    // A waiting counter refuses a charge too.
+    let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    records
+        .record_attempts(&[AttemptsChange::Replace {
+            key: key.clone(),
+            read: Some(read.version),
+            next: Attempts {
+                failures: 0,
+                last_failure: now,
+                blocked_until: at(6_000),
+                version: 0,
+            },
+            keep_until: at(9_000),
+        }])
+        .await
+        .unwrap();
+    assert!(matches!(
+        records.record_attempts(&[charge(100)]).await,
+        Err(WriteError::Stale)
+    ));
+    // Several counters change together or not at all.
+    let other = format!("test#{}", random().user_id());
+    let both = [
+        AttemptsChange::Charge {
+            key: other.clone(),
+            at: now,
+            free: 100,
+            keep_until: at(9_000),
+        },
+        charge(100),
+    ];
+    assert!(matches!(
+        records.record_attempts(&both).await,
+        Err(WriteError::Stale)
+    ));
+    assert_eq!(records.attempts(&[other]).await.unwrap(), vec![None]);
 }

@@ -928,31 +928,76 @@ fn attempts_key(key: &str) -> Key {
     Key::new(format!("ATTEMPTS#{key}"), "#")
 }
 
+const FAILURES: &str = "failures";
+
+/// A failure counter's change as a write: a versioned replacement, or an in-place addition that
+/// bumps the version too, so that a replacement read before it fails as stale.
+fn attempts_write(change: &AttemptsChange) -> Write {
+    match change {
+        AttemptsChange::Replace {
+            key,
+            read,
+            next,
+            keep_until,
+        } => {
+            let mut attrs = encode(next);
+            let version = read.map_or(0, |v| v + 1);
+            attrs.insert(VERSION.into(), json!(version));
+            attrs.insert(TTL_ATTRIBUTE.into(), json!(keep_until));
+            let condition = match read {
+                Some(v) => Condition::Equals(VERSION.into(), json!(v)),
+                None => Condition::NotExists,
+            };
+            put(attempts_key(key), attrs, Some(condition))
+        }
+        AttemptsChange::Charge {
+            key,
+            at,
+            free,
+            keep_until,
+        } => {
+            let mut set = Attrs::new();
+            set.insert("last_failure".into(), json!(at));
+            set.insert("blocked_until".into(), json!(at));
+            set.insert(TTL_ATTRIBUTE.into(), json!(keep_until));
+            Write::Update {
+                key: attempts_key(key),
+                add: vec![(FAILURES.into(), 1), (VERSION.into(), 1)],
+                set,
+                // Still within the free allowance, and not waiting.
+                condition: Some(Condition::Any(vec![
+                    Condition::NotExists,
+                    Condition::All(vec![
+                        Condition::Below(FAILURES.into(), i64::from(*free) - 1),
+                        Condition::Below("blocked_until".into(), at.unix_seconds() + 1),
+                    ]),
+                ])),
+            }
+        }
+        AttemptsChange::Refund { key } => Write::Update {
+            key: attempts_key(key),
+            add: vec![(FAILURES.into(), -1), (VERSION.into(), 1)],
+            set: Attrs::new(),
+            condition: Some(Condition::AtLeast(FAILURES.into(), 1)),
+        },
+    }
+}
+
 #[async_trait]
 impl AttemptStore for Records {
     async fn attempts(&self, keys: &[String]) -> Result<Vec<Option<Attempts>>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            out.push(self.get(&attempts_key(key)).await?);
-        }
-        Ok(out)
+        let keys: Vec<Key> = keys.iter().map(|k| attempts_key(k)).collect();
+        self.items
+            .get_many(&keys)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|item| item.map(|i| decode(i.attrs)).transpose())
+            .collect()
     }
 
     async fn record_attempts(&self, changes: &[AttemptsChange]) -> Result<(), WriteError> {
-        let writes = changes
-            .iter()
-            .map(|c| {
-                let mut attrs = encode(&c.next);
-                let version = c.read.map_or(0, |v| v + 1);
-                attrs.insert(VERSION.into(), json!(version));
-                attrs.insert(TTL_ATTRIBUTE.into(), json!(c.keep_until));
-                let condition = match c.read {
-                    Some(v) => Condition::Equals(VERSION.into(), json!(v)),
-                    None => Condition::NotExists,
-                };
-                put(attempts_key(&c.key), attrs, Some(condition))
-            })
-            .collect();
+        let writes = changes.iter().map(attempts_write).collect();
         // No retry on conflict here: the caller re-reads and decides again.
         self.items.write(writes).await.map_err(write_error)
     }

@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+use crate::clock::Timestamp;
 use crate::ports::{AttemptsChange, StoreError, WriteError};
 use crate::services::Services;
 use crate::throttle::{Attempts, Counter, Refusal};
@@ -39,13 +40,18 @@ pub(crate) enum AdmitError {
     Store(#[from] StoreError),
 }
 
-/// How often an attempt re-reads counters that changed under it before giving up.
+/// How often an attempt re-reads counters that changed under it before giving up. Only counters
+/// past their free allowance are replaced from what was read (and so can lose races); within it,
+/// charges are additions that never do.
 const ADMIT_TRIES: u32 = 16;
 
 /// Charges one failure to every counter, unless one of them refuses the attempt. The charge is
 /// made before the secret is checked, so parallel attempts are counted one by one; a success
-/// clears the target's counter afterwards ([`clear`]).
-/// Answers each counter as charged and stored, for [`refund`].
+/// clears the target's counter afterwards ([`clear`]) or takes its own charge back ([`refund`]).
+/// Within a counter's free allowance the charge is an addition (no wait follows it), so people
+/// sharing an address never make each other fail; past it, the counter is replaced from what
+/// was read, with its doubled wait, on condition that it did not change meanwhile.
+/// Answers each counter as charged, for [`refund`].
 pub(crate) async fn admit(
     services: &Services,
     counters: &[Counter],
@@ -78,39 +84,49 @@ pub(crate) async fn admit(
         if let Some(r) = refusal {
             return Err(AdmitError::Refused(r));
         }
-        let changes: Vec<AttemptsChange> = counters
+        let (changes, charged): (Vec<AttemptsChange>, Vec<Attempts>) = counters
             .iter()
             .zip(read)
-            .map(|(counter, attempts)| {
-                let next = attempts
-                    .clone()
-                    .unwrap_or_default()
-                    .charged(&counter.policy, now);
-                AttemptsChange {
-                    key: counter.key.clone(),
-                    read: attempts.map(|a| a.version),
-                    keep_until: counter.keep_until(&next),
-                    next,
-                }
-            })
-            .collect();
+            .map(|(counter, attempts)| charge(counter, attempts, now))
+            .unzip();
         match services.store.record_attempts(&changes).await {
-            Ok(()) => {
-                return Ok(changes
-                    .into_iter()
-                    .map(|c| Attempts {
-                        version: c.read.map_or(0, |v| v + 1),
-                        ..c.next
-                    })
-                    .collect())
-            }
+            Ok(()) => return Ok(charged),
             Err(WriteError::Stale) => continue,
             Err(WriteError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(StoreError::Unavailable(e.to_string()).into()),
         }
     }
-    // Heavy contention on one counter: refuse rather than let attempts through uncounted.
+    // Heavy contention on a counter past its allowance: refuse rather than let attempts through
+    // uncounted.
     Err(AdmitError::Refused(Refusal::Wait(Duration::from_secs(1))))
+}
+
+/// The change that charges one failure to a counter read as `read`, and the counter after it.
+fn charge(counter: &Counter, read: Option<Attempts>, now: Timestamp) -> (AttemptsChange, Attempts) {
+    let before = read.clone().unwrap_or_default();
+    let next = before.charged(&counter.policy, now);
+    let forgotten = before.current(&counter.policy, now) != before;
+    let keep_until = counter.keep_until(&next);
+    if !forgotten && next.failures < counter.policy.free {
+        let change = AttemptsChange::Charge {
+            key: counter.key.clone(),
+            at: now,
+            free: counter.policy.free,
+            keep_until,
+        };
+        return (change, next);
+    }
+    let change = AttemptsChange::Replace {
+        key: counter.key.clone(),
+        read: read.as_ref().map(|a| a.version),
+        next: next.clone(),
+        keep_until,
+    };
+    let stored = Attempts {
+        version: read.as_ref().map_or(0, |a| a.version + 1),
+        ..next
+    };
+    (change, stored)
 }
 
 /// Forgets a counter after a success. A failure only leaves the counter as charged.
@@ -123,8 +139,20 @@ pub(crate) async fn clear(services: &Services, counter: &Counter) {
 /// Takes back the failure [`admit`] charged to `counter`, after the attempt turned out right.
 /// Unlike [`clear`], it leaves every other failure counted: a right guess must not wipe the
 /// wrong ones (an attacker holding one valid code could otherwise reset a shared counter).
-/// Best effort: under contention, the charge may stay.
+/// Within the free allowance it is a subtraction that cannot lose a race; past it, the counter
+/// is replaced with the wait its remaining failures call for (best effort under contention).
 pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Attempts) {
+    if charged.failures < counter.policy.free {
+        let change = AttemptsChange::Refund {
+            key: counter.key.clone(),
+        };
+        match services.store.record_attempts(&[change]).await {
+            // Stale: the counter has no failure left to take back (it was cleared meanwhile).
+            Ok(()) | Err(WriteError::Stale) => {}
+            Err(e) => tracing::warn!(cause = %e, "a failure counter was not refunded"),
+        }
+        return;
+    }
     // First from the state the charge stored; re-read only if it changed since.
     let mut known = Some(charged.clone());
     for _ in 0..4 {
@@ -146,7 +174,7 @@ pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Att
             return;
         };
         let next = attempts.refunded(&counter.policy);
-        let change = AttemptsChange {
+        let change = AttemptsChange::Replace {
             key: counter.key.clone(),
             read: Some(attempts.version),
             keep_until: counter.keep_until(&next),
