@@ -166,6 +166,13 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<(), WriteError>;
+    /// Creates the session and applies the failure-counter changes of the sign-in that opened
+    /// it, all in one write: `Stale` (nothing written) if a change's condition does not hold.
+    async fn open_session(
+        &self,
+        session: &Session,
+        attempts: &[AttemptsChange],
+    ) -> Result<(), WriteError>;
     async fn session(
         &self,
         org: &OrgDomain,
@@ -202,14 +209,19 @@ pub enum AttemptsChange {
         keep_until: Timestamp,
     },
     /// One failure taken back (a charged attempt turned out right), whatever else changed
-    /// meanwhile; nothing if the counter has none.
+    /// meanwhile; `Stale` if the counter has none.
     Refund { key: String },
+    /// The counter forgotten (a success ends a run of failures).
+    Clear { key: String },
 }
 
 impl AttemptsChange {
     pub fn key(&self) -> &str {
         match self {
-            Self::Replace { key, .. } | Self::Charge { key, .. } | Self::Refund { key } => key,
+            Self::Replace { key, .. }
+            | Self::Charge { key, .. }
+            | Self::Refund { key }
+            | Self::Clear { key } => key,
         }
     }
 }
@@ -277,9 +289,59 @@ pub trait RequestStore: Send + Sync {
     async fn release_request(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// Records a request needs that do not depend on each other, asked for together so that they
+/// cost one round trip (one DynamoDB `BatchGetItem`). Everything named is in `org`.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// The organisation itself.
+    pub org: bool,
+    /// The session of this user with this token hash.
+    pub session: Option<(UserId, TokenHash)>,
+    /// A user by id.
+    pub user: Option<UserId>,
+    /// The account holding this sign-in identifier, if an account holds it.
+    pub account: Option<AccountKey>,
+    /// Failure counters, by key.
+    pub attempts: Vec<String>,
+    /// Groups by id.
+    pub groups: Vec<GroupId>,
+}
+
+/// An account's unique sign-in identifier in an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountKey {
+    Email(EmailAddress),
+    Uid(Uid),
+}
+
+/// What a [`Lookup`] found, each part as asked.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub org: Option<Org>,
+    pub session: Option<Session>,
+    pub user: Option<User>,
+    /// The id of the account holding the identifier; read the user with it.
+    pub account: Option<UserId>,
+    pub attempts: Vec<Option<Attempts>>,
+    /// In the order asked; `None` for an id that is no group of the organisation.
+    pub groups: Vec<Option<Group>>,
+}
+
+#[async_trait]
+pub trait LookupStore: Send + Sync {
+    async fn look_up(&self, org: &OrgDomain, lookup: &Lookup) -> Result<Found, StoreError>;
+}
+
 /// Everything Gatehouse keeps.
 pub trait Store:
-    OrgStore + GroupStore + InvitationStore + UserStore + SessionStore + AttemptStore + RequestStore
+    OrgStore
+    + GroupStore
+    + InvitationStore
+    + UserStore
+    + SessionStore
+    + AttemptStore
+    + RequestStore
+    + LookupStore
 {
 }
 impl<
@@ -289,7 +351,8 @@ impl<
             + UserStore
             + SessionStore
             + AttemptStore
-            + RequestStore,
+            + RequestStore
+            + LookupStore,
     > Store for T
 {
 }

@@ -16,9 +16,9 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::password::PasswordDigest;
 use gatehouse_domain::ports::{
-    Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationQuery, InvitationStore,
-    OrgStore, PageRequest, RequestClaim, RequestStore, SessionStore, StoreError, StoredAnswer,
-    UserStore, WriteError,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, GroupStore, InvitationQuery,
+    InvitationStore, Lookup, LookupStore, OrgStore, PageRequest, RequestClaim, RequestStore,
+    SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
 };
 use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
 use gatehouse_domain::throttle::Attempts;
@@ -26,6 +26,7 @@ use gatehouse_domain::types::{
     EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role, Uid,
 };
 
+use crate::counting::CountingItems;
 use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
 use crate::records::Records;
 
@@ -64,6 +65,8 @@ macro_rules! conformance_suite {
             a_users_sessions_end_together_but_the_kept_one,
             failure_counters_change_only_from_what_was_read,
             charges_within_the_allowance_never_refuse_each_other,
+            a_lookup_reads_independent_records_in_one_round_trip,
+            a_session_opens_with_its_counter_changes_in_one_write,
             users_are_listed_in_pages,
             renewing_an_invitation_renews_its_claim,
             invitations_are_listed_by_status_and_kind,
@@ -2165,4 +2168,162 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
         Err(WriteError::Stale)
     ));
     assert_eq!(records.attempts(&[other]).await.unwrap(), vec![None]);
+}
+
+pub async fn a_lookup_reads_independent_records_in_one_round_trip(store: Arc<dyn ItemStore>) {
+    let counted = Arc::new(CountingItems::new(store));
+    let records = Records::new(counted.clone());
+    let (domain, admin) = new_org(&records).await;
+    let (other, outsider) = new_org(&records).await;
+    let session = session_for(&admin);
+    records.create_session(&session).await.unwrap();
+    let foreign = session_for(&outsider);
+    records.create_session(&foreign).await.unwrap();
+    let group = Group {
+        id: random().group_id(),
+        name: GroupName::parse("Looked up").unwrap(),
+        created_at: at(5),
+    };
+    records.create_group(&domain, &group).await.unwrap();
+    let counter = format!("test#{}", random().user_id());
+    records
+        .record_attempts(&[AttemptsChange::Charge {
+            key: counter.clone(),
+            at: at(100),
+            free: 5,
+            keep_until: at(9_000),
+        }])
+        .await
+        .unwrap();
+    let unknown_group = random().group_id();
+    counted.take();
+    let found = records
+        .look_up(
+            &domain,
+            &Lookup {
+                org: true,
+                session: Some((admin.id.clone(), session.token_hash.clone())),
+                user: Some(admin.id.clone()),
+                account: Some(AccountKey::Email(admin.email.clone().unwrap())),
+                attempts: vec![counter.clone(), format!("test#{}", random().user_id())],
+                groups: vec![unknown_group, group.id.clone()],
+            },
+        )
+        .await
+        .unwrap();
+    let calls = counted.take();
+    assert_eq!((calls.batch_gets, calls.gets, calls.queries), (1, 0, 0));
+    assert_eq!(found.org.unwrap().domain, domain);
+    assert_eq!(found.session, Some(session));
+    assert_eq!(found.user.unwrap().id, admin.id);
+    assert_eq!(found.account, Some(admin.id.clone()));
+    assert_eq!(found.attempts.len(), 2);
+    assert_eq!(found.attempts[0].as_ref().unwrap().failures, 1);
+    assert_eq!(found.attempts[1], None);
+    assert_eq!(found.groups, vec![None, Some(group.clone())]);
+    // Nothing of another organisation is found from this one.
+    let found = records
+        .look_up(
+            &other,
+            &Lookup {
+                org: false,
+                session: Some((admin.id.clone(), foreign.token_hash.clone())),
+                user: Some(admin.id.clone()),
+                account: Some(AccountKey::Email(admin.email.clone().unwrap())),
+                groups: vec![group.id.clone()],
+                ..Lookup::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(found.org.is_none() && found.session.is_none() && found.user.is_none());
+    // The same address there is that organisation's own account.
+    assert_eq!(found.account, Some(outsider.id.clone()));
+    assert_eq!(found.groups, vec![None]);
+    // An email held by an invitation is no account.
+    let token = SecretToken::generate(random());
+    let invited = invitation(&domain, "invitee@example.com", 1_000, &token);
+    records.create_invitation(&invited).await.unwrap();
+    let found = records
+        .look_up(
+            &domain,
+            &Lookup {
+                account: Some(AccountKey::Email(
+                    EmailAddress::parse("invitee@example.com").unwrap(),
+                )),
+                ..Lookup::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.account, None);
+}
+
+pub async fn a_session_opens_with_its_counter_changes_in_one_write(store: Arc<dyn ItemStore>) {
+    let counted = Arc::new(CountingItems::new(store));
+    let records = Records::new(counted.clone());
+    let (domain, admin) = new_org(&records).await;
+    let account = format!("test#{}", random().user_id());
+    let client = format!("test#{}", random().user_id());
+    let charge = |key: &str| AttemptsChange::Charge {
+        key: key.to_string(),
+        at: at(100),
+        free: 5,
+        keep_until: at(9_000),
+    };
+    records
+        .record_attempts(&[charge(&account), charge(&client)])
+        .await
+        .unwrap();
+    records.record_attempts(&[charge(&client)]).await.unwrap();
+    let session = session_for(&admin);
+    counted.take();
+    records
+        .open_session(
+            &session,
+            &[
+                AttemptsChange::Clear {
+                    key: account.clone(),
+                },
+                AttemptsChange::Refund {
+                    key: client.clone(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted.take().writes, 1);
+    assert_eq!(
+        records
+            .session(&domain, &admin.id, &session.token_hash)
+            .await
+            .unwrap(),
+        Some(session)
+    );
+    let left = records
+        .attempts(&[account.clone(), client.clone()])
+        .await
+        .unwrap();
+    assert_eq!(left[0], None, "the account's counter is cleared");
+    assert_eq!(
+        left[1].as_ref().unwrap().failures,
+        1,
+        "one charge taken back"
+    );
+    // A refund with nothing to take back stops the whole write.
+    let nothing = format!("test#{}", random().user_id());
+    let second = session_for(&admin);
+    assert!(matches!(
+        records
+            .open_session(&second, &[AttemptsChange::Refund { key: nothing }])
+            .await,
+        Err(WriteError::Stale)
+    ));
+    assert_eq!(
+        records
+            .session(&domain, &admin.id, &second.token_hash)
+            .await
+            .unwrap(),
+        None
+    );
 }

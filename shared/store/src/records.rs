@@ -16,9 +16,9 @@ use gatehouse_domain::model::{
     Group, Invitation, InvitationState, InvitationStatus, Org, PasswordReset, Session, User,
 };
 use gatehouse_domain::ports::{
-    Acceptance, AttemptStore, AttemptsChange, GroupStore, InvitationQuery, InvitationStore,
-    OrgStore, Page, PageRequest, RequestClaim, RequestStore, SessionStore, StoreError,
-    StoredAnswer, UserStore, WriteError,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Found, GroupStore, InvitationQuery,
+    InvitationStore, Lookup, LookupStore, OrgStore, Page, PageRequest, RequestClaim, RequestStore,
+    SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
@@ -725,6 +725,80 @@ impl InvitationStore for Records {
     }
 }
 
+/// The id of the account holding a claim item, if an account holds it.
+fn claimant(claim: Option<Item>) -> Result<Option<UserId>, StoreError> {
+    let Some(claim) = claim else {
+        return Ok(None);
+    };
+    if claim.attrs.get("owner").and_then(Value::as_str) != Some("user") {
+        return Ok(None);
+    }
+    claim
+        .attrs
+        .get("owner_id")
+        .and_then(Value::as_str)
+        .and_then(|s| UserId::parse(s).ok())
+        .map(Some)
+        .ok_or_else(|| StoreError::Unavailable("corrupt claim".into()))
+}
+
+#[async_trait]
+impl LookupStore for Records {
+    async fn look_up(&self, org: &OrgDomain, lookup: &Lookup) -> Result<Found, StoreError> {
+        let mut keys = Vec::new();
+        if lookup.org {
+            keys.push(keys::org(org));
+        }
+        if let Some((user, token)) = &lookup.session {
+            keys.push(keys::session(org, user, token));
+        }
+        if let Some(user) = &lookup.user {
+            keys.push(keys::user(org, user));
+        }
+        match &lookup.account {
+            Some(AccountKey::Email(email)) => keys.push(keys::email_claim(org, email)),
+            Some(AccountKey::Uid(uid)) => keys.push(keys::uid_claim(org, uid)),
+            None => {}
+        }
+        keys.extend(lookup.attempts.iter().map(|k| attempts_key(k)));
+        keys.extend(lookup.groups.iter().map(|g| keys::group(org, g)));
+        let mut items = self
+            .items
+            .get_many(&keys)
+            .await
+            .map_err(unavailable)?
+            .into_iter();
+        let mut next = || items.next().flatten();
+        let mut found = Found::default();
+        if lookup.org {
+            found.org = next().map(|i| decode(i.attrs)).transpose()?;
+        }
+        if lookup.session.is_some() {
+            found.session = next()
+                .map(|i| decode::<Session>(i.attrs))
+                .transpose()?
+                .filter(|s| &s.org == org);
+        }
+        if lookup.user.is_some() {
+            found.user = next().map(|i| decode(i.attrs)).transpose()?;
+        }
+        if lookup.account.is_some() {
+            found.account = claimant(next())?;
+        }
+        for _ in &lookup.attempts {
+            found
+                .attempts
+                .push(next().map(|i| decode(i.attrs)).transpose()?);
+        }
+        for _ in &lookup.groups {
+            found
+                .groups
+                .push(next().map(|i| decode(i.attrs)).transpose()?);
+        }
+        Ok(found)
+    }
+}
+
 impl Records {
     /// The account holding a claim (email or uid), if an account holds it.
     async fn user_by_claim(
@@ -732,21 +806,10 @@ impl Records {
         org: &OrgDomain,
         claim: &Key,
     ) -> Result<Option<User>, StoreError> {
-        let Some(claim) = self.items.get(claim).await.map_err(unavailable)? else {
-            return Ok(None);
-        };
-        if claim.attrs.get("owner").and_then(Value::as_str) != Some("user") {
-            return Ok(None);
+        match claimant(self.items.get(claim).await.map_err(unavailable)?)? {
+            Some(id) => self.user(org, &id).await,
+            None => Ok(None),
         }
-        let Some(id) = claim
-            .attrs
-            .get("owner_id")
-            .and_then(Value::as_str)
-            .and_then(|s| UserId::parse(s).ok())
-        else {
-            return Err(StoreError::Unavailable("corrupt claim".into()));
-        };
-        self.user(org, &id).await
     }
 }
 
@@ -872,6 +935,16 @@ impl SessionStore for Records {
             .map_err(write_error)
     }
 
+    async fn open_session(
+        &self,
+        session: &Session,
+        attempts: &[AttemptsChange],
+    ) -> Result<(), WriteError> {
+        let mut writes = vec![session_put(session)];
+        writes.extend(attempts.iter().map(attempts_write));
+        self.write(writes).await.map_err(write_error)
+    }
+
     async fn session(
         &self,
         org: &OrgDomain,
@@ -974,6 +1047,10 @@ fn attempts_write(change: &AttemptsChange) -> Write {
                 ])),
             }
         }
+        AttemptsChange::Clear { key } => Write::Delete {
+            key: attempts_key(key),
+            condition: None,
+        },
         AttemptsChange::Refund { key } => Write::Update {
             key: attempts_key(key),
             add: vec![(FAILURES.into(), -1), (VERSION.into(), 1)],

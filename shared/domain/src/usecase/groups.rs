@@ -7,7 +7,7 @@ use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{GroupName, OrgDomain, Role};
 use crate::usecase::session::AuthError;
-use crate::usecase::{admin_of, authenticate, load_org, OrgLookupError};
+use crate::usecase::{admin_of, caller_in, Along, OrgLookupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GroupsError {
@@ -81,14 +81,21 @@ pub async fn list_groups(
     org: &OrgDomain,
     token: Option<&SessionToken>,
 ) -> Result<Vec<Group>, GroupsError> {
-    load_org(services, org).await?;
-    let actor = authenticate(services, org, token).await?;
+    // The caller's account is read along, for a guest's groups.
+    let caller = caller_in::<GroupsError>(
+        services,
+        org,
+        token,
+        Along {
+            user: true,
+            ..Along::default()
+        },
+    )
+    .await?;
     let mut groups = services.store.groups(org).await?;
-    if actor.role == Role::Guest {
-        let user = services
-            .store
-            .user(org, &actor.user_id)
-            .await?
+    if caller.actor.role == Role::Guest {
+        let user = caller
+            .user
             .ok_or(GroupsError::Auth(AuthError::Unauthenticated))?;
         groups.retain(|g| user.groups.contains(&g.id));
     }

@@ -56,6 +56,16 @@ pub(crate) async fn admit(
     services: &Services,
     counters: &[Counter],
 ) -> Result<Vec<Attempts>, AdmitError> {
+    admit_as_read(services, counters, None).await
+}
+
+/// [`admit`], deciding first from counters the caller has just read (in the same order), so that
+/// the read could share a round trip with the caller's other reads.
+pub(crate) async fn admit_as_read(
+    services: &Services,
+    counters: &[Counter],
+    mut just_read: Option<Vec<Option<Attempts>>>,
+) -> Result<Vec<Attempts>, AdmitError> {
     let keys: Vec<String> = counters.iter().map(|c| c.key.clone()).collect();
     for attempt in 0..ADMIT_TRIES {
         if attempt > 0 {
@@ -65,7 +75,10 @@ pub(crate) async fn admit(
             let ceiling = 5u64 << attempt.min(5);
             tokio::time::sleep(Duration::from_millis(1 + u64::from(byte[0]) % ceiling)).await;
         }
-        let read = services.store.attempts(&keys).await?;
+        let read = match just_read.take().filter(|r| r.len() == keys.len()) {
+            Some(read) => read,
+            None => services.store.attempts(&keys).await?,
+        };
         let now = services.clock.now();
         let mut refusal: Option<Refusal> = None;
         for (counter, attempts) in counters.iter().zip(&read) {
@@ -129,6 +142,14 @@ fn charge(counter: &Counter, read: Option<Attempts>, now: Timestamp) -> (Attempt
     (change, stored)
 }
 
+/// The refund of a charge made within the counter's free allowance: a subtraction that can join
+/// another write. `None` past the allowance, where [`refund`] replaces the counter instead.
+pub(crate) fn quick_refund(counter: &Counter, charged: &Attempts) -> Option<AttemptsChange> {
+    (charged.failures < counter.policy.free).then(|| AttemptsChange::Refund {
+        key: counter.key.clone(),
+    })
+}
+
 /// Forgets a counter after a success. A failure only leaves the counter as charged.
 pub(crate) async fn clear(services: &Services, counter: &Counter) {
     if let Err(e) = services.store.clear_attempts(&counter.key).await {
@@ -142,10 +163,7 @@ pub(crate) async fn clear(services: &Services, counter: &Counter) {
 /// Within the free allowance it is a subtraction that cannot lose a race; past it, the counter
 /// is replaced with the wait its remaining failures call for (best effort under contention).
 pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Attempts) {
-    if charged.failures < counter.policy.free {
-        let change = AttemptsChange::Refund {
-            key: counter.key.clone(),
-        };
+    if let Some(change) = quick_refund(counter, charged) {
         match services.store.record_attempts(&[change]).await {
             // Stale: the counter has no failure left to take back (it was cleared meanwhile).
             Ok(()) | Err(WriteError::Stale) => {}

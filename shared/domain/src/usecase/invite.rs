@@ -12,7 +12,7 @@ use crate::types::{
     EmailAddress, GroupId, InvitationId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
 };
 use crate::usecase::session::AuthError;
-use crate::usecase::{admin_of, Actor, OrgLookupError};
+use crate::usecase::{caller_in, Along, OrgLookupError};
 
 /// Who to invite: by email, or by identifier (uid) for a user without email.
 #[derive(Debug, Clone)]
@@ -111,7 +111,8 @@ pub async fn invite(
     token: Option<&SessionToken>,
     request: InvitationRequest,
 ) -> Result<Invited, InviteError> {
-    let (org, actor) = admin_of(services, org_domain, token, InviteError::Forbidden).await?;
+    let wanted = distinct(&request.groups);
+    let (org, inviter, found_groups) = inviter_in(services, org_domain, token, &wanted).await?;
     match &request.invitee {
         InviteeRequest::Email(email) => {
             if request.role == InviteeRole::Member && !org.settings.allows_member_email(email) {
@@ -124,7 +125,10 @@ pub async fn invite(
             }
         }
     }
-    let groups = existing_groups(services, &org, &request.groups).await?;
+    if let Some((missing, _)) = wanted.iter().zip(&found_groups).find(|(_, g)| g.is_none()) {
+        return Err(InviteError::UnknownGroup(missing.clone()));
+    }
+    let groups = wanted;
 
     let now = services.clock.now();
     let (invitee, link_token, access_code) = match request.invitee {
@@ -157,7 +161,7 @@ pub async fn invite(
         message: request
             .message
             .or_else(|| org.settings.invitation_message.clone()),
-        invited_by: actor.user_id.clone(),
+        invited_by: inviter.id.clone(),
         created_at: now,
         expires_at: now.plus(org.settings.invitation_ttl()),
         state: InvitationState::Pending,
@@ -175,13 +179,41 @@ pub async fn invite(
         Err(e) => return Err(InviteError::Internal(e.to_string())),
     }
     let invitation = match &link_token {
-        Some(t) => deliver(services, &org, &actor, invitation, t).await,
+        Some(t) => deliver(services, &org, &inviter, invitation, t).await,
         None => invitation,
     };
     Ok(Invited {
         invitation,
         access_code,
     })
+}
+
+/// Who invites: an admin of the organisation, with their name for the email. The organisation,
+/// the session and the admin's account are read in one round trip.
+struct Inviter {
+    id: crate::types::UserId,
+    name: Option<String>,
+}
+
+/// The groups asked for come along too (`None` for ids that are no group here).
+async fn inviter_in(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    groups: &[GroupId],
+) -> Result<(Org, Inviter, Vec<Option<crate::model::Group>>), InviteError> {
+    let along = Along { user: true, groups };
+    let caller = caller_in::<InviteError>(services, org, token, along).await?;
+    if !caller.actor.is_admin() {
+        return Err(InviteError::Forbidden);
+    }
+    let inviter = Inviter {
+        name: caller
+            .user
+            .map(|u| format!("{} {}", u.first_name, u.last_name)),
+        id: caller.actor.user_id,
+    };
+    Ok((caller.org, inviter, caller.groups))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +259,7 @@ pub async fn resend_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<Invited, ResendError> {
-    let (org, actor) = admin_of(services, org_domain, token, InviteError::Forbidden).await?;
+    let (org, inviter, _) = inviter_in(services, org_domain, token, &[]).await?;
     let previous = services
         .store
         .invitation(org_domain, id)
@@ -264,7 +296,7 @@ pub async fn resend_invitation(
         Err(e) => return Err(InviteError::Internal(e.to_string()).into()),
     }
     let invitation = match &link_token {
-        Some(t) => deliver(services, &org, &actor, renewed, t).await,
+        Some(t) => deliver(services, &org, &inviter, renewed, t).await,
         None => renewed,
     };
     Ok(Invited {
@@ -273,26 +305,15 @@ pub async fn resend_invitation(
     })
 }
 
-/// Drops duplicates; refuses ids that are not groups of this organisation.
-async fn existing_groups(
-    services: &Services,
-    org: &Org,
-    wanted: &[GroupId],
-) -> Result<Vec<GroupId>, InviteError> {
+/// The ids once each, in the order given.
+fn distinct(wanted: &[GroupId]) -> Vec<GroupId> {
     let mut groups: Vec<GroupId> = Vec::with_capacity(wanted.len());
     for g in wanted {
         if !groups.contains(g) {
             groups.push(g.clone());
         }
     }
-    if groups.is_empty() {
-        return Ok(groups);
-    }
-    let known = services.store.groups(&org.domain).await?;
-    if let Some(missing) = groups.iter().find(|g| !known.iter().any(|k| &k.id == *g)) {
-        return Err(InviteError::UnknownGroup(missing.clone()));
-    }
-    Ok(groups)
+    groups
 }
 
 /// Mails the invitation and records that it went out. A failure leaves the invitation saved
@@ -300,17 +321,17 @@ async fn existing_groups(
 async fn deliver(
     services: &Services,
     org: &Org,
-    actor: &Actor,
+    inviter: &Inviter,
     mut invitation: Invitation,
     link_token: &SecretToken,
 ) -> Invitation {
     let Some(email) = invitation.invitee.email().cloned() else {
         return invitation;
     };
-    let inviter = match services.store.user(&invitation.org, &actor.user_id).await {
-        Ok(Some(u)) => format!("{} {}", u.first_name, u.last_name),
-        _ => format!("An administrator of {}", org.name()),
-    };
+    let inviter = inviter
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("An administrator of {}", org.name()));
     let mail = InvitationMail {
         to: &email,
         org: org.name(),

@@ -36,7 +36,7 @@ pub(crate) async fn load_org(
 }
 
 /// Loads the organisation and checks that the caller is one of its admins: an unknown org is
-/// `NotFound`, no valid session `Unauthenticated`, anyone else `forbidden`.
+/// `NotFound`, no valid session `Unauthenticated`, anyone else `forbidden`. One round trip.
 pub(crate) async fn admin_of<E>(
     services: &Services,
     org: &OrgDomain,
@@ -46,12 +46,63 @@ pub(crate) async fn admin_of<E>(
 where
     E: From<OrgLookupError> + From<session::AuthError>,
 {
-    let found = load_org(services, org).await?;
-    let actor = authenticate(services, org, token).await?;
-    if !actor.is_admin() {
+    let caller = caller_in::<E>(services, org, token, Along::default()).await?;
+    if !caller.actor.is_admin() {
         return Err(forbidden);
     }
-    Ok((found, actor))
+    Ok((caller.org, caller.actor))
+}
+
+/// The organisation a request is addressed to and who is calling, read together.
+pub(crate) struct Caller {
+    pub org: Org,
+    pub actor: Actor,
+    /// The caller's own account, when asked for.
+    pub user: Option<crate::model::User>,
+    /// The groups asked for, in order; `None` for ids that are no group here.
+    pub groups: Vec<Option<crate::model::Group>>,
+}
+
+/// What else to read along with the organisation and the session.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Along<'a> {
+    /// The caller's own account.
+    pub user: bool,
+    pub groups: &'a [crate::types::GroupId],
+}
+
+/// Loads the organisation and the caller's session (and what `along` names) in one round trip:
+/// an unknown org is `NotFound`, no valid session `Unauthenticated`.
+pub(crate) async fn caller_in<E>(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&crate::secret::SessionToken>,
+    along: Along<'_>,
+) -> Result<Caller, E>
+where
+    E: From<OrgLookupError> + From<session::AuthError>,
+{
+    let lookup = crate::ports::Lookup {
+        org: true,
+        session: token.map(|t| (t.user_id.clone(), t.secret.hash())),
+        user: token.filter(|_| along.user).map(|t| t.user_id.clone()),
+        groups: along.groups.to_vec(),
+        ..Default::default()
+    };
+    let found = services
+        .store
+        .look_up(org, &lookup)
+        .await
+        .map_err(OrgLookupError::from)?;
+    let found_org = found.org.ok_or(OrgLookupError::NotFound)?;
+    let token = token.ok_or(session::AuthError::Unauthenticated)?;
+    let actor = session::actor_of(services, token, found.session)?;
+    Ok(Caller {
+        org: found_org,
+        actor,
+        user: found.user,
+        groups: found.groups,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

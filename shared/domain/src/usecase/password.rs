@@ -16,7 +16,7 @@ use crate::types::{EmailAddress, OrgDomain, UserId};
 use crate::usecase::guard::{admit, clear, hashed, AdmitError};
 use crate::usecase::session::AuthError;
 use crate::usecase::sign_in::{account_counter, user_counters};
-use crate::usecase::{authenticate, load_org, OrgLookupError};
+use crate::usecase::{caller_in, load_org, Along, Caller, OrgLookupError};
 
 /// How long a reset link works.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
@@ -269,8 +269,8 @@ pub async fn set_password(
     new: &str,
     current: Option<&str>,
 ) -> Result<(), PasswordChangeError> {
-    let org = load_org(services, org_domain).await?;
-    let actor = authenticate(services, org_domain, token).await?;
+    let Caller { org, actor, .. } =
+        caller_in::<PasswordChangeError>(services, org_domain, token, Along::default()).await?;
     if &actor.user_id == target {
         let current = current.ok_or(PasswordChangeError::CurrentPasswordMissing)?;
         let user = services

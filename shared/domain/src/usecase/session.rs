@@ -64,8 +64,18 @@ pub async fn authenticate(
     let session = services
         .store
         .session(org, &token.user_id, &token.secret.hash())
-        .await?
-        .ok_or(AuthError::Unauthenticated)?;
+        .await?;
+    actor_of(services, token, session)
+}
+
+/// Who is calling, from the session found for their token (if any): expired or foreign
+/// sessions are no session.
+pub(crate) fn actor_of(
+    services: &Services,
+    token: &SessionToken,
+    session: Option<Session>,
+) -> Result<Actor, AuthError> {
+    let session = session.ok_or(AuthError::Unauthenticated)?;
     if services.clock.now() >= session.expires_at || session.user_id != token.user_id {
         return Err(AuthError::Unauthenticated);
     }

@@ -3,13 +3,15 @@
 
 use crate::error::{Rejection, RejectionClass};
 use crate::password::Password;
-use crate::ports::{StoreError, WriteError};
+use crate::ports::{AccountKey, AttemptsChange, Lookup, StoreError, WriteError};
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, SignInIdentifier};
-use crate::usecase::guard::{admit, clear, hashed, refund, AdmitError, ClientAddress};
+use crate::usecase::guard::{
+    admit_as_read, hashed, quick_refund, refund, AdmitError, ClientAddress,
+};
 use crate::usecase::session::new_session;
-use crate::usecase::{load_org, OrgLookupError, SignedIn};
+use crate::usecase::{OrgLookupError, SignedIn};
 
 pub struct SignInRequest {
     /// As typed: an email address, or `uid:domain`.
@@ -74,20 +76,17 @@ impl Rejection for SignInError {
     }
 }
 
+/// Four requests in three round trips when the password is right: the organisation, the
+/// account's identifier and both failure counters in one read; the charge written while the
+/// account is read; the session written with the account's counter cleared and the client's
+/// charge taken back. A wrong password costs the first two round trips only.
 pub async fn sign_in(
     services: &Services,
     org_domain: &OrgDomain,
     request: SignInRequest,
     client: &ClientAddress,
 ) -> Result<SignedIn, SignInError> {
-    let org = load_org(services, org_domain).await?;
-    let password =
-        Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
     let identifier = SignInIdentifier::parse_in(&request.identifier, org_domain);
-    if matches!(identifier, Ok(SignInIdentifier::Uid { .. })) && !org.settings.sign_up_without_email
-    {
-        return Err(SignInError::WithoutEmailDisabled);
-    }
     // Counted before anything is looked up, so that a throttled or locked identifier answers the
     // same whether or not an account has it.
     let target = match &identifier {
@@ -99,17 +98,46 @@ pub async fn sign_in(
         format!("sign-in-client#{org_domain}#{}", client.as_str()),
         ThrottlePolicy::SIGN_IN_CLIENT,
     );
-    let charged = admit(services, &[account.clone(), client_counter.clone()]).await?;
-    let user = match identifier {
-        Ok(SignInIdentifier::Email(email)) => {
-            services.store.user_by_email(org_domain, &email).await?
-        }
+    let counters = [account.clone(), client_counter.clone()];
+    let account_key = match &identifier {
+        Ok(SignInIdentifier::Email(email)) => Some(AccountKey::Email(email.clone())),
         // `uid:domain` works only in its own organisation.
-        Ok(SignInIdentifier::Uid { uid, domain }) if &domain == org_domain => {
-            services.store.user_by_uid(org_domain, &uid).await?
+        Ok(SignInIdentifier::Uid { uid, domain }) if domain == org_domain => {
+            Some(AccountKey::Uid(uid.clone()))
         }
         _ => None,
     };
+    let found = services
+        .store
+        .look_up(
+            org_domain,
+            &Lookup {
+                org: true,
+                account: account_key,
+                attempts: counters.iter().map(|c| c.key.clone()).collect(),
+                ..Lookup::default()
+            },
+        )
+        .await?;
+    let org = found.org.ok_or(OrgLookupError::NotFound)?;
+    let password =
+        Password::for_verification(&request.password).ok_or(SignInError::InvalidCredentials)?;
+    if matches!(identifier, Ok(SignInIdentifier::Uid { .. })) && !org.settings.sign_up_without_email
+    {
+        return Err(SignInError::WithoutEmailDisabled);
+    }
+    let account_id = found.account;
+    let (charged, user) = tokio::join!(
+        admit_as_read(services, &counters, Some(found.attempts)),
+        async {
+            match &account_id {
+                Some(id) => services.store.user(org_domain, id).await,
+                None => Ok(None),
+            }
+        }
+    );
+    let charged = charged?;
+    let user = user?;
     let verified = services
         .passwords
         .verify(
@@ -121,20 +149,29 @@ pub async fn sign_in(
     let Some(mut user) = user.filter(|_| verified) else {
         return Err(SignInError::InvalidCredentials);
     };
-    // A success ends the account's run of consecutive failures, and was no failure of the client.
-    clear(services, &account).await;
-    if let Some(client_charge) = charged.get(1) {
-        refund(services, &client_counter, client_charge).await;
-    }
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }
+    // A success ends the account's run of consecutive failures, and was no failure of the client.
     let (token, session) = new_session(services, &user);
-    services
-        .store
-        .create_session(&session)
-        .await
-        .map_err(|e: WriteError| SignInError::Internal(e.to_string()))?;
+    let cleared = AttemptsChange::Clear {
+        key: account.key.clone(),
+    };
+    let client_charge = charged.get(1);
+    let quick = client_charge.and_then(|c| quick_refund(&client_counter, c));
+    let mut changes = vec![cleared.clone()];
+    changes.extend(quick.clone());
+    let opened = match services.store.open_session(&session, &changes).await {
+        // The client's counter had nothing left to take back (it was cleared meanwhile).
+        Err(WriteError::Stale) if quick.is_some() => {
+            services.store.open_session(&session, &[cleared]).await
+        }
+        other => other,
+    };
+    opened.map_err(|e| SignInError::Internal(e.to_string()))?;
+    if let (None, Some(charge)) = (&quick, client_charge) {
+        refund(services, &client_counter, charge).await;
+    }
     Ok(SignedIn {
         token,
         expires_at: session.expires_at,

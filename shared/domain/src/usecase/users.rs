@@ -8,8 +8,8 @@ use crate::ports::{Page, PageRequest, StoreError};
 use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{OrgDomain, PersonName, UserId};
-use crate::usecase::session::{authenticate, AuthError};
-use crate::usecase::{admin_of, load_org, OrgLookupError};
+use crate::usecase::session::AuthError;
+use crate::usecase::{admin_of, caller_in, Along, OrgLookupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
@@ -126,8 +126,9 @@ pub async fn change_names(
     id: &UserId,
     change: NameChange,
 ) -> Result<User, NameChangeError> {
-    load_org(services, org).await?;
-    let actor = authenticate(services, org, token).await?;
+    let actor = caller_in::<NameChangeError>(services, org, token, Along::default())
+        .await?
+        .actor;
     if &actor.user_id != id && !actor.is_admin() {
         return Err(NameChangeError::NotFound);
     }
