@@ -103,6 +103,13 @@ pub trait InvitationStore: Send + Sync {
         org: &OrgDomain,
         id: &InvitationId,
     ) -> Result<Option<Invitation>, StoreError>;
+    /// The invitation `id` if it still holds `credential` (a replaced or revoked one does not).
+    async fn invitation_holding(
+        &self,
+        org: &OrgDomain,
+        id: &InvitationId,
+        credential: &Credential,
+    ) -> Result<Option<Invitation>, StoreError>;
     /// The invitation whose current sign-up link token has this hash.
     async fn invitation_by_token(
         &self,
@@ -305,6 +312,15 @@ pub struct Lookup {
     pub attempts: Vec<String>,
     /// Groups by id.
     pub groups: Vec<GroupId>,
+    /// Which invitation a sign-up credential points to.
+    pub credential: Option<Credential>,
+}
+
+/// What an invitee signs up with, as stored: the hash of a link token or of an access code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    LinkToken(TokenHash),
+    AccessCode(CodeHash),
 }
 
 /// An account's unique sign-in identifier in an organisation.
@@ -325,6 +341,9 @@ pub struct Found {
     pub attempts: Vec<Option<Attempts>>,
     /// In the order asked; `None` for an id that is no group of the organisation.
     pub groups: Vec<Option<Group>>,
+    /// The invitation the credential points to; read it with
+    /// [`InvitationStore::invitation_holding`], which checks that it still holds it.
+    pub credential_of: Option<InvitationId>,
 }
 
 #[async_trait]

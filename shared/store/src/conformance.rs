@@ -2207,6 +2207,7 @@ pub async fn a_lookup_reads_independent_records_in_one_round_trip(store: Arc<dyn
                 account: Some(AccountKey::Email(admin.email.clone().unwrap())),
                 attempts: vec![counter.clone(), format!("test#{}", random().user_id())],
                 groups: vec![unknown_group, group.id.clone()],
+                credential: None,
             },
         )
         .await

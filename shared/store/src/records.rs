@@ -16,9 +16,9 @@ use gatehouse_domain::model::{
     Group, Invitation, InvitationState, InvitationStatus, Org, PasswordReset, Session, User,
 };
 use gatehouse_domain::ports::{
-    Acceptance, AccountKey, AttemptStore, AttemptsChange, Found, GroupStore, InvitationQuery,
-    InvitationStore, Lookup, LookupStore, OrgStore, Page, PageRequest, RequestClaim, RequestStore,
-    SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Credential, Found, GroupStore,
+    InvitationQuery, InvitationStore, Lookup, LookupStore, OrgStore, Page, PageRequest,
+    RequestClaim, RequestStore, SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
@@ -433,24 +433,16 @@ impl Records {
     async fn invitation_by_credential(
         &self,
         org: &OrgDomain,
-        key: &Key,
-        holds: impl Fn(&Invitee) -> bool + Send,
+        credential: &Credential,
     ) -> Result<Option<Invitation>, StoreError> {
-        let Some(item) = self.items.get(key).await.map_err(unavailable)? else {
-            return Ok(None);
-        };
-        let same_org = item.attrs.get("org").and_then(Value::as_str) == Some(org.as_str());
-        let id = item
-            .attrs
-            .get("invitation_id")
-            .and_then(Value::as_str)
-            .and_then(|s| InvitationId::parse(s).ok());
-        match (same_org, id) {
-            (true, Some(id)) => Ok(self
-                .invitation(org, &id)
-                .await?
-                .filter(|inv| holds(&inv.invitee))),
-            _ => Ok(None),
+        let item = self
+            .items
+            .get(&credential_item_key(credential))
+            .await
+            .map_err(unavailable)?;
+        match credential_target(org, item) {
+            Some(id) => self.invitation_holding(org, &id, credential).await,
+            None => Ok(None),
         }
     }
 }
@@ -500,17 +492,30 @@ impl InvitationStore for Records {
         self.get(&keys::invitation(org, id)).await
     }
 
+    async fn invitation_holding(
+        &self,
+        org: &OrgDomain,
+        id: &InvitationId,
+        credential: &Credential,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let holds = |invitee: &Invitee| match (invitee, credential) {
+            (Invitee::Email { token_hash, .. }, Credential::LinkToken(t)) => token_hash == t,
+            (Invitee::Uid { code_hash, .. }, Credential::AccessCode(c)) => code_hash == c,
+            _ => false,
+        };
+        Ok(self
+            .invitation(org, id)
+            .await?
+            .filter(|inv| holds(&inv.invitee)))
+    }
+
     async fn invitation_by_token(
         &self,
         org: &OrgDomain,
         token: &TokenHash,
     ) -> Result<Option<Invitation>, StoreError> {
-        self.invitation_by_credential(
-            org,
-            &keys::link_token(token),
-            |invitee| matches!(invitee, Invitee::Email { token_hash, .. } if token_hash == token),
-        )
-        .await
+        self.invitation_by_credential(org, &Credential::LinkToken(token.clone()))
+            .await
     }
 
     async fn invitation_by_code(
@@ -518,12 +523,8 @@ impl InvitationStore for Records {
         org: &OrgDomain,
         code: &CodeHash,
     ) -> Result<Option<Invitation>, StoreError> {
-        self.invitation_by_credential(
-            org,
-            &keys::access_code(code),
-            |invitee| matches!(invitee, Invitee::Uid { code_hash, .. } if code_hash == code),
-        )
-        .await
+        self.invitation_by_credential(org, &Credential::AccessCode(code.clone()))
+            .await
     }
 
     async fn update_invitation(
@@ -725,6 +726,25 @@ impl InvitationStore for Records {
     }
 }
 
+fn credential_item_key(credential: &Credential) -> Key {
+    match credential {
+        Credential::LinkToken(token) => keys::link_token(token),
+        Credential::AccessCode(code) => keys::access_code(code),
+    }
+}
+
+/// The invitation a credential item points to, if the item is there and of `org`.
+fn credential_target(org: &OrgDomain, item: Option<Item>) -> Option<InvitationId> {
+    let item = item?;
+    if item.attrs.get("org").and_then(Value::as_str) != Some(org.as_str()) {
+        return None;
+    }
+    item.attrs
+        .get("invitation_id")
+        .and_then(Value::as_str)
+        .and_then(|s| InvitationId::parse(s).ok())
+}
+
 /// The id of the account holding a claim item, if an account holds it.
 fn claimant(claim: Option<Item>) -> Result<Option<UserId>, StoreError> {
     let Some(claim) = claim else {
@@ -762,6 +782,9 @@ impl LookupStore for Records {
         }
         keys.extend(lookup.attempts.iter().map(|k| attempts_key(k)));
         keys.extend(lookup.groups.iter().map(|g| keys::group(org, g)));
+        if let Some(credential) = &lookup.credential {
+            keys.push(credential_item_key(credential));
+        }
         let mut items = self
             .items
             .get_many(&keys)
@@ -794,6 +817,9 @@ impl LookupStore for Records {
             found
                 .groups
                 .push(next().map(|i| decode(i.attrs)).transpose()?);
+        }
+        if lookup.credential.is_some() {
+            found.credential_of = credential_target(org, next());
         }
         Ok(found)
     }

@@ -150,6 +150,22 @@ pub(crate) fn quick_refund(counter: &Counter, charged: &Attempts) -> Option<Atte
     })
 }
 
+/// [`refund`] for several counters: the quick refunds in one write, the others one by one.
+pub(crate) async fn refund_all(services: &Services, counters: &[Counter], charged: &[Attempts]) {
+    let pairs: Vec<(&Counter, &Attempts)> = counters.iter().zip(charged).collect();
+    let quick: Vec<AttemptsChange> = pairs
+        .iter()
+        .filter_map(|(counter, charge)| quick_refund(counter, charge))
+        .collect();
+    let together = quick.len() > 1 && services.store.record_attempts(&quick).await.is_ok();
+    for (counter, charge) in pairs {
+        if together && quick_refund(counter, charge).is_some() {
+            continue;
+        }
+        refund(services, counter, charge).await;
+    }
+}
+
 /// Forgets a counter after a success. A failure only leaves the counter as charged.
 pub(crate) async fn clear(services: &Services, counter: &Counter) {
     if let Err(e) = services.store.clear_attempts(&counter.key).await {

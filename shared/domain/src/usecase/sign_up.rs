@@ -6,14 +6,14 @@ use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
 use crate::model::{Invitation, InvitationState, InvitationStatus, Org, User};
 use crate::password::{Password, PasswordError};
-use crate::ports::{Acceptance, StoreError, WriteError};
+use crate::ports::{Acceptance, Credential, Lookup, StoreError, WriteError};
 use crate::secret::SecretToken;
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, PersonName};
-use crate::usecase::guard::{admit, refund, AdmitError, ClientAddress};
+use crate::usecase::guard::{admit_as_read, refund_all, AdmitError, ClientAddress};
 use crate::usecase::session::new_session;
-use crate::usecase::{load_org, OrgLookupError, SignedIn};
+use crate::usecase::{OrgLookupError, SignedIn};
 
 pub struct EmailSignUpRequest {
     pub token: SecretToken,
@@ -125,10 +125,24 @@ pub async fn sign_up_with_email_invitation(
     org_domain: &OrgDomain,
     request: EmailSignUpRequest,
 ) -> Result<SignedIn, SignUpError> {
-    let org = load_org(services, org_domain).await?;
+    // The organisation and the token's item in one round trip, then the invitation it names.
+    let credential = Credential::LinkToken(request.token.hash());
+    let found = services
+        .store
+        .look_up(
+            org_domain,
+            &Lookup {
+                org: true,
+                credential: Some(credential.clone()),
+                ..Lookup::default()
+            },
+        )
+        .await?;
+    let org = found.org.ok_or(OrgLookupError::NotFound)?;
+    let id = found.credential_of.ok_or(SignUpError::InvalidToken)?;
     let invitation = services
         .store
-        .invitation_by_token(org_domain, &request.token.hash())
+        .invitation_holding(org_domain, &id, &credential)
         .await?
         .ok_or(SignUpError::InvalidToken)?;
     match invitation.status_at(services.clock.now()) {
@@ -158,40 +172,66 @@ pub async fn sign_up_with_email_invitation(
     })
 }
 
-/// The pending invitation an access code belongs to, in an organisation that allows sign-up
-/// without email. Every other case is the same `InvalidAccessCode`. Guesses are counted per
-/// client and per organisation before the code is looked up.
+/// The organisation and the pending invitation an access code belongs to, in an organisation
+/// that allows sign-up without email. Every other case is the same `InvalidAccessCode`. Guesses
+/// are counted per client and per organisation before the code's invitation is read: the
+/// organisation, both counters and the code's item come in one round trip, the charge is
+/// written while the invitation is read, and a right code's charges are taken back together.
 async fn invitation_for_code(
     services: &Services,
-    org: &Org,
+    org_domain: &OrgDomain,
     code: &AccessCode,
     client: &ClientAddress,
-) -> Result<Invitation, SignUpError> {
+) -> Result<(Org, Invitation), SignUpError> {
+    let client_counter = Counter::new(
+        format!("code-client#{org_domain}#{}", client.as_str()),
+        ThrottlePolicy::CODE_CLIENT,
+    );
+    let org_counter = Counter::new(format!("code-org#{org_domain}"), ThrottlePolicy::CODE_ORG);
+    let counters = [client_counter, org_counter];
+    let credential = Credential::AccessCode(services.access_codes.lookup_hash(code));
+    let found = services
+        .store
+        .look_up(
+            org_domain,
+            &Lookup {
+                org: true,
+                attempts: counters.iter().map(|c| c.key.clone()).collect(),
+                credential: Some(credential.clone()),
+                ..Lookup::default()
+            },
+        )
+        .await?;
+    let org = found.org.ok_or(OrgLookupError::NotFound)?;
     if !org.settings.sign_up_without_email {
         return Err(SignUpError::WithoutEmailDisabled);
     }
-    let client_counter = Counter::new(
-        format!("code-client#{}#{}", org.domain, client.as_str()),
-        ThrottlePolicy::CODE_CLIENT,
+    let target = found.credential_of;
+    let (charged, invitation) = tokio::join!(
+        admit_as_read(services, &counters, Some(found.attempts)),
+        async {
+            match &target {
+                Some(id) => {
+                    services
+                        .store
+                        .invitation_holding(org_domain, id, &credential)
+                        .await
+                }
+                None => Ok(None),
+            }
+        }
     );
-    let org_counter = Counter::new(format!("code-org#{}", org.domain), ThrottlePolicy::CODE_ORG);
-    let charged = admit(services, &[client_counter.clone(), org_counter.clone()]).await?;
-    let invitation = services
-        .store
-        .invitation_by_code(&org.domain, &services.access_codes.lookup_hash(code))
-        .await?
-        .ok_or(SignUpError::InvalidAccessCode)?;
+    let charged = charged?;
+    let invitation = invitation?.ok_or(SignUpError::InvalidAccessCode)?;
     if invitation.status_at(services.clock.now()) != InvitationStatus::Pending
         || invitation.invitee.uid().is_none()
     {
         return Err(SignUpError::InvalidAccessCode);
     }
-    // A right code was no wrong guess: take back its charge, and only its own, so that one
+    // A right code was no wrong guess: take back its charges, and only its own, so that one
     // valid code cannot wipe the wrong guesses counted before it.
-    for (counter, charge) in [client_counter, org_counter].iter().zip(&charged) {
-        refund(services, counter, charge).await;
-    }
-    Ok(invitation)
+    refund_all(services, &counters, &charged).await;
+    Ok((org, invitation))
 }
 
 /// Says which identifier a code signs up, without spending it.
@@ -201,8 +241,7 @@ pub async fn check_access_code(
     code: &AccessCode,
     client: &ClientAddress,
 ) -> Result<AccessCodeCheck, SignUpError> {
-    let org = load_org(services, org_domain).await?;
-    let invitation = invitation_for_code(services, &org, code, client).await?;
+    let (org, invitation) = invitation_for_code(services, org_domain, code, client).await?;
     let uid = invitation
         .invitee
         .uid()
@@ -220,8 +259,8 @@ pub async fn sign_up_with_access_code(
     request: AccessCodeSignUpRequest,
     client: &ClientAddress,
 ) -> Result<SignedIn, SignUpError> {
-    let org = load_org(services, org_domain).await?;
-    let invitation = invitation_for_code(services, &org, &request.code, client).await?;
+    let (org, invitation) =
+        invitation_for_code(services, org_domain, &request.code, client).await?;
     let (first_name, last_name) = (invitation.first_name.clone(), invitation.last_name.clone());
     accept(
         services,
