@@ -6,5 +6,5 @@ mod env;
 mod ses;
 
 pub use dynamo::{create_table, DynamoItems, RequestCounter};
-pub use env::{services_from_env, AwsSettings};
+pub use env::{aws_sdk_config, services_from_env, AwsSettings};
 pub use ses::SesMailer;

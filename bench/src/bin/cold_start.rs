@@ -1,0 +1,158 @@
+//! Cold starts of every function's release binary under a minimal Lambda Runtime API: init (from
+//! spawning the process to its first poll for work), the first request and the second (a warm
+//! one), medians of several starts, against DynamoDB on moto and next to a hello-world function
+//! built the same way.
+//!
+//! `scripts/bench-cold-start` builds the binaries, starts moto and runs this.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use gatehouse_bench::runtime_api::RuntimeApi;
+use gatehouse_bench::{gateway_event, ms, percentiles};
+use serde_json::json;
+
+const STARTS: usize = 11;
+
+fn binary(name: &str) -> String {
+    let dir = std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
+    format!("{dir}/{name}")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env = set_up().await?;
+    // Each function with a request that reaches its store (or, for openapi, its document).
+    let cases: [(&str, &str, &str, serde_json::Value); 9] = [
+        ("hello_lambda", "GET", "/", json!(null)),
+        ("openapi", "GET", "/openapi.json", json!(null)),
+        (
+            "sign-in",
+            "POST",
+            "/v1/orgs/demo/sign-in",
+            json!({"identifier": "nobody@example.com", "password": "not a real password"}),
+        ),
+        (
+            "sign-up",
+            "POST",
+            "/v1/orgs/demo/sign-up/access-code/check",
+            json!({"access_code": "ABCD-EFGH-JKM"}),
+        ),
+        ("invite", "GET", "/v1/orgs/demo/invitations", json!(null)),
+        ("groups", "GET", "/v1/orgs/demo/groups", json!(null)),
+        ("settings", "GET", "/v1/orgs/demo/settings", json!(null)),
+        ("users", "GET", "/v1/orgs/demo/users", json!(null)),
+        (
+            "password-reset",
+            "PUT",
+            "/v1/orgs/demo/users/00000000000000000000000000000000/password",
+            json!({"password": "a new long passphrase"}),
+        ),
+    ];
+    println!("cold starts, median of {STARTS} (p95 in brackets), release binaries, store on moto (plain HTTP on loopback)");
+    println!(
+        "  {:16} {:>16} {:>16} {:>16}  answer",
+        "function", "init ms", "1st request ms", "2nd request ms"
+    );
+    for (name, method, path, body) in cases {
+        let mut status = 0;
+        let mut inits = Vec::new();
+        let mut firsts = Vec::new();
+        let mut seconds = Vec::new();
+        for n in 0..STARTS {
+            let api = RuntimeApi::start().await?;
+            let spawned = Instant::now();
+            let mut child = Command::new(binary(name))
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+                .env("AWS_LAMBDA_FUNCTION_NAME", name)
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .with_context(|| format!("start {name} (cargo build --release)"))?;
+            // Each start from its own address and, for sign-in, for its own identifier, so that
+            // no failure counter throttles the requests measured.
+            let body = match body.get("identifier") {
+                Some(_) => {
+                    json!({"identifier": format!("nobody{n}@example.com"), "password": "not a real password"})
+                }
+                None => body.clone(),
+            };
+            let event = gateway_event(method, path, &body, &format!("198.51.100.{n}"));
+            // Handed out as soon as the function polls: answered = init + the first request.
+            let first = api.invoke(event.clone()).await;
+            let first_answered = Instant::now();
+            let start = Instant::now();
+            let second = api.invoke(event).await;
+            let second_took = start.elapsed();
+            let _ = child.kill();
+            let _ = child.wait();
+            let (first, _second) = (first?, second?);
+            status = serde_json::from_str::<serde_json::Value>(&first)
+                .ok()
+                .and_then(|a| a["statusCode"].as_u64())
+                .with_context(|| format!("{name} answered {first}"))?;
+            let polled = api.first_poll().context("the function never polled")?;
+            inits.push(polled - spawned);
+            firsts.push(first_answered - polled);
+            seconds.push(second_took);
+        }
+        let show = |v: Vec<Duration>| {
+            let (p50, p95) = percentiles(v);
+            format!("{:7.2} [{:6.2}]", ms(p50), ms(p95))
+        };
+        println!(
+            "  {name:16} {:>16} {:>16} {:>16}  {status}",
+            show(inits),
+            show(firsts),
+            show(seconds)
+        );
+    }
+    Ok(())
+}
+
+/// A table on moto with an organisation, and the environment the functions read.
+async fn set_up() -> anyhow::Result<Vec<(String, String)>> {
+    use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+    use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapRequest};
+
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .context("AWS_ENDPOINT_URL: the moto server (scripts/bench-cold-start starts one)")?;
+    let table = format!("gatehouse-cold-{}", gatehouse_bench::free_port());
+    let key = gatehouse_domain::access_code::AccessCodeKeys::generate_secret(
+        &gatehouse_domain::secret::OsRandomness,
+    );
+    let env: Vec<(String, String)> = [
+        ("GATEHOUSE_TABLE", table.as_str()),
+        ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
+        ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
+        ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in &env {
+        std::env::set_var(k, v);
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
+        .await
+        .context("create the table on moto")?;
+    let services = gatehouse_aws::services_from_env().await?;
+    bootstrap_org(
+        &services,
+        BootstrapRequest {
+            domain: OrgDomain::parse("demo")?,
+            admin_email: EmailAddress::parse("admin@example.com")?,
+            admin_password: "a very long bootstrap phrase".into(),
+            first_name: PersonName::parse("Ada")?,
+            last_name: PersonName::parse("Admin")?,
+        },
+    )
+    .await?;
+    Ok(env)
+}

@@ -1,0 +1,335 @@
+//! Sign-ins under load, from outside, on release binaries: many correct sign-ins of 16 accounts,
+//! all from one address (an office behind one NAT), against
+//!
+//! - `local`: the real `gatehouse-local` over HTTP, at 4 and 16 concurrent clients: sign-ins per
+//!   second, answers other than 200 (the goal is none), latency, and the server's peak RSS;
+//! - `function`: the real `sign-in` Lambda binary (crate `gatehouse-sign-in`) under a minimal Lambda Runtime API,
+//!   one invocation at a time as in Lambda, against DynamoDB on moto: its RSS as sign-ins add up.
+//!
+//! `scripts/bench-sign-in` builds the binaries, starts moto and runs both.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use gatehouse_bench::http::request;
+use gatehouse_bench::runtime_api::RuntimeApi;
+use gatehouse_bench::{free_port, gateway_event, memory_kib, mib, ms, percentiles};
+use serde_json::json;
+
+const ACCOUNTS: usize = 16;
+const PASSWORD: &str = "a long office passphrase";
+const ADMIN: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "a very long bootstrap phrase";
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn binary(name: &str) -> String {
+    let dir = std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
+    format!("{dir}/{name}")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mode = std::env::args().nth(1).unwrap_or_else(|| "local".into());
+    let total: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(500);
+    match mode.as_str() {
+        "local" => local(total).await,
+        "function" => function(total).await,
+        other => anyhow::bail!("unknown mode {other}: local or function"),
+    }
+}
+
+async fn local(total: usize) -> anyhow::Result<()> {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let data = std::env::temp_dir().join(format!("gatehouse-bench-{port}"));
+    let _ = std::fs::remove_dir_all(&data);
+    let server = Command::new(binary("gatehouse-local"))
+        .env("GATEHOUSE_ADDR", &addr)
+        .env("GATEHOUSE_DATA_DIR", &data)
+        .env("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", ADMIN)
+        .env("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("start gatehouse-local (cargo build --release -p gatehouse-local)")?;
+    let pid = server.id();
+    let _server = Killed(server);
+    for _ in 0..200 {
+        if request(&addr, "GET", "/openapi.json", None, None)
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let identifiers = local_accounts(&addr).await?;
+    let (_, rss_idle) = memory_kib(pid);
+    println!(
+        "gatehouse-local (release), {ACCOUNTS} accounts, every sign-in from 127.0.0.1; RSS after set-up {:.1} MiB",
+        mib(rss_idle)
+    );
+    for concurrency in [4usize, 16] {
+        let identifiers = Arc::new(identifiers.clone());
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let identifiers = identifiers.clone();
+                let next = next.clone();
+                let addr = addr.clone();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= total {
+                            return seen;
+                        }
+                        let body =
+                            json!({"identifier": identifiers[n % ACCOUNTS], "password": PASSWORD});
+                        let start = Instant::now();
+                        let status =
+                            request(&addr, "POST", "/v1/orgs/demo/sign-in", None, Some(&body))
+                                .await
+                                .map(|r| r.status)
+                                .unwrap_or(0);
+                        seen.push((status, start.elapsed()));
+                    }
+                })
+            })
+            .collect();
+        let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+        let mut latencies = Vec::new();
+        for w in workers {
+            for (status, took) in w.await? {
+                *statuses.entry(status).or_default() += 1;
+                latencies.push(took);
+            }
+        }
+        let elapsed = started.elapsed();
+        let (p50, p95) = percentiles(latencies);
+        let (peak, rss) = memory_kib(pid);
+        println!(
+            "  {total} sign-ins at {concurrency:2} concurrent: {:6.1}/s, answers {statuses:?}, p50 {:.1} ms, p95 {:.1} ms; peak RSS {:.1} MiB, RSS now {:.1} MiB",
+            total as f64 / elapsed.as_secs_f64(),
+            ms(p50),
+            ms(p95),
+            mib(peak),
+            mib(rss),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
+/// Sets up the accounts over HTTP as an admin would: identifier invitations, each signed up with
+/// its access code. Answers their sign-in identifiers.
+async fn local_accounts(addr: &str) -> anyhow::Result<Vec<String>> {
+    let signed_in = request(
+        addr,
+        "POST",
+        "/v1/orgs/demo/sign-in",
+        None,
+        Some(&json!({"identifier": ADMIN, "password": ADMIN_PASSWORD})),
+    )
+    .await?;
+    let token = signed_in.json()["token"]
+        .as_str()
+        .context("admin token")?
+        .to_string();
+    let settings = request(
+        addr,
+        "PATCH",
+        "/v1/orgs/demo/settings",
+        Some(&token),
+        Some(&json!({"sign_up_without_email": true})),
+    )
+    .await?;
+    anyhow::ensure!(settings.status == 200, "settings: {settings:?}");
+    let mut identifiers = Vec::new();
+    for i in 0..ACCOUNTS {
+        let invited = request(
+            addr,
+            "POST",
+            "/v1/orgs/demo/invitations",
+            Some(&token),
+            Some(&json!({"uid": format!("B{i}"), "role": "member", "first_name": "Bench", "last_name": format!("User{i}")})),
+        )
+        .await?;
+        let code = invited.json()["access_code"]
+            .as_str()
+            .with_context(|| format!("access code in {invited:?}"))?
+            .to_string();
+        let signed_up = request(
+            addr,
+            "POST",
+            "/v1/orgs/demo/sign-up/access-code",
+            None,
+            Some(&json!({"access_code": code, "password": PASSWORD})),
+        )
+        .await?;
+        anyhow::ensure!(signed_up.status == 201, "sign-up: {signed_up:?}");
+        identifiers.push(format!("B{i}:demo"));
+    }
+    Ok(identifiers)
+}
+
+async fn function(total: usize) -> anyhow::Result<()> {
+    use gatehouse_domain::types::{EmailAddress, InviteeRole, OrgDomain, PersonName, Uid};
+    use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapRequest};
+    use gatehouse_domain::usecase::invite::{invite, InvitationRequest, InviteeRequest};
+    use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
+    use gatehouse_domain::usecase::sign_up::{sign_up_with_access_code, AccessCodeSignUpRequest};
+    use gatehouse_domain::usecase::ClientAddress;
+
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .context("AWS_ENDPOINT_URL: the moto server (scripts/bench-sign-in starts one)")?;
+    let table = format!("gatehouse-bench-{}", free_port());
+    let key = gatehouse_domain::access_code::AccessCodeKeys::generate_secret(
+        &gatehouse_domain::secret::OsRandomness,
+    );
+    let env = [
+        ("GATEHOUSE_TABLE", table.as_str()),
+        ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
+        ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
+        ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
+    ];
+    for (k, v) in env {
+        std::env::set_var(k, v);
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
+        .await
+        .context("create the table on moto")?;
+    let services = gatehouse_aws::services_from_env().await?;
+    let org = OrgDomain::parse("demo")?;
+    bootstrap_org(
+        &services,
+        BootstrapRequest {
+            domain: org.clone(),
+            admin_email: EmailAddress::parse(ADMIN)?,
+            admin_password: ADMIN_PASSWORD.into(),
+            first_name: PersonName::parse("Ada")?,
+            last_name: PersonName::parse("Admin")?,
+        },
+    )
+    .await?;
+    let mut record = services.store.org(&org).await?.context("org")?;
+    record.settings.sign_up_without_email = true;
+    services.store.update_org(&record).await?;
+    let here = ClientAddress::new("127.0.0.1");
+    let admin = sign_in(
+        &services,
+        &org,
+        SignInRequest {
+            identifier: ADMIN.into(),
+            password: ADMIN_PASSWORD.into(),
+        },
+        &here,
+    )
+    .await?;
+    let mut identifiers = Vec::new();
+    for i in 0..ACCOUNTS {
+        let invited = invite(
+            &services,
+            &org,
+            Some(&admin.token),
+            InvitationRequest {
+                invitee: InviteeRequest::Uid(Uid::parse(&format!("F{i}"))?),
+                role: InviteeRole::Member,
+                first_name: PersonName::parse("Bench")?,
+                last_name: PersonName::parse(&format!("User{i}"))?,
+                groups: vec![],
+                message: None,
+            },
+        )
+        .await?;
+        let code = invited.access_code.context("an access code")?;
+        sign_up_with_access_code(
+            &services,
+            &org,
+            AccessCodeSignUpRequest {
+                code,
+                password: PASSWORD.into(),
+            },
+            &here,
+        )
+        .await?;
+        identifiers.push(format!("F{i}:demo"));
+    }
+
+    let api = RuntimeApi::start().await?;
+    let spawned = Instant::now();
+    let child = Command::new(binary("sign-in"))
+        .envs(env)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "sign-in")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("start the sign-in function (cargo build --release -p gatehouse-sign-in)")?;
+    let pid = child.id();
+    let _child = Killed(child);
+    println!(
+        "gatehouse-sign-in (release) under a local Lambda Runtime API, DynamoDB on moto; {total} correct sign-ins of {ACCOUNTS} accounts, one at a time"
+    );
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut latencies = Vec::new();
+    let checkpoints = [1usize, 10, 100, 500, 1000, total];
+    for n in 1..=total {
+        let event = gateway_event(
+            "POST",
+            "/v1/orgs/demo/sign-in",
+            &json!({"identifier": identifiers[n % ACCOUNTS], "password": PASSWORD}),
+            "198.51.100.7",
+        );
+        let start = Instant::now();
+        let answer = api.invoke(event).await?;
+        latencies.push(start.elapsed());
+        let status = serde_json::from_str::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|a| a["statusCode"].as_u64())
+            .unwrap_or(0) as u16;
+        *statuses.entry(status).or_default() += 1;
+        if n == 1 {
+            if let Some(init) = api.first_poll() {
+                println!("  init {:.1} ms", ms(init - spawned));
+            }
+        }
+        if checkpoints.contains(&n) {
+            let (peak, rss) = memory_kib(pid);
+            println!(
+                "  after {n:5} sign-ins: RSS {:.1} MiB, peak {:.1} MiB",
+                mib(rss),
+                mib(peak)
+            );
+        }
+    }
+    let (p50, p95) = percentiles(latencies);
+    println!(
+        "  answers {statuses:?}; p50 {:.1} ms, p95 {:.1} ms per invocation (moto serves one request at a time)",
+        ms(p50),
+        ms(p95)
+    );
+    if !api.errors().is_empty() {
+        println!("  errors: {:?}", api.errors());
+    }
+    Ok(())
+}

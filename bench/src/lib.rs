@@ -1,0 +1,79 @@
+//! What the benchmark binaries share: a minimal HTTP/1.1 client, a minimal Lambda Runtime API
+//! (so that a function's real release binary can be run and timed outside AWS), API Gateway
+//! events, and memory readings from `/proc`.
+
+pub mod http;
+pub mod runtime_api;
+
+use std::time::Duration;
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// `VmHWM` (peak resident set) and `VmRSS` of a process, in KiB.
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The median and the 95th percentile.
+pub fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    if samples.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as API Gateway hands a request to a function.
+pub fn gateway_event(
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+    source_ip: &str,
+) -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "api.gatehouse.test"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "gatehouse",
+            "domainName": "api.gatehouse.test",
+            "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "bench"},
+            "requestId": "bench",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Dec/2026:00:00:00 +0000",
+            "timeEpoch": 0
+        },
+        "body": body.to_string(),
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
