@@ -77,3 +77,52 @@ pub fn gateway_event(
     })
     .to_string()
 }
+
+/// A fresh table on moto (at `AWS_ENDPOINT_URL`) holding the organisation `demo` with its admin,
+/// and the environment a function binary needs to use it (also set in this process, so that
+/// [`gatehouse_aws::services_from_env`] builds the very services the function will).
+pub async fn moto_org(
+    admin_email: &str,
+    admin_password: &str,
+) -> anyhow::Result<(Vec<(String, String)>, gatehouse_domain::Services)> {
+    use anyhow::Context;
+    use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+    use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapRequest};
+
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .context("AWS_ENDPOINT_URL: the moto server (the bench scripts start one)")?;
+    let table = format!("gatehouse-bench-{}", free_port());
+    let key = gatehouse_domain::access_code::AccessCodeKeys::generate_secret(
+        &gatehouse_domain::secret::OsRandomness,
+    );
+    let env: Vec<(String, String)> = [
+        ("GATEHOUSE_TABLE", table.as_str()),
+        ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
+        ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
+        ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in &env {
+        std::env::set_var(k, v);
+    }
+    let aws = gatehouse_aws::aws_sdk_config().await;
+    gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
+        .await
+        .context("create the table on moto")?;
+    let services = gatehouse_aws::services_from_env().await?;
+    bootstrap_org(
+        &services,
+        BootstrapRequest {
+            domain: OrgDomain::parse("demo")?,
+            admin_email: EmailAddress::parse(admin_email)?,
+            admin_password: admin_password.into(),
+            first_name: PersonName::parse("Ada")?,
+            last_name: PersonName::parse("Admin")?,
+        },
+    )
+    .await?;
+    Ok((env, services))
+}

@@ -22,7 +22,8 @@ fn binary(name: &str) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let env = set_up().await?;
+    let (env, _) =
+        gatehouse_bench::moto_org("admin@example.com", "a very long bootstrap phrase").await?;
     // Each function with a request that reaches its store (or, for openapi, its document).
     let cases: [(&str, &str, &str, serde_json::Value); 9] = [
         ("hello_lambda", "GET", "/", json!(null)),
@@ -112,47 +113,4 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// A table on moto with an organisation, and the environment the functions read.
-async fn set_up() -> anyhow::Result<Vec<(String, String)>> {
-    use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
-    use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapRequest};
-
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .context("AWS_ENDPOINT_URL: the moto server (scripts/bench-cold-start starts one)")?;
-    let table = format!("gatehouse-cold-{}", gatehouse_bench::free_port());
-    let key = gatehouse_domain::access_code::AccessCodeKeys::generate_secret(
-        &gatehouse_domain::secret::OsRandomness,
-    );
-    let env: Vec<(String, String)> = [
-        ("GATEHOUSE_TABLE", table.as_str()),
-        ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
-        ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
-        ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in &env {
-        std::env::set_var(k, v);
-    }
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
-        .await
-        .context("create the table on moto")?;
-    let services = gatehouse_aws::services_from_env().await?;
-    bootstrap_org(
-        &services,
-        BootstrapRequest {
-            domain: OrgDomain::parse("demo")?,
-            admin_email: EmailAddress::parse("admin@example.com")?,
-            admin_password: "a very long bootstrap phrase".into(),
-            first_name: PersonName::parse("Ada")?,
-            last_name: PersonName::parse("Admin")?,
-        },
-    )
-    .await?;
-    Ok(env)
 }

@@ -189,45 +189,14 @@ async fn local_accounts(addr: &str) -> anyhow::Result<Vec<String>> {
 }
 
 async fn function(total: usize) -> anyhow::Result<()> {
-    use gatehouse_domain::types::{EmailAddress, InviteeRole, OrgDomain, PersonName, Uid};
-    use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapRequest};
+    use gatehouse_domain::types::{InviteeRole, OrgDomain, PersonName, Uid};
     use gatehouse_domain::usecase::invite::{invite, InvitationRequest, InviteeRequest};
     use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
     use gatehouse_domain::usecase::sign_up::{sign_up_with_access_code, AccessCodeSignUpRequest};
     use gatehouse_domain::usecase::ClientAddress;
 
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .context("AWS_ENDPOINT_URL: the moto server (scripts/bench-sign-in starts one)")?;
-    let table = format!("gatehouse-bench-{}", free_port());
-    let key = gatehouse_domain::access_code::AccessCodeKeys::generate_secret(
-        &gatehouse_domain::secret::OsRandomness,
-    );
-    let env = [
-        ("GATEHOUSE_TABLE", table.as_str()),
-        ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
-        ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
-        ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
-    ];
-    for (k, v) in env {
-        std::env::set_var(k, v);
-    }
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
-        .await
-        .context("create the table on moto")?;
-    let services = gatehouse_aws::services_from_env().await?;
+    let (env, services) = gatehouse_bench::moto_org(ADMIN, ADMIN_PASSWORD).await?;
     let org = OrgDomain::parse("demo")?;
-    bootstrap_org(
-        &services,
-        BootstrapRequest {
-            domain: org.clone(),
-            admin_email: EmailAddress::parse(ADMIN)?,
-            admin_password: ADMIN_PASSWORD.into(),
-            first_name: PersonName::parse("Ada")?,
-            last_name: PersonName::parse("Admin")?,
-        },
-    )
-    .await?;
     let mut record = services.store.org(&org).await?.context("org")?;
     record.settings.sign_up_without_email = true;
     services.store.update_org(&record).await?;
@@ -276,7 +245,6 @@ async fn function(total: usize) -> anyhow::Result<()> {
     let spawned = Instant::now();
     let child = Command::new(binary("sign-in"))
         .envs(env)
-        .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "sign-in")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")

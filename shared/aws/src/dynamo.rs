@@ -228,7 +228,7 @@ fn rendered(condition: Option<&Condition>) -> (Option<String>, Expression) {
 
 impl DynamoItems {
     async fn write_one(&self, write: &Write) -> Result<(), ItemError> {
-        let (condition, expr) = rendered(write.condition());
+        let (condition, mut expr) = rendered(write.condition());
         let result = match write {
             Write::Put { item, .. } => self
                 .client
@@ -266,7 +266,6 @@ impl DynamoItems {
                 }),
             Write::Check { .. } => return self.write_many(std::slice::from_ref(write)).await,
             Write::Update { key, add, set, .. } => {
-                let (condition, mut expr) = rendered(write.condition());
                 let update = expr.update(add, set);
                 self.client
                     .update_item()

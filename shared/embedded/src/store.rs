@@ -57,22 +57,8 @@ fn encode(attrs: &Attrs) -> Result<Vec<u8>, ItemError> {
 #[async_trait]
 impl ItemStore for EmbeddedItems {
     async fn get(&self, key: &Key) -> Result<Option<Item>, ItemError> {
-        let key = key.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let table = txn.open_table(ITEMS).map_err(backend)?;
-            let value = table
-                .get((key.pk.as_str(), key.sk.as_str()))
-                .map_err(backend)?;
-            match value {
-                Some(v) => Ok(Some(Item {
-                    attrs: decode(v.value())?,
-                    key,
-                })),
-                None => Ok(None),
-            }
-        })
-        .await
+        let mut found = self.get_many(std::slice::from_ref(key)).await?;
+        Ok(found.pop().flatten())
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, ItemError> {
