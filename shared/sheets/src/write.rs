@@ -1,0 +1,92 @@
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use crate::{SheetError, MAX_ROWS};
+
+/// The template's example rows (email, identifier, first name, last name, groups): one per kind.
+/// An importer can recognise them if a template is uploaded with them left in.
+pub const TEMPLATE_EXAMPLES: [[&str; 5]; 2] = [
+    ["ada.lovelace@example.com", "", "Ada", "Lovelace", ""],
+    ["", "00123", "Grace", "Hopper", ""],
+];
+
+const HEADERS: [&str; 5] = ["Email", "Identifier", "First name", "Last name", "Groups"];
+
+fn write_error(e: XlsxError) -> SheetError {
+    SheetError::Write(e.to_string())
+}
+
+/// Writes text so that no spreadsheet evaluates it: text beginning with `=`, `+`, `-`, `@`, a
+/// tab, CR or NUL gets Excel's quote prefix (shown as typed, kept as text when edited), and
+/// every cell is a string cell, never a formula (OWASP ASVS 5.0 1.2.10).
+pub fn write_text(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    format: Option<&Format>,
+) -> Result<(), SheetError> {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r', '\0']);
+    let written = match (risky, format) {
+        (true, Some(f)) => {
+            sheet.write_string_with_format(row, col, text, &f.clone().set_quote_prefix())
+        }
+        (true, None) => {
+            sheet.write_string_with_format(row, col, text, &Format::new().set_quote_prefix())
+        }
+        (false, Some(f)) => sheet.write_string_with_format(row, col, text, f),
+        (false, None) => sheet.write_string(row, col, text),
+    };
+    written.map(|_| ()).map_err(write_error)
+}
+
+/// The bulk-invitation template: a sheet with the header row, one example row per kind and the
+/// identifier column formatted as text (so `00123` stays `00123`), and a help sheet with short
+/// instructions and the organisation's group names.
+pub fn template(org_name: &str, groups: &[String]) -> Result<Vec<u8>, SheetError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let as_text = Format::new().set_num_format("@");
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name("Invitations").map_err(write_error)?;
+        for (col, header) in HEADERS.iter().enumerate() {
+            write_text(sheet, 0, col as u16, header, Some(&bold))?;
+            sheet
+                .set_column_width(col as u16, if col == 0 { 32 } else { 18 })
+                .map_err(write_error)?;
+        }
+        // Identifiers as text in every row an admin may fill.
+        for row in 1..=MAX_ROWS as u32 {
+            sheet.write_blank(row, 1, &as_text).map_err(write_error)?;
+        }
+        for (index, example) in TEMPLATE_EXAMPLES.iter().enumerate() {
+            for (col, value) in example.iter().enumerate() {
+                if !value.is_empty() {
+                    let format = (col == 1).then_some(&as_text);
+                    write_text(sheet, index as u32 + 1, col as u16, value, format)?;
+                }
+            }
+        }
+    }
+    {
+        let sheet = book.add_worksheet();
+        sheet.set_name("Help").map_err(write_error)?;
+        let help = [
+            format!("Bulk invitations to {org_name}: one person per row of the Invitations sheet, at most {MAX_ROWS}."),
+            "Give each person an Email, or an Identifier (letters and digits, for people without email; needs sign-up without email).".to_string(),
+            "First name and Last name are required. Groups: group names separated by commas.".to_string(),
+            "Everyone is invited as a member. Replace the two example rows; rows left empty are skipped.".to_string(),
+            "Each row gets a verdict in the import report: created, or skipped with the reason.".to_string(),
+        ];
+        for (row, line) in help.iter().enumerate() {
+            write_text(sheet, row as u32, 0, line, None)?;
+        }
+        let start = help.len() as u32 + 1;
+        write_text(sheet, start, 0, "Groups of this organisation", Some(&bold))?;
+        for (i, group) in groups.iter().enumerate() {
+            write_text(sheet, start + 1 + i as u32, 0, group, None)?;
+        }
+        sheet.set_column_width(0, 100).map_err(write_error)?;
+    }
+    book.save_to_buffer().map_err(write_error)
+}

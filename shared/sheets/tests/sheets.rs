@@ -1,0 +1,242 @@
+//! Reading and writing bulk-invitation spreadsheets, from bytes.
+
+use std::io::{Cursor, Write};
+
+use calamine::{Data, Reader};
+use gatehouse_sheets::{
+    read_rows, template, write_text, CellKind, SheetError, MAX_ROWS, TEMPLATE_EXAMPLES,
+};
+use proptest::prelude::*;
+use rust_xlsxwriter::{Format, Workbook};
+
+/// An xlsx with one sheet of these rows (strings; `#n` writes the number n).
+fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            if let Some(n) = value.strip_prefix('#') {
+                sheet
+                    .write_number(r as u32, c as u16, n.parse::<f64>().unwrap())
+                    .unwrap();
+            } else if !value.is_empty() {
+                sheet.write_string(r as u32, c as u16, *value).unwrap();
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[test]
+fn the_template_reads_back_with_its_examples_and_text_identifiers() {
+    let groups = vec!["Engineering".to_string(), "=cmd|' /C calc'!A0".to_string()];
+    let bytes = template("Acme", &groups).unwrap();
+    let read = read_rows(&bytes).unwrap();
+    assert_eq!(read.sheet, "Invitations");
+    assert_eq!(read.header_row, 1);
+    assert_eq!(read.rows.len(), 2, "{read:?}");
+    let ada = &read.rows[0];
+    assert_eq!(ada.number, 2);
+    assert_eq!(ada.email.as_ref().unwrap().text, TEMPLATE_EXAMPLES[0][0]);
+    assert_eq!(ada.first_name.as_ref().unwrap().text, "Ada");
+    let grace = &read.rows[1];
+    let uid = grace.uid.as_ref().unwrap();
+    assert_eq!((uid.text.as_str(), uid.kind), ("00123", CellKind::Text));
+    // The help sheet lists the groups, the risky name as plain text.
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+    let help = book.worksheet_range("Help").unwrap();
+    let texts: Vec<String> = help.cells().map(|(_, _, d)| d.to_string()).collect();
+    assert!(texts.iter().any(|t| t == "Engineering"));
+    assert!(texts.iter().any(|t| t == &groups[1]));
+    assert!(book
+        .worksheet_formula("Help")
+        .unwrap()
+        .cells()
+        .all(|(_, _, f)| f.is_empty()));
+}
+
+#[test]
+fn headers_match_whatever_the_case_accents_spaces_language_or_order() {
+    let bytes = xlsx(&[
+        vec!["Liste des invités"],
+        vec![],
+        vec![
+            " GROUPES ",
+            "Nom",
+            "Prénom",
+            "Courriel",
+            "Identifiant",
+            "Notes",
+        ],
+        vec![
+            "Ventes ; Support,",
+            "Durand",
+            "Zoé",
+            " zoe@example.fr ",
+            "",
+            "ignored",
+        ],
+        vec![],
+        vec!["", "Martin", "Léa", "", "#4567", ""],
+    ]);
+    let read = read_rows(&bytes).unwrap();
+    assert_eq!(read.header_row, 3);
+    assert_eq!(read.rows.len(), 2, "empty rows are skipped");
+    let zoe = &read.rows[0];
+    assert_eq!(zoe.number, 4);
+    assert_eq!(
+        zoe.email.as_ref().unwrap().text,
+        "zoe@example.fr",
+        "trimmed"
+    );
+    assert_eq!(zoe.first_name.as_ref().unwrap().text, "Zoé");
+    assert_eq!(zoe.groups, vec!["Ventes", "Support"]);
+    let lea = &read.rows[1];
+    assert_eq!(lea.number, 6);
+    // A number where an identifier belongs is reported as a number, not silently changed.
+    let uid = lea.uid.as_ref().unwrap();
+    assert_eq!((uid.text.as_str(), uid.kind), ("4567", CellKind::Number));
+    for english in [
+        ["E-mail", "First Name", "LAST_NAME"],
+        ["email", "firstname", "last name"],
+    ] {
+        let bytes = xlsx(&[english.to_vec(), vec!["a@example.com", "A", "B"]]);
+        assert_eq!(read_rows(&bytes).unwrap().rows.len(), 1, "{english:?}");
+    }
+}
+
+#[test]
+fn at_most_500_rows_and_a_header_is_required() {
+    let header = vec!["Email", "First name", "Last name"];
+    let mut rows = vec![header.clone()];
+    let emails: Vec<String> = (0..=MAX_ROWS)
+        .map(|i| format!("p{i}@example.com"))
+        .collect();
+    for e in &emails[..MAX_ROWS] {
+        rows.push(vec![e.as_str(), "First", "Last"]);
+    }
+    assert_eq!(read_rows(&xlsx(&rows)).unwrap().rows.len(), MAX_ROWS);
+    rows.push(vec![emails[MAX_ROWS].as_str(), "First", "Last"]);
+    let refused = read_rows(&xlsx(&rows)).unwrap_err();
+    assert_eq!(refused, SheetError::TooManyRows { rows: MAX_ROWS + 1 });
+    assert_eq!(refused.code(), "too_many_rows");
+    // No header: names alone, or no identifying column.
+    for no_header in [
+        vec![vec!["a@example.com", "First", "Last"]],
+        vec![vec!["First name", "Last name"], vec!["A", "B"]],
+    ] {
+        assert_eq!(
+            read_rows(&xlsx(&no_header)).unwrap_err(),
+            SheetError::NoHeader
+        );
+    }
+}
+
+#[test]
+fn hidden_and_extra_sheets_are_not_read() {
+    let mut book = Workbook::new();
+    let hidden = book.add_worksheet();
+    hidden.set_name("Old").unwrap();
+    hidden.write_string(0, 0, "Email").unwrap();
+    hidden.write_string(0, 1, "First name").unwrap();
+    hidden.write_string(0, 2, "Last name").unwrap();
+    hidden.write_string(1, 0, "old@example.com").unwrap();
+    hidden.set_hidden(true);
+    let notes = book.add_worksheet();
+    notes.set_name("Notes").unwrap();
+    notes.write_string(0, 0, "nothing to import here").unwrap();
+    let current = book.add_worksheet();
+    current.set_name("Current").unwrap();
+    current.write_string(0, 0, "Email").unwrap();
+    current.write_string(0, 1, "First name").unwrap();
+    current.write_string(0, 2, "Last name").unwrap();
+    current.write_string(1, 0, "new@example.com").unwrap();
+    current.write_string(1, 1, "New").unwrap();
+    current.write_string(1, 2, "Person").unwrap();
+    current.set_active(true);
+    let read = read_rows(&book.save_to_buffer().unwrap()).unwrap();
+    assert_eq!(read.sheet, "Current");
+    assert_eq!(read.rows.len(), 1);
+    assert_eq!(read.rows[0].email.as_ref().unwrap().text, "new@example.com");
+}
+
+#[test]
+fn files_that_are_not_spreadsheets_or_too_big_are_refused_whole() {
+    assert_eq!(
+        read_rows(b"email,first,last\na@b.c,A,B\n").unwrap_err(),
+        SheetError::NotASpreadsheet
+    );
+    assert_eq!(read_rows(b"").unwrap_err(), SheetError::NotASpreadsheet);
+    let too_big = vec![b'x'; gatehouse_sheets::MAX_FILE_BYTES + 1];
+    assert_eq!(read_rows(&too_big).unwrap_err(), SheetError::FileTooLarge);
+    // A truncated xlsx is a corrupt file.
+    let whole = template("Acme", &[]).unwrap();
+    let err = read_rows(&whole[..whole.len() / 2]).unwrap_err();
+    assert!(
+        matches!(err, SheetError::Corrupt(_) | SheetError::NotASpreadsheet),
+        "{err:?}"
+    );
+    // An OLE container that is no readable workbook (what a password-protected xlsx is).
+    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    ole.extend(vec![0u8; 4096]);
+    assert_eq!(read_rows(&ole).unwrap_err(), SheetError::Encrypted);
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_it_is_unpacked() {
+    let mut bytes = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(Cursor::new(&mut bytes));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..80 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    assert!(bytes.len() < gatehouse_sheets::MAX_FILE_BYTES);
+    assert_eq!(read_rows(&bytes).unwrap_err(), SheetError::UnpackedTooLarge);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the text, what Gatehouse writes reads back as that text, and never as a formula.
+    #[test]
+    fn written_text_is_never_a_formula(text in "[=+\\-@\t\r]?[ -~é\u{4e2d}]{0,40}") {
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        write_text(sheet, 0, 0, &text, None).unwrap();
+        write_text(sheet, 1, 0, &text, Some(&Format::new().set_bold())).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        // Risky text carries Excel's quote prefix, so that editing the cell keeps it text.
+        let mut styles = String::new();
+        std::io::Read::read_to_string(
+            &mut zip::ZipArchive::new(Cursor::new(&bytes)).unwrap().by_name("xl/styles.xml").unwrap(),
+            &mut styles,
+        )
+        .unwrap();
+        let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        prop_assert_eq!(styles.contains("quotePrefix=\"1\""), risky);
+        let mut read = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+        let name = read.sheet_names()[0].clone();
+        let range = read.worksheet_range(&name).unwrap();
+        for row in 0..2u32 {
+            match range.get_value((row, 0)) {
+                Some(Data::String(s)) => prop_assert_eq!(s, &text),
+                None | Some(Data::Empty) => prop_assert!(text.is_empty()),
+                other => prop_assert!(false, "{:?}", other),
+            }
+        }
+        prop_assert!(read.worksheet_formula(&name).unwrap().cells().all(|(_, _, f)| f.is_empty()));
+    }
+
+    /// Any bytes: an answer, never a panic.
+    #[test]
+    fn any_bytes_get_an_answer(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = read_rows(&bytes);
+    }
+}
