@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_settings::routes())
         .merge(gatehouse_password_reset::routes())
         .merge(gatehouse_users::routes())
+        .merge(gatehouse_imports::routes())
         .merge(gatehouse_openapi::routes())
 }
 
@@ -54,6 +55,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_settings::Api::openapi());
     doc.merge(gatehouse_password_reset::Api::openapi());
     doc.merge(gatehouse_users::Api::openapi());
+    doc.merge(gatehouse_imports::Api::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

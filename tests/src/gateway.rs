@@ -15,6 +15,7 @@ pub struct Gateway {
     settings: Router,
     passwords: Router,
     users: Router,
+    imports: Router,
 }
 
 /// A response as API Gateway would return it.
@@ -24,6 +25,8 @@ pub struct Reply {
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
     pub text: String,
+    /// The body's bytes.
+    pub bytes: Vec<u8>,
     /// The body parsed as JSON (`Null` if it is not JSON).
     pub json: Value,
     /// Whether Lambda would have had to base64-encode the body.
@@ -67,7 +70,8 @@ impl Gateway {
             groups: gatehouse_http::app(gatehouse_groups::routes(), services.clone()),
             settings: gatehouse_http::app(gatehouse_settings::routes(), services.clone()),
             passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services.clone()),
-            users: gatehouse_http::app(gatehouse_users::routes(), services),
+            users: gatehouse_http::app(gatehouse_users::routes(), services.clone()),
+            imports: gatehouse_http::app(gatehouse_imports::routes(), services),
         }
     }
 
@@ -83,6 +87,7 @@ impl Gateway {
             // `/users/{id}/password` is the password function's; `/users` the users function's.
             "users" if path.ends_with("/password") => &self.passwords,
             "users" => &self.users,
+            "imports" => &self.imports,
             _ => &self.invite,
         }
     }
@@ -195,17 +200,19 @@ impl Gateway {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let (text, binary) = match response.into_body() {
-            lambda_http::Body::Empty => (String::new(), false),
-            lambda_http::Body::Text(t) => (t, false),
-            lambda_http::Body::Binary(b) => (String::from_utf8_lossy(&b).into_owned(), true),
+        let (bytes, binary) = match response.into_body() {
+            lambda_http::Body::Empty => (Vec::new(), false),
+            lambda_http::Body::Text(t) => (t.into_bytes(), false),
+            lambda_http::Body::Binary(b) => (b, true),
         };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Reply {
             status,
             content_type,
             headers,
             text,
+            bytes,
             json,
             binary,
         }

@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
     let (env, _) =
         gatehouse_bench::moto_org("admin@example.com", "a very long bootstrap phrase").await?;
     // Each function with a request that reaches its store (or, for openapi, its document).
-    let cases: [(&str, &str, &str, serde_json::Value); 9] = [
+    let cases: [(&str, &str, &str, serde_json::Value); 10] = [
         ("hello_lambda", "GET", "/", json!(null)),
         ("openapi", "GET", "/openapi.json", json!(null)),
         (
@@ -44,6 +44,12 @@ async fn main() -> anyhow::Result<()> {
         ("groups", "GET", "/v1/orgs/demo/groups", json!(null)),
         ("settings", "GET", "/v1/orgs/demo/settings", json!(null)),
         ("users", "GET", "/v1/orgs/demo/users", json!(null)),
+        (
+            "imports",
+            "GET",
+            "/v1/orgs/demo/imports/template",
+            json!(null),
+        ),
         (
             "password-reset",
             "PUT",

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod groups;
 pub(crate) mod guard;
 pub mod idempotency;
+pub mod imports;
 pub mod invitations;
 pub mod invite;
 pub mod password;
