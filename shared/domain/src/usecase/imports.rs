@@ -73,3 +73,261 @@ pub async fn import_template(
         group_names,
     })
 }
+
+/// A row of an uploaded file as the spreadsheet reader found it (cells trimmed, empty = `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportRow {
+    /// The row's number as the spreadsheet shows it.
+    pub number: u32,
+    pub email: Option<String>,
+    pub uid: Option<String>,
+    /// The identifier was a number in the file: any leading zeros are already lost.
+    pub uid_was_number: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Group names as the admin knows them.
+    pub groups: Vec<String>,
+}
+
+/// A row that will become an invitation (as a member: bulk invitations invite members only).
+#[derive(Debug, Clone)]
+pub struct PlannedInvitation {
+    pub invitee: crate::usecase::invite::InviteeRequest,
+    pub first_name: crate::types::PersonName,
+    pub last_name: crate::types::PersonName,
+    pub groups: Vec<crate::types::GroupId>,
+}
+
+/// What becomes of one row before anything is looked up in the store: planned, or skipped with
+/// a stable code and a message for the admin's report.
+#[derive(Debug, Clone)]
+pub enum RowVerdict {
+    Planned(PlannedInvitation),
+    Skipped { code: &'static str, message: String },
+}
+
+impl RowVerdict {
+    fn skipped(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Skipped {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Planned(_) => None,
+            Self::Skipped { code, .. } => Some(code),
+        }
+    }
+}
+
+/// Decides every row by the rules that need no store read: each row names an email or an
+/// identifier (not both), valid names, groups of the organisation (by name, whatever the case),
+/// emails at the allowed domains, identifiers only with `sign_up_without_email` and only as
+/// text, and no person twice in one file. A bad row is skipped; the others go on.
+pub fn classify_rows(
+    rows: &[ImportRow],
+    settings: &crate::model::Settings,
+    groups: &[crate::model::Group],
+) -> Vec<(u32, RowVerdict)> {
+    let mut seen = std::collections::HashMap::new();
+    let mut verdicts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let verdict = classify_row(row, settings, groups, &mut seen);
+        verdicts.push((row.number, verdict));
+    }
+    verdicts
+}
+
+/// One row's verdict; `seen` holds who the earlier planned rows invite, by row.
+fn classify_row(
+    row: &ImportRow,
+    settings: &crate::model::Settings,
+    groups: &[crate::model::Group],
+    seen: &mut std::collections::HashMap<String, u32>,
+) -> RowVerdict {
+    use crate::types::{EmailAddress, PersonName, Uid};
+    use crate::usecase::invite::InviteeRequest;
+
+    let invitee = match (&row.email, &row.uid) {
+        (Some(_), Some(_)) => {
+            return RowVerdict::skipped("email_or_uid", "give an email or an identifier, not both")
+        }
+        (None, None) => {
+            return RowVerdict::skipped("missing_email_or_uid", "give an email or an identifier")
+        }
+        (Some(raw), None) => match EmailAddress::parse(raw) {
+            Err(e) => return RowVerdict::skipped("invalid_email", e.message),
+            Ok(email) if !settings.allows_member_email(&email) => {
+                return RowVerdict::skipped(
+                    "email_domain_not_allowed",
+                    "members can only be invited at the organisation's allowed email domains",
+                )
+            }
+            Ok(email) => InviteeRequest::Email(email),
+        },
+        (None, Some(raw)) => {
+            if !settings.sign_up_without_email {
+                return RowVerdict::skipped(
+                    "sign_up_without_email_disabled",
+                    "identifiers need the setting sign_up_without_email",
+                );
+            }
+            if row.uid_was_number {
+                return RowVerdict::skipped(
+                        "uid_not_text",
+                        format!("the identifier {raw} is a number in the file, which drops leading zeros: format the column as text and type it again"),
+                    );
+            }
+            match Uid::parse(raw) {
+                Ok(uid) => InviteeRequest::Uid(uid),
+                Err(e) => return RowVerdict::skipped("invalid_uid", e.message),
+            }
+        }
+    };
+    let name = |raw: &Option<String>, missing: &'static str| match raw {
+        None => Err(RowVerdict::skipped(missing, "a name is required")),
+        Some(raw) => {
+            PersonName::parse(raw).map_err(|e| RowVerdict::skipped("invalid_name", e.message))
+        }
+    };
+    let first_name = match name(&row.first_name, "missing_first_name") {
+        Ok(n) => n,
+        Err(v) => return v,
+    };
+    let last_name = match name(&row.last_name, "missing_last_name") {
+        Ok(n) => n,
+        Err(v) => return v,
+    };
+    let mut ids = Vec::new();
+    for wanted in &row.groups {
+        match groups
+            .iter()
+            .find(|g| g.name.as_str().to_lowercase() == wanted.to_lowercase())
+        {
+            Some(g) if !ids.contains(&g.id) => ids.push(g.id.clone()),
+            Some(_) => {}
+            None => {
+                return RowVerdict::skipped(
+                    "unknown_group",
+                    format!("there is no group {wanted} in this organisation"),
+                )
+            }
+        }
+    }
+    let identity = match &invitee {
+        InviteeRequest::Email(e) => format!("email:{}", e.normalized()),
+        InviteeRequest::Uid(u) => format!("uid:{}", u.normalized()),
+    };
+    if let Some(first) = seen.get(&identity) {
+        return RowVerdict::skipped(
+            "duplicate_in_file",
+            format!("the same person as row {first}"),
+        );
+    }
+    seen.insert(identity, row.number);
+    RowVerdict::Planned(PlannedInvitation {
+        invitee,
+        first_name,
+        last_name,
+        groups: ids,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Group, Settings};
+    use crate::secret::{OsRandomness, Randomness};
+    use crate::types::{EmailDomain, GroupName};
+
+    fn row(number: u32, email: Option<&str>, uid: Option<&str>) -> ImportRow {
+        ImportRow {
+            number,
+            email: email.map(str::to_string),
+            uid: uid.map(str::to_string),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            ..ImportRow::default()
+        }
+    }
+
+    fn codes(verdicts: &[(u32, RowVerdict)]) -> Vec<(u32, Option<&'static str>)> {
+        verdicts.iter().map(|(n, v)| (*n, v.code())).collect()
+    }
+
+    #[test]
+    fn each_bad_row_is_skipped_with_its_code_and_the_others_go_on() {
+        let random: &dyn Randomness = &OsRandomness;
+        let sales = Group {
+            id: random.group_id(),
+            name: GroupName::parse("Sales").unwrap(),
+            created_at: crate::clock::Timestamp::from_unix_seconds(1),
+        };
+        let settings = Settings {
+            sign_up_without_email: true,
+            allowed_email_domains: vec![EmailDomain::parse("acme.com").unwrap()],
+            ..Settings::default()
+        };
+        let mut rows = vec![
+            row(2, Some("ada@acme.com"), None),
+            row(3, Some("ADA@acme.com"), None),
+            row(4, Some("bob@elsewhere.org"), None),
+            row(5, Some("not an address"), None),
+            row(6, None, Some("E1234")),
+            row(7, None, Some("e1234")),
+            row(8, None, Some("12345")),
+            row(9, Some("both@acme.com"), Some("E9")),
+            row(10, None, None),
+            row(11, None, Some("bad uid!")),
+            row(12, Some("nameless@acme.com"), None),
+            row(13, Some("grouped@acme.com"), None),
+            row(14, Some("lost@acme.com"), None),
+        ];
+        rows[6].uid_was_number = true;
+        rows[10].last_name = None;
+        rows[11].groups = vec!["sales".into(), "SALES".into()];
+        rows[12].groups = vec!["Marketing".into()];
+        let verdicts = classify_rows(&rows, &settings, std::slice::from_ref(&sales));
+        assert_eq!(
+            codes(&verdicts),
+            vec![
+                (2, None),
+                (3, Some("duplicate_in_file")),
+                (4, Some("email_domain_not_allowed")),
+                (5, Some("invalid_email")),
+                (6, None),
+                (7, Some("duplicate_in_file")),
+                (8, Some("uid_not_text")),
+                (9, Some("email_or_uid")),
+                (10, Some("missing_email_or_uid")),
+                (11, Some("invalid_uid")),
+                (12, Some("missing_last_name")),
+                (13, None),
+                (14, Some("unknown_group")),
+            ]
+        );
+        let RowVerdict::Planned(grouped) = &verdicts[11].1 else {
+            panic!("row 13 is planned")
+        };
+        assert_eq!(
+            grouped.groups,
+            vec![sales.id.clone()],
+            "named twice, joined once"
+        );
+        let RowVerdict::Skipped { message, .. } = &verdicts[1].1 else {
+            panic!()
+        };
+        assert!(message.contains("row 2"), "{message}");
+    }
+
+    #[test]
+    fn identifiers_need_the_setting() {
+        let verdicts = classify_rows(&[row(2, None, Some("E1"))], &Settings::default(), &[]);
+        assert_eq!(
+            codes(&verdicts),
+            vec![(2, Some("sign_up_without_email_disabled"))]
+        );
+    }
+}
