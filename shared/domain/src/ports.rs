@@ -110,18 +110,6 @@ pub trait InvitationStore: Send + Sync {
         id: &InvitationId,
         credential: &Credential,
     ) -> Result<Option<Invitation>, StoreError>;
-    /// The invitation whose current sign-up link token has this hash.
-    async fn invitation_by_token(
-        &self,
-        org: &OrgDomain,
-        token: &TokenHash,
-    ) -> Result<Option<Invitation>, StoreError>;
-    /// The invitation whose access code has this keyed hash.
-    async fn invitation_by_code(
-        &self,
-        org: &OrgDomain,
-        code: &CodeHash,
-    ) -> Result<Option<Invitation>, StoreError>;
     /// Replaces `previous` (as read, at its `version`) with `invitation`; `Stale` if it changed
     /// since. A new credential replaces the old one, which stops working; a revoked invitation's
     /// credential stops working and its email or uid is released.
@@ -153,7 +141,6 @@ pub trait UserStore: Send + Sync {
         org: &OrgDomain,
         email: &EmailAddress,
     ) -> Result<Option<User>, StoreError>;
-    async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError>;
     /// Replaces a user read at `user.version`; `Stale` if it changed since.
     async fn update_user(&self, user: &User) -> Result<(), WriteError>;
     /// The organisation's users, a page at a time (in id order).

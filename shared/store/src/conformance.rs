@@ -16,7 +16,7 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::password::PasswordDigest;
 use gatehouse_domain::ports::{
-    Acceptance, AccountKey, AttemptStore, AttemptsChange, GroupStore, InvitationQuery,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Credential, GroupStore, InvitationQuery,
     InvitationStore, Lookup, LookupStore, OrgStore, PageRequest, RequestClaim, RequestStore,
     SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
 };
@@ -585,6 +585,70 @@ pub async fn many_items_are_read_at_once_in_order(store: Arc<dyn ItemStore>) {
 }
 
 // ---- Gatehouse's records -------------------------------------------------------------------
+
+/// The lookups the use cases make, as they make them: a credential or an identifier found in one
+/// batched read ([`LookupStore::look_up`]), then the record it names.
+trait UseCaseReads {
+    async fn invitation_by_token(
+        &self,
+        org: &OrgDomain,
+        token: &gatehouse_domain::secret::TokenHash,
+    ) -> Result<Option<Invitation>, StoreError>;
+    async fn invitation_by_code(
+        &self,
+        org: &OrgDomain,
+        code: &gatehouse_domain::access_code::CodeHash,
+    ) -> Result<Option<Invitation>, StoreError>;
+    async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError>;
+}
+
+impl Records {
+    async fn invitation_by(
+        &self,
+        org: &OrgDomain,
+        credential: Credential,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let lookup = Lookup {
+            credential: Some(credential.clone()),
+            ..Lookup::default()
+        };
+        match self.look_up(org, &lookup).await?.credential_of {
+            Some(id) => self.invitation_holding(org, &id, &credential).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl UseCaseReads for Records {
+    async fn invitation_by_token(
+        &self,
+        org: &OrgDomain,
+        token: &gatehouse_domain::secret::TokenHash,
+    ) -> Result<Option<Invitation>, StoreError> {
+        self.invitation_by(org, Credential::LinkToken(token.clone()))
+            .await
+    }
+
+    async fn invitation_by_code(
+        &self,
+        org: &OrgDomain,
+        code: &gatehouse_domain::access_code::CodeHash,
+    ) -> Result<Option<Invitation>, StoreError> {
+        self.invitation_by(org, Credential::AccessCode(code.clone()))
+            .await
+    }
+
+    async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError> {
+        let lookup = Lookup {
+            account: Some(AccountKey::Uid(uid.clone())),
+            ..Lookup::default()
+        };
+        match self.look_up(org, &lookup).await?.account {
+            Some(id) => self.user(org, &id).await,
+            None => Ok(None),
+        }
+    }
+}
 
 fn org_domain() -> OrgDomain {
     let id = random().user_id();

@@ -428,25 +428,6 @@ impl GroupStore for Records {
     }
 }
 
-impl Records {
-    /// The invitation a credential item points to, if it is in `org` and still holds that credential.
-    async fn invitation_by_credential(
-        &self,
-        org: &OrgDomain,
-        credential: &Credential,
-    ) -> Result<Option<Invitation>, StoreError> {
-        let item = self
-            .items
-            .get(&credential_item_key(credential))
-            .await
-            .map_err(unavailable)?;
-        match credential_target(org, item) {
-            Some(id) => self.invitation_holding(org, &id, credential).await,
-            None => Ok(None),
-        }
-    }
-}
-
 #[async_trait]
 impl InvitationStore for Records {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
@@ -507,24 +488,6 @@ impl InvitationStore for Records {
             .invitation(org, id)
             .await?
             .filter(|inv| holds(&inv.invitee)))
-    }
-
-    async fn invitation_by_token(
-        &self,
-        org: &OrgDomain,
-        token: &TokenHash,
-    ) -> Result<Option<Invitation>, StoreError> {
-        self.invitation_by_credential(org, &Credential::LinkToken(token.clone()))
-            .await
-    }
-
-    async fn invitation_by_code(
-        &self,
-        org: &OrgDomain,
-        code: &CodeHash,
-    ) -> Result<Option<Invitation>, StoreError> {
-        self.invitation_by_credential(org, &Credential::AccessCode(code.clone()))
-            .await
     }
 
     async fn update_invitation(
@@ -876,10 +839,6 @@ impl UserStore for Records {
     ) -> Result<Option<User>, StoreError> {
         self.user_by_claim(org, &keys::email_claim(org, email))
             .await
-    }
-
-    async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError> {
-        self.user_by_claim(org, &keys::uid_claim(org, uid)).await
     }
 
     async fn update_user(&self, user: &User) -> Result<(), WriteError> {
