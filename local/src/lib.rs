@@ -347,6 +347,7 @@ pub fn local_services(settings: &LocalSettings, print_links: bool) -> anyhow::Re
     Ok(Services {
         store: Arc::new(Records::new(Arc::new(items))),
         mailer: Arc::new(outbox),
+        files: Arc::new(gatehouse_domain::services::NoFiles),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),

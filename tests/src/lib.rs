@@ -156,6 +156,7 @@ impl Bundle {
         let services = Services {
             store: Arc::new(Records::new(items)),
             mailer: wrap(real_mailer),
+            files: Arc::new(gatehouse_domain::services::NoFiles),
             clock: clock.clone(),
             random: Arc::new(OsRandomness),
             passwords: PasswordHashing::default(),

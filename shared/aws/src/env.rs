@@ -96,6 +96,7 @@ pub async fn services_from_env() -> anyhow::Result<Services> {
             dynamo,
             settings.table,
         )))),
+        files: Arc::new(gatehouse_domain::services::NoFiles),
         mailer: Arc::new(SesMailer::new(
             ses,
             settings.mail_from,

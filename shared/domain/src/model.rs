@@ -376,3 +376,70 @@ pub struct PasswordReset {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// A bulk import of invitations from a spreadsheet: asked for by an admin, filled by one upload,
+/// processed once (at least once delivered, at most once applied), kept with its counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Import {
+    pub id: crate::types::ImportId,
+    pub org: OrgDomain,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    /// The upload URL works until then.
+    pub upload_expires_at: Timestamp,
+    /// Only check the rows and report; create nothing.
+    pub dry_run: bool,
+    pub state: ImportState,
+    pub counts: ImportCounts,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// Where an import is. `waiting_upload` → `processing` → `completed`, or → `refused` when the
+/// file as a whole cannot be read. Moves only forward, each step a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ImportState {
+    WaitingUpload,
+    Processing {
+        started_at: Timestamp,
+        /// Another delivery of the upload event may take over after this instant (the worker
+        /// that held it is presumed dead); before it, it leaves the import alone.
+        lease_until: Timestamp,
+        /// Data rows in the file, and how many of them are decided and saved so far.
+        rows: u32,
+        rows_done: u32,
+    },
+    Completed {
+        finished_at: Timestamp,
+        rows: u32,
+    },
+    Refused {
+        finished_at: Timestamp,
+        code: String,
+        message: String,
+    },
+}
+
+impl ImportState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::WaitingUpload => "waiting_upload",
+            Self::Processing { .. } => "processing",
+            Self::Completed { .. } => "completed",
+            Self::Refused { .. } => "refused",
+        }
+    }
+}
+
+/// What became of an import's rows. `valid` rows passed every check; of those, `created` were
+/// invited (and mailed, or given an access code) and `failed` were invited but their email could
+/// not be sent yet (the invitation is kept, queued for a resend). `skipped` rows were not
+/// invited, each with its reason in the report. A dry run only counts `valid` and `skipped`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    pub valid: u32,
+    pub created: u32,
+    pub failed: u32,
+    pub skipped: u32,
+}

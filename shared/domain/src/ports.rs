@@ -7,11 +7,13 @@ use thiserror::Error;
 use crate::access_code::CodeHash;
 use crate::clock::Timestamp;
 use crate::model::{
-    Group, Invitation, InvitationKind, InvitationStatus, Org, PasswordReset, Session, User,
+    Group, Import, Invitation, InvitationKind, InvitationStatus, Org, PasswordReset, Session, User,
 };
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
-use crate::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
+use crate::types::{
+    EmailAddress, GroupId, GroupName, ImportId, InvitationId, OrgDomain, Uid, UserId,
+};
 
 /// A store could not answer (network, throttling, corrupt data). Logged, never shown.
 #[derive(Debug, Error)]
@@ -301,6 +303,26 @@ pub struct Lookup {
     pub groups: Vec<GroupId>,
     /// Which invitation a sign-up credential points to.
     pub credential: Option<Credential>,
+    /// A bulk import by id.
+    pub import: Option<ImportId>,
+    /// Groups by name (names are unique in an organisation, whatever their case).
+    pub group_names: Vec<GroupName>,
+    /// Who holds these emails and uids: an account, a live or expired invitation, or nobody.
+    pub claims: Vec<AccountKey>,
+    /// Invitations by id.
+    pub invitations: Vec<InvitationId>,
+}
+
+/// Who holds an email or a uid in an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    Free,
+    Account(UserId),
+    /// An invitation holds it until `expires_at`; after that a new invitation may take it over.
+    Invitation {
+        id: InvitationId,
+        expires_at: Timestamp,
+    },
 }
 
 /// What an invitee signs up with, as stored: the hash of a link token or of an access code.
@@ -331,11 +353,70 @@ pub struct Found {
     /// The invitation the credential points to; read it with
     /// [`InvitationStore::invitation_holding`], which checks that it still holds it.
     pub credential_of: Option<InvitationId>,
+    pub import: Option<Import>,
+    /// In the order asked; `None` for a name no group of the organisation has.
+    pub group_ids: Vec<Option<GroupId>>,
+    /// In the order asked.
+    pub claims: Vec<Claim>,
+    /// In the order asked.
+    pub invitations: Vec<Option<Invitation>>,
 }
 
 #[async_trait]
 pub trait LookupStore: Send + Sync {
     async fn look_up(&self, org: &OrgDomain, lookup: &Lookup) -> Result<Found, StoreError>;
+}
+
+/// How many invitations [`ImportStore::create_invitations`] is given at once, at most, so that
+/// each call is one write (a DynamoDB transaction holds 100 items; an invitation is 6).
+pub const INVITATIONS_PER_WRITE: usize = 16;
+/// How many deliveries [`ImportStore::record_deliveries`] is given at once, at most (4 items
+/// each, and the import's record).
+pub const DELIVERIES_PER_WRITE: usize = 24;
+
+/// An import's record as it stands after a batch, written with the batch on condition that the
+/// stored one is still at `read_version`: a worker that lost the import to another stops there.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportProgress<'a> {
+    pub import: &'a Import,
+    pub read_version: u64,
+}
+
+/// A recorded delivery: the invitation with its new `delivery`, otherwise as read at `version`.
+pub type DeliveryChange = Invitation;
+
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// `AlreadyExists` if an import with this id exists.
+    async fn create_import(&self, import: &Import) -> Result<(), WriteError>;
+    async fn import(&self, org: &OrgDomain, id: &ImportId) -> Result<Option<Import>, StoreError>;
+    /// The organisation's imports, newest first.
+    async fn imports(
+        &self,
+        org: &OrgDomain,
+        page: &PageRequest,
+    ) -> Result<Page<Import>, StoreError>;
+    /// Replaces the import as `progress` says: `Stale` if it changed since it was read.
+    async fn update_import(&self, progress: ImportProgress<'_>) -> Result<(), WriteError>;
+    /// Saves up to [`INVITATIONS_PER_WRITE`] new invitations as
+    /// [`InvitationStore::create_invitation`] would, each or not, with the import's progress, in
+    /// one write when none is refused. Answers each invitation's outcome, in order (`EmailTaken`,
+    /// `UidTaken`, `AlreadyExists`); the others are saved all the same. `Stale` (nothing saved)
+    /// if the import changed since it was read.
+    async fn create_invitations(
+        &self,
+        invitations: &[Invitation],
+        progress: ImportProgress<'_>,
+    ) -> Result<Vec<Result<(), WriteError>>, WriteError>;
+    /// Records the new `delivery` of up to [`DELIVERIES_PER_WRITE`] invitations (each otherwise
+    /// as read at its `version`) with the import's progress. An invitation that changed
+    /// meanwhile (accepted, revoked, resent) is left as it is, answered `Stale`; `Stale` as a
+    /// whole (nothing written) if the import changed.
+    async fn record_deliveries(
+        &self,
+        changes: &[DeliveryChange],
+        progress: ImportProgress<'_>,
+    ) -> Result<Vec<Result<(), WriteError>>, WriteError>;
 }
 
 /// Everything Gatehouse keeps.
@@ -348,6 +429,7 @@ pub trait Store:
     + AttemptStore
     + RequestStore
     + LookupStore
+    + ImportStore
 {
 }
 impl<
@@ -358,7 +440,8 @@ impl<
             + SessionStore
             + AttemptStore
             + RequestStore
-            + LookupStore,
+            + LookupStore
+            + ImportStore,
     > Store for T
 {
 }
@@ -381,4 +464,46 @@ pub struct MailError(pub String);
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}
+
+/// Where a file is kept: `uploads/…`, `reports/…`, `exports/…` (see `usecase::imports`).
+pub type FileKey = str;
+
+#[derive(Debug, Error)]
+pub enum FileError {
+    /// The file is bigger than the reader accepts; nothing was read past the limit.
+    #[error("the file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("file storage failed: {0}")]
+    Unavailable(String),
+}
+
+/// Uploaded spreadsheets and the reports and exports made from them: S3 in AWS, a directory
+/// locally. Files are reached by people through short-lived URLs that carry their permission.
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    /// A URL to `PUT` the file at `key` to, for `valid_for` from `now`.
+    async fn upload_url(
+        &self,
+        key: &FileKey,
+        now: Timestamp,
+        valid_for: std::time::Duration,
+    ) -> Result<String, FileError>;
+    /// A URL to `GET` the file at `key` from, for `valid_for` from `now`, downloaded as
+    /// `filename`.
+    async fn download_url(
+        &self,
+        key: &FileKey,
+        filename: &str,
+        now: Timestamp,
+        valid_for: std::time::Duration,
+    ) -> Result<String, FileError>;
+    /// The file's bytes, `None` if there is none; `TooLarge` past `max_bytes`.
+    async fn read(&self, key: &FileKey, max_bytes: u64) -> Result<Option<Vec<u8>>, FileError>;
+    async fn write(
+        &self,
+        key: &FileKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), FileError>;
 }

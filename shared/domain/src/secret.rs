@@ -39,14 +39,24 @@ impl dyn Randomness {
     }
 
     /// A time-ordered id (UUIDv7) so that ids sort by creation.
+    pub fn import_id(&self, now: Timestamp) -> crate::types::ImportId {
+        let mut bytes = [0u8; 10];
+        self.fill(&mut bytes);
+        crate::types::ImportId::from_uuid(time_ordered(now, &bytes))
+    }
+
+    /// A time-ordered id (UUIDv7) so that ids sort by creation.
     pub fn invitation_id(&self, now: Timestamp) -> InvitationId {
         let mut bytes = [0u8; 10];
         self.fill(&mut bytes);
-        let millis = u64::try_from(now.unix_seconds()).unwrap_or(0) * 1000;
-        InvitationId::from_uuid(
-            uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid(),
-        )
+        InvitationId::from_uuid(time_ordered(now, &bytes))
     }
+}
+
+/// A UUIDv7 of `now` (to the second) and 10 bytes (of which 74 bits are kept).
+pub fn time_ordered(now: Timestamp, bytes: &[u8; 10]) -> uuid::Uuid {
+    let millis = u64::try_from(now.unix_seconds()).unwrap_or(0) * 1000;
+    uuid::Builder::from_unix_timestamp_millis(millis, bytes).into_uuid()
 }
 
 /// A random, single-purpose secret carried in a link (256 bits, base64url without padding).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::access_code::AccessCodeKeys;
 use crate::clock::Clock;
 use crate::password::PasswordHashing;
-use crate::ports::{Mailer, Store};
+use crate::ports::{FileStore, Mailer, Store};
 use crate::secret::Randomness;
 
 #[derive(Debug, Clone)]
@@ -35,10 +35,58 @@ impl Config {
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
+    /// Uploads, reports and exports (only the import and export functions are given real ones).
+    pub files: Arc<dyn FileStore>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Randomness>,
     pub passwords: PasswordHashing,
     /// Encrypts access codes and derives the keyed hashes they are found by.
     pub access_codes: AccessCodeKeys,
     pub config: Config,
+}
+
+/// The file store of a function that keeps no files: every use answers that there is none.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFiles;
+
+#[async_trait::async_trait]
+impl crate::ports::FileStore for NoFiles {
+    async fn upload_url(
+        &self,
+        _: &crate::ports::FileKey,
+        _: crate::clock::Timestamp,
+        _: Duration,
+    ) -> Result<String, crate::ports::FileError> {
+        Err(Self::error())
+    }
+    async fn download_url(
+        &self,
+        _: &crate::ports::FileKey,
+        _: &str,
+        _: crate::clock::Timestamp,
+        _: Duration,
+    ) -> Result<String, crate::ports::FileError> {
+        Err(Self::error())
+    }
+    async fn read(
+        &self,
+        _: &crate::ports::FileKey,
+        _: u64,
+    ) -> Result<Option<Vec<u8>>, crate::ports::FileError> {
+        Err(Self::error())
+    }
+    async fn write(
+        &self,
+        _: &crate::ports::FileKey,
+        _: Vec<u8>,
+        _: &str,
+    ) -> Result<(), crate::ports::FileError> {
+        Err(Self::error())
+    }
+}
+
+impl NoFiles {
+    fn error() -> crate::ports::FileError {
+        crate::ports::FileError::Unavailable("this function has no file storage".into())
+    }
 }

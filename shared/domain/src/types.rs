@@ -518,6 +518,12 @@ id_type!(
     "an invitation id"
 );
 id_type!(
+    /// A bulk import's id; time-ordered (UUIDv7), so listing by id lists by age.
+    ImportId,
+    "invalid_import_id",
+    "an import id"
+);
+id_type!(
     /// A group's id.
     GroupId,
     "invalid_group_id",

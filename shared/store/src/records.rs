@@ -13,16 +13,19 @@ use gatehouse_domain::access_code::CodeHash;
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{
-    Group, Invitation, InvitationState, InvitationStatus, Org, PasswordReset, Session, User,
+    Group, Import, Invitation, InvitationState, InvitationStatus, Org, PasswordReset, Session, User,
 };
 use gatehouse_domain::ports::{
-    Acceptance, AccountKey, AttemptStore, AttemptsChange, Credential, Found, GroupStore,
-    InvitationQuery, InvitationStore, Lookup, LookupStore, OrgStore, Page, PageRequest,
-    RequestClaim, RequestStore, SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, DeliveryChange, Found,
+    GroupStore, ImportProgress, ImportStore, InvitationQuery, InvitationStore, Lookup, LookupStore,
+    OrgStore, Page, PageRequest, RequestClaim, RequestStore, SessionStore, StoreError,
+    StoredAnswer, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
-use gatehouse_domain::types::{EmailAddress, GroupId, InvitationId, OrgDomain, Uid, UserId};
+use gatehouse_domain::types::{
+    EmailAddress, GroupId, GroupName, ImportId, InvitationId, OrgDomain, Uid, UserId,
+};
 
 use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
 
@@ -37,9 +40,9 @@ mod keys {
         Key::new(groups_pk(org), id.as_str())
     }
     /// Group names are unique per organisation, case-insensitively.
-    pub fn group_name(org: &OrgDomain, group: &Group) -> Key {
+    pub fn group_name(org: &OrgDomain, name: &GroupName) -> Key {
         Key::new(
-            format!("ORG#{org}#GROUPNAME#{}", group.name.as_str().to_lowercase()),
+            format!("ORG#{org}#GROUPNAME#{}", name.as_str().to_lowercase()),
             "#",
         )
     }
@@ -88,6 +91,12 @@ mod keys {
     }
     pub fn password_reset(hash: &TokenHash) -> Key {
         Key::new(format!("RESET#{}", hash.as_str()), "#")
+    }
+    pub fn import(org: &OrgDomain, id: &ImportId) -> Key {
+        Key::new(imports_pk(org), id.as_str())
+    }
+    pub fn imports_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#IMPORTS")
     }
     /// `record_key` is already a hash of the caller and their key.
     pub fn request(record_key: &str) -> Key {
@@ -244,6 +253,48 @@ fn credential_item(invitation: &Invitation) -> Item {
     }
 }
 
+/// A new invitation's writes: its claim on the email or uid first (free, or held by an
+/// invitation that has expired by its creation), then the invitation, its credential and its
+/// list copies, each new.
+fn invitation_writes(invitation: &Invitation) -> Vec<Write> {
+    let claim = invitation_claim_attrs(invitation);
+    let free = Condition::Any(vec![
+        Condition::NotExists,
+        Condition::All(vec![
+            Condition::Equals("owner".into(), json!("invitation")),
+            Condition::Below(
+                "expires_at".into(),
+                invitation.created_at.unix_seconds() + 1,
+            ),
+        ]),
+    ]);
+    let attrs = encode(invitation);
+    let mut writes = vec![
+        put(invitation_claim(invitation), claim, Some(free)),
+        put(
+            keys::invitation(&invitation.org, &invitation.id),
+            attrs.clone(),
+            Some(Condition::NotExists),
+        ),
+        Write::Put {
+            item: credential_item(invitation),
+            condition: Some(Condition::NotExists),
+        },
+    ];
+    writes.extend(list_writes(None, invitation, &attrs));
+    writes
+}
+
+/// An import's record written at the version after the one read, on condition it is still there.
+fn import_write(progress: ImportProgress<'_>) -> Write {
+    let (attrs, unchanged) = versioned(progress.import, progress.read_version);
+    put(
+        keys::import(&progress.import.org, &progress.import.id),
+        attrs,
+        Some(unchanged),
+    )
+}
+
 fn owned_by(id: &impl Serialize) -> Condition {
     Condition::Equals("owner_id".into(), json!(id))
 }
@@ -338,7 +389,7 @@ impl OrgStore for Records {
                 Some(Condition::NotExists),
             ));
             writes.push(put(
-                keys::group_name(&org.domain, g),
+                keys::group_name(&org.domain, &g.name),
                 group_name_claim(g),
                 Some(Condition::NotExists),
             ));
@@ -385,7 +436,7 @@ impl GroupStore for Records {
                     Some(Condition::NotExists),
                 ),
                 put(
-                    keys::group_name(org, group),
+                    keys::group_name(org, &group.name),
                     group_name_claim(group),
                     Some(Condition::NotExists),
                 ),
@@ -431,33 +482,7 @@ impl GroupStore for Records {
 #[async_trait]
 impl InvitationStore for Records {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
-        let claim = invitation_claim_attrs(invitation);
-        // Free, or held by an invitation that has expired by now.
-        let free = Condition::Any(vec![
-            Condition::NotExists,
-            Condition::All(vec![
-                Condition::Equals("owner".into(), json!("invitation")),
-                Condition::Below(
-                    "expires_at".into(),
-                    invitation.created_at.unix_seconds() + 1,
-                ),
-            ]),
-        ]);
-        let attrs = encode(invitation);
-        let mut writes = vec![
-            put(invitation_claim(invitation), claim, Some(free)),
-            put(
-                keys::invitation(&invitation.org, &invitation.id),
-                attrs.clone(),
-                Some(Condition::NotExists),
-            ),
-            Write::Put {
-                item: credential_item(invitation),
-                condition: Some(Condition::NotExists),
-            },
-        ];
-        writes.extend(list_writes(None, invitation, &attrs));
-        match self.write(writes).await {
+        match self.write(invitation_writes(invitation)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
@@ -725,6 +750,36 @@ fn claimant(claim: Option<Item>) -> Result<Option<UserId>, StoreError> {
         .ok_or_else(|| StoreError::Unavailable("corrupt claim".into()))
 }
 
+/// Who holds a claim item.
+fn claim_of(claim: Option<Item>) -> Result<Claim, StoreError> {
+    let Some(claim) = claim else {
+        return Ok(Claim::Free);
+    };
+    let corrupt = || StoreError::Unavailable("corrupt claim".into());
+    let owner_id = claim.attrs.get("owner_id").and_then(Value::as_str);
+    match claim.attrs.get("owner").and_then(Value::as_str) {
+        Some("user") => owner_id
+            .and_then(|s| UserId::parse(s).ok())
+            .map(Claim::Account)
+            .ok_or_else(corrupt),
+        Some("invitation") => {
+            let id = owner_id
+                .and_then(|s| InvitationId::parse(s).ok())
+                .ok_or_else(corrupt)?;
+            let expires_at = claim
+                .attrs
+                .get("expires_at")
+                .cloned()
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|_| corrupt())?
+                .ok_or_else(corrupt)?;
+            Ok(Claim::Invitation { id, expires_at })
+        }
+        _ => Err(corrupt()),
+    }
+}
+
 #[async_trait]
 impl LookupStore for Records {
     async fn look_up(&self, org: &OrgDomain, lookup: &Lookup) -> Result<Found, StoreError> {
@@ -748,6 +803,15 @@ impl LookupStore for Records {
         if let Some(credential) = &lookup.credential {
             keys.push(credential_item_key(credential));
         }
+        if let Some(id) = &lookup.import {
+            keys.push(keys::import(org, id));
+        }
+        keys.extend(lookup.group_names.iter().map(|n| keys::group_name(org, n)));
+        keys.extend(lookup.claims.iter().map(|c| match c {
+            AccountKey::Email(email) => keys::email_claim(org, email),
+            AccountKey::Uid(uid) => keys::uid_claim(org, uid),
+        }));
+        keys.extend(lookup.invitations.iter().map(|i| keys::invitation(org, i)));
         let mut items = self
             .items
             .get_many(&keys)
@@ -783,6 +847,29 @@ impl LookupStore for Records {
         }
         if lookup.credential.is_some() {
             found.credential_of = credential_target(org, next());
+        }
+        if lookup.import.is_some() {
+            found.import = next()
+                .map(|i| decode::<Import>(i.attrs))
+                .transpose()?
+                .filter(|i| &i.org == org);
+        }
+        for _ in &lookup.group_names {
+            found.group_ids.push(
+                next()
+                    .and_then(|i| i.attrs.get("owner_id").cloned())
+                    .map(serde_json::from_value)
+                    .transpose()
+                    .map_err(|e| StoreError::Unavailable(format!("corrupt group name: {e}")))?,
+            );
+        }
+        for _ in &lookup.claims {
+            found.claims.push(claim_of(next())?);
+        }
+        for _ in &lookup.invitations {
+            found
+                .invitations
+                .push(next().map(|i| decode(i.attrs)).transpose()?);
         }
         Ok(found)
     }
@@ -1216,5 +1303,147 @@ impl RequestStore for Records {
             Ok(()) | Err(ItemError::ConditionFailed { .. }) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+#[async_trait]
+impl ImportStore for Records {
+    async fn create_import(&self, import: &Import) -> Result<(), WriteError> {
+        let mut attrs = encode(import);
+        attrs.insert(VERSION.into(), json!(0));
+        match self
+            .write(vec![put(
+                keys::import(&import.org, &import.id),
+                attrs,
+                Some(Condition::NotExists),
+            )])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
+    async fn import(&self, org: &OrgDomain, id: &ImportId) -> Result<Option<Import>, StoreError> {
+        self.get(&keys::import(org, id)).await
+    }
+
+    async fn imports(
+        &self,
+        org: &OrgDomain,
+        page: &PageRequest,
+    ) -> Result<Page<Import>, StoreError> {
+        let after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c, |sk| ImportId::parse(sk).is_ok())?),
+            None => None,
+        };
+        let chunk = self
+            .items
+            .query(&Query {
+                pk: keys::imports_pk(org),
+                sk_prefix: String::new(),
+                after,
+                limit: page.limit.max(1),
+                descending: true,
+            })
+            .await
+            .map_err(unavailable)?;
+        let items = chunk
+            .items
+            .into_iter()
+            .map(|i| decode(i.attrs))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        })
+    }
+
+    async fn update_import(&self, progress: ImportProgress<'_>) -> Result<(), WriteError> {
+        self.write(vec![import_write(progress)])
+            .await
+            .map_err(write_error)
+    }
+
+    async fn create_invitations(
+        &self,
+        invitations: &[Invitation],
+        progress: ImportProgress<'_>,
+    ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
+        self.write_each(invitations, progress, |invitation, index| {
+            let writes = invitation_writes(invitation);
+            let refusal = match index {
+                Some(0) => taken(&invitation.invitee),
+                _ => WriteError::AlreadyExists,
+            };
+            (writes, refusal)
+        })
+        .await
+    }
+
+    async fn record_deliveries(
+        &self,
+        changes: &[DeliveryChange],
+        progress: ImportProgress<'_>,
+    ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
+        self.write_each(changes, progress, |invitation, _| {
+            let (attrs, unchanged) = versioned(invitation, invitation.version);
+            let mut writes = vec![put(
+                keys::invitation(&invitation.org, &invitation.id),
+                attrs.clone(),
+                Some(unchanged),
+            )];
+            // The delivery changes no list key: the copies are rewritten in place.
+            writes.extend(list_writes(Some(invitation), invitation, &attrs));
+            (writes, WriteError::Stale)
+        })
+        .await
+    }
+}
+
+impl Records {
+    /// Writes every record's writes and the import's progress in one batch; when a record's
+    /// condition fails, that record is answered with the refusal `writes_of` gives for the failing
+    /// write's index within it, and the batch is tried again without it. The import's own
+    /// condition failing stops everything (`Stale`).
+    async fn write_each<T>(
+        &self,
+        records: &[T],
+        progress: ImportProgress<'_>,
+        writes_of: impl Fn(&T, Option<usize>) -> (Vec<Write>, WriteError),
+    ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
+        let mut refused: Vec<Option<WriteError>> = records.iter().map(|_| None).collect();
+        loop {
+            let mut writes = vec![import_write(progress)];
+            // For each write after the first: whose it is, and its index among that record's.
+            let mut owners = vec![(usize::MAX, 0)];
+            for (i, record) in records.iter().enumerate() {
+                if refused[i].is_some() {
+                    continue;
+                }
+                let (own, _) = writes_of(record, None);
+                owners.extend((0..own.len()).map(|j| (i, j)));
+                writes.extend(own);
+            }
+            match self.write(writes).await {
+                Ok(()) => break,
+                Err(ItemError::ConditionFailed { index: 0 }) => return Err(WriteError::Stale),
+                Err(ItemError::ConditionFailed { index }) => match owners.get(index) {
+                    Some(&(i, j)) if i < records.len() => {
+                        refused[i] = Some(writes_of(&records[i], Some(j)).1);
+                    }
+                    _ => return Err(WriteError::Stale),
+                },
+                Err(e) => return Err(write_error(e)),
+            }
+        }
+        Ok(refused
+            .into_iter()
+            .map(|r| match r {
+                None => Ok(()),
+                Some(e) => Err(e),
+            })
+            .collect())
     }
 }
