@@ -1,6 +1,10 @@
 //! The local run: every HTTP function on one router over the embedded store and a file outbox,
 //! and the bootstrap of a first organisation and admin.
 
+mod files;
+
+pub use files::files_routes;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +17,7 @@ use gatehouse_domain::clock::SystemClock;
 use gatehouse_domain::password::PasswordHashing;
 use gatehouse_domain::secret::{OsRandomness, Randomness};
 use gatehouse_domain::{Config, Services};
-use gatehouse_embedded::{EmbeddedItems, FileOutbox};
+use gatehouse_embedded::{EmbeddedItems, FileOutbox, LocalFiles};
 use gatehouse_http::AppState;
 use gatehouse_store::Records;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -334,8 +338,14 @@ fn access_code_keys(
     AccessCodeKeys::from_text(&text).with_context(|| format!("the key in {}", path.display()))
 }
 
-/// Services over the embedded store in `data_dir/gatehouse.redb` and the outbox `data_dir/outbox`.
-pub fn local_services(settings: &LocalSettings, print_links: bool) -> anyhow::Result<Services> {
+/// Services over the embedded store in `data_dir/gatehouse.redb`, the outbox `data_dir/outbox`
+/// and files in `data_dir/files`, reached at `{server_url}/files/…` (the server's own address).
+/// Also answers the file store, which the file routes need.
+pub fn local_services(
+    settings: &LocalSettings,
+    print_links: bool,
+    server_url: &str,
+) -> anyhow::Result<(Services, Arc<LocalFiles>)> {
     let store_path = settings.data_dir.join("gatehouse.redb");
     let items = EmbeddedItems::open(&store_path)
         .with_context(|| format!("opening {}", store_path.display()))?;
@@ -344,16 +354,25 @@ pub fn local_services(settings: &LocalSettings, print_links: bool) -> anyhow::Re
         &settings.mail_from,
         print_links,
     )?;
-    Ok(Services {
+    // File URLs are signed with a key of this run: a restart voids the URLs handed out before.
+    let mut secret = [0u8; 32];
+    OsRandomness.fill(&mut secret);
+    let files = Arc::new(LocalFiles::new(
+        &settings.data_dir.join("files"),
+        server_url,
+        secret,
+    )?);
+    let services = Services {
         store: Arc::new(Records::new(Arc::new(items))),
         mailer: Arc::new(outbox),
-        files: Arc::new(gatehouse_domain::services::NoFiles),
+        files: files.clone(),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: access_code_keys(settings, &OsRandomness)?,
         config: Config::new(&settings.public_url),
-    })
+    };
+    Ok((services, files))
 }
 
 /// A random password of 20 characters from a 32-letter alphabet (100 bits).

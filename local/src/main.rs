@@ -3,7 +3,9 @@
 use anyhow::Context;
 use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
-use gatehouse_local::{generated_password, local_services, routes, serve, LocalSettings};
+use gatehouse_local::{
+    files_routes, generated_password, local_services, routes, serve, LocalSettings,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -25,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    let services = local_services(&settings, true)?;
+    let (services, files) = local_services(&settings, true, &format!("http://{addr}"))?;
 
     let org = OrgDomain::parse(&settings.bootstrap_org).context("GATEHOUSE_BOOTSTRAP_ORG")?;
     let email = EmailAddress::parse(&settings.bootstrap_admin_email)
@@ -80,6 +82,6 @@ async fn main() -> anyhow::Result<()> {
         settings.data_dir.display(),
         settings.data_dir.join("outbox").display()
     );
-    let app = gatehouse_http::app(routes(), services);
+    let app = gatehouse_http::app(routes(), services.clone()).merge(files_routes(files, services));
     serve(listener, app, &settings).await
 }

@@ -1,24 +1,330 @@
 //! `imports`: the admin API of bulk invitations from a spreadsheet.
-//! `GET /v1/orgs/{org}/imports/template` downloads the Excel template to fill in.
+//! `GET /v1/orgs/{org}/imports/template` downloads the Excel template to fill in;
+//! `POST /v1/orgs/{org}/imports` starts an import and answers where to upload the file;
+//! `GET /v1/orgs/{org}/imports` and `GET …/imports/{id}` follow imports and offer their reports.
+//! The upload starts the import: in AWS the `bulk-import` function runs [`run_import`] on the S3
+//! event; locally the server's upload route does.
+
+mod sheets;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
-use gatehouse_domain::usecase::imports::import_template;
-use gatehouse_http::{org_domain, ApiError, AppState, Bearer, ProblemView};
-use utoipa::OpenApi;
+use axum::{Json, Router};
+use gatehouse_domain::model::{Import, ImportCounts, ImportState};
+use gatehouse_domain::ports::PageRequest;
+use gatehouse_domain::types::{ImportId, ParseError};
+use gatehouse_domain::usecase::imports::{
+    import_status, import_template, list_imports, request_import, ImportView,
+};
+use gatehouse_http::{
+    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+pub use gatehouse_domain::usecase::bulk_import::run_import;
+pub use sheets::{Sheets, REPORT_HEADERS};
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/orgs/{org}/imports/template", get(template))
+    Router::new()
+        .route("/v1/orgs/{org}/imports/template", get(template))
+        .route("/v1/orgs/{org}/imports", get(list).post(create))
+        .route("/v1/orgs/{org}/imports/{id}", get(one))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(template), components(schemas(ProblemView)))]
+#[openapi(
+    paths(template, create, list, one),
+    components(schemas(
+        NewImportBody,
+        UploadView,
+        ImportStatusView,
+        ImportPage,
+        CountsView,
+        RefusalView,
+        ProblemView
+    ))
+)]
 pub struct Api;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewImportBody {
+    /// Only check the rows and report; invite nobody (default false).
+    dry_run: Option<bool>,
+}
+
+/// A new import, waiting for its file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadView {
+    import_id: String,
+    /// `PUT` the file (xlsx, xls or ods, at most 5 MiB) here, before `expires_at`. The upload
+    /// starts the import.
+    upload_url: String,
+    /// Always `PUT`.
+    upload_method: &'static str,
+    expires_at: String,
+    dry_run: bool,
+    /// `waiting_upload`.
+    status: &'static str,
+}
+
+/// What became of the rows so far.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountsView {
+    /// Rows that passed every check (for a dry run: would be invited).
+    valid: u32,
+    /// Invited: mailed, or given an access code.
+    created: u32,
+    /// Invited, but the email could not be sent yet (kept queued; resend later).
+    failed: u32,
+    /// Not invited, each with its reason in the report.
+    skipped: u32,
+}
+
+impl From<ImportCounts> for CountsView {
+    fn from(c: ImportCounts) -> Self {
+        Self {
+            valid: c.valid,
+            created: c.created,
+            failed: c.failed,
+            skipped: c.skipped,
+        }
+    }
+}
+
+/// Why a whole file was refused.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusalView {
+    /// `file_too_large`, `file_unpacks_too_large`, `not_a_spreadsheet`, `file_encrypted`,
+    /// `file_corrupt`, `no_header_row`, `too_many_rows`.
+    code: String,
+    message: String,
+}
+
+/// An import as it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportStatusView {
+    import_id: String,
+    /// `waiting_upload`, `processing`, `completed` or `refused`.
+    status: &'static str,
+    dry_run: bool,
+    created_at: String,
+    /// The admin who started it.
+    created_by: String,
+    /// The upload URL works until then.
+    upload_expires_at: String,
+    /// Data rows in the file, once it is read.
+    rows: Option<u32>,
+    /// Rows decided so far (while processing; all of them once completed).
+    rows_done: Option<u32>,
+    counts: CountsView,
+    finished_at: Option<String>,
+    /// Set when `refused`.
+    refusal: Option<RefusalView>,
+    /// The Excel report (one line per row: result, reason, access codes), once completed.
+    report_url: Option<String>,
+    report_url_expires_at: Option<String>,
+}
+
+impl ImportStatusView {
+    fn new(import: &Import, report_url: Option<String>, report_expires: Option<String>) -> Self {
+        let (rows, rows_done, finished_at, refusal) = match &import.state {
+            ImportState::WaitingUpload => (None, None, None, None),
+            ImportState::Processing {
+                rows, rows_done, ..
+            } => (Some(*rows), Some(*rows_done), None, None),
+            ImportState::Completed { finished_at, rows } => (
+                Some(*rows),
+                Some(*rows),
+                Some(finished_at.to_rfc3339()),
+                None,
+            ),
+            ImportState::Refused {
+                finished_at,
+                code,
+                message,
+            } => (
+                None,
+                None,
+                Some(finished_at.to_rfc3339()),
+                Some(RefusalView {
+                    code: code.clone(),
+                    message: message.clone(),
+                }),
+            ),
+        };
+        Self {
+            import_id: import.id.to_string(),
+            status: import.state.name(),
+            dry_run: import.dry_run,
+            created_at: import.created_at.to_rfc3339(),
+            created_by: import.created_by.to_string(),
+            upload_expires_at: import.upload_expires_at.to_rfc3339(),
+            rows,
+            rows_done,
+            counts: import.counts.into(),
+            finished_at,
+            refusal,
+            report_url,
+            report_url_expires_at: report_expires,
+        }
+    }
+}
+
+impl From<ImportView> for ImportStatusView {
+    fn from(v: ImportView) -> Self {
+        Self::new(
+            &v.import,
+            v.report_url,
+            v.report_url_expires_at.map(|t| t.to_rfc3339()),
+        )
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportPage {
+    /// Newest first. Ask for one import for its report URL.
+    items: Vec<ImportStatusView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    cursor: Option<String>,
+    /// 1 to 100 (default 20).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+/// Start a bulk import (admins): answers where to upload the file. Uploading it starts the
+/// import; follow it with `GET …/imports/{id}`.
+#[utoipa::path(
+    post,
+    operation_id = "create_import",
+    path = "/v1/orgs/{org}/imports",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = NewImportBody,
+    responses(
+        (status = 201, body = UploadView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "imports"
+)]
+async fn create(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+    JsonBody(body): JsonBody<NewImportBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let dry_run = body.dry_run.unwrap_or(false);
+    let ticket = request_import(&services, &org, bearer.token(), dry_run).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadView {
+            import_id: ticket.import.id.to_string(),
+            upload_url: ticket.upload_url,
+            upload_method: "PUT",
+            expires_at: ticket.import.upload_expires_at.to_rfc3339(),
+            dry_run,
+            status: ticket.import.state.name(),
+        }),
+    ))
+}
+
+/// The organisation's imports, newest first (admins).
+#[utoipa::path(
+    get,
+    operation_id = "list_imports",
+    path = "/v1/orgs/{org}/imports",
+    params(("org" = String, Path, description = "organisation domain"), ListParams),
+    responses(
+        (status = 200, body = ImportPage),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_limit`, `invalid_cursor`, `invalid_query`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "imports"
+)]
+async fn list(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
+    });
+    let (limit,) = fields.finish((limit,))?;
+    let page = list_imports(
+        &services,
+        &org,
+        bearer.token(),
+        PageRequest {
+            cursor: params.cursor,
+            limit: limit.unwrap_or(20),
+        },
+    )
+    .await?;
+    Ok(Json(ImportPage {
+        items: page
+            .items
+            .iter()
+            .map(|i| ImportStatusView::new(i, None, None))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One import (admins): its status, counts and, once completed, a short-lived report URL.
+#[utoipa::path(
+    get,
+    operation_id = "get_import",
+    path = "/v1/orgs/{org}/imports/{id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "import id"),
+    ),
+    responses(
+        (status = 200, body = ImportStatusView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `import_not_found`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "imports"
+)]
+async fn one(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = ImportId::parse(&id)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "import_not_found", "No such import."))?;
+    let view = import_status(&services, &org, bearer.token(), &id).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "private, no-store")],
+        Json(ImportStatusView::from(view)),
+    ))
+}
 
 /// The Excel template for bulk invitations (admins): a header row (Email, Identifier, First name,
 /// Last name, Groups), one example row per kind, the identifier column as text, and a help sheet

@@ -8,7 +8,7 @@ use gatehouse_domain::secret::OsRandomness;
 use gatehouse_domain::{Config, Services};
 use gatehouse_store::Records;
 
-use crate::{DynamoItems, SesMailer};
+use crate::{DynamoItems, S3Files, SesMailer};
 
 /// What the Lambda functions read from their environment (see README, "Configuration").
 #[derive(Debug, Clone)]
@@ -83,20 +83,36 @@ fn https_trusting_aws_roots() -> aws_sdk_dynamodb::config::SharedHttpClient {
 }
 
 /// Builds the production services once, at cold start: SDK clients (see [`aws_sdk_config`]) from the default AWS
-/// configuration chain (which honours `AWS_ENDPOINT_URL*`), DynamoDB records, SES mail.
+/// configuration chain (which honours `AWS_ENDPOINT_URL*`), DynamoDB records, SES mail. No files.
 pub async fn services_from_env() -> anyhow::Result<Services> {
+    let aws = aws_sdk_config().await;
+    services_with(&aws, Arc::new(gatehouse_domain::services::NoFiles))
+}
+
+/// [`services_from_env`] with the S3 bucket `GATEHOUSE_BUCKET` for uploads, reports and exports:
+/// for the functions that keep files (imports, bulk-import, export).
+pub async fn services_with_files_from_env() -> anyhow::Result<Services> {
+    let bucket = std::env::var("GATEHOUSE_BUCKET").context("GATEHOUSE_BUCKET must be set")?;
+    let aws = aws_sdk_config().await;
+    let files = S3Files::new(S3Files::client(&aws), bucket);
+    services_with(&aws, Arc::new(files))
+}
+
+fn services_with(
+    aws: &aws_config::SdkConfig,
+    files: Arc<dyn gatehouse_domain::ports::FileStore>,
+) -> anyhow::Result<Services> {
     let settings = AwsSettings::from_env()?;
     let access_codes = AccessCodeKeys::from_text(&settings.access_code_key)
         .context("GATEHOUSE_ACCESS_CODE_KEY")?;
-    let aws = aws_sdk_config().await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let ses = aws_sdk_sesv2::Client::new(&aws);
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let ses = aws_sdk_sesv2::Client::new(aws);
     Ok(Services {
         store: Arc::new(Records::new(Arc::new(DynamoItems::new(
             dynamo,
             settings.table,
         )))),
-        files: Arc::new(gatehouse_domain::services::NoFiles),
+        files,
         mailer: Arc::new(SesMailer::new(
             ses,
             settings.mail_from,

@@ -1,10 +1,13 @@
-//! AWS adapters: [`DynamoItems`] (the item store on DynamoDB), [`SesMailer`] (SES v2), and
+//! AWS adapters: [`DynamoItems`] (the item store on DynamoDB), [`SesMailer`] (SES v2),
+//! [`S3Files`] (uploads and reports in S3), and
 //! [`services_from_env`], which every Lambda's `main` calls once at start-up.
 
 mod dynamo;
 mod env;
+mod s3;
 mod ses;
 
 pub use dynamo::{create_table, DynamoItems, RequestCounter};
-pub use env::{aws_sdk_config, services_from_env, AwsSettings};
+pub use env::{aws_sdk_config, services_from_env, services_with_files_from_env, AwsSettings};
+pub use s3::S3Files;
 pub use ses::SesMailer;

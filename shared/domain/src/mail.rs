@@ -60,6 +60,13 @@ pub struct InvitationMail<'a> {
 #[error("a mail template failed to render: {0}")]
 pub struct RenderError(String);
 
+impl RenderError {
+    /// An invitation without an email address has no email.
+    pub(crate) fn not_mailed() -> Self {
+        Self("an identifier invitation is not mailed".into())
+    }
+}
+
 impl InvitationMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
         let subject = format!("{} invited you to join {}", self.inviter, self.org);

@@ -90,3 +90,35 @@ pub fn template(org_name: &str, groups: &[String]) -> Result<Vec<u8>, SheetError
     }
     book.save_to_buffer().map_err(write_error)
 }
+
+/// A one-sheet table: a bold header row, then each line's first cell as a number (a row number)
+/// and the others as text, none of it evaluated. For import reports.
+pub fn table(
+    sheet_name: &str,
+    headers: &[&str],
+    lines: &[(u32, Vec<String>)],
+) -> Result<Vec<u8>, SheetError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name).map_err(write_error)?;
+    for (col, header) in headers.iter().enumerate() {
+        write_text(sheet, 0, col as u16, header, Some(&bold))?;
+        sheet
+            .set_column_width(col as u16, if col == 0 { 8 } else { 22 })
+            .map_err(write_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(write_error)?;
+    for (i, (number, cells)) in lines.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet
+            .write_number(row, 0, f64::from(*number))
+            .map_err(write_error)?;
+        for (col, text) in cells.iter().enumerate() {
+            if !text.is_empty() {
+                write_text(sheet, row, col as u16 + 1, text, None)?;
+            }
+        }
+    }
+    book.save_to_buffer().map_err(write_error)
+}

@@ -1,12 +1,46 @@
-//! Bulk invitations from a spreadsheet. So far: what goes into the template an admin downloads.
+//! Bulk invitations from a spreadsheet: the template an admin downloads, asking for an upload,
+//! following an import and listing past ones, and the rules each row is decided by. The import
+//! itself runs in [`crate::usecase::bulk_import`].
 
+use std::time::Duration;
+
+use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
-use crate::ports::StoreError;
+use crate::model::{Import, ImportCounts, ImportState};
+use crate::ports::{FileError, Page, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::OrgDomain;
+use crate::types::{ImportId, OrgDomain};
 use crate::usecase::session::AuthError;
 use crate::usecase::{admin_of, OrgLookupError};
+
+/// How long an upload URL works.
+pub const UPLOAD_VALID_FOR: Duration = Duration::from_secs(15 * 60);
+/// How long a report's download URL works.
+pub const REPORT_VALID_FOR: Duration = Duration::from_secs(15 * 60);
+/// The largest upload read (also the spreadsheet reader's limit).
+pub const MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024;
+/// The most imports a list page holds.
+pub const MAX_PAGE: usize = 100;
+
+/// Where the file of an import is uploaded to.
+pub fn upload_key(org: &OrgDomain, id: &ImportId) -> String {
+    format!("uploads/{org}/{id}")
+}
+
+/// The import an upload key names, if it is one [`upload_key`] makes.
+pub fn parse_upload_key(key: &str) -> Option<(OrgDomain, ImportId)> {
+    let rest = key.strip_prefix("uploads/")?;
+    let (org, id) = rest.split_once('/')?;
+    let org = OrgDomain::parse(org).ok()?;
+    let id = ImportId::parse(id).ok()?;
+    (upload_key(&org, &id) == key).then_some((org, id))
+}
+
+/// Where an import's report is kept.
+pub fn report_key(org: &OrgDomain, id: &ImportId) -> String {
+    format!("reports/{org}/{id}.xlsx")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportsError {
@@ -16,13 +50,26 @@ pub enum ImportsError {
     Auth(#[from] AuthError),
     #[error("only admins import invitations")]
     Forbidden,
+    #[error("no such import")]
+    NotFound,
+    #[error("the cursor is not one this list handed out")]
+    BadCursor,
     #[error("storage failed: {0}")]
     Internal(String),
 }
 
+impl From<FileError> for ImportsError {
+    fn from(e: FileError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
 impl From<StoreError> for ImportsError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            StoreError::BadCursor => Self::BadCursor,
+            e => Self::Internal(e.to_string()),
+        }
     }
 }
 
@@ -32,6 +79,8 @@ impl Rejection for ImportsError {
             Self::Org(e) => e.code(),
             Self::Auth(e) => e.code(),
             Self::Forbidden => "forbidden",
+            Self::NotFound => "import_not_found",
+            Self::BadCursor => "invalid_cursor",
             Self::Internal(_) => "internal",
         }
     }
@@ -40,6 +89,8 @@ impl Rejection for ImportsError {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
             Self::Forbidden => RejectionClass::Forbidden,
+            Self::NotFound => RejectionClass::NotFound,
+            Self::BadCursor => RejectionClass::Invalid,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -74,6 +125,102 @@ pub async fn import_template(
     })
 }
 
+/// A new import waiting for its file, and where to `PUT` it.
+#[derive(Debug, Clone)]
+pub struct UploadTicket {
+    pub import: Import,
+    pub upload_url: String,
+}
+
+/// Starts an import (admins): its record, waiting for the upload, and a URL to upload the file
+/// to, valid for [`UPLOAD_VALID_FOR`]. The upload starts the import; `dry_run` only checks the
+/// rows and reports.
+pub async fn request_import(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    dry_run: bool,
+) -> Result<UploadTicket, ImportsError> {
+    let (_, admin) = admin_of(services, org, token, ImportsError::Forbidden).await?;
+    let now = services.clock.now();
+    let import = Import {
+        id: services.random.import_id(now),
+        org: org.clone(),
+        created_by: admin.user_id,
+        created_at: now,
+        upload_expires_at: now.plus(UPLOAD_VALID_FOR),
+        dry_run,
+        state: ImportState::WaitingUpload,
+        counts: ImportCounts::default(),
+        version: 0,
+    };
+    let upload_url = services
+        .files
+        .upload_url(&upload_key(org, &import.id), now, UPLOAD_VALID_FOR)
+        .await?;
+    match services.store.create_import(&import).await {
+        Ok(()) => Ok(UploadTicket { import, upload_url }),
+        Err(WriteError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ImportsError::Internal(e.to_string())),
+    }
+}
+
+/// An import as it stands, with a URL to download its report once it has one.
+#[derive(Debug, Clone)]
+pub struct ImportView {
+    pub import: Import,
+    pub report_url: Option<String>,
+    /// Until when `report_url` works.
+    pub report_url_expires_at: Option<Timestamp>,
+}
+
+/// One import of the organisation (admins); another organisation's is not found.
+pub async fn import_status(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    id: &ImportId,
+) -> Result<ImportView, ImportsError> {
+    admin_of(services, org, token, ImportsError::Forbidden).await?;
+    let import = services
+        .store
+        .import(org, id)
+        .await?
+        .ok_or(ImportsError::NotFound)?;
+    let now = services.clock.now();
+    let (report_url, report_url_expires_at) = match import.state {
+        ImportState::Completed { .. } => {
+            let filename = format!("gatehouse-import-{}.xlsx", import.id);
+            let url = services
+                .files
+                .download_url(&report_key(org, id), &filename, now, REPORT_VALID_FOR)
+                .await?;
+            (Some(url), Some(now.plus(REPORT_VALID_FOR)))
+        }
+        _ => (None, None),
+    };
+    Ok(ImportView {
+        import,
+        report_url,
+        report_url_expires_at,
+    })
+}
+
+/// The organisation's imports, newest first, a page at a time (admins).
+pub async fn list_imports(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    page: PageRequest,
+) -> Result<Page<Import>, ImportsError> {
+    admin_of(services, org, token, ImportsError::Forbidden).await?;
+    let page = PageRequest {
+        limit: page.limit.clamp(1, MAX_PAGE),
+        ..page
+    };
+    Ok(services.store.imports(org, &page).await?)
+}
+
 /// A row of an uploaded file as the spreadsheet reader found it (cells trimmed, empty = `None`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportRow {
@@ -87,6 +234,21 @@ pub struct ImportRow {
     pub last_name: Option<String>,
     /// Group names as the admin knows them.
     pub groups: Vec<String>,
+    /// Cells of text columns that held something else: (column, what it held), e.g.
+    /// `("first_name", "date")`.
+    pub not_text: Vec<(&'static str, &'static str)>,
+}
+
+/// The organisation's groups by name, lowercased (names are unique whatever their case).
+pub type GroupsByName = std::collections::HashMap<String, crate::types::GroupId>;
+
+/// Who a row invites, as one string: `email:{normalized}` or `uid:{normalized}`.
+pub fn identity_of(invitee: &crate::usecase::invite::InviteeRequest) -> String {
+    use crate::usecase::invite::InviteeRequest;
+    match invitee {
+        InviteeRequest::Email(e) => format!("email:{}", e.normalized()),
+        InviteeRequest::Uid(u) => format!("uid:{}", u.normalized()),
+    }
 }
 
 /// A row that will become an invitation (as a member: bulk invitations invite members only).
@@ -129,7 +291,7 @@ impl RowVerdict {
 pub fn classify_rows(
     rows: &[ImportRow],
     settings: &crate::model::Settings,
-    groups: &[crate::model::Group],
+    groups: &GroupsByName,
 ) -> Vec<(u32, RowVerdict)> {
     let mut seen = std::collections::HashMap::new();
     let mut verdicts = Vec::with_capacity(rows.len());
@@ -144,12 +306,21 @@ pub fn classify_rows(
 fn classify_row(
     row: &ImportRow,
     settings: &crate::model::Settings,
-    groups: &[crate::model::Group],
+    groups: &GroupsByName,
     seen: &mut std::collections::HashMap<String, u32>,
 ) -> RowVerdict {
     use crate::types::{EmailAddress, PersonName, Uid};
     use crate::usecase::invite::InviteeRequest;
 
+    if let Some((column, held)) = row.not_text.first() {
+        return RowVerdict::skipped(
+            "cell_not_text",
+            format!(
+                "the {} cell holds a {held}, not text",
+                column.replace('_', " ")
+            ),
+        );
+    }
     let invitee = match (&row.email, &row.uid) {
         (Some(_), Some(_)) => {
             return RowVerdict::skipped("email_or_uid", "give an email or an identifier, not both")
@@ -202,11 +373,8 @@ fn classify_row(
     };
     let mut ids = Vec::new();
     for wanted in &row.groups {
-        match groups
-            .iter()
-            .find(|g| g.name.as_str().to_lowercase() == wanted.to_lowercase())
-        {
-            Some(g) if !ids.contains(&g.id) => ids.push(g.id.clone()),
+        match groups.get(&wanted.to_lowercase()) {
+            Some(id) if !ids.contains(id) => ids.push(id.clone()),
             Some(_) => {}
             None => {
                 return RowVerdict::skipped(
@@ -216,10 +384,7 @@ fn classify_row(
             }
         }
     }
-    let identity = match &invitee {
-        InviteeRequest::Email(e) => format!("email:{}", e.normalized()),
-        InviteeRequest::Uid(u) => format!("uid:{}", u.normalized()),
-    };
+    let identity = identity_of(&invitee);
     if let Some(first) = seen.get(&identity) {
         return RowVerdict::skipped(
             "duplicate_in_file",
@@ -289,7 +454,10 @@ mod tests {
         rows[10].last_name = None;
         rows[11].groups = vec!["sales".into(), "SALES".into()];
         rows[12].groups = vec!["Marketing".into()];
-        let verdicts = classify_rows(&rows, &settings, std::slice::from_ref(&sales));
+        rows.push(row(15, Some("dated@acme.com"), None));
+        rows[13].not_text = vec![("last_name", "date")];
+        let groups: GroupsByName = [(sales.name.as_str().to_lowercase(), sales.id.clone())].into();
+        let verdicts = classify_rows(&rows, &settings, &groups);
         assert_eq!(
             codes(&verdicts),
             vec![
@@ -306,6 +474,7 @@ mod tests {
                 (12, Some("missing_last_name")),
                 (13, None),
                 (14, Some("unknown_group")),
+                (15, Some("cell_not_text")),
             ]
         );
         let RowVerdict::Planned(grouped) = &verdicts[11].1 else {
@@ -323,8 +492,32 @@ mod tests {
     }
 
     #[test]
+    fn upload_keys_name_one_import_of_one_organisation() {
+        let random: &dyn Randomness = &OsRandomness;
+        let org = OrgDomain::parse("acme").unwrap();
+        let id = random.import_id(crate::clock::Timestamp::from_unix_seconds(5));
+        let key = upload_key(&org, &id);
+        assert_eq!(parse_upload_key(&key), Some((org.clone(), id.clone())));
+        for bad in [
+            format!("reports/acme/{id}"),
+            format!("uploads/acme/{id}/x"),
+            format!("uploads/ACME/{id}"),
+            format!("uploads/acme/../other/{id}"),
+            "uploads/acme/not-an-id".to_string(),
+            format!("uploads//{id}"),
+            format!("/uploads/acme/{id}"),
+        ] {
+            assert_eq!(parse_upload_key(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn identifiers_need_the_setting() {
-        let verdicts = classify_rows(&[row(2, None, Some("E1"))], &Settings::default(), &[]);
+        let verdicts = classify_rows(
+            &[row(2, None, Some("E1"))],
+            &Settings::default(),
+            &GroupsByName::new(),
+        );
         assert_eq!(
             codes(&verdicts),
             vec![(2, Some("sign_up_without_email_disabled"))]

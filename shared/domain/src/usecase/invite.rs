@@ -325,24 +325,16 @@ async fn deliver(
     mut invitation: Invitation,
     link_token: &SecretToken,
 ) -> Invitation {
-    let Some(email) = invitation.invitee.email().cloned() else {
+    if invitation.invitee.email().is_none() {
         return invitation;
-    };
-    let inviter = inviter
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("An administrator of {}", org.name()));
-    let mail = InvitationMail {
-        to: &email,
-        org: org.name(),
-        first_name: &invitation.first_name,
-        inviter,
-        role: invitation.role.as_role(),
-        message: invitation.message.as_ref(),
-        link: sign_up_link(services, &invitation.org, link_token),
-        expires_at: invitation.expires_at,
-    };
-    let sent = match mail.render() {
+    }
+    let sent = match invitation_email(
+        services,
+        org,
+        inviter.name.as_deref(),
+        &invitation,
+        link_token,
+    ) {
         Ok(m) => services.mailer.send(&m).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
@@ -362,4 +354,32 @@ async fn deliver(
             read
         }
     }
+}
+
+/// The invitation email of an email invitation with its link token (`None` for an identifier
+/// invitation). `inviter` is the inviting admin's name, if known.
+pub(crate) fn invitation_email(
+    services: &Services,
+    org: &Org,
+    inviter: Option<&str>,
+    invitation: &Invitation,
+    link_token: &SecretToken,
+) -> Result<crate::ports::OutgoingEmail, crate::mail::RenderError> {
+    let Some(email) = invitation.invitee.email() else {
+        return Err(crate::mail::RenderError::not_mailed());
+    };
+    let inviter = inviter
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("An administrator of {}", org.name()));
+    InvitationMail {
+        to: email,
+        org: org.name(),
+        first_name: &invitation.first_name,
+        inviter,
+        role: invitation.role.as_role(),
+        message: invitation.message.as_ref(),
+        link: sign_up_link(services, &invitation.org, link_token),
+        expires_at: invitation.expires_at,
+    }
+    .render()
 }

@@ -2,6 +2,7 @@
 //! result or its own error enum (a [`Rejection`]).
 
 pub mod bootstrap;
+pub mod bulk_import;
 pub mod groups;
 pub(crate) mod guard;
 pub mod idempotency;

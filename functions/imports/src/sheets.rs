@@ -1,0 +1,99 @@
+//! The domain's [`Spreadsheets`] over `gatehouse-sheets`: uploaded files read into rows, reports
+//! written.
+
+use gatehouse_domain::usecase::bulk_import::{FileRefusal, ReportLine, Spreadsheets};
+use gatehouse_domain::usecase::imports::ImportRow;
+use gatehouse_sheets::{Cell, CellKind};
+
+/// calamine and rust_xlsxwriter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sheets;
+
+pub const REPORT_HEADERS: [&str; 10] = [
+    "Row",
+    "Email",
+    "Identifier",
+    "First name",
+    "Last name",
+    "Result",
+    "Reason",
+    "Message",
+    "Sign-in identifier",
+    "Access code",
+];
+
+fn held(kind: CellKind) -> Option<&'static str> {
+    match kind {
+        CellKind::Text => None,
+        CellKind::Number => Some("number"),
+        CellKind::Date => Some("date"),
+        CellKind::Bool => Some("true/false value"),
+        CellKind::Error => Some("formula error"),
+    }
+}
+
+impl Spreadsheets for Sheets {
+    fn read(&self, bytes: &[u8]) -> Result<Vec<ImportRow>, FileRefusal> {
+        let rows = gatehouse_sheets::read_rows(bytes).map_err(|e| FileRefusal {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .map(|row| {
+                let mut not_text = Vec::new();
+                let mut text = |cell: Option<Cell>, column: &'static str| {
+                    let cell = cell?;
+                    if let Some(what) = held(cell.kind) {
+                        not_text.push((column, what));
+                    }
+                    Some(cell.text)
+                };
+                let email = text(row.email, "email");
+                let first_name = text(row.first_name, "first_name");
+                let last_name = text(row.last_name, "last_name");
+                // A number is a uid that lost its zeros (the domain says so); other kinds are not text.
+                let uid_was_number = row.uid.as_ref().is_some_and(|c| c.kind == CellKind::Number);
+                let uid = match row.uid {
+                    Some(c) if c.kind == CellKind::Number => Some(c.text),
+                    other => text(other, "identifier"),
+                };
+                ImportRow {
+                    number: row.number,
+                    email,
+                    uid,
+                    uid_was_number,
+                    first_name,
+                    last_name,
+                    groups: row.groups,
+                    not_text,
+                }
+            })
+            .collect())
+    }
+
+    fn report(&self, _org_name: &str, lines: &[ReportLine]) -> Result<Vec<u8>, String> {
+        let table: Vec<(u32, Vec<String>)> = lines
+            .iter()
+            .map(|l| {
+                let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                (
+                    l.row,
+                    vec![
+                        text(&l.email),
+                        text(&l.uid),
+                        text(&l.first_name),
+                        text(&l.last_name),
+                        l.result.as_str().to_string(),
+                        l.code.unwrap_or_default().to_string(),
+                        l.message.clone(),
+                        text(&l.sign_in),
+                        text(&l.access_code),
+                    ],
+                )
+            })
+            .collect();
+        gatehouse_sheets::table("Report", &REPORT_HEADERS, &table).map_err(|e| e.to_string())
+    }
+}
