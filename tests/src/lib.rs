@@ -9,26 +9,28 @@
 //! into the router of the function API Gateway would invoke, and responses through its
 //! conversion back, as in Lambda.
 
+mod files;
 mod gateway;
 mod mail;
 
+pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
 pub use gateway::{Gateway, Reply};
 pub use mail::{Mailbox, ReceivedMail};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_aws::{create_table, DynamoItems, RequestCounter, SesMailer};
+use gatehouse_aws::{create_table, DynamoItems, RequestCounter, S3Files, SesMailer};
 use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::{Clock, FixedClock, SystemClock};
 use gatehouse_domain::model::Org;
 use gatehouse_domain::password::PasswordHashing;
-use gatehouse_domain::ports::Mailer;
+use gatehouse_domain::ports::{FileStore, Mailer};
 use gatehouse_domain::secret::{OsRandomness, Randomness};
 use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
 use gatehouse_domain::{Config, Services};
-use gatehouse_embedded::{EmbeddedItems, FileOutbox};
+use gatehouse_embedded::{EmbeddedItems, FileOutbox, LocalFiles};
 use gatehouse_store::{ItemStore, Records};
 use serde_json::json;
 
@@ -110,6 +112,8 @@ pub struct Bundle {
     pub admin_token: String,
     /// DynamoDB requests by operation (AWS backend only).
     pub dynamo_requests: Option<RequestCounter>,
+    /// Where uploads, reports and exports are kept and fetched from.
+    pub files: FileHost,
     _dir: tempfile::TempDir,
 }
 
@@ -153,10 +157,30 @@ impl Bundle {
             }
         };
         let clock = Arc::new(FixedClock::at(SystemClock.now()));
+        let (file_store, local_files, bucket): (Arc<dyn FileStore>, _, _) = match backend {
+            Backend::Embedded => {
+                let files = Arc::new(
+                    LocalFiles::new(&dir.path().join("files"), LOCAL_FILES_URL, [9; 32])
+                        .expect("files"),
+                );
+                (files.clone(), Some(files), None)
+            }
+            Backend::Aws => {
+                let client = S3Files::client(&aws_config().await);
+                let bucket = unique("gatehouse-test-");
+                client
+                    .create_bucket()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .expect("create the test bucket on moto");
+                (Arc::new(S3Files::new(client, &bucket)), None, Some(bucket))
+            }
+        };
         let services = Services {
             store: Arc::new(Records::new(items)),
             mailer: wrap(real_mailer),
-            files: Arc::new(gatehouse_domain::services::NoFiles),
+            files: file_store,
             clock: clock.clone(),
             random: Arc::new(OsRandomness),
             passwords: PasswordHashing::default(),
@@ -194,7 +218,15 @@ impl Bundle {
         if let Some(c) = &counter {
             c.take();
         }
+        let files = match (local_files, bucket) {
+            (Some(local), _) => {
+                FileHost::Local(gatehouse_local::files_routes(local, services.clone()))
+            }
+            (None, Some(bucket)) => FileHost::S3 { bucket },
+            (None, None) => unreachable!("each backend keeps its files somewhere"),
+        };
         Self {
+            files,
             backend,
             gateway,
             services,
@@ -206,6 +238,83 @@ impl Bundle {
             dynamo_requests: counter,
             _dir: dir,
         }
+    }
+
+    /// Starts an import as the admin; answers its id and upload URL.
+    pub async fn start_import(&self, dry_run: bool) -> (String, String) {
+        let reply = self
+            .gateway
+            .post(
+                "/v1/orgs/demo/imports",
+                Some(&self.admin_token),
+                json!({ "dry_run": dry_run }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        (
+            reply.json["import_id"].as_str().expect("id").to_string(),
+            reply.json["upload_url"].as_str().expect("url").to_string(),
+        )
+    }
+
+    /// PUTs `bytes` to an upload URL, as a browser would. On S3, S3's notification follows: the
+    /// `bulk-import` function gets the event (its outcome is answered; locally the server starts
+    /// the import itself, in the background, and `None` is answered).
+    pub async fn upload(
+        &self,
+        url: &str,
+        bytes: Vec<u8>,
+    ) -> (
+        FileReply,
+        Option<Result<Vec<gatehouse_bulk_import::Outcome>, String>>,
+    ) {
+        let size = bytes.len();
+        let reply = self.files.send("PUT", url, bytes).await;
+        let delivered = match &self.files {
+            FileHost::S3 { bucket } if reply.status == 200 => {
+                let key = s3_key(url, bucket);
+                Some(self.deliver_upload_event(&key, size).await)
+            }
+            _ => None,
+        };
+        (reply, delivered)
+    }
+
+    /// What S3 would send the `bulk-import` function for an upload of `key`, delivered.
+    pub async fn deliver_upload_event(
+        &self,
+        key: &str,
+        size: usize,
+    ) -> Result<Vec<gatehouse_bulk_import::Outcome>, String> {
+        let FileHost::S3 { bucket } = &self.files else {
+            panic!("S3 events are the AWS backend's")
+        };
+        let event: aws_lambda_events::event::s3::S3Event =
+            serde_json::from_value(s3_put_event(bucket, key, size)).expect("an S3 event");
+        gatehouse_bulk_import::handle(&self.services, &event)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// GETs a file URL (a report, an export) as a browser would.
+    pub async fn download(&self, url: &str) -> FileReply {
+        self.files.send("GET", url, Vec::new()).await
+    }
+
+    /// Polls the import until it is neither waiting for its file nor processing (at most a minute).
+    pub async fn finished_import(&self, id: &str) -> Reply {
+        let path = format!("/v1/orgs/demo/imports/{id}");
+        for _ in 0..600 {
+            let reply = self.gateway.get(&path, Some(&self.admin_token)).await;
+            assert_eq!(reply.status, 200, "{reply:?}");
+            match reply.json["status"].as_str() {
+                Some("waiting_upload" | "processing") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                _ => return reply,
+            }
+        }
+        panic!("the import {id} did not finish within a minute")
     }
 
     pub fn advance(&self, by: Duration) {
@@ -368,4 +477,12 @@ macro_rules! on_both_backends {
 /// Whether an HTML body links to a URL containing `fragment` (entities undone).
 pub fn mail_html_contains_link(html: &str, fragment: &str) -> bool {
     mail::unescape_html(html).contains(fragment)
+}
+
+/// The object key of a path-style presigned S3 URL (`{endpoint}/{bucket}/{key}?…`).
+pub fn s3_key(url: &str, bucket: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    let marker = format!("/{bucket}/");
+    let at = path.find(&marker).expect("a path-style URL") + marker.len();
+    path[at..].to_string()
 }

@@ -1,12 +1,419 @@
-//! Bulk invitations, end to end on both backends. So far: the template an admin downloads.
+//! Bulk invitations, end to end on both backends: the template, an upload through the URL the
+//! API hands out (the local server's file routes, or presigned S3 on moto followed by the S3
+//! event to `bulk-import`), the report, the mails, and repeated or concurrent deliveries.
 
-use gatehouse_e2e::{on_both_backends, Backend, Bundle};
-use serde_json::json;
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, FileHost};
+use serde_json::{json, Value};
 
 on_both_backends!(
     an_admin_downloads_a_template_that_reads_back,
     only_this_organisations_admins_get_the_template,
+    an_admin_imports_a_file_and_reads_the_report,
+    a_dry_run_reports_and_invites_nobody,
+    a_file_that_cannot_be_read_is_refused_whole,
+    the_same_upload_delivered_again_invites_and_mails_once,
+    concurrent_deliveries_invite_and_mail_once,
+    only_this_organisations_admins_import,
+    an_upload_url_stops_working_when_it_expires,
 );
+
+/// An xlsx with the template's header row and these rows (email, identifier, first name, last
+/// name, groups), every cell text.
+fn xlsx(rows: &[[&str; 5]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["Email", "Identifier", "First name", "Last name", "Groups"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (col, value) in row.iter().enumerate() {
+            if !value.is_empty() {
+                sheet
+                    .write_string(r as u32 + 1, col as u16, *value)
+                    .unwrap();
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// The report's lines: (row, result, reason, access code), by the report's own headers.
+fn report_lines(bytes: &[u8]) -> Vec<(u32, String, String, String)> {
+    use calamine::{Data, Reader};
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .expect("the report opens");
+    let range = book.worksheet_range("Report").expect("a Report sheet");
+    let mut rows = range.rows();
+    let headers: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(headers, gatehouse_imports::REPORT_HEADERS);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (result, reason, code) = (col("Result"), col("Reason"), col("Access code"));
+    rows.map(|r| {
+        let number = match &r[0] {
+            Data::Float(f) => *f as u32,
+            Data::Int(i) => *i as u32,
+            other => panic!("row number {other:?}"),
+        };
+        (
+            number,
+            r[result].to_string(),
+            r[reason].to_string(),
+            r[code].to_string(),
+        )
+    })
+    .collect()
+}
+
+async fn uploaded(b: &Bundle, dry_run: bool, bytes: Vec<u8>) -> Value {
+    let (id, url) = b.start_import(dry_run).await;
+    let (put, delivered) = b.upload(&url, bytes).await;
+    assert_eq!(put.status, 200, "{put:?}");
+    if let Some(outcome) = delivered {
+        outcome.expect("the bulk-import function ran");
+    }
+    b.finished_import(&id).await.json
+}
+
+async fn an_admin_imports_a_file_and_reads_the_report(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.group("Sales").await;
+    b.set_without_email(true).await;
+    let (ada, bob, cy) = (b.email("ada"), b.email("bob"), b.email("cy"));
+    let earlier = b.email("earlier");
+    assert_eq!(b.invite(&earlier, "member", &[]).await.status, 201);
+    let admin = b.admin_email.clone();
+    let file = xlsx(&[
+        [&ada, "", "Ada", "Lovelace", "sales"],
+        [&bob, "", "Bob", "Builder", ""],
+        ["", "E00123", "Erin", "Employee", "Sales"],
+        ["not an address", "", "Nobody", "Here", ""],
+        [&ada.to_uppercase(), "", "Ada", "Again", ""],
+        [&cy, "", "Cy", "Clone", "Marketing"],
+        [&earlier, "", "Early", "Bird", ""],
+        [&admin, "", "Ada", "Admin", ""],
+        [&cy, "", "Cy", "Valid", ""],
+    ]);
+    let done = uploaded(&b, false, file).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["rows"], 9);
+    assert_eq!(done["rows_done"], 9);
+    assert_eq!(
+        done["counts"],
+        json!({"valid": 4, "created": 4, "failed": 0, "skipped": 5}),
+        "{done}"
+    );
+    let report = b
+        .download(done["report_url"].as_str().expect("a report URL"))
+        .await;
+    assert_eq!(report.status, 200, "{report:?}");
+    let lines = report_lines(&report.bytes);
+    let summary: Vec<(u32, &str, &str)> = lines
+        .iter()
+        .map(|(n, r, c, _)| (*n, r.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (2, "invited", ""),
+            (3, "invited", ""),
+            (4, "invited", ""),
+            (5, "skipped", "invalid_email"),
+            (6, "skipped", "duplicate_in_file"),
+            (7, "skipped", "unknown_group"),
+            (8, "skipped", "already_invited"),
+            (9, "skipped", "already_registered"),
+            (10, "invited", ""),
+        ]
+    );
+    // The identifier row's access code is in the report, and it signs the employee up.
+    let code = &lines[2].3;
+    assert!(
+        gatehouse_domain::access_code::AccessCode::parse(code).is_ok(),
+        "an access code: {code}"
+    );
+    let signed_up = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-up/access-code",
+            None,
+            json!({"access_code": code, "password": "orchards bloom in april rain"}),
+        )
+        .await;
+    assert_eq!(signed_up.status, 201, "{signed_up:?}");
+    // Each invitee got one invitation email, and its link works.
+    for email in [&ada, &bob, &cy] {
+        assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
+    }
+    let token = b.sign_up_token(&ada).await;
+    let ada_account = b.sign_up(&token, "the analytical engine weaves").await;
+    assert_eq!(ada_account.status, 201, "{ada_account:?}");
+    assert_eq!(
+        ada_account.json["user"]["groups"]
+            .as_array()
+            .map(|g| g.len()),
+        Some(b.default_groups().await.len() + 1),
+        "joined Sales and the default groups: {ada_account:?}"
+    );
+    // The import is listed.
+    let listed = b
+        .gateway
+        .get("/v1/orgs/demo/imports", Some(&b.admin_token))
+        .await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.json["items"][0]["import_id"], done["import_id"]);
+    assert_eq!(listed.json["items"][0]["status"], "completed");
+}
+
+async fn a_dry_run_reports_and_invites_nobody(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let ada = b.email("ada");
+    let before = b.invitation_count().await;
+    let done = uploaded(
+        &b,
+        true,
+        xlsx(&[
+            [&ada, "", "Ada", "Lovelace", ""],
+            ["", "E1", "No", "Setting", ""],
+        ]),
+    )
+    .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["dry_run"], true);
+    assert_eq!(
+        done["counts"],
+        json!({"valid": 1, "created": 0, "failed": 0, "skipped": 1})
+    );
+    let report = b.download(done["report_url"].as_str().unwrap()).await;
+    let lines = report_lines(&report.bytes);
+    assert_eq!(lines[0].1, "valid");
+    assert_eq!(lines[1].2, "sign_up_without_email_disabled");
+    assert_eq!(b.invitation_count().await, before);
+    assert!(b.mailbox.messages_to(&ada).await.is_empty());
+}
+
+async fn a_file_that_cannot_be_read_is_refused_whole(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let before = b.invitation_count().await;
+    let done = uploaded(&b, false, b"just some text, no spreadsheet".to_vec()).await;
+    assert_eq!(done["status"], "refused", "{done}");
+    assert_eq!(done["refusal"]["code"], "not_a_spreadsheet");
+    assert!(done["report_url"].is_null());
+    let many: Vec<String> = (0..501).map(|n| format!("p{n}@example.com")).collect();
+    let rows: Vec<[&str; 5]> = many
+        .iter()
+        .map(|e| [e.as_str(), "", "A", "B", ""])
+        .collect();
+    let done = uploaded(&b, false, xlsx(&rows)).await;
+    assert_eq!(done["status"], "refused", "{done}");
+    assert_eq!(done["refusal"]["code"], "too_many_rows");
+    assert_eq!(b.invitation_count().await, before, "nothing created");
+}
+
+async fn the_same_upload_delivered_again_invites_and_mails_once(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let (ada, bob) = (b.email("ada"), b.email("bob"));
+    let file = xlsx(&[[&ada, "", "Ada", "L", ""], [&bob, "", "Bob", "B", ""]]);
+    let (id, url) = b.start_import(false).await;
+    let (put, _) = b.upload(&url, file.clone()).await;
+    assert_eq!(put.status, 200);
+    let first = b.finished_import(&id).await.json;
+    assert_eq!(first["counts"]["created"], 2, "{first}");
+    // The same file through the same URL again (S3 sends another event), and the event again.
+    let (put, again) = b.upload(&url, file).await;
+    assert_eq!(put.status, 200);
+    if let Some(outcome) = again {
+        let outcome = outcome.expect("ran");
+        assert!(matches!(
+            outcome[..],
+            [gatehouse_bulk_import::Outcome::Ran(
+                gatehouse_domain::usecase::bulk_import::Ran::AlreadyFinished(_)
+            )]
+        ));
+    }
+    let after = b.finished_import(&id).await.json;
+    assert_eq!(after["counts"], first["counts"]);
+    for email in [&ada, &bob] {
+        assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
+    }
+    // A new import of the same file creates nothing more.
+    let second = uploaded(
+        &b,
+        false,
+        xlsx(&[[&ada, "", "Ada", "L", ""], [&bob, "", "Bob", "B", ""]]),
+    )
+    .await;
+    assert_eq!(
+        second["counts"],
+        json!({"valid": 0, "created": 0, "failed": 0, "skipped": 2})
+    );
+}
+
+async fn concurrent_deliveries_invite_and_mail_once(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let emails: Vec<String> = (0..40).map(|n| b.email(&format!("c{n}"))).collect();
+    let rows: Vec<[&str; 5]> = emails
+        .iter()
+        .map(|e| [e.as_str(), "", "C", "D", ""])
+        .collect();
+    let file = xlsx(&rows);
+    let (id, url) = b.start_import(false).await;
+    match backend {
+        Backend::Aws => {
+            let put = b.files.send("PUT", &url, file.clone()).await;
+            assert_eq!(put.status, 200);
+            let FileHost::S3 { bucket } = &b.files else {
+                unreachable!()
+            };
+            let key = gatehouse_e2e::s3_key(&url, bucket);
+            let (one, two) = tokio::join!(
+                b.deliver_upload_event(&key, file.len()),
+                b.deliver_upload_event(&key, file.len())
+            );
+            // One ran it; the other found it running (and is retried by Lambda) or finished.
+            assert!(one.is_ok() || two.is_ok(), "{one:?} {two:?}");
+            for outcome in [one, two] {
+                if let Err(e) = outcome {
+                    assert!(e.contains("another worker"), "{e}");
+                }
+            }
+        }
+        Backend::Embedded => {
+            let (one, two) = tokio::join!(
+                b.files.send("PUT", &url, file.clone()),
+                b.files.send("PUT", &url, file.clone())
+            );
+            assert_eq!((one.status, two.status), (200, 200));
+        }
+    }
+    let done = b.finished_import(&id).await.json;
+    assert_eq!(done["counts"]["created"], 40, "{done}");
+    for email in &emails {
+        assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
+    }
+}
+
+async fn only_this_organisations_admins_import(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let (id, _) = b.start_import(false).await;
+    let member_email = b.email("member");
+    assert_eq!(b.invite(&member_email, "member", &[]).await.status, 201);
+    let token = b.sign_up_token(&member_email).await;
+    let member = b.sign_up(&token, "the cat sat on the mat").await;
+    let member_token = member.json["token"].as_str().unwrap().to_string();
+    b.gateway
+        .post("/v1/orgs/demo/imports", Some(&member_token), json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .get("/v1/orgs/demo/imports", Some(&member_token))
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .get(&format!("/v1/orgs/demo/imports/{id}"), Some(&member_token))
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .post("/v1/orgs/demo/imports", None, json!({}))
+        .await
+        .assert_problem(401, "unauthenticated");
+    b.gateway
+        .post(
+            "/v1/orgs/demo/imports",
+            Some(&b.admin_token),
+            json!({"dry_run": "yes"}),
+        )
+        .await
+        .assert_problem(422, "invalid_body");
+    b.gateway
+        .get("/v1/orgs/demo/imports/not-an-id", Some(&b.admin_token))
+        .await
+        .assert_problem(404, "import_not_found");
+    b.gateway
+        .get("/v1/orgs/demo/imports?limit=0", Some(&b.admin_token))
+        .await
+        .assert_problem(422, "invalid_limit");
+    // Another organisation's admin sees no import of demo's from there.
+    let root = b.email("root");
+    gatehouse_domain::usecase::bootstrap::bootstrap_org(
+        &b.services,
+        gatehouse_domain::usecase::bootstrap::BootstrapRequest {
+            domain: gatehouse_domain::types::OrgDomain::parse("other").unwrap(),
+            admin_email: gatehouse_domain::types::EmailAddress::parse(&root).unwrap(),
+            admin_password: "a wholly different passphrase".into(),
+            first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
+            last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let other = b
+        .gateway
+        .post(
+            "/v1/orgs/other/sign-in",
+            None,
+            json!({"identifier": root, "password": "a wholly different passphrase"}),
+        )
+        .await;
+    let other_token = other.json["token"].as_str().unwrap().to_string();
+    b.gateway
+        .get(&format!("/v1/orgs/other/imports/{id}"), Some(&other_token))
+        .await
+        .assert_problem(404, "import_not_found");
+    let theirs = b
+        .gateway
+        .get("/v1/orgs/other/imports", Some(&other_token))
+        .await;
+    assert_eq!(theirs.json["items"], json!([]));
+}
+
+async fn an_upload_url_stops_working_when_it_expires(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let (id, url) = b.start_import(false).await;
+    let ada = b.email("ada");
+    match backend {
+        Backend::Embedded => {
+            b.advance(std::time::Duration::from_secs(16 * 60));
+            let (put, _) = b.upload(&url, xlsx(&[[&ada, "", "A", "L", ""]])).await;
+            assert_eq!(put.status, 403, "{put:?}");
+            let mut tampered = url.replace("op=put", "op=get");
+            let put = b.files.send("PUT", &tampered, vec![1]).await;
+            assert_eq!(put.status, 403);
+            tampered = url.replace(&id, "0190aaaaaaaa7aaa8aaaaaaaaaaaaaaa");
+            assert_eq!(b.files.send("PUT", &tampered, vec![1]).await.status, 403);
+        }
+        Backend::Aws => {
+            // S3 checks presigned URLs itself; what Gatehouse decides is the event: a key outside
+            // the uploads prefix or naming no import is ignored.
+            let outcome = b
+                .deliver_upload_event("reports/demo/whatever.xlsx", 10)
+                .await
+                .unwrap();
+            assert!(matches!(
+                outcome[..],
+                [gatehouse_bulk_import::Outcome::NotAnUpload(_)]
+            ));
+            let outcome = b
+                .deliver_upload_event("uploads/demo/0190aaaaaaaa7aaa8aaaaaaaaaaaaaaa", 10)
+                .await
+                .unwrap();
+            assert!(matches!(
+                outcome[..],
+                [gatehouse_bulk_import::Outcome::Ran(
+                    gatehouse_domain::usecase::bulk_import::Ran::NoFile
+                )]
+            ));
+        }
+    }
+    let waiting = b
+        .gateway
+        .get(&format!("/v1/orgs/demo/imports/{id}"), Some(&b.admin_token))
+        .await;
+    assert_eq!(waiting.json["status"], "waiting_upload");
+    assert!(b.mailbox.messages_to(&ada).await.is_empty());
+}
 
 const TEMPLATE: &str = "/v1/orgs/demo/imports/template";
 
