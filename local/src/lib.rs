@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_password_reset::routes())
         .merge(gatehouse_users::routes())
         .merge(gatehouse_imports::routes())
+        .merge(gatehouse_export::routes())
         .merge(gatehouse_openapi::routes())
 }
 
@@ -60,6 +61,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_password_reset::Api::openapi());
     doc.merge(gatehouse_users::Api::openapi());
     doc.merge(gatehouse_imports::Api::openapi());
+    doc.merge(gatehouse_export::Api::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -16,6 +16,7 @@ pub struct Gateway {
     passwords: Router,
     users: Router,
     imports: Router,
+    export: Router,
 }
 
 /// A response as API Gateway would return it.
@@ -71,7 +72,8 @@ impl Gateway {
             settings: gatehouse_http::app(gatehouse_settings::routes(), services.clone()),
             passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services.clone()),
             users: gatehouse_http::app(gatehouse_users::routes(), services.clone()),
-            imports: gatehouse_http::app(gatehouse_imports::routes(), services),
+            imports: gatehouse_http::app(gatehouse_imports::routes(), services.clone()),
+            export: gatehouse_http::app(gatehouse_export::routes(), services),
         }
     }
 
@@ -88,6 +90,7 @@ impl Gateway {
             "users" if path.ends_with("/password") => &self.passwords,
             "users" => &self.users,
             "imports" => &self.imports,
+            "exports" => &self.export,
             _ => &self.invite,
         }
     }

@@ -51,9 +51,15 @@ pub fn aws_endpoint() -> String {
 }
 
 pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config_in("us-east-1").await
+}
+
+/// The moto configuration in `region`: moto copies a region's every table on each DynamoDB
+/// transaction, so a test writing many items keeps to a region of its own.
+pub async fn aws_config_in(region: &'static str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(aws_endpoint())
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(region))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "testing", "testing", None, None, "tests",
         ))
@@ -74,7 +80,12 @@ pub fn unique_email(name: &str, domain: &str) -> String {
 
 /// A DynamoDB client on moto counting its requests, and a fresh table.
 pub async fn dynamo_table() -> (Arc<DynamoItems>, RequestCounter) {
-    let config = aws_config().await;
+    dynamo_table_in("us-east-1").await
+}
+
+/// [`dynamo_table`] in `region`.
+pub async fn dynamo_table_in(region: &'static str) -> (Arc<DynamoItems>, RequestCounter) {
+    let config = aws_config_in(region).await;
     let counter = RequestCounter::default();
     let conf = aws_sdk_dynamodb::config::Builder::from(&config)
         .interceptor(counter.clone())
@@ -127,6 +138,26 @@ impl Bundle {
         backend: Backend,
         wrap: impl FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>,
     ) -> Self {
+        Self::start_wrapped(backend, wrap, |items| items).await
+    }
+
+    /// [`Bundle::start_with`], and `wrap_items` gets the backend's item store and answers the one
+    /// to use (one that fails after a while, say).
+    pub async fn start_wrapped(
+        backend: Backend,
+        wrap: impl FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>,
+        wrap_items: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
+    ) -> Self {
+        Self::start_in("us-east-1", backend, wrap, wrap_items).await
+    }
+
+    /// [`Bundle::start_wrapped`] with the DynamoDB table in `region` (AWS backend).
+    pub async fn start_in(
+        region: &'static str,
+        backend: Backend,
+        wrap: impl FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>,
+        wrap_items: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (items, real_mailer, mailbox, counter): (
             Arc<dyn ItemStore>,
@@ -146,7 +177,7 @@ impl Bundle {
                 )
             }
             Backend::Aws => {
-                let (items, counter) = dynamo_table().await;
+                let (items, counter) = dynamo_table_in(region).await;
                 let mailer = ses_mailer(SENDER).await;
                 (
                     items,
@@ -178,7 +209,7 @@ impl Bundle {
             }
         };
         let services = Services {
-            store: Arc::new(Records::new(items)),
+            store: Arc::new(Records::new(wrap_items(items))),
             mailer: wrap(real_mailer),
             files: file_store,
             clock: clock.clone(),
@@ -485,4 +516,77 @@ pub fn s3_key(url: &str, bucket: &str) -> String {
     let marker = format!("/{bucket}/");
     let at = path.find(&marker).expect("a path-style URL") + marker.len();
     path[at..].to_string()
+}
+
+/// An item store that stops writing, as a process that died would, once armed: after `writes`
+/// more successful writes every write fails (nothing written). Reads go on.
+pub struct DyingItems {
+    inner: Arc<dyn ItemStore>,
+    /// Writes still allowed; negative: not armed.
+    left: std::sync::atomic::AtomicI64,
+    failed: std::sync::atomic::AtomicUsize,
+}
+
+impl DyingItems {
+    pub fn new(inner: Arc<dyn ItemStore>) -> Self {
+        Self {
+            inner,
+            left: std::sync::atomic::AtomicI64::new(-1),
+            failed: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// How many writes failed because the store was dead.
+    pub fn failed_writes(&self) -> usize {
+        self.failed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// From now on, `writes` more writes succeed, then every write fails.
+    pub fn die_after(&self, writes: i64) {
+        self.left.store(writes, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Back to life: writes succeed again.
+    pub fn revive(&self) {
+        self.left.store(-1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl ItemStore for DyingItems {
+    async fn get(
+        &self,
+        key: &gatehouse_store::Key,
+    ) -> Result<Option<gatehouse_store::Item>, gatehouse_store::ItemError> {
+        self.inner.get(key).await
+    }
+    async fn get_many(
+        &self,
+        keys: &[gatehouse_store::Key],
+    ) -> Result<Vec<Option<gatehouse_store::Item>>, gatehouse_store::ItemError> {
+        self.inner.get_many(keys).await
+    }
+    async fn query(
+        &self,
+        query: &gatehouse_store::Query,
+    ) -> Result<gatehouse_store::QueryPage, gatehouse_store::ItemError> {
+        self.inner.query(query).await
+    }
+    async fn write(
+        &self,
+        writes: Vec<gatehouse_store::Write>,
+    ) -> Result<(), gatehouse_store::ItemError> {
+        use std::sync::atomic::Ordering;
+        let left = self.left.load(Ordering::SeqCst);
+        if left == 0 {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(gatehouse_store::ItemError::Backend(
+                "the process died".into(),
+            ));
+        }
+        if left > 0 {
+            self.left.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.inner.write(writes).await
+    }
 }

@@ -133,3 +133,68 @@ async fn requests_per_operation() {
         ],
     );
 }
+
+/// Issue 8's budget: a 500-row import is at most 60 DynamoDB requests — one batched read of the
+/// organisation, the import and who holds the 500 addresses (6 × BatchGetItem of up to 100
+/// keys), the import taken (PutItem), the invitations 16 per transaction (32) and their
+/// deliveries 24 per transaction, the last one completing the import (21). In a region of its
+/// own; the 500 mails are counted, not handed to moto (whose SES store every mail check reads).
+#[tokio::test]
+async fn a_500_row_import_costs_at_most_60_requests() {
+    let mails = std::sync::Arc::new(CountingMailer::default());
+    let counted = mails.clone();
+    let b = Bundle::start_in("eu-west-2", Backend::Aws, move |_| counted, |items| items).await;
+    let emails: Vec<String> = (0..500).map(|n| b.email(&format!("bulk{n}"))).collect();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["Email", "First name", "Last name"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    for (row, email) in emails.iter().enumerate() {
+        let row = row as u32 + 1;
+        sheet.write_string(row, 0, email).unwrap();
+        sheet.write_string(row, 1, "Bulk").unwrap();
+        sheet.write_string(row, 2, "Invitee").unwrap();
+    }
+    let file = book.save_to_buffer().unwrap();
+    let (id, url) = b.start_import(false).await;
+    let put = b.files.send("PUT", &url, file.clone()).await;
+    assert_eq!(put.status, 200);
+    let gatehouse_e2e::FileHost::S3 { bucket } = &b.files else {
+        unreachable!()
+    };
+    let key = gatehouse_e2e::s3_key(&url, bucket);
+    counts(&b);
+    b.deliver_upload_event(&key, file.len()).await.unwrap();
+    let used = counts(&b);
+    expect(
+        used.clone(),
+        &[
+            ("BatchGetItem", 6),
+            ("PutItem", 1),
+            ("TransactWriteItems", 32 + 21),
+        ],
+    );
+    assert!(used.values().sum::<usize>() <= 60);
+    let done = b.finished_import(&id).await;
+    assert_eq!(done.json["counts"]["created"], 500, "{done:?}");
+    let sent = mails.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 500, "one mail each");
+    assert!(sent.contains(&emails[499].to_lowercase()));
+}
+
+#[derive(Default)]
+struct CountingMailer {
+    sent: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl gatehouse_domain::ports::Mailer for CountingMailer {
+    async fn send(
+        &self,
+        email: &gatehouse_domain::ports::OutgoingEmail,
+    ) -> Result<(), gatehouse_domain::ports::MailError> {
+        self.sent.lock().unwrap().push(email.to.to_string());
+        Ok(())
+    }
+}

@@ -15,6 +15,7 @@ on_both_backends!(
     concurrent_deliveries_invite_and_mail_once,
     only_this_organisations_admins_import,
     an_upload_url_stops_working_when_it_expires,
+    an_import_that_died_half_way_is_finished_by_a_later_delivery,
 );
 
 /// An xlsx with the template's header row and these rows (email, identifier, first name, last
@@ -507,5 +508,99 @@ async fn only_this_organisations_admins_get_the_template(backend: Backend) {
             .await
             .status,
         200
+    );
+}
+
+async fn an_import_that_died_half_way_is_finished_by_a_later_delivery(backend: Backend) {
+    let mut dying = None;
+    let b = Bundle::start_wrapped(
+        backend,
+        |mailer| mailer,
+        |items| {
+            let d = std::sync::Arc::new(gatehouse_e2e::DyingItems::new(items));
+            dying = Some(d.clone());
+            d
+        },
+    )
+    .await;
+    let dying = dying.unwrap();
+    let emails: Vec<String> = (0..40).map(|n| b.email(&format!("d{n}"))).collect();
+    let rows: Vec<[&str; 5]> = emails
+        .iter()
+        .map(|e| [e.as_str(), "", "D", "E", ""])
+        .collect();
+    let file = xlsx(&rows);
+    let (id, url) = b.start_import(false).await;
+    // The worker takes the import and saves two batches of invitations, then dies: none mailed.
+    dying.die_after(3);
+    let (put, delivered) = b.upload(&url, file.clone()).await;
+    assert_eq!(put.status, 200);
+    if let Some(outcome) = delivered {
+        assert!(outcome.is_err(), "the dying worker failed: {outcome:?}");
+    }
+    for _ in 0..100 {
+        if dying.failed_writes() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(dying.failed_writes() > 0, "the worker died");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    dying.revive();
+    let stuck = b
+        .gateway
+        .get(&format!("/v1/orgs/demo/imports/{id}"), Some(&b.admin_token))
+        .await;
+    assert_eq!(stuck.json["status"], "processing", "{stuck:?}");
+    assert_eq!(
+        b.invitation_count().await,
+        32,
+        "two batches of 16 were saved"
+    );
+    for email in &emails {
+        assert!(b.mailbox.messages_to(email).await.is_empty());
+    }
+    // Another delivery while the dead worker's lease lasts leaves it alone (and is retried).
+    let org = gatehouse_domain::types::OrgDomain::parse("demo").unwrap();
+    let import_id = gatehouse_domain::types::ImportId::parse(&id).unwrap();
+    let busy = gatehouse_domain::usecase::bulk_import::run_import(
+        &b.services,
+        &gatehouse_imports::Sheets,
+        &org,
+        &import_id,
+    )
+    .await;
+    assert!(
+        matches!(
+            busy,
+            Err(gatehouse_domain::usecase::bulk_import::RunError::Busy)
+        ),
+        "{busy:?}"
+    );
+    // After the lease, the next delivery takes over: the saved invitations get a new link and
+    // their mail, the rest are created; everyone is mailed once.
+    b.advance(gatehouse_domain::usecase::bulk_import::LEASE + std::time::Duration::from_secs(1));
+    let (put, delivered) = b.upload(&url, file).await;
+    assert_eq!(put.status, 200);
+    if let Some(outcome) = delivered {
+        outcome.expect("the later delivery ran");
+    }
+    let done = b.finished_import(&id).await.json;
+    assert_eq!(
+        done["counts"],
+        json!({"valid": 40, "created": 40, "failed": 0, "skipped": 0}),
+        "{done}"
+    );
+    assert_eq!(b.invitation_count().await, 40);
+    for email in &emails {
+        assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
+    }
+    // The links mailed work (the first worker's, never sent, were replaced).
+    let token = b.sign_up_token(&emails[0]).await;
+    assert_eq!(
+        b.sign_up(&token, "resumed imports still invite")
+            .await
+            .status,
+        201
     );
 }

@@ -23,6 +23,9 @@ pub struct AwsSettings {
     pub public_url: String,
     /// `GATEHOUSE_ACCESS_CODE_KEY`: the secret access codes are encrypted and hashed with.
     pub access_code_key: String,
+    /// `GATEHOUSE_SES_MAX_SEND_RATE`: SES's maximum send rate, messages a second (default 14,
+    /// SES's production default; `0` for no limit). Each function instance sends no faster.
+    pub max_send_rate: f64,
 }
 
 impl AwsSettings {
@@ -36,6 +39,14 @@ impl AwsSettings {
                 .filter(|s| !s.is_empty()),
             public_url: var("GATEHOUSE_PUBLIC_URL")?,
             access_code_key: var("GATEHOUSE_ACCESS_CODE_KEY")?,
+            max_send_rate: match std::env::var("GATEHOUSE_SES_MAX_SEND_RATE") {
+                Ok(v) if !v.is_empty() => v
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                    .context("GATEHOUSE_SES_MAX_SEND_RATE must be a number of messages a second")?,
+                _ => 14.0,
+            },
         })
     }
 }
@@ -106,18 +117,24 @@ fn services_with(
     let access_codes = AccessCodeKeys::from_text(&settings.access_code_key)
         .context("GATEHOUSE_ACCESS_CODE_KEY")?;
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
-    let ses = aws_sdk_sesv2::Client::new(aws);
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(aws)
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(crate::ses::SES_ATTEMPTS),
+            )
+            .build(),
+    );
     Ok(Services {
         store: Arc::new(Records::new(Arc::new(DynamoItems::new(
             dynamo,
             settings.table,
         )))),
         files,
-        mailer: Arc::new(SesMailer::new(
-            ses,
-            settings.mail_from,
-            settings.configuration_set,
-        )),
+        mailer: Arc::new(
+            SesMailer::new(ses, settings.mail_from, settings.configuration_set)
+                .with_max_send_rate(settings.max_send_rate),
+        ),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),

@@ -2,15 +2,25 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use gatehouse_domain::ports::{MailError, Mailer, OutgoingEmail};
 
-/// Sends mail with SES v2 `SendEmail`, as simple content with a text and an HTML part.
+/// Sends mail with SES v2 `SendEmail`, as simple content with a text and an HTML part, no
+/// faster than the account's sending rate when one is set. Throttling and transient failures are
+/// retried by the SDK's standard retry mode (exponential backoff with jitter), up to the client's
+/// attempts ([`SES_ATTEMPTS`] as [`crate::services_from_env`] builds it).
 #[derive(Clone)]
 pub struct SesMailer {
     client: Client,
     from: String,
     configuration_set: Option<String>,
+    pace: Option<Arc<Pace>>,
 }
+
+/// How many times a send is tried before its invitation is left queued.
+pub const SES_ATTEMPTS: u32 = 5;
 
 impl SesMailer {
     /// `from` is a verified SES identity, e.g. `Gatehouse <no-reply@example.com>`.
@@ -19,7 +29,43 @@ impl SesMailer {
             client,
             from: from.into(),
             configuration_set,
+            pace: None,
         }
+    }
+
+    /// At most `per_second` sends a second from this mailer (SES's maximum send rate), spread
+    /// evenly. Ignored unless positive and finite.
+    pub fn with_max_send_rate(mut self, per_second: f64) -> Self {
+        self.pace = Pace::new(per_second).map(Arc::new);
+        self
+    }
+}
+
+/// Sends start at least `gap` apart: each takes the next free slot.
+#[derive(Debug)]
+pub struct Pace {
+    gap: Duration,
+    next: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pace {
+    pub fn new(per_second: f64) -> Option<Self> {
+        (per_second.is_finite() && per_second > 0.0).then(|| Self {
+            gap: Duration::from_secs_f64(1.0 / per_second),
+            next: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Waits for this send's slot.
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.gap);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
     }
 }
 
@@ -34,6 +80,9 @@ fn content(data: &str) -> Result<Content, MailError> {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        if let Some(pace) = &self.pace {
+            pace.wait().await;
+        }
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(
@@ -58,5 +107,37 @@ impl Mailer for SesMailer {
             .map(|_| ())
             // The error names the service's reason; it never carries the message body.
             .map_err(|e| MailError(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_are_spread_to_the_rate() {
+        let pace = std::sync::Arc::new(Pace::new(10.0).unwrap());
+        let start = tokio::time::Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..21 {
+            let pace = pace.clone();
+            tasks.spawn(async move {
+                pace.wait().await;
+                tokio::time::Instant::now()
+            });
+        }
+        let mut times = Vec::new();
+        while let Some(t) = tasks.join_next().await {
+            times.push(t.unwrap() - start);
+        }
+        times.sort();
+        assert_eq!(times[0], Duration::ZERO);
+        // 21 sends at 10 a second: the last starts 2 s after the first, none closer than 100 ms.
+        assert_eq!(*times.last().unwrap(), Duration::from_secs(2));
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(99), "{times:?}");
+        }
+        assert!(Pace::new(0.0).is_none() && Pace::new(f64::NAN).is_none());
     }
 }

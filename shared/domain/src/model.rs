@@ -384,6 +384,9 @@ pub struct Import {
     pub id: crate::types::ImportId,
     pub org: OrgDomain,
     pub created_by: UserId,
+    /// The admin's name as the invitation emails give it.
+    #[serde(default)]
+    pub created_by_name: Option<String>,
     pub created_at: Timestamp,
     /// The upload URL works until then.
     pub upload_expires_at: Timestamp,

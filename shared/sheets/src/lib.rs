@@ -7,7 +7,7 @@ mod read;
 mod write;
 
 pub use read::{read_rows, Cell, CellKind, Row, Rows};
-pub use write::{table, template, write_text, TEMPLATE_EXAMPLES};
+pub use write::{table, template, write_text, StreamedTable, TEMPLATE_EXAMPLES};
 
 /// Files larger than this are refused before they are opened.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;

@@ -122,3 +122,50 @@ pub fn table(
     }
     book.save_to_buffer().map_err(write_error)
 }
+
+/// A one-sheet table written row by row in rust_xlsxwriter's constant-memory mode: each row is
+/// flushed to a temporary file as the next begins, so memory stays flat whatever the rows. Every
+/// cell is text, none evaluated. For exports.
+pub struct StreamedTable {
+    book: Workbook,
+    next_row: u32,
+}
+
+impl StreamedTable {
+    pub fn new(sheet_name: &str, headers: &[&str]) -> Result<Self, SheetError> {
+        let mut book = Workbook::new();
+        let bold = Format::new().set_bold();
+        let sheet = book
+            .add_worksheet_with_constant_memory()
+            .map_err(write_error)?;
+        sheet.set_name(sheet_name).map_err(write_error)?;
+        for (col, header) in headers.iter().enumerate() {
+            sheet
+                .set_column_width(col as u16, 20)
+                .map_err(write_error)?;
+            write_text(sheet, 0, col as u16, header, Some(&bold))?;
+        }
+        Ok(Self { book, next_row: 1 })
+    }
+
+    pub fn row(&mut self, cells: &[String]) -> Result<(), SheetError> {
+        let row = self.next_row;
+        let sheet = self.book.worksheet_from_index(0).map_err(write_error)?;
+        for (col, text) in cells.iter().enumerate() {
+            if !text.is_empty() {
+                write_text(sheet, row, col as u16, text, None)?;
+            }
+        }
+        self.next_row += 1;
+        Ok(())
+    }
+
+    /// Rows written so far (the header not counted).
+    pub fn rows(&self) -> u32 {
+        self.next_row - 1
+    }
+
+    pub fn finish(mut self) -> Result<Vec<u8>, SheetError> {
+        self.book.save_to_buffer().map_err(write_error)
+    }
+}

@@ -2403,6 +2403,7 @@ fn import_of(domain: &OrgDomain, now: i64) -> Import {
         id: random().import_id(at(now)),
         org: domain.clone(),
         created_by: random().user_id(),
+        created_by_name: Some("Ada Admin".into()),
         created_at: at(now),
         upload_expires_at: at(now + 900),
         dry_run: false,

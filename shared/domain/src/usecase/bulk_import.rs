@@ -214,11 +214,7 @@ pub async fn run_import(
         .map(|(identity, _)| identity)
         .zip(found.claims)
         .collect();
-    let inviter = services
-        .store
-        .user(org, &import.created_by)
-        .await?
-        .map(|u| format!("{} {}", u.first_name, u.last_name));
+    let inviter = import.created_by_name.clone();
     let mut run = Run {
         services,
         sheets,

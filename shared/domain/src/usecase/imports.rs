@@ -12,7 +12,7 @@ use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{ImportId, OrgDomain};
 use crate::usecase::session::AuthError;
-use crate::usecase::{admin_of, OrgLookupError};
+use crate::usecase::{admin_of, caller_in, Along, OrgLookupError};
 
 /// How long an upload URL works.
 pub const UPLOAD_VALID_FOR: Duration = Duration::from_secs(15 * 60);
@@ -141,12 +141,22 @@ pub async fn request_import(
     token: Option<&SessionToken>,
     dry_run: bool,
 ) -> Result<UploadTicket, ImportsError> {
-    let (_, admin) = admin_of(services, org, token, ImportsError::Forbidden).await?;
+    let along = Along {
+        user: true,
+        groups: &[],
+    };
+    let caller = caller_in::<ImportsError>(services, org, token, along).await?;
+    if !caller.actor.is_admin() {
+        return Err(ImportsError::Forbidden);
+    }
     let now = services.clock.now();
     let import = Import {
         id: services.random.import_id(now),
         org: org.clone(),
-        created_by: admin.user_id,
+        created_by: caller.actor.user_id,
+        created_by_name: caller
+            .user
+            .map(|u| format!("{} {}", u.first_name, u.last_name)),
         created_at: now,
         upload_expires_at: now.plus(UPLOAD_VALID_FOR),
         dry_run,
