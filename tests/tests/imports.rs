@@ -16,6 +16,7 @@ on_both_backends!(
     only_this_organisations_admins_import,
     an_upload_url_stops_working_when_it_expires,
     an_import_that_died_half_way_is_finished_by_a_later_delivery,
+    files_saved_by_other_tools_import_alike,
 );
 
 /// An xlsx with the template's header row and these rows (email, identifier, first name, last
@@ -603,4 +604,82 @@ async fn an_import_that_died_half_way_is_finished_by_a_later_delivery(backend: B
             .status,
         201
     );
+}
+
+/// Files written by `scripts/spreadsheet_fixtures.py` (openpyxl, xlwt, odfpy; the test script
+/// installs them): French headers in another order, a hidden sheet, a merged title row, an extra
+/// sheet, unicode names, an identifier as text and one as a number, a date and a boolean where
+/// names belong, an empty row and a formula.
+async fn files_saved_by_other_tools_import_alike(backend: Backend) {
+    let python = std::env::var("GATEHOUSE_TEST_PYTHON").expect(
+        "GATEHOUSE_TEST_PYTHON is not set: run the tests with ./scripts/test, which installs openpyxl, xlwt and odfpy",
+    );
+    let b = Bundle::start(backend).await;
+    b.group("Sales").await;
+    b.group("Support").await;
+    b.set_without_email(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (file, formula) in [
+        ("openpyxl.xlsx", "skipped missing_first_name"),
+        ("xlwt.xls", "skipped missing_first_name"),
+        ("odfpy.ods", "invited "),
+    ] {
+        let suffix = gatehouse_e2e::unique("fx");
+        let out = dir.path().join(&suffix);
+        // Identifiers are unique in the organisation: each file's is its own (leading zeros kept).
+        let uid = format!("00{}", &suffix[2..8]);
+        let status = std::process::Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../scripts/spreadsheet_fixtures.py"
+            ))
+            .arg(&out)
+            .arg(&suffix)
+            .arg(&uid)
+            .status()
+            .expect("python runs");
+        assert!(status.success(), "the fixture script failed");
+        let bytes = std::fs::read(out.join(file)).unwrap();
+        let done = uploaded(&b, false, bytes).await;
+        assert_eq!(done["status"], "completed", "{file}: {done}");
+        let report = b.download(done["report_url"].as_str().unwrap()).await;
+        let lines = report_lines(&report.bytes);
+        let got: Vec<String> = lines
+            .iter()
+            .map(|(_, result, code, _)| format!("{result} {code}"))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "invited ",
+                "invited ",
+                "invited ",
+                "skipped uid_not_text",
+                "skipped cell_not_text",
+                "skipped cell_not_text",
+                formula,
+            ],
+            "{file}"
+        );
+        let ada = format!("ada.{suffix}@example.com");
+        assert_eq!(b.mailbox.messages_to(&ada).await.len(), 1, "{file}");
+        // The identifier kept its zeros: its invitation signs up as `{uid}:demo`.
+        let code = &lines[2].3;
+        let signed_up = b
+            .gateway
+            .post(
+                "/v1/orgs/demo/sign-up/access-code",
+                None,
+                json!({"access_code": code, "password": "orchards bloom in april rain"}),
+            )
+            .await;
+        assert_eq!(signed_up.status, 201, "{file}: {signed_up:?}");
+        assert_eq!(
+            b.sign_in(&format!("{uid}:demo"), "orchards bloom in april rain")
+                .await
+                .status,
+            200,
+            "{file}"
+        );
+    }
 }
