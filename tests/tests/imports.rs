@@ -17,6 +17,7 @@ on_both_backends!(
     an_upload_url_stops_working_when_it_expires,
     an_import_that_died_half_way_is_finished_by_a_later_delivery,
     files_saved_by_other_tools_import_alike,
+    the_template_uploaded_as_it_is_invites_nobody,
 );
 
 /// An xlsx with the template's header row and these rows (email, identifier, first name, last
@@ -682,4 +683,23 @@ async fn files_saved_by_other_tools_import_alike(backend: Backend) {
             "{file}"
         );
     }
+}
+
+async fn the_template_uploaded_as_it_is_invites_nobody(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.set_without_email(true).await;
+    let template = b.gateway.get(TEMPLATE, Some(&b.admin_token)).await;
+    assert_eq!(template.status, 200);
+    let done = uploaded(&b, false, template.bytes.clone()).await;
+    assert_eq!(
+        done["counts"],
+        json!({"valid": 0, "created": 0, "failed": 0, "skipped": 2}),
+        "{done}"
+    );
+    let report = b.download(done["report_url"].as_str().unwrap()).await;
+    let codes: Vec<String> = report_lines(&report.bytes)
+        .into_iter()
+        .map(|(_, _, code, _)| code)
+        .collect();
+    assert_eq!(codes, vec!["template_example", "template_example"]);
 }

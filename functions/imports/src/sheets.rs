@@ -3,7 +3,7 @@
 
 use gatehouse_domain::usecase::bulk_import::{FileRefusal, ReportLine, Spreadsheets};
 use gatehouse_domain::usecase::imports::ImportRow;
-use gatehouse_sheets::{Cell, CellKind};
+use gatehouse_sheets::{Cell, CellKind, TEMPLATE_EXAMPLES};
 
 /// calamine and rust_xlsxwriter.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,8 +59,18 @@ impl Spreadsheets for Sheets {
                     Some(c) if c.kind == CellKind::Number => Some(c.text),
                     other => text(other, "identifier"),
                 };
+                let cells = [
+                    email.as_deref().unwrap_or(""),
+                    uid.as_deref().unwrap_or(""),
+                    first_name.as_deref().unwrap_or(""),
+                    last_name.as_deref().unwrap_or(""),
+                ];
+                let is_example = TEMPLATE_EXAMPLES
+                    .iter()
+                    .any(|example| example[..4] == cells && row.groups.is_empty());
                 ImportRow {
                     number: row.number,
+                    is_example,
                     email,
                     uid,
                     uid_was_number,

@@ -247,6 +247,8 @@ pub struct ImportRow {
     /// Cells of text columns that held something else: (column, what it held), e.g.
     /// `("first_name", "date")`.
     pub not_text: Vec<(&'static str, &'static str)>,
+    /// The row is one of the template's example rows, left in.
+    pub is_example: bool,
 }
 
 /// The organisation's groups by name, lowercased (names are unique whatever their case).
@@ -322,6 +324,12 @@ fn classify_row(
     use crate::types::{EmailAddress, PersonName, Uid};
     use crate::usecase::invite::InviteeRequest;
 
+    if row.is_example {
+        return RowVerdict::skipped(
+            "template_example",
+            "an example row of the template; replace it with the people to invite",
+        );
+    }
     if let Some((column, held)) = row.not_text.first() {
         return RowVerdict::skipped(
             "cell_not_text",
@@ -466,6 +474,8 @@ mod tests {
         rows[12].groups = vec!["Marketing".into()];
         rows.push(row(15, Some("dated@acme.com"), None));
         rows[13].not_text = vec![("last_name", "date")];
+        rows.push(row(16, Some("ada.lovelace@example.com"), None));
+        rows[14].is_example = true;
         let groups: GroupsByName = [(sales.name.as_str().to_lowercase(), sales.id.clone())].into();
         let verdicts = classify_rows(&rows, &settings, &groups);
         assert_eq!(
@@ -485,6 +495,7 @@ mod tests {
                 (13, None),
                 (14, Some("unknown_group")),
                 (15, Some("cell_not_text")),
+                (16, Some("template_example")),
             ]
         );
         let RowVerdict::Planned(grouped) = &verdicts[11].1 else {
