@@ -54,12 +54,28 @@ pub fn gateway_event(
     body: &serde_json::Value,
     source_ip: &str,
 ) -> String {
+    gateway_event_with(method, path, body, source_ip, &[])
+}
+
+/// [`gateway_event`] with more request headers (`authorization`, say).
+pub fn gateway_event_with(
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+    source_ip: &str,
+    more_headers: &[(&str, &str)],
+) -> String {
+    let mut headers =
+        serde_json::json!({"content-type": "application/json", "host": "api.gatehouse.test"});
+    for (name, value) in more_headers {
+        headers[*name] = serde_json::Value::from(*value);
+    }
     serde_json::json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.gatehouse.test"},
+        "headers": headers,
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "gatehouse",
@@ -78,8 +94,8 @@ pub fn gateway_event(
     .to_string()
 }
 
-/// A fresh table on moto (at `AWS_ENDPOINT_URL`) holding the organisation `demo` with its admin,
-/// and the environment a function binary needs to use it (also set in this process, so that
+/// A fresh table and bucket on moto (at `AWS_ENDPOINT_URL`), the table holding the organisation
+/// `demo` with its admin, and the environment a function binary needs to use it (also set in this process, so that
 /// [`gatehouse_aws::services_from_env`] builds the very services the function will).
 pub async fn moto_org(
     admin_email: &str,
@@ -92,11 +108,13 @@ pub async fn moto_org(
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .context("AWS_ENDPOINT_URL: the moto server (the bench scripts start one)")?;
     let table = format!("gatehouse-bench-{}", free_port());
+    let bucket = format!("gatehouse-bench-{}", free_port());
     let key = gatehouse_domain::access_code::AccessCodeKeys::generate_secret(
         &gatehouse_domain::secret::OsRandomness,
     );
     let env: Vec<(String, String)> = [
         ("GATEHOUSE_TABLE", table.as_str()),
+        ("GATEHOUSE_BUCKET", bucket.as_str()),
         ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
         ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
         ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
@@ -112,6 +130,16 @@ pub async fn moto_org(
     gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
         .await
         .context("create the table on moto")?;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .context("create the bucket on moto")?;
     let services = gatehouse_aws::services_from_env().await?;
     bootstrap_org(
         &services,
