@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
             export(backend, &counts).await
         }
         ("export-child", _) => export_child(&args[1..]).await,
+        ("sheet", rows) => sheet_alone(rows.parse().context("a number of rows")?),
         _ => bail!(
             "usage: import_bench parse | import embedded|moto|moto-paced | export embedded|moto N…"
         ),
@@ -725,4 +726,42 @@ impl Mailer for NoMail {
             "exports send no mail".into(),
         ))
     }
+}
+
+/// The export's sheet alone (no store): `rows` rows like an export's, streamed, then finished.
+fn sheet_alone(rows: usize) -> anyhow::Result<()> {
+    let (before, _) = memory_kib(std::process::id());
+    let start = Instant::now();
+    let mut sheet = gatehouse_export::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
+    use gatehouse_domain::usecase::export::ExportSheet;
+    for n in 0..rows {
+        let cells: [String; 16] = std::array::from_fn(|col| match col {
+            0 => "email".into(),
+            1 => format!("person.{n}@example.com"),
+            2 => format!("person.{n}@example.com"),
+            3 => format!("Firstname{n}"),
+            4 => "Lastname-Ünïcode".into(),
+            5 => "member".into(),
+            6 => "Engineering, Sales".into(),
+            7 => "pending".into(),
+            8 => "sent".into(),
+            9..=11 => "2026-12-01T23:10:55Z".into(),
+            12 => "Ada Admin <admin@example.com>".into(),
+            _ => String::new(),
+        });
+        sheet.row(&cells).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let (mid, _) = memory_kib(std::process::id());
+    let bytes = Box::new(sheet).finish().map_err(|e| anyhow::anyhow!(e))?;
+    let took = start.elapsed();
+    let (peak, _) = memory_kib(std::process::id());
+    println!(
+        "{rows} rows streamed in {:.2} s, {:.1} MiB of xlsx; peak RSS {:.1} MiB (before {:.1}, after the rows {:.1})",
+        took.as_secs_f64(),
+        bytes.len() as f64 / 1048576.0,
+        mib(peak),
+        mib(before),
+        mib(mid)
+    );
+    Ok(())
 }

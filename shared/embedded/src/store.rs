@@ -22,13 +22,20 @@ fn backend(e: impl std::fmt::Display) -> ItemError {
     ItemError::Backend(e.to_string())
 }
 
+/// redb's page cache (its default is 1 GiB, which an export of 100,000 invitations filled to
+/// about 100 MiB): pages beyond it are read again from the operating system's file cache.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 impl EmbeddedItems {
     /// Opens the store at `path`, creating it (and its folder) if needed.
     pub fn open(path: &Path) -> Result<Self, ItemError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(backend)?;
         }
-        let db = Database::create(path).map_err(backend)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(backend)?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;
         txn.commit().map_err(backend)?;
