@@ -362,7 +362,7 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
             body.clone(),
         )
         .await
-        .assert_problem(403, "forbidden");
+        .assert_problem(403, "only_admins_can_invite");
     b.gateway
         .get("/v1/orgs/demo/invitations", Some(&member_token))
         .await

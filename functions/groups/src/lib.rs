@@ -1,13 +1,15 @@
 //! `groups`: `GET /v1/orgs/{org}/groups` lists groups (guests see only theirs);
-//! `POST` creates one (admins).
+//! `POST` creates one (admins); `/groups/{id}/admins` lists, names and removes a group's admins
+//! (admins).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
-use gatehouse_domain::types::GroupName;
-use gatehouse_domain::usecase::groups::{create_group, list_groups};
+use gatehouse_domain::model::Group;
+use gatehouse_domain::types::{GroupId, GroupName, UserId};
+use gatehouse_domain::usecase::groups::{create_group, group_admins, list_groups, set_group_admin};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
 };
@@ -15,13 +17,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/orgs/{org}/groups", get(list).post(create))
+    Router::new()
+        .route("/v1/orgs/{org}/groups", get(list).post(create))
+        .route("/v1/orgs/{org}/groups/{id}/admins", get(admins))
+        .route(
+            "/v1/orgs/{org}/groups/{id}/admins/{user_id}",
+            put(add_admin).delete(remove_admin),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create),
-    components(schemas(NewGroupBody, GroupList, GroupView, ProblemView))
+    paths(list, create, admins, add_admin, remove_admin),
+    components(schemas(NewGroupBody, GroupList, GroupView, GroupAdmins, ProblemView))
 )]
 pub struct Api;
 
@@ -92,4 +100,121 @@ async fn create(
     let (name,) = fields.finish((name,))?;
     let group = create_group(&services, &org, bearer.token(), name).await?;
     Ok((StatusCode::CREATED, Json(GroupView::from(&group))))
+}
+
+/// A group's admins: members who may invite into it when `group_admins_can_invite` is on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupAdmins {
+    group_id: String,
+    /// User ids.
+    admins: Vec<String>,
+}
+
+impl From<&Group> for GroupAdmins {
+    fn from(g: &Group) -> Self {
+        Self {
+            group_id: g.id.to_string(),
+            admins: g.admins.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+}
+
+fn group_id(raw: &str) -> Result<GroupId, ApiError> {
+    GroupId::parse(raw)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "group_not_found", "No such group."))
+}
+
+fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "user_not_found", "No such user."))
+}
+
+/// A group's admins (admins).
+#[utoipa::path(
+    get,
+    operation_id = "list_group_admins",
+    path = "/v1/orgs/{org}/groups/{id}/admins",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+    ),
+    responses(
+        (status = 200, body = GroupAdmins),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn admins(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = group_id(&id)?;
+    let group = group_admins(&services, &org, bearer.token(), &id).await?;
+    Ok(Json(GroupAdmins::from(&group)))
+}
+
+/// Name a member an admin of the group (admins); naming them again changes nothing.
+#[utoipa::path(
+    put,
+    operation_id = "add_group_admin",
+    path = "/v1/orgs/{org}/groups/{id}/admins/{user_id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+        ("user_id" = String, Path, description = "the member's user id"),
+    ),
+    responses(
+        (status = 200, body = GroupAdmins),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`group_admin_must_be_member` (admins may do everything already; guests may not administer)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn add_admin(
+    State(services): State<AppState>,
+    Path((org, id, user)): Path<(String, String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let (id, user) = (group_id(&id)?, user_id(&user)?);
+    let group = set_group_admin(&services, &org, bearer.token(), &id, &user, true).await?;
+    Ok(Json(GroupAdmins::from(&group)))
+}
+
+/// Remove a group admin (admins); removing one who is not changes nothing.
+#[utoipa::path(
+    delete,
+    operation_id = "remove_group_admin",
+    path = "/v1/orgs/{org}/groups/{id}/admins/{user_id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+        ("user_id" = String, Path, description = "the member's user id"),
+    ),
+    responses(
+        (status = 200, body = GroupAdmins),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn remove_admin(
+    State(services): State<AppState>,
+    Path((org, id, user)): Path<(String, String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let (id, user) = (group_id(&id)?, user_id(&user)?);
+    let group = set_group_admin(&services, &org, bearer.token(), &id, &user, false).await?;
+    Ok(Json(GroupAdmins::from(&group)))
 }

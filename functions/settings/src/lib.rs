@@ -39,6 +39,10 @@ pub struct SettingsView {
     password_min_length: u32,
     /// The organisation's name in emails and pages ("Acme"); the domain when absent.
     display_name: Option<String>,
+    /// Members may invite by email (as members or guests).
+    members_can_invite: bool,
+    /// Group admins may invite by email into the groups they administer.
+    group_admins_can_invite: bool,
 }
 
 impl From<&Settings> for SettingsView {
@@ -55,6 +59,8 @@ impl From<&Settings> for SettingsView {
             invitation_ttl_days: s.invitation_ttl_days,
             password_min_length: s.password_min_length,
             display_name: s.display_name.as_ref().map(|n| n.to_string()),
+            members_can_invite: s.members_can_invite,
+            group_admins_can_invite: s.group_admins_can_invite,
         }
     }
 }
@@ -81,6 +87,8 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     display_name: Option<Option<String>>,
+    members_can_invite: Option<bool>,
+    group_admins_can_invite: Option<bool>,
 }
 
 /// The organisation's settings (admins).
@@ -175,6 +183,8 @@ async fn change(
         invitation_ttl_days: patch.invitation_ttl_days,
         password_min_length: patch.password_min_length,
         display_name,
+        members_can_invite: patch.members_can_invite,
+        group_admins_can_invite: patch.group_admins_can_invite,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

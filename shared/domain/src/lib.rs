@@ -9,6 +9,7 @@ pub mod error;
 pub mod mail;
 pub mod model;
 pub mod password;
+pub mod permissions;
 pub mod ports;
 pub mod secret;
 pub mod services;

@@ -51,6 +51,10 @@ pub struct Settings {
     pub password_min_length: u32,
     /// The organisation's name as people read it in emails and pages; its domain when unset.
     pub display_name: Option<OrgName>,
+    /// Members may invite by email, as members or guests (see [`crate::permissions`]).
+    pub members_can_invite: bool,
+    /// Group admins may invite by email into the groups they administer.
+    pub group_admins_can_invite: bool,
 }
 
 impl Settings {
@@ -94,6 +98,8 @@ impl Default for Settings {
             invitation_ttl_days: Self::DEFAULT_INVITATION_TTL_DAYS,
             password_min_length: u32::try_from(PasswordPolicy::DEFAULT_MIN).unwrap_or(12),
             display_name: None,
+            members_can_invite: false,
+            group_admins_can_invite: false,
         }
     }
 }
@@ -103,6 +109,11 @@ pub struct Group {
     pub id: GroupId,
     pub name: GroupName,
     pub created_at: Timestamp,
+    /// Members who administer the group (see [`crate::permissions`]).
+    #[serde(default)]
+    pub admins: Vec<UserId>,
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

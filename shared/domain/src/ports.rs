@@ -82,6 +82,9 @@ pub trait GroupStore: Send + Sync {
     async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError>;
     async fn groups(&self, org: &OrgDomain) -> Result<Vec<Group>, StoreError>;
     async fn group(&self, org: &OrgDomain, id: &GroupId) -> Result<Option<Group>, StoreError>;
+    /// Replaces a group read at `group.version` (its admins); `Stale` if it changed since. The
+    /// name is not changed here (its claim would have to move with it).
+    async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError>;
 }
 
 /// Everything that happens at once when an invitation is accepted.

@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
             updates_refuse_stale_versions,
             sessions_are_found_only_where_they_were_made,
             groups_are_listed_per_org,
+            a_group_changes_only_from_the_version_read,
             a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
             accepting_by_access_code_spends_it_once,
             revoking_stops_the_credential_and_frees_the_claim,
@@ -1492,6 +1493,8 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
         id: random().group_id(),
         name: GroupName::parse("Sales").unwrap(),
         created_at: Timestamp::from_unix_seconds(5),
+        admins: Vec::new(),
+        version: 0,
     };
     records.create_group(&domain, &g).await.unwrap();
     assert!(matches!(
@@ -1510,6 +1513,8 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
         id: random().group_id(),
         name: GroupName::parse("SALES").unwrap(),
         created_at: Timestamp::from_unix_seconds(6),
+        admins: Vec::new(),
+        version: 0,
     };
     assert!(matches!(
         records.create_group(&domain, &same_name).await,
@@ -1517,6 +1522,55 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
     ));
     assert_eq!(records.group(&domain, &same_name.id).await.unwrap(), None);
     records.create_group(&other, &same_name).await.unwrap();
+}
+
+pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, admin) = new_org(&records).await;
+    let g = Group {
+        id: random().group_id(),
+        name: GroupName::parse("Design").unwrap(),
+        created_at: Timestamp::from_unix_seconds(5),
+        admins: Vec::new(),
+        version: 0,
+    };
+    records.create_group(&domain, &g).await.unwrap();
+    let mut named = g.clone();
+    named.admins.push(admin.id.clone());
+    records.update_group(&domain, &named).await.unwrap();
+    let stored = records.group(&domain, &g.id).await.unwrap().unwrap();
+    assert_eq!(stored.admins, vec![admin.id.clone()]);
+    assert_eq!(stored.version, 1);
+    // A change made from the version read before is refused and changes nothing.
+    let mut stale = g.clone();
+    stale.admins.push(random().user_id());
+    assert!(matches!(
+        records.update_group(&domain, &stale).await,
+        Err(WriteError::Stale)
+    ));
+    assert_eq!(
+        records.group(&domain, &g.id).await.unwrap(),
+        Some(stored.clone())
+    );
+    // From the version now stored it lands; the name claim is untouched.
+    let mut emptied = stored.clone();
+    emptied.admins.clear();
+    records.update_group(&domain, &emptied).await.unwrap();
+    let again = records.group(&domain, &g.id).await.unwrap().unwrap();
+    assert!(again.admins.is_empty());
+    assert_eq!(again.version, 2);
+    assert!(matches!(
+        records
+            .create_group(
+                &domain,
+                &Group {
+                    id: random().group_id(),
+                    ..g.clone()
+                }
+            )
+            .await,
+        Err(WriteError::AlreadyExists)
+    ));
 }
 
 pub async fn a_uid_invitation_claims_its_uid_and_is_found_by_its_code(store: Arc<dyn ItemStore>) {
@@ -2252,6 +2306,8 @@ pub async fn a_lookup_reads_independent_records_in_one_round_trip(store: Arc<dyn
         id: random().group_id(),
         name: GroupName::parse("Looked up").unwrap(),
         created_at: at(5),
+        admins: Vec::new(),
+        version: 0,
     };
     records.create_group(&domain, &group).await.unwrap();
     let counter = format!("test#{}", random().user_id());
@@ -2733,6 +2789,8 @@ pub async fn a_lookup_finds_claims_group_names_and_imports(store: Arc<dyn ItemSt
         id: random().group_id(),
         name: GroupName::parse("Field Sales").unwrap(),
         created_at: at(5),
+        admins: Vec::new(),
+        version: 0,
     };
     records.create_group(&domain, &group).await.unwrap();
     let pending = invitation(

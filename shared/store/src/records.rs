@@ -477,6 +477,17 @@ impl GroupStore for Records {
     async fn group(&self, org: &OrgDomain, id: &GroupId) -> Result<Option<Group>, StoreError> {
         self.get(&keys::group(org, id)).await
     }
+
+    async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
+        let (attrs, unchanged) = versioned(group, group.version);
+        self.write(vec![put(
+            keys::group(org, &group.id),
+            attrs,
+            Some(unchanged),
+        )])
+        .await
+        .map_err(write_error)
+    }
 }
 
 #[async_trait]

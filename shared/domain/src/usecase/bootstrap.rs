@@ -81,6 +81,8 @@ pub async fn bootstrap_org(
         name: GroupName::parse(DEFAULT_GROUP_NAME)
             .map_err(|e| BootstrapError::Internal(e.to_string()))?,
         created_at: now,
+        admins: Vec::new(),
+        version: 0,
     };
     let org = Org {
         domain: request.domain.clone(),

@@ -5,7 +5,7 @@ use crate::model::Group;
 use crate::ports::{StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::{GroupName, OrgDomain, Role};
+use crate::types::{GroupId, GroupName, OrgDomain, Role, UserId};
 use crate::usecase::session::AuthError;
 use crate::usecase::{admin_of, caller_in, Along, OrgLookupError};
 
@@ -19,6 +19,14 @@ pub enum GroupsError {
     Forbidden,
     #[error("a group with this name exists already")]
     NameTaken,
+    #[error("no such group")]
+    GroupNotFound,
+    #[error("no such user")]
+    UserNotFound,
+    #[error(
+        "only members can administer a group (admins already may do everything; guests may not)"
+    )]
+    AdminMustBeMember,
     #[error("storage failed: {0}")]
     Internal(String),
 }
@@ -45,6 +53,9 @@ impl Rejection for GroupsError {
             Self::Auth(e) => e.code(),
             Self::Forbidden => "forbidden",
             Self::NameTaken => "group_name_taken",
+            Self::GroupNotFound => "group_not_found",
+            Self::UserNotFound => "user_not_found",
+            Self::AdminMustBeMember => "group_admin_must_be_member",
             Self::Internal(_) => "internal",
         }
     }
@@ -54,6 +65,8 @@ impl Rejection for GroupsError {
             Self::Auth(e) => e.class(),
             Self::Forbidden => RejectionClass::Forbidden,
             Self::NameTaken => RejectionClass::Conflict,
+            Self::GroupNotFound | Self::UserNotFound => RejectionClass::NotFound,
+            Self::AdminMustBeMember => RejectionClass::Invalid,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -70,6 +83,8 @@ pub async fn create_group(
         id: services.random.group_id(),
         name,
         created_at: services.clock.now(),
+        admins: Vec::new(),
+        version: 0,
     };
     services.store.create_group(org, &group).await?;
     Ok(group)
@@ -100,4 +115,92 @@ pub async fn list_groups(
         groups.retain(|g| user.groups.contains(&g.id));
     }
     Ok(groups)
+}
+
+/// A group's admins (admins of the organisation).
+pub async fn group_admins(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    group: &GroupId,
+) -> Result<Group, GroupsError> {
+    let caller = caller_in::<GroupsError>(
+        services,
+        org,
+        token,
+        Along {
+            groups: std::slice::from_ref(group),
+            ..Along::default()
+        },
+    )
+    .await?;
+    allowed(&caller)?;
+    caller
+        .groups
+        .into_iter()
+        .flatten()
+        .next()
+        .ok_or(GroupsError::GroupNotFound)
+}
+
+fn allowed(caller: &crate::usecase::Caller) -> Result<(), GroupsError> {
+    crate::permissions::decide(
+        caller.standing(),
+        &caller.org.settings,
+        crate::permissions::Action::ManageGroups,
+    )
+    .map_err(|_| GroupsError::Forbidden)
+}
+
+/// Names `user` an admin of `group` (`admin: true`) or no longer (`false`); doing it twice
+/// changes nothing. Only members may administer a group. Concurrent changes to one group's
+/// admins all land (a change that lost the race is applied again to the newer group).
+pub async fn set_group_admin(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    group: &GroupId,
+    user: &UserId,
+    admin: bool,
+) -> Result<Group, GroupsError> {
+    let mut current = group_admins(services, org, token, group).await?;
+    if admin {
+        let account = services
+            .store
+            .user(org, user)
+            .await?
+            .ok_or(GroupsError::UserNotFound)?;
+        if account.role != Role::Member {
+            return Err(GroupsError::AdminMustBeMember);
+        }
+    }
+    for _ in 0..5 {
+        let has = current.admins.contains(user);
+        if has == admin {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        if admin {
+            next.admins.push(user.clone());
+        } else {
+            next.admins.retain(|u| u != user);
+        }
+        match services.store.update_group(org, &next).await {
+            Ok(()) => {
+                next.version += 1;
+                return Ok(next);
+            }
+            Err(WriteError::Stale) => {
+                current = services
+                    .store
+                    .group(org, group)
+                    .await?
+                    .ok_or(GroupsError::GroupNotFound)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(GroupsError::Internal(
+        "the group kept changing; try again".into(),
+    ))
 }

@@ -447,6 +447,8 @@ mod tests {
             id: random.group_id(),
             name: GroupName::parse("Sales").unwrap(),
             created_at: crate::clock::Timestamp::from_unix_seconds(1),
+            admins: Vec::new(),
+            version: 0,
         };
         let settings = Settings {
             sign_up_without_email: true,

@@ -38,8 +38,11 @@ pub enum InviteError {
     Org(#[from] OrgLookupError),
     #[error(transparent)]
     Auth(#[from] AuthError),
-    #[error("only admins can invite")]
+    #[error("only admins can do this")]
     Forbidden,
+    /// A delegated invitation the organisation's settings do not allow.
+    #[error("{0}")]
+    Refused(crate::permissions::Refusal),
     #[error("members can only be invited with an email address at one of the organisation's allowed domains")]
     EmailDomainNotAllowed,
     #[error("there is no group {0} in this organisation")]
@@ -66,6 +69,7 @@ impl Rejection for InviteError {
             Self::Org(e) => e.code(),
             Self::Auth(e) => e.code(),
             Self::Forbidden => "forbidden",
+            Self::Refused(r) => r.code(),
             Self::EmailDomainNotAllowed => "email_domain_not_allowed",
             Self::UnknownGroup(_) => "unknown_group",
             Self::EmailTaken => "email_taken",
@@ -78,7 +82,9 @@ impl Rejection for InviteError {
         match self {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
-            Self::Forbidden | Self::WithoutEmailDisabled => RejectionClass::Forbidden,
+            Self::Forbidden | Self::Refused(_) | Self::WithoutEmailDisabled => {
+                RejectionClass::Forbidden
+            }
             Self::EmailDomainNotAllowed | Self::UnknownGroup(_) => RejectionClass::Invalid,
             Self::EmailTaken | Self::UidTaken => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
@@ -112,7 +118,12 @@ pub async fn invite(
     request: InvitationRequest,
 ) -> Result<Invited, InviteError> {
     let wanted = distinct(&request.groups);
-    let (org, inviter, found_groups) = inviter_in(services, org_domain, token, &wanted).await?;
+    let asked = match &request.invitee {
+        InviteeRequest::Email(_) => Asked::Email(request.role),
+        InviteeRequest::Uid(_) => Asked::Uid,
+    };
+    let (org, inviter, found_groups) =
+        inviter_in(services, org_domain, token, &wanted, asked).await?;
     match &request.invitee {
         InviteeRequest::Email(email) => {
             if request.role == InviteeRole::Member && !org.settings.allows_member_email(email) {
@@ -188,11 +199,22 @@ pub async fn invite(
     })
 }
 
-/// Who invites: an admin of the organisation, with their name for the email. The organisation,
-/// the session and the admin's account are read in one round trip.
+/// Who invites: an admin of the organisation, or a member or group admin the settings let
+/// invite by email (see [`crate::permissions`]), with their name for the email. The
+/// organisation, the session, the inviter's account and the groups named are read in one round
+/// trip.
 struct Inviter {
     id: crate::types::UserId,
     name: Option<String>,
+}
+
+/// What the inviter asks for.
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    Email(InviteeRole),
+    Uid,
+    /// Resending any invitation (admins).
+    Resend,
 }
 
 /// The groups asked for come along too (`None` for ids that are no group here).
@@ -201,11 +223,42 @@ async fn inviter_in(
     org: &OrgDomain,
     token: Option<&SessionToken>,
     groups: &[GroupId],
+    asked: Asked,
 ) -> Result<(Org, Inviter, Vec<Option<crate::model::Group>>), InviteError> {
+    use crate::permissions::{decide, Action, Refusal, Standing};
     let along = Along { user: true, groups };
     let caller = caller_in::<InviteError>(services, org, token, along).await?;
-    if !caller.actor.is_admin() {
-        return Err(InviteError::Forbidden);
+    let action = match asked {
+        Asked::Email(role) => Action::InviteByEmail { role, groups },
+        Asked::Uid => Action::InviteByUid,
+        Asked::Resend => Action::Resend { own: false },
+    };
+    let settings = &caller.org.settings;
+    let mut administers = caller.administers.clone();
+    // Administering none of the groups named (or naming none): whether they administer any
+    // group decides the answer (group_not_administered or only_admins_can_invite).
+    if administers.is_empty()
+        && matches!(asked, Asked::Email(_))
+        && !caller.actor.is_admin()
+        && settings.group_admins_can_invite
+    {
+        administers = services
+            .store
+            .groups(org)
+            .await?
+            .into_iter()
+            .filter(|g| g.admins.contains(&caller.actor.user_id))
+            .map(|g| g.id)
+            .collect();
+    }
+    let who = Standing {
+        role: caller.actor.role,
+        administers: &administers,
+    };
+    match decide(who, settings, action) {
+        Ok(()) => {}
+        Err(Refusal::AdminsOnly) => return Err(InviteError::Forbidden),
+        Err(refusal) => return Err(InviteError::Refused(refusal)),
     }
     let inviter = Inviter {
         name: caller
@@ -259,7 +312,7 @@ pub async fn resend_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<Invited, ResendError> {
-    let (org, inviter, _) = inviter_in(services, org_domain, token, &[]).await?;
+    let (org, inviter, _) = inviter_in(services, org_domain, token, &[], Asked::Resend).await?;
     let previous = services
         .store
         .invitation(org_domain, id)

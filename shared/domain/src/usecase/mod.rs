@@ -64,6 +64,19 @@ pub(crate) struct Caller {
     pub user: Option<crate::model::User>,
     /// The groups asked for, in order; `None` for ids that are no group here.
     pub groups: Vec<Option<crate::model::Group>>,
+    /// Those of the groups asked for that the caller administers.
+    pub administers: Vec<crate::types::GroupId>,
+}
+
+impl Caller {
+    /// The caller as [`crate::permissions::decide`] sees them: their role, and the groups read
+    /// along that they administer.
+    pub fn standing(&self) -> crate::permissions::Standing<'_> {
+        crate::permissions::Standing {
+            role: self.actor.role,
+            administers: &self.administers,
+        }
+    }
 }
 
 /// What else to read along with the organisation and the session.
@@ -100,11 +113,19 @@ where
     let found_org = found.org.ok_or(OrgLookupError::NotFound)?;
     let token = token.ok_or(session::AuthError::Unauthenticated)?;
     let actor = session::actor_of(services, token, found.session)?;
+    let administers = found
+        .groups
+        .iter()
+        .flatten()
+        .filter(|g| g.admins.contains(&actor.user_id))
+        .map(|g| g.id.clone())
+        .collect();
     Ok(Caller {
         org: found_org,
         actor,
         user: found.user,
         groups: found.groups,
+        administers,
     })
 }
 

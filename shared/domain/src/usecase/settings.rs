@@ -21,6 +21,8 @@ pub struct SettingsChange {
     pub password_min_length: Option<u32>,
     /// `Some(None)` removes the display name (emails then use the domain).
     pub display_name: Option<Option<OrgName>>,
+    pub members_can_invite: Option<bool>,
+    pub group_admins_can_invite: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,12 @@ impl SettingsChange {
         }
         if let Some(v) = &self.display_name {
             settings.display_name = v.clone();
+        }
+        if let Some(v) = self.members_can_invite {
+            settings.members_can_invite = v;
+        }
+        if let Some(v) = self.group_admins_can_invite {
+            settings.group_admins_can_invite = v;
         }
     }
 }

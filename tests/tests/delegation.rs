@@ -1,0 +1,370 @@
+//! Delegated invitations and group admins end to end, on both backends: with the settings off
+//! only admins invite; with `members_can_invite` a member invites members or guests by email;
+//! with `group_admins_can_invite` a group admin invites into the groups they administer and no
+//! others; nobody but admins invites by identifier or names group admins.
+
+use gatehouse_e2e::{on_both_backends, Backend, Bundle};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    with_delegation_off_only_admins_invite,
+    a_member_invites_when_members_can_invite,
+    a_group_admin_invites_into_their_groups_only,
+    group_admins_are_named_by_admins_and_only_members,
+    concurrent_group_admin_changes_all_land,
+    another_organisations_admin_finds_no_group_here,
+);
+
+/// An account of the organisation (invited by the admin as `role`, signed up): its session
+/// token and user id.
+async fn account(b: &Bundle, name: &str, role: &str) -> (String, String) {
+    let email = b.email(name);
+    let invited = b.invite(&email, role, &[]).await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let token = b.sign_up_token(&email).await;
+    let signed_up = b.sign_up(&token, "the cat sat on the mat").await;
+    assert_eq!(signed_up.status, 201, "{signed_up:?}");
+    (
+        signed_up.json["token"].as_str().unwrap().to_string(),
+        signed_up.json["user"]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn set(b: &Bundle, change: Value) {
+    let reply = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(change.to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+async fn invite_as(
+    b: &Bundle,
+    token: &str,
+    email: &str,
+    role: &str,
+    groups: &[&str],
+) -> gatehouse_e2e::Reply {
+    b.gateway
+        .post(
+            "/v1/orgs/demo/invitations",
+            Some(token),
+            json!({"email": email, "role": role, "first_name": "Dee", "last_name": "Legate", "groups": groups}),
+        )
+        .await
+}
+
+async fn with_delegation_off_only_admins_invite(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let (member, _) = account(&b, "member", "member").await;
+    let (guest, _) = account(&b, "guest", "guest").await;
+    let before = b.invitation_count().await;
+    for token in [&member, &guest] {
+        invite_as(&b, token, &b.email("x"), "member", &[])
+            .await
+            .assert_problem(403, "only_admins_can_invite");
+        invite_as(&b, token, &b.email("x"), "guest", &[])
+            .await
+            .assert_problem(403, "only_admins_can_invite");
+    }
+    assert_eq!(b.invitation_count().await, before, "nothing was created");
+    let settings = b
+        .gateway
+        .get("/v1/orgs/demo/settings", Some(&b.admin_token))
+        .await;
+    assert_eq!(settings.json["members_can_invite"], false);
+    assert_eq!(settings.json["group_admins_can_invite"], false);
+}
+
+async fn a_member_invites_when_members_can_invite(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let (member, member_id) = account(&b, "member", "member").await;
+    let (guest, _) = account(&b, "guest", "guest").await;
+    set(&b, json!({"members_can_invite": true})).await;
+
+    let friend = b.email("friend");
+    let invited = invite_as(&b, &member, &friend, "member", &[]).await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    assert_eq!(invited.json["invited_by"], member_id.as_str());
+    let partner = b.email("partner");
+    let as_guest = invite_as(&b, &member, &partner, "guest", &[]).await;
+    assert_eq!(as_guest.status, 201, "{as_guest:?}");
+    // The invitee gets the mail and signs up as what the member chose.
+    let token = b.sign_up_token(&friend).await;
+    let joined = b.sign_up(&token, "another long passphrase").await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    assert_eq!(joined.json["user"]["role"], "member");
+
+    // Not into a group they do not administer, not by identifier, not as a guest.
+    invite_as(&b, &member, &b.email("x"), "member", &[&design])
+        .await
+        .assert_problem(403, "group_not_administered");
+    b.set_without_email(true).await;
+    b.gateway
+        .post(
+            "/v1/orgs/demo/invitations",
+            Some(&member),
+            json!({"uid": "e1234", "role": "member", "first_name": "E", "last_name": "Mployee"}),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+    invite_as(&b, &guest, &b.email("x"), "guest", &[])
+        .await
+        .assert_problem(403, "only_admins_can_invite");
+    // A role above members' does not exist to grant: "admin" is no invitee role.
+    invite_as(&b, &member, &b.email("x"), "admin", &[])
+        .await
+        .assert_problem(422, "invalid_role");
+    // Turning it off stops them at once.
+    set(&b, json!({"members_can_invite": false})).await;
+    invite_as(&b, &member, &b.email("x"), "member", &[])
+        .await
+        .assert_problem(403, "only_admins_can_invite");
+}
+
+async fn a_group_admin_invites_into_their_groups_only(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let research = b.group("Research").await;
+    let (lead, lead_id) = account(&b, "lead", "member").await;
+    let named = b
+        .gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/demo/groups/{design}/admins/{lead_id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(named.status, 200, "{named:?}");
+    assert_eq!(named.json["admins"], json!([lead_id]));
+    // Off: the group admin may not invite.
+    invite_as(&b, &lead, &b.email("x"), "member", &[&design])
+        .await
+        .assert_problem(403, "only_admins_can_invite");
+    set(&b, json!({"group_admins_can_invite": true})).await;
+
+    let newcomer = b.email("newcomer");
+    let invited = invite_as(&b, &lead, &newcomer, "member", &[&design]).await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    assert_eq!(invited.json["groups"], json!([design]));
+    let visitor = b.email("visitor");
+    let guest = invite_as(&b, &lead, &visitor, "guest", &[&design]).await;
+    assert_eq!(guest.status, 201, "{guest:?}");
+    // Another group, or one of theirs with another, or none at all: refused, nothing created.
+    let before = b.invitation_count().await;
+    invite_as(&b, &lead, &b.email("x"), "member", &[&research])
+        .await
+        .assert_problem(403, "group_not_administered");
+    invite_as(&b, &lead, &b.email("x"), "member", &[&design, &research])
+        .await
+        .assert_problem(403, "group_not_administered");
+    invite_as(&b, &lead, &b.email("x"), "member", &[])
+        .await
+        .assert_problem(403, "group_not_administered");
+    assert_eq!(b.invitation_count().await, before);
+    // The newcomer signs up into the group.
+    let token = b.sign_up_token(&newcomer).await;
+    let joined = b.sign_up(&token, "another long passphrase").await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    assert!(joined.json["user"]["groups"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(design)));
+    // Removed, they may no longer invite.
+    let removed = b
+        .gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/demo/groups/{design}/admins/{lead_id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert_eq!(removed.json["admins"], json!([]));
+    invite_as(&b, &lead, &b.email("x"), "member", &[&design])
+        .await
+        .assert_problem(403, "only_admins_can_invite");
+}
+
+async fn group_admins_are_named_by_admins_and_only_members(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let (member, member_id) = account(&b, "member", "member").await;
+    let (_, guest_id) = account(&b, "guest", "guest").await;
+    let path = |user: &str| format!("/v1/orgs/demo/groups/{design}/admins/{user}");
+    // A member may not name anyone, not even themselves.
+    b.gateway
+        .send("PUT", &path(&member_id), Some(&member), None)
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .get(
+            &format!("/v1/orgs/demo/groups/{design}/admins"),
+            Some(&member),
+        )
+        .await
+        .assert_problem(403, "forbidden");
+    // Guests do not administer groups; unknown users and groups are not found.
+    b.gateway
+        .send("PUT", &path(&guest_id), Some(&b.admin_token), None)
+        .await
+        .assert_problem(422, "group_admin_must_be_member");
+    b.gateway
+        .send(
+            "PUT",
+            &path("0190f5a8b6c37d4e8f9a0b1c2d3e4f50"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await
+        .assert_problem(404, "user_not_found");
+    b.gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/demo/groups/not-a-group/admins/{member_id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await
+        .assert_problem(404, "group_not_found");
+    b.gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/demo/groups/0190f5a8b6c37d4e8f9a0b1c2d3e4f50/admins/{member_id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await
+        .assert_problem(404, "group_not_found");
+    let listed = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/groups/{design}/admins"),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(listed.json["admins"], json!([]), "nothing was changed");
+    // Naming twice is once.
+    for _ in 0..2 {
+        let named = b
+            .gateway
+            .send("PUT", &path(&member_id), Some(&b.admin_token), None)
+            .await;
+        assert_eq!(named.status, 200, "{named:?}");
+        assert_eq!(named.json["admins"], json!([member_id]));
+    }
+}
+
+async fn concurrent_group_admin_changes_all_land(backend: Backend) {
+    let b = std::sync::Arc::new(Bundle::start(backend).await);
+    let design = b.group("Design").await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(account(&b, &format!("lead{n}"), "member").await.1);
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (b, path) = (
+                b.clone(),
+                format!("/v1/orgs/demo/groups/{design}/admins/{id}"),
+            );
+            tokio::spawn(async move {
+                b.gateway
+                    .send("PUT", &path, Some(&b.admin_token), None)
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let reply = t.await.unwrap();
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let listed = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/groups/{design}/admins"),
+            Some(&b.admin_token),
+        )
+        .await;
+    let mut admins: Vec<String> = listed.json["admins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    admins.sort();
+    ids.sort();
+    assert_eq!(admins, ids, "no change was lost");
+}
+
+async fn another_organisations_admin_finds_no_group_here(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let (_, member_id) = account(&b, "member", "member").await;
+    let root = b.email("root");
+    gatehouse_domain::usecase::bootstrap::bootstrap_org(
+        &b.services,
+        gatehouse_domain::usecase::bootstrap::BootstrapRequest {
+            domain: gatehouse_domain::types::OrgDomain::parse("other").unwrap(),
+            admin_email: gatehouse_domain::types::EmailAddress::parse(&root).unwrap(),
+            admin_password: "a wholly different passphrase".into(),
+            first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
+            last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let other = b
+        .gateway
+        .post(
+            "/v1/orgs/other/sign-in",
+            None,
+            json!({"identifier": root, "password": "a wholly different passphrase"}),
+        )
+        .await;
+    let other_token = other.json["token"].as_str().unwrap();
+    // demo's group and member, asked for in other: not found there.
+    b.gateway
+        .get(
+            &format!("/v1/orgs/other/groups/{design}/admins"),
+            Some(other_token),
+        )
+        .await
+        .assert_problem(404, "group_not_found");
+    b.gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/other/groups/{design}/admins/{member_id}"),
+            Some(other_token),
+            None,
+        )
+        .await
+        .assert_problem(404, "group_not_found");
+    // other's session is no session in demo.
+    b.gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/demo/groups/{design}/admins/{member_id}"),
+            Some(other_token),
+            None,
+        )
+        .await
+        .assert_problem(401, "unauthenticated");
+    let listed = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/groups/{design}/admins"),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(listed.json["admins"], json!([]));
+}
