@@ -121,9 +121,47 @@ async fn a_member_invites_when_members_can_invite(backend: Backend) {
     invite_as(&b, &member, &b.email("x"), "admin", &[])
         .await
         .assert_problem(422, "invalid_role");
+    // They revoke their own invitation, not the admin's, and list none (admins only).
+    let own = as_guest.json["id"].as_str().unwrap();
+    let revoked = b
+        .gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/demo/invitations/{own}"),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    assert_eq!(revoked.json["status"], "revoked");
+    let admins = b.invite(&b.email("admins"), "member", &[]).await;
+    let theirs = admins.json["id"].as_str().unwrap();
+    b.gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/demo/invitations/{theirs}"),
+            Some(&member),
+            None,
+        )
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .get("/v1/orgs/demo/invitations", Some(&member))
+        .await
+        .assert_problem(403, "forbidden");
     // Turning it off stops them at once.
     set(&b, json!({"members_can_invite": false})).await;
     invite_as(&b, &member, &b.email("x"), "member", &[])
+        .await
+        .assert_problem(403, "only_admins_can_invite");
+    let friend_id = invited.json["id"].as_str().unwrap();
+    b.gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/demo/invitations/{friend_id}"),
+            Some(&member),
+            None,
+        )
         .await
         .assert_problem(403, "only_admins_can_invite");
 }

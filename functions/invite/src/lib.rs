@@ -205,7 +205,9 @@ fn group_ids(raw: &[String]) -> Result<Vec<GroupId>, ParseError> {
 }
 
 /// Invite someone by email (they receive a single-use sign-up link) or by identifier (an
-/// access code is made, shown to admins only, for the admin to hand over).
+/// access code is made, shown to admins only, for the admin to hand over). Admins invite; with
+/// `members_can_invite` members invite by email too, and with `group_admins_can_invite` group
+/// admins invite by email into the groups they administer.
 #[utoipa::path(
     post,
     operation_id = "create_invitation",
@@ -215,7 +217,7 @@ fn group_ids(raw: &[String]) -> Result<Vec<GroupId>, ParseError> {
     responses(
         (status = 201, description = "invited; the email is sent (or queued for retry), or the access code is in `access_code`", body = InvitationView),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`, `sign_up_without_email_disabled`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (identifier invitations are for admins), `only_admins_can_invite` (the settings do not let the caller invite), `group_not_administered` (a group the caller does not administer), `sign_up_without_email_disabled`", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`, `uid_taken`", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_email`, `invalid_uid`, `email_or_uid`, `invalid_role`, `invalid_name`, `invalid_message`, `invalid_group_id`, `too_many_groups`, `unknown_group`, `email_domain_not_allowed`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
@@ -374,8 +376,9 @@ async fn show(
     ))
 }
 
-/// Revoke an invitation (admins): its link or access code stops working at once. Revoking a
-/// revoked invitation answers it unchanged.
+/// Revoke an invitation (admins, or the member or group admin who sent it while they may still
+/// invite): its link or access code stops working at once. Revoking a revoked invitation
+/// answers it unchanged.
 #[utoipa::path(
     delete,
     operation_id = "revoke_invitation",
@@ -384,7 +387,7 @@ async fn show(
     responses(
         (status = 200, description = "revoked", body = InvitationView),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (another's invitation), `only_admins_can_invite`", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`, `invitation_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`invitation_accepted`, `invitation_changed`", body = ProblemView, content_type = "application/problem+json"),
     ),

@@ -41,6 +41,10 @@ pub enum Action<'a> {
     },
     ManageLink,
     ManageGroups,
+    /// List and read the organisation's invitations and imports.
+    SeeInvitations,
+    /// List users, rename others, set passwords of users without email.
+    ManageUsers,
 }
 
 /// Why not: each with a stable code a front end can act on.
@@ -67,7 +71,7 @@ impl Refusal {
     }
 }
 
-/// Allowed, or the exact refusal.
+/// Allowed, or the exact refusal. Every use case asks here (through `admin_of` or directly).
 pub fn decide(who: Standing<'_>, settings: &Settings, action: Action<'_>) -> Result<(), Refusal> {
     if who.role == Role::Admin {
         return Ok(());
@@ -100,7 +104,9 @@ pub fn decide(who: Standing<'_>, settings: &Settings, action: Action<'_>) -> Res
         | Action::ChangeSettings
         | Action::SeeAccessCode
         | Action::ManageLink
-        | Action::ManageGroups => Err(Refusal::AdminsOnly),
+        | Action::ManageGroups
+        | Action::SeeInvitations
+        | Action::ManageUsers => Err(Refusal::AdminsOnly),
     }
 }
 
@@ -166,6 +172,8 @@ mod tests {
             ("resend another's", Action::Resend { own: false }),
             ("manage the link", Action::ManageLink),
             ("manage groups", Action::ManageGroups),
+            ("see invitations", Action::SeeInvitations),
+            ("manage users", Action::ManageUsers),
         ];
         let administers_a = [a.clone()];
         let roles: [(&str, Standing); 4] = [
@@ -204,7 +212,7 @@ mod tests {
         const ADM: &str = "forbidden";
         // Per action, per role (admin, group admin, member, guest), per setting
         // (off/off, members on, group admins on, both on).
-        let expected: [(&str, [[&str; 4]; 4]); 16] = [
+        let expected: [(&str, [[&str; 4]; 4]); 18] = [
             (
                 "invite member",
                 [
@@ -277,6 +285,8 @@ mod tests {
             ("resend another's", admins_only()),
             ("manage the link", admins_only()),
             ("manage groups", admins_only()),
+            ("see invitations", admins_only()),
+            ("manage users", admins_only()),
         ];
         fn admins_only() -> [[&'static str; 4]; 4] {
             [[OK; 4], [ADM; 4], [ADM; 4], [ADM; 4]]
@@ -305,7 +315,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 16 * 4 * 4);
+        assert_eq!(checked, 18 * 4 * 4);
     }
 
     #[test]

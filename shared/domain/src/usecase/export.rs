@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
 use crate::model::{Delivery, Invitation, InvitationState, InvitationStatus, Invitee};
+use crate::permissions::Action;
 use crate::ports::{FileError, InvitationQuery, PageRequest, StoreError};
 use crate::secret::SessionToken;
 use crate::services::Services;
@@ -113,7 +114,7 @@ pub async fn export_invitations(
     token: Option<&SessionToken>,
     mut sheet: Box<dyn ExportSheet>,
 ) -> Result<Exported, ExportError> {
-    let (found, _) = admin_of(services, org, token, ExportError::Forbidden).await?;
+    let (found, _) = admin_of(services, org, token, Action::Export, ExportError::Forbidden).await?;
     let now = services.clock.now();
     let groups: HashMap<_, _> = services
         .store

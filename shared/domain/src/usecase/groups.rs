@@ -2,6 +2,7 @@
 
 use crate::error::{Rejection, RejectionClass};
 use crate::model::Group;
+use crate::permissions::Action;
 use crate::ports::{StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
@@ -78,7 +79,14 @@ pub async fn create_group(
     token: Option<&SessionToken>,
     name: GroupName,
 ) -> Result<Group, GroupsError> {
-    admin_of(services, org, token, GroupsError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::ManageGroups,
+        GroupsError::Forbidden,
+    )
+    .await?;
     let group = Group {
         id: services.random.group_id(),
         name,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
 use crate::model::{Import, ImportCounts, ImportState};
+use crate::permissions::Action;
 use crate::ports::{FileError, Page, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
@@ -110,7 +111,14 @@ pub async fn import_template(
     org: &OrgDomain,
     token: Option<&SessionToken>,
 ) -> Result<TemplateContent, ImportsError> {
-    let (found, _) = admin_of(services, org, token, ImportsError::Forbidden).await?;
+    let (found, _) = admin_of(
+        services,
+        org,
+        token,
+        Action::BulkImport,
+        ImportsError::Forbidden,
+    )
+    .await?;
     let mut group_names: Vec<String> = services
         .store
         .groups(org)
@@ -146,7 +154,9 @@ pub async fn request_import(
         groups: &[],
     };
     let caller = caller_in::<ImportsError>(services, org, token, along).await?;
-    if !caller.actor.is_admin() {
+    if crate::permissions::decide(caller.standing(), &caller.org.settings, Action::BulkImport)
+        .is_err()
+    {
         return Err(ImportsError::Forbidden);
     }
     let now = services.clock.now();
@@ -191,7 +201,14 @@ pub async fn import_status(
     token: Option<&SessionToken>,
     id: &ImportId,
 ) -> Result<ImportView, ImportsError> {
-    admin_of(services, org, token, ImportsError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::BulkImport,
+        ImportsError::Forbidden,
+    )
+    .await?;
     let import = services
         .store
         .import(org, id)
@@ -223,7 +240,14 @@ pub async fn list_imports(
     token: Option<&SessionToken>,
     page: PageRequest,
 ) -> Result<Page<Import>, ImportsError> {
-    admin_of(services, org, token, ImportsError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::BulkImport,
+        ImportsError::Forbidden,
+    )
+    .await?;
     let page = PageRequest {
         limit: page.limit.clamp(1, MAX_PAGE),
         ..page

@@ -4,12 +4,13 @@
 use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
 use crate::model::{Invitation, InvitationKind, InvitationState, InvitationStatus, Invitee};
+use crate::permissions::{decide, Action, Refusal, Standing};
 use crate::ports::{InvitationQuery, Page, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{InvitationId, OrgDomain};
 use crate::usecase::session::AuthError;
-use crate::usecase::{admin_of, OrgLookupError};
+use crate::usecase::{admin_of, administered_groups, caller_in, Along, OrgLookupError};
 
 #[derive(Debug, Clone, Default)]
 pub struct InvitationFilter {
@@ -23,8 +24,10 @@ pub enum InvitationsError {
     Org(#[from] OrgLookupError),
     #[error(transparent)]
     Auth(#[from] AuthError),
-    #[error("only admins can see invitations")]
+    #[error("only admins can do this")]
     Forbidden,
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("no such invitation")]
     NotFound,
     #[error("the cursor is not one this list handed out")]
@@ -52,6 +55,7 @@ impl Rejection for InvitationsError {
             Self::Org(e) => e.code(),
             Self::Auth(e) => e.code(),
             Self::Forbidden => "forbidden",
+            Self::Refused(r) => r.code(),
             Self::NotFound => "invitation_not_found",
             Self::BadCursor => "invalid_cursor",
             Self::AlreadyAccepted => "invitation_accepted",
@@ -63,7 +67,7 @@ impl Rejection for InvitationsError {
         match self {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
-            Self::Forbidden => RejectionClass::Forbidden,
+            Self::Forbidden | Self::Refused(_) => RejectionClass::Forbidden,
             Self::NotFound => RejectionClass::NotFound,
             Self::BadCursor => RejectionClass::Invalid,
             Self::AlreadyAccepted | Self::Changed => RejectionClass::Conflict,
@@ -81,7 +85,14 @@ pub async fn list_invitations(
     filter: InvitationFilter,
     page: PageRequest,
 ) -> Result<Page<Invitation>, InvitationsError> {
-    admin_of(services, org, token, InvitationsError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::SeeInvitations,
+        InvitationsError::Forbidden,
+    )
+    .await?;
     let now = services.clock.now();
     let page = PageRequest {
         cursor: page.cursor,
@@ -108,7 +119,14 @@ pub async fn get_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<InvitationDetails, InvitationsError> {
-    admin_of(services, org, token, InvitationsError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::SeeInvitations,
+        InvitationsError::Forbidden,
+    )
+    .await?;
     let invitation = services
         .store
         .invitation(org, id)
@@ -129,7 +147,7 @@ pub async fn get_invitation(
     })
 }
 
-/// Revokes a pending (or expired) invitation: its link or access code stops working at once
+/// Revokes a pending (or expired) invitation (admins, or the delegated inviter who sent it): its link or access code stops working at once
 /// and its email or uid may be invited again. Revoking a revoked invitation changes nothing.
 pub async fn revoke_invitation(
     services: &Services,
@@ -137,13 +155,27 @@ pub async fn revoke_invitation(
     token: Option<&SessionToken>,
     id: &InvitationId,
 ) -> Result<Invitation, InvitationsError> {
-    admin_of(services, org, token, InvitationsError::Forbidden).await?;
-    for _ in 0..3 {
+    let caller = caller_in::<InvitationsError>(services, org, token, Along::default()).await?;
+    for attempt in 0..3 {
         let current = services
             .store
             .invitation(org, id)
             .await?
             .ok_or(InvitationsError::NotFound)?;
+        if attempt == 0 && !caller.actor.is_admin() {
+            let own = current.invited_by == caller.actor.user_id;
+            let administers =
+                administered_groups(services, &caller.org, &caller.actor.user_id).await?;
+            let who = Standing {
+                role: caller.actor.role,
+                administers: &administers,
+            };
+            match decide(who, &caller.org.settings, Action::Revoke { own }) {
+                Ok(()) => {}
+                Err(Refusal::AdminsOnly) => return Err(InvitationsError::Forbidden),
+                Err(refusal) => return Err(InvitationsError::Refused(refusal)),
+            }
+        }
         match current.state {
             InvitationState::Accepted { .. } => return Err(InvitationsError::AlreadyAccepted),
             InvitationState::Revoked { .. } => return Ok(current),

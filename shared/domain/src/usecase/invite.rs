@@ -12,7 +12,7 @@ use crate::types::{
     EmailAddress, GroupId, InvitationId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
 };
 use crate::usecase::session::AuthError;
-use crate::usecase::{caller_in, Along, OrgLookupError};
+use crate::usecase::{administered_groups, caller_in, Along, OrgLookupError};
 
 /// Who to invite: by email, or by identifier (uid) for a user without email.
 #[derive(Debug, Clone)]
@@ -237,19 +237,8 @@ async fn inviter_in(
     let mut administers = caller.administers.clone();
     // Administering none of the groups named (or naming none): whether they administer any
     // group decides the answer (group_not_administered or only_admins_can_invite).
-    if administers.is_empty()
-        && matches!(asked, Asked::Email(_))
-        && !caller.actor.is_admin()
-        && settings.group_admins_can_invite
-    {
-        administers = services
-            .store
-            .groups(org)
-            .await?
-            .into_iter()
-            .filter(|g| g.admins.contains(&caller.actor.user_id))
-            .map(|g| g.id)
-            .collect();
+    if administers.is_empty() && matches!(asked, Asked::Email(_)) && !caller.actor.is_admin() {
+        administers = administered_groups(services, &caller.org, &caller.actor.user_id).await?;
     }
     let who = Standing {
         role: caller.actor.role,

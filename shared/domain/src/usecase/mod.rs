@@ -38,22 +38,44 @@ pub(crate) async fn load_org(
         .ok_or(OrgLookupError::NotFound)
 }
 
-/// Loads the organisation and checks that the caller is one of its admins: an unknown org is
-/// `NotFound`, no valid session `Unauthenticated`, anyone else `forbidden`. One round trip.
+/// Loads the organisation and checks that the caller may do `action`, one reserved for admins
+/// (see [`crate::permissions`]): an unknown org is `NotFound`, no valid session
+/// `Unauthenticated`, anyone else `forbidden`. One round trip.
 pub(crate) async fn admin_of<E>(
     services: &Services,
     org: &OrgDomain,
     token: Option<&crate::secret::SessionToken>,
+    action: crate::permissions::Action<'_>,
     forbidden: E,
 ) -> Result<(Org, Actor), E>
 where
     E: From<OrgLookupError> + From<session::AuthError>,
 {
     let caller = caller_in::<E>(services, org, token, Along::default()).await?;
-    if !caller.actor.is_admin() {
+    if crate::permissions::decide(caller.standing(), &caller.org.settings, action).is_err() {
         return Err(forbidden);
     }
     Ok((caller.org, caller.actor))
+}
+
+/// The groups `user` administers, when the organisation lets group admins invite (none
+/// otherwise: then administering a group grants nothing). One query of the groups.
+pub(crate) async fn administered_groups(
+    services: &Services,
+    org: &Org,
+    user: &crate::types::UserId,
+) -> Result<Vec<crate::types::GroupId>, StoreError> {
+    if !org.settings.group_admins_can_invite {
+        return Ok(Vec::new());
+    }
+    Ok(services
+        .store
+        .groups(&org.domain)
+        .await?
+        .into_iter()
+        .filter(|g| g.admins.contains(user))
+        .map(|g| g.id)
+        .collect())
 }
 
 /// The organisation a request is addressed to and who is calling, read together.

@@ -301,7 +301,13 @@ pub async fn set_password(
         let keep = token.map(|t| t.secret.hash());
         return store_new_password(services, &org, user, new, None, keep.as_ref()).await;
     }
-    if !actor.is_admin() {
+    let who = crate::permissions::Standing {
+        role: actor.role,
+        administers: &[],
+    };
+    if crate::permissions::decide(who, &org.settings, crate::permissions::Action::ManageUsers)
+        .is_err()
+    {
         return Err(PasswordChangeError::Forbidden);
     }
     let user = services

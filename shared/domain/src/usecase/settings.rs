@@ -2,6 +2,7 @@
 
 use crate::error::{Rejection, RejectionClass};
 use crate::model::Settings;
+use crate::permissions::Action;
 use crate::ports::{StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
@@ -83,7 +84,14 @@ pub async fn get_settings(
     org: &OrgDomain,
     token: Option<&SessionToken>,
 ) -> Result<Settings, SettingsError> {
-    let (org, _) = admin_of(services, org, token, SettingsError::Forbidden).await?;
+    let (org, _) = admin_of(
+        services,
+        org,
+        token,
+        Action::ChangeSettings,
+        SettingsError::Forbidden,
+    )
+    .await?;
     Ok(org.settings)
 }
 
@@ -128,7 +136,14 @@ pub async fn update_settings(
     token: Option<&SessionToken>,
     mut change: SettingsChange,
 ) -> Result<Settings, SettingsError> {
-    admin_of(services, org, token, SettingsError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::ChangeSettings,
+        SettingsError::Forbidden,
+    )
+    .await?;
     if change
         .invitation_ttl_days
         .is_some_and(|d| d == 0 || d > Settings::MAX_INVITATION_TTL_DAYS)

@@ -3,6 +3,7 @@
 
 use crate::error::{Rejection, RejectionClass};
 use crate::model::User;
+use crate::permissions::Action;
 use crate::ports::WriteError;
 use crate::ports::{Page, PageRequest, StoreError};
 use crate::secret::SessionToken;
@@ -61,7 +62,14 @@ pub async fn list_users(
     token: Option<&SessionToken>,
     page: PageRequest,
 ) -> Result<Page<User>, UsersError> {
-    admin_of(services, org, token, UsersError::Forbidden).await?;
+    admin_of(
+        services,
+        org,
+        token,
+        Action::ManageUsers,
+        UsersError::Forbidden,
+    )
+    .await?;
     let page = PageRequest {
         cursor: page.cursor,
         limit: page.limit.clamp(1, 100),
@@ -126,10 +134,10 @@ pub async fn change_names(
     id: &UserId,
     change: NameChange,
 ) -> Result<User, NameChangeError> {
-    let actor = caller_in::<NameChangeError>(services, org, token, Along::default())
-        .await?
-        .actor;
-    if &actor.user_id != id && !actor.is_admin() {
+    let caller = caller_in::<NameChangeError>(services, org, token, Along::default()).await?;
+    let others =
+        crate::permissions::decide(caller.standing(), &caller.org.settings, Action::ManageUsers);
+    if &caller.actor.user_id != id && others.is_err() {
         return Err(NameChangeError::NotFound);
     }
     for _ in 0..3 {
