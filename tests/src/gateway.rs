@@ -84,7 +84,7 @@ impl Gateway {
             "sign-up" => &self.sign_up,
             "sign-in" => &self.sign_in,
             "groups" => &self.groups,
-            "settings" => &self.settings,
+            "settings" | "invitation-link" => &self.settings,
             "password-reset" => &self.passwords,
             // `/users/{id}/password` is the password function's; `/users` the users function's.
             "users" if path.ends_with("/password") => &self.passwords,

@@ -1,25 +1,35 @@
 //! `settings`: `GET /v1/orgs/{org}/settings` and `PATCH` (admins). A PATCH changes only the
-//! settings it names; `null` clears `invitation_message`.
+//! settings it names; `null` clears `invitation_message`. `/v1/orgs/{org}/invitation-link`:
+//! the organisation's invitation link, activated (`POST`), shown (`GET`) and deactivated
+//! (`DELETE`) by admins.
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::model::Settings;
-use gatehouse_domain::types::{EmailDomain, GroupId, OrgName, PersonalMessage};
+use gatehouse_domain::types::{EmailDomain, GroupId, InviteeRole, OrgName, PersonalMessage};
+use gatehouse_domain::usecase::invitation_link::{
+    activate_link, deactivate_link, link_status, LinkOptions,
+};
 use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
 use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/orgs/{org}/settings", get(show).patch(change))
+    Router::new()
+        .route("/v1/orgs/{org}/settings", get(show).patch(change))
+        .route(
+            "/v1/orgs/{org}/invitation-link",
+            get(show_link).post(activate).delete(deactivate),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(show, change),
-    components(schemas(SettingsView, SettingsPatch, ProblemView))
+    paths(show, change, show_link, activate, deactivate),
+    components(schemas(SettingsView, SettingsPatch, LinkBody, LinkView, ProblemView))
 )]
 pub struct Api;
 
@@ -188,4 +198,153 @@ async fn change(
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// What registering through it makes: `member` (default) or `guest`.
+    role: Option<String>,
+    /// Groups it joins (besides the default groups, for members).
+    groups: Option<Vec<String>>,
+    /// Days until it stops working (1–365); none: until deactivated.
+    expires_in_days: Option<u32>,
+    /// Registrations it allows (at least 1); none: any number.
+    max_uses: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    /// The link to hand out, while it is active.
+    url: Option<String>,
+    active: bool,
+    role: String,
+    groups: Vec<String>,
+    expires_at: Option<String>,
+    max_uses: Option<u32>,
+    /// Registrations through it so far.
+    uses: u32,
+    created_at: String,
+    created_by: String,
+}
+
+impl From<gatehouse_domain::usecase::invitation_link::LinkView> for LinkView {
+    fn from(v: gatehouse_domain::usecase::invitation_link::LinkView) -> Self {
+        let l = v.link;
+        Self {
+            url: v.url,
+            active: l.active,
+            role: l.role.as_role().as_str().to_string(),
+            groups: l.groups.iter().map(|g| g.to_string()).collect(),
+            expires_at: l.expires_at.map(|t| t.to_rfc3339()),
+            max_uses: l.max_uses,
+            uses: l.uses,
+            created_at: l.created_at.to_rfc3339(),
+            created_by: l.created_by.to_string(),
+        }
+    }
+}
+
+/// The invitation link (admins): its URL while active, what it grants, and how often it was used.
+#[utoipa::path(
+    get,
+    operation_id = "get_invitation_link",
+    path = "/v1/orgs/{org}/invitation-link",
+    params(("org" = String, Path, description = "organisation domain")),
+    responses(
+        (status = 200, body = LinkView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `invitation_link_inactive` (never activated)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "settings"
+)]
+async fn show_link(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    Ok(Json(LinkView::from(
+        link_status(&services, &org, bearer.token()).await?,
+    )))
+}
+
+/// Activate a new invitation link (admins). Each activation makes a new link: the previous one,
+/// active or not, stops working.
+#[utoipa::path(
+    post,
+    operation_id = "activate_invitation_link",
+    path = "/v1/orgs/{org}/invitation-link",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = LinkBody,
+    responses(
+        (status = 201, body = LinkView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_role`, `invalid_group_id`, `unknown_group`, `invalid_link_expiry`, `invalid_max_uses`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "settings"
+)]
+async fn activate(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+    JsonBody(body): JsonBody<LinkBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let role = fields.optional("role", body.role.as_deref(), InviteeRole::parse);
+    let groups = match &body.groups {
+        Some(list) => fields.check(
+            "groups",
+            list.iter()
+                .map(|g| GroupId::parse(g))
+                .collect::<Result<Vec<_>, _>>(),
+        ),
+        None => Some(Vec::new()),
+    };
+    let (role, groups) = fields.finish((role, groups))?;
+    let view = activate_link(
+        &services,
+        &org,
+        bearer.token(),
+        LinkOptions {
+            role: role.unwrap_or(InviteeRole::Member),
+            groups,
+            expires_in_days: body.expires_in_days,
+            max_uses: body.max_uses,
+        },
+    )
+    .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(LinkView::from(view))))
+}
+
+/// Deactivate the invitation link at once (admins); activating again makes a new one.
+#[utoipa::path(
+    delete,
+    operation_id = "deactivate_invitation_link",
+    path = "/v1/orgs/{org}/invitation-link",
+    params(("org" = String, Path, description = "organisation domain")),
+    responses(
+        (status = 200, body = LinkView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `invitation_link_inactive`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "settings"
+)]
+async fn deactivate(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    Ok(Json(LinkView::from(
+        deactivate_link(&services, &org, bearer.token()).await?,
+    )))
 }

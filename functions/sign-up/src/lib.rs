@@ -1,6 +1,8 @@
 //! `sign-up`: accounts made from invitations. `POST /v1/orgs/{org}/sign-up/email` spends the
 //! token of an email invitation's link; `…/sign-up/access-code/check` says which identifier an
-//! access code signs up, and `…/sign-up/access-code` spends it.
+//! access code signs up, and `…/sign-up/access-code` spends it; `…/sign-up/link` registers
+//! through the organisation's invitation link (a confirmation is mailed; its link signs up by
+//! email).
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -9,7 +11,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_domain::access_code::AccessCode;
 use gatehouse_domain::secret::SecretToken;
-use gatehouse_domain::types::PersonName;
+use gatehouse_domain::types::{EmailAddress, PersonName};
+use gatehouse_domain::usecase::invitation_link::{
+    check_link, register_with_link, LinkRegistration,
+};
 use gatehouse_domain::usecase::sign_up::{
     check_access_code, sign_up_with_access_code, sign_up_with_email_invitation,
     AccessCodeSignUpRequest, EmailSignUpRequest,
@@ -25,12 +30,24 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/sign-up/email", post(sign_up_email))
         .route("/v1/orgs/{org}/sign-up/access-code/check", post(check_code))
         .route("/v1/orgs/{org}/sign-up/access-code", post(sign_up_code))
+        .route("/v1/orgs/{org}/sign-up/link/check", post(check_link_route))
+        .route("/v1/orgs/{org}/sign-up/link", post(register_link))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(sign_up_email, check_code, sign_up_code),
+    paths(
+        sign_up_email,
+        check_code,
+        sign_up_code,
+        check_link_route,
+        register_link
+    ),
     components(schemas(
+        LinkCheckBody,
+        LinkCheckView,
+        LinkRegistrationBody,
+        RegistrationView,
         EmailSignUpBody,
         AccessCodeBody,
         AccessCodeCheckView,
@@ -203,5 +220,137 @@ async fn sign_up_email(
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
         Json(SessionView::from(&signed_in)),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCheckBody {
+    /// The `token` of the invitation link (`…/{org}/join?token=…`).
+    #[schema(required = true, value_type = String)]
+    token: Option<String>,
+}
+
+/// What the link grants (checking it never uses it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkCheckView {
+    /// The organisation's name as people read it.
+    organisation: String,
+    role: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRegistrationBody {
+    #[schema(required = true, value_type = String)]
+    token: Option<String>,
+    #[schema(required = true, value_type = String)]
+    email: Option<String>,
+    #[schema(required = true, value_type = String)]
+    first_name: Option<String>,
+    #[schema(required = true, value_type = String)]
+    last_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationView {
+    /// Always `confirmation_sent`: a confirmation link is mailed unless the address is already
+    /// registered or invited here (answered alike, so that nobody learns which).
+    status: &'static str,
+}
+
+fn link_token(raw: Option<&str>) -> Result<SecretToken, ApiError> {
+    // A malformed token is no link of this organisation.
+    let gone = || {
+        ApiError::new(
+            StatusCode::GONE,
+            "invitation_link_invalid",
+            "This invitation link is not (or no longer) valid.",
+        )
+    };
+    let raw = raw.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_field",
+            "token is required",
+        )
+    })?;
+    SecretToken::parse(raw).map_err(|_| gone())
+}
+
+/// What an invitation link grants, or why it cannot be used; it is not used by looking.
+#[utoipa::path(
+    post,
+    operation_id = "check_invitation_link",
+    path = "/v1/orgs/{org}/sign-up/link/check",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = LinkCheckBody,
+    responses(
+        (status = 200, body = LinkCheckView),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 410, description = "`invitation_link_invalid` (unknown, deactivated or replaced), `invitation_link_expired`, `invitation_link_used_up`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`missing_field`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "sign-up"
+)]
+async fn check_link_route(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<LinkCheckBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let token = link_token(body.token.as_deref())?;
+    let (org, link) = check_link(&services, &org, &token).await?;
+    Ok(Json(LinkCheckView {
+        organisation: org.name().to_string(),
+        role: link.role.as_role().as_str().to_string(),
+    }))
+}
+
+/// Register through the organisation's invitation link: a confirmation link is mailed to the
+/// address; following it creates the account (`POST …/sign-up/email` with its token) with the
+/// link's role and groups. Each registration uses the link once.
+#[utoipa::path(
+    post,
+    operation_id = "register_with_invitation_link",
+    path = "/v1/orgs/{org}/sign-up/link",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = LinkRegistrationBody,
+    responses(
+        (status = 202, body = RegistrationView),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 410, description = "`invitation_link_invalid`, `invitation_link_expired`, `invitation_link_used_up`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`missing_field`, `invalid_email`, `invalid_name`, `email_domain_not_allowed`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "sign-up"
+)]
+async fn register_link(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<LinkRegistrationBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let email = fields.required("email", body.email.as_deref(), EmailAddress::parse);
+    let first = fields.required("first_name", body.first_name.as_deref(), PersonName::parse);
+    let last = fields.required("last_name", body.last_name.as_deref(), PersonName::parse);
+    let (email, first_name, last_name) = fields.finish((email, first, last))?;
+    let token = link_token(body.token.as_deref())?;
+    register_with_link(
+        &services,
+        &org,
+        LinkRegistration {
+            token,
+            email,
+            first_name,
+            last_name,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationView {
+            status: "confirmation_sent",
+        }),
     ))
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-use crate::secret::Randomness;
+use crate::secret::{Randomness, SecretToken};
 use crate::types::ParseError;
 
 const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -118,6 +118,8 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
 }
 
 const AAD: &[u8] = b"gatehouse access code v1";
+/// Another purpose, another associated data: a sealed link token never opens as a code.
+const LINK_AAD: &[u8] = b"gatehouse invitation link token v1";
 
 impl AccessCodeKeys {
     pub fn from_secret(master: &[u8; 32]) -> Self {
@@ -154,17 +156,31 @@ impl AccessCodeKeys {
     }
 
     pub fn seal(&self, code: &AccessCode, random: &dyn Randomness) -> SealedCode {
+        self.seal_bytes(code.0.as_bytes(), AAD, random)
+    }
+
+    /// The code, if this key sealed it.
+    pub fn open(&self, sealed: &SealedCode) -> Option<AccessCode> {
+        let plain = self.open_bytes(sealed, AAD)?;
+        AccessCode::parse(std::str::from_utf8(&plain).ok()?).ok()
+    }
+
+    /// An invitation link's token, sealed so that admins can see the link again.
+    pub fn seal_link_token(&self, token: &SecretToken, random: &dyn Randomness) -> SealedCode {
+        self.seal_bytes(token.expose().as_bytes(), LINK_AAD, random)
+    }
+
+    pub fn open_link_token(&self, sealed: &SealedCode) -> Option<SecretToken> {
+        let plain = self.open_bytes(sealed, LINK_AAD)?;
+        SecretToken::parse(std::str::from_utf8(&plain).ok()?).ok()
+    }
+
+    fn seal_bytes(&self, msg: &[u8], aad: &[u8], random: &dyn Randomness) -> SealedCode {
         let mut nonce = [0u8; 12];
         random.fill(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: code.0.as_bytes(),
-                    aad: AAD,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg, aad })
             .expect("AES-GCM encrypts any short message");
         SealedCode {
             nonce: STANDARD.encode(nonce),
@@ -172,24 +188,21 @@ impl AccessCodeKeys {
         }
     }
 
-    /// The code, if this key sealed it.
-    pub fn open(&self, sealed: &SealedCode) -> Option<AccessCode> {
+    fn open_bytes(&self, sealed: &SealedCode, aad: &[u8]) -> Option<Vec<u8>> {
         let nonce = STANDARD
             .decode(&sealed.nonce)
             .ok()
             .filter(|n| n.len() == 12)?;
         let ciphertext = STANDARD.decode(&sealed.ciphertext).ok()?;
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: &ciphertext,
-                    aad: AAD,
+                    aad,
                 },
             )
-            .ok()?;
-        AccessCode::parse(std::str::from_utf8(&plain).ok()?).ok()
+            .ok()
     }
 }
 

@@ -31,6 +31,16 @@ fn templates() -> &'static Environment<'static> {
         env.add_template("invitation.html", include_str!("templates/invitation.html"))
             .expect("invitation.html parses");
         env.add_template(
+            "link_confirmation.txt",
+            include_str!("templates/link_confirmation.txt"),
+        )
+        .expect("link_confirmation.txt parses");
+        env.add_template(
+            "link_confirmation.html",
+            include_str!("templates/link_confirmation.html"),
+        )
+        .expect("link_confirmation.html parses");
+        env.add_template(
             "password_reset.txt",
             include_str!("templates/password_reset.txt"),
         )
@@ -85,6 +95,37 @@ impl InvitationMail<'_> {
             subject,
             text: render("invitation.txt", &ctx)?,
             html: render("invitation.html", &ctx)?,
+            action_link: Some(self.link.clone()),
+        })
+    }
+}
+
+/// The confirmation of a registration through the invitation link: its link signs up.
+pub struct LinkConfirmationMail<'a> {
+    pub to: &'a EmailAddress,
+    pub org: &'a str,
+    pub first_name: &'a PersonName,
+    pub role: Role,
+    pub link: String,
+    pub expires_at: Timestamp,
+}
+
+impl LinkConfirmationMail<'_> {
+    pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
+        let subject = format!("Confirm your email to join {}", self.org);
+        let ctx = context! {
+            subject => subject,
+            first_name => self.first_name.as_str(),
+            org => self.org,
+            role => self.role.as_str(),
+            link => self.link,
+            expires_at => self.expires_at.to_human_english(),
+        };
+        Ok(OutgoingEmail {
+            to: self.to.clone(),
+            subject,
+            text: render("link_confirmation.txt", &ctx)?,
+            html: render("link_confirmation.html", &ctx)?,
             action_link: Some(self.link.clone()),
         })
     }

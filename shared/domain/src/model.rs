@@ -457,3 +457,50 @@ pub struct ImportCounts {
     pub failed: u32,
     pub skipped: u32,
 }
+
+/// The organisation's invitation link: whoever holds it may register (confirming their email
+/// address first). One per organisation; activating again makes a new token, so the old link
+/// stays dead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationLink {
+    pub org: OrgDomain,
+    pub token_hash: crate::secret::TokenHash,
+    /// The token, sealed with the access-code key, so that admins can see the link again.
+    pub sealed_token: crate::access_code::SealedCode,
+    /// What a registration through it grants.
+    pub role: InviteeRole,
+    pub groups: Vec<GroupId>,
+    pub expires_at: Option<Timestamp>,
+    pub max_uses: Option<u32>,
+    /// Registrations through it so far.
+    #[serde(default)]
+    pub uses: u32,
+    pub active: bool,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl InvitationLink {
+    /// Whether it can be used at `now` (active, before its expiry, uses left).
+    pub fn usable_at(&self, now: Timestamp) -> Result<(), LinkUnusable> {
+        if !self.active {
+            return Err(LinkUnusable::Inactive);
+        }
+        if self.expires_at.is_some_and(|e| now >= e) {
+            return Err(LinkUnusable::Expired);
+        }
+        if self.max_uses.is_some_and(|max| self.uses >= max) {
+            return Err(LinkUnusable::UsedUp);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkUnusable {
+    Inactive,
+    Expired,
+    UsedUp,
+}

@@ -422,6 +422,31 @@ pub trait ImportStore: Send + Sync {
     ) -> Result<Vec<Result<(), WriteError>>, WriteError>;
 }
 
+/// The organisation's invitation link.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    async fn invitation_link(
+        &self,
+        org: &OrgDomain,
+    ) -> Result<Option<crate::model::InvitationLink>, StoreError>;
+    /// Saves the link: new (`read_version` `None`: there was none) or replacing the one read at
+    /// `read_version`; `Stale` if it changed since.
+    async fn save_invitation_link(
+        &self,
+        link: &crate::model::InvitationLink,
+        read_version: Option<u64>,
+    ) -> Result<(), WriteError>;
+    /// A registration through `link` (as read): the invitation is created and the link's use
+    /// counted, together, on condition the link is still the one read and has a use left.
+    /// `EmailTaken` if the address has an account or a pending invitation; `Stale` if the link
+    /// changed (deactivated, replaced, used up) since it was read.
+    async fn register_through_link(
+        &self,
+        link: &crate::model::InvitationLink,
+        invitation: &Invitation,
+    ) -> Result<(), WriteError>;
+}
+
 /// Everything Gatehouse keeps.
 pub trait Store:
     OrgStore
@@ -433,6 +458,7 @@ pub trait Store:
     + RequestStore
     + LookupStore
     + ImportStore
+    + LinkStore
 {
 }
 impl<
@@ -444,7 +470,8 @@ impl<
             + AttemptStore
             + RequestStore
             + LookupStore
-            + ImportStore,
+            + ImportStore
+            + LinkStore,
     > Store for T
 {
 }

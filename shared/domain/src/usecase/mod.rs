@@ -8,6 +8,7 @@ pub mod groups;
 pub(crate) mod guard;
 pub mod idempotency;
 pub mod imports;
+pub mod invitation_link;
 pub mod invitations;
 pub mod invite;
 pub mod password;

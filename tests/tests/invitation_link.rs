@@ -1,0 +1,334 @@
+//! The organisation's invitation link end to end, on both backends: activated by an admin,
+//! checked without being used, registered through (a confirmation mailed, its link signs up),
+//! deactivated and replaced (old links stay dead), limited by expiry and uses (one use left and
+//! twenty registrations at once: exactly one), and telling nobody who is registered already.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    a_visitor_registers_through_the_link_and_joins,
+    deactivated_and_replaced_links_stay_dead,
+    a_link_past_its_expiry_or_its_uses_is_refused,
+    twenty_registrations_on_the_last_use_make_one,
+    a_registered_address_is_answered_alike_and_sent_nothing,
+    only_admins_of_this_organisation_manage_the_link,
+);
+
+async fn activate(b: &Bundle, body: Value) -> Reply {
+    b.gateway
+        .post("/v1/orgs/demo/invitation-link", Some(&b.admin_token), body)
+        .await
+}
+
+fn token_of(url: &str) -> String {
+    url.split("token=")
+        .nth(1)
+        .expect("a token in the link")
+        .to_string()
+}
+
+async fn register(b: &Bundle, token: &str, email: &str) -> Reply {
+    b.gateway
+        .post(
+            "/v1/orgs/demo/sign-up/link",
+            None,
+            json!({"token": token, "email": email, "first_name": "Vera", "last_name": "Visitor"}),
+        )
+        .await
+}
+
+async fn a_visitor_registers_through_the_link_and_joins(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let activated = activate(&b, json!({"groups": [design]})).await;
+    assert_eq!(activated.status, 201, "{activated:?}");
+    let url = activated.json["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("https://app.gatehouse.test/demo/join?token="),
+        "{url}"
+    );
+    assert_eq!(activated.json["uses"], 0);
+    assert_eq!(activated.json["role"], "member");
+    let token = token_of(&url);
+
+    // Checking (a mail scanner, a page opening) uses nothing.
+    for _ in 0..3 {
+        let checked = b
+            .gateway
+            .post(
+                "/v1/orgs/demo/sign-up/link/check",
+                None,
+                json!({"token": token}),
+            )
+            .await;
+        assert_eq!(checked.status, 200, "{checked:?}");
+        assert_eq!(checked.json["role"], "member");
+    }
+    let shown = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(shown.json["uses"], 0);
+    assert_eq!(shown.json["url"], url.as_str(), "admins can copy it again");
+
+    let vera = b.email("vera");
+    let registered = register(&b, &token, &vera).await;
+    assert_eq!(registered.status, 202, "{registered:?}");
+    assert_eq!(registered.json["status"], "confirmation_sent");
+    // No account until the address is confirmed: the mailed link signs up.
+    b.sign_in(&vera, "heather on the hill tops")
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let mails = b.mailbox.messages_to(&vera).await;
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].subject.contains("Confirm your email"),
+        "{:?}",
+        mails[0].subject
+    );
+    let confirmation = b.sign_up_token(&vera).await;
+    let joined = b.sign_up(&confirmation, "heather on the hill tops").await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    assert_eq!(joined.json["user"]["role"], "member");
+    let groups = joined.json["user"]["groups"].as_array().unwrap().clone();
+    assert!(groups.contains(&json!(design)), "{groups:?}");
+    for default in b.default_groups().await {
+        assert!(groups.contains(&json!(default)), "joins the default groups");
+    }
+    let shown = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(shown.json["uses"], 1);
+    // A guest link makes guests.
+    let guests = activate(&b, json!({"role": "guest"})).await;
+    let gina = b.email("gina");
+    assert_eq!(
+        register(&b, &token_of(guests.json["url"].as_str().unwrap()), &gina)
+            .await
+            .status,
+        202
+    );
+    let confirmation = b.sign_up_token(&gina).await;
+    let joined = b.sign_up(&confirmation, "heather on the hill tops").await;
+    assert_eq!(joined.json["user"]["role"], "guest");
+}
+
+async fn deactivated_and_replaced_links_stay_dead(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let first = token_of(activate(&b, json!({})).await.json["url"].as_str().unwrap());
+    let off = b
+        .gateway
+        .send(
+            "DELETE",
+            "/v1/orgs/demo/invitation-link",
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(off.status, 200, "{off:?}");
+    assert_eq!(off.json["active"], false);
+    assert_eq!(off.json["url"], Value::Null);
+    register(&b, &first, &b.email("late"))
+        .await
+        .assert_problem(410, "invitation_link_invalid");
+    let second = token_of(activate(&b, json!({})).await.json["url"].as_str().unwrap());
+    assert_ne!(first, second);
+    register(&b, &first, &b.email("late"))
+        .await
+        .assert_problem(410, "invitation_link_invalid");
+    assert_eq!(register(&b, &second, &b.email("new")).await.status, 202);
+    // Garbage and missing tokens.
+    register(&b, "not-a-token", &b.email("x"))
+        .await
+        .assert_problem(410, "invitation_link_invalid");
+    b.gateway
+        .post(
+            "/v1/orgs/demo/sign-up/link",
+            None,
+            json!({"email": b.email("x"), "first_name": "A", "last_name": "B"}),
+        )
+        .await
+        .assert_problem(422, "missing_field");
+    register(&b, &second, "not an email")
+        .await
+        .assert_problem(422, "invalid_email");
+}
+
+async fn a_link_past_its_expiry_or_its_uses_is_refused(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let token = token_of(
+        activate(&b, json!({"expires_in_days": 2, "max_uses": 2}))
+            .await
+            .json["url"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(register(&b, &token, &b.email("one")).await.status, 202);
+    assert_eq!(register(&b, &token, &b.email("two")).await.status, 202);
+    register(&b, &token, &b.email("three"))
+        .await
+        .assert_problem(410, "invitation_link_used_up");
+    let token = token_of(
+        activate(&b, json!({"expires_in_days": 2})).await.json["url"]
+            .as_str()
+            .unwrap(),
+    );
+    activate(&b, json!({"expires_in_days": 0}))
+        .await
+        .assert_problem(422, "invalid_link_expiry");
+    activate(&b, json!({"max_uses": 0}))
+        .await
+        .assert_problem(422, "invalid_max_uses");
+    activate(&b, json!({"role": "admin"}))
+        .await
+        .assert_problem(422, "invalid_role");
+    activate(&b, json!({"groups": ["0190f5a8b6c37d4e8f9a0b1c2d3e4f50"]}))
+        .await
+        .assert_problem(422, "unknown_group");
+    b.clock.advance(Duration::from_secs(2 * 86_400));
+    register(&b, &token, &b.email("late"))
+        .await
+        .assert_problem(410, "invitation_link_expired");
+    b.gateway
+        .post(
+            "/v1/orgs/demo/sign-up/link/check",
+            None,
+            json!({"token": token}),
+        )
+        .await
+        .assert_problem(410, "invitation_link_expired");
+}
+
+async fn twenty_registrations_on_the_last_use_make_one(backend: Backend) {
+    let b = Arc::new(Bundle::start(backend).await);
+    let token = token_of(
+        activate(&b, json!({"max_uses": 1})).await.json["url"]
+            .as_str()
+            .unwrap(),
+    );
+    let emails: Vec<String> = (0..20).map(|n| b.email(&format!("rush{n}"))).collect();
+    let tasks: Vec<_> = emails
+        .iter()
+        .map(|email| {
+            let (b, token, email) = (b.clone(), token.clone(), email.clone());
+            tokio::spawn(async move { register(&b, &token, &email).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let reply = t.await.unwrap();
+        if reply.status != 202 {
+            assert_eq!(reply.json["code"], "invitation_link_used_up", "{reply:?}");
+        }
+        statuses.push(reply.status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    let mut mailed = 0;
+    for email in &emails {
+        mailed += b.mailbox.messages_to(email).await.len();
+    }
+    assert_eq!(mailed, 1, "one confirmation");
+    let shown = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(shown.json["uses"], 1);
+}
+
+async fn a_registered_address_is_answered_alike_and_sent_nothing(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let token = token_of(activate(&b, json!({})).await.json["url"].as_str().unwrap());
+    let fresh = register(&b, &token, &b.email("fresh")).await;
+    let admin = register(&b, &token, &b.admin_email).await;
+    assert_eq!(admin.status, fresh.status);
+    assert_eq!(admin.text, fresh.text, "the same answer");
+    assert!(b.mailbox.messages_to(&b.admin_email).await.is_empty());
+    let shown = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(shown.json["uses"], 1, "only the new address used the link");
+}
+
+async fn only_admins_of_this_organisation_manage_the_link(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let email = b.email("member");
+    b.invite(&email, "member", &[]).await;
+    let token = b.sign_up_token(&email).await;
+    let member = b.sign_up(&token, "the cat sat on the mat").await;
+    let member = member.json["token"].as_str().unwrap().to_string();
+    b.gateway
+        .post("/v1/orgs/demo/invitation-link", Some(&member), json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&member))
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await
+        .assert_problem(404, "invitation_link_inactive");
+    let url = activate(&b, json!({})).await.json["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Another organisation: its admin's session is none here, and demo's link is none there.
+    let root = b.email("root");
+    gatehouse_domain::usecase::bootstrap::bootstrap_org(
+        &b.services,
+        gatehouse_domain::usecase::bootstrap::BootstrapRequest {
+            domain: gatehouse_domain::types::OrgDomain::parse("other").unwrap(),
+            admin_email: gatehouse_domain::types::EmailAddress::parse(&root).unwrap(),
+            admin_password: "a wholly different passphrase".into(),
+            first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
+            last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let other = b
+        .gateway
+        .post(
+            "/v1/orgs/other/sign-in",
+            None,
+            json!({"identifier": root, "password": "a wholly different passphrase"}),
+        )
+        .await;
+    let other = other.json["token"].as_str().unwrap().to_string();
+    b.gateway
+        .send(
+            "DELETE",
+            "/v1/orgs/demo/invitation-link",
+            Some(&other),
+            None,
+        )
+        .await
+        .assert_problem(401, "unauthenticated");
+    b.gateway
+        .get("/v1/orgs/other/invitation-link", Some(&other))
+        .await
+        .assert_problem(404, "invitation_link_inactive");
+    b.gateway
+        .post(
+            "/v1/orgs/other/sign-up/link",
+            None,
+            json!({"token": token_of(&url), "email": b.email("x"), "first_name": "A", "last_name": "B"}),
+        )
+        .await
+        .assert_problem(410, "invitation_link_invalid");
+    // demo's link still works.
+    assert_eq!(
+        register(&b, &token_of(&url), &b.email("ok")).await.status,
+        202
+    );
+}
