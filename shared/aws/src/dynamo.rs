@@ -163,6 +163,11 @@ impl Expression {
                 let v = self.value(AttributeValue::N(limit.to_string()));
                 format!("{n} >= {v}")
             }
+            Condition::Lacks(attr) => {
+                let pk = self.name(PK);
+                let n = self.name(attr);
+                format!("(attribute_exists({pk}) AND attribute_not_exists({n}))")
+            }
             // An empty All always holds and an empty Any never does, as in `Condition::holds`.
             Condition::All(cs) if cs.is_empty() => {
                 let pk = self.name(PK);

@@ -247,6 +247,19 @@ pub async fn conditions_compare_values_and_numbers(store: Arc<dyn ItemStore>) {
     assert!(attempt(Condition::Equals("missing".into(), json!(3)))
         .await
         .is_err());
+    // Lacks: the item exists without the attribute.
+    assert!(attempt(Condition::Lacks("missing".into())).await.is_ok());
+    assert!(attempt(Condition::Lacks("version".into())).await.is_err());
+    assert!(
+        store
+            .write(vec![put(
+                item(&pk, "nothing-here", json!({})),
+                Some(Condition::Lacks("version".into())),
+            )])
+            .await
+            .is_err(),
+        "a missing item lacks nothing"
+    );
     assert!(
         attempt(Condition::Equals("owner".into(), json!("invitation")))
             .await

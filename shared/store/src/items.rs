@@ -36,6 +36,8 @@ pub enum Condition {
     Below(String, i64),
     /// The attribute is a number at least this one.
     AtLeast(String, i64),
+    /// The item exists without this attribute (a record written before the attribute existed).
+    Lacks(String),
     All(Vec<Condition>),
     Any(Vec<Condition>),
 }
@@ -58,6 +60,7 @@ impl Condition {
                 .and_then(|a| a.get(name))
                 .and_then(Value::as_i64)
                 .is_some_and(|v| v >= *n),
+            Condition::Lacks(name) => current.is_some_and(|a| !a.contains_key(name)),
             Condition::All(cs) => cs.iter().all(|c| c.holds(current)),
             Condition::Any(cs) => cs.iter().any(|c| c.holds(current)),
         }

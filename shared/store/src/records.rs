@@ -484,7 +484,11 @@ impl GroupStore for Records {
     }
 
     async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
-        let (attrs, unchanged) = versioned(group, group.version);
+        let (attrs, mut unchanged) = versioned(group, group.version);
+        if group.version == 0 {
+            // Groups written before they had a version read as version 0.
+            unchanged = Condition::Any(vec![unchanged, Condition::Lacks(VERSION.into())]);
+        }
         self.write(vec![put(
             keys::group(org, &group.id),
             attrs,
