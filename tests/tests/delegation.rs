@@ -13,6 +13,7 @@ on_both_backends!(
     group_admins_are_named_by_admins_and_only_members,
     concurrent_group_admin_changes_all_land,
     another_organisations_admin_finds_no_group_here,
+    groups_are_renamed_by_admins_and_names_stay_unique,
 );
 
 /// An account of the organisation (invited by the admin as `role`, signed up): its session
@@ -405,4 +406,63 @@ async fn another_organisations_admin_finds_no_group_here(backend: Backend) {
         )
         .await;
     assert_eq!(listed.json["admins"], json!([]));
+}
+
+async fn groups_are_renamed_by_admins_and_names_stay_unique(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    b.group("Sales").await;
+    let (member, _) = account(&b, "member", "member").await;
+    let path = format!("/v1/orgs/demo/groups/{design}");
+    let rename = |token: String, name: &str| {
+        let body = json!({ "name": name }).to_string();
+        let (gateway, path) = (&b.gateway, path.clone());
+        async move { gateway.send("PATCH", &path, Some(&token), Some(body)).await }
+    };
+    rename(member.clone(), "Mine")
+        .await
+        .assert_problem(403, "forbidden");
+    rename(b.admin_token.clone(), "sales")
+        .await
+        .assert_problem(409, "group_name_taken");
+    rename(b.admin_token.clone(), "")
+        .await
+        .assert_problem(422, "invalid_group_name");
+    let renamed = rename(b.admin_token.clone(), "Product").await;
+    assert_eq!(renamed.status, 200, "{renamed:?}");
+    assert_eq!(renamed.json["name"], "Product");
+    assert_eq!(renamed.json["id"], design.as_str());
+    // The old name is free again; the new one is taken.
+    b.group("Design").await;
+    b.gateway
+        .post(
+            "/v1/orgs/demo/groups",
+            Some(&b.admin_token),
+            json!({"name": "product"}),
+        )
+        .await
+        .assert_problem(409, "group_name_taken");
+    let listed = b
+        .gateway
+        .get("/v1/orgs/demo/groups", Some(&b.admin_token))
+        .await;
+    let names: Vec<&str> = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Product") && names.contains(&"Design"),
+        "{names:?}"
+    );
+    b.gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/groups/0190f5a8b6c37d4e8f9a0b1c2d3e4f50",
+            Some(&b.admin_token),
+            Some(json!({"name": "Ghost"}).to_string()),
+        )
+        .await
+        .assert_problem(404, "group_not_found");
 }

@@ -9,7 +9,9 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use gatehouse_domain::model::Group;
 use gatehouse_domain::types::{GroupId, GroupName, UserId};
-use gatehouse_domain::usecase::groups::{create_group, group_admins, list_groups, set_group_admin};
+use gatehouse_domain::usecase::groups::{
+    create_group, group_admins, list_groups, rename_group, set_group_admin,
+};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
 };
@@ -19,6 +21,7 @@ use utoipa::{OpenApi, ToSchema};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/orgs/{org}/groups", get(list).post(create))
+        .route("/v1/orgs/{org}/groups/{id}", axum::routing::patch(rename))
         .route("/v1/orgs/{org}/groups/{id}/admins", get(admins))
         .route(
             "/v1/orgs/{org}/groups/{id}/admins/{user_id}",
@@ -28,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, admins, add_admin, remove_admin),
+    paths(list, create, rename, admins, add_admin, remove_admin),
     components(schemas(NewGroupBody, GroupList, GroupView, GroupAdmins, ProblemView))
 )]
 pub struct Api;
@@ -217,4 +220,40 @@ async fn remove_admin(
     let (id, user) = (group_id(&id)?, user_id(&user)?);
     let group = set_group_admin(&services, &org, bearer.token(), &id, &user, false).await?;
     Ok(Json(GroupAdmins::from(&group)))
+}
+
+/// Rename a group (admins); names are unique per organisation, whatever the case.
+#[utoipa::path(
+    patch,
+    operation_id = "rename_group",
+    path = "/v1/orgs/{org}/groups/{id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+    ),
+    request_body = NewGroupBody,
+    responses(
+        (status = 200, body = GroupView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`group_name_taken`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_group_name`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn rename(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+    JsonBody(body): JsonBody<NewGroupBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = group_id(&id)?;
+    let mut fields = FieldErrors::default();
+    let name = fields.required("name", body.name.as_deref(), GroupName::parse);
+    let (name,) = fields.finish((name,))?;
+    let group = rename_group(&services, &org, bearer.token(), &id, name).await?;
+    Ok(Json(GroupView::from(&group)))
 }

@@ -85,6 +85,15 @@ pub trait GroupStore: Send + Sync {
     /// Replaces a group read at `group.version` (its admins); `Stale` if it changed since. The
     /// name is not changed here (its claim would have to move with it).
     async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError>;
+    /// Renames a group read at `group.version` to `group`'s new name (`previous` its name as
+    /// read): the name's claim moves with it. `AlreadyExists` if another group has the name;
+    /// `Stale` if the group changed since it was read.
+    async fn rename_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        previous: &GroupName,
+    ) -> Result<(), WriteError>;
 }
 
 /// Everything that happens at once when an invitation is accepted.

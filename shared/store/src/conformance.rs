@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             sessions_are_found_only_where_they_were_made,
             groups_are_listed_per_org,
             a_group_changes_only_from_the_version_read,
+            a_renamed_group_takes_its_name_claim_along,
             registrations_through_the_link_count_its_uses,
             a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
             accepting_by_access_code_spends_it_once,
@@ -1585,6 +1586,67 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
             .await,
         Err(WriteError::AlreadyExists)
     ));
+}
+
+pub async fn a_renamed_group_takes_its_name_claim_along(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _) = new_org(&records).await;
+    let group = |name: &str| Group {
+        id: random().group_id(),
+        name: GroupName::parse(name).unwrap(),
+        created_at: Timestamp::from_unix_seconds(5),
+        admins: Vec::new(),
+        version: 0,
+    };
+    let design = group("Design");
+    let sales = group("Sales");
+    records.create_group(&domain, &design).await.unwrap();
+    records.create_group(&domain, &sales).await.unwrap();
+    // Onto another group's name (any case): refused, nothing changed.
+    let mut clash = design.clone();
+    clash.name = GroupName::parse("SALES").unwrap();
+    assert!(matches!(
+        records.rename_group(&domain, &clash, &design.name).await,
+        Err(WriteError::AlreadyExists)
+    ));
+    assert_eq!(
+        records.group(&domain, &design.id).await.unwrap(),
+        Some(design.clone())
+    );
+    // To a free name: the old name is free again, the new one taken.
+    let mut renamed = design.clone();
+    renamed.name = GroupName::parse("Product").unwrap();
+    records
+        .rename_group(&domain, &renamed, &design.name)
+        .await
+        .unwrap();
+    let stored = records.group(&domain, &design.id).await.unwrap().unwrap();
+    assert_eq!((stored.name.as_str(), stored.version), ("Product", 1));
+    records
+        .create_group(&domain, &group("design"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        records.create_group(&domain, &group("PRODUCT")).await,
+        Err(WriteError::AlreadyExists)
+    ));
+    // Another case of its own name; and a rename from a stale read is refused.
+    let mut cased = stored.clone();
+    cased.name = GroupName::parse("PRODUCT").unwrap();
+    records
+        .rename_group(&domain, &cased, &stored.name)
+        .await
+        .unwrap();
+    let mut stale = stored.clone();
+    stale.name = GroupName::parse("Marketing").unwrap();
+    assert!(matches!(
+        records.rename_group(&domain, &stale, &stored.name).await,
+        Err(WriteError::Stale)
+    ));
+    records
+        .create_group(&domain, &group("Marketing"))
+        .await
+        .unwrap();
 }
 
 pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemStore>) {

@@ -483,6 +483,40 @@ impl GroupStore for Records {
         self.get(&keys::group(org, id)).await
     }
 
+    async fn rename_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        previous: &GroupName,
+    ) -> Result<(), WriteError> {
+        let (attrs, mut unchanged) = versioned(group, group.version);
+        if group.version == 0 {
+            unchanged = Condition::Any(vec![unchanged, Condition::Lacks(VERSION.into())]);
+        }
+        let mut writes = vec![put(keys::group(org, &group.id), attrs, Some(unchanged))];
+        let (old_claim, new_claim) = (
+            keys::group_name(org, previous),
+            keys::group_name(org, &group.name),
+        );
+        // Another case of the same name keeps its claim.
+        if old_claim != new_claim {
+            writes.push(put(
+                new_claim,
+                group_name_claim(group),
+                Some(Condition::NotExists),
+            ));
+            writes.push(Write::Delete {
+                key: old_claim,
+                condition: Some(owned_by(&group.id)),
+            });
+        }
+        match self.write(writes).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index: 1 }) => Err(WriteError::AlreadyExists),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
     async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
         let (attrs, mut unchanged) = versioned(group, group.version);
         if group.version == 0 {

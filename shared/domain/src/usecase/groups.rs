@@ -212,3 +212,43 @@ pub async fn set_group_admin(
         "the group kept changing; try again".into(),
     ))
 }
+
+/// Renames a group (admins). Names stay unique per organisation, whatever the case; another
+/// case of its own name is allowed.
+pub async fn rename_group(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    group: &GroupId,
+    name: GroupName,
+) -> Result<Group, GroupsError> {
+    let mut current = group_admins(services, org, token, group).await?;
+    for _ in 0..5 {
+        if current.name == name {
+            return Ok(current);
+        }
+        let mut renamed = current.clone();
+        renamed.name = name.clone();
+        match services
+            .store
+            .rename_group(org, &renamed, &current.name)
+            .await
+        {
+            Ok(()) => {
+                renamed.version += 1;
+                return Ok(renamed);
+            }
+            Err(WriteError::Stale) => {
+                current = services
+                    .store
+                    .group(org, group)
+                    .await?
+                    .ok_or(GroupsError::GroupNotFound)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(GroupsError::Internal(
+        "the group kept changing; try again".into(),
+    ))
+}
