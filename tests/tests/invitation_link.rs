@@ -1,7 +1,8 @@
 //! The organisation's invitation link end to end, on both backends: activated by an admin,
 //! checked without being used, registered through (a confirmation mailed, its link signs up),
 //! deactivated and replaced (old links stay dead), limited by expiry and uses (one use left and
-//! twenty registrations at once: exactly one), and telling nobody who is registered already.
+//! twenty registrations at once: exactly one), and telling nobody who is registered already;
+//! self-registration the same way, while the organisation allows it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ on_both_backends!(
     twenty_registrations_on_the_last_use_make_one,
     a_registered_address_is_answered_alike_and_sent_nothing,
     only_admins_of_this_organisation_manage_the_link,
+    self_registration_confirms_the_address_and_is_refused_while_off,
 );
 
 async fn activate(b: &Bundle, body: Value) -> Reply {
@@ -331,4 +333,87 @@ async fn only_admins_of_this_organisation_manage_the_link(backend: Backend) {
         register(&b, &token_of(&url), &b.email("ok")).await.status,
         202
     );
+}
+
+async fn self_registration_confirms_the_address_and_is_refused_while_off(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let sam = b.email("sam");
+    let body = json!({"email": sam, "first_name": "Sam", "last_name": "Self"});
+    b.gateway
+        .post("/v1/orgs/demo/sign-up/self", None, body.clone())
+        .await
+        .assert_problem(403, "self_registration_disabled");
+    assert!(b.mailbox.messages_to(&sam).await.is_empty());
+    let on = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(json!({"self_registration": true}).to_string()),
+        )
+        .await;
+    assert_eq!(on.json["self_registration"], true, "{on:?}");
+    let registered = b
+        .gateway
+        .post("/v1/orgs/demo/sign-up/self", None, body.clone())
+        .await;
+    assert_eq!(registered.status, 202, "{registered:?}");
+    // Again, and for the admin's address: the same answer, nothing more sent.
+    let again = b
+        .gateway
+        .post("/v1/orgs/demo/sign-up/self", None, body.clone())
+        .await;
+    assert_eq!(again.text, registered.text);
+    let admin = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-up/self",
+            None,
+            json!({"email": b.admin_email, "first_name": "Ada", "last_name": "Admin"}),
+        )
+        .await;
+    assert_eq!(admin.text, registered.text);
+    assert!(b.mailbox.messages_to(&b.admin_email).await.is_empty());
+    let mails = b.mailbox.messages_to(&sam).await;
+    assert_eq!(mails.len(), 1, "one confirmation");
+    let text = format!(
+        "{}{}",
+        mails[0].text.clone().unwrap_or_default(),
+        mails[0].html.clone().unwrap_or_default()
+    );
+    assert!(text.contains("asked to join"), "{text}");
+    assert!(!text.contains("invitation link"), "{text}");
+    let confirmation = b.sign_up_token(&sam).await;
+    let joined = b.sign_up(&confirmation, "heather on the hill tops").await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    assert_eq!(joined.json["user"]["role"], "member");
+    let groups = joined.json["user"]["groups"].as_array().unwrap().clone();
+    for default in b.default_groups().await {
+        assert!(groups.contains(&json!(default)), "joins the default groups");
+    }
+    // The admin sees who registered themselves.
+    let listed = b
+        .gateway
+        .get(
+            "/v1/orgs/demo/invitations?status=accepted",
+            Some(&b.admin_token),
+        )
+        .await;
+    let mine = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["email"] == sam.to_lowercase())
+        .cloned()
+        .unwrap();
+    assert_eq!(mine["invited_by"], Value::Null);
+    b.gateway
+        .post(
+            "/v1/orgs/demo/sign-up/self",
+            None,
+            json!({"email": "nope", "first_name": "A", "last_name": "B"}),
+        )
+        .await
+        .assert_problem(422, "invalid_email");
 }

@@ -608,7 +608,7 @@ fn invitation(
         last_name: PersonName::parse("Lastname-Ünïcode")?,
         groups: groups.iter().take(n % 3).cloned().collect(),
         message: None,
-        invited_by: setup.admin.clone(),
+        invited_by: Some(setup.admin.clone()),
         created_at: now,
         expires_at: now.plus(Duration::from_secs(7 * 86_400)),
         state,

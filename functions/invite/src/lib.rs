@@ -134,7 +134,8 @@ pub struct InvitationView {
     /// `sent`; `queued` when the email has not gone out yet (it is retried, never lost);
     /// `manual` for `uid` invitations, whose code an admin hands over.
     delivery: String,
-    invited_by: String,
+    /// The inviter's user id; `null` for a self-registration.
+    invited_by: Option<String>,
     created_at: String,
     expires_at: String,
     accepted_user_id: Option<String>,
@@ -160,7 +161,7 @@ impl InvitationView {
                 Delivery::Sent => "sent".into(),
                 Delivery::Manual => "manual".into(),
             },
-            invited_by: i.invited_by.to_string(),
+            invited_by: i.invited_by.as_ref().map(|u| u.to_string()),
             created_at: i.created_at.to_rfc3339(),
             expires_at: i.expires_at.to_rfc3339(),
             accepted_user_id: match &i.state {

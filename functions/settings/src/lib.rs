@@ -53,6 +53,8 @@ pub struct SettingsView {
     members_can_invite: bool,
     /// Group admins may invite by email into the groups they administer.
     group_admins_can_invite: bool,
+    /// Visitors may register themselves as members, confirming their email address first.
+    self_registration: bool,
 }
 
 impl From<&Settings> for SettingsView {
@@ -71,6 +73,7 @@ impl From<&Settings> for SettingsView {
             display_name: s.display_name.as_ref().map(|n| n.to_string()),
             members_can_invite: s.members_can_invite,
             group_admins_can_invite: s.group_admins_can_invite,
+            self_registration: s.self_registration,
         }
     }
 }
@@ -99,6 +102,7 @@ pub struct SettingsPatch {
     display_name: Option<Option<String>>,
     members_can_invite: Option<bool>,
     group_admins_can_invite: Option<bool>,
+    self_registration: Option<bool>,
 }
 
 /// The organisation's settings (admins).
@@ -195,6 +199,7 @@ async fn change(
         display_name,
         members_can_invite: patch.members_can_invite,
         group_admins_can_invite: patch.group_admins_can_invite,
+        self_registration: patch.self_registration,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

@@ -13,7 +13,7 @@ use gatehouse_domain::access_code::AccessCode;
 use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::types::{EmailAddress, PersonName};
 use gatehouse_domain::usecase::invitation_link::{
-    check_link, register_with_link, LinkRegistration,
+    check_link, register_self, register_with_link, LinkRegistration, SelfRegistration,
 };
 use gatehouse_domain::usecase::sign_up::{
     check_access_code, sign_up_with_access_code, sign_up_with_email_invitation,
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/sign-up/access-code", post(sign_up_code))
         .route("/v1/orgs/{org}/sign-up/link/check", post(check_link_route))
         .route("/v1/orgs/{org}/sign-up/link", post(register_link))
+        .route("/v1/orgs/{org}/sign-up/self", post(register_self_route))
 }
 
 #[derive(OpenApi)]
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         LinkCheckBody,
         LinkCheckView,
         LinkRegistrationBody,
+        SelfRegistrationBody,
         RegistrationView,
         EmailSignUpBody,
         AccessCodeBody,
@@ -341,6 +343,62 @@ async fn register_link(
         &org,
         LinkRegistration {
             token,
+            email,
+            first_name,
+            last_name,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationView {
+            status: "confirmation_sent",
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRegistrationBody {
+    #[schema(required = true, value_type = String)]
+    email: Option<String>,
+    #[schema(required = true, value_type = String)]
+    first_name: Option<String>,
+    #[schema(required = true, value_type = String)]
+    last_name: Option<String>,
+}
+
+/// Register yourself as a member (with the organisation's `self_registration` on): a
+/// confirmation link is mailed; following it creates the account (`POST …/sign-up/email`).
+#[utoipa::path(
+    post,
+    operation_id = "register_self",
+    path = "/v1/orgs/{org}/sign-up/self",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = SelfRegistrationBody,
+    responses(
+        (status = 202, body = RegistrationView),
+        (status = 403, description = "`self_registration_disabled`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`missing_field`, `invalid_email`, `invalid_name`, `email_domain_not_allowed`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "sign-up"
+)]
+async fn register_self_route(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<SelfRegistrationBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let email = fields.required("email", body.email.as_deref(), EmailAddress::parse);
+    let first = fields.required("first_name", body.first_name.as_deref(), PersonName::parse);
+    let last = fields.required("last_name", body.last_name.as_deref(), PersonName::parse);
+    let (email, first_name, last_name) = fields.finish((email, first, last))?;
+    register_self(
+        &services,
+        &org,
+        SelfRegistration {
             email,
             first_name,
             last_name,

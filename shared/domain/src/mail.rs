@@ -103,6 +103,8 @@ impl InvitationMail<'_> {
 /// The confirmation of a registration through the invitation link: its link signs up.
 pub struct LinkConfirmationMail<'a> {
     pub to: &'a EmailAddress,
+    /// Through the invitation link (else self-registration).
+    pub via_link: bool,
     pub org: &'a str,
     pub first_name: &'a PersonName,
     pub role: Role,
@@ -118,6 +120,7 @@ impl LinkConfirmationMail<'_> {
             first_name => self.first_name.as_str(),
             org => self.org,
             role => self.role.as_str(),
+            via_link => self.via_link,
             link => self.link,
             expires_at => self.expires_at.to_human_english(),
         };

@@ -55,6 +55,8 @@ pub struct Settings {
     pub members_can_invite: bool,
     /// Group admins may invite by email into the groups they administer.
     pub group_admins_can_invite: bool,
+    /// Visitors may register themselves as members (confirming their email address first).
+    pub self_registration: bool,
 }
 
 impl Settings {
@@ -100,6 +102,7 @@ impl Default for Settings {
             display_name: None,
             members_can_invite: false,
             group_admins_can_invite: false,
+            self_registration: false,
         }
     }
 }
@@ -261,7 +264,8 @@ pub struct Invitation {
     pub last_name: PersonName,
     pub groups: Vec<GroupId>,
     pub message: Option<PersonalMessage>,
-    pub invited_by: UserId,
+    /// Who invited (`None`: the person registered themselves).
+    pub invited_by: Option<UserId>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub state: InvitationState,
@@ -327,7 +331,7 @@ mod tests {
             last_name: PersonName::parse("B").unwrap(),
             groups,
             message: None,
-            invited_by: UserId::parse(&"2".repeat(32)).unwrap(),
+            invited_by: Some(UserId::parse(&"2".repeat(32)).unwrap()),
             created_at: Timestamp::from_unix_seconds(0),
             expires_at: Timestamp::from_unix_seconds(100),
             state: InvitationState::Pending,

@@ -718,7 +718,7 @@ fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) ->
         last_name: name("Liddell"),
         groups: vec![],
         message: None,
-        invited_by: random().user_id(),
+        invited_by: Some(random().user_id()),
         created_at: Timestamp::from_unix_seconds(now),
         expires_at: Timestamp::from_unix_seconds(now + 1_000),
         state: InvitationState::Pending,

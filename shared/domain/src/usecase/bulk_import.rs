@@ -518,7 +518,7 @@ impl Run<'_> {
                     last_name: planned.last_name,
                     groups: planned.groups,
                     message: self.org.settings.invitation_message.clone(),
-                    invited_by: self.import.created_by.clone(),
+                    invited_by: Some(self.import.created_by.clone()),
                     created_at: self.now,
                     expires_at: self.now.plus(ttl),
                     state: InvitationState::Pending,

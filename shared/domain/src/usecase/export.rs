@@ -144,10 +144,14 @@ pub async fn export_invitations(
             )
             .await?;
         for invitation in &page.items {
-            if !inviters.contains_key(&invitation.invited_by) {
+            if let Some(inviter) = invitation
+                .invited_by
+                .as_ref()
+                .filter(|i| !inviters.contains_key(*i))
+            {
                 let name = services
                     .store
-                    .user(org, &invitation.invited_by)
+                    .user(org, inviter)
                     .await?
                     .map(|u| {
                         let who = u
@@ -157,8 +161,8 @@ pub async fn export_invitations(
                             .unwrap_or_default();
                         format!("{} {} <{who}>", u.first_name, u.last_name)
                     })
-                    .unwrap_or_else(|| invitation.invited_by.to_string());
-                inviters.insert(invitation.invited_by.clone(), name);
+                    .unwrap_or_else(|| inviter.to_string());
+                inviters.insert(inviter.clone(), name);
             }
             let cells = cells(services, invitation, now, &groups, &inviters);
             sheet.row(&cells).map_err(ExportError::Internal)?;
@@ -254,10 +258,10 @@ fn cells(
         invitation.expires_at.to_rfc3339(),
         accepted_at,
         revoked_at,
-        inviters
-            .get(&invitation.invited_by)
-            .cloned()
-            .unwrap_or_default(),
+        match &invitation.invited_by {
+            Some(inviter) => inviters.get(inviter).cloned().unwrap_or_default(),
+            None => "(registered themselves)".to_string(),
+        },
         code.map(|c| c.grouped()).unwrap_or_default(),
     ]
 }

@@ -1,5 +1,5 @@
-//! The organisation's invitation link (admins activate, show and deactivate it) and registration
-//! through it: the visitor gives an email address and names, receives a single-use confirmation
+//! The organisation's invitation link (admins activate, show and deactivate it), registration
+//! through it, and self-registration (with `self_registration` on) the same way: the visitor gives an email address and names, receives a single-use confirmation
 //! link and creates the account with it (the email sign-up), so nobody registers an address that
 //! is not theirs. Looking the link up never uses it; only a registration counts, atomically with
 //! the invitation it creates.
@@ -260,6 +260,11 @@ pub enum RegistrationError {
     LinkUsedUp,
     #[error("members can only register with an email address at one of the organisation's allowed domains")]
     EmailDomainNotAllowed,
+    #[error("this organisation does not let people register themselves")]
+    SelfRegistrationOff,
+    /// The link changed while registering (retried inside; never answered).
+    #[error("the invitation link changed meanwhile")]
+    LinkChanged,
     #[error("registering failed: {0}")]
     Internal(String),
 }
@@ -278,6 +283,8 @@ impl Rejection for RegistrationError {
             Self::LinkExpired => "invitation_link_expired",
             Self::LinkUsedUp => "invitation_link_used_up",
             Self::EmailDomainNotAllowed => "email_domain_not_allowed",
+            Self::SelfRegistrationOff => "self_registration_disabled",
+            Self::LinkChanged => "invitation_link_changed",
             Self::Internal(_) => "internal",
         }
     }
@@ -286,6 +293,8 @@ impl Rejection for RegistrationError {
             Self::Org(e) => e.class(),
             Self::LinkInvalid | Self::LinkExpired | Self::LinkUsedUp => RejectionClass::Gone,
             Self::EmailDomainNotAllowed => RejectionClass::Invalid,
+            Self::SelfRegistrationOff => RejectionClass::Forbidden,
+            Self::LinkChanged => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
@@ -326,72 +335,130 @@ pub async fn register_with_link(
 ) -> Result<(), RegistrationError> {
     for _ in 0..5 {
         let (org, link) = check_link(services, org_domain, &request.token).await?;
-        if link.role == InviteeRole::Member && !org.settings.allows_member_email(&request.email) {
-            return Err(RegistrationError::EmailDomainNotAllowed);
-        }
-        let now = services.clock.now();
-        let confirmation = SecretToken::generate(services.random.as_ref());
-        let mut invitation = Invitation {
-            id: services.random.invitation_id(now),
-            org: org.domain.clone(),
-            invitee: Invitee::Email {
-                email: request.email.clone(),
-                token_hash: confirmation.hash(),
-            },
-            role: link.role,
-            first_name: request.first_name.clone(),
-            last_name: request.last_name.clone(),
-            groups: link.groups.clone(),
-            message: None,
-            invited_by: link.created_by.clone(),
-            created_at: now,
-            expires_at: now.plus(CONFIRMATION_VALID_FOR),
-            state: InvitationState::Pending,
-            delivery: Delivery::Queued,
-            version: 0,
+        let person = Registrant {
+            email: &request.email,
+            first_name: &request.first_name,
+            last_name: &request.last_name,
         };
-        match services
-            .store
-            .register_through_link(&link, &invitation)
-            .await
-        {
-            Ok(()) => {}
-            Err(WriteError::EmailTaken | WriteError::AlreadyExists) => {
-                tracing::info!(org = %org.domain, "a registration through the link for an address already here; nothing sent");
-                return Ok(());
-            }
+        match register(services, &org, person, Some(&link)).await {
             // The link changed (used, deactivated, replaced): look again.
-            Err(WriteError::Stale) => continue,
-            Err(e) => return Err(RegistrationError::Internal(e.to_string())),
+            Err(RegistrationError::LinkChanged) => continue,
+            other => return other,
         }
-        let mail = LinkConfirmationMail {
-            to: &request.email,
-            org: org.name(),
-            first_name: &invitation.first_name,
-            role: invitation.role.as_role(),
-            link: crate::usecase::invite::sign_up_link(services, &org.domain, &confirmation),
-            expires_at: invitation.expires_at,
-        }
-        .render();
-        let sent = match mail {
-            Ok(m) => services.mailer.send(&m).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match sent {
-            Ok(()) => {
-                let read = invitation.clone();
-                invitation.delivery = Delivery::Sent;
-                if let Err(e) = services.store.update_invitation(&invitation, &read).await {
-                    tracing::warn!(invitation = %invitation.id, cause = %e, "confirmation sent but not recorded as sent");
-                }
-            }
-            Err(cause) => {
-                tracing::warn!(invitation = %invitation.id, %cause, "link confirmation not sent; left queued (resend from the invitations list)");
-            }
-        }
-        return Ok(());
     }
     Err(RegistrationError::Internal(
         "the invitation link kept changing".into(),
     ))
+}
+
+/// Who registers themselves, with the organisation's `self_registration` on: as
+/// [`register_with_link`], as a member of the default groups, with no link to count.
+pub async fn register_self(
+    services: &Services,
+    org_domain: &OrgDomain,
+    request: SelfRegistration,
+) -> Result<(), RegistrationError> {
+    let org = load_org(services, org_domain).await?;
+    if !org.settings.self_registration {
+        return Err(RegistrationError::SelfRegistrationOff);
+    }
+    let person = Registrant {
+        email: &request.email,
+        first_name: &request.first_name,
+        last_name: &request.last_name,
+    };
+    register(services, &org, person, None).await
+}
+
+#[derive(Debug, Clone)]
+pub struct SelfRegistration {
+    pub email: EmailAddress,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+}
+
+struct Registrant<'a> {
+    email: &'a EmailAddress,
+    first_name: &'a PersonName,
+    last_name: &'a PersonName,
+}
+
+/// The pending invitation of a registration and its confirmation mail. Through a link, the
+/// link's use is counted with it (`LinkChanged` if the link changed since it was read).
+async fn register(
+    services: &Services,
+    org: &Org,
+    person: Registrant<'_>,
+    link: Option<&InvitationLink>,
+) -> Result<(), RegistrationError> {
+    let role = link.map_or(InviteeRole::Member, |l| l.role);
+    if role == InviteeRole::Member && !org.settings.allows_member_email(person.email) {
+        return Err(RegistrationError::EmailDomainNotAllowed);
+    }
+    let now = services.clock.now();
+    let confirmation = SecretToken::generate(services.random.as_ref());
+    let mut invitation = Invitation {
+        id: services.random.invitation_id(now),
+        org: org.domain.clone(),
+        invitee: Invitee::Email {
+            email: person.email.clone(),
+            token_hash: confirmation.hash(),
+        },
+        role,
+        first_name: person.first_name.clone(),
+        last_name: person.last_name.clone(),
+        groups: link.map(|l| l.groups.clone()).unwrap_or_default(),
+        message: None,
+        invited_by: link.map(|l| l.created_by.clone()),
+        created_at: now,
+        expires_at: now.plus(CONFIRMATION_VALID_FOR),
+        state: InvitationState::Pending,
+        delivery: Delivery::Queued,
+        version: 0,
+    };
+    let created = match link {
+        Some(link) => {
+            services
+                .store
+                .register_through_link(link, &invitation)
+                .await
+        }
+        None => services.store.create_invitation(&invitation).await,
+    };
+    match created {
+        Ok(()) => {}
+        Err(WriteError::EmailTaken | WriteError::AlreadyExists) => {
+            tracing::info!(org = %org.domain, "a registration for an address already here; nothing sent");
+            return Ok(());
+        }
+        Err(WriteError::Stale) if link.is_some() => return Err(RegistrationError::LinkChanged),
+        Err(e) => return Err(RegistrationError::Internal(e.to_string())),
+    }
+    let mail = LinkConfirmationMail {
+        to: person.email,
+        via_link: link.is_some(),
+        org: org.name(),
+        first_name: &invitation.first_name,
+        role: invitation.role.as_role(),
+        link: crate::usecase::invite::sign_up_link(services, &org.domain, &confirmation),
+        expires_at: invitation.expires_at,
+    }
+    .render();
+    let sent = match mail {
+        Ok(m) => services.mailer.send(&m).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match sent {
+        Ok(()) => {
+            let read = invitation.clone();
+            invitation.delivery = Delivery::Sent;
+            if let Err(e) = services.store.update_invitation(&invitation, &read).await {
+                tracing::warn!(invitation = %invitation.id, cause = %e, "confirmation sent but not recorded as sent");
+            }
+        }
+        Err(cause) => {
+            tracing::warn!(invitation = %invitation.id, %cause, "registration confirmation not sent; left queued (resend from the invitations list)");
+        }
+    }
+    Ok(())
 }

@@ -163,7 +163,7 @@ pub async fn revoke_invitation(
             .await?
             .ok_or(InvitationsError::NotFound)?;
         if attempt == 0 && !caller.actor.is_admin() {
-            let own = current.invited_by == caller.actor.user_id;
+            let own = current.invited_by.as_ref() == Some(&caller.actor.user_id);
             let administers =
                 administered_groups(services, &caller.org, &caller.actor.user_id).await?;
             let who = Standing {

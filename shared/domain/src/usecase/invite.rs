@@ -172,7 +172,7 @@ pub async fn invite(
         message: request
             .message
             .or_else(|| org.settings.invitation_message.clone()),
-        invited_by: inviter.id.clone(),
+        invited_by: Some(inviter.id.clone()),
         created_at: now,
         expires_at: now.plus(org.settings.invitation_ttl()),
         state: InvitationState::Pending,

@@ -24,6 +24,7 @@ pub struct SettingsChange {
     pub display_name: Option<Option<OrgName>>,
     pub members_can_invite: Option<bool>,
     pub group_admins_can_invite: Option<bool>,
+    pub self_registration: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +124,9 @@ impl SettingsChange {
         }
         if let Some(v) = self.group_admins_can_invite {
             settings.group_admins_can_invite = v;
+        }
+        if let Some(v) = self.self_registration {
+            settings.self_registration = v;
         }
     }
 }
