@@ -132,6 +132,17 @@ pub async fn group_admins(
     token: Option<&SessionToken>,
     group: &GroupId,
 ) -> Result<Group, GroupsError> {
+    group_to_manage(services, org, token, group).await
+}
+
+/// The group, read with the organisation and the session in one round trip, for an admin who
+/// manages it; `GroupNotFound` if it is no group here.
+async fn group_to_manage(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    group: &GroupId,
+) -> Result<Group, GroupsError> {
     let caller = caller_in::<GroupsError>(
         services,
         org,
@@ -171,7 +182,7 @@ pub async fn set_group_admin(
     user: &UserId,
     admin: bool,
 ) -> Result<Group, GroupsError> {
-    let mut current = group_admins(services, org, token, group).await?;
+    let mut current = group_to_manage(services, org, token, group).await?;
     if admin {
         let account = services
             .store
@@ -222,7 +233,7 @@ pub async fn rename_group(
     group: &GroupId,
     name: GroupName,
 ) -> Result<Group, GroupsError> {
-    let mut current = group_admins(services, org, token, group).await?;
+    let mut current = group_to_manage(services, org, token, group).await?;
     for _ in 0..5 {
         if current.name == name {
             return Ok(current);
