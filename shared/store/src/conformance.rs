@@ -1540,8 +1540,33 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
 }
 
 pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore>) {
-    let records = Records::new(store);
+    let records = Records::new(store.clone());
     let (domain, admin) = new_org(&records).await;
+    // A group stored before groups had admins and a version reads as version 0 and changes
+    // from it.
+    let old = random().group_id();
+    store
+        .write(vec![put(
+            item(
+                &format!("ORG#{domain}#GROUPS"),
+                old.as_str(),
+                json!({"id": old, "name": "Legacy", "created_at": 3}),
+            ),
+            None,
+        )])
+        .await
+        .unwrap();
+    let mut legacy = records.group(&domain, &old).await.unwrap().unwrap();
+    assert_eq!((legacy.version, legacy.admins.len()), (0, 0));
+    legacy.admins.push(admin.id.clone());
+    records.update_group(&domain, &legacy).await.unwrap();
+    let updated = records.group(&domain, &old).await.unwrap().unwrap();
+    assert_eq!((updated.version, updated.admins.len()), (1, 1));
+    // Once versioned, a change from version 0 is stale.
+    assert!(matches!(
+        records.update_group(&domain, &legacy).await,
+        Err(WriteError::Stale)
+    ));
     let g = Group {
         id: random().group_id(),
         name: GroupName::parse("Design").unwrap(),
