@@ -468,6 +468,36 @@ impl Bundle {
             .unwrap_or_else(|| panic!("no sign-up link in {mail:?}"))
     }
 
+    /// A second organisation, `other`, bootstrapped on the same store, and its admin's session
+    /// token: for tenant isolation (its session is none in `demo`, `demo`'s records none there).
+    pub async fn other_org_admin(&self) -> String {
+        let root = self.email("root");
+        let password = "a wholly different passphrase";
+        let outcome = bootstrap_org(
+            &self.services,
+            BootstrapRequest {
+                domain: OrgDomain::parse("other").expect("slug"),
+                admin_email: EmailAddress::parse(&root).expect("email"),
+                admin_password: password.into(),
+                first_name: PersonName::parse("Other").expect("name"),
+                last_name: PersonName::parse("Admin").expect("name"),
+            },
+        )
+        .await
+        .expect("bootstrap");
+        assert!(matches!(outcome, BootstrapOutcome::Created { .. }));
+        let signed_in = self
+            .gateway
+            .post(
+                "/v1/orgs/other/sign-in",
+                None,
+                json!({"identifier": root, "password": password}),
+            )
+            .await;
+        assert_eq!(signed_in.status, 200, "{signed_in:?}");
+        signed_in.json["token"].as_str().expect("token").to_string()
+    }
+
     pub async fn invitation_count(&self) -> usize {
         self.invitation_count_as(&self.admin_token).await
     }

@@ -349,28 +349,8 @@ async fn another_organisations_admin_finds_no_group_here(backend: Backend) {
     let b = Bundle::start(backend).await;
     let design = b.group("Design").await;
     let (_, member_id) = account(&b, "member", "member").await;
-    let root = b.email("root");
-    gatehouse_domain::usecase::bootstrap::bootstrap_org(
-        &b.services,
-        gatehouse_domain::usecase::bootstrap::BootstrapRequest {
-            domain: gatehouse_domain::types::OrgDomain::parse("other").unwrap(),
-            admin_email: gatehouse_domain::types::EmailAddress::parse(&root).unwrap(),
-            admin_password: "a wholly different passphrase".into(),
-            first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
-            last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    let other = b
-        .gateway
-        .post(
-            "/v1/orgs/other/sign-in",
-            None,
-            json!({"identifier": root, "password": "a wholly different passphrase"}),
-        )
-        .await;
-    let other_token = other.json["token"].as_str().unwrap();
+    let other_token = b.other_org_admin().await;
+    let other_token = other_token.as_str();
     // demo's group and member, asked for in other: not found there.
     b.gateway
         .get(

@@ -285,28 +285,7 @@ async fn only_admins_of_this_organisation_manage_the_link(backend: Backend) {
         .unwrap()
         .to_string();
     // Another organisation: its admin's session is none here, and demo's link is none there.
-    let root = b.email("root");
-    gatehouse_domain::usecase::bootstrap::bootstrap_org(
-        &b.services,
-        gatehouse_domain::usecase::bootstrap::BootstrapRequest {
-            domain: gatehouse_domain::types::OrgDomain::parse("other").unwrap(),
-            admin_email: gatehouse_domain::types::EmailAddress::parse(&root).unwrap(),
-            admin_password: "a wholly different passphrase".into(),
-            first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
-            last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    let other = b
-        .gateway
-        .post(
-            "/v1/orgs/other/sign-in",
-            None,
-            json!({"identifier": root, "password": "a wholly different passphrase"}),
-        )
-        .await;
-    let other = other.json["token"].as_str().unwrap().to_string();
+    let other = b.other_org_admin().await;
     b.gateway
         .send(
             "DELETE",

@@ -261,6 +261,19 @@ pub struct RegistrationView {
     status: &'static str,
 }
 
+/// The email address and names of who registers, every invalid field reported at once.
+fn registrant(
+    email: Option<&str>,
+    first_name: Option<&str>,
+    last_name: Option<&str>,
+) -> Result<(EmailAddress, PersonName, PersonName), ApiError> {
+    let mut fields = FieldErrors::default();
+    let email = fields.required("email", email, EmailAddress::parse);
+    let first = fields.required("first_name", first_name, PersonName::parse);
+    let last = fields.required("last_name", last_name, PersonName::parse);
+    fields.finish((email, first, last))
+}
+
 fn link_token(raw: Option<&str>) -> Result<SecretToken, ApiError> {
     // A malformed token is no link of this organisation.
     let gone = || {
@@ -332,11 +345,11 @@ async fn register_link(
     JsonBody(body): JsonBody<LinkRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
-    let mut fields = FieldErrors::default();
-    let email = fields.required("email", body.email.as_deref(), EmailAddress::parse);
-    let first = fields.required("first_name", body.first_name.as_deref(), PersonName::parse);
-    let last = fields.required("last_name", body.last_name.as_deref(), PersonName::parse);
-    let (email, first_name, last_name) = fields.finish((email, first, last))?;
+    let (email, first_name, last_name) = registrant(
+        body.email.as_deref(),
+        body.first_name.as_deref(),
+        body.last_name.as_deref(),
+    )?;
     let token = link_token(body.token.as_deref())?;
     register_with_link(
         &services,
@@ -390,11 +403,11 @@ async fn register_self_route(
     JsonBody(body): JsonBody<SelfRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
-    let mut fields = FieldErrors::default();
-    let email = fields.required("email", body.email.as_deref(), EmailAddress::parse);
-    let first = fields.required("first_name", body.first_name.as_deref(), PersonName::parse);
-    let last = fields.required("last_name", body.last_name.as_deref(), PersonName::parse);
-    let (email, first_name, last_name) = fields.finish((email, first, last))?;
+    let (email, first_name, last_name) = registrant(
+        body.email.as_deref(),
+        body.first_name.as_deref(),
+        body.last_name.as_deref(),
+    )?;
     register_self(
         &services,
         &org,
