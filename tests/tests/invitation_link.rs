@@ -186,6 +186,9 @@ async fn a_link_past_its_expiry_or_its_uses_is_refused(backend: Backend) {
     activate(&b, json!({"max_uses": 0}))
         .await
         .assert_problem(422, "invalid_max_uses");
+    activate(&b, json!({"max_uses": 1_000_001}))
+        .await
+        .assert_problem(422, "invalid_max_uses");
     activate(&b, json!({"role": "admin"}))
         .await
         .assert_problem(422, "invalid_role");

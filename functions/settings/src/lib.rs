@@ -94,7 +94,9 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     invitation_message: Option<Option<String>>,
+    #[schema(minimum = 1, maximum = 365)]
     invitation_ttl_days: Option<u32>,
+    #[schema(minimum = 8, maximum = 64)]
     password_min_length: Option<u32>,
     /// 1 to 100 characters; `null` removes it.
     #[serde(default, deserialize_with = "present")]
@@ -213,8 +215,10 @@ pub struct LinkBody {
     /// Groups it joins (besides the default groups, for members).
     groups: Option<Vec<String>>,
     /// Days until it stops working (1–365); none: until deactivated.
+    #[schema(minimum = 1, maximum = 365)]
     expires_in_days: Option<u32>,
-    /// Registrations it allows (at least 1); none: any number.
+    /// Registrations it allows (1–1,000,000); none: any number.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     max_uses: Option<u32>,
 }
 

@@ -23,6 +23,8 @@ use crate::usecase::{caller_in, load_org, Along, OrgLookupError};
 pub const CONFIRMATION_VALID_FOR: Duration = Duration::from_secs(24 * 3600);
 /// The longest expiry an admin may give the link.
 pub const MAX_LINK_DAYS: u32 = 365;
+/// The most registrations an admin may allow through the link (more: leave it unlimited).
+pub const MAX_LINK_USES: u32 = 1_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -38,7 +40,7 @@ pub enum LinkError {
     UnknownGroup(GroupId),
     #[error("expires_in_days must be from 1 to {MAX_LINK_DAYS}")]
     InvalidExpiry,
-    #[error("max_uses must be at least 1")]
+    #[error("max_uses must be from 1 to {MAX_LINK_USES}")]
     InvalidMaxUses,
     #[error("the invitation link changed meanwhile; try again")]
     Changed,
@@ -130,7 +132,10 @@ pub async fn activate_link(
     {
         return Err(LinkError::InvalidExpiry);
     }
-    if options.max_uses == Some(0) {
+    if options
+        .max_uses
+        .is_some_and(|m| m == 0 || m > MAX_LINK_USES)
+    {
         return Err(LinkError::InvalidMaxUses);
     }
     let mut groups: Vec<GroupId> = Vec::new();
