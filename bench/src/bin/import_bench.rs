@@ -612,6 +612,12 @@ fn invitation(
         created_at: now,
         expires_at: now.plus(Duration::from_secs(7 * 86_400)),
         state,
+        lifecycle: gatehouse_domain::lifecycle::Lifecycle::for_new(
+            now,
+            Some(setup.admin.clone()),
+            None,
+            Vec::new(),
+        ),
         version: 0,
     })
 }

@@ -48,7 +48,10 @@ pub fn routes() -> Router<AppState> {
         ProblemView,
         InviteeRoleName,
         StatusName,
-        KindName
+        KindName,
+        EventView,
+        EventName,
+        DeliveryName
     ))
 )]
 pub struct Api;
@@ -132,13 +135,60 @@ pub struct InvitationView {
     /// `pending`, `accepted`, `revoked` or `expired`.
     status: String,
     /// `sent`; `queued` when the email has not gone out yet (it is retried, never lost);
-    /// `manual` for `uid` invitations, whose code an admin hands over.
+    /// `manual` for `uid` invitations, whose code an admin hands over; `bounced` or `complained`
+    /// when the mail service reported so (no reminders follow).
+    #[schema(value_type = DeliveryName)]
     delivery: String,
     /// The inviter's user id; `null` for a self-registration.
     invited_by: Option<String>,
     created_at: String,
     expires_at: String,
     accepted_user_id: Option<String>,
+    /// When the next reminder goes out, if one is due before the deadline.
+    next_reminder_at: Option<String>,
+    /// What happened to it, oldest first (the first and the latest 50 events).
+    events: Vec<EventView>,
+}
+
+/// One entry of an invitation's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// `created`, `sent`, `resent`, `reminded`, `delivery_failed`, `bounced`, `complained`,
+    /// `accepted`, `revoked` or `expired`.
+    #[schema(value_type = EventName)]
+    kind: String,
+    at: String,
+    /// Who did it (a user id); `null` for Gatehouse itself, the mail service or the invitee.
+    by: Option<String>,
+}
+
+/// The kinds of invitation events.
+#[derive(ToSchema, Serialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum EventName {
+    Created,
+    Sent,
+    Resent,
+    Reminded,
+    DeliveryFailed,
+    Bounced,
+    Complained,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+/// What became of an invitation's email.
+#[derive(ToSchema, Serialize)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryName {
+    Queued,
+    Sent,
+    Manual,
+    Bounced,
+    Complained,
 }
 
 impl InvitationView {
@@ -156,11 +206,7 @@ impl InvitationView {
             groups: i.groups.iter().map(|g| g.to_string()).collect(),
             message: i.message.as_ref().map(|m| m.to_string()),
             status: i.status_at(now).as_str().into(),
-            delivery: match i.delivery {
-                Delivery::Queued => "queued".into(),
-                Delivery::Sent => "sent".into(),
-                Delivery::Manual => "manual".into(),
-            },
+            delivery: i.delivery.as_str().into(),
             invited_by: i.invited_by.as_ref().map(|u| u.to_string()),
             created_at: i.created_at.to_rfc3339(),
             expires_at: i.expires_at.to_rfc3339(),
@@ -168,6 +214,22 @@ impl InvitationView {
                 InvitationState::Accepted { user_id, .. } => Some(user_id.to_string()),
                 _ => None,
             },
+            next_reminder_at: match (&i.state, i.delivery) {
+                (InvitationState::Pending, Delivery::Sent) => {
+                    i.lifecycle.reminders.first().map(|t| t.to_rfc3339())
+                }
+                _ => None,
+            },
+            events: i
+                .lifecycle
+                .events
+                .iter()
+                .map(|e| EventView {
+                    kind: e.kind.as_str().into(),
+                    at: e.at.to_rfc3339(),
+                    by: e.by.as_ref().map(|u| u.to_string()),
+                })
+                .collect(),
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct InvitationMail<'a> {
     pub message: Option<&'a PersonalMessage>,
     pub link: String,
     pub expires_at: Timestamp,
+    /// A reminder of an invitation sent before.
+    pub reminder: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +82,14 @@ impl RenderError {
 impl InvitationMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
         let subject = format!("{} invited you to join {}", self.inviter, self.org);
+        let subject = if self.reminder {
+            format!("Reminder: {subject}")
+        } else {
+            subject
+        };
         let ctx = context! {
             subject => subject,
+            reminder => self.reminder,
             first_name => self.first_name.as_str(),
             inviter => self.inviter,
             org => self.org,
@@ -203,6 +211,7 @@ mod tests {
             message: Some(&message),
             link: "https://app.example/demo/sign-up?token=abc".into(),
             expires_at: Timestamp::from_unix_seconds(0),
+            reminder: false,
         }
         .render()
         .unwrap();

@@ -57,6 +57,8 @@ pub struct Settings {
     pub group_admins_can_invite: bool,
     /// Visitors may register themselves as members (confirming their email address first).
     pub self_registration: bool,
+    /// Days after sending when a pending invitation is reminded, ascending; empty: no reminders.
+    pub reminder_days: Vec<u32>,
 }
 
 impl Settings {
@@ -64,6 +66,9 @@ impl Settings {
     pub const MAX_INVITATION_TTL_DAYS: u32 = 365;
     /// The largest minimum password length an organisation may require.
     pub const MAX_PASSWORD_MIN_LENGTH: u32 = 64;
+    pub const DEFAULT_REMINDER_DAYS: [u32; 4] = [1, 2, 7, 14];
+    /// At most this many reminders, each 1 to 365 days after sending.
+    pub const MAX_REMINDERS: usize = 8;
 
     pub fn invitation_ttl(&self) -> Duration {
         Duration::from_secs(
@@ -103,6 +108,7 @@ impl Default for Settings {
             members_can_invite: false,
             group_admins_can_invite: false,
             self_registration: false,
+            reminder_days: Self::DEFAULT_REMINDER_DAYS.to_vec(),
         }
     }
 }
@@ -252,6 +258,22 @@ pub enum Delivery {
     Sent,
     /// Nothing is mailed: an admin hands the access code over (identifier invitations).
     Manual,
+    /// The mail service reported that the address does not take mail: no reminders follow.
+    Bounced,
+    /// The invitee marked the email as spam: no reminders follow.
+    Complained,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Manual => "manual",
+            Self::Bounced => "bounced",
+            Self::Complained => "complained",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,6 +292,9 @@ pub struct Invitation {
     pub expires_at: Timestamp,
     pub state: InvitationState,
     pub delivery: Delivery,
+    /// History, reminders, retries and expiry (see [`crate::lifecycle`]).
+    #[serde(default)]
+    pub lifecycle: crate::lifecycle::Lifecycle,
     #[serde(default)]
     pub version: u64,
 }
@@ -336,6 +361,7 @@ mod tests {
             expires_at: Timestamp::from_unix_seconds(100),
             state: InvitationState::Pending,
             delivery: Delivery::Queued,
+            lifecycle: crate::lifecycle::Lifecycle::default(),
             version: 0,
         }
     }

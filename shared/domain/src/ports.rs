@@ -380,10 +380,11 @@ pub trait LookupStore: Send + Sync {
 }
 
 /// How many invitations [`ImportStore::create_invitations`] is given at once, at most, so that
-/// each call is one write (a DynamoDB transaction holds 100 items; an invitation is 6).
+/// each call is one write (a DynamoDB transaction holds 100 items; an invitation is 6: claim,
+/// item, credential, three list copies; the batch shares one due pointer, and the import's record).
 pub const INVITATIONS_PER_WRITE: usize = 16;
 /// How many deliveries [`ImportStore::record_deliveries`] is given at once, at most (4 items
-/// each, and the import's record).
+/// each: the item and its copies; and the import's record).
 pub const DELIVERIES_PER_WRITE: usize = 24;
 
 /// An import's record as it stands after a batch, written with the batch on condition that the
@@ -395,7 +396,12 @@ pub struct ImportProgress<'a> {
 }
 
 /// A recorded delivery: the invitation with its new `delivery`, otherwise as read at `version`.
-pub type DeliveryChange = Invitation;
+/// An invitation of an import as saved (`before`) and with its email recorded as sent (`after`).
+#[derive(Debug, Clone)]
+pub struct DeliveryChange {
+    pub before: Invitation,
+    pub after: Invitation,
+}
 
 #[async_trait]
 pub trait ImportStore: Send + Sync {
@@ -456,6 +462,42 @@ pub trait LinkStore: Send + Sync {
     ) -> Result<(), WriteError>;
 }
 
+/// An entry of the due index: a pointer to invitations of one organisation (one, or a batch of
+/// an import's) that may have work due, with the invitations as they are stored now.
+#[derive(Debug, Clone)]
+pub struct DueEntry {
+    /// The entry's place in the index (opaque).
+    pub entry: String,
+    pub org: OrgDomain,
+    /// Each invitation named, as stored now (`None`: it is gone).
+    pub invitations: Vec<(InvitationId, Option<Invitation>)>,
+}
+
+/// The cleanup's view of invitations: what is due, and removing what is past its grace.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Up to `limit` entries of the due index, of every organisation, due at `now` or before,
+    /// earliest first, continuing after `after` (an entry's `entry`), with the invitations they
+    /// name: one query and one read of the invitations (per 100).
+    async fn due_invitations(
+        &self,
+        now: Timestamp,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DueEntry>, StoreError>;
+    /// Done with `entry`: points to each of `current` (invitations as they are now) that is
+    /// still pending at its own next due time, and deletes `entry` unless it is one of those
+    /// pointers; one write.
+    async fn settle_due_entry(
+        &self,
+        entry: &DueEntry,
+        current: &[&Invitation],
+    ) -> Result<(), StoreError>;
+    /// Deletes a pending invitation read at its `version`, its list copies and due pointer, its
+    /// credential, and its email or uid claim if it still holds it: `Stale` if it changed.
+    async fn remove_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
+}
+
 /// Everything Gatehouse keeps.
 pub trait Store:
     OrgStore
@@ -468,6 +510,7 @@ pub trait Store:
     + LookupStore
     + ImportStore
     + LinkStore
+    + ScheduleStore
 {
 }
 impl<
@@ -480,7 +523,8 @@ impl<
             + RequestStore
             + LookupStore
             + ImportStore
-            + LinkStore,
+            + LinkStore
+            + ScheduleStore,
     > Store for T
 {
 }

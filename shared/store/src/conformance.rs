@@ -10,16 +10,18 @@ use std::sync::Arc;
 
 use gatehouse_domain::access_code::{AccessCode, AccessCodeKeys};
 use gatehouse_domain::clock::Timestamp;
+use gatehouse_domain::lifecycle::Lifecycle;
 use gatehouse_domain::model::{
     Delivery, Group, Import, ImportCounts, ImportState, Invitation, InvitationKind, InvitationLink,
     InvitationState, InvitationStatus, Invitee, Org, PasswordReset, Session, Settings, User,
 };
 use gatehouse_domain::password::PasswordDigest;
 use gatehouse_domain::ports::{
-    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, GroupStore,
-    ImportProgress, ImportStore, InvitationQuery, InvitationStore, LinkStore, Lookup, LookupStore,
-    OrgStore, PageRequest, RequestClaim, RequestStore, SessionStore, StoreError, StoredAnswer,
-    UserStore, WriteError, DELIVERIES_PER_WRITE, INVITATIONS_PER_WRITE,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, DeliveryChange,
+    DueEntry, GroupStore, ImportProgress, ImportStore, InvitationQuery, InvitationStore, LinkStore,
+    Lookup, LookupStore, OrgStore, PageRequest, RequestClaim, RequestStore, ScheduleStore,
+    SessionStore, StoreError, StoredAnswer, UserStore, WriteError, DELIVERIES_PER_WRITE,
+    INVITATIONS_PER_WRITE,
 };
 use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
 use gatehouse_domain::throttle::Attempts;
@@ -81,7 +83,10 @@ macro_rules! conformance_suite {
             an_import_moves_forward_by_conditional_writes,
             invitations_are_created_in_batches_each_or_not,
             deliveries_are_recorded_in_batches,
-            a_lookup_finds_claims_group_names_and_imports
+            a_lookup_finds_claims_group_names_and_imports,
+            the_due_index_follows_each_change_of_an_invitation,
+            an_imports_invitations_share_one_due_pointer,
+            removing_an_expired_invitation_frees_its_email
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
@@ -723,6 +728,10 @@ fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) ->
         expires_at: Timestamp::from_unix_seconds(now + 1_000),
         state: InvitationState::Pending,
         delivery: Delivery::Queued,
+        lifecycle: Lifecycle {
+            retry_at: Some(Timestamp::from_unix_seconds(now + 300)),
+            ..Lifecycle::default()
+        },
         version: 0,
     }
 }
@@ -1337,8 +1346,8 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
     let items = recorder.take();
     assert_eq!(
         items.len(),
-        5_000 * 6,
-        "claim, invitation, token and three list copies each"
+        5_000 * 7,
+        "claim, invitation, token, three list copies and the due entry each"
     );
     counting.put_many(items).await.unwrap();
     counting.take();
@@ -2913,15 +2922,16 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
         );
         records.create_invitation(&inv).await.unwrap();
         let mut marked = inv.clone();
-        marked.delivery = Delivery::Sent;
-        sent.push(marked);
+        marked.mark_sent(at(1_001));
+        sent.push(DeliveryChange {
+            before: inv,
+            after: marked,
+        });
     }
     // One was resent meanwhile: its record moved on and is left alone.
-    let mut resent = sent[3].clone();
-    resent.delivery = Delivery::Queued;
+    let mut resent = sent[3].before.clone();
     resent.expires_at = at(5_000);
-    let mut as_read = resent.clone();
-    as_read.expires_at = sent[3].expires_at;
+    let as_read = sent[3].before.clone();
     records.update_invitation(&resent, &as_read).await.unwrap();
 
     let step = moved(&import, import.state.clone());
@@ -2936,7 +2946,7 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
     );
     for (i, outcome) in outcomes.iter().enumerate() {
         let stored = records
-            .invitation(&domain, &sent[i].id)
+            .invitation(&domain, &sent[i].after.id)
             .await
             .unwrap()
             .unwrap();
@@ -2972,9 +2982,12 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
         Some(step.clone())
     );
     // Stale import: nothing recorded.
-    let mut again = sent[0].clone();
-    again.version = 1;
-    again.delivery = Delivery::Queued;
+    let mut before = sent[0].after.clone();
+    before.version = 1;
+    let again = DeliveryChange {
+        before: before.clone(),
+        after: before,
+    };
     assert!(matches!(
         records
             .record_deliveries(std::slice::from_ref(&again), progress(&step))
@@ -2983,7 +2996,7 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
     ));
     assert_eq!(
         records
-            .invitation(&domain, &sent[0].id)
+            .invitation(&domain, &sent[0].after.id)
             .await
             .unwrap()
             .unwrap()
@@ -3069,4 +3082,245 @@ pub async fn a_lookup_finds_claims_group_names_and_imports(store: Arc<dyn ItemSt
         .await
         .unwrap();
     assert_eq!(found.import, None);
+}
+
+/// The due entries of one organisation.
+async fn due_of(records: &Records, domain: &OrgDomain, now: i64) -> Vec<DueEntry> {
+    let mut due = records.due_invitations(at(now), None, 100).await.unwrap();
+    due.retain(|d| &d.org == domain);
+    due
+}
+
+/// The invitations a list of due entries names, as they are now.
+fn named(due: &[DueEntry]) -> Vec<Invitation> {
+    due.iter()
+        .flat_map(|d| d.invitations.iter().filter_map(|(_, i)| i.clone()))
+        .collect()
+}
+
+pub async fn the_due_index_follows_each_change_of_an_invitation(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _) = new_org(&records).await;
+    let (other, _) = new_org(&records).await;
+    // Queued emails are due at their retry (created + 300), whatever the organisation.
+    let early = invitation(
+        &domain,
+        "early@example.com",
+        1_000,
+        &SecretToken::generate(random()),
+    );
+    let late = invitation(
+        &other,
+        "late@example.com",
+        1_100,
+        &SecretToken::generate(random()),
+    );
+    records.create_invitation(&late).await.unwrap();
+    records.create_invitation(&early).await.unwrap();
+    assert!(records
+        .due_invitations(at(1_299), None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = records.due_invitations(at(1_400), None, 100).await.unwrap();
+    let ids: Vec<_> = named(&due).iter().map(|i| i.id.clone()).collect();
+    assert_eq!(
+        ids,
+        vec![early.id.clone(), late.id.clone()],
+        "earliest first, across organisations"
+    );
+    assert_eq!(named(&due)[0], early, "read as stored");
+    assert_eq!(due[1].org, other);
+    // Paged: after the first, the second.
+    let rest = records
+        .due_invitations(at(1_400), Some(&due[0].entry), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        named(&rest)
+            .iter()
+            .map(|i| i.id.clone())
+            .collect::<Vec<_>>(),
+        vec![late.id.clone()]
+    );
+
+    // Sent, with two reminders: due at the first reminder, the old pointer gone.
+    let mut sent = early.clone();
+    sent.mark_sent(at(1_001));
+    sent.lifecycle.reminders = vec![at(1_500), at(1_700)];
+    records.update_invitation(&sent, &early).await.unwrap();
+    assert!(due_of(&records, &domain, 1_499).await.is_empty());
+    let due = due_of(&records, &domain, 1_500).await;
+    assert_eq!(due.len(), 1);
+    assert_eq!(named(&due)[0].version, 1);
+    assert_eq!(named(&due)[0].delivery, Delivery::Sent);
+
+    // Settling an entry that is no longer its invitation's deletes it and points to the
+    // invitation where it is due now; settling the current one keeps it.
+    let stale = due[0].clone();
+    let read = named(&due)[0].clone();
+    let mut reminded = read.clone();
+    reminded.lifecycle.reminders.remove(0);
+    records.update_invitation(&reminded, &read).await.unwrap();
+    let current = records
+        .invitation(&domain, &early.id)
+        .await
+        .unwrap()
+        .unwrap();
+    records.settle_due_entry(&stale, &[&current]).await.unwrap();
+    let now_due = due_of(&records, &domain, 1_700).await;
+    assert_eq!(now_due.len(), 1, "{now_due:?}");
+    assert_ne!(now_due[0].entry, stale.entry);
+    records
+        .settle_due_entry(&now_due[0], &[&current])
+        .await
+        .unwrap();
+    assert_eq!(
+        due_of(&records, &domain, 1_700).await.len(),
+        1,
+        "the current entry stays"
+    );
+
+    // Accepted: nothing is due any more.
+    let accepted = acceptance(&current);
+    records.accept_invitation(&accepted).await.unwrap();
+    assert!(due_of(&records, &domain, 9_999).await.is_empty());
+    // Revoked: likewise.
+    let mut revoked = late.clone();
+    revoked.state = InvitationState::Revoked { at: at(1_200) };
+    records.update_invitation(&revoked, &late).await.unwrap();
+    assert!(due_of(&records, &other, 9_999).await.is_empty());
+}
+
+pub async fn an_imports_invitations_share_one_due_pointer(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _) = new_org(&records).await;
+    let import = import_of(&domain, 1_000);
+    records.create_import(&import).await.unwrap();
+    let batch: Vec<Invitation> = (0..5)
+        .map(|n| {
+            invitation(
+                &domain,
+                &format!("batch{n}@example.com"),
+                1_000,
+                &SecretToken::generate(random()),
+            )
+        })
+        .collect();
+    let step = moved(&import, import.state.clone());
+    records
+        .create_invitations(&batch, progress(&step))
+        .await
+        .unwrap();
+    let due = due_of(&records, &domain, 1_300).await;
+    assert_eq!(due.len(), 1, "one pointer for the batch: {due:?}");
+    assert_eq!(named(&due).len(), 5);
+    // Recording their deliveries leaves the pointer where it is.
+    let changes: Vec<DeliveryChange> = batch
+        .iter()
+        .map(|inv| {
+            let mut after = inv.clone();
+            after.mark_sent(at(1_001));
+            after.lifecycle.reminders = vec![at(2_000)];
+            DeliveryChange {
+                before: inv.clone(),
+                after,
+            }
+        })
+        .collect();
+    let next = moved(&step, step.state.clone());
+    records
+        .record_deliveries(&changes, progress(&next))
+        .await
+        .unwrap();
+    let due = due_of(&records, &domain, 1_300).await;
+    assert_eq!(due.len(), 1);
+    assert!(named(&due).iter().all(|i| i.delivery == Delivery::Sent));
+    // Settled: each gets its own pointer at its reminder, the batch's is gone.
+    let current = named(&due);
+    let current: Vec<&Invitation> = current.iter().collect();
+    records.settle_due_entry(&due[0], &current).await.unwrap();
+    assert!(due_of(&records, &domain, 1_999).await.is_empty());
+    let reminders = due_of(&records, &domain, 2_000).await;
+    assert_eq!(reminders.len(), 5);
+    assert!(reminders.iter().all(|d| d.invitations.len() == 1));
+}
+
+pub async fn removing_an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _) = new_org(&records).await;
+    let token = SecretToken::generate(random());
+    let inv = invitation(&domain, "gone@example.com", 1_000, &token);
+    records.create_invitation(&inv).await.unwrap();
+    // A stale read is refused and removes nothing.
+    let mut stale = inv.clone();
+    stale.version = 7;
+    assert!(matches!(
+        records.remove_invitation(&stale).await,
+        Err(WriteError::Stale)
+    ));
+    assert!(records
+        .invitation(&domain, &inv.id)
+        .await
+        .unwrap()
+        .is_some());
+    records.remove_invitation(&inv).await.unwrap();
+    assert_eq!(records.invitation(&domain, &inv.id).await.unwrap(), None);
+    assert_eq!(
+        records
+            .invitation_by_token(&domain, &token.hash())
+            .await
+            .unwrap(),
+        None,
+        "its link is gone"
+    );
+    assert!(
+        due_of(&records, &domain, 99_999).await.is_empty(),
+        "its due entry is gone"
+    );
+    let listed = list_all(
+        &records,
+        &domain,
+        &InvitationQuery {
+            status: None,
+            kind: Some(InvitationKind::Email),
+            now: at(2_000),
+        },
+        100,
+    )
+    .await;
+    assert!(listed.is_empty(), "its list copies are gone: {listed:?}");
+    // Its email is free for a new invitation, even before the old deadline.
+    let again = invitation(
+        &domain,
+        "gone@example.com",
+        1_010,
+        &SecretToken::generate(random()),
+    );
+    records.create_invitation(&again).await.unwrap();
+    // Removing an expired invitation whose email moved on to a newer one (after its deadline)
+    // leaves the newer one's claim alone.
+    let newer = invitation(
+        &domain,
+        "gone@example.com",
+        2_100,
+        &SecretToken::generate(random()),
+    );
+    records.create_invitation(&newer).await.unwrap();
+    records.remove_invitation(&again).await.unwrap();
+    let fourth = invitation(
+        &domain,
+        "gone@example.com",
+        2_200,
+        &SecretToken::generate(random()),
+    );
+    assert!(matches!(
+        records.create_invitation(&fourth).await,
+        Err(WriteError::EmailTaken)
+    ));
+    assert!(records
+        .invitation(&domain, &newer.id)
+        .await
+        .unwrap()
+        .is_some());
 }

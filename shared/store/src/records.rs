@@ -17,10 +17,10 @@ use gatehouse_domain::model::{
     PasswordReset, Session, User,
 };
 use gatehouse_domain::ports::{
-    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, DeliveryChange, Found,
-    GroupStore, ImportProgress, ImportStore, InvitationQuery, InvitationStore, LinkStore, Lookup,
-    LookupStore, OrgStore, Page, PageRequest, RequestClaim, RequestStore, SessionStore, StoreError,
-    StoredAnswer, UserStore, WriteError,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, DeliveryChange,
+    DueEntry, Found, GroupStore, ImportProgress, ImportStore, InvitationQuery, InvitationStore,
+    LinkStore, Lookup, LookupStore, OrgStore, Page, PageRequest, RequestClaim, RequestStore,
+    ScheduleStore, SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
@@ -102,6 +102,16 @@ mod keys {
     }
     pub fn imports_pk(org: &OrgDomain) -> String {
         format!("ORG#{org}#IMPORTS")
+    }
+    /// The due index: pointers to every organisation's pending invitations by the time the
+    /// cleanup has something to do with them. `name` is the invitation's id, or for a batch
+    /// of an import's invitations its first id and `#batch`.
+    pub const DUE_PK: &str = "DUE";
+    pub fn due(due: Timestamp, org: &OrgDomain, name: &str) -> Key {
+        Key::new(
+            DUE_PK,
+            format!("{:012}#{org}#{name}", due.unix_seconds().max(0)),
+        )
     }
     /// `record_key` is already a hash of the caller and their key.
     pub fn request(record_key: &str) -> Key {
@@ -260,8 +270,8 @@ fn credential_item(invitation: &Invitation) -> Item {
 
 /// A new invitation's writes: its claim on the email or uid first (free, or held by an
 /// invitation that has expired by its creation), then the invitation, its credential and its
-/// list copies, each new.
-fn invitation_writes(invitation: &Invitation) -> Vec<Write> {
+/// list copies, each new, and its due pointer (unless a batch's pointer names it).
+fn invitation_writes(invitation: &Invitation, own_pointer: bool) -> Vec<Write> {
     let claim = invitation_claim_attrs(invitation);
     let free = Condition::Any(vec![
         Condition::NotExists,
@@ -286,7 +296,10 @@ fn invitation_writes(invitation: &Invitation) -> Vec<Write> {
             condition: Some(Condition::NotExists),
         },
     ];
-    writes.extend(list_writes(None, invitation, &attrs));
+    writes.extend(copy_writes(None, invitation, &attrs));
+    if own_pointer {
+        writes.extend(due_writes(None, invitation));
+    }
     writes
 }
 
@@ -326,8 +339,8 @@ fn is_deadline_sk(sk: &str) -> bool {
 }
 
 /// The list partitions an invitation is copied into, besides its own item: by kind, by state,
-/// and by state and kind. See KEYS.md.
-fn list_keys(invitation: &Invitation) -> [Key; 3] {
+/// and by state and kind; and while it is pending, the due index. See KEYS.md.
+fn list_keys(invitation: &Invitation) -> Vec<Key> {
     let org = &invitation.org;
     let kind = invitation.invitee.kind().as_str();
     let state = state_name(&invitation.state);
@@ -335,7 +348,7 @@ fn list_keys(invitation: &Invitation) -> [Key; 3] {
         InvitationState::Pending => deadline_sk(invitation.expires_at, &invitation.id),
         _ => invitation.id.to_string(),
     };
-    [
+    let keys = vec![
         Key::new(
             keys::invitation_list_pk(org, None, Some(kind)),
             invitation.id.as_str(),
@@ -348,13 +361,74 @@ fn list_keys(invitation: &Invitation) -> [Key; 3] {
             keys::invitation_list_pk(org, Some(state), Some(kind)),
             by_state,
         ),
-    ]
+    ];
+    keys
+}
+
+/// An invitation's own pointer in the due index, while it is pending.
+fn due_key(invitation: &Invitation) -> Option<Key> {
+    invitation
+        .next_due_at()
+        .map(|due| keys::due(due, &invitation.org, invitation.id.as_str()))
+}
+
+/// A due-index pointer to `invitations` (of one organisation) at `due`.
+fn due_pointer(key: Key, org: &OrgDomain, invitations: &[&InvitationId]) -> Write {
+    let mut attrs = Attrs::new();
+    attrs.insert("org".into(), json!(org));
+    attrs.insert("invitations".into(), json!(invitations));
+    put(key, attrs, None)
+}
+
+/// One due pointer for a batch of an import's new invitations, at the earliest of their due
+/// times: one item instead of one each.
+fn batch_pointer(invitations: &[&Invitation]) -> Vec<Write> {
+    let Some(first) = invitations.first() else {
+        return Vec::new();
+    };
+    let Some(due) = invitations.iter().filter_map(|i| i.next_due_at()).min() else {
+        return Vec::new();
+    };
+    let ids: Vec<&InvitationId> = invitations.iter().map(|i| &i.id).collect();
+    let name = format!("{}#batch", first.id);
+    vec![due_pointer(
+        keys::due(due, &first.org, &name),
+        &first.org,
+        &ids,
+    )]
+}
+
+/// Moves an invitation's due pointer when its due time changes: the old one deleted, the new
+/// one written. Pointers carry no state, so one left behind (a race, a batch) only makes the
+/// cleanup look at the invitation once more.
+fn due_writes(previous: Option<&Invitation>, next: &Invitation) -> Vec<Write> {
+    let old = previous.and_then(due_key);
+    let new = due_key(next);
+    if old == new && previous.is_some() {
+        return Vec::new();
+    }
+    let mut writes: Vec<Write> = old
+        .into_iter()
+        .map(|key| Write::Delete {
+            key,
+            condition: None,
+        })
+        .collect();
+    writes.extend(new.map(|key| due_pointer(key, &next.org, &[&next.id])));
+    writes
+}
+
+/// Keeps the list copies and the due pointer in step with an invitation written as `attrs`.
+fn list_writes(previous: Option<&Invitation>, next: &Invitation, attrs: &Attrs) -> Vec<Write> {
+    let mut writes = copy_writes(previous, next, attrs);
+    writes.extend(due_writes(previous, next));
+    writes
 }
 
 /// Keeps the list copies in step with an invitation written as `attrs`: copies it no longer
 /// belongs in are deleted, the others (re)written. Part of the same batch as the invitation, whose
 /// own condition guards them all.
-fn list_writes(previous: Option<&Invitation>, next: &Invitation, attrs: &Attrs) -> Vec<Write> {
+fn copy_writes(previous: Option<&Invitation>, next: &Invitation, attrs: &Attrs) -> Vec<Write> {
     let new_keys = list_keys(next);
     let mut writes: Vec<Write> = previous
         .map(list_keys)
@@ -536,7 +610,7 @@ impl GroupStore for Records {
 #[async_trait]
 impl InvitationStore for Records {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
-        match self.write(invitation_writes(invitation)).await {
+        match self.write(invitation_writes(invitation, true)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
@@ -625,22 +699,7 @@ impl InvitationStore for Records {
             ));
         }
         if revoked {
-            // Release the email or uid in the same write, if this invitation still holds it.
-            // If it had expired and moved on to another invitation, it is left alone; should it
-            // move on between this read and the write, the write fails as stale and is retried.
-            let claim = invitation_claim(invitation);
-            let held = self
-                .items
-                .get(&claim)
-                .await
-                .map_err(write_error)?
-                .is_some_and(|c| c.attrs.get("owner_id") == Some(&json!(invitation.id)));
-            if held {
-                writes.push(Write::Delete {
-                    key: claim,
-                    condition: Some(owned_by(&invitation.id)),
-                });
-            }
+            writes.extend(self.claim_release(invitation).await?);
         }
         match self.write(writes).await {
             Ok(()) => Ok(()),
@@ -1425,14 +1484,19 @@ impl ImportStore for Records {
         invitations: &[Invitation],
         progress: ImportProgress<'_>,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
-        self.write_each(invitations, progress, |invitation, index| {
-            let writes = invitation_writes(invitation);
-            let refusal = match index {
-                Some(0) => taken(&invitation.invitee),
-                _ => WriteError::AlreadyExists,
-            };
-            (writes, refusal)
-        })
+        self.write_each(
+            invitations,
+            progress,
+            |invitation, index| {
+                let writes = invitation_writes(invitation, false);
+                let refusal = match index {
+                    Some(0) => taken(&invitation.invitee),
+                    _ => WriteError::AlreadyExists,
+                };
+                (writes, refusal)
+            },
+            batch_pointer,
+        )
         .await
     }
 
@@ -1441,22 +1505,46 @@ impl ImportStore for Records {
         changes: &[DeliveryChange],
         progress: ImportProgress<'_>,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
-        self.write_each(changes, progress, |invitation, _| {
-            let (attrs, unchanged) = versioned(invitation, invitation.version);
-            let mut writes = vec![put(
-                keys::invitation(&invitation.org, &invitation.id),
-                attrs.clone(),
-                Some(unchanged),
-            )];
-            // The delivery changes no list key: the copies are rewritten in place.
-            writes.extend(list_writes(Some(invitation), invitation, &attrs));
-            (writes, WriteError::Stale)
-        })
+        self.write_each(
+            changes,
+            progress,
+            |change, _| {
+                let DeliveryChange { before, after } = change;
+                let (attrs, unchanged) = versioned(after, before.version);
+                let mut writes = vec![put(
+                    keys::invitation(&after.org, &after.id),
+                    attrs.clone(),
+                    Some(unchanged),
+                )];
+                // The batch's due pointer stays: the email's retry time, which the cleanup's visit
+                // then finds sent and points to its reminders.
+                writes.extend(copy_writes(Some(before), after, &attrs));
+                (writes, WriteError::Stale)
+            },
+            |_| Vec::new(),
+        )
         .await
     }
 }
 
 impl Records {
+    /// Releases an invitation's email or uid in the same write, if it still holds it. If it had
+    /// expired and moved on to another invitation, it is left alone; should it move on between
+    /// this read and the write, the write fails as stale and is retried.
+    async fn claim_release(&self, invitation: &Invitation) -> Result<Option<Write>, WriteError> {
+        let claim = invitation_claim(invitation);
+        let held = self
+            .items
+            .get(&claim)
+            .await
+            .map_err(write_error)?
+            .is_some_and(|c| c.attrs.get("owner_id") == Some(&json!(invitation.id)));
+        Ok(held.then(|| Write::Delete {
+            key: claim,
+            condition: Some(owned_by(&invitation.id)),
+        }))
+    }
+
     /// Writes every record's writes and the import's progress in one batch; when a record's
     /// condition fails, that record is answered with the refusal `writes_of` gives for the failing
     /// write's index within it, and the batch is tried again without it. The import's own
@@ -1466,12 +1554,14 @@ impl Records {
         records: &[T],
         progress: ImportProgress<'_>,
         writes_of: impl Fn(&T, Option<usize>) -> (Vec<Write>, WriteError),
+        shared: impl Fn(&[&T]) -> Vec<Write>,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
         let mut refused: Vec<Option<WriteError>> = records.iter().map(|_| None).collect();
         loop {
             let mut writes = vec![import_write(progress)];
             // For each write after the first: whose it is, and its index among that record's.
             let mut owners = vec![(usize::MAX, 0)];
+            let mut written = Vec::with_capacity(records.len());
             for (i, record) in records.iter().enumerate() {
                 if refused[i].is_some() {
                     continue;
@@ -1479,7 +1569,10 @@ impl Records {
                 let (own, _) = writes_of(record, None);
                 owners.extend((0..own.len()).map(|j| (i, j)));
                 writes.extend(own);
+                written.push(record);
             }
+            // Writes of the batch as a whole come last, owned by nobody.
+            writes.extend(shared(&written));
             match self.write(writes).await {
                 Ok(()) => break,
                 Err(ItemError::ConditionFailed { index: 0 }) => return Err(WriteError::Stale),
@@ -1535,7 +1628,7 @@ impl LinkStore for Records {
         link: &InvitationLink,
         invitation: &Invitation,
     ) -> Result<(), WriteError> {
-        let mut writes = invitation_writes(invitation);
+        let mut writes = invitation_writes(invitation, true);
         let mut still = vec![
             Condition::Equals("token_hash".into(), json!(link.token_hash)),
             Condition::Equals("active".into(), json!(true)),
@@ -1557,5 +1650,123 @@ impl LinkStore for Records {
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
             Err(e) => Err(write_error(e)),
         }
+    }
+}
+
+#[async_trait]
+impl ScheduleStore for Records {
+    async fn due_invitations(
+        &self,
+        now: Timestamp,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        let chunk = self
+            .items
+            .query(&Query {
+                pk: keys::DUE_PK.into(),
+                sk_prefix: String::new(),
+                after: after.map(str::to_string),
+                limit: limit.max(1),
+                descending: false,
+            })
+            .await
+            .map_err(unavailable)?;
+        let mut pointers = Vec::with_capacity(chunk.items.len());
+        for item in chunk.items {
+            let due = item
+                .key
+                .sk
+                .split_once('#')
+                .and_then(|(t, _)| t.parse::<i64>().ok());
+            if due.is_none_or(|t| t > now.unix_seconds()) {
+                break;
+            }
+            let org: OrgDomain =
+                serde_json::from_value(item.attrs.get("org").cloned().unwrap_or(Value::Null))
+                    .map_err(|e| StoreError::Unavailable(format!("corrupt due entry: {e}")))?;
+            let ids: Vec<InvitationId> = serde_json::from_value(
+                item.attrs
+                    .get("invitations")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            )
+            .map_err(|e| StoreError::Unavailable(format!("corrupt due entry: {e}")))?;
+            pointers.push((item.key.sk, org, ids));
+        }
+        let keys: Vec<Key> = pointers
+            .iter()
+            .flat_map(|(_, org, ids)| ids.iter().map(|id| keys::invitation(org, id)))
+            .collect();
+        let mut found = Vec::with_capacity(keys.len());
+        for part in keys.chunks(100) {
+            found.extend(self.items.get_many(part).await.map_err(unavailable)?);
+        }
+        let mut found = found.into_iter();
+        let mut due = Vec::with_capacity(pointers.len());
+        for (entry, org, ids) in pointers {
+            let mut invitations = Vec::with_capacity(ids.len());
+            for id in ids {
+                let invitation = match found.next().flatten() {
+                    Some(item) => Some(decode::<Invitation>(item.attrs)?),
+                    None => None,
+                };
+                invitations.push((id, invitation));
+            }
+            due.push(DueEntry {
+                entry,
+                org,
+                invitations,
+            });
+        }
+        Ok(due)
+    }
+
+    async fn settle_due_entry(
+        &self,
+        entry: &DueEntry,
+        current: &[&Invitation],
+    ) -> Result<(), StoreError> {
+        let key = Key::new(keys::DUE_PK, entry.entry.as_str());
+        let mut writes = Vec::new();
+        let mut kept = false;
+        for invitation in current {
+            if let Some(own) = due_key(invitation) {
+                kept |= own == key;
+                writes.push(due_pointer(own, &invitation.org, &[&invitation.id]));
+            }
+        }
+        if !kept {
+            writes.push(Write::Delete {
+                key,
+                condition: None,
+            });
+        }
+        for part in writes.chunks(100) {
+            self.write(part.to_vec()).await.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn remove_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
+        let mut writes = vec![Write::Delete {
+            key: keys::invitation(&invitation.org, &invitation.id),
+            condition: Some(Condition::Equals(VERSION.into(), json!(invitation.version))),
+        }];
+        writes.extend(
+            list_keys(invitation)
+                .into_iter()
+                .chain(due_key(invitation))
+                .map(|key| Write::Delete {
+                    key,
+                    condition: None,
+                }),
+        );
+        writes.push(Write::Delete {
+            key: credential_key(&invitation.invitee),
+            condition: None,
+        });
+        writes.extend(self.claim_release(invitation).await?);
+        self.write(writes).await.map_err(write_error)
     }
 }

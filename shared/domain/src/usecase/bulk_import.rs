@@ -16,12 +16,13 @@ use sha2::{Digest, Sha256};
 
 use crate::access_code::AccessCode;
 use crate::clock::Timestamp;
+use crate::lifecycle::{reminder_times, Lifecycle};
 use crate::model::{
     Delivery, Import, ImportCounts, ImportState, Invitation, InvitationState, Invitee, Org,
 };
 use crate::ports::{
-    AccountKey, Claim, FileError, ImportProgress, Lookup, OutgoingEmail, StoreError, WriteError,
-    DELIVERIES_PER_WRITE, INVITATIONS_PER_WRITE,
+    AccountKey, Claim, DeliveryChange, FileError, ImportProgress, Lookup, OutgoingEmail,
+    StoreError, WriteError, DELIVERIES_PER_WRITE, INVITATIONS_PER_WRITE,
 };
 use crate::secret::SecretToken;
 use crate::services::Services;
@@ -30,7 +31,7 @@ use crate::usecase::imports::{
     classify_rows, identity_of, report_key, upload_key, GroupsByName, ImportRow, PlannedInvitation,
     RowVerdict, MAX_UPLOAD_BYTES,
 };
-use crate::usecase::invite::{invitation_email, InviteeRequest};
+use crate::usecase::invite::{self, InviteeRequest};
 
 /// A worker holds an import this long after each of its writes; a delivery of the upload event
 /// that finds the lease lapsed takes the import over.
@@ -454,6 +455,7 @@ impl Run<'_> {
             if let Invitee::Email { token_hash, .. } = &mut renewed.invitee {
                 *token_hash = token.hash();
             }
+            renewed.lifecycle.sealed_token = Some(invite::seal(services, &token));
             match services
                 .store
                 .update_invitation(&renewed, &invitation)
@@ -522,6 +524,19 @@ impl Run<'_> {
                     created_at: self.now,
                     expires_at: self.now.plus(ttl),
                     state: InvitationState::Pending,
+                    lifecycle: Lifecycle {
+                        inviter_name: self.inviter.clone(),
+                        ..Lifecycle::for_new(
+                            self.now,
+                            Some(self.import.created_by.clone()),
+                            token.as_ref().map(|t| invite::seal(services, t)),
+                            if token.is_some() {
+                                reminder_times(&self.org.settings, self.now, self.now.plus(ttl))
+                            } else {
+                                Vec::new()
+                            },
+                        )
+                    },
                     version: 0,
                 };
                 made.push((index, invitation, token, code));
@@ -589,21 +604,16 @@ impl Run<'_> {
         }
         let last = chunks.len() - 1;
         for (n, chunk) in chunks.into_iter().enumerate() {
-            let mails: Vec<Option<OutgoingEmail>> = chunk
-                .iter()
-                .map(|i| {
-                    let (invitation, token) = states[*i].to_mail.as_ref()?;
-                    invitation_email(
-                        services,
-                        &self.org,
-                        self.inviter.as_deref(),
-                        invitation,
-                        token,
-                    )
+            let mails: Vec<Option<OutgoingEmail>> =
+                chunk
+                    .iter()
+                    .map(|i| {
+                        let (invitation, token) = states[*i].to_mail.as_ref()?;
+                        invite::email_of(services, &self.org, invitation, token, false)
                     .map_err(|e| tracing::error!(cause = %e, "an invitation email did not render"))
                     .ok()
-                })
-                .collect();
+                    })
+                    .collect();
             let sent = send_all(services.mailer.clone(), mails).await;
             let mut changes = Vec::new();
             for (i, ok) in chunk.iter().zip(sent) {
@@ -612,14 +622,18 @@ impl Run<'_> {
                     continue;
                 };
                 if ok {
-                    invitation.delivery = Delivery::Sent;
-                    changes.push(invitation.clone());
+                    let before = invitation.clone();
+                    invitation.mark_sent(self.now);
+                    changes.push(DeliveryChange {
+                        before,
+                        after: invitation.clone(),
+                    });
                     self.invited(state, &invitation, None);
                 } else {
                     state.line.result = RowResult::Queued;
                     state.line.code = Some("mail_not_sent");
                     state.line.message =
-                        "invited, but the email could not be sent yet; resend the invitation later"
+                        "invited, but the email could not be sent yet; it is tried again automatically"
                             .into();
                 }
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
-use crate::model::{Delivery, Invitation, InvitationState, InvitationStatus, Invitee};
+use crate::model::{Invitation, InvitationState, InvitationStatus, Invitee};
 use crate::permissions::Action;
 use crate::ports::{FileError, InvitationQuery, PageRequest, StoreError};
 use crate::secret::SessionToken;
@@ -248,12 +248,7 @@ fn cells(
         .to_string(),
         group_names.join(", "),
         status.as_str().to_string(),
-        match invitation.delivery {
-            Delivery::Queued => "queued",
-            Delivery::Sent => "sent",
-            Delivery::Manual => "manual",
-        }
-        .to_string(),
+        invitation.delivery.as_str().to_string(),
         invitation.created_at.to_rfc3339(),
         invitation.expires_at.to_rfc3339(),
         accepted_at,

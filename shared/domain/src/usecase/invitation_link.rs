@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::error::{Rejection, RejectionClass};
-use crate::mail::LinkConfirmationMail;
+use crate::lifecycle::{Lifecycle, MailKind};
 use crate::model::{
     Delivery, Invitation, InvitationLink, InvitationState, Invitee, LinkUnusable, Org,
 };
@@ -17,7 +17,7 @@ use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
 use crate::types::{EmailAddress, GroupId, InviteeRole, OrgDomain, PersonName};
 use crate::usecase::session::AuthError;
-use crate::usecase::{caller_in, load_org, Along, OrgLookupError};
+use crate::usecase::{caller_in, invite, load_org, Along, OrgLookupError};
 
 /// How long a registration's confirmation link works.
 pub const CONFIRMATION_VALID_FOR: Duration = Duration::from_secs(24 * 3600);
@@ -402,7 +402,7 @@ async fn register(
     }
     let now = services.clock.now();
     let confirmation = SecretToken::generate(services.random.as_ref());
-    let mut invitation = Invitation {
+    let invitation = Invitation {
         id: services.random.invitation_id(now),
         org: org.domain.clone(),
         invitee: Invitee::Email {
@@ -419,6 +419,19 @@ async fn register(
         expires_at: now.plus(CONFIRMATION_VALID_FOR),
         state: InvitationState::Pending,
         delivery: Delivery::Queued,
+        lifecycle: Lifecycle {
+            mail: if link.is_some() {
+                MailKind::LinkConfirmation
+            } else {
+                MailKind::SelfConfirmation
+            },
+            ..Lifecycle::for_new(
+                now,
+                None,
+                Some(invite::seal(services, &confirmation)),
+                Vec::new(),
+            )
+        },
         version: 0,
     };
     let created = match link {
@@ -439,31 +452,6 @@ async fn register(
         Err(WriteError::Stale) if link.is_some() => return Err(RegistrationError::LinkChanged),
         Err(e) => return Err(RegistrationError::Internal(e.to_string())),
     }
-    let mail = LinkConfirmationMail {
-        to: person.email,
-        via_link: link.is_some(),
-        org: org.name(),
-        first_name: &invitation.first_name,
-        role: invitation.role.as_role(),
-        link: crate::usecase::invite::sign_up_link(services, &org.domain, &confirmation),
-        expires_at: invitation.expires_at,
-    }
-    .render();
-    let sent = match mail {
-        Ok(m) => services.mailer.send(&m).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    match sent {
-        Ok(()) => {
-            let read = invitation.clone();
-            invitation.delivery = Delivery::Sent;
-            if let Err(e) = services.store.update_invitation(&invitation, &read).await {
-                tracing::warn!(invitation = %invitation.id, cause = %e, "confirmation sent but not recorded as sent");
-            }
-        }
-        Err(cause) => {
-            tracing::warn!(invitation = %invitation.id, %cause, "registration confirmation not sent; left queued (resend from the invitations list)");
-        }
-    }
+    invite::deliver(services, org, invitation, &confirmation).await;
     Ok(())
 }

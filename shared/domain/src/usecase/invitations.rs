@@ -182,9 +182,13 @@ pub async fn revoke_invitation(
             InvitationState::Pending => {}
         }
         let mut revoked = current.clone();
-        revoked.state = InvitationState::Revoked {
-            at: services.clock.now(),
-        };
+        let now = services.clock.now();
+        revoked.state = InvitationState::Revoked { at: now };
+        revoked.record(
+            crate::lifecycle::EventKind::Revoked,
+            now,
+            Some(caller.actor.user_id.clone()),
+        );
         match services.store.update_invitation(&revoked, &current).await {
             Ok(()) => {
                 revoked.version += 1;

@@ -3,7 +3,8 @@
 
 use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
-use crate::mail::InvitationMail;
+use crate::lifecycle::{reminder_times, EventKind, Lifecycle, MailKind};
+use crate::mail::{InvitationMail, LinkConfirmationMail};
 use crate::model::{Delivery, Invitation, InvitationState, Invitee, Org};
 use crate::ports::{StoreError, WriteError};
 use crate::secret::{SecretToken, SessionToken};
@@ -161,6 +162,14 @@ pub async fn invite(
             (invitee, None, Some(code))
         }
     };
+    let expires_at = now.plus(org.settings.invitation_ttl());
+    let (sealed, reminders) = match &link_token {
+        Some(t) => (
+            Some(seal(services, t)),
+            reminder_times(&org.settings, now, expires_at),
+        ),
+        None => (None, Vec::new()),
+    };
     let invitation = Invitation {
         id: services.random.invitation_id(now),
         org: org.domain.clone(),
@@ -174,12 +183,16 @@ pub async fn invite(
             .or_else(|| org.settings.invitation_message.clone()),
         invited_by: Some(inviter.id.clone()),
         created_at: now,
-        expires_at: now.plus(org.settings.invitation_ttl()),
+        expires_at,
         state: InvitationState::Pending,
         delivery: if link_token.is_some() {
             Delivery::Queued
         } else {
             Delivery::Manual
+        },
+        lifecycle: Lifecycle {
+            inviter_name: inviter.name.clone(),
+            ..Lifecycle::for_new(now, Some(inviter.id.clone()), sealed, reminders)
         },
         version: 0,
     };
@@ -190,13 +203,20 @@ pub async fn invite(
         Err(e) => return Err(InviteError::Internal(e.to_string())),
     }
     let invitation = match &link_token {
-        Some(t) => deliver(services, &org, &inviter, invitation, t).await,
+        Some(t) => deliver(services, &org, invitation, t).await,
         None => invitation,
     };
     Ok(Invited {
         invitation,
         access_code,
     })
+}
+
+/// A link token as an invitation keeps it, so that retries and reminders mail the same link.
+pub(crate) fn seal(services: &Services, token: &SecretToken) -> crate::access_code::SealedCode {
+    services
+        .access_codes
+        .seal_link_token(token, services.random.as_ref())
 }
 
 /// Who invites: an admin of the organisation, or a member or group admin the settings let
@@ -316,6 +336,8 @@ pub async fn resend_invitation(
     let now = services.clock.now();
     let mut renewed = previous.clone();
     renewed.expires_at = now.plus(org.settings.invitation_ttl());
+    renewed.record(EventKind::Resent, now, Some(inviter.id.clone()));
+    renewed.lifecycle.expiry_noted = false;
     let mut link_token = None;
     let mut access_code = None;
     match &mut renewed.invitee {
@@ -323,6 +345,13 @@ pub async fn resend_invitation(
             let fresh = SecretToken::generate(services.random.as_ref());
             *token_hash = fresh.hash();
             renewed.delivery = Delivery::Queued;
+            let life = &mut renewed.lifecycle;
+            life.sealed_token = Some(seal(services, &fresh));
+            life.retry_at = Some(now.plus(crate::lifecycle::RETRY_FIRST_WAIT));
+            life.failed_sends = 0;
+            if life.mail == MailKind::Invitation {
+                life.reminders = reminder_times(&org.settings, now, renewed.expires_at);
+            }
             link_token = Some(fresh);
         }
         Invitee::Uid {
@@ -338,7 +367,7 @@ pub async fn resend_invitation(
         Err(e) => return Err(InviteError::Internal(e.to_string()).into()),
     }
     let invitation = match &link_token {
-        Some(t) => deliver(services, &org, &inviter, renewed, t).await,
+        Some(t) => deliver(services, &org, renewed, t).await,
         None => renewed,
     };
     Ok(Invited {
@@ -359,24 +388,17 @@ fn distinct(wanted: &[GroupId]) -> Vec<GroupId> {
 }
 
 /// Mails the invitation and records that it went out. A failure leaves the invitation saved
-/// with `Delivery::Queued` so that a resend or retry sends it: it is logged, never lost.
-async fn deliver(
+/// with `Delivery::Queued`, for the cleanup to retry (or a resend): it is logged, never lost.
+pub(crate) async fn deliver(
     services: &Services,
     org: &Org,
-    inviter: &Inviter,
     mut invitation: Invitation,
     link_token: &SecretToken,
 ) -> Invitation {
     if invitation.invitee.email().is_none() {
         return invitation;
     }
-    let sent = match invitation_email(
-        services,
-        org,
-        inviter.name.as_deref(),
-        &invitation,
-        link_token,
-    ) {
+    let sent = match email_of(services, org, &invitation, link_token, false) {
         Ok(m) => services.mailer.send(&m).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
@@ -385,7 +407,7 @@ async fn deliver(
         return invitation;
     }
     let read = invitation.clone();
-    invitation.delivery = Delivery::Sent;
+    invitation.mark_sent(services.clock.now());
     match services.store.update_invitation(&invitation, &read).await {
         Ok(()) => {
             invitation.version += 1;
@@ -398,30 +420,45 @@ async fn deliver(
     }
 }
 
-/// The invitation email of an email invitation with its link token (`None` for an identifier
-/// invitation). `inviter` is the inviting admin's name, if known.
-pub(crate) fn invitation_email(
+/// The email an email invitation's link goes out in (see [`MailKind`]); `reminder`: as a
+/// reminder of it. An identifier invitation has none.
+pub(crate) fn email_of(
     services: &Services,
     org: &Org,
-    inviter: Option<&str>,
     invitation: &Invitation,
     link_token: &SecretToken,
+    reminder: bool,
 ) -> Result<crate::ports::OutgoingEmail, crate::mail::RenderError> {
     let Some(email) = invitation.invitee.email() else {
         return Err(crate::mail::RenderError::not_mailed());
     };
-    let inviter = inviter
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("An administrator of {}", org.name()));
-    InvitationMail {
-        to: email,
-        org: org.name(),
-        first_name: &invitation.first_name,
-        inviter,
-        role: invitation.role.as_role(),
-        message: invitation.message.as_ref(),
-        link: sign_up_link(services, &invitation.org, link_token),
-        expires_at: invitation.expires_at,
+    let link = sign_up_link(services, &invitation.org, link_token);
+    let life = &invitation.lifecycle;
+    match life.mail {
+        MailKind::Invitation => InvitationMail {
+            to: email,
+            org: org.name(),
+            first_name: &invitation.first_name,
+            inviter: life
+                .inviter_name
+                .clone()
+                .unwrap_or_else(|| format!("An administrator of {}", org.name())),
+            role: invitation.role.as_role(),
+            message: invitation.message.as_ref(),
+            link,
+            expires_at: invitation.expires_at,
+            reminder,
+        }
+        .render(),
+        MailKind::LinkConfirmation | MailKind::SelfConfirmation => LinkConfirmationMail {
+            to: email,
+            via_link: life.mail == MailKind::LinkConfirmation,
+            org: org.name(),
+            first_name: &invitation.first_name,
+            role: invitation.role.as_role(),
+            link,
+            expires_at: invitation.expires_at,
+        }
+        .render(),
     }
-    .render()
 }

@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod bulk_import;
+pub mod cleanup;
 pub mod export;
 pub mod groups;
 pub(crate) mod guard;

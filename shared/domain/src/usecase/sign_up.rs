@@ -324,6 +324,11 @@ async fn accept(
         user_id: user.id.clone(),
         at: now,
     };
+    accepted.record(
+        crate::lifecycle::EventKind::Accepted,
+        now,
+        Some(user.id.clone()),
+    );
     let acceptance = Acceptance {
         invitation: accepted,
         user,
