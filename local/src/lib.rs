@@ -267,6 +267,9 @@ pub struct LocalSettings {
     pub header_timeout: Duration,
     /// …and to send its body and get its answer (`GATEHOUSE_REQUEST_TIMEOUT_SECS`).
     pub request_timeout: Duration,
+    /// How often the cleanup runs (`GATEHOUSE_CLEANUP_EVERY_SECS`, default 60; 0: never, only on
+    /// demand at `POST /_local/cleanup`).
+    pub cleanup_every: Option<Duration>,
     /// `GATEHOUSE_ACCESS_CODE_KEY`; when unset, a key generated on first start and kept in
     /// `data_dir/access-code.key`.
     pub access_code_key: Option<String>,
@@ -306,6 +309,11 @@ impl LocalSettings {
                     .parse()
                     .unwrap_or(30),
             ),
+            cleanup_every: match var("GATEHOUSE_CLEANUP_EVERY_SECS", "60").parse::<u64>() {
+                Ok(0) => None,
+                Ok(secs) => Some(Duration::from_secs(secs)),
+                Err(_) => Some(Duration::from_secs(60)),
+            },
             access_code_key: std::env::var("GATEHOUSE_ACCESS_CODE_KEY")
                 .ok()
                 .filter(|v| !v.is_empty()),
@@ -375,6 +383,52 @@ pub fn local_services(
         config: Config::new(&settings.public_url),
     };
     Ok((services, files))
+}
+
+/// `POST /_local/cleanup`: runs the cleanup now and answers what it did (the local run only;
+/// deployed, the schedule starts the `cleanup` function).
+pub fn cleanup_routes(services: Services) -> Router {
+    Router::new()
+        .route(
+            "/_local/cleanup",
+            axum::routing::post(
+                |axum::extract::State(services): axum::extract::State<Arc<Services>>| async move {
+                    match gatehouse_cleanup::run(&services, CLEANUP_BUDGET).await {
+                        Ok(report) => axum::response::IntoResponse::into_response(axum::Json(
+                            gatehouse_cleanup::report_json(&report),
+                        )),
+                        Err(e) => {
+                            tracing::error!(cause = %e, "cleanup failed");
+                            axum::response::IntoResponse::into_response(
+                                gatehouse_http::ApiError::new(
+                                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                                    "cleanup_failed",
+                                    "The cleanup could not read the store; try again.",
+                                ),
+                            )
+                        }
+                    }
+                },
+            ),
+        )
+        .with_state(Arc::new(services))
+}
+
+/// How long one local cleanup run may take.
+pub const CLEANUP_BUDGET: Duration = Duration::from_secs(50);
+
+/// Runs the cleanup every `every` until the process ends (`GATEHOUSE_CLEANUP_EVERY_SECS`).
+pub fn spawn_cleanup_timer(services: Services, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = gatehouse_cleanup::run(&services, CLEANUP_BUDGET).await {
+                tracing::warn!(cause = %e, "scheduled cleanup failed; trying again on the next tick");
+            }
+        }
+    });
 }
 
 /// A random password of 20 characters from a 32-letter alphabet (100 bits).

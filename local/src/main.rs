@@ -4,7 +4,8 @@ use anyhow::Context;
 use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
 use gatehouse_local::{
-    files_routes, generated_password, local_services, routes, serve, LocalSettings,
+    cleanup_routes, files_routes, generated_password, local_services, routes, serve,
+    spawn_cleanup_timer, LocalSettings,
 };
 
 #[tokio::main]
@@ -82,6 +83,18 @@ async fn main() -> anyhow::Result<()> {
         settings.data_dir.display(),
         settings.data_dir.join("outbox").display()
     );
-    let app = gatehouse_http::app(routes(), services.clone()).merge(files_routes(files, services));
+    match settings.cleanup_every {
+        Some(every) => {
+            println!(
+                "  cleanup (reminders, retries, expiry): every {} s; now: curl -s -X POST http://{addr}/_local/cleanup",
+                every.as_secs()
+            );
+            spawn_cleanup_timer(services.clone(), every);
+        }
+        None => println!("  cleanup: on demand only: curl -s -X POST http://{addr}/_local/cleanup"),
+    }
+    let app = gatehouse_http::app(routes(), services.clone())
+        .merge(files_routes(files, services.clone()))
+        .merge(cleanup_routes(services));
     serve(listener, app, &settings).await
 }

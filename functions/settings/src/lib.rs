@@ -55,6 +55,8 @@ pub struct SettingsView {
     group_admins_can_invite: bool,
     /// Visitors may register themselves as members, confirming their email address first.
     self_registration: bool,
+    /// Days after sending when pending invitations are reminded; empty: no reminders.
+    reminder_days: Vec<u32>,
 }
 
 impl From<&Settings> for SettingsView {
@@ -74,6 +76,7 @@ impl From<&Settings> for SettingsView {
             members_can_invite: s.members_can_invite,
             group_admins_can_invite: s.group_admins_can_invite,
             self_registration: s.self_registration,
+            reminder_days: s.reminder_days.clone(),
         }
     }
 }
@@ -105,6 +108,11 @@ pub struct SettingsPatch {
     members_can_invite: Option<bool>,
     group_admins_can_invite: Option<bool>,
     self_registration: Option<bool>,
+    /// Days after sending when a pending invitation is reminded (at most 8, each 1–365); `[]`
+    /// turns reminders off. Applies to invitations sent from then on; turning them off also
+    /// stops the reminders already planned.
+    #[schema(max_items = 8)]
+    reminder_days: Option<Vec<u32>>,
 }
 
 /// The organisation's settings (admins).
@@ -144,7 +152,7 @@ async fn show(
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "settings"
@@ -202,6 +210,7 @@ async fn change(
         members_can_invite: patch.members_can_invite,
         group_admins_can_invite: patch.group_admins_can_invite,
         self_registration: patch.self_registration,
+        reminder_days: patch.reminder_days,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

@@ -25,6 +25,8 @@ pub struct SettingsChange {
     pub members_can_invite: Option<bool>,
     pub group_admins_can_invite: Option<bool>,
     pub self_registration: Option<bool>,
+    /// Days after sending when pending invitations are reminded; empty: no reminders.
+    pub reminder_days: Option<Vec<u32>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,8 @@ pub enum SettingsError {
     InvalidPasswordMinLength,
     #[error("there is no group {0} in this organisation")]
     UnknownGroup(GroupId),
+    #[error("reminder_days must be at most {max} distinct days, each from 1 to {ttl}", max = Settings::MAX_REMINDERS, ttl = Settings::MAX_INVITATION_TTL_DAYS)]
+    InvalidReminderDays,
     #[error("the settings changed meanwhile; read them again")]
     Conflict,
     #[error("settings failed: {0}")]
@@ -62,6 +66,7 @@ impl Rejection for SettingsError {
             Self::InvalidTtl => "invalid_invitation_ttl",
             Self::InvalidPasswordMinLength => "invalid_password_min_length",
             Self::UnknownGroup(_) => "unknown_group",
+            Self::InvalidReminderDays => "invalid_reminder_days",
             Self::Conflict => "settings_changed",
             Self::Internal(_) => "internal",
         }
@@ -71,9 +76,10 @@ impl Rejection for SettingsError {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
             Self::Forbidden => RejectionClass::Forbidden,
-            Self::InvalidTtl | Self::InvalidPasswordMinLength | Self::UnknownGroup(_) => {
-                RejectionClass::Invalid
-            }
+            Self::InvalidTtl
+            | Self::InvalidPasswordMinLength
+            | Self::UnknownGroup(_)
+            | Self::InvalidReminderDays => RejectionClass::Invalid,
             Self::Conflict => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
@@ -128,6 +134,9 @@ impl SettingsChange {
         if let Some(v) = self.self_registration {
             settings.self_registration = v;
         }
+        if let Some(v) = &self.reminder_days {
+            settings.reminder_days = v.clone();
+        }
     }
 }
 
@@ -159,6 +168,17 @@ pub async fn update_settings(
         .is_some_and(|n| !(8..=Settings::MAX_PASSWORD_MIN_LENGTH).contains(&n))
     {
         return Err(SettingsError::InvalidPasswordMinLength);
+    }
+    if let Some(days) = &mut change.reminder_days {
+        if days.len() > Settings::MAX_REMINDERS
+            || days
+                .iter()
+                .any(|d| *d == 0 || *d > Settings::MAX_INVITATION_TTL_DAYS)
+        {
+            return Err(SettingsError::InvalidReminderDays);
+        }
+        days.sort_unstable();
+        days.dedup();
     }
     if let Some(groups) = &mut change.default_groups {
         let mut unique: Vec<GroupId> = Vec::new();

@@ -304,45 +304,69 @@ async fn accept(
         .hash(password, services.random.clone())
         .await
         .map_err(|e| SignUpError::Internal(e.to_string()))?;
-    let now = services.clock.now();
-    let user = User {
-        id: services.random.user_id(),
-        org: org.domain.clone(),
-        email,
-        uid,
-        first_name,
-        last_name,
-        role: invitation.role.as_role(),
-        groups: invitation.groups_on_acceptance(&org.settings),
-        password: digest,
-        created_at: now,
-        version: 0,
-    };
-    let (session_token, session) = new_session(services, &user);
-    let mut accepted = invitation;
-    accepted.state = InvitationState::Accepted {
-        user_id: user.id.clone(),
-        at: now,
-    };
-    accepted.record(
-        crate::lifecycle::EventKind::Accepted,
-        now,
-        Some(user.id.clone()),
-    );
-    let acceptance = Acceptance {
-        invitation: accepted,
-        user,
-        session,
-    };
-    match services.store.accept_invitation(&acceptance).await {
-        Ok(()) => Ok(SignedIn {
-            token: session_token,
-            expires_at: acceptance.session.expires_at,
-            user: acceptance.user,
-        }),
-        Err(WriteError::Stale) => Err(SignUpError::InvalidAccessCode),
-        Err(WriteError::EmailTaken) => Err(SignUpError::EmailTaken),
-        Err(WriteError::UidTaken) => Err(SignUpError::UidTaken),
-        Err(e) => Err(SignUpError::Internal(e.to_string())),
+    let user_id = services.random.user_id();
+    let mut invitation = invitation;
+    // A change of the invitation meanwhile that leaves it pending with the same credential (the
+    // cleanup recording a reminder, say) is no reason to refuse: accept it as it is now.
+    for _ in 0..3 {
+        let now = services.clock.now();
+        let user = User {
+            id: user_id.clone(),
+            org: org.domain.clone(),
+            email: email.clone(),
+            uid: uid.clone(),
+            first_name: first_name.clone(),
+            last_name: last_name.clone(),
+            role: invitation.role.as_role(),
+            groups: invitation.groups_on_acceptance(&org.settings),
+            password: digest.clone(),
+            created_at: now,
+            version: 0,
+        };
+        let (session_token, session) = new_session(services, &user);
+        let mut accepted = invitation.clone();
+        accepted.state = InvitationState::Accepted {
+            user_id: user.id.clone(),
+            at: now,
+        };
+        accepted.record(
+            crate::lifecycle::EventKind::Accepted,
+            now,
+            Some(user.id.clone()),
+        );
+        let acceptance = Acceptance {
+            invitation: accepted,
+            user,
+            session,
+        };
+        match services.store.accept_invitation(&acceptance).await {
+            Ok(()) => {
+                return Ok(SignedIn {
+                    token: session_token,
+                    expires_at: acceptance.session.expires_at,
+                    user: acceptance.user,
+                })
+            }
+            Err(WriteError::Stale) => {
+                let now_stored = services
+                    .store
+                    .invitation(&org.domain, &invitation.id)
+                    .await?;
+                match now_stored {
+                    Some(current)
+                        if current.invitee == invitation.invitee
+                            && current.status_at(services.clock.now())
+                                == InvitationStatus::Pending =>
+                    {
+                        invitation = current;
+                    }
+                    _ => return Err(SignUpError::InvalidAccessCode),
+                }
+            }
+            Err(WriteError::EmailTaken) => return Err(SignUpError::EmailTaken),
+            Err(WriteError::UidTaken) => return Err(SignUpError::UidTaken),
+            Err(e) => return Err(SignUpError::Internal(e.to_string())),
+        }
     }
+    Err(SignUpError::InvalidAccessCode)
 }

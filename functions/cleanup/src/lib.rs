@@ -1,0 +1,53 @@
+//! `cleanup`: started by a schedule (every 5 minutes), it sends due reminders, retries emails
+//! that did not go out, notes expiries and removes invitations past their grace
+//! (`gatehouse_domain::usecase::cleanup`). It stops starting batches when the invocation's time
+//! runs short; what is left is due on the next run. Two runs at once, or a retried one, send
+//! nothing twice. `gatehouse-local` runs the same code on a timer and on demand.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_domain::usecase::cleanup::{run_cleanup, CleanupError, CleanupReport};
+use gatehouse_domain::Services;
+
+/// Time kept free at the end of an invocation: a batch started just before it finishes.
+pub const MARGIN: Duration = Duration::from_secs(30);
+
+/// The time a run may take, from the invocation's deadline (milliseconds since the epoch).
+pub fn budget(services: &Services, deadline_ms: u64) -> Duration {
+    let now_ms = u64::try_from(services.clock.now().unix_seconds())
+        .unwrap_or(0)
+        .saturating_mul(1000);
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(MARGIN)
+}
+
+/// Runs the cleanup for at most `budget` (checked between batches).
+pub async fn run(services: &Services, budget: Duration) -> Result<CleanupReport, CleanupError> {
+    let started = Instant::now();
+    let report = run_cleanup(services, &move || started.elapsed() < budget).await?;
+    tracing::info!(
+        reminded = report.reminded,
+        retried = report.retried,
+        mail_failed = report.mail_failed,
+        expired = report.expired,
+        removed = report.removed,
+        superseded = report.superseded,
+        batches = report.batches,
+        stopped_early = report.stopped_early,
+        "cleanup ran"
+    );
+    Ok(report)
+}
+
+/// The report as the invocation's answer (and the local run's).
+pub fn report_json(report: &CleanupReport) -> serde_json::Value {
+    serde_json::json!({
+        "reminded": report.reminded,
+        "retried": report.retried,
+        "mail_failed": report.mail_failed,
+        "expired": report.expired,
+        "removed": report.removed,
+        "superseded": report.superseded,
+        "batches": report.batches,
+        "stopped_early": report.stopped_early,
+    })
+}

@@ -1,0 +1,19 @@
+//! The `cleanup` Lambda: AWS clients built once, then each scheduled event runs the cleanup
+//! within the invocation's time.
+
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    gatehouse_http::init_lambda_tracing();
+    let services = gatehouse_aws::services_from_env().await?;
+    let services = &services;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let budget = gatehouse_cleanup::budget(services, event.context.deadline);
+            let report = gatehouse_cleanup::run(services, budget).await?;
+            Ok::<_, lambda_runtime::Error>(gatehouse_cleanup::report_json(&report))
+        },
+    ))
+    .await
+}
