@@ -385,10 +385,36 @@ pub fn local_services(
     Ok((services, files))
 }
 
-/// `POST /_local/cleanup`: runs the cleanup now and answers what it did (the local run only;
-/// deployed, the schedule starts the `cleanup` function).
-pub fn cleanup_routes(services: Services) -> Router {
+/// The local run's stand-ins for what starts the background functions when deployed:
+/// `POST /_local/cleanup` runs the cleanup now and answers what it did (deployed, the schedule
+/// starts the `cleanup` function); `POST /_local/mail-events` takes one SES notification (the
+/// JSON SES publishes to SNS: a bounce or complaint), as `mail-events` does, and answers what
+/// became of it.
+pub fn background_routes(services: Services) -> Router {
     Router::new()
+        .route(
+            "/_local/mail-events",
+            axum::routing::post(
+                |axum::extract::State(services): axum::extract::State<Arc<Services>>,
+                 body: String| async move {
+                    match gatehouse_mail_events::handle_notification(&services, &body).await {
+                        Ok(handled) => axum::response::IntoResponse::into_response(axum::Json(
+                            serde_json::json!({ "outcome": handled.as_str() }),
+                        )),
+                        Err(e) => {
+                            tracing::error!(cause = %e, "mail event failed");
+                            axum::response::IntoResponse::into_response(
+                                gatehouse_http::ApiError::new(
+                                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                                    "mail_event_failed",
+                                    "The mail event could not be recorded; try again.",
+                                ),
+                            )
+                        }
+                    }
+                },
+            ),
+        )
         .route(
             "/_local/cleanup",
             axum::routing::post(

@@ -4,7 +4,7 @@ use anyhow::Context;
 use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
 use gatehouse_local::{
-    cleanup_routes, files_routes, generated_password, local_services, routes, serve,
+    background_routes, files_routes, generated_password, local_services, routes, serve,
     spawn_cleanup_timer, LocalSettings,
 };
 
@@ -95,6 +95,6 @@ async fn main() -> anyhow::Result<()> {
     }
     let app = gatehouse_http::app(routes(), services.clone())
         .merge(files_routes(files, services.clone()))
-        .merge(cleanup_routes(services));
+        .merge(background_routes(services));
     serve(listener, app, &settings).await
 }

@@ -14,6 +14,7 @@ on_both_backends!(
     concurrent_group_admin_changes_all_land,
     another_organisations_admin_finds_no_group_here,
     groups_are_renamed_by_admins_and_names_stay_unique,
+    mine_lists_only_the_callers_groups,
 );
 
 /// An account of the organisation (invited by the admin as `role`, signed up): its session
@@ -445,4 +446,67 @@ async fn groups_are_renamed_by_admins_and_names_stay_unique(backend: Backend) {
         )
         .await
         .assert_problem(404, "group_not_found");
+}
+
+async fn mine_lists_only_the_callers_groups(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let sales = b.group("Sales").await;
+    let email = b.email("designer");
+    assert_eq!(
+        b.invite(&email, "member", std::slice::from_ref(&design))
+            .await
+            .status,
+        201
+    );
+    let token = b.sign_up_token(&email).await;
+    let joined = b.sign_up(&token, "the cat sat on the mat").await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    let member = joined.json["token"].as_str().unwrap().to_string();
+    let ids = |reply: &gatehouse_e2e::Reply| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Every group of the organisation, then the member's own.
+    let all = ids(&b.gateway.get("/v1/orgs/demo/groups", Some(&member)).await);
+    assert!(all.contains(&design) && all.contains(&sales), "{all:?}");
+    let mine = ids(&b
+        .gateway
+        .get("/v1/orgs/demo/groups?mine=true", Some(&member))
+        .await);
+    // Theirs: the group they were invited into and the organisation's default groups.
+    let mut own: Vec<String> = joined.json["user"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_string())
+        .collect();
+    own.sort();
+    let mut mine_sorted = mine.clone();
+    mine_sorted.sort();
+    assert_eq!(mine_sorted, own);
+    assert!(mine.contains(&design) && !mine.contains(&sales), "{mine:?}");
+    // The admin is in neither new group; `mine=false` is the whole list.
+    let admins = ids(&b
+        .gateway
+        .get("/v1/orgs/demo/groups?mine=true", Some(&b.admin_token))
+        .await);
+    assert!(
+        admins.len() < all.len() && !admins.contains(&design) && !admins.contains(&sales),
+        "{admins:?}"
+    );
+    let unfiltered = ids(&b
+        .gateway
+        .get("/v1/orgs/demo/groups?mine=false", Some(&member))
+        .await);
+    assert_eq!(unfiltered.len(), all.len());
+    b.gateway
+        .get("/v1/orgs/demo/groups?mine=perhaps", Some(&member))
+        .await
+        .assert_problem(422, "invalid_query");
 }

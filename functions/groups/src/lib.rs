@@ -14,9 +14,10 @@ use gatehouse_domain::usecase::groups::{
 };
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
+    QueryParams,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -43,17 +44,26 @@ pub struct NewGroupBody {
     name: Option<String>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `true`: only the groups the caller belongs to (what guests always see).
+    mine: Option<bool>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GroupList {
     items: Vec<GroupView>,
 }
 
-/// The groups the caller may see.
+/// The groups the caller may see: all of them for admins and members (with `mine=true` those
+/// they belong to), those they belong to for guests.
 #[utoipa::path(
     get,
     operation_id = "list_groups",
     path = "/v1/orgs/{org}/groups",
-    params(("org" = String, Path, description = "organisation domain")),
+    params(("org" = String, Path, description = "organisation domain"), ListParams),
     responses(
         (status = 200, body = GroupList),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
@@ -66,9 +76,11 @@ async fn list(
     State(services): State<AppState>,
     Path(org): Path<String>,
     bearer: Bearer,
+    QueryParams(params): QueryParams<ListParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
-    let groups = list_groups(&services, &org, bearer.token()).await?;
+    let mine = params.mine.unwrap_or(false);
+    let groups = list_groups(&services, &org, bearer.token(), mine).await?;
     Ok(Json(GroupList {
         items: groups.iter().map(GroupView::from).collect(),
     }))

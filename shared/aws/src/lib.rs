@@ -5,7 +5,7 @@
 mod dynamo;
 mod env;
 mod s3;
-mod ses;
+pub mod ses;
 
 pub use dynamo::{create_table, DynamoItems, RequestCounter};
 pub use env::{aws_sdk_config, services_from_env, services_with_files_from_env, AwsSettings};

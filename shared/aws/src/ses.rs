@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use aws_sdk_sesv2::Client;
 
 use std::sync::Arc;
@@ -17,6 +17,32 @@ pub struct SesMailer {
     from: String,
     configuration_set: Option<String>,
     pace: Option<Arc<Pace>>,
+}
+
+/// The message tags naming the invitation a message is about: SES hands them back with the
+/// message's bounces and complaints (`mail-events`). Organisation slugs and invitation ids are
+/// within the characters tags allow (letters, digits, `-`, `_`).
+pub const ORG_TAG: &str = "gatehouse-org";
+pub const INVITATION_TAG: &str = "gatehouse-invitation";
+
+/// The tags for `email`: none unless it is about an invitation.
+pub fn tags_of(email: &OutgoingEmail) -> Result<Vec<MessageTag>, MailError> {
+    let Some(about) = &email.about else {
+        return Ok(Vec::new());
+    };
+    [
+        (ORG_TAG, about.org.as_str()),
+        (INVITATION_TAG, about.invitation.as_str()),
+    ]
+    .into_iter()
+    .map(|(name, value)| {
+        MessageTag::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .map_err(|e| MailError(e.to_string()))
+    })
+    .collect()
 }
 
 /// How many times a send is tried before its invitation is left queued.
@@ -102,6 +128,7 @@ impl Mailer for SesMailer {
             )
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(Some(tags_of(email)?).filter(|t| !t.is_empty()))
             .send()
             .await
             .map(|_| ())

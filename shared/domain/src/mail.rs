@@ -104,6 +104,7 @@ impl InvitationMail<'_> {
             text: render("invitation.txt", &ctx)?,
             html: render("invitation.html", &ctx)?,
             action_link: Some(self.link.clone()),
+            about: None,
         })
     }
 }
@@ -138,6 +139,7 @@ impl LinkConfirmationMail<'_> {
             text: render("link_confirmation.txt", &ctx)?,
             html: render("link_confirmation.html", &ctx)?,
             action_link: Some(self.link.clone()),
+            about: None,
         })
     }
 }
@@ -166,6 +168,7 @@ impl PasswordResetMail<'_> {
             html: render("password_reset.html", &ctx)?,
             subject,
             action_link: Some(self.link.clone()),
+            about: None,
         })
     }
 }

@@ -538,6 +538,16 @@ pub struct OutgoingEmail {
     pub html: String,
     /// The link the message asks its reader to follow (a local outbox prints it).
     pub action_link: Option<String>,
+    /// The invitation the message is about, carried with it so that the mail service's later
+    /// reports (bounces, complaints) find their way back (SES: message tags).
+    pub about: Option<MailTopic>,
+}
+
+/// What a message is about: one invitation of one organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailTopic {
+    pub org: OrgDomain,
+    pub invitation: InvitationId,
 }
 
 #[derive(Debug, Error)]

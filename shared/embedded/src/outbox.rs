@@ -95,6 +95,7 @@ mod tests {
             text: "t".into(),
             html: "<p>h</p>".into(),
             action_link: None,
+            about: None,
         };
         let from: Mailbox = "Gatehouse <no-reply@gatehouse.localhost>".parse().unwrap();
         String::from_utf8(rfc5322(&from, &email).unwrap()).unwrap()

@@ -57,6 +57,7 @@ async fn the_outbox_writes_rfc5322_files() {
         text: "plain body".into(),
         html: "<p>html body</p>".into(),
         action_link: None,
+        about: None,
     };
     outbox.send(&mail).await.unwrap();
     let files: Vec<_> = std::fs::read_dir(dir.path())

@@ -98,11 +98,13 @@ pub async fn create_group(
     Ok(group)
 }
 
-/// Admins and members see every group; guests only the groups they belong to.
+/// Admins and members see every group, or with `mine` only the groups they belong to; guests
+/// only the groups they belong to.
 pub async fn list_groups(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
+    mine: bool,
 ) -> Result<Vec<Group>, GroupsError> {
     // The caller's account is read along, for a guest's groups.
     let caller = caller_in::<GroupsError>(
@@ -116,7 +118,7 @@ pub async fn list_groups(
     )
     .await?;
     let mut groups = services.store.groups(org).await?;
-    if caller.actor.role == Role::Guest {
+    if mine || caller.actor.role == Role::Guest {
         let user = caller
             .user
             .ok_or(GroupsError::Auth(AuthError::Unauthenticated))?;

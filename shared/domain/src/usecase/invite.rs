@@ -434,7 +434,7 @@ pub(crate) fn email_of(
     };
     let link = sign_up_link(services, &invitation.org, link_token);
     let life = &invitation.lifecycle;
-    match life.mail {
+    let mut email = match life.mail {
         MailKind::Invitation => InvitationMail {
             to: email,
             org: org.name(),
@@ -460,5 +460,10 @@ pub(crate) fn email_of(
             expires_at: invitation.expires_at,
         }
         .render(),
-    }
+    }?;
+    email.about = Some(crate::ports::MailTopic {
+        org: invitation.org.clone(),
+        invitation: invitation.id.clone(),
+    });
+    Ok(email)
 }

@@ -12,6 +12,7 @@ pub mod imports;
 pub mod invitation_link;
 pub mod invitations;
 pub mod invite;
+pub mod mail_feedback;
 pub mod password;
 pub mod session;
 pub mod settings;
