@@ -15,6 +15,7 @@ on_both_backends!(
     another_organisations_admin_finds_no_group_here,
     groups_are_renamed_by_admins_and_names_stay_unique,
     mine_lists_only_the_callers_groups,
+    admins_list_invitations_by_role_and_inviter,
 );
 
 /// An account of the organisation (invited by the admin as `role`, signed up): its session
@@ -509,4 +510,97 @@ async fn mine_lists_only_the_callers_groups(backend: Backend) {
         .get("/v1/orgs/demo/groups?mine=perhaps", Some(&member))
         .await
         .assert_problem(422, "invalid_query");
+}
+
+async fn admins_list_invitations_by_role_and_inviter(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let (member, member_id) = account(&b, "member", "member").await;
+    set(&b, json!({"members_can_invite": true})).await;
+    // The member invites a member and a guest; the admin a guest.
+    let mut sent = Vec::new();
+    for (token, name, role) in [
+        (member.as_str(), "m-friend", "member"),
+        (member.as_str(), "m-partner", "guest"),
+        (b.admin_token.as_str(), "a-visitor", "guest"),
+    ] {
+        let reply = invite_as(&b, token, &b.email(name), role, &[]).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        sent.push(reply.json["id"].as_str().unwrap().to_string());
+        // Ids order by creation time (the test clock stands still otherwise).
+        b.advance(std::time::Duration::from_secs(1));
+    }
+    let listed = |query: String| {
+        let b = &b;
+        async move {
+            let reply = b
+                .gateway
+                .get(
+                    &format!("/v1/orgs/demo/invitations?{query}"),
+                    Some(&b.admin_token),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{query}: {reply:?}");
+            reply.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Newest first.
+    assert_eq!(
+        listed(format!("invited_by={member_id}")).await,
+        [sent[1].clone(), sent[0].clone()]
+    );
+    assert_eq!(
+        listed("role=guest".into()).await,
+        [sent[2].clone(), sent[1].clone()]
+    );
+    assert_eq!(
+        listed(format!(
+            "role=guest&invited_by={member_id}&status=pending&kind=email"
+        ))
+        .await,
+        [sent[1].clone()]
+    );
+    // The member's own invitation (as a member, accepted) is the admin's.
+    let admins: Vec<String> = listed("role=member&status=accepted".into()).await;
+    assert_eq!(admins.len(), 1, "{admins:?}");
+    // Paged a row at a time.
+    let first = b
+        .gateway
+        .get(
+            "/v1/orgs/demo/invitations?role=guest&limit=1",
+            Some(&b.admin_token),
+        )
+        .await;
+    let cursor = first.json["next_cursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_string();
+    assert_eq!(
+        listed(format!("role=guest&limit=1&cursor={cursor}")).await,
+        [sent[1].clone()]
+    );
+    for (query, code) in [
+        ("role=admin", "invalid_role"),
+        ("invited_by=someone", "invalid_user_id"),
+    ] {
+        b.gateway
+            .get(
+                &format!("/v1/orgs/demo/invitations?{query}"),
+                Some(&b.admin_token),
+            )
+            .await
+            .assert_problem(422, code);
+    }
+    // Only admins list.
+    b.gateway
+        .get(
+            &format!("/v1/orgs/demo/invitations?invited_by={member_id}"),
+            Some(&member),
+        )
+        .await
+        .assert_problem(403, "forbidden");
 }

@@ -15,6 +15,7 @@ use gatehouse_domain::model::{
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::types::{
     EmailAddress, GroupId, InvitationId, InviteeRole, ParseError, PersonName, PersonalMessage, Uid,
+    UserId,
 };
 use gatehouse_domain::usecase::invitations::{
     get_invitation, list_invitations, revoke_invitation, InvitationFilter,
@@ -251,6 +252,11 @@ pub struct ListParams {
     /// `email` or `uid`.
     #[param(value_type = Option<KindName>)]
     kind: Option<String>,
+    /// `member` or `guest`.
+    #[param(value_type = Option<InviteeRoleName>)]
+    role: Option<String>,
+    /// The id of the user who sent them (32 lowercase hexadecimal digits).
+    invited_by: Option<String>,
     cursor: Option<String>,
     /// 1 to 100 (default 50).
     #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
@@ -350,7 +356,7 @@ async fn invite(
         (status = 200, body = InvitationPage),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_status`, `invalid_kind`, `invalid_limit`, `invalid_cursor`, `invalid_query`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_status`, `invalid_kind`, `invalid_role`, `invalid_user_id`, `invalid_limit`, `invalid_cursor`, `invalid_query`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "invitations"
@@ -377,12 +383,20 @@ async fn list(
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
     });
-    let (status, kind, limit) = fields.finish((status, kind, limit))?;
+    let role = fields.optional("role", params.role.as_deref(), InviteeRole::parse);
+    let invited_by = fields.optional("invited_by", params.invited_by.as_deref(), UserId::parse);
+    let (status, kind, role, invited_by, limit) =
+        fields.finish((status, kind, role, invited_by, limit))?;
     let page = list_invitations(
         &services,
         &org,
         bearer.token(),
-        InvitationFilter { status, kind },
+        InvitationFilter {
+            status,
+            kind,
+            role,
+            invited_by,
+        },
         PageRequest {
             cursor: params.cursor,
             limit: limit.unwrap_or(50),

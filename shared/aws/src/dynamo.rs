@@ -2,22 +2,26 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
-    KeyType, KeysAndAttributes, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem, Update, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use gatehouse_store::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
+use gatehouse_store::{
+    Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
+};
 
 const PK: &str = "pk";
 const SK: &str = "sk";
 
 /// The item store on one DynamoDB table with a string partition key `pk` and sort key `sk`
-/// (see `KEYS.md` for what lives where). Reads are strongly consistent; a batch of one write is a
+/// (see `KEYS.md` for what lives where), and the global secondary indexes `gsi1` and `gsi2`
+/// (partition keys `gsi1pk`, `gsi2pk`, sort key `sk`, every attribute projected). Reads of the
+/// table are strongly consistent, of an index eventually consistent; a batch of one write is a
 /// PutItem/DeleteItem, larger batches are one TransactWriteItems.
 #[derive(Clone)]
 pub struct DynamoItems {
@@ -450,28 +454,58 @@ impl ItemStore for DynamoItems {
     }
 
     async fn query(&self, query: &Query) -> Result<QueryPage, ItemError> {
-        let mut request = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
-            .consistent_read(true)
             .scan_index_forward(!query.descending)
             .limit(i32::try_from(query.limit.clamp(1, 1000)).unwrap_or(1000))
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", AttributeValue::S(query.pk.clone()));
-        request = if query.sk_prefix.is_empty() {
-            request.key_condition_expression("#pk = :pk")
+        let mut request = if let Some(index) = query.index {
+            if !query.sk_prefix.is_empty() {
+                return Err(backend("an index query takes no sort-key prefix"));
+            }
+            // An index's sort keys are unique within a partition, so a page continues after its
+            // last sort key by a key condition (ExclusiveStartKey would need the table's key too).
+            let request = request
+                .index_name(index.name())
+                .expression_attribute_names("#pk", index.attribute());
+            match &query.after {
+                Some(after) => request
+                    .key_condition_expression(if query.descending {
+                        "#pk = :pk AND #sk < :after"
+                    } else {
+                        "#pk = :pk AND #sk > :after"
+                    })
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":after", AttributeValue::S(after.clone())),
+                None => request.key_condition_expression("#pk = :pk"),
+            }
         } else {
-            request
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":prefix", AttributeValue::S(query.sk_prefix.clone()))
+            let request = request
+                .consistent_read(true)
+                .expression_attribute_names("#pk", PK);
+            let request = if query.sk_prefix.is_empty() {
+                request.key_condition_expression("#pk = :pk")
+            } else {
+                request
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(
+                        ":prefix",
+                        AttributeValue::S(query.sk_prefix.clone()),
+                    )
+            };
+            match &query.after {
+                Some(after) => request.set_exclusive_start_key(Some(key_attrs(&Key::new(
+                    query.pk.clone(),
+                    after.clone(),
+                )))),
+                None => request,
+            }
         };
-        if let Some(after) = &query.after {
-            request = request.set_exclusive_start_key(Some(key_attrs(&Key::new(
-                query.pk.clone(),
-                after.clone(),
-            ))));
+        if query.index.is_some() {
+            request = request.consistent_read(false);
         }
         let out = request.send().await.map_err(sdk_error)?;
         let items = out
@@ -560,10 +594,33 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), ItemError>
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(PK)?)
-        .attribute_definitions(attr(SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
+        .set_attribute_definitions(Some(
+            Index::ALL
+                .iter()
+                .map(|index| attr(index.attribute()))
+                .chain([attr(PK), attr(SK)])
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+        .set_global_secondary_indexes(Some(
+            Index::ALL
+                .iter()
+                .map(|index| {
+                    GlobalSecondaryIndex::builder()
+                        .index_name(index.name())
+                        .key_schema(key(index.attribute(), KeyType::Hash)?)
+                        .key_schema(key(SK, KeyType::Range)?)
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(backend)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
         .send()
         .await
         .map_err(sdk_error)?;

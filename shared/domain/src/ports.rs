@@ -12,7 +12,7 @@ use crate::model::{
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
 use crate::types::{
-    EmailAddress, GroupId, GroupName, ImportId, InvitationId, OrgDomain, Uid, UserId,
+    EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain, Uid, UserId,
 };
 
 /// A store could not answer (network, throttling, corrupt data). Logged, never shown.
@@ -52,10 +52,15 @@ pub struct PageRequest {
 
 /// Which invitations a list shows. Each combination is served from one partition of the key
 /// design, so a page costs about one page of reads whatever the organisation's size.
-#[derive(Debug, Clone, Copy)]
+/// A role or inviter filter reads an index partition of the invitations of that role or
+/// inviter instead (newest first), the other filters applied to what it holds.
+#[derive(Debug, Clone)]
 pub struct InvitationQuery {
     pub status: Option<InvitationStatus>,
     pub kind: Option<InvitationKind>,
+    pub role: Option<InviteeRole>,
+    /// Who sent them.
+    pub invited_by: Option<UserId>,
     /// What `pending` and `expired` are decided against.
     pub now: Timestamp,
 }

@@ -5,10 +5,30 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-use gatehouse_store::{updated, Attrs, Item, ItemError, ItemStore, Key, Query, QueryPage, Write};
+use gatehouse_store::{
+    updated, Attrs, Index, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
+};
 
 /// Items keyed by (partition key, sort key); values are the attributes as JSON.
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
+
+/// A secondary index: (index partition, the item's sort key, the item's partition key), kept in
+/// the same write transaction as the items.
+type IndexTable = TableDefinition<'static, (&'static str, &'static str, &'static str), ()>;
+const GSI1: IndexTable = TableDefinition::new("gsi1");
+const GSI2: IndexTable = TableDefinition::new("gsi2");
+
+fn index_table(index: Index) -> IndexTable {
+    match index {
+        Index::First => GSI1,
+        Index::Second => GSI2,
+    }
+}
+
+/// The index partition `attrs` place an item in.
+fn index_pk(index: Index, attrs: Option<&Attrs>) -> Option<&str> {
+    attrs?.get(index.attribute())?.as_str()
+}
 
 /// The embedded store: ACID and persistent across restarts (one redb file). redb runs one write
 /// transaction at a time, so a batch's conditions are checked and its writes applied with no
@@ -38,8 +58,74 @@ impl EmbeddedItems {
             .map_err(backend)?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;
+        for index in Index::ALL {
+            txn.open_table(index_table(index)).map_err(backend)?;
+        }
         txn.commit().map_err(backend)?;
         Ok(Self { db: Arc::new(db) })
+    }
+
+    /// A page of an index partition: its entries in sort-key order, each read from the items.
+    async fn query_index(&self, index: Index, query: &Query) -> Result<QueryPage, ItemError> {
+        if !query.sk_prefix.is_empty() {
+            return Err(backend("an index query takes no sort-key prefix"));
+        }
+        let q = query.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let entries = txn.open_table(index_table(index)).map_err(backend)?;
+            let items = txn.open_table(ITEMS).map_err(backend)?;
+            let ipk = q.pk.as_str();
+            let next_pk = format!("{ipk}\0");
+            // (P, s, "") sorts before every entry of P whose sort key is s.
+            let lower = match (&q.after, q.descending) {
+                (Some(after), false) => Bound::Included((ipk, after.as_str(), "")),
+                _ => Bound::Included((ipk, "", "")),
+            };
+            let upper = match (&q.after, q.descending) {
+                (Some(after), true) => Bound::Excluded((ipk, after.as_str(), "")),
+                _ => Bound::Excluded((next_pk.as_str(), "", "")),
+            };
+            let range = entries
+                .range::<(&str, &str, &str)>((lower, upper))
+                .map_err(backend)?;
+            let entries: Box<dyn Iterator<Item = _>> = if q.descending {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            };
+            let limit = q.limit.max(1);
+            let mut found = Vec::new();
+            let mut more = false;
+            for entry in entries {
+                let (k, _) = entry.map_err(backend)?;
+                let (_, sk, pk) = k.value();
+                if q.after.as_deref() == Some(sk) {
+                    continue;
+                }
+                if found.len() == limit {
+                    more = true;
+                    break;
+                }
+                let attrs = items.get((pk, sk)).map_err(backend)?;
+                if let Some(attrs) = attrs {
+                    found.push(Item {
+                        key: Key::new(pk, sk),
+                        attrs: decode(attrs.value())?,
+                    });
+                }
+            }
+            let last_sk = if more {
+                found.last().map(|i| i.key.sk.clone())
+            } else {
+                None
+            };
+            Ok(QueryPage {
+                items: found,
+                last_sk,
+            })
+        })
+        .await
     }
 
     async fn blocking<T: Send + 'static>(
@@ -93,6 +179,9 @@ impl ItemStore for EmbeddedItems {
     }
 
     async fn query(&self, query: &Query) -> Result<QueryPage, ItemError> {
+        if let Some(index) = query.index {
+            return self.query_index(index, query).await;
+        }
         let q = query.clone();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
@@ -194,33 +283,47 @@ impl ItemStore for EmbeddedItems {
                         return Err(ItemError::ConditionFailed { index });
                     }
                 }
+                let mut indexes = Index::ALL
+                    .iter()
+                    .map(|index| txn.open_table(index_table(*index)).map_err(backend))
+                    .collect::<Result<Vec<_>, _>>()?;
                 for w in &writes {
-                    match w {
-                        Write::Put { item, .. } => {
-                            let bytes = encode(&item.attrs)?;
+                    if matches!(w, Write::Check { .. }) {
+                        continue;
+                    }
+                    let key = w.key();
+                    let k = (key.pk.as_str(), key.sk.as_str());
+                    let current = table
+                        .get(k)
+                        .map_err(backend)?
+                        .map(|v| decode(v.value()))
+                        .transpose()?;
+                    let next = match w {
+                        Write::Put { item, .. } => Some(item.attrs.clone()),
+                        Write::Delete { .. } | Write::Check { .. } => None,
+                        Write::Update { add, set, .. } => Some(updated(current.clone(), add, set)),
+                    };
+                    match &next {
+                        Some(attrs) => {
                             table
-                                .insert(
-                                    (item.key.pk.as_str(), item.key.sk.as_str()),
-                                    bytes.as_slice(),
-                                )
+                                .insert(k, encode(attrs)?.as_slice())
                                 .map_err(backend)?;
                         }
-                        Write::Delete { key, .. } => {
-                            table
-                                .remove((key.pk.as_str(), key.sk.as_str()))
-                                .map_err(backend)?;
+                        None => {
+                            table.remove(k).map_err(backend)?;
                         }
-                        Write::Check { .. } => {}
-                        Write::Update { key, add, set, .. } => {
-                            let current = table
-                                .get((key.pk.as_str(), key.sk.as_str()))
-                                .map_err(backend)?
-                                .map(|v| decode(v.value()))
-                                .transpose()?;
-                            let bytes = encode(&updated(current, add, set))?;
-                            table
-                                .insert((key.pk.as_str(), key.sk.as_str()), bytes.as_slice())
-                                .map_err(backend)?;
+                    }
+                    for (index, entries) in Index::ALL.into_iter().zip(indexes.iter_mut()) {
+                        let old = index_pk(index, current.as_ref());
+                        let new = index_pk(index, next.as_ref());
+                        if old == new {
+                            continue;
+                        }
+                        if let Some(ipk) = old {
+                            entries.remove((ipk, k.1, k.0)).map_err(backend)?;
+                        }
+                        if let Some(ipk) = new {
+                            entries.insert((ipk, k.1, k.0), ()).map_err(backend)?;
                         }
                     }
                 }

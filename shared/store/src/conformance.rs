@@ -26,11 +26,11 @@ use gatehouse_domain::ports::{
 use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
 use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{
-    EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role, Uid,
+    EmailAddress, GroupName, InviteeRole, OrgDomain, PersonName, Role, Uid, UserId,
 };
 
 use crate::counting::CountingItems;
-use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
+use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
 use crate::records::Records;
 
 /// Declares one `#[tokio::test]` per conformance check, each with a fresh store from `$factory`
@@ -46,6 +46,7 @@ macro_rules! conformance_suite {
             conditions_compare_values_and_numbers,
             deletes_and_checks_honour_conditions,
             queries_return_a_prefix_in_order_in_pages,
+            indexes_follow_every_write_of_their_items,
             concurrent_conditional_puts_have_one_winner,
             updates_add_to_numbers_and_set_attributes,
             concurrent_additions_all_land,
@@ -76,6 +77,7 @@ macro_rules! conformance_suite {
             users_are_listed_in_pages,
             renewing_an_invitation_renews_its_claim,
             invitations_are_listed_by_status_and_kind,
+            invitations_are_listed_by_role_and_inviter,
             revoking_releases_the_claim_in_the_same_write,
             a_request_key_is_claimed_once_and_its_answer_kept,
             a_lapsed_or_forgotten_request_key_is_free_again,
@@ -367,6 +369,130 @@ pub async fn deletes_and_checks_honour_conditions(store: Arc<dyn ItemStore>) {
         .unwrap();
 }
 
+/// The sort keys of index partition `pk`, read `limit` at a time.
+async fn index_sks(
+    store: &dyn ItemStore,
+    index: Index,
+    pk: &str,
+    limit: usize,
+    descending: bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .query(&Query {
+                index: Some(index),
+                pk: pk.to_string(),
+                sk_prefix: String::new(),
+                after: after.clone(),
+                limit,
+                descending,
+            })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= limit);
+        for item in &page.items {
+            // Items come whole, as the table holds them.
+            assert_eq!(
+                item.attrs.get(index.attribute()),
+                Some(&json!(pk)),
+                "{item:?}"
+            );
+            assert_eq!(store.get(&item.key).await.unwrap().as_ref(), Some(item));
+        }
+        seen.extend(page.items.into_iter().map(|i| i.key.sk));
+        match page.last_sk {
+            Some(sk) => after = Some(sk),
+            None => return seen,
+        }
+    }
+}
+
+pub async fn indexes_follow_every_write_of_their_items(store: Arc<dyn ItemStore>) {
+    let (a, b) = (unique("T"), unique("T"));
+    let (red, blue, green) = (unique("I"), unique("I"), unique("I"));
+    let first = Index::First.attribute();
+    let second = Index::Second.attribute();
+    let mut writes = Vec::new();
+    for i in 0..5 {
+        // Items of two table partitions share an index partition, ordered by sort key.
+        let pk = if i % 2 == 0 { &a } else { &b };
+        writes.push(put(
+            item(
+                pk,
+                &format!("s{i}"),
+                json!({ first: red, second: green, "i": i }),
+            ),
+            None,
+        ));
+    }
+    writes.push(put(item(&a, "s9", json!({ "i": 9 })), None));
+    store.write(writes).await.unwrap();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        index_sks(&*store, Index::First, &red, 2, false).await,
+        s(&["s0", "s1", "s2", "s3", "s4"])
+    );
+    assert_eq!(
+        index_sks(&*store, Index::First, &red, 2, true).await,
+        s(&["s4", "s3", "s2", "s1", "s0"])
+    );
+    assert_eq!(
+        index_sks(&*store, Index::Second, &green, 10, true).await,
+        s(&["s4", "s3", "s2", "s1", "s0"])
+    );
+    assert!(index_sks(&*store, Index::First, &green, 10, false)
+        .await
+        .is_empty());
+
+    // A put moves its item to another partition; a put without the attribute takes it out; an
+    // update leaves it where it is; a delete removes it; a failed batch changes nothing.
+    store
+        .write(vec![
+            put(item(&a, "s0", json!({ first: blue })), None),
+            put(item(&b, "s1", json!({ "i": 1 })), None),
+            Write::Update {
+                key: Key::new(&a, "s2"),
+                add: vec![("n".into(), 1)],
+                set: Attrs::new(),
+                condition: None,
+            },
+            Write::Delete {
+                key: Key::new(&b, "s3"),
+                condition: None,
+            },
+            put(item(&a, "s9", json!({ first: blue })), None),
+        ])
+        .await
+        .unwrap();
+    let refused = store
+        .write(vec![
+            put(item(&a, "s4", json!({ first: blue })), None),
+            put(item(&a, "s0", json!({})), Some(Condition::NotExists)),
+        ])
+        .await;
+    assert!(matches!(
+        refused,
+        Err(ItemError::ConditionFailed { index: 1 })
+    ));
+    assert_eq!(
+        index_sks(&*store, Index::First, &red, 10, false).await,
+        s(&["s2", "s4"])
+    );
+    assert_eq!(
+        index_sks(&*store, Index::First, &blue, 1, false).await,
+        s(&["s0", "s9"])
+    );
+    assert_eq!(
+        index_sks(&*store, Index::Second, &green, 10, false).await,
+        s(&["s2", "s4"]),
+        "s0 lost its second attribute with the put"
+    );
+    let updated = store.get(&Key::new(&a, "s2")).await.unwrap().unwrap();
+    assert_eq!(updated.attrs.get("n"), Some(&json!(1)));
+}
+
 pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>) {
     let pk = unique("T");
     let other = unique("T");
@@ -387,6 +513,7 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
     loop {
         let page = store
             .query(&Query {
+                index: None,
                 pk: pk.clone(),
                 sk_prefix: "inv#".into(),
                 after: after.clone(),
@@ -407,6 +534,7 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
 
     let newest = store
         .query(&Query {
+            index: None,
             pk: pk.clone(),
             sk_prefix: "inv#".into(),
             after: None,
@@ -419,6 +547,7 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
     assert_eq!(sks, ["inv#06", "inv#05"]);
     let next = store
         .query(&Query {
+            index: None,
             pk: pk.clone(),
             sk_prefix: "inv#".into(),
             after: newest.last_sk,
@@ -432,6 +561,7 @@ pub async fn queries_return_a_prefix_in_order_in_pages(store: Arc<dyn ItemStore>
 
     let all = store
         .query(&Query {
+            index: None,
             pk: pk.clone(),
             sk_prefix: String::new(),
             after: None,
@@ -1094,6 +1224,8 @@ fn everything() -> InvitationQuery {
     InvitationQuery {
         status: None,
         kind: None,
+        role: None,
+        invited_by: None,
         now: Timestamp::from_unix_seconds(0),
     }
 }
@@ -1106,6 +1238,8 @@ fn select(
     InvitationQuery {
         status,
         kind,
+        role: None,
+        invited_by: None,
         now: Timestamp::from_unix_seconds(now),
     }
 }
@@ -1284,6 +1418,166 @@ pub async fn invitations_are_listed_by_status_and_kind(store: Arc<dyn ItemStore>
 }
 
 /// `p3` → `p3@example.com`; `U0` stays a uid.
+/// Lists by role and by inviter read an index partition, newest first, applying the other
+/// filters to what it holds; an invitation is listed once whatever its list copies.
+pub async fn invitations_are_listed_by_role_and_inviter(store: Arc<dyn ItemStore>) {
+    use InvitationKind::Email;
+    use InvitationStatus::{Accepted, Expired, Pending, Revoked};
+    let records = Records::new(store);
+    let keys = code_keys();
+    let (domain, admin) = new_org(&records).await;
+    let ann = random().user_id();
+    // p{i}: created at 1500+i, deadline 2500+i; ann sent the even ones, the admin the odd ones;
+    // p1, p2 and p5 are guests. u0: a uid member invitation by ann.
+    let mut invs = Vec::new();
+    for i in 0..7 {
+        let mut inv = invitation(
+            &domain,
+            &format!("p{i}@example.com"),
+            1_500 + i,
+            &SecretToken::generate(random()),
+        );
+        inv.invited_by = Some(if i % 2 == 0 {
+            ann.clone()
+        } else {
+            admin.id.clone()
+        });
+        if [1, 2, 5].contains(&i) {
+            inv.role = InviteeRole::Guest;
+        }
+        records.create_invitation(&inv).await.unwrap();
+        invs.push(inv);
+    }
+    let mut u0 = uid_invitation(&domain, "U0", 1_510, &AccessCode::generate(random()), &keys);
+    u0.invited_by = Some(ann.clone());
+    records.create_invitation(&u0).await.unwrap();
+    // Someone who registered themselves: no inviter.
+    let mut own = invitation(
+        &domain,
+        "p9@example.com",
+        1_509,
+        &SecretToken::generate(random()),
+    );
+    own.invited_by = None;
+    records.create_invitation(&own).await.unwrap();
+    records
+        .update_invitation(&revoked(&invs[2]), &invs[2])
+        .await
+        .unwrap();
+    records
+        .accept_invitation(&acceptance(&invs[4]))
+        .await
+        .unwrap();
+
+    // At 2504 p0..p3 have expired (p2 was revoked first), p5, p6, u0, p9 are live.
+    let now = 2_504;
+    let list = |role: Option<InviteeRole>,
+                inviter: Option<&UserId>,
+                status: Option<InvitationStatus>,
+                kind: Option<InvitationKind>| {
+        let query = InvitationQuery {
+            status,
+            kind,
+            role,
+            invited_by: inviter.cloned(),
+            now: Timestamp::from_unix_seconds(now),
+        };
+        let records = records.clone();
+        let domain = domain.clone();
+        async move { emails(&list_all(&records, &domain, &query, 2).await) }
+    };
+    let guest = Some(InviteeRole::Guest);
+    let member = Some(InviteeRole::Member);
+    assert_eq!(
+        list(guest, None, None, None).await,
+        ["p5", "p2", "p1"].map(mail)
+    );
+    assert_eq!(
+        list(member, None, None, None).await,
+        ["u0", "p9", "p6", "p4", "p3", "p0"].map(mail)
+    );
+    assert_eq!(
+        list(None, Some(&ann), None, None).await,
+        ["u0", "p6", "p4", "p2", "p0"].map(mail)
+    );
+    assert_eq!(
+        list(None, Some(&admin.id), None, None).await,
+        ["p5", "p3", "p1"].map(mail)
+    );
+    assert!(list(None, Some(&random().user_id()), None, None)
+        .await
+        .is_empty());
+    // With the other filters.
+    assert_eq!(
+        list(member, Some(&ann), Some(Pending), None).await,
+        ["u0", "p6"].map(mail)
+    );
+    assert_eq!(
+        list(None, Some(&ann), Some(Pending), Some(Email)).await,
+        [mail("p6")]
+    );
+    assert_eq!(list(guest, None, Some(Revoked), None).await, [mail("p2")]);
+    assert_eq!(
+        list(None, Some(&ann), Some(Accepted), None).await,
+        [mail("p4")]
+    );
+    assert_eq!(
+        list(guest, Some(&admin.id), Some(Expired), None).await,
+        [mail("p1")]
+    );
+    // What is listed is the invitation as it is now.
+    let accepted = list_all(
+        &records,
+        &domain,
+        &InvitationQuery {
+            status: None,
+            kind: None,
+            role: member,
+            invited_by: Some(ann.clone()),
+            now: Timestamp::from_unix_seconds(now),
+        },
+        10,
+    )
+    .await;
+    let p4 = records
+        .invitation(&domain, &invs[4].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(accepted.iter().find(|i| i.id == p4.id), Some(&p4));
+    // A cursor of these lists is an invitation id; another list's cursor is refused.
+    let deadline_cursor = records
+        .invitations(
+            &domain,
+            &select(Some(Pending), None, now),
+            &PageRequest {
+                cursor: None,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap()
+        .next_cursor
+        .expect("more pending ones");
+    let misused = records
+        .invitations(
+            &domain,
+            &InvitationQuery {
+                status: None,
+                kind: None,
+                role: guest,
+                invited_by: None,
+                now: Timestamp::from_unix_seconds(now),
+            },
+            &PageRequest {
+                cursor: Some(deadline_cursor),
+                limit: 1,
+            },
+        )
+        .await;
+    assert!(matches!(misused, Err(StoreError::BadCursor)), "{misused:?}");
+}
+
 fn mail(short: &str) -> String {
     if short.starts_with('p') {
         format!("{short}@example.com")
@@ -1343,6 +1637,19 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
         );
         recording.create_invitation(&inv).await.unwrap();
     }
+    // Two guests sent by one person among the 5,000 members.
+    let inviter = random().user_id();
+    for i in 0..2 {
+        let mut g = invitation(
+            &domain,
+            &format!("guest{i}@example.com"),
+            1_500,
+            &SecretToken::generate(random()),
+        );
+        g.role = InviteeRole::Guest;
+        g.invited_by = Some(inviter.clone());
+        records.create_invitation(&g).await.unwrap();
+    }
     let items = recorder.take();
     assert_eq!(
         items.len(),
@@ -1381,6 +1688,39 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
             "{status:?} {kind:?}: {calls:?}"
         );
         assert!(calls.items_read <= 20, "{status:?} {kind:?}: {calls:?}");
+    }
+    // By role and by inviter: one query of the index partition.
+    for (role, by) in [
+        (Some(InviteeRole::Guest), None),
+        (None, Some(inviter.clone())),
+        (Some(InviteeRole::Guest), Some(inviter.clone())),
+    ] {
+        let query = InvitationQuery {
+            status: Some(Pending),
+            kind: None,
+            role,
+            invited_by: by.clone(),
+            now: Timestamp::from_unix_seconds(2_200),
+        };
+        let page = records
+            .invitations(
+                &domain,
+                &query,
+                &PageRequest {
+                    cursor: None,
+                    limit: 20,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2, "{role:?} {by:?}");
+        assert_eq!(page.next_cursor, None);
+        let calls = counting.take();
+        assert_eq!(
+            (calls.gets, calls.queries, calls.writes, calls.items_read),
+            (0, 1, 0, 2),
+            "{role:?} {by:?}: {calls:?}"
+        );
     }
 }
 
@@ -2967,6 +3307,8 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
         &InvitationQuery {
             status: Some(InvitationStatus::Pending),
             kind: Some(InvitationKind::Email),
+            role: None,
+            invited_by: None,
             now: at(1_500),
         },
         100,
@@ -3284,6 +3626,8 @@ pub async fn removing_an_expired_invitation_frees_its_email(store: Arc<dyn ItemS
         &InvitationQuery {
             status: None,
             kind: Some(InvitationKind::Email),
+            role: None,
+            invited_by: None,
             now: at(2_000),
         },
         100,

@@ -121,9 +121,42 @@ impl Write {
     }
 }
 
+/// The table's secondary indexes. An item is in partition `P` of an index when it has the
+/// index's attribute ([`Index::attribute`]) with the value `P`; within the partition items are
+/// ordered by their own sort key, which must be unique there (a page continues after a sort key).
+/// An index is kept by the store itself in the same write as its items, but reading it may lag
+/// the latest writes slightly (DynamoDB's global secondary indexes are eventually consistent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Index {
+    First,
+    Second,
+}
+
+impl Index {
+    pub const ALL: [Index; 2] = [Index::First, Index::Second];
+
+    /// The attribute that places an item in the index.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Index::First => "gsi1pk",
+            Index::Second => "gsi2pk",
+        }
+    }
+
+    /// The index's name (DynamoDB's `IndexName`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::First => "gsi1",
+            Index::Second => "gsi2",
+        }
+    }
+}
+
 /// Items of one partition whose sort key starts with a prefix, in sort-key order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// Read a partition of this index rather than of the table (no sort-key prefix then).
+    pub index: Option<Index>,
     pub pk: String,
     pub sk_prefix: String,
     /// Continue after this sort key (exclusive).

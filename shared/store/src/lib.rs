@@ -17,6 +17,6 @@ mod records;
 
 pub use counting::{Calls, CountingItems, RecordingItems};
 pub use items::{
-    updated, Attrs, Condition, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
+    updated, Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
 };
 pub use records::Records;

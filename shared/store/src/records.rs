@@ -25,10 +25,10 @@ use gatehouse_domain::ports::{
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{
-    EmailAddress, GroupId, GroupName, ImportId, InvitationId, OrgDomain, Uid, UserId,
+    EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain, Uid, UserId,
 };
 
-use crate::items::{Attrs, Condition, Item, ItemError, ItemStore, Key, Query, Write};
+use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
 
 /// Keys of every record. One place, so the layout can be read at a glance.
 mod keys {
@@ -84,6 +84,14 @@ mod keys {
             pk.push_str(part);
         }
         pk
+    }
+    /// The partition of index `gsi1` holding an organisation's invitations of one role.
+    pub fn invitations_by_role_pk(org: &OrgDomain, role: InviteeRole) -> String {
+        format!("ORG#{org}#INVITATIONS#role#{}", role.as_role().as_str())
+    }
+    /// The partition of index `gsi2` holding the invitations one person sent.
+    pub fn invitations_by_inviter_pk(org: &OrgDomain, inviter: &UserId) -> String {
+        format!("ORG#{org}#INVITATIONS#by#{inviter}")
     }
     pub fn link_token(hash: &TokenHash) -> Key {
         Key::new(format!("TOKEN#{}", hash.as_str()), "#")
@@ -189,6 +197,30 @@ fn put(key: Key, attrs: Attrs, condition: Option<Condition>) -> Write {
     }
 }
 
+/// An invitation's own item, written as `attrs`, placed in the indexes by role (`gsi1`) and by
+/// inviter (`gsi2`). Its list copies carry neither attribute, so each index holds it once.
+fn invitation_put(invitation: &Invitation, attrs: &Attrs, condition: Option<Condition>) -> Write {
+    let mut attrs = attrs.clone();
+    attrs.insert(
+        Index::First.attribute().into(),
+        json!(keys::invitations_by_role_pk(
+            &invitation.org,
+            invitation.role
+        )),
+    );
+    if let Some(inviter) = &invitation.invited_by {
+        attrs.insert(
+            Index::Second.attribute().into(),
+            json!(keys::invitations_by_inviter_pk(&invitation.org, inviter)),
+        );
+    }
+    put(
+        keys::invitation(&invitation.org, &invitation.id),
+        attrs,
+        condition,
+    )
+}
+
 /// The record as it will be stored: its version one past the version it was read at, and a
 /// condition that the stored one is still at the version read.
 fn versioned<T: Serialize>(record: &T, read_version: u64) -> (Attrs, Condition) {
@@ -286,11 +318,7 @@ fn invitation_writes(invitation: &Invitation, own_pointer: bool) -> Vec<Write> {
     let attrs = encode(invitation);
     let mut writes = vec![
         put(invitation_claim(invitation), claim, Some(free)),
-        put(
-            keys::invitation(&invitation.org, &invitation.id),
-            attrs.clone(),
-            Some(Condition::NotExists),
-        ),
+        invitation_put(invitation, &attrs, Some(Condition::NotExists)),
         Write::Put {
             item: credential_item(invitation),
             condition: Some(Condition::NotExists),
@@ -535,6 +563,7 @@ impl GroupStore for Records {
             let page = self
                 .items
                 .query(&Query {
+                    index: None,
                     pk: keys::groups_pk(org),
                     sk_prefix: String::new(),
                     after,
@@ -649,11 +678,7 @@ impl InvitationStore for Records {
         previous: &Invitation,
     ) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(invitation, previous.version);
-        let mut writes = vec![put(
-            keys::invitation(&invitation.org, &invitation.id),
-            attrs.clone(),
-            Some(unchanged),
-        )];
+        let mut writes = vec![invitation_put(invitation, &attrs, Some(unchanged))];
         writes.extend(list_writes(Some(previous), invitation, &attrs));
         let old_credential = credential_key(&previous.invitee);
         let new_credential = credential_key(&invitation.invitee);
@@ -716,6 +741,16 @@ impl InvitationStore for Records {
         query: &InvitationQuery,
         page: &PageRequest,
     ) -> Result<Page<Invitation>, StoreError> {
+        let by_index = match (&query.invited_by, query.role) {
+            (Some(inviter), _) => {
+                Some((Index::Second, keys::invitations_by_inviter_pk(org, inviter)))
+            }
+            (None, Some(role)) => Some((Index::First, keys::invitations_by_role_pk(org, role))),
+            (None, None) => None,
+        };
+        if let Some((index, pk)) = by_index {
+            return self.invitations_by_index(index, pk, query, page).await;
+        }
         let kind = query.kind.map(|k| k.as_str());
         let state = query.status.map(|s| match s {
             InvitationStatus::Pending | InvitationStatus::Expired => "pending",
@@ -740,6 +775,7 @@ impl InvitationStore for Records {
         let chunk = self
             .items
             .query(&Query {
+                index: None,
                 pk,
                 sk_prefix: String::new(),
                 after,
@@ -790,11 +826,7 @@ impl InvitationStore for Records {
                     json!(invitation.id),
                 )),
             },
-            put(
-                keys::invitation(org, &invitation.id),
-                inv_attrs,
-                Some(unchanged),
-            ),
+            invitation_put(invitation, &inv_attrs, Some(unchanged)),
             put(
                 keys::user(org, &user.id),
                 encode(user),
@@ -1002,6 +1034,74 @@ impl Records {
     }
 }
 
+/// Index chunks a filtered page reads at most before it answers what it found (maybe less than
+/// a page, with a cursor to go on).
+const INDEX_CHUNKS: usize = 4;
+
+impl Records {
+    /// The invitations of one inviter (`gsi2`) or of one role (`gsi1`), newest first, with the
+    /// other filters applied to what the index partition holds.
+    async fn invitations_by_index(
+        &self,
+        index: Index,
+        pk: String,
+        query: &InvitationQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Invitation>, StoreError> {
+        let mut after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c, |sk| InvitationId::parse(sk).is_ok())?),
+            None => None,
+        };
+        let limit = page.limit.max(1);
+        let wanted = |i: &Invitation| {
+            query.role.is_none_or(|r| i.role == r)
+                && query.kind.is_none_or(|k| i.invitee.kind() == k)
+                && query.status.is_none_or(|s| i.status_at(query.now) == s)
+        };
+        let mut items = Vec::with_capacity(limit);
+        for _ in 0..INDEX_CHUNKS {
+            let chunk = self
+                .items
+                .query(&Query {
+                    index: Some(index),
+                    pk: pk.clone(),
+                    sk_prefix: String::new(),
+                    after: after.clone(),
+                    limit,
+                    descending: true,
+                })
+                .await
+                .map_err(unavailable)?;
+            let mut unread = chunk.items.into_iter();
+            for item in unread.by_ref() {
+                let sk = item.key.sk.clone();
+                let invitation: Invitation = decode(item.attrs)?;
+                if wanted(&invitation) {
+                    items.push(invitation);
+                }
+                after = Some(sk);
+                if items.len() == limit {
+                    break;
+                }
+            }
+            if chunk.last_sk.is_none() && unread.next().is_none() {
+                // The partition ended.
+                return Ok(Page {
+                    items,
+                    next_cursor: None,
+                });
+            }
+            if items.len() == limit {
+                break;
+            }
+        }
+        Ok(Page {
+            items,
+            next_cursor: after.as_deref().map(encode_cursor),
+        })
+    }
+}
+
 fn encode_cursor(sk: &str) -> String {
     URL_SAFE_NO_PAD.encode(sk.as_bytes())
 }
@@ -1092,6 +1192,7 @@ impl UserStore for Records {
         let chunk = self
             .items
             .query(&Query {
+                index: None,
                 pk: keys::users_pk(org),
                 sk_prefix: String::new(),
                 after,
@@ -1154,6 +1255,7 @@ impl SessionStore for Records {
             let page = self
                 .items
                 .query(&Query {
+                    index: None,
                     pk: keys::sessions_pk(org, user),
                     sk_prefix: String::new(),
                     after: None,
@@ -1454,6 +1556,7 @@ impl ImportStore for Records {
         let chunk = self
             .items
             .query(&Query {
+                index: None,
                 pk: keys::imports_pk(org),
                 sk_prefix: String::new(),
                 after,
@@ -1511,11 +1614,7 @@ impl ImportStore for Records {
             |change, _| {
                 let DeliveryChange { before, after } = change;
                 let (attrs, unchanged) = versioned(after, before.version);
-                let mut writes = vec![put(
-                    keys::invitation(&after.org, &after.id),
-                    attrs.clone(),
-                    Some(unchanged),
-                )];
+                let mut writes = vec![invitation_put(after, &attrs, Some(unchanged))];
                 // The batch's due pointer stays: the email's retry time, which the cleanup's visit
                 // then finds sent and points to its reminders.
                 writes.extend(copy_writes(Some(before), after, &attrs));
@@ -1664,6 +1763,7 @@ impl ScheduleStore for Records {
         let chunk = self
             .items
             .query(&Query {
+                index: None,
                 pk: keys::DUE_PK.into(),
                 sk_prefix: String::new(),
                 after: after.map(str::to_string),

@@ -127,6 +127,8 @@ pub async fn export_invitations(
     let query = InvitationQuery {
         status: None,
         kind: None,
+        role: None,
+        invited_by: None,
         now,
     };
     let mut cursor = None;

@@ -8,7 +8,7 @@ use crate::permissions::{decide, Action, Refusal, Standing};
 use crate::ports::{InvitationQuery, Page, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::{InvitationId, OrgDomain};
+use crate::types::{InvitationId, InviteeRole, OrgDomain, UserId};
 use crate::usecase::session::AuthError;
 use crate::usecase::{admin_of, administered_groups, caller_in, Along, OrgLookupError};
 
@@ -16,6 +16,8 @@ use crate::usecase::{admin_of, administered_groups, caller_in, Along, OrgLookupE
 pub struct InvitationFilter {
     pub status: Option<InvitationStatus>,
     pub kind: Option<InvitationKind>,
+    pub role: Option<InviteeRole>,
+    pub invited_by: Option<UserId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,8 @@ pub async fn list_invitations(
     let query = InvitationQuery {
         status: filter.status,
         kind: filter.kind,
+        role: filter.role,
+        invited_by: filter.invited_by,
         now,
     };
     Ok(services.store.invitations(org, &query, &page).await?)
