@@ -16,6 +16,7 @@ on_both_backends!(
     groups_are_renamed_by_admins_and_names_stay_unique,
     mine_lists_only_the_callers_groups,
     admins_list_invitations_by_role_and_inviter,
+    a_deleted_group_leaves_everyone_and_frees_its_name,
 );
 
 /// An account of the organisation (invited by the admin as `role`, signed up): its session
@@ -603,4 +604,130 @@ async fn admins_list_invitations_by_role_and_inviter(backend: Backend) {
         )
         .await
         .assert_problem(403, "forbidden");
+}
+
+async fn a_deleted_group_leaves_everyone_and_frees_its_name(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let sales = b.group("Sales").await;
+    let mut defaults = b.default_groups().await;
+    defaults.push(design.clone());
+    set(&b, json!({ "default_groups": defaults })).await;
+    let link = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/invitation-link",
+            Some(&b.admin_token),
+            json!({"groups": [design, sales]}),
+        )
+        .await;
+    assert_eq!(link.status, 201, "{link:?}");
+    // A member in Design and Sales (and its group admin), and a pending invitation into both.
+    let email = b.email("designer");
+    let both = [design.clone(), sales.clone()];
+    assert_eq!(b.invite(&email, "member", &both).await.status, 201);
+    let token = b.sign_up_token(&email).await;
+    let joined = b.sign_up(&token, "the cat sat on the mat").await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    let member = joined.json["token"].as_str().unwrap().to_string();
+    let member_id = joined.json["user"]["id"].as_str().unwrap().to_string();
+    let named = b
+        .gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/demo/groups/{design}/admins/{member_id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(named.status, 200, "{named:?}");
+    let pending = b.invite(&b.email("later"), "member", &both).await;
+    assert_eq!(pending.status, 201, "{pending:?}");
+    let pending_id = pending.json["id"].as_str().unwrap().to_string();
+
+    // Not by members, not from another organisation.
+    let path = format!("/v1/orgs/demo/groups/{design}");
+    b.gateway
+        .send("DELETE", &path, Some(&member), None)
+        .await
+        .assert_problem(403, "forbidden");
+    // Another organisation's admin finds no such group in theirs, and has no session here.
+    let stranger = b.other_org_admin().await;
+    b.gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/other/groups/{design}"),
+            Some(&stranger),
+            None,
+        )
+        .await
+        .assert_problem(404, "group_not_found");
+    b.gateway
+        .send("DELETE", &path, Some(&stranger), None)
+        .await
+        .assert_problem(401, "unauthenticated");
+
+    let deleted = b
+        .gateway
+        .send("DELETE", &path, Some(&b.admin_token), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    // Gone from the list, the defaults, the link, the pending invitation and the member.
+    let groups = b
+        .gateway
+        .get("/v1/orgs/demo/groups", Some(&b.admin_token))
+        .await;
+    let ids: Vec<&str> = groups.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&design.as_str()) && ids.contains(&sales.as_str()));
+    assert!(!b.default_groups().await.contains(&design));
+    let shown = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(shown.json["groups"], json!([sales]), "{shown:?}");
+    let invitation = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/invitations/{pending_id}"),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(invitation.json["groups"], json!([sales]), "{invitation:?}");
+    let users = b
+        .gateway
+        .get("/v1/orgs/demo/users", Some(&b.admin_token))
+        .await;
+    let account = users.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == member_id.as_str())
+        .cloned()
+        .expect("the member is listed");
+    let member_groups: Vec<&str> = account["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(
+        member_groups.contains(&sales.as_str()) && !member_groups.contains(&design.as_str()),
+        "{account:?}"
+    );
+    // Its admin administers it no more; deleting it again finds nothing; its name is free.
+    b.gateway
+        .get(&format!("{path}/admins"), Some(&b.admin_token))
+        .await
+        .assert_problem(404, "group_not_found");
+    b.gateway
+        .send("DELETE", &path, Some(&b.admin_token), None)
+        .await
+        .assert_problem(404, "group_not_found");
+    let renewed = b.group("design").await;
+    assert_ne!(renewed, design);
 }

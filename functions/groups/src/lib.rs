@@ -1,6 +1,6 @@
 //! `groups`: `GET /v1/orgs/{org}/groups` lists groups (guests see only theirs);
-//! `POST` creates one (admins); `/groups/{id}/admins` lists, names and removes a group's admins
-//! (admins).
+//! `POST` creates one (admins); `PATCH`/`DELETE /groups/{id}` rename and delete one (admins);
+//! `/groups/{id}/admins` lists, names and removes a group's admins (admins).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use gatehouse_domain::model::Group;
 use gatehouse_domain::types::{GroupId, GroupName, UserId};
 use gatehouse_domain::usecase::groups::{
-    create_group, group_admins, list_groups, rename_group, set_group_admin,
+    create_group, delete_group, group_admins, list_groups, rename_group, set_group_admin,
 };
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
@@ -22,7 +22,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/orgs/{org}/groups", get(list).post(create))
-        .route("/v1/orgs/{org}/groups/{id}", axum::routing::patch(rename))
+        .route(
+            "/v1/orgs/{org}/groups/{id}",
+            axum::routing::patch(rename).delete(delete),
+        )
         .route("/v1/orgs/{org}/groups/{id}/admins", get(admins))
         .route(
             "/v1/orgs/{org}/groups/{id}/admins/{user_id}",
@@ -32,7 +35,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, rename, admins, add_admin, remove_admin),
+    paths(list, create, rename, delete, admins, add_admin, remove_admin),
     components(schemas(NewGroupBody, GroupList, GroupView, GroupAdmins, ProblemView))
 )]
 pub struct Api;
@@ -268,4 +271,39 @@ async fn rename(
     let (name,) = fields.finish((name,))?;
     let group = rename_group(&services, &org, bearer.token(), &id, name).await?;
     Ok(Json(GroupView::from(&group)))
+}
+
+/// Delete a group (admins): its name is free again; it leaves the default groups, the invitation
+/// link, pending invitations and the accounts that belonged to it. Its admins lose that role.
+#[utoipa::path(
+    delete,
+    operation_id = "delete_group",
+    path = "/v1/orgs/{org}/groups/{id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+    ),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found` (also when deleted already)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn delete(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = group_id(&id)?;
+    let swept = delete_group(&services, &org, bearer.token(), &id).await?;
+    tracing::info!(
+        users = swept.users,
+        invitations = swept.invitations,
+        "group deleted"
+    );
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -99,6 +99,16 @@ pub trait GroupStore: Send + Sync {
         group: &Group,
         previous: &GroupName,
     ) -> Result<(), WriteError>;
+    /// Deletes a group read at `group.version` and frees its name, and in the same write saves
+    /// the organisation (its default groups) and the invitation link (its groups) without it
+    /// when given, each as read at its `version`. `Stale` if any of them changed since.
+    async fn delete_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        settings: Option<&Org>,
+        link: Option<&crate::model::InvitationLink>,
+    ) -> Result<(), WriteError>;
 }
 
 /// Everything that happens at once when an invitation is accepted.

@@ -64,6 +64,7 @@ macro_rules! conformance_suite {
             groups_are_listed_per_org,
             a_group_changes_only_from_the_version_read,
             a_renamed_group_takes_its_name_claim_along,
+            a_deleted_group_leaves_the_settings_and_link_in_the_same_write,
             registrations_through_the_link_count_its_uses,
             a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
             accepting_by_access_code_spends_it_once,
@@ -2021,6 +2022,108 @@ pub async fn a_renamed_group_takes_its_name_claim_along(store: Arc<dyn ItemStore
         .create_group(&domain, &group("Marketing"))
         .await
         .unwrap();
+}
+
+pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
+    store: Arc<dyn ItemStore>,
+) {
+    let records = Records::new(store);
+    let (domain, admin) = new_org(&records).await;
+    let design = Group {
+        id: random().group_id(),
+        name: GroupName::parse("Design").unwrap(),
+        created_at: Timestamp::from_unix_seconds(5),
+        admins: vec![random().user_id()],
+        version: 0,
+    };
+    records.create_group(&domain, &design).await.unwrap();
+    let mut settings = records.org(&domain).await.unwrap().unwrap();
+    settings.settings.default_groups = vec![design.id.clone()];
+    records.update_org(&settings).await.unwrap();
+    let secret = SecretToken::generate(random());
+    let link = InvitationLink {
+        org: domain.clone(),
+        token_hash: secret.hash(),
+        sealed_token: code_keys().seal_link_token(&secret, random()),
+        role: InviteeRole::Member,
+        groups: vec![design.id.clone()],
+        expires_at: None,
+        max_uses: None,
+        uses: 0,
+        active: true,
+        created_by: admin.id.clone(),
+        created_at: Timestamp::from_unix_seconds(10),
+        version: 0,
+    };
+    records.save_invitation_link(&link, None).await.unwrap();
+    let org_read = records.org(&domain).await.unwrap().unwrap();
+    let link_read = records.invitation_link(&domain).await.unwrap().unwrap();
+    let without = |mut o: Org| {
+        o.settings.default_groups.clear();
+        o
+    };
+    let mut link_without = link_read.clone();
+    link_without.groups.clear();
+
+    // From a stale read of the settings, of the link or of the group: nothing happens.
+    let mut stale_org = without(org_read.clone());
+    stale_org.version -= 1;
+    let mut stale_link = link_without.clone();
+    stale_link.version += 1;
+    let mut stale_group = design.clone();
+    stale_group.version = 3;
+    for (group, org, link) in [
+        (&design, &stale_org, &link_without),
+        (&design, &without(org_read.clone()), &stale_link),
+        (&stale_group, &without(org_read.clone()), &link_without),
+    ] {
+        assert!(matches!(
+            records
+                .delete_group(&domain, group, Some(org), Some(link))
+                .await,
+            Err(WriteError::Stale)
+        ));
+        assert_eq!(
+            records.group(&domain, &design.id).await.unwrap(),
+            Some(design.clone())
+        );
+        assert_eq!(records.org(&domain).await.unwrap().unwrap(), org_read);
+        assert_eq!(
+            records.invitation_link(&domain).await.unwrap().unwrap(),
+            link_read
+        );
+    }
+    // Done: the group and its name's claim are gone, the settings and link without it.
+    records
+        .delete_group(
+            &domain,
+            &design,
+            Some(&without(org_read.clone())),
+            Some(&link_without),
+        )
+        .await
+        .unwrap();
+    assert_eq!(records.group(&domain, &design.id).await.unwrap(), None);
+    assert!(records.groups(&domain).await.unwrap().is_empty());
+    let org_now = records.org(&domain).await.unwrap().unwrap();
+    assert!(org_now.settings.default_groups.is_empty());
+    assert_eq!(org_now.version, org_read.version + 1);
+    let link_now = records.invitation_link(&domain).await.unwrap().unwrap();
+    assert!(link_now.groups.is_empty());
+    assert_eq!(link_now.version, link_read.version + 1);
+    // Twice: the group is no longer there.
+    assert!(matches!(
+        records.delete_group(&domain, &design, None, None).await,
+        Err(WriteError::Stale)
+    ));
+    // Its name is free again.
+    let again = Group {
+        id: random().group_id(),
+        version: 0,
+        admins: Vec::new(),
+        ..design.clone()
+    };
+    records.create_group(&domain, &again).await.unwrap();
 }
 
 pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemStore>) {

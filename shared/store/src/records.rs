@@ -620,6 +620,38 @@ impl GroupStore for Records {
         }
     }
 
+    async fn delete_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        settings: Option<&Org>,
+        link: Option<&InvitationLink>,
+    ) -> Result<(), WriteError> {
+        let mut unchanged = Condition::Equals(VERSION.into(), json!(group.version));
+        if group.version == 0 {
+            unchanged = Condition::Any(vec![unchanged, Condition::Lacks(VERSION.into())]);
+        }
+        let mut writes = vec![
+            Write::Delete {
+                key: keys::group(org, &group.id),
+                condition: Some(unchanged),
+            },
+            Write::Delete {
+                key: keys::group_name(org, &group.name),
+                condition: Some(owned_by(&group.id)),
+            },
+        ];
+        if let Some(settings) = settings {
+            let (attrs, unchanged) = versioned(settings, settings.version);
+            writes.push(put(keys::org(org), attrs, Some(unchanged)));
+        }
+        if let Some(link) = link {
+            let (attrs, unchanged) = versioned(link, link.version);
+            writes.push(put(keys::invitation_link(org), attrs, Some(unchanged)));
+        }
+        self.write(writes).await.map_err(write_error)
+    }
+
     async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
         let (attrs, mut unchanged) = versioned(group, group.version);
         if group.version == 0 {

@@ -265,3 +265,220 @@ pub async fn rename_group(
         "the group kept changing; try again".into(),
     ))
 }
+
+/// What deleting a group changed besides the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupDeletion {
+    /// Accounts that belonged to it.
+    pub users: usize,
+    /// Pending (or expired, not yet removed) invitations into it.
+    pub invitations: usize,
+}
+
+/// Records read a page at a time while a deleted group is taken out of them.
+const SWEEP_PAGE: usize = 100;
+
+/// Deletes a group (admins). Its name is free at once, and in the same write it leaves the
+/// default groups and the invitation link's groups, so nothing new can be put into it. Then it is
+/// taken out of the pending invitations (which would otherwise make accounts in it) and of the
+/// accounts that belong to it, a page at a time: one query per 100 invitations or accounts,
+/// one write per record that named it. Accepted and revoked invitations keep it in their record
+/// of what was granted.
+pub async fn delete_group(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    group: &GroupId,
+) -> Result<GroupDeletion, GroupsError> {
+    let caller = caller_in::<GroupsError>(
+        services,
+        org,
+        token,
+        Along {
+            groups: std::slice::from_ref(group),
+            ..Along::default()
+        },
+    )
+    .await?;
+    allowed(&caller)?;
+    let mut current = caller
+        .groups
+        .into_iter()
+        .flatten()
+        .next()
+        .ok_or(GroupsError::GroupNotFound)?;
+    let mut org_record = caller.org;
+    let mut deleted = false;
+    for _ in 0..5 {
+        let link = services.store.invitation_link(org).await?;
+        let settings = org_record.settings.default_groups.contains(group).then(|| {
+            let mut next = org_record.clone();
+            next.settings.default_groups.retain(|g| g != group);
+            next
+        });
+        let link = link.filter(|l| l.groups.contains(group)).map(|mut l| {
+            l.groups.retain(|g| g != group);
+            l
+        });
+        match services
+            .store
+            .delete_group(org, &current, settings.as_ref(), link.as_ref())
+            .await
+        {
+            Ok(()) => {
+                deleted = true;
+                break;
+            }
+            Err(WriteError::Stale) => {
+                // The group, the settings or the link changed: read them again.
+                current = services
+                    .store
+                    .group(org, group)
+                    .await?
+                    .ok_or(GroupsError::GroupNotFound)?;
+                org_record = services
+                    .store
+                    .org(org)
+                    .await?
+                    .ok_or(GroupsError::GroupNotFound)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !deleted {
+        return Err(GroupsError::Internal(
+            "the group kept changing; try again".into(),
+        ));
+    }
+    Ok(GroupDeletion {
+        invitations: take_out_of_invitations(services, org, group).await?,
+        users: take_out_of_users(services, org, group).await?,
+    })
+}
+
+/// Takes `group` out of the organisation's pending and expired invitations; how many named it.
+async fn take_out_of_invitations(
+    services: &Services,
+    org: &OrgDomain,
+    group: &GroupId,
+) -> Result<usize, GroupsError> {
+    use crate::model::InvitationStatus;
+    let mut changed = 0;
+    for status in [InvitationStatus::Pending, InvitationStatus::Expired] {
+        let query = crate::ports::InvitationQuery {
+            status: Some(status),
+            kind: None,
+            role: None,
+            invited_by: None,
+            now: services.clock.now(),
+        };
+        let mut cursor = None;
+        loop {
+            let page = services
+                .store
+                .invitations(
+                    org,
+                    &query,
+                    &crate::ports::PageRequest {
+                        cursor,
+                        limit: SWEEP_PAGE,
+                    },
+                )
+                .await?;
+            for invitation in page.items {
+                if invitation.groups.contains(group) {
+                    changed +=
+                        usize::from(take_out_of_invitation(services, invitation, group).await?);
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// `true` if this invitation named the group and no longer does; an invitation accepted or
+/// revoked meanwhile is left as it is (its account is swept with the others).
+async fn take_out_of_invitation(
+    services: &Services,
+    mut previous: crate::model::Invitation,
+    group: &GroupId,
+) -> Result<bool, GroupsError> {
+    for _ in 0..5 {
+        if !matches!(previous.state, crate::model::InvitationState::Pending)
+            || !previous.groups.contains(group)
+        {
+            return Ok(false);
+        }
+        let mut next = previous.clone();
+        next.groups.retain(|g| g != group);
+        match services.store.update_invitation(&next, &previous).await {
+            Ok(()) => return Ok(true),
+            Err(WriteError::Stale) => {
+                match services
+                    .store
+                    .invitation(&previous.org, &previous.id)
+                    .await?
+                {
+                    Some(again) => previous = again,
+                    None => return Ok(false),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(GroupsError::Internal(
+        "an invitation kept changing; try again".into(),
+    ))
+}
+
+/// Takes `group` out of the accounts that belong to it; how many did.
+async fn take_out_of_users(
+    services: &Services,
+    org: &OrgDomain,
+    group: &GroupId,
+) -> Result<usize, GroupsError> {
+    let mut changed = 0;
+    let mut cursor = None;
+    loop {
+        let page = services
+            .store
+            .users(
+                org,
+                &crate::ports::PageRequest {
+                    cursor,
+                    limit: SWEEP_PAGE,
+                },
+            )
+            .await?;
+        for mut user in page.items {
+            for attempt in 0..5 {
+                if !user.groups.contains(group) {
+                    break;
+                }
+                let mut next = user.clone();
+                next.groups.retain(|g| g != group);
+                match services.store.update_user(&next).await {
+                    Ok(()) => {
+                        changed += 1;
+                        break;
+                    }
+                    Err(WriteError::Stale) if attempt < 4 => {
+                        match services.store.user(org, &user.id).await? {
+                            Some(again) => user = again,
+                            None => break,
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(changed),
+        }
+    }
+}
