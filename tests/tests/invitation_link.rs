@@ -18,6 +18,7 @@ on_both_backends!(
     a_registered_address_is_answered_alike_and_sent_nothing,
     only_admins_of_this_organisation_manage_the_link,
     self_registration_confirms_the_address_and_is_refused_while_off,
+    one_client_registers_a_few_people_then_waits,
 );
 
 async fn activate(b: &Bundle, body: Value) -> Reply {
@@ -217,11 +218,22 @@ async fn twenty_registrations_on_the_last_use_make_one(backend: Backend) {
             .unwrap(),
     );
     let emails: Vec<String> = (0..20).map(|n| b.email(&format!("rush{n}"))).collect();
+    // Twenty people, each from their own address.
     let tasks: Vec<_> = emails
         .iter()
-        .map(|email| {
+        .enumerate()
+        .map(|(n, email)| {
             let (b, token, email) = (b.clone(), token.clone(), email.clone());
-            tokio::spawn(async move { register(&b, &token, &email).await })
+            tokio::spawn(async move {
+                b.gateway
+                    .post_from(
+                        &format!("198.51.100.{}", n + 1),
+                        "/v1/orgs/demo/sign-up/link",
+                        None,
+                        json!({"token": token, "email": email, "first_name": "Vera", "last_name": "Visitor"}),
+                    )
+                    .await
+            })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -398,4 +410,70 @@ async fn self_registration_confirms_the_address_and_is_refused_while_off(backend
         )
         .await
         .assert_problem(422, "invalid_email");
+}
+
+/// Each registration mails a stranger's address: one client address gets 10 an hour in an
+/// organisation, through the link and self-registration together, then waits (429 with
+/// `Retry-After`); nothing is created or mailed for a refused one, and others are not held up.
+async fn one_client_registers_a_few_people_then_waits(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let token = token_of(activate(&b, json!({})).await.json["url"].as_str().unwrap());
+    let on = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(json!({"self_registration": true}).to_string()),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{on:?}");
+    let spammer = "203.0.113.7";
+    let person = |n: usize| json!({"token": token, "email": b.email(&format!("stranger{n}")), "first_name": "Sam", "last_name": "Stranger"});
+    for n in 0..10 {
+        let (path, mut body) = if n % 2 == 0 {
+            ("/v1/orgs/demo/sign-up/link", person(n))
+        } else {
+            ("/v1/orgs/demo/sign-up/self", person(n))
+        };
+        if n % 2 == 1 {
+            body.as_object_mut().unwrap().remove("token");
+        }
+        let reply = b.gateway.post_from(spammer, path, None, body).await;
+        assert_eq!(reply.status, 202, "registration {n}: {reply:?}");
+    }
+    let invitations = b.invitation_count().await;
+    for path in ["/v1/orgs/demo/sign-up/link", "/v1/orgs/demo/sign-up/self"] {
+        let mut body = person(10);
+        if path.ends_with("self") {
+            body.as_object_mut().unwrap().remove("token");
+        }
+        let refused = b.gateway.post_from(spammer, path, None, body).await;
+        refused.assert_problem(429, "too_many_registrations");
+        let wait: u64 = refused
+            .header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+    assert!(b
+        .mailbox
+        .messages_to(&b.email("stranger10"))
+        .await
+        .is_empty());
+    assert_eq!(b.invitation_count().await, invitations, "nothing made");
+    // Someone else registers meanwhile.
+    let other = b
+        .gateway
+        .post_from("192.0.2.44", "/v1/orgs/demo/sign-up/link", None, person(11))
+        .await;
+    assert_eq!(other.status, 202, "{other:?}");
+    // After the wait the client may register again.
+    b.advance(std::time::Duration::from_secs(61));
+    let later = b
+        .gateway
+        .post_from(spammer, "/v1/orgs/demo/sign-up/link", None, person(12))
+        .await;
+    assert_eq!(later.status, 202, "{later:?}");
 }

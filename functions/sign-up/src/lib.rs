@@ -336,12 +336,14 @@ async fn check_link_route(
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 410, description = "`invitation_link_invalid`, `invitation_link_expired`, `invitation_link_used_up`", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`missing_field`, `invalid_email`, `invalid_name`, `email_domain_not_allowed`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_registrations` from this client address; see `Retry-After`", body = ProblemView, content_type = "application/problem+json"),
     ),
     tag = "sign-up"
 )]
 async fn register_link(
     State(services): State<AppState>,
     Path(org): Path<String>,
+    Client(client): Client,
     JsonBody(body): JsonBody<LinkRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -360,6 +362,7 @@ async fn register_link(
             first_name,
             last_name,
         },
+        &client,
     )
     .await?;
     Ok((
@@ -394,12 +397,14 @@ pub struct SelfRegistrationBody {
         (status = 403, description = "`self_registration_disabled`", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`missing_field`, `invalid_email`, `invalid_name`, `email_domain_not_allowed`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_registrations` from this client address; see `Retry-After`", body = ProblemView, content_type = "application/problem+json"),
     ),
     tag = "sign-up"
 )]
 async fn register_self_route(
     State(services): State<AppState>,
     Path(org): Path<String>,
+    Client(client): Client,
     JsonBody(body): JsonBody<SelfRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -416,6 +421,7 @@ async fn register_self_route(
             first_name,
             last_name,
         },
+        &client,
     )
     .await?;
     Ok((

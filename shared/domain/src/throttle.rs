@@ -71,6 +71,17 @@ impl ThrottlePolicy {
         forget_after: Some(Duration::from_secs(3600)),
     };
 
+    /// Per client address, for registrations (invitation link, self-registration) in one
+    /// organisation: each mails a confirmation to the address given, so one client cannot
+    /// make Gatehouse mail hundreds of strangers. Every registration counts, whatever became of it.
+    pub const REGISTRATION_CLIENT: Self = Self {
+        free: 10,
+        base_delay: Duration::from_secs(60),
+        max_delay: Duration::from_secs(3600),
+        lock_after: None,
+        forget_after: Some(Duration::from_secs(3600)),
+    };
+
     fn delay_after(&self, failures: u32) -> Duration {
         if failures < self.free {
             return Duration::ZERO;

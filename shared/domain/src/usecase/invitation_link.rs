@@ -15,7 +15,9 @@ use crate::permissions::{decide, Action};
 use crate::ports::{StoreError, WriteError};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
+use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{EmailAddress, GroupId, InviteeRole, OrgDomain, PersonName};
+use crate::usecase::guard::{admit, AdmitError, ClientAddress};
 use crate::usecase::session::AuthError;
 use crate::usecase::{caller_in, invite, load_org, Along, OrgLookupError};
 
@@ -267,6 +269,8 @@ pub enum RegistrationError {
     EmailDomainNotAllowed,
     #[error("this organisation does not let people register themselves")]
     SelfRegistrationOff,
+    #[error("too many registrations from this network address; try again later")]
+    TooManyRegistrations(Refusal),
     /// The link changed while registering (retried inside; never answered).
     #[error("the invitation link changed meanwhile")]
     LinkChanged,
@@ -280,7 +284,23 @@ impl From<StoreError> for RegistrationError {
     }
 }
 
+impl From<AdmitError> for RegistrationError {
+    fn from(e: AdmitError) -> Self {
+        match e {
+            AdmitError::Refused(r) => Self::TooManyRegistrations(r),
+            AdmitError::Store(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 impl Rejection for RegistrationError {
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyRegistrations(r) => r.retry_after(),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Org(e) => e.code(),
@@ -289,6 +309,7 @@ impl Rejection for RegistrationError {
             Self::LinkUsedUp => "invitation_link_used_up",
             Self::EmailDomainNotAllowed => "email_domain_not_allowed",
             Self::SelfRegistrationOff => "self_registration_disabled",
+            Self::TooManyRegistrations(_) => "too_many_registrations",
             Self::LinkChanged => "invitation_link_changed",
             Self::Internal(_) => "internal",
         }
@@ -299,6 +320,7 @@ impl Rejection for RegistrationError {
             Self::LinkInvalid | Self::LinkExpired | Self::LinkUsedUp => RejectionClass::Gone,
             Self::EmailDomainNotAllowed => RejectionClass::Invalid,
             Self::SelfRegistrationOff => RejectionClass::Forbidden,
+            Self::TooManyRegistrations(_) => RejectionClass::Throttled,
             Self::LinkChanged => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
@@ -337,9 +359,15 @@ pub async fn register_with_link(
     services: &Services,
     org_domain: &OrgDomain,
     request: LinkRegistration,
+    client: &ClientAddress,
 ) -> Result<(), RegistrationError> {
+    let mut charged = false;
     for _ in 0..5 {
         let (org, link) = check_link(services, org_domain, &request.token).await?;
+        if !charged {
+            charge_registration(services, org_domain, client).await?;
+            charged = true;
+        }
         let person = Registrant {
             email: &request.email,
             first_name: &request.first_name,
@@ -362,11 +390,13 @@ pub async fn register_self(
     services: &Services,
     org_domain: &OrgDomain,
     request: SelfRegistration,
+    client: &ClientAddress,
 ) -> Result<(), RegistrationError> {
     let org = load_org(services, org_domain).await?;
     if !org.settings.self_registration {
         return Err(RegistrationError::SelfRegistrationOff);
     }
+    charge_registration(services, org_domain, client).await?;
     let person = Registrant {
         email: &request.email,
         first_name: &request.first_name,
@@ -380,6 +410,21 @@ pub struct SelfRegistration {
     pub email: EmailAddress,
     pub first_name: PersonName,
     pub last_name: PersonName,
+}
+
+/// Counts a registration against the client's allowance in the organisation (before anything is
+/// written or mailed); refused once the allowance is spent.
+async fn charge_registration(
+    services: &Services,
+    org_domain: &OrgDomain,
+    client: &ClientAddress,
+) -> Result<(), RegistrationError> {
+    let counter = Counter::new(
+        format!("register-client#{org_domain}#{}", client.as_str()),
+        ThrottlePolicy::REGISTRATION_CLIENT,
+    );
+    admit(services, &[counter]).await?;
+    Ok(())
 }
 
 struct Registrant<'a> {
