@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_imports::routes())
         .merge(gatehouse_export::routes())
         .merge(gatehouse_openapi::routes())
+        .merge(gatehouse_pages::routes())
 }
 
 /// The OpenAPI document of all the functions' routes, generated from their annotations. The

@@ -17,6 +17,7 @@ pub struct Gateway {
     users: Router,
     imports: Router,
     export: Router,
+    pages: Router,
 }
 
 /// A response as API Gateway would return it.
@@ -73,12 +74,17 @@ impl Gateway {
             passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services.clone()),
             users: gatehouse_http::app(gatehouse_users::routes(), services.clone()),
             imports: gatehouse_http::app(gatehouse_imports::routes(), services.clone()),
-            export: gatehouse_http::app(gatehouse_export::routes(), services),
+            export: gatehouse_http::app(gatehouse_export::routes(), services.clone()),
+            pages: gatehouse_http::app(gatehouse_pages::routes(), services),
         }
     }
 
     /// API Gateway's routes: `/v1/orgs/{org}/<resource>…` goes to the resource's function.
     fn function_for(&self, path: &str) -> &Router {
+        // The pages live outside `/v1`.
+        if !path.starts_with("/v1/") {
+            return &self.pages;
+        }
         let resource = path.trim_start_matches('/').split('/').nth(3).unwrap_or("");
         match resource {
             "sign-up" => &self.sign_up,

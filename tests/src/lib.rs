@@ -15,7 +15,7 @@ mod mail;
 
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
 pub use gateway::{Gateway, Reply};
-pub use mail::{Mailbox, ReceivedMail};
+pub use mail::{unescape_html, Mailbox, ReceivedMail};
 
 use std::sync::Arc;
 use std::time::Duration;

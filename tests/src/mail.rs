@@ -37,6 +37,23 @@ impl ReceivedMail {
     }
 }
 
+impl ReceivedMail {
+    /// The path and query of the first link to the public URL in the text part, else the HTML
+    /// part (as a person would follow it), e.g. `/demo/sign-up?token=…`.
+    pub fn link_path(&self) -> Option<String> {
+        let body = self
+            .text
+            .clone()
+            .or_else(|| self.html.as_deref().map(unescape_html))?;
+        let start = body.find(crate::PUBLIC_URL)? + crate::PUBLIC_URL.len();
+        let link: String = body[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+            .collect();
+        (!link.is_empty()).then_some(link)
+    }
+}
+
 /// Undoes the escaping of an HTML attribute or text (the entities minijinja writes).
 pub fn unescape_html(s: &str) -> String {
     s.replace("&#x2f;", "/")

@@ -173,7 +173,8 @@ impl PasswordResetMail<'_> {
     }
 }
 
-fn escape_html(text: &str) -> String {
+/// HTML escaping of `& < > " '` (what minijinja escapes, but `/`, which links need as it is).
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -202,6 +202,13 @@ pub trait SessionStore: Send + Sync {
         user: &UserId,
         token: &TokenHash,
     ) -> Result<Option<Session>, StoreError>;
+    /// Ends one session (signing out); ending one that is gone is no error.
+    async fn end_session(
+        &self,
+        org: &OrgDomain,
+        user: &UserId,
+        token: &TokenHash,
+    ) -> Result<(), StoreError>;
     /// Ends every session of a user but `keep`; answers how many ended.
     async fn end_sessions(
         &self,

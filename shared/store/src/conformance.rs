@@ -2505,13 +2505,31 @@ pub async fn a_users_sessions_end_together_but_the_kept_one(store: Arc<dyn ItemS
     }
     let bystander = session_for(&other);
     records.create_session(&bystander).await.unwrap();
+    // Signing out ends one session; twice is no error.
+    let signed_out = &sessions[29];
+    for _ in 0..2 {
+        records
+            .end_session(&domain, &admin.id, &signed_out.token_hash)
+            .await
+            .unwrap();
+    }
+    assert!(records
+        .session(&domain, &admin.id, &signed_out.token_hash)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(records
+        .session(&domain, &admin.id, &sessions[28].token_hash)
+        .await
+        .unwrap()
+        .is_some());
     let kept = &sessions[7];
     assert_eq!(
         records
             .end_sessions(&domain, &admin.id, Some(&kept.token_hash))
             .await
             .unwrap(),
-        29
+        28
     );
     for s in &sessions {
         let found = records

@@ -1275,6 +1275,21 @@ impl SessionStore for Records {
             .filter(|s| &s.org == org && &s.user_id == user))
     }
 
+    async fn end_session(
+        &self,
+        org: &OrgDomain,
+        user: &UserId,
+        token: &TokenHash,
+    ) -> Result<(), StoreError> {
+        self.items
+            .write(vec![Write::Delete {
+                key: keys::session(org, user, token),
+                condition: None,
+            }])
+            .await
+            .map_err(unavailable)
+    }
+
     async fn end_sessions(
         &self,
         org: &OrgDomain,

@@ -13,6 +13,7 @@ pub mod invitation_link;
 pub mod invitations;
 pub mod invite;
 pub mod mail_feedback;
+pub mod pages;
 pub mod password;
 pub mod session;
 pub mod settings;

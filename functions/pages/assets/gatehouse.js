@@ -1,0 +1,31 @@
+// Progressive help on Gatehouse's pages; every form works without it.
+(function () {
+  "use strict";
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+  // The password's length as it is typed, against the organisation's minimum.
+  each("input[data-password][data-min]", function (input) {
+    var count = document.getElementById(input.id + "-count");
+    var min = parseInt(input.getAttribute("data-min"), 10) || 0;
+    if (!count) return;
+    function update() {
+      var n = Array.from(input.value).length;
+      count.textContent = n + " / " + min + " " + count.getAttribute("data-count-label");
+      count.classList.toggle("short", n > 0 && n < min);
+    }
+    input.addEventListener("input", update);
+    update();
+  });
+  // "Show password" boxes.
+  each("input[data-show]", function (box) {
+    var target = document.getElementById(box.getAttribute("data-show"));
+    if (!target) return;
+    box.addEventListener("change", function () {
+      target.type = box.checked ? "text" : "password";
+    });
+  });
+  // Errors: the summary takes the focus so that a screen reader reads it first.
+  var summary = document.getElementById("summary");
+  if (summary) summary.focus();
+})();

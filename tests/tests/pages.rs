@@ -1,0 +1,674 @@
+//! The hosted pages, end to end on both backends, driven as a browser would: following the
+//! links in the emails really sent, keeping cookies, reading the CSRF token out of each form.
+
+use std::collections::HashMap;
+
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply};
+use serde_json::json;
+
+on_both_backends!(
+    an_invitee_follows_the_emailed_link_and_signs_up,
+    an_employee_signs_up_by_code_then_signs_in_with_the_identifier,
+    used_expired_and_withdrawn_links_say_what_to_do,
+    a_french_browser_sees_french_pages_and_may_switch,
+    a_forgotten_password_is_reset_through_the_pages,
+    visitors_register_through_the_link_and_confirm_by_email,
+    forms_without_their_csrf_token_change_nothing,
+);
+
+/// A browser: its cookies, its language.
+struct Browser<'a> {
+    b: &'a Bundle,
+    cookies: HashMap<String, String>,
+    language: &'static str,
+}
+
+impl<'a> Browser<'a> {
+    fn new(b: &'a Bundle) -> Self {
+        Self {
+            b,
+            cookies: HashMap::new(),
+            language: "en-GB,en;q=0.9",
+        }
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        let mut headers = vec![("accept-language".to_string(), self.language.to_string())];
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            headers.push(("cookie".into(), jar.join("; ")));
+        }
+        headers
+    }
+
+    fn keep_cookies(&mut self, reply: &Reply) {
+        for (name, value) in &reply.headers {
+            if !name.eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let pair = value.split(';').next().unwrap_or("");
+            let (k, v) = pair.split_once('=').expect("name=value");
+            if value.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let reply = self
+            .b
+            .gateway
+            .raw_from("198.51.100.7", "GET", path, self.headers(), None)
+            .await;
+        assert_page_headers(&reply);
+        self.keep_cookies(&reply);
+        reply
+    }
+
+    /// Submits a form, the CSRF token taken from `page` as the browser would send it.
+    async fn submit(&mut self, page: &Reply, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all: Vec<(String, String)> = hidden_fields(&page.text);
+        for (k, v) in fields {
+            all.retain(|(name, _)| name != k);
+            all.push((k.to_string(), v.to_string()));
+        }
+        self.post(action, &all).await
+    }
+
+    async fn post(&mut self, action: &str, fields: &[(String, String)]) -> Reply {
+        let mut headers = self.headers();
+        headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let reply = self
+            .b
+            .gateway
+            .raw_from("198.51.100.7", "POST", action, headers, Some(body))
+            .await;
+        assert_page_headers(&reply);
+        self.keep_cookies(&reply);
+        reply
+    }
+}
+
+/// Every page is sent with the security headers and as HTML (or a redirect).
+#[track_caller]
+fn assert_page_headers(reply: &Reply) {
+    let csp = reply.header("content-security-policy").expect("a CSP");
+    assert!(
+        !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"));
+    assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    if reply.status != 303 {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{reply:?}");
+        assert_eq!(
+            reply.content_type.as_deref(),
+            Some("text/html; charset=utf-8"),
+            "{reply:?}"
+        );
+        assert!(reply.text.starts_with("<!doctype html>"), "{reply:?}");
+    }
+}
+
+/// The inputs of the page with their values as the browser would send them (hidden ones and
+/// text fields as filled in), checkboxes left unticked.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for tag in html.split("<input").skip(1) {
+        let tag = tag.split('>').next().unwrap_or("");
+        if tag.contains("type=\"checkbox\"") {
+            continue;
+        }
+        let attr = |name: &str| {
+            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+            Some(gatehouse_e2e::unescape_html(
+                &tag[start..start + tag[start..].find('"')?],
+            ))
+        };
+        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+            out.push((n, v));
+        }
+    }
+    out
+}
+
+fn heading(reply: &Reply) -> String {
+    let start = reply.text.find("<h1>").map(|i| i + 4).unwrap_or(0);
+    let end = reply.text[start..].find("</h1>").unwrap_or(0);
+    gatehouse_e2e::unescape_html(&reply.text[start..start + end])
+}
+
+async fn last_link_to(b: &Bundle, email: &str) -> String {
+    let mails = b.mailbox.messages_to(email).await;
+    mails
+        .last()
+        .and_then(|m| m.link_path())
+        .unwrap_or_else(|| panic!("a link mailed to {email}"))
+}
+
+async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.email("alice");
+    let invited = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/invitations",
+            Some(&b.admin_token),
+            json!({"email": alice, "role": "member", "first_name": "Alice", "last_name": "<Liddell>",
+                   "message": "Welcome <script>alert(1)</script>"}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let link = last_link_to(&b, &alice).await;
+    assert!(link.starts_with("/demo/sign-up?token="), "{link}");
+
+    let mut browser = Browser::new(&b);
+    // Opening it (twice: mail scanners follow links too) shows who invites and spends nothing.
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(heading(&page), "Create your account");
+    assert!(
+        page.text.contains("Ada Admin invited you to join demo."),
+        "{}",
+        page.text
+    );
+    assert!(page
+        .text
+        .contains(&format!("Your account&#39;s address: {alice}")));
+    // What people typed is text, never markup.
+    assert!(!page.text.contains("<script>alert"), "{}", page.text);
+    assert!(page
+        .text
+        .contains("Welcome &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.text.contains("value=\"&lt;Liddell&gt;\""));
+    // Labels belong to their inputs; the password's rules are shown and tied to it.
+    for id in ["first_name", "last_name", "password"] {
+        assert!(page.text.contains(&format!("<label for=\"{id}\">")), "{id}");
+        assert!(page.text.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    assert!(page
+        .text
+        .contains("aria-describedby=\"password-hint password-count\""));
+    assert!(page.text.contains("At least 12 characters"));
+    let csrf = browser
+        .cookies
+        .get("gh_csrf")
+        .cloned()
+        .expect("a CSRF cookie");
+    assert!(csrf.len() >= 43);
+
+    // A password too short: the form again, the error at its field, nothing spent.
+    let short = browser
+        .submit(&page, "/demo/sign-up", &[("password", "too short")])
+        .await;
+    assert_eq!(short.status, 422, "{short:?}");
+    assert!(
+        short.text.contains("id=\"password-error\""),
+        "{}",
+        short.text
+    );
+    assert!(short.text.contains("aria-invalid=\"true\""));
+    assert!(short.text.contains("role=\"alert\""));
+    assert!(short.text.contains("href=\"#password\""));
+
+    let done = browser
+        .submit(
+            &short,
+            "/demo/sign-up",
+            &[
+                ("first_name", "Alice"),
+                ("last_name", "Liddell"),
+                ("password", "through the looking glass"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{done:?}");
+    assert_eq!(done.header("location"), Some("/demo/welcome"));
+    let session = done
+        .headers
+        .iter()
+        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("gh_session="))
+        .map(|(_, v)| v.clone())
+        .expect("a session cookie");
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Secure",
+        "Path=/demo",
+        "Max-Age=43200",
+    ] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    let welcome = browser.get("/demo/welcome").await;
+    assert_eq!(welcome.status, 200, "{welcome:?}");
+    assert!(welcome
+        .text
+        .contains(&format!("Signed in to demo as Alice Liddell ({alice})")));
+    // The session is an API session too.
+    let token = browser.cookies["gh_session"].clone();
+    let groups = b.gateway.get("/v1/orgs/demo/groups", Some(&token)).await;
+    assert_eq!(groups.status, 200, "{groups:?}");
+
+    // The link is spent now, and says what to do.
+    let again = browser.get(&link).await;
+    assert_eq!(again.status, 404, "{again:?}");
+    assert_eq!(heading(&again), "This link cannot be used");
+    assert!(again.text.contains("href=\"/demo/sign-in\""));
+
+    // Signing out ends the session.
+    let out = browser.submit(&welcome, "/demo/sign-out", &[]).await;
+    assert_eq!(out.status, 303, "{out:?}");
+    assert_eq!(out.header("location"), Some("/demo/sign-in"));
+    assert!(!browser.cookies.contains_key("gh_session"));
+    let gone = b.gateway.get("/v1/orgs/demo/groups", Some(&token)).await;
+    gone.assert_problem(401, "unauthenticated");
+    let welcome = browser.get("/demo/welcome").await;
+    assert_eq!(welcome.status, 303);
+    assert_eq!(welcome.header("location"), Some("/demo/sign-in"));
+}
+
+async fn an_employee_signs_up_by_code_then_signs_in_with_the_identifier(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.set_without_email(true).await;
+    let invited = b.invite_uid("E1234", "member", &[]).await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let code = invited.json["access_code"].as_str().unwrap().to_string();
+
+    let mut browser = Browser::new(&b);
+    let start = browser.get("/demo/sign-in").await;
+    assert!(
+        start.text.contains("href=\"/demo/sign-up/code\""),
+        "{}",
+        start.text
+    );
+    let page = browser.get("/demo/sign-up/code").await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let wrong = browser
+        .submit(
+            &page,
+            "/demo/sign-up/code",
+            &[("access_code", "AAAA-BBBB-CCC")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert!(
+        wrong.text.contains("This access code is not valid"),
+        "{}",
+        wrong.text
+    );
+    let checked = browser
+        .submit(
+            &page,
+            "/demo/sign-up/code",
+            &[("access_code", &code.to_lowercase())],
+        )
+        .await;
+    assert_eq!(checked.status, 200, "{checked:?}");
+    assert!(
+        checked
+            .text
+            .contains("<strong id=\"identifier\">E1234:demo</strong>"),
+        "{}",
+        checked.text
+    );
+    let done = browser
+        .submit(
+            &checked,
+            "/demo/sign-up/code",
+            &[("password", "clockwork orange juice")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{done:?}");
+    assert!(browser.cookies.contains_key("gh_session"));
+
+    // Later, in another browser, with `uid:domain`.
+    let mut later = Browser::new(&b);
+    let form = later.get("/demo/sign-in").await;
+    let wrong = later
+        .submit(
+            &form,
+            "/demo/sign-in",
+            &[
+                ("identifier", "E1234:demo"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{wrong:?}");
+    assert!(wrong
+        .text
+        .contains("The identifier or the password is wrong."));
+    assert!(
+        wrong.text.contains("value=\"E1234:demo\""),
+        "the identifier stays typed"
+    );
+    let signed = later
+        .submit(
+            &form,
+            "/demo/sign-in",
+            &[
+                ("identifier", "E1234:demo"),
+                ("password", "clockwork orange juice"),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{signed:?}");
+    let welcome = later.get("/demo/welcome").await;
+    assert!(welcome.text.contains("(E1234:demo)"), "{}", welcome.text);
+}
+
+async fn used_expired_and_withdrawn_links_say_what_to_do(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let mut browser = Browser::new(&b);
+    // Withdrawn.
+    let bob = b.email("bob");
+    let invited = b.invite(&bob, "guest", &[]).await;
+    let id = invited.json["id"].as_str().unwrap().to_string();
+    let link = last_link_to(&b, &bob).await;
+    let guest_page = browser.get(&link).await;
+    assert!(guest_page.text.contains("You will join as a guest"));
+    let revoked = b
+        .gateway
+        .send(
+            "DELETE",
+            &format!("/v1/orgs/demo/invitations/{id}"),
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, 410);
+    assert_eq!(heading(&page), "This invitation was withdrawn");
+    // Submitting the page opened before it was withdrawn changes nothing.
+    let late = browser
+        .submit(
+            &guest_page,
+            "/demo/sign-up",
+            &[("password", "a perfectly fine passphrase")],
+        )
+        .await;
+    assert_eq!(late.status, 410, "{late:?}");
+    assert!(!browser.cookies.contains_key("gh_session"));
+    // Expired.
+    let cat = b.email("cat");
+    b.invite(&cat, "member", &[]).await;
+    let link = last_link_to(&b, &cat).await;
+    b.advance(std::time::Duration::from_secs(31 * 86_400));
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, 410);
+    assert_eq!(heading(&page), "This link has expired");
+    assert!(page
+        .text
+        .contains("Ask demo&#39;s administrator to send you a new invitation."));
+    // Mangled, and an organisation that does not exist.
+    let page = browser.get("/demo/sign-up?token=abc").await;
+    assert_eq!(page.status, 404);
+    assert_eq!(heading(&page), "This link cannot be used");
+    let page = browser.get("/nowhere/sign-in").await;
+    assert_eq!(page.status, 404);
+    assert!(page.text.contains("There is no organisation nowhere here."));
+    let page = browser.get("/demo/reset-password?token=nonsense").await;
+    assert_eq!(page.status, 410);
+    assert!(page.text.contains("href=\"/demo/forgot-password\""));
+}
+
+async fn a_french_browser_sees_french_pages_and_may_switch(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let mut browser = Browser::new(&b);
+    browser.language = "fr-FR,fr;q=0.9,en;q=0.5";
+    let page = browser.get("/demo/sign-in").await;
+    assert!(page.text.contains("<html lang=\"fr\">"));
+    assert_eq!(heading(&page), "Se connecter à demo");
+    assert!(page.text.contains("Mot de passe oublié ?"));
+    assert!(
+        page.text.contains("href=\"/demo/sign-in?lang=en\""),
+        "{}",
+        page.text
+    );
+    let wrong = browser
+        .submit(
+            &page,
+            "/demo/sign-in",
+            &[
+                ("identifier", "nobody@example.com"),
+                ("password", "wrong wrong wrong"),
+            ],
+        )
+        .await;
+    assert!(
+        wrong
+            .text
+            .contains("L&#39;identifiant ou le mot de passe est incorrect."),
+        "{}",
+        wrong.text
+    );
+    // The switch is remembered.
+    let english = browser.get("/demo/sign-in?lang=en").await;
+    assert!(english.text.contains("<html lang=\"en\">"));
+    assert_eq!(
+        browser.cookies.get("gh_lang").map(String::as_str),
+        Some("en")
+    );
+    let still = browser.get("/demo/forgot-password").await;
+    assert_eq!(heading(&still), "Forgot your password?");
+}
+
+async fn a_forgotten_password_is_reset_through_the_pages(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let mut browser = Browser::new(&b);
+    let form = browser.get("/demo/forgot-password").await;
+    let bad = browser
+        .submit(
+            &form,
+            "/demo/forgot-password",
+            &[("email", "not an address")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let nobody = b.email("nobody");
+    let unknown = browser
+        .submit(&form, "/demo/forgot-password", &[("email", &nobody)])
+        .await;
+    let known = browser
+        .submit(&form, "/demo/forgot-password", &[("email", &b.admin_email)])
+        .await;
+    assert_eq!((unknown.status, known.status), (200, 200));
+    assert_eq!(
+        unknown.text.replace(&nobody, "X"),
+        known.text.replace(&b.admin_email, "X"),
+        "the same answer whether or not the account exists"
+    );
+    let link = last_link_to(&b, &b.admin_email).await;
+    assert!(link.starts_with("/demo/reset-password?token="), "{link}");
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let common = browser
+        .submit(
+            &page,
+            "/demo/reset-password",
+            &[("password", "password1234")],
+        )
+        .await;
+    assert_eq!(common.status, 422, "{common:?}");
+    assert!(
+        common.text.contains("among the most common"),
+        "{}",
+        common.text
+    );
+    let done = browser
+        .submit(
+            &page,
+            "/demo/reset-password",
+            &[("password", "an entirely new passphrase")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{done:?}");
+    assert_eq!(heading(&done), "Your password is changed");
+    let again = browser
+        .submit(
+            &page,
+            "/demo/reset-password",
+            &[("password", "yet another passphrase")],
+        )
+        .await;
+    assert_eq!(again.status, 410, "the link works once");
+    let signed = b
+        .sign_in(&b.admin_email, "an entirely new passphrase")
+        .await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+}
+
+async fn visitors_register_through_the_link_and_confirm_by_email(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let activated = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/invitation-link",
+            Some(&b.admin_token),
+            json!({}),
+        )
+        .await;
+    let url = activated.json["url"].as_str().unwrap();
+    let path = url
+        .strip_prefix(gatehouse_e2e::PUBLIC_URL)
+        .expect("a public URL");
+    assert!(path.starts_with("/demo/join?token="), "{path}");
+    let mut browser = Browser::new(&b);
+    let form = browser.get(path).await;
+    assert_eq!(form.status, 200, "{form:?}");
+    assert_eq!(heading(&form), "Join demo");
+    let vera = b.email("vera");
+    let sent = browser
+        .submit(
+            &form,
+            "/demo/join",
+            &[
+                ("email", &vera),
+                ("first_name", "Vera"),
+                ("last_name", "Visitor"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    assert_eq!(heading(&sent), "Check your inbox");
+    let confirm = last_link_to(&b, &vera).await;
+    let page = browser.get(&confirm).await;
+    assert!(
+        page.text
+            .contains("Confirm your address and choose a password to join demo."),
+        "{}",
+        page.text
+    );
+    let done = browser
+        .submit(
+            &page,
+            "/demo/sign-up",
+            &[("password", "visiting for good now")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{done:?}");
+
+    // Deactivated: the page says so.
+    b.gateway
+        .send(
+            "DELETE",
+            "/v1/orgs/demo/invitation-link",
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    let dead = browser.get(path).await;
+    assert_eq!(dead.status, 410);
+    assert_eq!(heading(&dead), "This invitation link is not valid");
+    // Self-registration off, then on.
+    let off = browser.get("/demo/register").await;
+    assert_eq!(off.status, 403);
+    let on = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(json!({"self_registration": true}).to_string()),
+        )
+        .await;
+    assert_eq!(on.status, 200);
+    let sam = b.email("sam");
+    let form = browser.get("/demo/register").await;
+    assert_eq!(form.status, 200);
+    let sent = browser
+        .submit(
+            &form,
+            "/demo/register",
+            &[
+                ("email", &sam),
+                ("first_name", "Sam"),
+                ("last_name", "Self"),
+            ],
+        )
+        .await;
+    assert_eq!(heading(&sent), "Check your inbox");
+    assert!(last_link_to(&b, &sam)
+        .await
+        .starts_with("/demo/sign-up?token="));
+}
+
+async fn forms_without_their_csrf_token_change_nothing(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let dee = b.email("dee");
+    b.invite(&dee, "member", &[]).await;
+    let link = last_link_to(&b, &dee).await;
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf".to_string(), csrf.to_string()),
+            ("token".into(), token.clone()),
+            ("first_name".into(), "Dee".into()),
+            ("last_name".into(), "Doe".into()),
+            ("password".into(), "a forged request here".into()),
+        ]
+    };
+    // A page elsewhere posting the form: no cookie, or a token that is not the cookie's.
+    let mut attacker = Browser::new(&b);
+    let forged = attacker.post("/demo/sign-up", &fields("guessed")).await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert_eq!(heading(&forged), "This form expired");
+    let mut victim = Browser::new(&b);
+    victim.get(&link).await;
+    let forged = victim
+        .post(
+            "/demo/sign-up",
+            &fields("not-the-cookie-value-at-all-0123456789abcdef"),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    // A form body that is not a form at all.
+    let odd = victim.post("/demo/sign-up", &[]).await;
+    assert_eq!(odd.status, 403);
+    // Nothing was spent: the link still signs up.
+    let page = victim.get(&link).await;
+    assert_eq!(page.status, 200);
+    let done = victim
+        .submit(
+            &page,
+            "/demo/sign-up",
+            &[("password", "the real one at last")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{done:?}");
+}
