@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/gatehouse.css", get(css))
         .route("/assets/gatehouse.js", get(js))
+        .route("/assets/favicon.svg", get(favicon))
         .route("/{org}/sign-up", get(sign_up_page).post(sign_up_submit))
         .route("/{org}/sign-up/code", get(code_page).post(code_submit))
         .route("/{org}/join", get(join_page).post(join_submit))
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
 pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("GET", "/assets/gatehouse.css"),
     ("GET", "/assets/gatehouse.js"),
+    ("GET", "/assets/favicon.svg"),
     ("GET", "/{org}/sign-up"),
     ("POST", "/{org}/sign-up"),
     ("GET", "/{org}/sign-up/code"),
@@ -129,6 +131,10 @@ async fn js() -> impl IntoResponse {
         "text/javascript; charset=utf-8",
         include_str!("../assets/gatehouse.js"),
     )
+}
+
+async fn favicon() -> impl IntoResponse {
+    asset("image/svg+xml", include_str!("../assets/favicon.svg"))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -1,0 +1,335 @@
+// Gatehouse's pages as people use them, in headless Chromium (Debian's), driven by Playwright:
+// an admin signs in; an invitee opens the emailed link and signs up; an employee signs up with an
+// access code and signs in with `uid:domain`; a French browser sees French pages; a forgotten
+// password is reset; the pages fit a phone. Every page visited is screenshotted (target/browser/*.png) and checked with
+// axe-core: a serious or critical violation fails the run.
+//
+//   GATEHOUSE_BIN=target/debug/gatehouse-local node browser/stories.mjs
+//
+// It starts the local run itself (own port, own data folder) and stops it at the end.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const BIN = resolve(process.env.GATEHOUSE_BIN ?? "target/debug/gatehouse-local");
+const ARTIFACTS = resolve(process.env.GATEHOUSE_BROWSER_ARTIFACTS ?? "target/browser");
+const CHROMIUM = process.env.GATEHOUSE_CHROMIUM ?? "/usr/bin/chromium";
+const PASSWORD = "browsers are patient creatures";
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** The local run, its printed lines kept (the links of the emails it "sends"). */
+async function startGatehouse() {
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), "gatehouse-browser-"));
+  const base = `http://127.0.0.1:${port}`;
+  const lines = [];
+  const child = spawn(BIN, [], {
+    env: {
+      ...process.env,
+      GATEHOUSE_ADDR: `127.0.0.1:${port}`,
+      GATEHOUSE_DATA_DIR: data,
+      GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: PASSWORD,
+      GATEHOUSE_CLEANUP_EVERY_SECS: "0",
+      RUST_LOG: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => lines.push(...chunk.split("\n")));
+  }
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`${base}/openapi.json`);
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null) throw new Error(`gatehouse-local exited:\n${lines.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    lines,
+    stop() {
+      child.kill();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+async function api(base, method, path, token, body) {
+  const response = await fetch(`${base}/v1/orgs/demo${path}`, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The newest link the local run printed for a message to `email`. */
+function mailedLink(gatehouse, email) {
+  for (let i = gatehouse.lines.length - 1; i > 0; i--) {
+    const link = gatehouse.lines[i].match(/link: (\S+)/);
+    if (link && gatehouse.lines.slice(Math.max(0, i - 2), i).some((l) => l.includes(`to ${email}`))) {
+      return link[1];
+    }
+  }
+  throw new Error(`no link printed for ${email}`);
+}
+
+const results = [];
+let failures = 0;
+
+function expect(condition, what) {
+  if (!condition) throw new Error(`expected: ${what}`);
+}
+
+/** Screenshot and accessibility check of the page as it is now. */
+async function check(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await page.addScriptTag({ content: AXE });
+  const report = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }),
+  );
+  const serious = report.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const minor = report.violations.filter((v) => !serious.includes(v));
+  results.push({ page: name, url: page.url(), screenshot: path, serious: serious.length, minor: minor.map((v) => v.id) });
+  if (serious.length) {
+    throw new Error(
+      `${name}: axe found ${serious.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target).join(", ")}`).join("; ")}`,
+    );
+  }
+}
+
+async function story(name, browser, run, contextOptions = {}) {
+  // bypassCSP lets the test inject axe-core; the pages themselves are served with their CSP.
+  const context = await browser.newContext({ bypassCSP: true, locale: "en-GB", ...contextOptions });
+  const page = await context.newPage();
+  // Script errors, and any stylesheet, script or image that did not load. (A page answered
+  // with an error status, say 410 for a used link, is logged by Chromium as a failed load: that
+  // is the page working as meant, so documents are left to each story's checks.)
+  const consoleErrors = [];
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
+  });
+  page.on("response", (r) => {
+    if (r.request().resourceType() !== "document" && r.status() >= 400) {
+      consoleErrors.push(`${r.status()} for ${r.url()}`);
+    }
+  });
+  page.on("requestfailed", (r) => consoleErrors.push(`failed: ${r.url()}`));
+  try {
+    await run(page);
+    expect(consoleErrors.length === 0, `no script errors, got ${consoleErrors.join(" | ")}`);
+    console.log(`ok    ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL  ${name}\n      ${e.message.split("\n").join("\n      ")}`);
+    await page.screenshot({ path: join(ARTIFACTS, `failed-${name.replace(/\W+/g, "-")}.png`), fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+  }
+}
+
+const gatehouse = await startGatehouse();
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const { base } = gatehouse;
+
+try {
+  const admin = await api(base, "POST", "/sign-in", null, { identifier: "admin@example.com", password: PASSWORD });
+
+  await story("an admin signs in", browser, async (page) => {
+    await page.goto(`${base}/demo/sign-in`);
+    await check(page, "sign-in");
+    await page.getByLabel("Email or identifier").fill("admin@example.com");
+    await page.getByLabel("Password").fill("not the password at all");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForSelector("#summary");
+    expect((await page.textContent("#summary")).includes("The identifier or the password is wrong."), "a wrong password is said so");
+    expect(await page.evaluate(() => document.activeElement?.id === "summary"), "the error summary takes the focus");
+    await check(page, "sign-in-wrong-password");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    expect((await page.textContent("h1")) === "You are signed in", "the welcome page");
+    await check(page, "welcome");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${base}/demo/sign-in`);
+  });
+
+  await story("an invitee opens the emailed link and signs up", browser, async (page) => {
+    await api(base, "POST", "/invitations", admin.token, {
+      email: "alice@example.com",
+      role: "member",
+      first_name: "Alice",
+      last_name: "Liddell",
+      message: "Welcome to the team!",
+    });
+    const link = mailedLink(gatehouse, "alice@example.com");
+    await page.goto(link);
+    expect((await page.textContent(".lead")).includes("Ada Admin invited you to join demo."), "who invites to what");
+    await check(page, "sign-up");
+    const password = page.locator("#password");
+    await password.fill("short");
+    expect((await page.textContent("#password-count")).startsWith("5 / 12"), "the length is counted as it is typed");
+    await page.getByRole("button", { name: "Create my account" }).click();
+    await page.waitForSelector("#password-error");
+    expect((await password.getAttribute("aria-invalid")) === "true", "the field is marked invalid");
+    await check(page, "sign-up-password-too-short");
+    await page.getByLabel("Show password").check();
+    expect((await password.getAttribute("type")) === "text", "the password can be shown");
+    await password.fill("through the looking glass");
+    await page.getByRole("button", { name: "Create my account" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    expect((await page.textContent(".lead")).includes("Alice Liddell (alice@example.com)"), "signed in as Alice");
+    await page.goto(link);
+    expect((await page.textContent("h1")) === "This link cannot be used", "a used link says so");
+    await check(page, "sign-up-link-used");
+  });
+
+  await story("an employee signs up with an access code, then signs in with uid:domain", browser, async (page) => {
+    await api(base, "PATCH", "/settings", admin.token, { sign_up_without_email: true });
+    const invited = await api(base, "POST", "/invitations", admin.token, {
+      uid: "E1234",
+      role: "member",
+      first_name: "Emma",
+      last_name: "Ployee",
+    });
+    await page.goto(`${base}/demo/sign-in`);
+    await page.getByRole("link", { name: "Have an access code? Sign up with it" }).click();
+    await check(page, "sign-up-code");
+    await page.getByLabel("Access code").fill(invited.access_code.toLowerCase());
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.waitForSelector("#identifier");
+    expect((await page.textContent("#identifier")) === "E1234:demo", "the identifier is shown");
+    await check(page, "sign-up-code-identifier");
+    await page.locator("#password").fill("clockwork orange juice");
+    await page.getByRole("button", { name: "Create my account" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Email or identifier").fill("E1234:demo");
+    await page.getByLabel("Password").fill("clockwork orange juice");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    expect((await page.textContent(".lead")).includes("(E1234:demo)"), "signed in with the identifier");
+  });
+
+  await story(
+    "a French browser sees French pages",
+    browser,
+    async (page) => {
+      await page.goto(`${base}/demo/sign-in`);
+      expect((await page.getAttribute("html", "lang")) === "fr", "lang=fr");
+      expect((await page.textContent("h1")) === "Se connecter à demo", "a French title");
+      await check(page, "sign-in-fr");
+      await page.goto(`${base}/demo/forgot-password`);
+      await check(page, "forgot-password-fr");
+      await page.getByRole("link", { name: "English" }).click();
+      expect((await page.textContent("h1")) === "Forgot your password?", "switched to English");
+    },
+    { locale: "fr-FR" },
+  );
+
+  await story("a forgotten password is reset by email", browser, async (page) => {
+    await page.goto(`${base}/demo/forgot-password`);
+    await check(page, "forgot-password");
+    await page.getByLabel("Email address").fill("alice@example.com");
+    await page.getByRole("button", { name: "Send me the link" }).click();
+    await page.waitForSelector("text=Check your inbox");
+    await check(page, "forgot-password-sent");
+    await page.goto(mailedLink(gatehouse, "alice@example.com"));
+    await check(page, "reset-password");
+    await page.locator("#password").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Save the new password" }).click();
+    await page.waitForSelector("text=Your password is changed");
+    await check(page, "reset-password-done");
+  });
+
+  await story(
+    "the pages fit a phone",
+    browser,
+    async (page) => {
+      await api(base, "POST", "/invitations", admin.token, {
+        email: "phone@example.com",
+        role: "member",
+        first_name: "Pat",
+        last_name: "Mobile",
+      });
+      for (const [name, url] of [
+        ["phone-sign-up", mailedLink(gatehouse, "phone@example.com")],
+        ["phone-sign-in", `${base}/demo/sign-in`],
+      ]) {
+        await page.goto(url);
+        const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+        expect(fits, `${name}: no sideways scrolling at 375 px`);
+        await check(page, name);
+      }
+    },
+    { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true },
+  );
+
+  await story("an expired, withdrawn or mangled link explains itself", browser, async (page) => {
+    const bob = await api(base, "POST", "/invitations", admin.token, {
+      email: "bob@example.com",
+      role: "guest",
+      first_name: "Bob",
+      last_name: "Builder",
+    });
+    await api(base, "DELETE", `/invitations/${bob.id}`, admin.token);
+    await page.goto(mailedLink(gatehouse, "bob@example.com"));
+    expect((await page.textContent("h1")) === "This invitation was withdrawn", "withdrawn");
+    await check(page, "sign-up-link-withdrawn");
+    await page.goto(`${base}/nowhere/sign-in`);
+    await check(page, "organisation-not-found");
+  });
+} finally {
+  await browser.close();
+  gatehouse.stop();
+}
+
+console.log(`\n${results.length} pages checked with axe-core; screenshots in ${ARTIFACTS}`);
+for (const r of results) {
+  console.log(`  ${r.page.padEnd(28)} serious ${r.serious}  minor ${r.minor.join(",") || "-"}  ${r.screenshot}`);
+}
+if (failures) {
+  console.log(`${failures} stor${failures === 1 ? "y" : "ies"} failed`);
+  process.exit(1);
+}
