@@ -1,5 +1,5 @@
 // Gatehouse's pages as people use them, in headless Chromium (Debian's), driven by Playwright:
-// an admin signs in; an invitee opens the emailed link and signs up; an employee signs up with an
+// an admin signs in and invites in the console (by email, and by identifier: the access code); an invitee opens the emailed link and signs up; an employee signs up with an
 // access code and signs in with `uid:domain`; a French browser sees French pages; a forgotten
 // password is reset; the pages fit a phone. Every page visited is screenshotted (target/browser/*.png) and checked with
 // axe-core: a serious or critical violation fails the run.
@@ -195,14 +195,34 @@ try {
     await page.waitForURL(`${base}/demo/sign-in`);
   });
 
+  await story("an admin invites by email in the console", browser, async (page) => {
+    await api(base, "POST", "/groups", admin.token, { name: "Design" });
+    await page.goto(`${base}/demo/sign-in`);
+    await page.getByLabel("Email or identifier").fill("admin@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("link", { name: "Open the administration" }).click();
+    await page.waitForURL(`${base}/demo/admin/invitations`);
+    await check(page, "console-invitations-empty");
+    await page.getByRole("link", { name: "Invite", exact: true }).click();
+    await check(page, "console-invite");
+    await page.getByLabel("Email address").fill("alice@example.com");
+    await page.getByLabel("First name").fill("Alice");
+    await page.getByLabel("Last name").fill("Liddell");
+    await page.getByLabel("Design").check();
+    await page.getByLabel("Personal message (optional)").fill("Welcome to the team!");
+    await page.getByRole("button", { name: "Invite", exact: true }).click();
+    await page.waitForSelector(".notice");
+    expect((await page.textContent(".notice")).includes("the email went to alice@example.com"), "the invitation is sent");
+    await check(page, "console-invited");
+    await page.getByRole("link", { name: "Invitations", exact: true }).click();
+    expect((await page.textContent("tbody")).includes("alice@example.com"), "listed");
+    await check(page, "console-invitations");
+    await page.getByRole("link", { name: "Alice Liddell" }).click();
+    await check(page, "console-invitation");
+  });
+
   await story("an invitee opens the emailed link and signs up", browser, async (page) => {
-    await api(base, "POST", "/invitations", admin.token, {
-      email: "alice@example.com",
-      role: "member",
-      first_name: "Alice",
-      last_name: "Liddell",
-      message: "Welcome to the team!",
-    });
     const link = mailedLink(gatehouse, "alice@example.com");
     await page.goto(link);
     expect((await page.textContent(".lead")).includes("Ada Admin invited you to join demo."), "who invites to what");
@@ -227,16 +247,25 @@ try {
 
   await story("an employee signs up with an access code, then signs in with uid:domain", browser, async (page) => {
     await api(base, "PATCH", "/settings", admin.token, { sign_up_without_email: true });
-    const invited = await api(base, "POST", "/invitations", admin.token, {
-      uid: "E1234",
-      role: "member",
-      first_name: "Emma",
-      last_name: "Ployee",
-    });
+    // The admin invites by identifier in the console and reads the access code off the page.
     await page.goto(`${base}/demo/sign-in`);
+    await page.getByLabel("Email or identifier").fill("admin@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.goto(`${base}/demo/admin/invite`);
+    await page.getByLabel("By identifier", { exact: false }).check();
+    await page.getByLabel("Identifier (letters and digits", { exact: false }).fill("E1234");
+    await page.getByLabel("First name").fill("Emma");
+    await page.getByLabel("Last name").fill("Ployee");
+    await page.getByRole("button", { name: "Invite", exact: true }).click();
+    await page.waitForSelector("#access-code");
+    const code = (await page.textContent("#access-code")).trim();
+    await check(page, "console-invited-by-identifier");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${base}/demo/sign-in`);
     await page.getByRole("link", { name: "Have an access code? Sign up with it" }).click();
     await check(page, "sign-up-code");
-    await page.getByLabel("Access code").fill(invited.access_code.toLowerCase());
+    await page.getByLabel("Access code").fill(code.toLowerCase());
     await page.getByRole("button", { name: "Continue" }).click();
     await page.waitForSelector("#identifier");
     expect((await page.textContent("#identifier")) === "E1234:demo", "the identifier is shown");

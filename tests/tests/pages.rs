@@ -14,6 +14,8 @@ on_both_backends!(
     a_forgotten_password_is_reset_through_the_pages,
     visitors_register_through_the_link_and_confirm_by_email,
     forms_without_their_csrf_token_change_nothing,
+    an_admin_invites_lists_resends_and_withdraws_in_the_console,
+    the_console_is_for_signed_in_admins,
 );
 
 /// A browser: its cookies, its language.
@@ -671,4 +673,202 @@ async fn forms_without_their_csrf_token_change_nothing(backend: Backend) {
         )
         .await;
     assert_eq!(done.status, 303, "{done:?}");
+}
+
+/// A browser signed in through the sign-in page.
+async fn signed_in<'a>(b: &'a Bundle, identifier: &str, password: &str) -> Browser<'a> {
+    let mut browser = Browser::new(b);
+    let form = browser.get("/demo/sign-in").await;
+    let done = browser
+        .submit(
+            &form,
+            "/demo/sign-in",
+            &[("identifier", identifier), ("password", password)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{done:?}");
+    browser
+}
+
+async fn an_admin_invites_lists_resends_and_withdraws_in_the_console(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    b.set_without_email(true).await;
+    let mut admin = signed_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let welcome = admin.get("/demo/welcome").await;
+    assert!(
+        welcome.text.contains("href=\"/demo/admin\""),
+        "admins see the console link"
+    );
+    let home = admin.get("/demo/admin").await;
+    assert_eq!(home.header("location"), Some("/demo/admin/invitations"));
+
+    // By email, into a group, with a message.
+    let form = admin.get("/demo/admin/invite").await;
+    assert_eq!(form.status, 200, "{form:?}");
+    assert!(
+        form.text.contains(&format!("value=\"{design}\"")),
+        "the groups are offered"
+    );
+    let ann = b.email("ann");
+    let mut fields: Vec<(String, String)> = hidden_fields(&form.text)
+        .into_iter()
+        .filter(|(k, _)| k == "csrf")
+        .collect();
+    for (k, v) in [
+        ("how", "email"),
+        ("email", ann.as_str()),
+        ("first_name", "Ann"),
+        ("last_name", "Example"),
+        ("role", "guest"),
+        ("groups", design.as_str()),
+        ("message", "See you <soon>"),
+    ] {
+        fields.push((k.into(), v.into()));
+    }
+    let done = admin.post("/demo/admin/invite", &fields).await;
+    assert_eq!(done.status, 200, "{done:?}");
+    assert!(
+        done.text
+            .contains(&format!("Ann Example is invited; the email went to {ann}.")),
+        "{}",
+        done.text
+    );
+    let mail = b.mailbox.messages_to(&ann).await;
+    assert_eq!(mail.len(), 1);
+    // The same address again: the field says why.
+    let again = admin.post("/demo/admin/invite", &fields).await;
+    assert_eq!(again.status, 422, "{again:?}");
+    assert!(again.text.contains("id=\"email-error\""), "{}", again.text);
+    assert_eq!(
+        b.mailbox.messages_to(&ann).await.len(),
+        1,
+        "nothing sent twice"
+    );
+
+    // By identifier: the access code is shown once made.
+    let mut fields: Vec<(String, String)> = hidden_fields(&form.text)
+        .into_iter()
+        .filter(|(k, _)| k == "csrf")
+        .collect();
+    for (k, v) in [
+        ("how", "uid"),
+        ("uid", "E77"),
+        ("first_name", "Emil"),
+        ("last_name", "Seven"),
+        ("role", "member"),
+    ] {
+        fields.push((k.into(), v.into()));
+    }
+    let coded = admin.post("/demo/admin/invite", &fields).await;
+    assert_eq!(coded.status, 200, "{coded:?}");
+    assert!(coded.text.contains("sign in as E77:demo"), "{}", coded.text);
+    assert!(coded.text.contains("id=\"access-code\""), "{}", coded.text);
+
+    // The list, filtered.
+    let list = admin.get("/demo/admin/invitations?role=guest").await;
+    assert_eq!(list.status, 200, "{list:?}");
+    assert!(
+        list.text.contains(&ann) && !list.text.contains("E77:demo"),
+        "{}",
+        list.text
+    );
+    let uids = admin.get("/demo/admin/invitations?kind=uid").await;
+    assert!(uids.text.contains("E77:demo") && !uids.text.contains(&ann));
+    let id = b
+        .gateway
+        .get("/v1/orgs/demo/invitations?role=guest", Some(&b.admin_token))
+        .await
+        .json["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one = admin.get(&format!("/demo/admin/invitations/{id}")).await;
+    assert_eq!(one.status, 200);
+    assert!(
+        one.text.contains("created") && one.text.contains("sent"),
+        "the history is shown"
+    );
+
+    // Resend, then withdraw.
+    let resent = admin
+        .submit(&one, &format!("/demo/admin/invitations/{id}/resend"), &[])
+        .await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    assert!(resent.text.contains("Sent again."));
+    assert_eq!(b.mailbox.messages_to(&ann).await.len(), 2);
+    let withdrawn = admin
+        .submit(
+            &resent,
+            &format!("/demo/admin/invitations/{id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(withdrawn.status, 200, "{withdrawn:?}");
+    assert!(withdrawn
+        .text
+        .contains("Withdrawn: its link or code no longer works."));
+    let status = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/invitations/{id}"),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(status.json["status"], "revoked");
+    // An action that is not one, and an id that is none.
+    let odd = admin
+        .submit(&one, &format!("/demo/admin/invitations/{id}/explode"), &[])
+        .await;
+    assert_eq!(odd.status, 404);
+    let none = admin.get("/demo/admin/invitations/nonsense").await;
+    assert_eq!(none.status, 404);
+}
+
+async fn the_console_is_for_signed_in_admins(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    // Not signed in: to the sign-in page.
+    let mut stranger = Browser::new(&b);
+    for path in ["/demo/admin/invitations", "/demo/admin/invite"] {
+        let page = stranger.get(path).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert_eq!(page.header("location"), Some("/demo/sign-in"));
+    }
+    // A member: the list is refused; inviting too while members may not invite.
+    let mia = b.email("mia");
+    b.invite(&mia, "member", &[]).await;
+    let token = b.sign_up_token(&mia).await;
+    assert_eq!(b.sign_up(&token, "members only club").await.status, 201);
+    let mut member = signed_in(&b, &mia, "members only club").await;
+    let welcome = member.get("/demo/welcome").await;
+    assert!(
+        !welcome.text.contains("/demo/admin"),
+        "no console link for members"
+    );
+    let list = member.get("/demo/admin/invitations").await;
+    assert_eq!(list.status, 403, "{list:?}");
+    assert!(list
+        .text
+        .contains("Only administrators of demo can do this."));
+    let form = member.get("/demo/admin/invite").await;
+    let tried = member
+        .submit(
+            &form,
+            "/demo/admin/invite",
+            &[
+                ("email", &b.email("friend")),
+                ("first_name", "F"),
+                ("last_name", "R"),
+            ],
+        )
+        .await;
+    assert_eq!(tried.status, 422, "{tried:?}");
+    assert!(tried.text.contains("role=\"alert\""), "{}", tried.text);
+    assert_eq!(b.invitation_count().await, 1, "nothing made");
+    // Another organisation's session is no session here.
+    let other = b.other_org_admin().await;
+    let mut foreign = Browser::new(&b);
+    foreign.cookies.insert("gh_session".into(), other);
+    let page = foreign.get("/demo/admin/invitations").await;
+    assert_eq!(page.status, 303);
 }

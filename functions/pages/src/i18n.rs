@@ -55,22 +55,25 @@ impl Lang {
 
     /// Every word of the pages in this language, for templates (`t.key`).
     pub fn words(self) -> BTreeMap<&'static str, &'static str> {
-        WORDS
-            .iter()
+        all_words()
             .map(|(key, en, fr)| (*key, if self == Lang::En { *en } else { *fr }))
             .collect()
     }
 
     /// One word, with `{name}` placeholders filled in.
     pub fn say(self, key: &str, args: &[(&str, &str)]) -> String {
-        let text = WORDS
-            .iter()
+        let text = all_words()
             .find(|(k, _, _)| *k == key)
             .map_or(key, |(_, en, fr)| if self == Lang::En { *en } else { *fr });
         args.iter().fold(text.to_string(), |text, (name, value)| {
             text.replace(&format!("{{{name}}}"), value)
         })
     }
+}
+
+/// The pages' words and the console's.
+fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    WORDS.iter().chain(crate::console::WORDS.iter())
 }
 
 /// (key, English, French).
@@ -191,7 +194,7 @@ mod tests {
     #[test]
     fn every_word_exists_in_both_languages_once() {
         let mut keys = std::collections::HashSet::new();
-        for (key, en, fr) in WORDS {
+        for (key, en, fr) in all_words() {
             assert!(keys.insert(key), "{key} twice");
             assert!(!en.is_empty() && !fr.is_empty(), "{key}");
             // Placeholders match.

@@ -11,6 +11,7 @@
 //! page is sent with a strict Content-Security-Policy (no inline script or style), framing
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
+mod console;
 mod i18n;
 
 use std::collections::HashMap;
@@ -73,6 +74,20 @@ pub fn routes() -> Router<AppState> {
         .route("/{org}/reset-password", get(reset_page).post(reset_submit))
         .route("/{org}/welcome", get(welcome_page))
         .route("/{org}/sign-out", post(sign_out_submit))
+        .route("/{org}/admin", get(console::home))
+        .route("/{org}/admin/invitations", get(console::invitations_page))
+        .route(
+            "/{org}/admin/invitations/{id}",
+            get(console::invitation_page),
+        )
+        .route(
+            "/{org}/admin/invitations/{id}/{action}",
+            post(console::invitation_action),
+        )
+        .route(
+            "/{org}/admin/invite",
+            get(console::invite_page).post(console::invite_submit),
+        )
         .layer(axum::middleware::from_fn(page_headers))
 }
 
@@ -97,6 +112,12 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/{org}/reset-password"),
     ("GET", "/{org}/welcome"),
     ("POST", "/{org}/sign-out"),
+    ("GET", "/{org}/admin"),
+    ("GET", "/{org}/admin/invitations"),
+    ("GET", "/{org}/admin/invitations/{id}"),
+    ("POST", "/{org}/admin/invitations/{id}/{action}"),
+    ("GET", "/{org}/admin/invite"),
+    ("POST", "/{org}/admin/invite"),
 ];
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
@@ -174,6 +195,18 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("reset.html", include_str!("../templates/reset.html")),
         ("message.html", include_str!("../templates/message.html")),
         ("welcome.html", include_str!("../templates/welcome.html")),
+        (
+            "admin_invitations.html",
+            include_str!("../templates/admin_invitations.html"),
+        ),
+        (
+            "admin_invitation.html",
+            include_str!("../templates/admin_invitation.html"),
+        ),
+        (
+            "admin_invite.html",
+            include_str!("../templates/admin_invite.html"),
+        ),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("{name} parses: {e}"));
@@ -1235,6 +1268,7 @@ async fn welcome_page(
         &visit.say("welcome_title", &[]),
         context! {
             text => visit.say("signed_in_as", &[("org", org.name()), ("name", &person), ("identifier", &identifier)]),
+            console => (user.role == gatehouse_domain::types::Role::Admin).then(|| format!("/{}/admin", visit.org_raw)),
         },
     )
 }
@@ -1465,6 +1499,9 @@ mod tests {
             "reset.html",
             "message.html",
             "welcome.html",
+            "admin_invitations.html",
+            "admin_invitation.html",
+            "admin_invite.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }
