@@ -109,6 +109,7 @@ function expect(condition, what) {
 
 /** Screenshot and accessibility check of the page as it is now. */
 async function check(page, name) {
+  await page.waitForLoadState("load");
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
@@ -144,7 +145,10 @@ async function story(name, browser, run, contextOptions = {}) {
       consoleErrors.push(`${r.status()} for ${r.url()}`);
     }
   });
-  page.on("requestfailed", (r) => consoleErrors.push(`failed: ${r.url()}`));
+  // A load cut short because the page moved on (ERR_ABORTED) is the browser's normal business.
+  page.on("requestfailed", (r) => {
+    if (r.failure()?.errorText !== "net::ERR_ABORTED") consoleErrors.push(`failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   try {
     await run(page);
     expect(consoleErrors.length === 0, `no script errors, got ${consoleErrors.join(" | ")}`);
@@ -205,6 +209,7 @@ try {
     await page.waitForURL(`${base}/demo/admin/invitations`);
     await check(page, "console-invitations-empty");
     await page.getByRole("link", { name: "Invite", exact: true }).click();
+    await page.waitForURL(`${base}/demo/admin/invite`);
     await check(page, "console-invite");
     await page.getByLabel("Email address").fill("alice@example.com");
     await page.getByLabel("First name").fill("Alice");
@@ -216,9 +221,11 @@ try {
     expect((await page.textContent(".notice")).includes("the email went to alice@example.com"), "the invitation is sent");
     await check(page, "console-invited");
     await page.getByRole("link", { name: "Invitations", exact: true }).click();
+    await page.waitForURL(`${base}/demo/admin/invitations`);
     expect((await page.textContent("tbody")).includes("alice@example.com"), "listed");
     await check(page, "console-invitations");
     await page.getByRole("link", { name: "Alice Liddell" }).click();
+    await page.waitForURL(/\/demo\/admin\/invitations\/[0-9a-f]{32}$/);
     await check(page, "console-invitation");
   });
 
@@ -252,6 +259,7 @@ try {
     await page.getByLabel("Email or identifier").fill("admin@example.com");
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
     await page.goto(`${base}/demo/admin/invite`);
     await page.getByLabel("By identifier", { exact: false }).check();
     await page.getByLabel("Identifier (letters and digits", { exact: false }).fill("E1234");
@@ -264,6 +272,7 @@ try {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${base}/demo/sign-in`);
     await page.getByRole("link", { name: "Have an access code? Sign up with it" }).click();
+    await page.waitForURL(`${base}/demo/sign-up/code`);
     await check(page, "sign-up-code");
     await page.getByLabel("Access code").fill(code.toLowerCase());
     await page.getByRole("button", { name: "Continue" }).click();
