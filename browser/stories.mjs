@@ -229,6 +229,39 @@ try {
     await check(page, "console-invitation");
   });
 
+  await story("an admin turns on the invitation link and copies it", browser, async (page) => {
+    await page.goto(`${base}/demo/sign-in`);
+    await page.getByLabel("Email or identifier").fill("admin@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    await page.goto(`${base}/demo/admin/settings`);
+    await check(page, "console-authorisations");
+    await page.getByLabel("Anyone may register", { exact: false }).check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForSelector(".notice");
+    await page.getByLabel("Maximum registrations (optional)").fill("50");
+    await page.getByRole("button", { name: "Make a new link" }).click();
+    await page.waitForSelector("#link-url");
+    const url = await page.inputValue("#link-url");
+    expect(url.startsWith(`${base}/demo/join?token=`), `the link is shown: ${url}`);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    await page.getByRole("button", { name: "Copy" }).click();
+    await page.waitForSelector("#link-url-copied:has-text('Copied.')");
+    await check(page, "console-authorisations-link");
+    // A visitor with the link registers.
+    await page.goto(url);
+    await check(page, "join");
+    await page.getByLabel("Email address").fill("vera@example.com");
+    await page.getByLabel("First name").fill("Vera");
+    await page.getByLabel("Last name").fill("Visitor");
+    await page.getByRole("button", { name: "Send me the link" }).click();
+    await page.waitForSelector("text=Check your inbox");
+    await check(page, "join-sent");
+    await page.goto(`${base}/demo/admin/users`);
+    await check(page, "console-users");
+  });
+
   await story("an invitee opens the emailed link and signs up", browser, async (page) => {
     const link = mailedLink(gatehouse, "alice@example.com");
     await page.goto(link);

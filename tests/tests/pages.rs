@@ -16,6 +16,8 @@ on_both_backends!(
     forms_without_their_csrf_token_change_nothing,
     an_admin_invites_lists_resends_and_withdraws_in_the_console,
     the_console_is_for_signed_in_admins,
+    admins_change_authorisations_and_the_link_in_the_console,
+    passwords_are_set_by_admins_and_changed_by_their_owners,
 );
 
 /// A browser: its cookies, its language.
@@ -870,5 +872,247 @@ async fn the_console_is_for_signed_in_admins(backend: Backend) {
     let mut foreign = Browser::new(&b);
     foreign.cookies.insert("gh_session".into(), other);
     let page = foreign.get("/demo/admin/invitations").await;
+    assert_eq!(page.status, 303);
+}
+
+/// The form's CSRF token with `fields`, as a browser would post them.
+fn with_csrf(page: &Reply, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = hidden_fields(&page.text)
+        .into_iter()
+        .filter(|(k, _)| k == "csrf")
+        .collect();
+    all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all
+}
+
+async fn admins_change_authorisations_and_the_link_in_the_console(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let design = b.group("Design").await;
+    let mut admin = signed_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let page = admin.get("/demo/admin/settings").await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.text.contains("There is no active invitation link."));
+    // Bad numbers are said at their fields, and nothing changes.
+    let bad = admin
+        .post(
+            "/demo/admin/settings",
+            &with_csrf(
+                &page,
+                &[
+                    ("invitation_ttl_days", "30"),
+                    ("password_min_length", "lots"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{bad:?}");
+    assert!(
+        bad.text.contains("id=\"password_min_length-error\""),
+        "{}",
+        bad.text
+    );
+    let too_low = admin
+        .post(
+            "/demo/admin/settings",
+            &with_csrf(
+                &page,
+                &[("invitation_ttl_days", "30"), ("password_min_length", "4")],
+            ),
+        )
+        .await;
+    assert_eq!(too_low.status, 422, "{too_low:?}");
+    assert!(too_low.text.contains("role=\"alert\""));
+    let saved = admin
+        .post(
+            "/demo/admin/settings",
+            &with_csrf(
+                &page,
+                &[
+                    ("self_registration", "on"),
+                    ("members_can_invite", "on"),
+                    ("display_name", "Acme Corporation"),
+                    ("allowed_email_domains", "example.com, example.org"),
+                    ("invitation_ttl_days", "14"),
+                    ("password_min_length", "14"),
+                    ("reminder_days", "3, 10"),
+                    ("invitation_message", "Welcome <aboard>"),
+                    ("default_groups", &design),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{saved:?}");
+    assert!(saved.text.contains("Saved."));
+    assert!(
+        saved.text.contains("Acme Corporation · Administration"),
+        "the new name is used"
+    );
+    let settings = b
+        .gateway
+        .get("/v1/orgs/demo/settings", Some(&b.admin_token))
+        .await;
+    assert_eq!(settings.json["self_registration"], true);
+    assert_eq!(settings.json["members_can_invite"], true);
+    assert_eq!(settings.json["sign_up_without_email"], false);
+    assert_eq!(settings.json["display_name"], "Acme Corporation");
+    assert_eq!(
+        settings.json["allowed_email_domains"],
+        json!(["example.com", "example.org"])
+    );
+    assert_eq!(settings.json["invitation_ttl_days"], 14);
+    assert_eq!(settings.json["password_min_length"], 14);
+    assert_eq!(settings.json["reminder_days"], json!([3, 10]));
+    assert_eq!(settings.json["invitation_message"], "Welcome <aboard>");
+    assert_eq!(settings.json["default_groups"], json!([design]));
+
+    // The link: made for guests for a week, shown with its URL, then turned off.
+    let made = admin
+        .post(
+            "/demo/admin/link/activate",
+            &with_csrf(
+                &saved,
+                &[
+                    ("link_role", "guest"),
+                    ("link_days", "7"),
+                    ("link_groups", &design),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{made:?}");
+    let link = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(link.json["role"], "guest");
+    assert_eq!(link.json["groups"], json!([design]));
+    let url = link.json["url"].as_str().unwrap().to_string();
+    assert!(
+        made.text.contains(&format!("value=\"{url}\"")),
+        "{}",
+        made.text
+    );
+    assert!(made.text.contains("data-copy=\"link-url\""));
+    let off = admin
+        .post("/demo/admin/link/deactivate", &with_csrf(&made, &[]))
+        .await;
+    assert_eq!(off.status, 200, "{off:?}");
+    assert!(off.text.contains("There is no active invitation link."));
+    let link = b
+        .gateway
+        .get("/v1/orgs/demo/invitation-link", Some(&b.admin_token))
+        .await;
+    assert_eq!(link.json["active"], false);
+    // Members may not.
+    let mia = b.email("mia");
+    b.invite(&mia, "member", &[]).await;
+    let token = b.sign_up_token(&mia).await;
+    assert_eq!(b.sign_up(&token, "members only club").await.status, 201);
+    let mut member = signed_in(&b, &mia, "members only club").await;
+    assert_eq!(member.get("/demo/admin/settings").await.status, 403);
+    let tried = member
+        .post("/demo/admin/link/activate", &with_csrf(&made, &[]))
+        .await;
+    assert_eq!(tried.status, 403, "{tried:?}");
+}
+
+async fn passwords_are_set_by_admins_and_changed_by_their_owners(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.set_without_email(true).await;
+    let invited = b.invite_uid("E5", "member", &[]).await;
+    let code = invited.json["access_code"].as_str().unwrap().to_string();
+    let joined = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-up/access-code",
+            None,
+            json!({"access_code": code, "password": "the first passphrase"}),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{joined:?}");
+    let e5 = joined.json["user"]["id"].as_str().unwrap().to_string();
+
+    let mut admin = signed_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let users = admin.get("/demo/admin/users").await;
+    assert_eq!(users.status, 200, "{users:?}");
+    assert!(users.text.contains("E5:demo"));
+    assert!(users
+        .text
+        .contains(&format!("action=\"/demo/admin/users/{e5}/password\"")));
+    assert_eq!(
+        users
+            .text
+            .matches("/password\" class=\"inline-form\"")
+            .count(),
+        1,
+        "only people without email get the form"
+    );
+    let short = admin
+        .post(
+            &format!("/demo/admin/users/{e5}/password"),
+            &with_csrf(&users, &[("name", "E5"), ("password", "short")]),
+        )
+        .await;
+    assert_eq!(short.status, 422, "{short:?}");
+    let set = admin
+        .post(
+            &format!("/demo/admin/users/{e5}/password"),
+            &with_csrf(
+                &users,
+                &[("name", "Emil Five"), ("password", "handed over in person")],
+            ),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{set:?}");
+    assert!(
+        set.text.contains("Emil Five&#39;s password is changed"),
+        "{}",
+        set.text
+    );
+    assert_eq!(
+        b.sign_in("E5:demo", "the first passphrase").await.status,
+        401
+    );
+    assert_eq!(
+        b.sign_in("E5:demo", "handed over in person").await.status,
+        200
+    );
+
+    // The owner changes it.
+    let mut owner = signed_in(&b, "E5:demo", "handed over in person").await;
+    let form = owner.get("/demo/account/password").await;
+    assert_eq!(form.status, 200, "{form:?}");
+    let wrong = owner
+        .post(
+            "/demo/account/password",
+            &with_csrf(
+                &form,
+                &[
+                    ("current_password", "not it at all"),
+                    ("password", "my very own secret"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert!(wrong.text.contains("id=\"current_password-error\""));
+    let changed = owner
+        .post(
+            "/demo/account/password",
+            &with_csrf(
+                &form,
+                &[
+                    ("current_password", "handed over in person"),
+                    ("password", "my very own secret"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert!(changed.text.contains("Your password is changed."));
+    assert_eq!(b.sign_in("E5:demo", "my very own secret").await.status, 200);
+    // Not signed in: to the sign-in page.
+    let mut stranger = Browser::new(&b);
+    let page = stranger.get("/demo/account/password").await;
     assert_eq!(page.status, 303);
 }

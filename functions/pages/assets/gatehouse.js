@@ -29,3 +29,21 @@
   var summary = document.getElementById("summary");
   if (summary) summary.focus();
 })();
+// "Copy" buttons: the text of the field they name, to the clipboard.
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy") + "-copied");
+    button.addEventListener("click", function () {
+      field.select();
+      var done = function () { if (status) status.textContent = button.getAttribute("data-copied"); };
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+})();

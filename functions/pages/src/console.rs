@@ -114,7 +114,10 @@ struct GroupChoice {
 }
 
 /// The signed-in caller's session, or the redirect to the sign-in page.
-async fn session(visit: &Visit, domain: &OrgDomain) -> Result<SessionToken, Box<Response>> {
+pub(crate) async fn session(
+    visit: &Visit,
+    domain: &OrgDomain,
+) -> Result<SessionToken, Box<Response>> {
     let sign_in = || Box::new(visit.redirect(&format!("/{}/sign-in", visit.org_raw)));
     let token = session_of(visit).ok_or_else(sign_in)?;
     match signed_in_user(&visit.services, domain, &token).await {
@@ -127,7 +130,7 @@ async fn session(visit: &Visit, domain: &OrgDomain) -> Result<SessionToken, Box<
 }
 
 /// A refusal of the console's use cases as a page: sign in again, not allowed, not found.
-fn refused(visit: &Visit, org: &Org, e: &dyn Rejection) -> Response {
+pub(crate) fn refused(visit: &Visit, org: &Org, e: &dyn Rejection) -> Response {
     let name = org.name();
     match e.class() {
         RejectionClass::Unauthenticated => visit.redirect(&format!("/{}/sign-in", visit.org_raw)),

@@ -73,7 +73,10 @@ impl Lang {
 
 /// The pages' words and the console's.
 fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    WORDS.iter().chain(crate::console::WORDS.iter())
+    WORDS
+        .iter()
+        .chain(crate::console::WORDS.iter())
+        .chain(crate::console_settings::WORDS.iter())
 }
 
 /// (key, English, French).

@@ -12,6 +12,7 @@
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
 mod console;
+mod console_settings;
 mod i18n;
 
 use std::collections::HashMap;
@@ -88,6 +89,23 @@ pub fn routes() -> Router<AppState> {
             "/{org}/admin/invite",
             get(console::invite_page).post(console::invite_submit),
         )
+        .route("/{org}/admin/users", get(console_settings::users_page))
+        .route(
+            "/{org}/admin/users/{id}/password",
+            post(console_settings::set_user_password),
+        )
+        .route(
+            "/{org}/admin/settings",
+            get(console_settings::settings_page).post(console_settings::settings_submit),
+        )
+        .route(
+            "/{org}/admin/link/{action}",
+            post(console_settings::link_action),
+        )
+        .route(
+            "/{org}/account/password",
+            get(console_settings::own_password_page).post(console_settings::own_password_submit),
+        )
         .layer(axum::middleware::from_fn(page_headers))
 }
 
@@ -118,6 +136,13 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/{org}/admin/invitations/{id}/{action}"),
     ("GET", "/{org}/admin/invite"),
     ("POST", "/{org}/admin/invite"),
+    ("GET", "/{org}/admin/users"),
+    ("POST", "/{org}/admin/users/{id}/password"),
+    ("GET", "/{org}/admin/settings"),
+    ("POST", "/{org}/admin/settings"),
+    ("POST", "/{org}/admin/link/{action}"),
+    ("GET", "/{org}/account/password"),
+    ("POST", "/{org}/account/password"),
 ];
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
@@ -206,6 +231,18 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         (
             "admin_invite.html",
             include_str!("../templates/admin_invite.html"),
+        ),
+        (
+            "admin_users.html",
+            include_str!("../templates/admin_users.html"),
+        ),
+        (
+            "admin_settings.html",
+            include_str!("../templates/admin_settings.html"),
+        ),
+        (
+            "account_password.html",
+            include_str!("../templates/account_password.html"),
         ),
     ] {
         env.add_template(name, source)
@@ -1502,6 +1539,9 @@ mod tests {
             "admin_invitations.html",
             "admin_invitation.html",
             "admin_invite.html",
+            "admin_users.html",
+            "admin_settings.html",
+            "account_password.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }

@@ -1,0 +1,773 @@
+//! The admin console (second part): the users, with "set password" for people without email;
+//! the Authorisations page (every setting, and the invitation link with a copy button); and,
+//! for everyone signed in, changing one's own password.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use gatehouse_domain::error::{Rejection, RejectionClass};
+use gatehouse_domain::model::Org;
+use gatehouse_domain::ports::PageRequest;
+use gatehouse_domain::secret::SessionToken;
+use gatehouse_domain::types::{
+    EmailDomain, GroupId, InviteeRole, OrgDomain, OrgName, PersonalMessage, UserId,
+};
+use gatehouse_domain::usecase::groups::list_groups;
+use gatehouse_domain::usecase::invitation_link::{
+    activate_link, deactivate_link, link_status, LinkError, LinkOptions,
+};
+use gatehouse_domain::usecase::pages::signed_in_user;
+use gatehouse_domain::usecase::password::set_password;
+use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
+use gatehouse_domain::usecase::users::list_users;
+use gatehouse_http::AppState;
+use minijinja::context;
+use serde::Serialize;
+
+use crate::console::{refused, session};
+use crate::{date_of, refusal_text, Problems, Visit};
+
+pub(crate) const WORDS: &[(&str, &str, &str)] = &[
+    ("nav_users", "Users", "Utilisateurs"),
+    ("nav_settings", "Authorisations", "Autorisations"),
+    ("users_title", "Users", "Utilisateurs"),
+    ("set_password", "Set a new password", "Définir un nouveau mot de passe"),
+    ("set_password_for", "New password for {name}", "Nouveau mot de passe pour {name}"),
+    ("password_set", "{name}'s password is changed; their sessions are signed out. Tell them the new one.", "Le mot de passe de {name} est modifié ; ses sessions sont fermées. Communiquez-lui le nouveau."),
+    ("resets_own", "resets it by email", "le réinitialise par e-mail"),
+    ("settings_title", "Authorisations", "Autorisations"),
+    ("settings_saved", "Saved.", "Enregistré."),
+    ("save", "Save", "Enregistrer"),
+    ("s_sign_up_without_email", "People without email sign up with an identifier and an access code", "Les personnes sans e-mail s'inscrivent avec un identifiant et un code d'accès"),
+    ("s_self_registration", "Anyone may register (their address is confirmed by email)", "Tout le monde peut s'inscrire (l'adresse est confirmée par e-mail)"),
+    ("s_members_can_invite", "Members may invite (by email)", "Les membres peuvent inviter (par e-mail)"),
+    ("s_group_admins_can_invite", "Group admins may invite into their groups", "Les administrateurs de groupe peuvent inviter dans leurs groupes"),
+    ("s_display_name", "The organisation's name as people read it", "Le nom de l'organisation tel que les gens le lisent"),
+    ("s_allowed_email_domains", "Member invitations by email only to these domains (comma-separated; empty: any)", "Invitations de membres par e-mail seulement vers ces domaines (séparés par des virgules ; vide : tous)"),
+    ("s_invitation_ttl_days", "Days an invitation stays valid", "Jours de validité d'une invitation"),
+    ("s_password_min_length", "Minimum password length (8 to 64)", "Longueur minimale des mots de passe (8 à 64)"),
+    ("s_reminder_days", "Remind pending invitations after these days (comma-separated; empty: never)", "Relancer les invitations en attente après ces jours (séparés par des virgules ; vide : jamais)"),
+    ("s_invitation_message", "Default message in invitation emails", "Message par défaut des e-mails d'invitation"),
+    ("s_default_groups", "Groups every new member joins", "Groupes que rejoint chaque nouveau membre"),
+    ("link_title", "Invitation link", "Lien d'invitation"),
+    ("link_off", "There is no active invitation link.", "Il n'y a pas de lien d'invitation actif."),
+    ("link_on", "Anyone with this link can register; {uses} registered through it so far.", "Toute personne ayant ce lien peut s'inscrire ; {uses} se sont inscrites par ce lien jusqu'ici."),
+    ("link_url", "The link", "Le lien"),
+    ("copy", "Copy", "Copier"),
+    ("copied", "Copied.", "Copié."),
+    ("link_expires", "Works until {date}.", "Fonctionne jusqu'au {date}."),
+    ("link_max_uses", "At most {n} registrations.", "Au plus {n} inscriptions."),
+    ("activate", "Make a new link", "Créer un nouveau lien"),
+    ("activate_hint", "A new link replaces the old one, which stops working.", "Un nouveau lien remplace l'ancien, qui cesse de fonctionner."),
+    ("deactivate", "Turn the link off", "Désactiver le lien"),
+    ("link_role", "Registrations join as", "Les inscrits rejoignent en tant que"),
+    ("link_days", "Expires after (days, optional)", "Expire après (jours, facultatif)"),
+    ("link_uses", "Maximum registrations (optional)", "Nombre maximal d'inscriptions (facultatif)"),
+    ("link_groups", "Groups they join", "Groupes rejoints"),
+    ("account_password_title", "Change your password", "Changer votre mot de passe"),
+    ("current_password", "Current password", "Mot de passe actuel"),
+    ("password_changed", "Your password is changed. Your other sessions are signed out.", "Votre mot de passe est modifié. Vos autres sessions sont fermées."),
+    ("err_wrong_current_password", "The current password is wrong.", "Le mot de passe actuel est incorrect."),
+    ("err_invalid_number", "Give a whole number.", "Indiquez un nombre entier."),
+    ("err_invalid_domain", "Give domains like example.com, separated by commas.", "Indiquez des domaines comme exemple.fr, séparés par des virgules."),
+    ("err_invalid_days", "Give whole numbers of days, separated by commas.", "Indiquez des nombres de jours entiers, séparés par des virgules."),
+    ("change_password_link", "Change your password", "Changer votre mot de passe"),
+];
+
+#[derive(Serialize)]
+struct UserRow {
+    id: String,
+    name: String,
+    identifier: String,
+    role: String,
+    without_email: bool,
+    since: String,
+}
+
+#[derive(Serialize)]
+struct GroupChoice {
+    id: String,
+    name: String,
+    checked: bool,
+}
+
+fn typed_values<'a>(typed: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    typed
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+pub(crate) async fn users_page(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    let token = match session(&visit, &domain).await {
+        Ok(t) => t,
+        Err(page) => return *page,
+    };
+    let cursor = visit.param("cursor").map(str::to_owned);
+    users_list(
+        &visit,
+        &domain,
+        &org,
+        &token,
+        cursor,
+        None,
+        &Problems::default(),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn users_list(
+    visit: &Visit,
+    domain: &OrgDomain,
+    org: &Org,
+    token: &SessionToken,
+    cursor: Option<String>,
+    notice: Option<String>,
+    problems: &Problems,
+) -> Response {
+    let page = match list_users(
+        &visit.services,
+        domain,
+        Some(token),
+        PageRequest { cursor, limit: 50 },
+    )
+    .await
+    {
+        Ok(page) => page,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let rows: Vec<UserRow> = page
+        .items
+        .iter()
+        .map(|u| UserRow {
+            id: u.id.to_string(),
+            name: format!("{} {}", u.first_name, u.last_name),
+            identifier: match (&u.email, &u.uid) {
+                (Some(email), _) => email.to_string(),
+                (None, Some(uid)) => uid.sign_in_identifier(domain),
+                (None, None) => String::new(),
+            },
+            role: u.role.as_str().to_string(),
+            without_email: u.email.is_none(),
+            since: date_of(visit, u.created_at),
+        })
+        .collect();
+    let next = page.next_cursor.map(|c| {
+        format!(
+            "/{}/admin/users?{}",
+            visit.org_raw,
+            serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()
+        )
+    });
+    visit.render(
+        if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        "admin_users.html",
+        org.name(),
+        &visit.say("users_title", &[]),
+        context! {
+            wide => true,
+            nav => "users",
+            rows => rows,
+            next => next,
+            notice => notice,
+            min => org.settings.password_min_length.to_string(),
+            errors => problems.errors(),
+            summary => problems.summary(),
+        },
+    )
+}
+
+pub(crate) async fn set_user_password(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    let fields = match visit.form(&visit.org_raw, &body) {
+        Ok(f) => f,
+        Err(page) => return *page,
+    };
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    let token = match session(&visit, &domain).await {
+        Ok(t) => t,
+        Err(page) => return *page,
+    };
+    let Ok(target) = UserId::parse(&id) else {
+        return refused(
+            &visit,
+            &org,
+            &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
+        );
+    };
+    let name = fields.get("name").cloned().unwrap_or_default();
+    let password = fields.get("password").cloned().unwrap_or_default();
+    match set_password(
+        &visit.services,
+        &domain,
+        Some(&token),
+        &target,
+        &password,
+        None,
+    )
+    .await
+    {
+        Ok(()) => {
+            let notice = visit.say("password_set", &[("name", &name)]);
+            users_list(
+                &visit,
+                &domain,
+                &org,
+                &token,
+                None,
+                Some(notice),
+                &Problems::default(),
+            )
+            .await
+        }
+        Err(e) if e.code().starts_with("password_") => {
+            let mut problems = Problems::default();
+            problems
+                .general
+                .push(format!("{name}: {}", refusal_text(&visit, &org, &e)));
+            users_list(&visit, &domain, &org, &token, None, None, &problems).await
+        }
+        Err(e) => refused(&visit, &org, &e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorisations
+
+pub(crate) async fn settings_page(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    let token = match session(&visit, &domain).await {
+        Ok(t) => t,
+        Err(page) => return *page,
+    };
+    settings_form(
+        &visit,
+        &domain,
+        &org,
+        &token,
+        None,
+        None,
+        &Problems::default(),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn settings_form(
+    visit: &Visit,
+    domain: &OrgDomain,
+    org: &Org,
+    token: &SessionToken,
+    typed: Option<&[(String, String)]>,
+    notice: Option<String>,
+    problems: &Problems,
+) -> Response {
+    let settings = match get_settings(&visit.services, domain, Some(token)).await {
+        Ok(s) => s,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let groups = match list_groups(&visit.services, domain, Some(token), false).await {
+        Ok(groups) => groups,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let link = match link_status(&visit.services, domain, Some(token)).await {
+        Ok(view) => Some(view),
+        Err(LinkError::NoLink) => None,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let join = |v: Vec<String>| v.join(", ");
+    let mut values: HashMap<&str, String> = HashMap::from([
+        (
+            "display_name",
+            settings
+                .display_name
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "allowed_email_domains",
+            join(
+                settings
+                    .allowed_email_domains
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect(),
+            ),
+        ),
+        (
+            "invitation_ttl_days",
+            settings.invitation_ttl_days.to_string(),
+        ),
+        (
+            "password_min_length",
+            settings.password_min_length.to_string(),
+        ),
+        (
+            "reminder_days",
+            join(
+                settings
+                    .reminder_days
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect(),
+            ),
+        ),
+        (
+            "invitation_message",
+            settings
+                .invitation_message
+                .as_ref()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+        ),
+    ]);
+    let mut switches: HashMap<&str, bool> = HashMap::from([
+        ("sign_up_without_email", settings.sign_up_without_email),
+        ("self_registration", settings.self_registration),
+        ("members_can_invite", settings.members_can_invite),
+        ("group_admins_can_invite", settings.group_admins_can_invite),
+    ]);
+    let mut default_groups: Vec<String> = settings
+        .default_groups
+        .iter()
+        .map(|g| g.to_string())
+        .collect();
+    if let Some(typed) = typed {
+        for key in values.clone().keys() {
+            let v = typed_values(typed, key)
+                .first()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            values.insert(key, v);
+        }
+        for key in switches.clone().keys() {
+            switches.insert(key, !typed_values(typed, key).is_empty());
+        }
+        default_groups = typed_values(typed, "default_groups")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    let group_choices = |chosen: &[String]| -> Vec<GroupChoice> {
+        groups
+            .iter()
+            .map(|g| GroupChoice {
+                id: g.id.to_string(),
+                name: g.name.to_string(),
+                checked: chosen.contains(&g.id.to_string()),
+            })
+            .collect()
+    };
+    let link_view = link.as_ref().and_then(|view| {
+        view.url.as_ref().map(|url| {
+            context! {
+                url => url,
+                status => visit.say("link_on", &[("uses", &view.link.uses.to_string())]),
+                expires => view.link.expires_at.map(|t| visit.say("link_expires", &[("date", &date_of(visit, t))])),
+                max_uses => view.link.max_uses.map(|n| visit.say("link_max_uses", &[("n", &n.to_string())])),
+                role => view.link.role.as_role().as_str(),
+            }
+        })
+    });
+    visit.render(
+        if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        "admin_settings.html",
+        org.name(),
+        &visit.say("settings_title", &[]),
+        context! {
+            nav => "settings",
+            notice => notice,
+            values => values,
+            switches => switches,
+            default_groups => group_choices(&default_groups),
+            link_groups => group_choices(&[]),
+            link => link_view,
+            errors => problems.errors(),
+            summary => problems.summary(),
+        },
+    )
+}
+
+pub(crate) async fn settings_submit(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    if let Err(page) = visit.form(&visit.org_raw, &body) {
+        return *page;
+    }
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    let token = match session(&visit, &domain).await {
+        Ok(t) => t,
+        Err(page) => return *page,
+    };
+    let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let one = |k: &str| {
+        typed_values(&typed, k)
+            .first()
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let on = |k: &str| !typed_values(&typed, k).is_empty();
+    let mut problems = Problems::default();
+    let list = |k: &str| -> Vec<String> {
+        one(k)
+            .split([',', ';', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let domains: Result<Vec<EmailDomain>, _> = list("allowed_email_domains")
+        .iter()
+        .map(|d| EmailDomain::parse(d))
+        .collect();
+    let domains = domains
+        .map_err(|_| {
+            problems.at(
+                "allowed_email_domains",
+                visit.say("err_invalid_domain", &[]),
+            )
+        })
+        .ok();
+    let number = |k: &'static str, problems: &mut Problems| match one(k).parse::<u32>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            problems.at(k, visit.say("err_invalid_number", &[]));
+            None
+        }
+    };
+    let ttl = number("invitation_ttl_days", &mut problems);
+    let min = number("password_min_length", &mut problems);
+    let days: Result<Vec<u32>, _> = list("reminder_days")
+        .iter()
+        .map(|d| d.parse::<u32>())
+        .collect();
+    let days = days
+        .map_err(|_| problems.at("reminder_days", visit.say("err_invalid_days", &[])))
+        .ok();
+    let display = one("display_name");
+    let display = if display.is_empty() {
+        Some(None)
+    } else {
+        match OrgName::parse(&display) {
+            Ok(n) => Some(Some(n)),
+            Err(e) => {
+                problems.at("display_name", e.to_string());
+                None
+            }
+        }
+    };
+    let message = one("invitation_message");
+    let message = if message.is_empty() {
+        Some(None)
+    } else {
+        match PersonalMessage::parse(&message) {
+            Ok(m) => Some(Some(m)),
+            Err(e) => {
+                problems.at("invitation_message", e.to_string());
+                None
+            }
+        }
+    };
+    let groups: Vec<GroupId> = typed_values(&typed, "default_groups")
+        .iter()
+        .filter_map(|g| GroupId::parse(g).ok())
+        .collect();
+    if !problems.is_empty() {
+        return settings_form(&visit, &domain, &org, &token, Some(&typed), None, &problems).await;
+    }
+    let change = SettingsChange {
+        sign_up_without_email: Some(on("sign_up_without_email")),
+        allowed_email_domains: domains,
+        default_groups: Some(groups),
+        invitation_message: message,
+        invitation_ttl_days: ttl,
+        password_min_length: min,
+        display_name: display,
+        members_can_invite: Some(on("members_can_invite")),
+        group_admins_can_invite: Some(on("group_admins_can_invite")),
+        self_registration: Some(on("self_registration")),
+        reminder_days: days,
+    };
+    match update_settings(&visit.services, &domain, Some(&token), change).await {
+        Ok(_) => {
+            // The organisation as it is now (its name may have changed).
+            let org = match visit.org().await {
+                Ok((_, org)) => org,
+                Err(page) => return *page,
+            };
+            let notice = visit.say("settings_saved", &[]);
+            settings_form(
+                &visit,
+                &domain,
+                &org,
+                &token,
+                None,
+                Some(notice),
+                &Problems::default(),
+            )
+            .await
+        }
+        Err(e) if e.class() == RejectionClass::Invalid => {
+            problems.general.push(e.detail());
+            settings_form(&visit, &domain, &org, &token, Some(&typed), None, &problems).await
+        }
+        Err(e) => refused(&visit, &org, &e),
+    }
+}
+
+/// `POST …/admin/link/activate` and `…/deactivate`.
+pub(crate) async fn link_action(
+    State(services): State<AppState>,
+    Path((org, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    if let Err(page) = visit.form(&visit.org_raw, &body) {
+        return *page;
+    }
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    let token = match session(&visit, &domain).await {
+        Ok(t) => t,
+        Err(page) => return *page,
+    };
+    let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let one = |k: &str| {
+        typed_values(&typed, k)
+            .first()
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut problems = Problems::default();
+    let outcome = match action.as_str() {
+        "activate" => {
+            let optional = |k: &'static str, problems: &mut Problems| {
+                let raw = one(k);
+                if raw.is_empty() {
+                    return None;
+                }
+                match raw.parse::<u32>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        problems.at(k, visit.say("err_invalid_number", &[]));
+                        None
+                    }
+                }
+            };
+            let expires_in_days = optional("link_days", &mut problems);
+            let max_uses = optional("link_uses", &mut problems);
+            if !problems.is_empty() {
+                return settings_form(&visit, &domain, &org, &token, None, None, &problems).await;
+            }
+            let options = LinkOptions {
+                role: if one("link_role") == "guest" {
+                    InviteeRole::Guest
+                } else {
+                    InviteeRole::Member
+                },
+                groups: typed_values(&typed, "link_groups")
+                    .iter()
+                    .filter_map(|g| GroupId::parse(g).ok())
+                    .collect(),
+                expires_in_days,
+                max_uses,
+            };
+            activate_link(&visit.services, &domain, Some(&token), options)
+                .await
+                .map(|_| ())
+        }
+        "deactivate" => deactivate_link(&visit.services, &domain, Some(&token))
+            .await
+            .map(|_| ()),
+        _ => {
+            return refused(
+                &visit,
+                &org,
+                &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
+            )
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            let notice = visit.say("settings_saved", &[]);
+            settings_form(
+                &visit,
+                &domain,
+                &org,
+                &token,
+                None,
+                Some(notice),
+                &Problems::default(),
+            )
+            .await
+        }
+        Err(e) if e.class() == RejectionClass::Invalid => {
+            problems.general.push(e.detail());
+            settings_form(&visit, &domain, &org, &token, None, None, &problems).await
+        }
+        Err(e) => refused(&visit, &org, &e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One's own password
+
+pub(crate) async fn own_password_page(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    if let Err(page) = session(&visit, &domain).await {
+        return *page;
+    }
+    own_password_form(&visit, &org, None, &Problems::default())
+}
+
+fn own_password_form(
+    visit: &Visit,
+    org: &Org,
+    notice: Option<String>,
+    problems: &Problems,
+) -> Response {
+    visit.render(
+        if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        "account_password.html",
+        org.name(),
+        &visit.say("account_password_title", &[]),
+        context! {
+            notice => notice,
+            min => org.settings.password_min_length.to_string(),
+            errors => problems.errors(),
+            summary => problems.summary(),
+        },
+    )
+}
+
+pub(crate) async fn own_password_submit(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    let fields = match visit.form(&visit.org_raw, &body) {
+        Ok(f) => f,
+        Err(page) => return *page,
+    };
+    let (domain, org) = match visit.org().await {
+        Ok(found) => found,
+        Err(page) => return *page,
+    };
+    let token = match session(&visit, &domain).await {
+        Ok(t) => t,
+        Err(page) => return *page,
+    };
+    let user = match signed_in_user(&visit.services, &domain, &token).await {
+        Ok(user) => user,
+        Err(e) => return refused(&visit, &org, &e),
+    };
+    let current = fields.get("current_password").cloned().unwrap_or_default();
+    let new = fields.get("password").cloned().unwrap_or_default();
+    let mut problems = Problems::default();
+    match set_password(
+        &visit.services,
+        &domain,
+        Some(&token),
+        &user.id,
+        &new,
+        Some(&current),
+    )
+    .await
+    {
+        Ok(()) => own_password_form(
+            &visit,
+            &org,
+            Some(visit.say("password_changed", &[])),
+            &problems,
+        ),
+        Err(e) if e.code() == "wrong_current_password" => {
+            problems.at(
+                "current_password",
+                visit.say("err_wrong_current_password", &[]),
+            );
+            own_password_form(&visit, &org, None, &problems)
+        }
+        Err(e) if e.code().starts_with("password_") => {
+            problems.at("password", refusal_text(&visit, &org, &e));
+            own_password_form(&visit, &org, None, &problems)
+        }
+        Err(e) if e.class() == RejectionClass::Throttled => {
+            problems.general.push(refusal_text(&visit, &org, &e));
+            own_password_form(&visit, &org, None, &problems)
+        }
+        Err(e) => refused(&visit, &org, &e),
+    }
+}
