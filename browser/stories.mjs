@@ -1,5 +1,6 @@
 // Gatehouse's pages as people use them, in headless Chromium (Debian's), driven by Playwright:
-// an admin signs in and invites in the console (by email, and by identifier: the access code); an invitee opens the emailed link and signs up; an employee signs up with an
+// an admin signs in and invites in the console (by email, and by identifier: the access code),
+// turns the invitation link on, uploads an Excel file and downloads the report; an invitee opens the emailed link and signs up; an employee signs up with an
 // access code and signs in with `uid:domain`; a French browser sees French pages; a forgotten
 // password is reset; the pages fit a phone. Every page visited is screenshotted (target/browser/*.png) and checked with
 // axe-core: a serious or critical violation fails the run.
@@ -8,7 +9,7 @@
 //
 // It starts the local run itself (own port, own data folder) and stops it at the end.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -260,6 +261,51 @@ try {
     await check(page, "join-sent");
     await page.goto(`${base}/demo/admin/users`);
     await check(page, "console-users");
+  });
+
+  await story("an admin uploads an Excel file and downloads the report", browser, async (page) => {
+    await page.goto(`${base}/demo/sign-in`);
+    await page.getByLabel("Email or identifier").fill("admin@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    await page.goto(`${base}/demo/admin/imports`);
+    await check(page, "console-imports");
+    // The template, downloaded as the link offers it.
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download the template" }).click();
+    const template = await download;
+    expect(template.suggestedFilename() === "gatehouse-invitations.xlsx", "the template's name");
+    // A file with two people, written by openpyxl as Excel users' tools do (the test script's
+    // Python), else the template as it is (its example rows are then skipped).
+    let file = readFileSync(await template.path());
+    let expected = "Done: 2 rows; 0 invited, 2 skipped, 0 failed.";
+    const python = process.env.GATEHOUSE_TEST_PYTHON;
+    if (python) {
+      const out = join(ARTIFACTS, "upload.xlsx");
+      execFileSync(python, [
+        "-c",
+        "import openpyxl,sys; b=openpyxl.Workbook(); s=b.active; s.append(['Email','First name','Last name','Groups']); s.append(['carol@example.com','Carol','Row','Design']); s.append(['dan@example.com','Dan','Row','']); b.save(sys.argv[1])",
+        out,
+      ]);
+      file = readFileSync(out);
+      expected = "Done: 2 rows; 2 invited, 0 skipped, 0 failed.";
+    }
+    await page.getByRole("button", { name: "Start an import" }).click();
+    await page.waitForURL(/\/demo\/admin\/imports\/[0-9a-f]{32}$/);
+    await check(page, "console-import-waiting");
+    await page.getByLabel("The filled-in file", { exact: false }).setInputFiles({
+      name: "people.xlsx",
+      mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      buffer: file,
+    });
+    await page.getByRole("button", { name: "Upload and import" }).click();
+    await page.waitForSelector(`#import-status:has-text("${expected}")`, { timeout: 30000 });
+    await check(page, "console-import-done");
+    const report = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download the report" }).click();
+    const saved = await report;
+    expect(readFileSync(await saved.path()).subarray(0, 2).toString() === "PK", "the report is an xlsx");
   });
 
   await story("an invitee opens the emailed link and signs up", browser, async (page) => {

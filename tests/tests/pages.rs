@@ -18,6 +18,7 @@ on_both_backends!(
     the_console_is_for_signed_in_admins,
     admins_change_authorisations_and_the_link_in_the_console,
     passwords_are_set_by_admins_and_changed_by_their_owners,
+    an_admin_imports_a_spreadsheet_and_exports_in_the_console,
 );
 
 /// A browser: its cookies, its language.
@@ -1115,4 +1116,126 @@ async fn passwords_are_set_by_admins_and_changed_by_their_owners(backend: Backen
     let mut stranger = Browser::new(&b);
     let page = stranger.get("/demo/account/password").await;
     assert_eq!(page.status, 303);
+}
+
+async fn an_admin_imports_a_spreadsheet_and_exports_in_the_console(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.group("Design").await;
+    let mut admin = signed_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let page = admin.get("/demo/admin/imports").await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.text.contains("No import yet."));
+    // The template, as a file.
+    let template = b
+        .gateway
+        .raw_from(
+            "198.51.100.7",
+            "GET",
+            "/demo/admin/imports/template",
+            admin.headers(),
+            None,
+        )
+        .await;
+    assert_eq!(template.status, 200, "{template:?}");
+    assert_eq!(
+        template.content_type.as_deref(),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    assert!(template.bytes.starts_with(b"PK"), "an xlsx (zip)");
+
+    // An import: started, its page offers the upload; the file goes to the upload URL.
+    let started = admin.submit(&page, "/demo/admin/imports", &[]).await;
+    assert_eq!(started.status, 303, "{started:?}");
+    let location = started.header("location").unwrap().to_string();
+    assert!(location.starts_with("/demo/admin/imports/"), "{location}");
+    let waiting = admin.get(&location).await;
+    assert_eq!(waiting.status, 200, "{waiting:?}");
+    assert!(
+        waiting.text.contains("Waiting for the file"),
+        "{}",
+        waiting.text
+    );
+    let start = waiting
+        .text
+        .find("data-upload-url=\"")
+        .expect("an upload URL")
+        + 17;
+    let end = start + waiting.text[start..].find('"').unwrap();
+    let url = gatehouse_e2e::unescape_html(&waiting.text[start..end]);
+    // The page may send the file there: its CSP names the URL's origin.
+    let csp = waiting.header("content-security-policy").unwrap();
+    let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    assert!(
+        csp.contains(&format!("connect-src 'self' {origin}")),
+        "{csp}"
+    );
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["Email", "First name", "Last name", "Groups"]
+        .iter()
+        .enumerate()
+    {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    let people = [b.email("uma"), b.email("vic")];
+    for (r, email) in people.iter().enumerate() {
+        for (col, value) in [email.as_str(), "Pat", "Row", "Design"].iter().enumerate() {
+            sheet
+                .write_string(r as u32 + 1, col as u16, *value)
+                .unwrap();
+        }
+    }
+    let (put, _) = b.upload(&url, book.save_to_buffer().unwrap()).await;
+    assert_eq!(put.status, 200, "{put:?}");
+    let id = location.rsplit('/').next().unwrap().to_string();
+    b.finished_import(&id).await;
+    let done = admin.get(&location).await;
+    assert!(
+        done.text
+            .contains("Done: 2 rows; 2 invited, 0 skipped, 0 failed."),
+        "{}",
+        done.text
+    );
+    assert!(done.text.contains("Download the report"), "{}", done.text);
+    assert!(
+        !done.text.contains("data-follow"),
+        "a finished import is not followed"
+    );
+    for email in &people {
+        assert_eq!(
+            b.mailbox.messages_to(email).await.len(),
+            1,
+            "{email} is invited once"
+        );
+    }
+    let listed = admin.get("/demo/admin/imports").await;
+    assert!(
+        listed.text.contains(&format!("href=\"{location}\"")),
+        "{}",
+        listed.text
+    );
+
+    // The export: straight on to the file.
+    let exported = admin.submit(&listed, "/demo/admin/export", &[]).await;
+    assert_eq!(exported.status, 303, "{exported:?}");
+    let file = b.download(exported.header("location").unwrap()).await;
+    assert_eq!(file.status, 200);
+    assert!(file.bytes.starts_with(b"PK"));
+
+    // Members may not.
+    let mia = b.email("mia");
+    b.invite(&mia, "member", &[]).await;
+    let token = b.sign_up_token(&mia).await;
+    assert_eq!(b.sign_up(&token, "members only club").await.status, 201);
+    let mut member = signed_in(&b, &mia, "members only club").await;
+    assert_eq!(member.get("/demo/admin/imports").await.status, 403);
+    assert_eq!(member.get("/demo/admin/imports/template").await.status, 403);
+    assert_eq!(
+        member
+            .submit(&listed, "/demo/admin/export", &[])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(member.get(&location).await.status, 403);
 }

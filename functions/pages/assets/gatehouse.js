@@ -47,3 +47,29 @@
     });
   });
 })();
+// An import's page: the file goes straight to its upload URL, then the page follows the import.
+(function () {
+  "use strict";
+  var form = document.getElementById("upload");
+  if (form) {
+    var status = document.getElementById("upload-status");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var file = document.getElementById("file").files[0];
+      if (!file) return;
+      status.textContent = form.getAttribute("data-uploading");
+      fetch(form.getAttribute("data-upload-url"), { method: "PUT", body: file })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          window.location.assign(window.location.pathname + "?uploaded=1");
+        })
+        .catch(function () {
+          status.textContent = form.getAttribute("data-failed");
+        });
+    });
+  }
+  var follow = document.querySelector("[data-follow]");
+  if (follow) {
+    setTimeout(function () { window.location.reload(); }, 1000 * parseInt(follow.getAttribute("data-follow"), 10));
+  }
+})();

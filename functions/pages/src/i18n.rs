@@ -77,6 +77,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .iter()
         .chain(crate::console::WORDS.iter())
         .chain(crate::console_settings::WORDS.iter())
+        .chain(crate::console_imports::WORDS.iter())
 }
 
 /// (key, English, French).

@@ -12,6 +12,7 @@
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
 mod console;
+mod console_imports;
 mod console_settings;
 mod i18n;
 
@@ -103,6 +104,19 @@ pub fn routes() -> Router<AppState> {
             post(console_settings::link_action),
         )
         .route(
+            "/{org}/admin/imports",
+            get(console_imports::imports_page).post(console_imports::start_import),
+        )
+        .route(
+            "/{org}/admin/imports/template",
+            get(console_imports::template_download),
+        )
+        .route(
+            "/{org}/admin/imports/{id}",
+            get(console_imports::import_page),
+        )
+        .route("/{org}/admin/export", post(console_imports::export))
+        .route(
             "/{org}/account/password",
             get(console_settings::own_password_page).post(console_settings::own_password_submit),
         )
@@ -141,23 +155,31 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("GET", "/{org}/admin/settings"),
     ("POST", "/{org}/admin/settings"),
     ("POST", "/{org}/admin/link/{action}"),
+    ("GET", "/{org}/admin/imports"),
+    ("POST", "/{org}/admin/imports"),
+    ("GET", "/{org}/admin/imports/template"),
+    ("GET", "/{org}/admin/imports/{id}"),
+    ("POST", "/{org}/admin/export"),
     ("GET", "/{org}/account/password"),
     ("POST", "/{org}/account/password"),
 ];
 
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+pub(crate) const CSP: &str =
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in [
-        ("content-security-policy", CSP),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key("content-security-policy") {
+        headers.insert("content-security-policy", HeaderValue::from_static(CSP));
     }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -243,6 +265,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         (
             "account_password.html",
             include_str!("../templates/account_password.html"),
+        ),
+        (
+            "admin_imports.html",
+            include_str!("../templates/admin_imports.html"),
+        ),
+        (
+            "admin_import.html",
+            include_str!("../templates/admin_import.html"),
         ),
     ] {
         env.add_template(name, source)
@@ -1542,6 +1572,8 @@ mod tests {
             "admin_users.html",
             "admin_settings.html",
             "account_password.html",
+            "admin_imports.html",
+            "admin_import.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }

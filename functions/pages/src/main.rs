@@ -1,8 +1,9 @@
-//! The `pages` Lambda: AWS clients built once, then the hosted pages.
+//! The `pages` Lambda: AWS clients built once (S3 too: the console's imports and export), then
+//! the hosted pages.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     gatehouse_http::init_lambda_tracing();
-    let services = gatehouse_aws::services_from_env().await?;
+    let services = gatehouse_aws::services_with_files_from_env().await?;
     gatehouse_http::run_lambda(gatehouse_pages::routes(), services).await
 }
