@@ -168,9 +168,11 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Decodes RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`).
+/// Decodes RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`). Whitespace between two
+/// encoded words is dropped; next to plain text it stays (RFC 2047 §6.2).
 fn decode_words(s: &str) -> String {
     let mut out = String::new();
+    let mut previous_encoded = false;
     for word in s.split_whitespace() {
         let decoded = word
             .strip_prefix("=?")
@@ -185,15 +187,13 @@ fn decode_words(s: &str) -> String {
                 };
                 String::from_utf8(bytes).ok()
             });
-        match decoded {
-            Some(d) => out.push_str(&d),
-            None => {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(word);
-            }
+        let encoded = decoded.is_some();
+        let between_encoded_words = encoded && previous_encoded;
+        if !out.is_empty() && !between_encoded_words {
+            out.push(' ');
         }
+        out.push_str(decoded.as_deref().unwrap_or(word));
+        previous_encoded = encoded;
     }
     out
 }
@@ -281,6 +281,11 @@ mod tests {
     fn reads_quoted_printable_and_encoded_subjects() {
         assert_eq!(quoted_printable("a=3Db=\r\nc"), b"a=bc");
         assert_eq!(decode_words("=?utf-8?b?Wm/Dqw==?="), "Zoë");
+        assert_eq!(
+            decode_words("vous invite =?utf-8?b?w6A=?= rejoindre"),
+            "vous invite à rejoindre"
+        );
+        assert_eq!(decode_words("=?utf-8?b?w6A=?= =?utf-8?b?w6A=?="), "àà");
         assert_eq!(decode_words("plain words"), "plain words");
     }
 

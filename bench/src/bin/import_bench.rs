@@ -836,6 +836,7 @@ async fn cleanup(backend: Backend, n: usize) -> anyhow::Result<()> {
                         last_name: PersonName::parse("Doe")?,
                         groups: Vec::new(),
                         message: None,
+                        language: None,
                     },
                 )
                 .await

@@ -224,6 +224,7 @@ async fn function(total: usize) -> anyhow::Result<()> {
                 last_name: PersonName::parse(&format!("User{i}"))?,
                 groups: vec![],
                 message: None,
+                language: None,
             },
         )
         .await?;

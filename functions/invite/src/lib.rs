@@ -14,8 +14,8 @@ use gatehouse_domain::model::{
 };
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::types::{
-    EmailAddress, GroupId, InvitationId, InviteeRole, ParseError, PersonName, PersonalMessage, Uid,
-    UserId,
+    EmailAddress, GroupId, InvitationId, InviteeRole, Language, ParseError, PersonName,
+    PersonalMessage, Uid, UserId,
 };
 use gatehouse_domain::usecase::invitations::{
     get_invitation, list_invitations, revoke_invitation, InvitationFilter,
@@ -24,7 +24,8 @@ use gatehouse_domain::usecase::invite::{
     invite as invite_use_case, resend_invitation, InvitationRequest, InviteeRequest,
 };
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
+    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName, ProblemView,
+    QueryParams,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         InvitationPage,
         ProblemView,
         InviteeRoleName,
+        LanguageName,
         StatusName,
         KindName,
         EventView,
@@ -115,6 +117,9 @@ pub struct InvitationBody {
     groups: Vec<String>,
     /// Personal message for the email; the organisation's default message when absent.
     message: Option<String>,
+    /// The language of the emails (`en` or `fr`); the organisation's `language` when absent.
+    #[schema(value_type = Option<LanguageName>)]
+    language: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -324,8 +329,10 @@ async fn invite(
     let last_name = fields.required("last_name", body.last_name.as_deref(), PersonName::parse);
     let groups = fields.check("groups", group_ids(&body.groups));
     let message = fields.optional("message", body.message.as_deref(), PersonalMessage::parse);
-    let (invitee, role, first_name, last_name, groups, message) =
-        fields.finish((invitee, role, first_name, last_name, groups, message))?;
+    let language = fields.optional("language", body.language.as_deref(), Language::parse);
+    let (invitee, role, first_name, last_name, groups, message, language) = fields.finish((
+        invitee, role, first_name, last_name, groups, message, language,
+    ))?;
     let request = InvitationRequest {
         invitee,
         role,
@@ -333,6 +340,7 @@ async fn invite(
         last_name,
         groups,
         message,
+        language,
     };
     let invited = invite_use_case(&services, &org, bearer.token(), request).await?;
     Ok((

@@ -474,6 +474,10 @@ async fn invite_form(
             first_name => value("first_name"),
             last_name => value("last_name"),
             message => value("message"),
+            language => match value("language").as_str() {
+                "" => org.settings.language.as_str().to_string(),
+                other => other.to_string(),
+            },
             groups => groups,
             errors => problems.errors(),
             summary => problems.summary(),
@@ -571,6 +575,11 @@ pub(crate) async fn invite_submit(
             last_name,
             groups,
             message,
+            language: match fields.get("language").map(String::as_str) {
+                Some("fr") => Some(gatehouse_domain::types::Language::Fr),
+                Some("en") => Some(gatehouse_domain::types::Language::En),
+                _ => None,
+            },
         },
     )
     .await;

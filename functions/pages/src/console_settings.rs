@@ -75,6 +75,9 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("err_invalid_domain", "Give domains like example.com, separated by commas.", "Indiquez des domaines comme exemple.fr, séparés par des virgules."),
     ("err_invalid_days", "Give whole numbers of days, separated by commas.", "Indiquez des nombres de jours entiers, séparés par des virgules."),
     ("change_password_link", "Change your password", "Changer votre mot de passe"),
+    ("s_language", "Language of emails (an invitation may choose its own)", "Langue des e-mails (une invitation peut choisir la sienne)"),
+    ("lang_en", "English", "Anglais"),
+    ("lang_fr", "French", "Français"),
 ];
 
 #[derive(Serialize)]
@@ -540,6 +543,11 @@ pub(crate) async fn settings_submit(
         group_admins_can_invite: Some(on("group_admins_can_invite")),
         self_registration: Some(on("self_registration")),
         reminder_days: days,
+        language: Some(if one("language") == "fr" {
+            gatehouse_domain::types::Language::Fr
+        } else {
+            gatehouse_domain::types::Language::En
+        }),
     };
     match update_settings(&visit.services, &domain, Some(&token), change).await {
         Ok(_) => {

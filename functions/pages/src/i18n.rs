@@ -25,6 +25,14 @@ impl Lang {
         }
     }
 
+    /// The same language, as the domain names it (for emails).
+    pub fn language(self) -> gatehouse_domain::types::Language {
+        match self {
+            Lang::En => gatehouse_domain::types::Language::En,
+            Lang::Fr => gatehouse_domain::types::Language::Fr,
+        }
+    }
+
     pub fn other(self) -> Lang {
         match self {
             Lang::En => Lang::Fr,

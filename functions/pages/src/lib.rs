@@ -1144,6 +1144,7 @@ async fn registration_submit(
                         email: email.clone(),
                         first_name,
                         last_name,
+                        language: Some(visit.lang.language()),
                     },
                     &client,
                 )
@@ -1159,6 +1160,7 @@ async fn registration_submit(
                 email: email.clone(),
                 first_name,
                 last_name,
+                language: Some(visit.lang.language()),
             },
             &client,
         )
@@ -1419,7 +1421,13 @@ async fn forgot_submit(
         let typed = fields.get("email").map(String::as_str).unwrap_or("");
         return forgot_form(&visit, &org, typed, &problems);
     };
-    let outcome = request_password_reset(&visit.services, &domain, &email).await;
+    let outcome = request_password_reset(
+        &visit.services,
+        &domain,
+        &email,
+        Some(visit.lang.language()),
+    )
+    .await;
     // Sending mail takes time; not sending takes less. Answer at the same moment either way.
     tokio::time::sleep_until(started + visit.services.config.reset_response_floor).await;
     match outcome {

@@ -8,12 +8,16 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::model::Settings;
-use gatehouse_domain::types::{EmailDomain, GroupId, InviteeRole, OrgName, PersonalMessage};
+use gatehouse_domain::types::{
+    EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage,
+};
 use gatehouse_domain::usecase::invitation_link::{
     activate_link, deactivate_link, link_status, LinkOptions,
 };
 use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
-use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView};
+use gatehouse_http::{
+    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName, ProblemView,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -29,7 +33,14 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(show, change, show_link, activate, deactivate),
-    components(schemas(SettingsView, SettingsPatch, LinkBody, LinkView, ProblemView))
+    components(schemas(
+        SettingsView,
+        SettingsPatch,
+        LinkBody,
+        LinkView,
+        ProblemView,
+        LanguageName
+    ))
 )]
 pub struct Api;
 
@@ -57,6 +68,9 @@ pub struct SettingsView {
     self_registration: bool,
     /// Days after sending when pending invitations are reminded; empty: no reminders.
     reminder_days: Vec<u32>,
+    /// The language of emails when an invitation does not choose one: `en` or `fr`.
+    #[schema(value_type = gatehouse_http::LanguageName)]
+    language: String,
 }
 
 impl From<&Settings> for SettingsView {
@@ -77,6 +91,7 @@ impl From<&Settings> for SettingsView {
             group_admins_can_invite: s.group_admins_can_invite,
             self_registration: s.self_registration,
             reminder_days: s.reminder_days.clone(),
+            language: s.language.as_str().to_string(),
         }
     }
 }
@@ -113,6 +128,9 @@ pub struct SettingsPatch {
     /// stops the reminders already planned.
     #[schema(max_items = 8)]
     reminder_days: Option<Vec<u32>>,
+    /// `en` or `fr`: the language of emails when an invitation does not choose one.
+    #[schema(value_type = Option<gatehouse_http::LanguageName>)]
+    language: Option<String>,
 }
 
 /// The organisation's settings (admins).
@@ -152,7 +170,7 @@ async fn show(
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "settings"
@@ -197,8 +215,9 @@ async fn change(
         Some(None) => Some(Some(None)),
         None => Some(None),
     };
-    let (allowed_email_domains, default_groups, invitation_message, display_name) =
-        fields.finish((domains, groups, message, display_name))?;
+    let language = fields.optional("language", patch.language.as_deref(), Language::parse);
+    let (allowed_email_domains, default_groups, invitation_message, display_name, language) =
+        fields.finish((domains, groups, message, display_name, language))?;
     let change = SettingsChange {
         sign_up_without_email: patch.sign_up_without_email,
         allowed_email_domains,
@@ -211,6 +230,7 @@ async fn change(
         group_admins_can_invite: patch.group_admins_can_invite,
         self_registration: patch.self_registration,
         reminder_days: patch.reminder_days,
+        language,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

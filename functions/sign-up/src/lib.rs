@@ -361,6 +361,7 @@ async fn register_link(
             email,
             first_name,
             last_name,
+            language: None,
         },
         &client,
     )
@@ -420,6 +421,7 @@ async fn register_self_route(
             email,
             first_name,
             last_name,
+            language: None,
         },
         &client,
     )

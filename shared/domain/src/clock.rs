@@ -78,6 +78,49 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// As French readers write it: "lundi 21 décembre 2026, 14 h 05 UTC".
+    pub fn to_human_french(self) -> String {
+        const DAYS: [&str; 7] = [
+            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+        ];
+        const MONTHS: [&str; 12] = [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ];
+        match time::OffsetDateTime::from_unix_timestamp(self.0) {
+            Ok(t) => format!(
+                "{} {} {} {}, {} h {:02} UTC",
+                DAYS[usize::from(t.weekday().number_days_from_monday())],
+                t.day(),
+                MONTHS[usize::from(u8::from(t.month()) - 1)],
+                t.year(),
+                t.hour(),
+                t.minute()
+            ),
+            Err(_) => self.to_rfc3339(),
+        }
+    }
+
+    /// In `language`.
+    pub fn to_human(self, language: crate::types::Language) -> String {
+        match language {
+            crate::types::Language::En => self.to_human_english(),
+            crate::types::Language::Fr => self.to_human_french(),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())

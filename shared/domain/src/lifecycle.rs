@@ -70,6 +70,8 @@ pub struct InvitationEvent {
 #[serde(default)]
 pub struct Lifecycle {
     pub events: Vec<InvitationEvent>,
+    /// The language of its emails.
+    pub language: crate::types::Language,
     /// The reminders still to send, earliest first.
     pub reminders: Vec<Timestamp>,
     /// When a queued email is tried again.
@@ -111,6 +113,7 @@ impl Lifecycle {
     ) -> Self {
         Self {
             mail: MailKind::Invitation,
+            language: crate::types::Language::En,
             inviter_name: None,
             events: vec![InvitationEvent {
                 kind: EventKind::Created,

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crate::clock::Timestamp;
 use crate::ports::OutgoingEmail;
-use crate::types::{EmailAddress, PersonName, PersonalMessage, Role};
+use crate::types::{EmailAddress, Language, PersonName, PersonalMessage, Role};
 
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -50,6 +50,35 @@ fn templates() -> &'static Environment<'static> {
             include_str!("templates/password_reset.html"),
         )
         .expect("password_reset.html parses");
+        for (name, source) in [
+            (
+                "invitation.fr.txt",
+                include_str!("templates/invitation.fr.txt"),
+            ),
+            (
+                "invitation.fr.html",
+                include_str!("templates/invitation.fr.html"),
+            ),
+            (
+                "link_confirmation.fr.txt",
+                include_str!("templates/link_confirmation.fr.txt"),
+            ),
+            (
+                "link_confirmation.fr.html",
+                include_str!("templates/link_confirmation.fr.html"),
+            ),
+            (
+                "password_reset.fr.txt",
+                include_str!("templates/password_reset.fr.txt"),
+            ),
+            (
+                "password_reset.fr.html",
+                include_str!("templates/password_reset.fr.html"),
+            ),
+        ] {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name} parses: {e}"));
+        }
         env
     })
 }
@@ -66,6 +95,7 @@ pub struct InvitationMail<'a> {
     pub expires_at: Timestamp,
     /// A reminder of an invitation sent before.
     pub reminder: bool,
+    pub language: Language,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,9 +111,18 @@ impl RenderError {
 
 impl InvitationMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
-        let subject = format!("{} invited you to join {}", self.inviter, self.org);
+        let (subject, reminder) = match self.language {
+            Language::En => (
+                format!("{} invited you to join {}", self.inviter, self.org),
+                "Reminder: ",
+            ),
+            Language::Fr => (
+                format!("{} vous invite à rejoindre {}", self.inviter, self.org),
+                "Rappel : ",
+            ),
+        };
         let subject = if self.reminder {
-            format!("Reminder: {subject}")
+            format!("{reminder}{subject}")
         } else {
             subject
         };
@@ -93,16 +132,16 @@ impl InvitationMail<'_> {
             first_name => self.first_name.as_str(),
             inviter => self.inviter,
             org => self.org,
-            role => self.role.as_str(),
+            role => role_in(self.role, self.language),
             message => self.message.map(|m| m.as_str()),
             link => self.link,
-            expires_at => self.expires_at.to_human_english(),
+            expires_at => self.expires_at.to_human(self.language),
         };
         Ok(OutgoingEmail {
             to: self.to.clone(),
             subject,
-            text: render("invitation.txt", &ctx)?,
-            html: render("invitation.html", &ctx)?,
+            text: render(&name("invitation", "txt", self.language), &ctx)?,
+            html: render(&name("invitation", "html", self.language), &ctx)?,
             action_link: Some(self.link.clone()),
             about: None,
         })
@@ -119,25 +158,29 @@ pub struct LinkConfirmationMail<'a> {
     pub role: Role,
     pub link: String,
     pub expires_at: Timestamp,
+    pub language: Language,
 }
 
 impl LinkConfirmationMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
-        let subject = format!("Confirm your email to join {}", self.org);
+        let subject = match self.language {
+            Language::En => format!("Confirm your email to join {}", self.org),
+            Language::Fr => format!("Confirmez votre adresse pour rejoindre {}", self.org),
+        };
         let ctx = context! {
             subject => subject,
             first_name => self.first_name.as_str(),
             org => self.org,
-            role => self.role.as_str(),
+            role => role_in(self.role, self.language),
             via_link => self.via_link,
             link => self.link,
-            expires_at => self.expires_at.to_human_english(),
+            expires_at => self.expires_at.to_human(self.language),
         };
         Ok(OutgoingEmail {
             to: self.to.clone(),
             subject,
-            text: render("link_confirmation.txt", &ctx)?,
-            html: render("link_confirmation.html", &ctx)?,
+            text: render(&name("link_confirmation", "txt", self.language), &ctx)?,
+            html: render(&name("link_confirmation", "html", self.language), &ctx)?,
             action_link: Some(self.link.clone()),
             about: None,
         })
@@ -150,26 +193,48 @@ pub struct PasswordResetMail<'a> {
     pub first_name: &'a PersonName,
     pub link: String,
     pub expires_at: Timestamp,
+    pub language: Language,
 }
 
 impl PasswordResetMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
-        let subject = format!("Reset your password for {}", self.org);
+        let subject = match self.language {
+            Language::En => format!("Reset your password for {}", self.org),
+            Language::Fr => format!("Réinitialisez votre mot de passe pour {}", self.org),
+        };
         let ctx = context! {
             subject => subject,
             first_name => self.first_name.as_str(),
             org => self.org,
             link => self.link,
-            expires_at => self.expires_at.to_human_english(),
+            expires_at => self.expires_at.to_human(self.language),
         };
         Ok(OutgoingEmail {
             to: self.to.clone(),
-            text: render("password_reset.txt", &ctx)?,
-            html: render("password_reset.html", &ctx)?,
+            text: render(&name("password_reset", "txt", self.language), &ctx)?,
+            html: render(&name("password_reset", "html", self.language), &ctx)?,
             subject,
             action_link: Some(self.link.clone()),
             about: None,
         })
+    }
+}
+
+/// A template's name in `language` (`invitation.txt`, `invitation.fr.txt`).
+fn name(base: &str, extension: &str, language: Language) -> String {
+    match language {
+        Language::En => format!("{base}.{extension}"),
+        other => format!("{base}.{}.{extension}", other.as_str()),
+    }
+}
+
+/// A role as the mail's reader says it.
+fn role_in(role: Role, language: Language) -> &'static str {
+    match (language, role) {
+        (Language::Fr, Role::Admin) => "administrateur",
+        (Language::Fr, Role::Member) => "membre",
+        (Language::Fr, Role::Guest) => "invité",
+        (Language::En, role) => role.as_str(),
     }
 }
 
@@ -216,6 +281,7 @@ mod tests {
             link: "https://app.example/demo/sign-up?token=abc".into(),
             expires_at: Timestamp::from_unix_seconds(0),
             reminder: false,
+            language: Language::En,
         }
         .render()
         .unwrap();
@@ -250,5 +316,72 @@ mod tests {
             mail.action_link.as_deref(),
             Some("https://app.example/demo/sign-up?token=abc")
         );
+    }
+
+    #[test]
+    fn every_mail_is_written_in_french_when_asked() {
+        let to = EmailAddress::parse("zoe@example.com").unwrap();
+        let name = PersonName::parse("Zoé").unwrap();
+        let at = Timestamp::from_unix_seconds(1_798_725_900); // 2026-12-31 14:05 UTC
+        let invitation = InvitationMail {
+            to: &to,
+            org: "Acme",
+            first_name: &name,
+            inviter: "Ada Admin".into(),
+            role: Role::Guest,
+            message: None,
+            link: "https://app.example/acme/sign-up?token=abc".into(),
+            expires_at: at,
+            reminder: true,
+            language: Language::Fr,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            invitation.subject,
+            "Rappel : Ada Admin vous invite à rejoindre Acme"
+        );
+        for body in [&invitation.text, &invitation.html] {
+            assert!(body.contains("Bonjour Zoé"), "{body}");
+            assert!(body.contains("en tant que invité"), "{body}");
+            assert!(
+                body.contains("jeudi 31 décembre 2026, 14 h 05 UTC"),
+                "{body}"
+            );
+            assert!(!body.contains("invited you"), "{body}");
+        }
+        assert!(invitation.html.contains("<html lang=\"fr\">"));
+        let confirmation = LinkConfirmationMail {
+            to: &to,
+            via_link: true,
+            org: "Acme",
+            first_name: &name,
+            role: Role::Member,
+            link: "https://app.example/acme/sign-up?token=abc".into(),
+            expires_at: at,
+            language: Language::Fr,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            confirmation.subject,
+            "Confirmez votre adresse pour rejoindre Acme"
+        );
+        assert!(confirmation.text.contains("par son lien d'invitation"));
+        let reset = PasswordResetMail {
+            to: &to,
+            org: "Acme",
+            first_name: &name,
+            link: "https://app.example/acme/reset-password?token=abc".into(),
+            expires_at: at,
+            language: Language::Fr,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(reset.subject, "Réinitialisez votre mot de passe pour Acme");
+        assert!(reset.text.contains("votre mot de passe reste inchangé"));
+        assert!(reset
+            .html
+            .contains("https://app.example/acme/reset-password?token=abc"));
     }
 }

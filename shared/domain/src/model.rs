@@ -59,6 +59,8 @@ pub struct Settings {
     pub self_registration: bool,
     /// Days after sending when a pending invitation is reminded, ascending; empty: no reminders.
     pub reminder_days: Vec<u32>,
+    /// The language of emails when nobody chose one (an invitation may choose its own).
+    pub language: crate::types::Language,
 }
 
 impl Settings {
@@ -109,6 +111,7 @@ impl Default for Settings {
             group_admins_can_invite: false,
             self_registration: false,
             reminder_days: Self::DEFAULT_REMINDER_DAYS.to_vec(),
+            language: crate::types::Language::En,
         }
     }
 }

@@ -318,6 +318,35 @@ impl PersonalMessage {
     }
 }
 
+/// A language Gatehouse writes in (emails, pages): English or French.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    #[default]
+    En,
+    Fr,
+}
+
+impl Language {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        match raw {
+            "en" => Ok(Self::En),
+            "fr" => Ok(Self::Fr),
+            _ => Err(ParseError::new(
+                "invalid_language",
+                "a language is \"en\" (English) or \"fr\" (French)",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Fr => "fr",
+        }
+    }
+}
+
 /// A platform role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -13,7 +13,7 @@ pub use idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 pub use extract::{org_domain, Bearer, Client, FieldErrors, JsonBody, QueryParams};
 pub use problem::ApiError;
-pub use views::{GroupView, ProblemView, SessionView, UserView};
+pub use views::{GroupView, LanguageName, ProblemView, SessionView, UserView};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;

@@ -84,3 +84,11 @@ pub struct ProblemView {
     pub code: String,
     pub detail: String,
 }
+
+/// A language Gatehouse writes emails in: `en` or `fr`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LanguageName {
+    En,
+    Fr,
+}

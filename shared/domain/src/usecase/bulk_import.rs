@@ -526,6 +526,7 @@ impl Run<'_> {
                     state: InvitationState::Pending,
                     lifecycle: Lifecycle {
                         inviter_name: self.inviter.clone(),
+                        language: self.org.settings.language,
                         ..Lifecycle::for_new(
                             self.now,
                             Some(self.import.created_by.clone()),

@@ -16,7 +16,7 @@ use crate::ports::{StoreError, WriteError};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
-use crate::types::{EmailAddress, GroupId, InviteeRole, OrgDomain, PersonName};
+use crate::types::{EmailAddress, GroupId, InviteeRole, Language, OrgDomain, PersonName};
 use crate::usecase::guard::{admit, AdmitError, ClientAddress};
 use crate::usecase::session::AuthError;
 use crate::usecase::{caller_in, invite, load_org, Along, OrgLookupError};
@@ -253,6 +253,8 @@ pub struct LinkRegistration {
     pub email: EmailAddress,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// The language of the confirmation (the page's); the organisation's when `None`.
+    pub language: Option<Language>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -372,6 +374,7 @@ pub async fn register_with_link(
             email: &request.email,
             first_name: &request.first_name,
             last_name: &request.last_name,
+            language: request.language,
         };
         match register(services, &org, person, Some(&link)).await {
             // The link changed (used, deactivated, replaced): look again.
@@ -401,6 +404,7 @@ pub async fn register_self(
         email: &request.email,
         first_name: &request.first_name,
         last_name: &request.last_name,
+        language: request.language,
     };
     register(services, &org, person, None).await
 }
@@ -410,6 +414,8 @@ pub struct SelfRegistration {
     pub email: EmailAddress,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// As [`LinkRegistration::language`].
+    pub language: Option<Language>,
 }
 
 /// Counts a registration against the client's allowance in the organisation (before anything is
@@ -431,6 +437,7 @@ struct Registrant<'a> {
     email: &'a EmailAddress,
     first_name: &'a PersonName,
     last_name: &'a PersonName,
+    language: Option<Language>,
 }
 
 /// The pending invitation of a registration and its confirmation mail. Through a link, the
@@ -465,6 +472,7 @@ async fn register(
         state: InvitationState::Pending,
         delivery: Delivery::Queued,
         lifecycle: Lifecycle {
+            language: person.language.unwrap_or(org.settings.language),
             mail: if link.is_some() {
                 MailKind::LinkConfirmation
             } else {

@@ -31,6 +31,8 @@ pub struct InvitationRequest {
     pub groups: Vec<GroupId>,
     /// Overrides the organisation's default invitation message.
     pub message: Option<PersonalMessage>,
+    /// The language of its emails; the organisation's when `None`.
+    pub language: Option<crate::types::Language>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +194,7 @@ pub async fn invite(
         },
         lifecycle: Lifecycle {
             inviter_name: inviter.name.clone(),
+            language: request.language.unwrap_or(org.settings.language),
             ..Lifecycle::for_new(now, Some(inviter.id.clone()), sealed, reminders)
         },
         version: 0,
@@ -442,12 +445,16 @@ pub(crate) fn email_of(
             inviter: life
                 .inviter_name
                 .clone()
-                .unwrap_or_else(|| format!("An administrator of {}", org.name())),
+                .unwrap_or_else(|| match life.language {
+                    crate::types::Language::En => format!("An administrator of {}", org.name()),
+                    crate::types::Language::Fr => format!("Un administrateur de {}", org.name()),
+                }),
             role: invitation.role.as_role(),
             message: invitation.message.as_ref(),
             link,
             expires_at: invitation.expires_at,
             reminder,
+            language: life.language,
         }
         .render(),
         MailKind::LinkConfirmation | MailKind::SelfConfirmation => LinkConfirmationMail {
@@ -458,6 +465,7 @@ pub(crate) fn email_of(
             role: invitation.role.as_role(),
             link,
             expires_at: invitation.expires_at,
+            language: life.language,
         }
         .render(),
     }?;

@@ -128,12 +128,14 @@ pub fn reset_link(services: &Services, org: &OrgDomain, token: &SecretToken) -> 
     )
 }
 
-/// Mails a reset link if an account has this email. The answer is the same either way; the
-/// caller pads the response time so that it does not tell either.
+/// Mails a reset link if an account has this email, in `language` (the page's) or else the
+/// organisation's. The answer is the same either way; the caller pads the response time so
+/// that it does not tell either.
 pub async fn request_password_reset(
     services: &Services,
     org_domain: &OrgDomain,
     email: &EmailAddress,
+    language: Option<crate::types::Language>,
 ) -> Result<(), PasswordChangeError> {
     let org = load_org(services, org_domain).await?;
     let counter = Counter::new(
@@ -171,6 +173,7 @@ pub async fn request_password_reset(
         first_name: &user.first_name,
         link: reset_link(services, org_domain, &token),
         expires_at: reset.expires_at,
+        language: language.unwrap_or(org.settings.language),
     }
     .render()
     .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;

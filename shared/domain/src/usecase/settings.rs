@@ -27,6 +27,7 @@ pub struct SettingsChange {
     pub self_registration: Option<bool>,
     /// Days after sending when pending invitations are reminded; empty: no reminders.
     pub reminder_days: Option<Vec<u32>>,
+    pub language: Option<crate::types::Language>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +137,9 @@ impl SettingsChange {
         }
         if let Some(v) = &self.reminder_days {
             settings.reminder_days = v.clone();
+        }
+        if let Some(v) = self.language {
+            settings.language = v;
         }
     }
 }
