@@ -868,6 +868,47 @@ async fn the_console_is_for_signed_in_admins(backend: Backend) {
     assert_eq!(tried.status, 422, "{tried:?}");
     assert!(tried.text.contains("role=\"alert\""), "{}", tried.text);
     assert_eq!(b.invitation_count().await, 1, "nothing made");
+    // With members_can_invite, the welcome page offers the invite form, and it works.
+    let on = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(json!({"members_can_invite": true}).to_string()),
+        )
+        .await;
+    assert_eq!(on.status, 200);
+    let welcome = member.get("/demo/welcome").await;
+    assert!(
+        welcome.text.contains("href=\"/demo/admin/invite\""),
+        "{}",
+        welcome.text
+    );
+    let form = member.get("/demo/admin/invite").await;
+    let friend = b.email("friend");
+    let mut fields: Vec<(String, String)> = hidden_fields(&form.text)
+        .into_iter()
+        .filter(|(k, _)| k == "csrf")
+        .collect();
+    for (k, v) in [
+        ("email", friend.as_str()),
+        ("first_name", "Fay"),
+        ("last_name", "Friend"),
+        ("role", "member"),
+    ] {
+        fields.push((k.into(), v.into()));
+    }
+    let invited = member.post("/demo/admin/invite", &fields).await;
+    assert_eq!(invited.status, 200, "{invited:?}");
+    assert!(
+        invited
+            .text
+            .contains(&format!("the email went to {friend}")),
+        "{}",
+        invited.text
+    );
+    assert_eq!(b.invitation_count().await, 2);
     // Another organisation's session is no session here.
     let other = b.other_org_admin().await;
     let mut foreign = Browser::new(&b);

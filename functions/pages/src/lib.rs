@@ -1338,6 +1338,10 @@ async fn welcome_page(
         context! {
             text => visit.say("signed_in_as", &[("org", org.name()), ("name", &person), ("identifier", &identifier)]),
             console => (user.role == gatehouse_domain::types::Role::Admin).then(|| format!("/{}/admin", visit.org_raw)),
+            // Members the settings let invite (by email, or into the groups they administer).
+            invite => (user.role == gatehouse_domain::types::Role::Member
+                && (org.settings.members_can_invite || org.settings.group_admins_can_invite))
+                .then(|| format!("/{}/admin/invite", visit.org_raw)),
         },
     )
 }
