@@ -73,9 +73,10 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "  Lost the admin password? Ask for a reset: curl -s {api}/password-reset -H 'content-type: application/json' -d '{{\"email\":\"{email}\"}}'"
             );
-            println!("  and follow the link printed here (also in the outbox).");
+            println!("  (or use http://{addr}/{org}/forgot-password) and follow the link printed here (also in the outbox).");
         }
     }
+    println!("  In a browser: http://{addr}/{org}/sign-in (the administration: http://{addr}/{org}/admin)");
     println!("  API: {api}");
     println!("  OpenAPI document: http://{addr}/openapi.json");
     println!(
