@@ -211,14 +211,8 @@ pub(crate) async fn invitations_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let status = visit.param("status").and_then(InvitationStatus::parse);
     let kind = visit.param("kind").and_then(InvitationKind::parse);
     let role = visit.param("role").and_then(|r| InviteeRole::parse(r).ok());
@@ -331,14 +325,8 @@ pub(crate) async fn invitation_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let Ok(id) = InvitationId::parse(&id) else {
         return refused(
             &visit,
@@ -358,17 +346,9 @@ pub(crate) async fn invitation_action(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    if let Err(page) = visit.form(&visit.org_raw, &body) {
-        return *page;
-    }
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
     let Ok(id) = InvitationId::parse(&id) else {
         return refused(&visit, &org, &not_found);
@@ -394,14 +374,8 @@ pub(crate) async fn invite_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     invite_form(
         &visit,
         &domain,
@@ -493,18 +467,9 @@ pub(crate) async fn invite_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let mut problems = Problems::default();
     let by_uid = fields.get("how").map(String::as_str) == Some("uid");

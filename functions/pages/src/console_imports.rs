@@ -104,14 +104,8 @@ pub(crate) async fn imports_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let listed = list_imports(
         &visit.services,
         &domain,
@@ -153,14 +147,8 @@ pub(crate) async fn template_download(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let content = match import_template(&visit.services, &domain, Some(&token)).await {
         Ok(c) => c,
         Err(e) => return refused(&visit, &org, &e),
@@ -193,18 +181,9 @@ pub(crate) async fn start_import(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let dry_run = fields.contains_key("dry_run");
     match request_import(&visit.services, &domain, Some(&token), dry_run).await {
         Ok(ticket) => visit.redirect(&format!(
@@ -222,14 +201,8 @@ pub(crate) async fn import_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
     let Ok(id) = ImportId::parse(&id) else {
         return refused(&visit, &org, &not_found);
@@ -322,17 +295,9 @@ pub(crate) async fn export(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    if let Err(page) = visit.form(&visit.org_raw, &body) {
-        return *page;
-    }
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let sheet = match gatehouse_export::InvitationsSheet::new() {
         Ok(sheet) => sheet,
         Err(e) => return visit.trouble(&e),

@@ -115,14 +115,8 @@ pub(crate) async fn users_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let cursor = visit.param("cursor").map(str::to_owned);
     users_list(
         &visit,
@@ -210,18 +204,9 @@ pub(crate) async fn set_user_password(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let Ok(target) = UserId::parse(&id) else {
         return refused(
             &visit,
@@ -275,14 +260,8 @@ pub(crate) async fn settings_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     settings_form(
         &visit,
         &domain,
@@ -444,17 +423,9 @@ pub(crate) async fn settings_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    if let Err(page) = visit.form(&visit.org_raw, &body) {
-        return *page;
-    }
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let one = |k: &str| {
         typed_values(&typed, k)
@@ -585,17 +556,9 @@ pub(crate) async fn link_action(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    if let Err(page) = visit.form(&visit.org_raw, &body) {
-        return *page;
-    }
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let one = |k: &str| {
         typed_values(&typed, k)
@@ -684,10 +647,7 @@ pub(crate) async fn own_password_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
     if let Err(page) = session(&visit, &domain).await {
         return *page;
     }
@@ -726,18 +686,9 @@ pub(crate) async fn own_password_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
-    let token = match session(&visit, &domain).await {
-        Ok(t) => t,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = or_page!(session(&visit, &domain).await);
     let user = match signed_in_user(&visit.services, &domain, &token).await {
         Ok(user) => user,
         Err(e) => return refused(&visit, &org, &e),

@@ -11,6 +11,17 @@
 //! page is sent with a strict Content-Security-Policy (no inline script or style), framing
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
+/// The value of a page's step, or the page that ends the request (a redirect to sign in, the
+/// page saying the organisation or the form is not right).
+macro_rules! or_page {
+    ($step:expr) => {
+        match $step {
+            Ok(value) => value,
+            Err(page) => return *page,
+        }
+    };
+}
+
 mod console;
 mod console_imports;
 mod console_settings;
@@ -735,10 +746,7 @@ async fn invitation_form(
     typed: Option<(&str, &str)>,
     problems: &Problems,
 ) -> Response {
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
     let preview = match SecretToken::parse(token) {
         Ok(secret) => preview_invitation(&visit.services, &domain, &secret).await,
         Err(_) => Err(SignUpError::InvalidToken),
@@ -805,15 +813,9 @@ async fn sign_up_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
     let token = fields.get("token").cloned().unwrap_or_default();
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
     let mut problems = Problems::default();
     let first = name_field(&visit, &mut problems, &fields, "first_name");
     let last = name_field(&visit, &mut problems, &fields, "last_name");
@@ -858,10 +860,7 @@ async fn code_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (_, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (_, org) = or_page!(visit.org().await);
     code_form(&visit, &org, "", None, &Problems::default())
 }
 
@@ -918,14 +917,8 @@ async fn code_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
     let typed = fields.get("access_code").map(|s| s.trim()).unwrap_or("");
     let mut problems = Problems::default();
     let code = match gatehouse_domain::access_code::AccessCode::parse(typed) {
@@ -1019,10 +1012,7 @@ async fn registration_form(
     typed: &HashMap<String, String>,
     problems: &Problems,
 ) -> Response {
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
     let role = match token {
         Some(token) => {
             let checked = match SecretToken::parse(token) {
@@ -1116,14 +1106,8 @@ async fn registration_submit(
     through_link: bool,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();
     let token_ref = through_link.then_some(token.as_str());
     let mut problems = Problems::default();
@@ -1208,10 +1192,7 @@ async fn sign_in_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (_, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (_, org) = or_page!(visit.org().await);
     sign_in_form(&visit, &org, "", &Problems::default())
 }
 
@@ -1246,14 +1227,8 @@ async fn sign_in_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
     let identifier = fields
         .get("identifier")
         .map(|s| s.trim())
@@ -1311,10 +1286,7 @@ async fn welcome_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (domain, org) = or_page!(visit.org().await);
     let sign_in_path = format!("/{}/sign-in", visit.org_raw);
     let Some(token) = session_of(&visit) else {
         return visit.redirect(&sign_in_path);
@@ -1354,13 +1326,8 @@ async fn sign_out_submit(
     body: Bytes,
 ) -> Response {
     let mut visit = Visit::new(services, org, &headers, &uri);
-    if let Err(page) = visit.form(&visit.org_raw, &body) {
-        return *page;
-    }
-    let (domain, _) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, _) = or_page!(visit.org().await);
     if let Some(token) = session_of(&visit) {
         if let Err(e) = sign_out(&visit.services, &domain, &token).await {
             return visit.trouble(&e.to_string());
@@ -1382,10 +1349,7 @@ async fn forgot_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (_, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (_, org) = or_page!(visit.org().await);
     forgot_form(&visit, &org, "", &Problems::default())
 }
 
@@ -1412,14 +1376,8 @@ async fn forgot_submit(
 ) -> Response {
     let started = tokio::time::Instant::now();
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
     let mut problems = Problems::default();
     let Some(email) = email_field(&visit, &mut problems, &fields) else {
         let typed = fields.get("email").map(String::as_str).unwrap_or("");
@@ -1453,10 +1411,7 @@ async fn reset_page(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let (_, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let (_, org) = or_page!(visit.org().await);
     let token = visit.param("token").unwrap_or("").to_string();
     if SecretToken::parse(&token).is_err() {
         return reset_refused(&visit, &org);
@@ -1504,14 +1459,8 @@ async fn reset_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = match visit.form(&visit.org_raw, &body) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let (domain, org) = match visit.org().await {
-        Ok(found) => found,
-        Err(page) => return *page,
-    };
+    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();
     let Ok(secret) = SecretToken::parse(&token) else {
         return reset_refused(&visit, &org);
