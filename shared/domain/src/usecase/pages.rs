@@ -3,13 +3,12 @@
 //! scanners follow links), the account behind a page's session, and signing out.
 
 use crate::clock::Timestamp;
-use crate::model::{InvitationStatus, Org, User};
-use crate::ports::{Credential, Lookup};
+use crate::model::{Org, User};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
 use crate::types::{EmailAddress, InviteeRole, OrgDomain, PersonName, PersonalMessage};
 use crate::usecase::session::{authenticate, AuthError};
-use crate::usecase::sign_up::SignUpError;
+use crate::usecase::sign_up::{pending_invitation_of, SignUpError};
 use crate::usecase::{load_org, OrgLookupError};
 
 /// The organisation a page belongs to (its display name, the settings a page needs).
@@ -41,44 +40,14 @@ pub async fn preview_invitation(
     org_domain: &OrgDomain,
     token: &SecretToken,
 ) -> Result<InvitationPreview, SignUpError> {
-    let credential = Credential::LinkToken(token.hash());
-    let found = services
-        .store
-        .look_up(
-            org_domain,
-            &Lookup {
-                org: true,
-                credential: Some(credential.clone()),
-                ..Lookup::default()
-            },
-        )
-        .await?;
-    let org = found.org.ok_or(OrgLookupError::NotFound)?;
-    let id = found.credential_of.ok_or(SignUpError::InvalidToken)?;
-    let invitation = services
-        .store
-        .invitation_holding(org_domain, &id, &credential)
-        .await?
-        .ok_or(SignUpError::InvalidToken)?;
-    match invitation.status_at(services.clock.now()) {
-        InvitationStatus::Pending => {}
-        InvitationStatus::Expired => return Err(SignUpError::Expired),
-        InvitationStatus::Revoked => return Err(SignUpError::Revoked),
-        InvitationStatus::Accepted => return Err(SignUpError::InvalidToken),
-    }
+    let (org, invitation) = pending_invitation_of(services, org_domain, token).await?;
     let email = invitation
         .invitee
         .email()
         .cloned()
         .ok_or(SignUpError::InvalidToken)?;
-    let inviter = match &invitation.invited_by {
-        Some(id) => services
-            .store
-            .user(org_domain, id)
-            .await?
-            .map(|u| format!("{} {}", u.first_name, u.last_name)),
-        None => None,
-    };
+    // As the email named them (kept with the invitation: no read of the inviter's account).
+    let inviter = invitation.lifecycle.inviter_name.clone();
     let confirmation = invitation.lifecycle.mail != crate::lifecycle::MailKind::Invitation;
     let message = invitation
         .message

@@ -125,8 +125,37 @@ pub async fn sign_up_with_email_invitation(
     org_domain: &OrgDomain,
     request: EmailSignUpRequest,
 ) -> Result<SignedIn, SignUpError> {
-    // The organisation and the token's item in one round trip, then the invitation it names.
-    let credential = Credential::LinkToken(request.token.hash());
+    let (org, invitation) = pending_invitation_of(services, org_domain, &request.token).await?;
+    let first_name = request
+        .first_name
+        .unwrap_or_else(|| invitation.first_name.clone());
+    let last_name = request
+        .last_name
+        .unwrap_or_else(|| invitation.last_name.clone());
+    accept(
+        services,
+        &org,
+        invitation,
+        &request.password,
+        first_name,
+        last_name,
+    )
+    .await
+    .map_err(|e| match e {
+        SignUpError::InvalidAccessCode => SignUpError::InvalidToken,
+        e => e,
+    })
+}
+
+/// The organisation and the pending invitation a link token belongs to; unknown, used and
+/// malformed tokens are `InvalidToken`, `Expired` and `Revoked` say so. Reads only: the
+/// organisation and the token's item in one round trip, then the invitation it names.
+pub(crate) async fn pending_invitation_of(
+    services: &Services,
+    org_domain: &OrgDomain,
+    token: &SecretToken,
+) -> Result<(Org, Invitation), SignUpError> {
+    let credential = Credential::LinkToken(token.hash());
     let found = services
         .store
         .look_up(
@@ -151,25 +180,7 @@ pub async fn sign_up_with_email_invitation(
         InvitationStatus::Revoked => return Err(SignUpError::Revoked),
         InvitationStatus::Accepted => return Err(SignUpError::InvalidToken),
     }
-    let first_name = request
-        .first_name
-        .unwrap_or_else(|| invitation.first_name.clone());
-    let last_name = request
-        .last_name
-        .unwrap_or_else(|| invitation.last_name.clone());
-    accept(
-        services,
-        &org,
-        invitation,
-        &request.password,
-        first_name,
-        last_name,
-    )
-    .await
-    .map_err(|e| match e {
-        SignUpError::InvalidAccessCode => SignUpError::InvalidToken,
-        e => e,
-    })
+    Ok((org, invitation))
 }
 
 /// The organisation and the pending invitation an access code belongs to, in an organisation
