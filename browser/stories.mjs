@@ -163,6 +163,8 @@ async function story(name, browser, run, contextOptions = {}) {
   }
 }
 
+// Screenshots of this run only.
+rmSync(ARTIFACTS, { recursive: true, force: true });
 const gatehouse = await startGatehouse();
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
