@@ -42,7 +42,8 @@ pub fn routes() -> Router<AppState> {
         check_code,
         sign_up_code,
         check_link_route,
-        register_link
+        register_link,
+        register_self_route
     ),
     components(schemas(
         LinkCheckBody,
