@@ -37,6 +37,24 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The cells of the `n`th row of an export as the export writes them (16 columns, the last three
+/// empty): what the sheet benchmarks stream.
+pub fn export_row_cells(n: usize) -> [String; 16] {
+    std::array::from_fn(|col| match col {
+        0 => "email".into(),
+        1 | 2 => format!("person.{n}@example.com"),
+        3 => format!("Firstname{n}"),
+        4 => "Lastname-Ünïcode".into(),
+        5 => "member".into(),
+        6 => "Engineering, Sales".into(),
+        7 => "pending".into(),
+        8 => "sent".into(),
+        9..=11 => "2026-12-01T23:10:55Z".into(),
+        12 => "Ada Admin <admin@example.com>".into(),
+        _ => String::new(),
+    })
+}
+
 /// The median and the 95th percentile.
 pub fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
     if samples.is_empty() {

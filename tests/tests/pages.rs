@@ -19,6 +19,7 @@ on_both_backends!(
     admins_change_authorisations_and_the_link_in_the_console,
     passwords_are_set_by_admins_and_changed_by_their_owners,
     an_admin_imports_a_spreadsheet_and_exports_in_the_console,
+    an_operators_set_password_link_opens_a_new_organisations_console,
 );
 
 /// A browser: its cookies, its language.
@@ -1279,4 +1280,103 @@ async fn an_admin_imports_a_spreadsheet_and_exports_in_the_console(backend: Back
         403
     );
     assert_eq!(member.get(&location).await.status, 403);
+}
+
+/// `gatehouse-admin create-org` makes an organisation whose admin has no known password and hands
+/// out a one-time link: the admin opens it, sets a password on the reset page, signs in and lands
+/// in their console; the link then works no more.
+async fn an_operators_set_password_link_opens_a_new_organisations_console(backend: Backend) {
+    use gatehouse_domain::clock::Clock;
+    use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+    use gatehouse_domain::usecase::bootstrap::{create_org_with_link, CreatedOrg, FirstAdmin};
+    let b = Bundle::start(backend).await;
+    let admin = "founder@acme.test";
+    let created = create_org_with_link(
+        &b.services,
+        FirstAdmin {
+            domain: OrgDomain::parse("acme").unwrap(),
+            admin_email: EmailAddress::parse(admin).unwrap(),
+            first_name: PersonName::parse("Grace").unwrap(),
+            last_name: PersonName::parse("Founder").unwrap(),
+        },
+        std::time::Duration::from_secs(24 * 3600),
+    )
+    .await
+    .unwrap();
+    let CreatedOrg::Created { link, .. } = created else {
+        panic!("created")
+    };
+    assert_eq!(
+        link.expires_at,
+        b.clock
+            .now()
+            .plus(std::time::Duration::from_secs(24 * 3600))
+    );
+    let path = link
+        .link
+        .strip_prefix(gatehouse_e2e::PUBLIC_URL)
+        .expect("the link starts with the public URL");
+    assert!(path.starts_with("/acme/reset-password?token="), "{path}");
+
+    let mut browser = Browser::new(&b);
+    let page = browser.get(path).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let done = browser
+        .submit(
+            &page,
+            "/acme/reset-password",
+            &[("password", "a lighthouse keeper at midnight")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{done:?}");
+    assert_eq!(heading(&done), "Your password is changed");
+    let again = browser
+        .submit(
+            &page,
+            "/acme/reset-password",
+            &[("password", "someone else's passphrase")],
+        )
+        .await;
+    assert_eq!(again.status, 410, "the link works once");
+
+    let form = browser.get("/acme/sign-in").await;
+    let signed = browser
+        .submit(
+            &form,
+            "/acme/sign-in",
+            &[
+                ("identifier", admin),
+                ("password", "a lighthouse keeper at midnight"),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{signed:?}");
+    let (_, welcome) = signed
+        .headers
+        .iter()
+        .find(|(name, _)| name == "location")
+        .expect("sent on");
+    assert_eq!(welcome, "/acme/welcome");
+    let welcome = browser.get(welcome).await;
+    assert_eq!(welcome.status, 200, "{welcome:?}");
+    assert!(
+        welcome.text.contains("href=\"/acme/admin\""),
+        "the welcome page leads an admin to the console: {}",
+        welcome.text
+    );
+    let console = browser.get("/acme/admin/invitations").await;
+    assert_eq!(console.status, 200, "{console:?}");
+    assert!(console.text.contains("Invitations"), "{}", console.text);
+    // The first organisation of the bundle is untouched, and both are listed for operators.
+    let listed = gatehouse_domain::usecase::bootstrap::list_orgs(
+        &b.services,
+        &gatehouse_domain::ports::PageRequest {
+            cursor: None,
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    let domains: Vec<&str> = listed.items.iter().map(|o| o.domain.as_str()).collect();
+    assert_eq!(domains, ["acme", "demo"]);
 }

@@ -759,20 +759,7 @@ fn sheet_alone(rows: usize) -> anyhow::Result<()> {
     let mut sheet = gatehouse_export::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
     use gatehouse_domain::usecase::export::ExportSheet;
     for n in 0..rows {
-        let cells: [String; 16] = std::array::from_fn(|col| match col {
-            0 => "email".into(),
-            1 => format!("person.{n}@example.com"),
-            2 => format!("person.{n}@example.com"),
-            3 => format!("Firstname{n}"),
-            4 => "Lastname-Ünïcode".into(),
-            5 => "member".into(),
-            6 => "Engineering, Sales".into(),
-            7 => "pending".into(),
-            8 => "sent".into(),
-            9..=11 => "2026-12-01T23:10:55Z".into(),
-            12 => "Ada Admin <admin@example.com>".into(),
-            _ => String::new(),
-        });
+        let cells = gatehouse_bench::export_row_cells(n);
         sheet.row(&cells).map_err(|e| anyhow::anyhow!(e))?;
     }
     let (mid, _) = memory_kib(std::process::id());

@@ -109,6 +109,31 @@ pub async fn services_with_files_from_env() -> anyhow::Result<Services> {
     services_with(&aws, Arc::new(files))
 }
 
+/// Services for the operators' command (`gatehouse-admin`): DynamoDB records in
+/// `GATEHOUSE_TABLE` and links starting with `GATEHOUSE_PUBLIC_URL`, nothing else. It sends no
+/// mail, keeps no files and reads no access code, so neither SES nor the access-code secret is
+/// needed; a key of this run stands in for the secret (nothing it could seal is written).
+pub async fn operator_services_from_env() -> anyhow::Result<Services> {
+    let var = |name: &str| std::env::var(name).with_context(|| format!("{name} must be set"));
+    let table = var("GATEHOUSE_TABLE")?;
+    let public_url = var("GATEHOUSE_PUBLIC_URL")?;
+    let aws = aws_sdk_config().await;
+    Ok(Services {
+        store: Arc::new(Records::new(Arc::new(DynamoItems::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table,
+        )))),
+        files: Arc::new(gatehouse_domain::services::NoFiles),
+        mailer: Arc::new(gatehouse_domain::services::NoMail),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandomness),
+        passwords: PasswordHashing::default(),
+        access_codes: AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(&OsRandomness))
+            .context("a key of this run")?,
+        config: Config::new(&public_url),
+    })
+}
+
 fn services_with(
     aws: &aws_config::SdkConfig,
     files: Arc<dyn gatehouse_domain::ports::FileStore>,

@@ -8,6 +8,9 @@ mod s3;
 pub mod ses;
 
 pub use dynamo::{create_table, DynamoItems, RequestCounter};
-pub use env::{aws_sdk_config, services_from_env, services_with_files_from_env, AwsSettings};
+pub use env::{
+    aws_sdk_config, operator_services_from_env, services_from_env, services_with_files_from_env,
+    AwsSettings,
+};
 pub use s3::S3Files;
 pub use ses::SesMailer;

@@ -23,6 +23,13 @@ pub struct Org {
     pub version: u64,
 }
 
+/// An organisation in the operators' list of every organisation (`gatehouse-admin list-orgs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgEntry {
+    pub domain: OrgDomain,
+    pub created_at: Timestamp,
+}
+
 impl Org {
     /// How people read the organisation's name: its display name, else its domain.
     pub fn name(&self) -> &str {

@@ -7,7 +7,8 @@ use thiserror::Error;
 use crate::access_code::CodeHash;
 use crate::clock::Timestamp;
 use crate::model::{
-    Group, Import, Invitation, InvitationKind, InvitationStatus, Org, PasswordReset, Session, User,
+    Group, Import, Invitation, InvitationKind, InvitationStatus, Org, OrgEntry, PasswordReset,
+    Session, User,
 };
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
@@ -80,6 +81,8 @@ pub trait OrgStore: Send + Sync {
     async fn org(&self, domain: &OrgDomain) -> Result<Option<Org>, StoreError>;
     /// Replaces an organisation read at `org.version` (its settings); `Stale` if it changed since.
     async fn update_org(&self, org: &Org) -> Result<(), WriteError>;
+    /// Every organisation, in the order of their domains, a page at a time.
+    async fn orgs(&self, page: &PageRequest) -> Result<Page<OrgEntry>, StoreError>;
 }
 
 #[async_trait]

@@ -45,6 +45,17 @@ pub struct Services {
     pub config: Config,
 }
 
+/// The mailer of a program that sends no mail (the operators' command): every send is refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMail;
+
+#[async_trait::async_trait]
+impl crate::ports::Mailer for NoMail {
+    async fn send(&self, _: &crate::ports::OutgoingEmail) -> Result<(), crate::ports::MailError> {
+        Err(crate::ports::MailError("this program sends no mail".into()))
+    }
+}
+
 /// The file store of a function that keeps no files: every use answers that there is none.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoFiles;

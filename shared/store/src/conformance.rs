@@ -52,6 +52,7 @@ macro_rules! conformance_suite {
             concurrent_additions_all_land,
             many_items_are_read_at_once_in_order,
             an_org_is_created_once,
+            organisations_are_listed_in_domain_order,
             an_invitation_claims_its_email_case_insensitively,
             concurrent_invitations_of_one_email_make_one,
             an_expired_invitation_frees_its_email,
@@ -963,6 +964,53 @@ pub async fn an_org_is_created_once(store: Arc<dyn ItemStore>) {
         None,
         "the refused bootstrap left nothing"
     );
+}
+
+pub async fn organisations_are_listed_in_domain_order(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        made.push(new_org(&records).await.0);
+    }
+    // A refused second creation adds no second entry.
+    let again = user(&made[0], "other@example.com", Role::Admin);
+    assert!(records
+        .create_org(&org(&made[0]), &[], &again)
+        .await
+        .is_err());
+    // Pages of two, to the end (a shared backend may hold other tests' organisations too).
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = records
+            .orgs(&PageRequest { cursor, limit: 2 })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        listed.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let domains: Vec<&str> = listed.iter().map(|e| e.domain.as_str()).collect();
+    let mut sorted = domains.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(domains, sorted, "in domain order, each once");
+    for domain in &made {
+        let entry = listed.iter().find(|e| &e.domain == domain).expect("listed");
+        assert_eq!(entry.created_at, org(domain).created_at);
+    }
+    assert!(matches!(
+        records
+            .orgs(&PageRequest {
+                cursor: Some("not a cursor".into()),
+                limit: 2
+            })
+            .await,
+        Err(StoreError::BadCursor)
+    ));
 }
 
 pub async fn an_invitation_claims_its_email_case_insensitively(store: Arc<dyn ItemStore>) {

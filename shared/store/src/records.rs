@@ -13,7 +13,7 @@ use gatehouse_domain::access_code::CodeHash;
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{
-    Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org,
+    Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org, OrgEntry,
     PasswordReset, Session, User,
 };
 use gatehouse_domain::ports::{
@@ -36,6 +36,11 @@ mod keys {
 
     pub fn org(org: &OrgDomain) -> Key {
         Key::new(format!("ORG#{org}"), "#")
+    }
+    /// Every organisation's entry in the directory operators list.
+    pub const ORGS_PK: &str = "ORGS";
+    pub fn org_entry(org: &OrgDomain) -> Key {
+        Key::new(ORGS_PK, org.as_str())
     }
     pub fn group(org: &OrgDomain, id: &GroupId) -> Key {
         Key::new(groups_pk(org), id.as_str())
@@ -489,6 +494,14 @@ impl OrgStore for Records {
             encode(org),
             Some(Condition::NotExists),
         )];
+        writes.push(put(
+            keys::org_entry(&org.domain),
+            encode(&OrgEntry {
+                domain: org.domain.clone(),
+                created_at: org.created_at,
+            }),
+            Some(Condition::NotExists),
+        ));
         for g in groups {
             writes.push(put(
                 keys::group(&org.domain, &g.id),
@@ -529,6 +542,34 @@ impl OrgStore for Records {
         self.write(vec![put(keys::org(&org.domain), attrs, Some(unchanged))])
             .await
             .map_err(write_error)
+    }
+
+    async fn orgs(&self, page: &PageRequest) -> Result<Page<OrgEntry>, StoreError> {
+        let after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c, |sk| OrgDomain::parse(sk).is_ok())?),
+            None => None,
+        };
+        let chunk = self
+            .items
+            .query(&Query {
+                index: None,
+                pk: keys::ORGS_PK.into(),
+                sk_prefix: String::new(),
+                after,
+                limit: page.limit.max(1),
+                descending: false,
+            })
+            .await
+            .map_err(unavailable)?;
+        let items = chunk
+            .items
+            .into_iter()
+            .map(|i| decode(i.attrs))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        })
     }
 }
 
