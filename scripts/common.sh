@@ -19,6 +19,19 @@ ensure_venv() {
   fi
 }
 
+# checkov, pinned, in a venv of its own (its pins of boto3 and friends are not moto's).
+CHECKOV_PIN="checkov==3.3.30"
+CHECKOV_VENV=.venv-checkov
+ensure_checkov() {
+  if [ "$(cat "$CHECKOV_VENV/.pins" 2>/dev/null)" != "$CHECKOV_PIN" ]; then
+    log "installing $CHECKOV_PIN into $CHECKOV_VENV"
+    rm -rf "$CHECKOV_VENV"
+    python3 -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "$CHECKOV_PIN"
+    printf '%s' "$CHECKOV_PIN" >"$CHECKOV_VENV/.pins"
+  fi
+}
+
 # Starts moto (one request at a time, scripts/moto_serial.py) and waits for it; sets ENDPOINT and
 # MOTO_PID, and stops it when the calling script exits. GATEHOUSE_MOTO_PORT picks the port.
 start_moto() {
