@@ -70,7 +70,10 @@ pub fn init_lambda_tracing() {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        // lambda_runtime opens a span per invocation holding its `requestId` (and X-Ray trace):
+        // each line carries it, so one request's lines are found together.
+        .with_current_span(true)
+        .with_span_list(false)
         .with_target(false)
         .without_time()
         .init();
