@@ -19,18 +19,21 @@ ensure_venv() {
   fi
 }
 
-# checkov, pinned, in a venv of its own (its pins of boto3 and friends are not moto's).
-CHECKOV_PIN="checkov==3.3.30"
-CHECKOV_VENV=.venv-checkov
-ensure_checkov() {
-  if [ "$(cat "$CHECKOV_VENV/.pins" 2>/dev/null)" != "$CHECKOV_PIN" ]; then
-    log "installing $CHECKOV_PIN into $CHECKOV_VENV"
-    rm -rf "$CHECKOV_VENV"
-    python3 -m venv "$CHECKOV_VENV"
-    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "$CHECKOV_PIN"
-    printf '%s' "$CHECKOV_PIN" >"$CHECKOV_VENV/.pins"
+# A tool pinned in a venv of its own (checkov's and SAM CLI's pins of boto3 and friends are not
+# moto's): ensure_tool_venv DIR PIN, rebuilt whenever the pin changes.
+ensure_tool_venv() {
+  if [ "$(cat "$1/.pins" 2>/dev/null)" != "$2" ]; then
+    log "installing $2 into $1"
+    rm -rf "$1"
+    python3 -m venv "$1"
+    "$1/bin/pip" install --quiet --disable-pip-version-check "$2"
+    printf '%s' "$2" >"$1/.pins"
   fi
 }
+CHECKOV_VENV=.venv-checkov
+ensure_checkov() { ensure_tool_venv "$CHECKOV_VENV" "checkov==3.3.30"; }
+SAM_VENV=.venv-sam
+ensure_sam() { ensure_tool_venv "$SAM_VENV" "aws-sam-cli==1.170.0"; }
 
 # Starts moto (one request at a time, scripts/moto_serial.py) and waits for it; sets ENDPOINT and
 # MOTO_PID, and stops it when the calling script exits. GATEHOUSE_MOTO_PORT picks the port.
