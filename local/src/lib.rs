@@ -378,6 +378,7 @@ pub fn local_services(
         mailer: Arc::new(outbox),
         files: files.clone(),
         clock: Arc::new(SystemClock),
+        metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: access_code_keys(settings, &OsRandomness)?,

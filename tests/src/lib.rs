@@ -23,6 +23,7 @@ use std::time::Duration;
 use gatehouse_aws::{create_table, DynamoItems, RequestCounter, S3Files, SesMailer};
 use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::{Clock, FixedClock, SystemClock};
+use gatehouse_domain::metrics::{CountedMailer, RecordedMetrics};
 use gatehouse_domain::model::Org;
 use gatehouse_domain::password::PasswordHashing;
 use gatehouse_domain::ports::{FileStore, Mailer};
@@ -117,6 +118,8 @@ pub struct Bundle {
     pub gateway: Gateway,
     pub services: Services,
     pub clock: Arc<FixedClock>,
+    /// What the use cases counted (CloudWatch metrics when deployed).
+    pub metrics: Arc<RecordedMetrics>,
     pub mailbox: Mailbox,
     pub org: OrgDomain,
     pub admin_email: String,
@@ -208,11 +211,14 @@ impl Bundle {
                 (Arc::new(S3Files::new(client, &bucket)), None, Some(bucket))
             }
         };
+        let metrics = Arc::new(RecordedMetrics::default());
         let services = Services {
             store: Arc::new(Records::new(wrap_items(items))),
-            mailer: wrap(real_mailer),
+            // Counted as deployed: what the mailer sends or fails becomes EmailsSent/EmailsFailed.
+            mailer: Arc::new(CountedMailer::new(wrap(real_mailer), metrics.clone())),
             files: file_store,
             clock: clock.clone(),
+            metrics: metrics.clone(),
             random: Arc::new(OsRandomness),
             passwords: PasswordHashing::default(),
             access_codes: AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(
@@ -262,6 +268,7 @@ impl Bundle {
             gateway,
             services,
             clock,
+            metrics,
             mailbox,
             org,
             admin_email,

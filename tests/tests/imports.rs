@@ -241,6 +241,11 @@ async fn the_same_upload_delivered_again_invites_and_mails_once(backend: Backend
     for email in [&ada, &bob] {
         assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
     }
+    // Counted once, by the delivery that completed the import.
+    use gatehouse_domain::metrics::Metric;
+    assert_eq!(b.metrics.get(Metric::ImportRowsCreated), 2);
+    assert_eq!(b.metrics.get(Metric::InvitationsCreated), 2);
+    assert_eq!(b.metrics.get(Metric::EmailsSent), 2);
     // A new import of the same file creates nothing more.
     let second = uploaded(
         &b,
@@ -252,6 +257,9 @@ async fn the_same_upload_delivered_again_invites_and_mails_once(backend: Backend
         second["counts"],
         json!({"valid": 0, "created": 0, "failed": 0, "skipped": 2})
     );
+    assert_eq!(b.metrics.get(Metric::ImportRowsSkipped), 2);
+    assert_eq!(b.metrics.get(Metric::ImportRowsCreated), 2);
+    assert_eq!(b.metrics.get(Metric::InvitationsCreated), 2);
 }
 
 async fn concurrent_deliveries_invite_and_mail_once(backend: Backend) {
@@ -296,6 +304,10 @@ async fn concurrent_deliveries_invite_and_mail_once(backend: Backend) {
     for email in &emails {
         assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
     }
+    // Two deliveries, one count.
+    use gatehouse_domain::metrics::Metric;
+    assert_eq!(b.metrics.get(Metric::ImportRowsCreated), 40);
+    assert_eq!(b.metrics.get(Metric::EmailsSent), 40);
 }
 
 async fn only_this_organisations_admins_import(backend: Backend) {

@@ -343,6 +343,7 @@ async fn setup(backend: Backend, paced: Option<f64>) -> anyhow::Result<Setup> {
         mailer,
         files,
         clock: Arc::new(SystemClock),
+        metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::from_text(&key)?,
@@ -706,6 +707,7 @@ async fn export_child(args: &[String]) -> anyhow::Result<()> {
                     [7; 32],
                 )?),
                 clock: Arc::new(SystemClock),
+                metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
                 random: Arc::new(OsRandomness),
                 passwords: PasswordHashing::default(),
                 access_codes: AccessCodeKeys::from_text(&std::env::var(

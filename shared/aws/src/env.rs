@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use gatehouse_domain::access_code::AccessCodeKeys;
 use gatehouse_domain::clock::SystemClock;
+use gatehouse_domain::metrics::{CountedMailer, Metrics};
 use gatehouse_domain::password::PasswordHashing;
 use gatehouse_domain::secret::OsRandomness;
 use gatehouse_domain::{Config, Services};
@@ -23,6 +24,9 @@ pub struct AwsSettings {
     pub public_url: String,
     /// `GATEHOUSE_ACCESS_CODE_KEY`: the secret access codes are encrypted and hashed with.
     pub access_code_key: String,
+    /// `GATEHOUSE_METRICS_NAMESPACE`: the CloudWatch namespace of the counts (default
+    /// `Gatehouse`; the template gives `Gatehouse/{stack}`).
+    pub metrics_namespace: String,
     /// `GATEHOUSE_SES_MAX_SEND_RATE`: SES's maximum send rate, messages a second (default 14,
     /// SES's production default; `0` for no limit). Each function instance sends no faster.
     pub max_send_rate: f64,
@@ -39,6 +43,10 @@ impl AwsSettings {
                 .filter(|s| !s.is_empty()),
             public_url: var("GATEHOUSE_PUBLIC_URL")?,
             access_code_key: var("GATEHOUSE_ACCESS_CODE_KEY")?,
+            metrics_namespace: std::env::var("GATEHOUSE_METRICS_NAMESPACE")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Gatehouse".into()),
             max_send_rate: match std::env::var("GATEHOUSE_SES_MAX_SEND_RATE") {
                 Ok(v) if !v.is_empty() => v
                     .parse()
@@ -126,6 +134,7 @@ pub async fn operator_services_from_env() -> anyhow::Result<Services> {
         files: Arc::new(gatehouse_domain::services::NoFiles),
         mailer: Arc::new(gatehouse_domain::services::NoMail),
         clock: Arc::new(SystemClock),
+        metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(&OsRandomness))
@@ -142,6 +151,11 @@ fn services_with(
     let access_codes = AccessCodeKeys::from_text(&settings.access_code_key)
         .context("GATEHOUSE_ACCESS_CODE_KEY")?;
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let clock: Arc<dyn gatehouse_domain::clock::Clock> = Arc::new(SystemClock);
+    let metrics: Arc<dyn Metrics> = Arc::new(crate::EmfMetrics::new(
+        settings.metrics_namespace.clone(),
+        clock.clone(),
+    ));
     let ses = aws_sdk_sesv2::Client::from_conf(
         aws_sdk_sesv2::config::Builder::from(aws)
             .retry_config(
@@ -156,11 +170,15 @@ fn services_with(
             settings.table,
         )))),
         files,
-        mailer: Arc::new(
-            SesMailer::new(ses, settings.mail_from, settings.configuration_set)
-                .with_max_send_rate(settings.max_send_rate),
-        ),
-        clock: Arc::new(SystemClock),
+        mailer: Arc::new(CountedMailer::new(
+            Arc::new(
+                SesMailer::new(ses, settings.mail_from, settings.configuration_set)
+                    .with_max_send_rate(settings.max_send_rate),
+            ),
+            metrics.clone(),
+        )),
+        clock,
+        metrics,
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes,

@@ -4,6 +4,7 @@
 
 mod dynamo;
 mod env;
+pub mod metrics;
 mod s3;
 pub mod ses;
 
@@ -12,5 +13,6 @@ pub use env::{
     aws_sdk_config, operator_services_from_env, services_from_env, services_with_files_from_env,
     AwsSettings,
 };
+pub use metrics::EmfMetrics;
 pub use s3::S3Files;
 pub use ses::SesMailer;

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod lifecycle;
 pub mod mail;
+pub mod metrics;
 pub mod model;
 pub mod password;
 pub mod permissions;

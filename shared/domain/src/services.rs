@@ -38,6 +38,8 @@ pub struct Services {
     /// Uploads, reports and exports (only the import and export functions are given real ones).
     pub files: Arc<dyn FileStore>,
     pub clock: Arc<dyn Clock>,
+    /// Counts of what happened, for operators (CloudWatch metrics when deployed).
+    pub metrics: Arc<dyn crate::metrics::Metrics>,
     pub random: Arc<dyn Randomness>,
     pub passwords: PasswordHashing,
     /// Encrypts access codes and derives the keyed hashes they are found by.

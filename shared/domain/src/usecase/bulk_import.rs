@@ -601,6 +601,7 @@ impl Run<'_> {
                 })
                 .await
                 .map_err(write_failed)?;
+            self.count_finished(&next);
             return Ok(Ran::Finished(next));
         }
         let last = chunks.len() - 1;
@@ -656,6 +657,9 @@ impl Run<'_> {
                     )
                     .await
                     .map_err(write_failed)?;
+                if n == last {
+                    self.count_finished(&next);
+                }
                 self.import = next;
             }
         }
@@ -719,6 +723,21 @@ impl Run<'_> {
             *lease_until = renewed;
         }
         next
+    }
+
+    /// The finished import's rows, counted once: only the delivery whose write completed the
+    /// import (a conditional write, so one of any at once) gets here.
+    fn count_finished(&self, import: &Import) {
+        use crate::metrics::Metric;
+        let metrics = &self.services.metrics;
+        let counts = &import.counts;
+        metrics.count(Metric::ImportRowsCreated, u64::from(counts.created));
+        metrics.count(Metric::ImportRowsSkipped, u64::from(counts.skipped));
+        metrics.count(Metric::ImportRowsFailed, u64::from(counts.failed));
+        metrics.count(
+            Metric::InvitationsCreated,
+            u64::from(counts.created) + u64::from(counts.failed),
+        );
     }
 
     fn finished(&self, states: &[RowState]) -> Import {

@@ -205,6 +205,9 @@ pub async fn invite(
         Err(WriteError::UidTaken) => return Err(InviteError::UidTaken),
         Err(e) => return Err(InviteError::Internal(e.to_string())),
     }
+    services
+        .metrics
+        .count(crate::metrics::Metric::InvitationsCreated, 1);
     let invitation = match &link_token {
         Some(t) => deliver(services, &org, invitation, t).await,
         None => invitation,

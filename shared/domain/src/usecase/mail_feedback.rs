@@ -101,7 +101,16 @@ pub async fn record_mail_feedback(
         marked.lifecycle.retry_at = None;
         marked.record(event, services.clock.now(), None);
         match services.store.update_invitation(&marked, &previous).await {
-            Ok(()) => return Ok(FeedbackOutcome::Marked),
+            Ok(()) => {
+                services.metrics.count(
+                    match feedback.kind {
+                        FeedbackKind::Bounce => crate::metrics::Metric::InvitationsBounced,
+                        FeedbackKind::Complaint => crate::metrics::Metric::InvitationsComplained,
+                    },
+                    1,
+                );
+                return Ok(FeedbackOutcome::Marked);
+            }
             Err(WriteError::Stale) => continue,
             Err(WriteError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(StoreError::Unavailable(e.to_string()).into()),

@@ -86,6 +86,26 @@ pub async fn sign_in(
     request: SignInRequest,
     client: &ClientAddress,
 ) -> Result<SignedIn, SignInError> {
+    use crate::metrics::Metric;
+    let outcome = attempt(services, org_domain, request, client).await;
+    let metric = match &outcome {
+        Ok(_) => Some(Metric::SignInsSucceeded),
+        Err(SignInError::InvalidCredentials) => Some(Metric::SignInsFailed),
+        Err(SignInError::TooManyAttempts(_)) => Some(Metric::SignInsThrottled),
+        Err(_) => None,
+    };
+    if let Some(metric) = metric {
+        services.metrics.count(metric, 1);
+    }
+    outcome
+}
+
+async fn attempt(
+    services: &Services,
+    org_domain: &OrgDomain,
+    request: SignInRequest,
+    client: &ClientAddress,
+) -> Result<SignedIn, SignInError> {
     let identifier = SignInIdentifier::parse_in(&request.identifier, org_domain);
     // Counted before anything is looked up, so that a throttled or locked identifier answers the
     // same whether or not an account has it.

@@ -352,11 +352,14 @@ async fn accept(
         };
         match services.store.accept_invitation(&acceptance).await {
             Ok(()) => {
+                services
+                    .metrics
+                    .count(crate::metrics::Metric::InvitationsAccepted, 1);
                 return Ok(SignedIn {
                     token: session_token,
                     expires_at: acceptance.session.expires_at,
                     user: acceptance.user,
-                })
+                });
             }
             Err(WriteError::Stale) => {
                 let now_stored = services
