@@ -48,7 +48,8 @@ async fn main() -> anyhow::Result<()> {
     match mode.as_str() {
         "local" => local(total).await,
         "function" => function(total).await,
-        other => anyhow::bail!("unknown mode {other}: local or function"),
+        "sizes" => sizes(total.min(200)).await,
+        other => anyhow::bail!("unknown mode {other}: local, function or sizes"),
     }
 }
 
@@ -188,7 +189,9 @@ async fn local_accounts(addr: &str) -> anyhow::Result<Vec<String>> {
     Ok(identifiers)
 }
 
-async fn function(total: usize) -> anyhow::Result<()> {
+/// An organisation on moto with [`ACCOUNTS`] identifier accounts signed up: the function's
+/// environment and the accounts' sign-in identifiers.
+async fn moto_accounts() -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
     use gatehouse_domain::types::{InviteeRole, OrgDomain, PersonName, Uid};
     use gatehouse_domain::usecase::invite::{invite, InvitationRequest, InviteeRequest};
     use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
@@ -241,7 +244,11 @@ async fn function(total: usize) -> anyhow::Result<()> {
         .await?;
         identifiers.push(format!("F{i}:demo"));
     }
+    Ok((env, identifiers))
+}
 
+async fn function(total: usize) -> anyhow::Result<()> {
+    let (env, identifiers) = moto_accounts().await?;
     let api = RuntimeApi::start().await?;
     let spawned = Instant::now();
     let child = Command::new(binary("sign-in"))
@@ -301,4 +308,108 @@ async fn function(total: usize) -> anyhow::Result<()> {
         println!("  errors: {:?}", api.errors());
     }
     Ok(())
+}
+
+/// The sign-in function at Lambda's memory sizes. Lambda gives a function CPU in proportion to
+/// its memory (a whole vCPU at 1,769 MB); here each size runs the release binary in a cgroup
+/// (v1 `cpu` or v2) whose CFS quota is that share of one core (period 100 ms), one invocation
+/// at a time, `total` correct sign-ins after 5 to warm up, against DynamoDB on moto (outside the
+/// quota, as DynamoDB is outside the function). Needs root for the cgroup.
+async fn sizes(total: usize) -> anyhow::Result<()> {
+    let (env, identifiers) = moto_accounts().await?;
+    println!(
+        "gatehouse-sign-in (release), CPU limited as Lambda limits it by memory size; {total} correct sign-ins each, one at a time, DynamoDB on moto"
+    );
+    println!("| memory | CPU share | p50 | p95 | billed GB-s per sign-in (p50) |");
+    println!("|---|---|---|---|---|");
+    for memory in [128u32, 256, 512, 1024, 1769] {
+        let share = f64::from(memory) / 1769.0;
+        let cgroup = CpuLimit::new(&format!("gatehouse-bench-{memory}"), share)?;
+        let api = RuntimeApi::start().await?;
+        let binary = binary("sign-in");
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(r#"echo $$ > "$1" && exec "$2""#)
+            .arg("sh")
+            .arg(&cgroup.procs)
+            .arg(&binary)
+            .envs(env.clone())
+            .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "sign-in")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("start the sign-in function in its cgroup")?;
+        let _child = Killed(child);
+        let mut latencies = Vec::new();
+        for n in 0..total + 5 {
+            let event = gateway_event(
+                "POST",
+                "/v1/orgs/demo/sign-in",
+                &json!({"identifier": identifiers[n % ACCOUNTS], "password": PASSWORD}),
+                "198.51.100.7",
+            );
+            let start = Instant::now();
+            let answer = api.invoke(event).await?;
+            let took = start.elapsed();
+            let status = serde_json::from_str::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|a| a["statusCode"].as_u64());
+            anyhow::ensure!(status == Some(200), "sign-in answered {answer}");
+            if n >= 5 {
+                latencies.push(took);
+            }
+        }
+        let (p50, p95) = percentiles(latencies);
+        let billed_ms = ms(p50).ceil();
+        println!(
+            "| {memory} MB | {:.1} % | {:.1} ms | {:.1} ms | {:.6} |",
+            share * 100.0,
+            ms(p50),
+            ms(p95),
+            f64::from(memory) / 1024.0 * billed_ms / 1000.0
+        );
+    }
+    Ok(())
+}
+
+/// A cgroup limiting its processes to `share` of one core, removed when dropped.
+struct CpuLimit {
+    dir: std::path::PathBuf,
+    procs: std::path::PathBuf,
+}
+
+impl CpuLimit {
+    fn new(name: &str, share: f64) -> anyhow::Result<Self> {
+        let period = 100_000u64;
+        let quota = ((period as f64) * share).round().max(1000.0) as u64;
+        let v1 = std::path::Path::new("/sys/fs/cgroup/cpu");
+        let (dir, limit) = if v1.join("cpu.cfs_quota_us").exists() {
+            let dir = v1.join(name);
+            std::fs::create_dir_all(&dir).context("create the cgroup (run as root)")?;
+            std::fs::write(dir.join("cpu.cfs_period_us"), period.to_string())?;
+            (dir, ("cpu.cfs_quota_us", quota.to_string()))
+        } else {
+            let dir = std::path::Path::new("/sys/fs/cgroup").join(name);
+            std::fs::create_dir_all(&dir).context("create the cgroup (run as root)")?;
+            (dir, ("cpu.max", format!("{quota} {period}")))
+        };
+        std::fs::write(dir.join(limit.0), limit.1).context("set the CPU quota")?;
+        let procs = dir.join("cgroup.procs");
+        Ok(Self { dir, procs })
+    }
+}
+
+impl Drop for CpuLimit {
+    fn drop(&mut self) {
+        // Its process is killed first (declared after); give the kernel a moment to empty it.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
