@@ -247,7 +247,10 @@ async fn moto_accounts() -> anyhow::Result<(Vec<(String, String)>, Vec<String>)>
     Ok((env, identifiers))
 }
 
+/// `GATEHOUSE_BENCH_LOGS=path`: the function's standard output (its JSON logs and metric lines,
+/// at `info`) is kept there, to read what an operator would see in CloudWatch.
 async fn function(total: usize) -> anyhow::Result<()> {
+    let logs = std::env::var_os("GATEHOUSE_BENCH_LOGS");
     let (env, identifiers) = moto_accounts().await?;
     let api = RuntimeApi::start().await?;
     let spawned = Instant::now();
@@ -257,8 +260,11 @@ async fn function(total: usize) -> anyhow::Result<()> {
         .env("AWS_LAMBDA_FUNCTION_NAME", "sign-in")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .env("RUST_LOG", if logs.is_some() { "info" } else { "warn" })
+        .stdout(match &logs {
+            Some(path) => Stdio::from(std::fs::File::create(path)?),
+            None => Stdio::null(),
+        })
         .spawn()
         .context("start the sign-in function (cargo build --release -p gatehouse-sign-in)")?;
     let pid = child.id();
