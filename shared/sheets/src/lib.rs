@@ -3,6 +3,7 @@
 //! can read safely; [`template`] writes the file admins fill in. Pure: no I/O, fuzzable from
 //! bytes. What each row means (valid email, known group, …) is the domain's to decide.
 
+mod compound;
 mod read;
 mod write;
 

@@ -123,6 +123,11 @@ pub fn read_rows(bytes: &[u8]) -> Result<Rows, SheetError> {
         return Err(SheetError::FileTooLarge);
     }
     check_unpacked_size(bytes)?;
+    // calamine follows an xls file's sector chains blindly; a looping one would eat all memory.
+    if crate::compound::is_compound_file(bytes) {
+        crate::compound::check(bytes)
+            .map_err(|unsafe_file| SheetError::Corrupt(unsafe_file.0.into()))?;
+    }
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|_| {
         if is_ole_container(bytes) {
             // An xlsx or ods saved with a password is an OLE container of encrypted parts; so

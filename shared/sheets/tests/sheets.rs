@@ -176,10 +176,41 @@ fn files_that_are_not_spreadsheets_or_too_big_are_refused_whole() {
         matches!(err, SheetError::Corrupt(_) | SheetError::NotASpreadsheet),
         "{err:?}"
     );
-    // An OLE container that is no readable workbook (what a password-protected xlsx is).
+    // A sound OLE container that holds no workbook: what a password-protected xlsx is.
+    assert_eq!(
+        read_rows(&compound_file_without_workbook()).unwrap_err(),
+        SheetError::Encrypted
+    );
+    // An OLE signature over nothing sound is a corrupt file (never handed to calamine).
     let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     ole.extend(vec![0u8; 4096]);
-    assert_eq!(read_rows(&ole).unwrap_err(), SheetError::Encrypted);
+    assert!(matches!(read_rows(&ole).unwrap_err(), SheetError::Corrupt(_)));
+}
+
+/// A compound file (MS-CFB) of 512-byte sectors whose only entry is an empty root: sector 0 the
+/// allocation table, sector 1 the directory.
+fn compound_file_without_workbook() -> Vec<u8> {
+    let end = 0xFFFF_FFFEu32.to_le_bytes();
+    let mut bytes = vec![0u8; 512 * 3];
+    bytes[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    bytes[26..28].copy_from_slice(&3u16.to_le_bytes());
+    bytes[28..30].copy_from_slice(&0xFFFEu16.to_le_bytes());
+    bytes[30..32].copy_from_slice(&9u16.to_le_bytes());
+    bytes[32..34].copy_from_slice(&6u16.to_le_bytes());
+    bytes[44..48].copy_from_slice(&1u32.to_le_bytes());
+    bytes[48..52].copy_from_slice(&1u32.to_le_bytes());
+    bytes[56..60].copy_from_slice(&4096u32.to_le_bytes());
+    bytes[60..64].copy_from_slice(&end);
+    bytes[68..72].copy_from_slice(&end);
+    for i in 0..109 {
+        let id: u32 = if i == 0 { 0 } else { 0xFFFF_FFFF };
+        bytes[76 + 4 * i..80 + 4 * i].copy_from_slice(&id.to_le_bytes());
+    }
+    bytes[512..516].copy_from_slice(&0xFFFF_FFFDu32.to_le_bytes());
+    bytes[516..520].copy_from_slice(&end);
+    bytes[1024 + 66] = 5;
+    bytes[1024 + 116..1024 + 120].copy_from_slice(&end);
+    bytes
 }
 
 #[test]

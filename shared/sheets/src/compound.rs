@@ -1,0 +1,265 @@
+//! A check of a legacy `.xls` (an OLE compound file, MS-CFB) before calamine reads it. calamine
+//! follows the file's sector chains without noticing a chain that loops: a crafted 6 KB file
+//! made it grow one buffer until the allocator gave up (found by `fuzz/fuzz_targets/
+//! spreadsheet.rs`; the input is kept in `tests/files/xls-looping-chain.xls`). Here every chain
+//! calamine will follow is walked once, with each sector visited at most once and every size
+//! bounded by the file, so what calamine then reads is at most a few times the upload's size.
+
+use std::collections::HashSet;
+
+const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
+const FREE: u32 = 0xFFFF_FFFF;
+/// Ids above this are markers (FAT, DIFAT, end of chain, free), not sectors.
+const MAX_SECTOR: u32 = 0xFFFF_FFFA;
+const HEADER_DIFAT: usize = 109;
+
+/// Why a compound file is not one calamine may safely read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unsafe(pub &'static str);
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+pub fn is_compound_file(bytes: &[u8]) -> bool {
+    bytes.starts_with(&SIGNATURE)
+}
+
+struct File<'a> {
+    bytes: &'a [u8],
+    sector_size: usize,
+    fat: Vec<u32>,
+}
+
+impl File<'_> {
+    fn sector(&self, id: u32) -> Result<&[u8], Unsafe> {
+        let start = (id as usize + 1)
+            .checked_mul(self.sector_size)
+            .ok_or(Unsafe("a sector beyond the file"))?;
+        self.bytes
+            .get(start..start + self.sector_size)
+            .ok_or(Unsafe("a sector beyond the file"))
+    }
+
+    /// The sectors of the chain starting at `start`, each once, ending where the FAT says.
+    fn chain(&self, start: u32) -> Result<Vec<u32>, Unsafe> {
+        let mut seen = HashSet::new();
+        let mut ids = Vec::new();
+        let mut id = start;
+        while id != END_OF_CHAIN {
+            if id > MAX_SECTOR || !seen.insert(id) {
+                return Err(Unsafe("a sector chain that loops or ends badly"));
+            }
+            self.sector(id)?;
+            ids.push(id);
+            id = *self
+                .fat
+                .get(id as usize)
+                .ok_or(Unsafe("a sector outside the allocation table"))?;
+        }
+        Ok(ids)
+    }
+}
+
+/// Walks the allocation tables and every stream's chain; answers why not when any loops, leaves
+/// the file or declares more bytes than the file holds.
+pub fn check(bytes: &[u8]) -> Result<(), Unsafe> {
+    let corrupt = Unsafe("a truncated header");
+    if !is_compound_file(bytes) || bytes.len() < 512 {
+        return Err(corrupt);
+    }
+    let shift = u16_at(bytes, 30).ok_or(Unsafe("a truncated header"))?;
+    let sector_size = match shift {
+        9 => 512,
+        12 => 4096,
+        _ => return Err(Unsafe("an unknown sector size")),
+    };
+    let max_sectors = bytes.len() / sector_size + 1;
+    let entries_per_sector = sector_size / 4;
+    let mut file = File {
+        bytes,
+        sector_size,
+        fat: Vec::new(),
+    };
+
+    // The FAT's own sectors: 109 in the header, then a chain of DIFAT sectors.
+    let mut fat_sectors: Vec<u32> = (0..HEADER_DIFAT)
+        .filter_map(|i| u32_at(bytes, 76 + 4 * i))
+        .filter(|id| *id <= MAX_SECTOR)
+        .collect();
+    let mut difat = u32_at(bytes, 68).ok_or(Unsafe("a truncated header"))?;
+    let mut seen = HashSet::new();
+    while difat <= MAX_SECTOR {
+        if !seen.insert(difat) || seen.len() > max_sectors {
+            return Err(Unsafe("a DIFAT chain that loops"));
+        }
+        let sector = file.sector(difat)?;
+        for i in 0..entries_per_sector - 1 {
+            match u32_at(sector, 4 * i) {
+                Some(id) if id <= MAX_SECTOR => fat_sectors.push(id),
+                _ => {}
+            }
+        }
+        difat = u32_at(sector, 4 * (entries_per_sector - 1)).unwrap_or(END_OF_CHAIN);
+    }
+    if fat_sectors.len() > max_sectors {
+        return Err(Unsafe("more FAT sectors than the file holds"));
+    }
+    let mut fat = Vec::with_capacity(fat_sectors.len() * entries_per_sector);
+    for id in fat_sectors {
+        let sector = file.sector(id)?;
+        fat.extend((0..entries_per_sector).filter_map(|i| u32_at(sector, 4 * i)));
+    }
+    file.fat = fat;
+
+    // The directory, and every stream it names.
+    let directory_start = u32_at(bytes, 48).ok_or(Unsafe("a truncated header"))?;
+    let directory = file.chain(directory_start)?;
+    let cutoff = u64::from(u32_at(bytes, 56).unwrap_or(4096));
+    let mut mini_stream_size = 0u64;
+    let mut mini_streams = Vec::new();
+    for id in directory {
+        let sector = file.sector(id)?;
+        for entry in sector.chunks_exact(128) {
+            let kind = entry[66];
+            let start = u32_at(entry, 116).unwrap_or(END_OF_CHAIN);
+            let size = u64_at(entry, 120).unwrap_or(0) & 0xFFFF_FFFF;
+            match kind {
+                // The root: its stream holds the small streams.
+                5 => {
+                    check_stream(&file, start, size)?;
+                    mini_stream_size = size;
+                }
+                2 if size >= cutoff => check_stream(&file, start, size)?,
+                2 if size > 0 => mini_streams.push((start, size)),
+                _ => {}
+            }
+        }
+    }
+
+    // Small streams live in 64-byte mini sectors, chained by the mini FAT.
+    let mini_fat_start = u32_at(bytes, 60).unwrap_or(END_OF_CHAIN);
+    let mini_fat: Vec<u32> = if mini_fat_start == END_OF_CHAIN || mini_fat_start == FREE {
+        Vec::new()
+    } else {
+        let mut entries = Vec::new();
+        for id in file.chain(mini_fat_start)? {
+            let sector = file.sector(id)?;
+            entries.extend((0..entries_per_sector).filter_map(|i| u32_at(sector, 4 * i)));
+        }
+        entries
+    };
+    let mini_sectors = mini_stream_size / 64 + 1;
+    for (start, size) in mini_streams {
+        let mut seen = HashSet::new();
+        let mut id = start;
+        let mut held = 0u64;
+        while id != END_OF_CHAIN {
+            if id > MAX_SECTOR || u64::from(id) >= mini_sectors || !seen.insert(id) {
+                return Err(Unsafe("a mini sector chain that loops or ends badly"));
+            }
+            held += 64;
+            id = *mini_fat
+                .get(id as usize)
+                .ok_or(Unsafe("a mini sector outside the mini allocation table"))?;
+        }
+        if held < size {
+            return Err(Unsafe("a stream longer than its chain"));
+        }
+    }
+    Ok(())
+}
+
+/// A stream of `size` bytes from `start`: its chain is sound and holds at least that much.
+fn check_stream(file: &File, start: u32, size: u64) -> Result<(), Unsafe> {
+    if size > file.bytes.len() as u64 {
+        return Err(Unsafe("a stream larger than the file"));
+    }
+    if size == 0 {
+        return Ok(());
+    }
+    let held = file.chain(start)?.len() as u64 * file.sector_size as u64;
+    if held < size {
+        return Err(Unsafe("a stream longer than its chain"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal compound file of 512-byte sectors: sector 0 the FAT, sector 1 the directory
+    /// (a root entry with an empty stream), `fat` the FAT's first entries.
+    fn compound(fat: &[u32], directory_start: u32) -> Vec<u8> {
+        let mut bytes = vec![0u8; 512 * 3];
+        bytes[..8].copy_from_slice(&SIGNATURE);
+        bytes[26..28].copy_from_slice(&3u16.to_le_bytes());
+        bytes[28..30].copy_from_slice(&0xFFFEu16.to_le_bytes());
+        bytes[30..32].copy_from_slice(&9u16.to_le_bytes());
+        bytes[32..34].copy_from_slice(&6u16.to_le_bytes());
+        bytes[44..48].copy_from_slice(&1u32.to_le_bytes());
+        bytes[48..52].copy_from_slice(&directory_start.to_le_bytes());
+        bytes[56..60].copy_from_slice(&4096u32.to_le_bytes());
+        bytes[60..64].copy_from_slice(&END_OF_CHAIN.to_le_bytes());
+        bytes[68..72].copy_from_slice(&END_OF_CHAIN.to_le_bytes());
+        for i in 0..HEADER_DIFAT {
+            let id = if i == 0 { 0 } else { FREE };
+            bytes[76 + 4 * i..80 + 4 * i].copy_from_slice(&id.to_le_bytes());
+        }
+        let fat_at = 512;
+        for (i, entry) in fat.iter().enumerate() {
+            bytes[fat_at + 4 * i..fat_at + 4 * i + 4].copy_from_slice(&entry.to_le_bytes());
+        }
+        let dir_at = 1024;
+        bytes[dir_at + 66] = 5;
+        bytes[dir_at + 116..dir_at + 120].copy_from_slice(&END_OF_CHAIN.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_sound_file_passes() {
+        let fat = [0xFFFF_FFFD, END_OF_CHAIN];
+        assert_eq!(check(&compound(&fat, 1)), Ok(()));
+    }
+
+    #[test]
+    fn a_directory_chain_that_loops_is_refused() {
+        // The directory's sector points back at itself: calamine would read it forever.
+        let fat = [0xFFFF_FFFD, 1];
+        assert!(check(&compound(&fat, 1)).is_err());
+    }
+
+    #[test]
+    fn chains_that_leave_the_file_or_the_table_are_refused() {
+        assert!(check(&compound(&[0xFFFF_FFFD, 7], 1)).is_err());
+        assert!(check(&compound(&[0xFFFF_FFFD, END_OF_CHAIN], 9)).is_err());
+        assert!(check(&compound(&[0xFFFF_FFFD, END_OF_CHAIN], 600)).is_err());
+    }
+
+    #[test]
+    fn a_stream_declaring_more_than_the_file_is_refused() {
+        let mut bytes = compound(&[0xFFFF_FFFD, END_OF_CHAIN, END_OF_CHAIN], 1);
+        let entry = 1024 + 128;
+        bytes[entry + 66] = 2;
+        bytes[entry + 116..entry + 120].copy_from_slice(&2u32.to_le_bytes());
+        bytes[entry + 120..entry + 128].copy_from_slice(&(1u64 << 31).to_le_bytes());
+        assert_eq!(check(&bytes), Err(Unsafe("a stream larger than the file")));
+    }
+
+    #[test]
+    fn what_the_fuzzer_found_is_refused_quickly() {
+        let found = include_bytes!("../tests/files/xls-looping-chain.xls");
+        assert!(is_compound_file(found));
+        assert!(check(found).is_err());
+    }
+}
