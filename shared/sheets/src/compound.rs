@@ -70,9 +70,60 @@ impl File<'_> {
     }
 }
 
+/// A directory entry: its name, kind (2 stream, 5 root), first sector and size.
+struct Entry {
+    name: String,
+    kind: u8,
+    start: u32,
+    size: u64,
+}
+
+/// A compound file whose every chain was walked and found sound.
+struct Parsed<'a> {
+    file: File<'a>,
+    entries: Vec<Entry>,
+    cutoff: u64,
+    mini_fat: Vec<u32>,
+}
+
 /// Walks the allocation tables and every stream's chain; answers why not when any loops, leaves
 /// the file or declares more bytes than the file holds.
 pub fn check(bytes: &[u8]) -> Result<(), Unsafe> {
+    parse(bytes).map(|_| ())
+}
+
+/// The bytes of the first stream named one of `names` in a sound compound file.
+pub fn stream(bytes: &[u8], names: &[&str]) -> Option<Vec<u8>> {
+    let parsed = parse(bytes).ok()?;
+    let entry = parsed
+        .entries
+        .iter()
+        .find(|e| e.kind == 2 && names.iter().any(|n| e.name.eq_ignore_ascii_case(n)))?;
+    let size = usize::try_from(entry.size).ok()?;
+    let file = &parsed.file;
+    let mut out = Vec::with_capacity(size);
+    if entry.size >= parsed.cutoff {
+        for id in file.chain(entry.start).ok()? {
+            out.extend_from_slice(file.sector(id).ok()?);
+        }
+    } else {
+        let root = parsed.entries.iter().find(|e| e.kind == 5)?;
+        let mut mini_stream = Vec::new();
+        for id in file.chain(root.start).ok()? {
+            mini_stream.extend_from_slice(file.sector(id).ok()?);
+        }
+        let mut id = entry.start;
+        while id != END_OF_CHAIN && out.len() < size {
+            let at = id as usize * 64;
+            out.extend_from_slice(mini_stream.get(at..at + 64)?);
+            id = *parsed.mini_fat.get(id as usize)?;
+        }
+    }
+    out.truncate(size);
+    Some(out)
+}
+
+fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Unsafe> {
     let corrupt = Unsafe("a truncated header");
     if !is_compound_file(bytes) || bytes.len() < 512 {
         return Err(corrupt);
@@ -125,24 +176,34 @@ pub fn check(bytes: &[u8]) -> Result<(), Unsafe> {
     let directory_start = u32_at(bytes, 48).ok_or(Unsafe("a truncated header"))?;
     let directory = file.chain(directory_start)?;
     let cutoff = u64::from(u32_at(bytes, 56).unwrap_or(4096));
-    let mut mini_stream_size = 0u64;
-    let mut mini_streams = Vec::new();
+    let mut entries = Vec::new();
     for id in directory {
         let sector = file.sector(id)?;
         for entry in sector.chunks_exact(128) {
-            let kind = entry[66];
-            let start = u32_at(entry, 116).unwrap_or(END_OF_CHAIN);
-            let size = u64_at(entry, 120).unwrap_or(0) & 0xFFFF_FFFF;
-            match kind {
-                // The root: its stream holds the small streams.
-                5 => {
-                    check_stream(&file, start, size)?;
-                    mini_stream_size = size;
-                }
-                2 if size >= cutoff => check_stream(&file, start, size)?,
-                2 if size > 0 => mini_streams.push((start, size)),
-                _ => {}
+            let name_len = usize::from(u16_at(entry, 64).unwrap_or(0)).min(64);
+            let units: Vec<u16> = entry[..name_len]
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .take_while(|u| *u != 0)
+                .collect();
+            entries.push(Entry {
+                name: String::from_utf16_lossy(&units),
+                kind: entry[66],
+                start: u32_at(entry, 116).unwrap_or(END_OF_CHAIN),
+                size: u64_at(entry, 120).unwrap_or(0) & 0xFFFF_FFFF,
+            });
+        }
+    }
+    let mut mini_stream_size = 0u64;
+    for entry in &entries {
+        match entry.kind {
+            // The root: its stream holds the small streams.
+            5 => {
+                check_stream(&file, entry.start, entry.size)?;
+                mini_stream_size = entry.size;
             }
+            2 if entry.size >= cutoff => check_stream(&file, entry.start, entry.size)?,
+            _ => {}
         }
     }
 
@@ -151,17 +212,20 @@ pub fn check(bytes: &[u8]) -> Result<(), Unsafe> {
     let mini_fat: Vec<u32> = if mini_fat_start == END_OF_CHAIN || mini_fat_start == FREE {
         Vec::new()
     } else {
-        let mut entries = Vec::new();
+        let mut table = Vec::new();
         for id in file.chain(mini_fat_start)? {
             let sector = file.sector(id)?;
-            entries.extend((0..entries_per_sector).filter_map(|i| u32_at(sector, 4 * i)));
+            table.extend((0..entries_per_sector).filter_map(|i| u32_at(sector, 4 * i)));
         }
-        entries
+        table
     };
     let mini_sectors = mini_stream_size / 64 + 1;
-    for (start, size) in mini_streams {
+    for entry in entries
+        .iter()
+        .filter(|e| e.kind == 2 && e.size > 0 && e.size < cutoff)
+    {
         let mut seen = HashSet::new();
-        let mut id = start;
+        let mut id = entry.start;
         let mut held = 0u64;
         while id != END_OF_CHAIN {
             if id > MAX_SECTOR || u64::from(id) >= mini_sectors || !seen.insert(id) {
@@ -172,11 +236,16 @@ pub fn check(bytes: &[u8]) -> Result<(), Unsafe> {
                 .get(id as usize)
                 .ok_or(Unsafe("a mini sector outside the mini allocation table"))?;
         }
-        if held < size {
+        if held < entry.size {
             return Err(Unsafe("a stream longer than its chain"));
         }
     }
-    Ok(())
+    Ok(Parsed {
+        file,
+        entries,
+        cutoff,
+        mini_fat,
+    })
 }
 
 /// A stream of `size` bytes from `start`: its chain is sound and holds at least that much.

@@ -4,6 +4,7 @@
 //! bytes. What each row means (valid email, known group, …) is the domain's to decide.
 
 mod compound;
+mod extent;
 mod read;
 mod write;
 

@@ -128,6 +128,8 @@ pub fn read_rows(bytes: &[u8]) -> Result<Rows, SheetError> {
         crate::compound::check(bytes)
             .map_err(|unsafe_file| SheetError::Corrupt(unsafe_file.0.into()))?;
     }
+    // calamine makes each sheet a dense grid from its first to its last cell.
+    crate::extent::check(bytes)?;
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|_| {
         if is_ole_container(bytes) {
             // An xlsx or ods saved with a password is an OLE container of encrypted parts; so

@@ -184,7 +184,10 @@ fn files_that_are_not_spreadsheets_or_too_big_are_refused_whole() {
     // An OLE signature over nothing sound is a corrupt file (never handed to calamine).
     let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     ole.extend(vec![0u8; 4096]);
-    assert!(matches!(read_rows(&ole).unwrap_err(), SheetError::Corrupt(_)));
+    assert!(matches!(
+        read_rows(&ole).unwrap_err(),
+        SheetError::Corrupt(_)
+    ));
 }
 
 /// A compound file (MS-CFB) of 512-byte sectors whose only entry is an empty root: sector 0 the
@@ -270,4 +273,30 @@ proptest! {
     fn any_bytes_get_an_answer(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = read_rows(&bytes);
     }
+}
+
+/// calamine makes a dense grid from a sheet's first to its last cell: one value far away (here
+/// XFD1048576, 17 billion cells) must be refused before calamine reads the file, not exhaust
+/// memory; so must an xls whose records claim such a sheet (found by fuzzing).
+#[test]
+fn a_sheet_spanning_millions_of_cells_is_refused_before_it_is_read() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["Email", "First name", "Last name"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    sheet.write_string(1, 0, "ada@example.com").unwrap();
+    sheet.write_string(1, 1, "Ada").unwrap();
+    sheet.write_string(1, 2, "Lovelace").unwrap();
+    let near = book.save_to_buffer().unwrap();
+    assert_eq!(read_rows(&near).unwrap().rows.len(), 1);
+    let sheet = book.worksheet_from_index(0).unwrap();
+    sheet.write_string(1_048_575, 16_383, "far away").unwrap();
+    let far = book.save_to_buffer().unwrap();
+    match read_rows(&far) {
+        Err(SheetError::Corrupt(why)) => assert!(why.contains("1048576 rows"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let xls = include_bytes!("files/xls-dimensions-reserve.xls");
+    assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
 }

@@ -1,0 +1,202 @@
+//! The extent of every sheet, checked before calamine reads the file: calamine turns a sheet's
+//! cells into a dense grid from the first to the last cell, so one far cell (a 4.9 KB xlsx with a
+//! value in XFD1048576) asks for 17 billion cells, and an xls may ask for what its DIMENSIONS
+//! record claims (both found by `fuzz/fuzz_targets/spreadsheet.rs`). A sheet may span at most
+//! [`MAX_EXTENT_CELLS`] cells, counted from A1 as calamine's grid is not, so the grid stays small
+//! (at most a few tens of MiB) whatever the upload.
+
+use std::io::{Cursor, Read};
+
+use quick_xml::events::Event;
+
+use crate::compound;
+use crate::SheetError;
+
+/// Rows × columns a sheet may span from A1: a 500-row import with 20 columns uses 10,020.
+pub const MAX_EXTENT_CELLS: u64 = 1_000_000;
+
+fn too_wide(rows: u64, cols: u64) -> Result<(), SheetError> {
+    if rows.saturating_mul(cols) > MAX_EXTENT_CELLS {
+        Err(SheetError::Corrupt(format!(
+            "a sheet spans {rows} rows × {cols} columns (cells far from the others?); keep the invitations in the first columns and rows"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// `B12` → (12, 2); `$B$12` too.
+fn a1(reference: &[u8]) -> Option<(u64, u64)> {
+    let reference: Vec<u8> = reference.iter().copied().filter(|b| *b != b'$').collect();
+    let letters = reference
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let (col, row) = reference.split_at(letters);
+    if col.is_empty() || col.len() > 3 || row.is_empty() || row.len() > 7 {
+        return None;
+    }
+    let col = col.iter().try_fold(0u64, |n, b| {
+        Some(n * 26 + u64::from(b.to_ascii_uppercase().checked_sub(b'A')?) + 1)
+    })?;
+    let row = std::str::from_utf8(row).ok()?.parse().ok()?;
+    Some((row, col))
+}
+
+/// The farthest row and column of an xlsx worksheet's cells and rows.
+fn xlsx_sheet(xml: &[u8]) -> Result<(u64, u64), SheetError> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let (mut rows, mut cols) = (0u64, 0u64);
+    let mut buf = Vec::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| SheetError::Corrupt(format!("a worksheet's XML: {e}")))?;
+        match event {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = e.local_name();
+                let cell = name.as_ref() == "c";
+                if cell || name.as_ref() == "row" {
+                    for attribute in e.attributes().flatten() {
+                        if attribute.key.local_name().as_ref() != "r" {
+                            continue;
+                        }
+                        if cell {
+                            if let Some((row, col)) = a1(attribute.value.as_bytes()) {
+                                rows = rows.max(row);
+                                cols = cols.max(col);
+                            }
+                        } else if let Some(row) = attribute.value.parse::<u64>().ok() {
+                            rows = rows.max(row);
+                        }
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok((rows, cols.max(1)))
+}
+
+fn check_xlsx(bytes: &[u8]) -> Result<(), SheetError> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(()); // Not a readable zip: calamine says what it is.
+    };
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|_| SheetError::Corrupt("an unreadable zip entry".into()))?;
+        let name = entry
+            .name()
+            .map(|n| n.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !(name.starts_with("xl/worksheets/") && name.ends_with(".xml")) {
+            continue;
+        }
+        // Sizes were bounded by the zip-bomb check before this.
+        let mut xml = Vec::new();
+        entry
+            .read_to_end(&mut xml)
+            .map_err(|_| SheetError::Corrupt("an unreadable worksheet".into()))?;
+        let (rows, cols) = xlsx_sheet(&xml)?;
+        too_wide(rows, cols)?;
+    }
+    Ok(())
+}
+
+/// BIFF records that hold one cell (row, column first) and those that hold a run of cells in a
+/// row (the last column at their end).
+const CELL_RECORDS: [u16; 9] = [
+    0x0006, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x00D6, 0x0406,
+];
+const RUN_RECORDS: [u16; 2] = [0x00BD, 0x00BE];
+const DIMENSIONS: u16 = 0x0200;
+
+fn check_xls(bytes: &[u8]) -> Result<(), SheetError> {
+    let Some(stream) = compound::stream(bytes, &["Workbook", "Book"]) else {
+        return Ok(()); // No workbook stream (an encrypted xlsx): calamine refuses it.
+    };
+    // Records follow each other: type, length, data. Each sheet starts with a BOF (0x0809).
+    let (mut rows, mut cols) = (0u64, 0u64);
+    let mut at = 0usize;
+    while at + 4 <= stream.len() {
+        let kind = u16::from_le_bytes([stream[at], stream[at + 1]]);
+        let len = usize::from(u16::from_le_bytes([stream[at + 2], stream[at + 3]]));
+        let data = &stream[at + 4..(at + 4 + len).min(stream.len())];
+        let u16_at = |i: usize| {
+            data.get(i..i + 2)
+                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        let u32_at = |i: usize| {
+            data.get(i..i + 4)
+                .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        };
+        match kind {
+            0x0809 => {
+                too_wide(rows, cols)?;
+                (rows, cols) = (0, 0);
+            }
+            DIMENSIONS => {
+                // BIFF8: first row, last row + 1 (u32), first column, last column + 1 (u16);
+                // earlier versions have u16 rows.
+                let (last_row, last_col) = if len >= 14 {
+                    (u32_at(4), u16_at(10))
+                } else {
+                    (u16_at(2), u16_at(6))
+                };
+                rows = rows.max(last_row.unwrap_or(0));
+                cols = cols.max(last_col.unwrap_or(0));
+            }
+            k if CELL_RECORDS.contains(&k) => {
+                rows = rows.max(u16_at(0).unwrap_or(0) + 1);
+                cols = cols.max(u16_at(2).unwrap_or(0) + 1);
+            }
+            k if RUN_RECORDS.contains(&k) && len >= 6 => {
+                rows = rows.max(u16_at(0).unwrap_or(0) + 1);
+                cols = cols.max(u16_at(len - 2).unwrap_or(0) + 1);
+            }
+            _ => {}
+        }
+        at += 4 + len;
+    }
+    too_wide(rows, cols)
+}
+
+/// Refuses a file whose sheets span more than [`MAX_EXTENT_CELLS`] (xlsx and xls; ods files
+/// are bounded by calamine itself).
+pub fn check(bytes: &[u8]) -> Result<(), SheetError> {
+    if bytes.starts_with(b"PK") {
+        check_xlsx(bytes)
+    } else if compound::is_compound_file(bytes) {
+        check_xls(bytes)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_read_as_row_and_column() {
+        assert_eq!(a1(b"A1"), Some((1, 1)));
+        assert_eq!(a1(b"$B$12"), Some((12, 2)));
+        assert_eq!(a1(b"XFD1048576"), Some((1_048_576, 16_384)));
+        assert_eq!(a1(b"1A"), None);
+        assert_eq!(a1(b"ABCD1"), None);
+    }
+
+    #[test]
+    fn a_far_cell_makes_a_sheet_too_wide() {
+        let near = br#"<worksheet><sheetData><row r="1"><c r="A1"/><c r="C1"/></row><row r="501"><c r="C501"/></row></sheetData></worksheet>"#;
+        assert_eq!(xlsx_sheet(near).unwrap(), (501, 3));
+        let far = br#"<x:worksheet xmlns:x="s"><x:sheetData><x:row r="1"><x:c r="A1"/></x:row><x:row r="1048576"><x:c r="XFD1048576"/></x:row></x:sheetData></x:worksheet>"#;
+        let (rows, cols) = xlsx_sheet(far).unwrap();
+        assert_eq!((rows, cols), (1_048_576, 16_384));
+        assert!(too_wide(rows, cols).is_err());
+        assert!(too_wide(501, 3).is_ok());
+    }
+}
