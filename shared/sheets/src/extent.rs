@@ -66,7 +66,7 @@ fn xlsx_sheet(xml: &[u8]) -> Result<(u64, u64), SheetError> {
                                 rows = rows.max(row);
                                 cols = cols.max(col);
                             }
-                        } else if let Some(row) = attribute.value.parse::<u64>().ok() {
+                        } else if let Ok(row) = attribute.value.parse::<u64>() {
                             rows = rows.max(row);
                         }
                     }
