@@ -118,7 +118,18 @@ const HEADER_SEARCH_ROWS: usize = 20;
 /// Reads the uploaded file. Refuses the whole file when it is too large (packed or unpacked), not
 /// a spreadsheet, encrypted or corrupt, has no header row on any visible sheet, or more than
 /// [`MAX_ROWS`] non-empty rows; otherwise answers every non-empty row below the header.
+///
+/// calamine panics on some malformed files (an xls sector past the end of the file, found by
+/// fuzzing); a panic while reading is a corrupt file, never a failed import.
 pub fn read_rows(bytes: &[u8]) -> Result<Rows, SheetError> {
+    std::panic::catch_unwind(|| read_rows_unguarded(bytes)).unwrap_or_else(|_| {
+        Err(SheetError::Corrupt(
+            "the file's structure could not be read".into(),
+        ))
+    })
+}
+
+fn read_rows_unguarded(bytes: &[u8]) -> Result<Rows, SheetError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(SheetError::FileTooLarge);
     }

@@ -300,3 +300,11 @@ fn a_sheet_spanning_millions_of_cells_is_refused_before_it_is_read() {
     let xls = include_bytes!("files/xls-dimensions-reserve.xls");
     assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
 }
+
+/// calamine panics on an xls naming a sector past the end of the file (found by fuzzing): the
+/// reader answers that the file is corrupt.
+#[test]
+fn a_file_calamine_panics_on_is_a_corrupt_file() {
+    let xls = include_bytes!("files/xls-sector-past-the-end.xls");
+    assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
+}
