@@ -9,10 +9,16 @@ use std::collections::HashSet;
 
 const SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
-const FREE: u32 = 0xFFFF_FFFF;
 /// Ids above this are markers (FAT, DIFAT, end of chain, free), not sectors.
 const MAX_SECTOR: u32 = 0xFFFF_FFFA;
 const HEADER_DIFAT: usize = 109;
+/// The streams calamine's xls reader opens by name.
+const READ_BY_CALAMINE: [&str; 4] = [
+    "Workbook",
+    "Book",
+    "\u{5}SummaryInformation",
+    "\u{5}DocumentSummaryInformation",
+];
 
 /// Why a compound file is not one calamine may safely read.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,10 +76,9 @@ impl File<'_> {
     }
 }
 
-/// A directory entry: its name, kind (2 stream, 5 root), first sector and size.
+/// A directory entry as calamine reads it: its name, first sector and size.
 struct Entry {
     name: String,
-    kind: u8,
     start: u32,
     size: u64,
 }
@@ -95,10 +100,12 @@ pub fn check(bytes: &[u8]) -> Result<(), Unsafe> {
 /// The bytes of the first stream named one of `names` in a sound compound file.
 pub fn stream(bytes: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     let parsed = parse(bytes).ok()?;
-    let entry = parsed
-        .entries
-        .iter()
-        .find(|e| e.kind == 2 && names.iter().any(|n| e.name.eq_ignore_ascii_case(n)))?;
+    let entry = names.iter().find_map(|n| {
+        parsed
+            .entries
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(n))
+    })?;
     let size = usize::try_from(entry.size).ok()?;
     let file = &parsed.file;
     let mut out = Vec::with_capacity(size);
@@ -107,7 +114,7 @@ pub fn stream(bytes: &[u8], names: &[&str]) -> Option<Vec<u8>> {
             out.extend_from_slice(file.sector(id).ok()?);
         }
     } else {
-        let root = parsed.entries.iter().find(|e| e.kind == 5)?;
+        let root = parsed.entries.first()?;
         let mut mini_stream = Vec::new();
         for id in file.chain(root.start).ok()? {
             mini_stream.extend_from_slice(file.sector(id).ok()?);
@@ -172,62 +179,61 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Unsafe> {
     }
     file.fat = fat;
 
-    // The directory, and every stream it names.
+    // The directory, read as calamine reads it: each entry's name is its first 64 bytes up to a
+    // NUL (the length field is not trusted), its size 32 bits with 512-byte sectors and 64 with
+    // 4096, whatever its kind; the first entry is the root, whose stream holds the small streams.
     let directory_start = u32_at(bytes, 48).ok_or(Unsafe("a truncated header"))?;
     let directory = file.chain(directory_start)?;
-    let cutoff = u64::from(u32_at(bytes, 56).unwrap_or(4096));
     let mut entries = Vec::new();
     for id in directory {
         let sector = file.sector(id)?;
         for entry in sector.chunks_exact(128) {
-            let name_len = usize::from(u16_at(entry, 64).unwrap_or(0)).min(64);
-            let units: Vec<u16> = entry[..name_len]
+            let units: Vec<u16> = entry[..64]
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
                 .take_while(|u| *u != 0)
                 .collect();
+            let size = if sector_size == 512 {
+                u64::from(u32_at(entry, 120).unwrap_or(0))
+            } else {
+                u64_at(entry, 120).unwrap_or(0)
+            };
             entries.push(Entry {
                 name: String::from_utf16_lossy(&units),
-                kind: entry[66],
                 start: u32_at(entry, 116).unwrap_or(END_OF_CHAIN),
-                size: u64_at(entry, 120).unwrap_or(0) & 0xFFFF_FFFF,
+                size,
             });
         }
     }
-    let mut mini_stream_size = 0u64;
-    for entry in &entries {
-        match entry.kind {
-            // The root: its stream holds the small streams.
-            5 => {
-                check_stream(&file, entry.start, entry.size)?;
-                mini_stream_size = entry.size;
-            }
-            2 if entry.size >= cutoff => check_stream(&file, entry.start, entry.size)?,
-            _ => {}
-        }
-    }
-
-    // Small streams live in 64-byte mini sectors, chained by the mini FAT.
-    let mini_fat_start = u32_at(bytes, 60).unwrap_or(END_OF_CHAIN);
-    let mini_fat: Vec<u32> = if mini_fat_start == END_OF_CHAIN || mini_fat_start == FREE {
-        Vec::new()
-    } else {
-        let mut table = Vec::new();
+    let cutoff = 4096; // calamine's, not the header's
+    let root = entries.first().ok_or(Unsafe("an empty directory"))?;
+    let mini_fat_sectors = u64::from(u32_at(bytes, 64).unwrap_or(0));
+    let mut mini_fat = Vec::new();
+    if mini_fat_sectors > 0 {
+        check_stream(&file, root.start, root.size)?;
+        let mini_fat_start = u32_at(bytes, 60).unwrap_or(END_OF_CHAIN);
         for id in file.chain(mini_fat_start)? {
             let sector = file.sector(id)?;
-            table.extend((0..entries_per_sector).filter_map(|i| u32_at(sector, 4 * i)));
+            mini_fat.extend((0..entries_per_sector).filter_map(|i| u32_at(sector, 4 * i)));
         }
-        table
-    };
-    let mini_sectors = mini_stream_size / 64 + 1;
-    for entry in entries
-        .iter()
-        .filter(|e| e.kind == 2 && e.size > 0 && e.size < cutoff)
-    {
+    }
+    let mini_sectors = root.size / 64 + 1;
+    // The streams calamine opens by name (the first entry of each name).
+    for name in READ_BY_CALAMINE {
+        let Some(entry) = entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        if entry.size >= cutoff {
+            check_stream(&file, entry.start, entry.size)?;
+            continue;
+        }
+        if mini_fat_sectors == 0 {
+            continue; // calamine finds no mini stream and reads nothing
+        }
         let mut seen = HashSet::new();
         let mut id = entry.start;
         let mut held = 0u64;
-        while id != END_OF_CHAIN {
+        while id != END_OF_CHAIN && held < entry.size {
             if id > MAX_SECTOR || u64::from(id) >= mini_sectors || !seen.insert(id) {
                 return Err(Unsafe("a mini sector chain that loops or ends badly"));
             }
@@ -282,7 +288,7 @@ mod tests {
         bytes[60..64].copy_from_slice(&END_OF_CHAIN.to_le_bytes());
         bytes[68..72].copy_from_slice(&END_OF_CHAIN.to_le_bytes());
         for i in 0..HEADER_DIFAT {
-            let id = if i == 0 { 0 } else { FREE };
+            let id: u32 = if i == 0 { 0 } else { 0xFFFF_FFFF };
             bytes[76 + 4 * i..80 + 4 * i].copy_from_slice(&id.to_le_bytes());
         }
         let fat_at = 512;
@@ -319,6 +325,9 @@ mod tests {
     fn a_stream_declaring_more_than_the_file_is_refused() {
         let mut bytes = compound(&[0xFFFF_FFFD, END_OF_CHAIN, END_OF_CHAIN], 1);
         let entry = 1024 + 128;
+        for (i, unit) in "Workbook".encode_utf16().enumerate() {
+            bytes[entry + 2 * i..entry + 2 * i + 2].copy_from_slice(&unit.to_le_bytes());
+        }
         bytes[entry + 66] = 2;
         bytes[entry + 116..entry + 120].copy_from_slice(&2u32.to_le_bytes());
         bytes[entry + 120..entry + 128].copy_from_slice(&(1u64 << 31).to_le_bytes());

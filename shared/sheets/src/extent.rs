@@ -139,15 +139,27 @@ fn check_xls(bytes: &[u8]) -> Result<(), SheetError> {
                 (rows, cols) = (0, 0);
             }
             DIMENSIONS => {
-                // BIFF8: first row, last row + 1 (u32), first column, last column + 1 (u16);
-                // earlier versions have u16 rows.
-                let (last_row, last_col) = if len >= 14 {
-                    (u32_at(4), u16_at(10))
-                } else {
-                    (u16_at(2), u16_at(6))
+                // What calamine reserves from it, computed as calamine does (u32 arithmetic that
+                // wraps when the first row is past the last).
+                let (first_row, last_row, first_col, last_col) = match len {
+                    10 => (u16_at(0), u16_at(2), u16_at(4), u16_at(6)),
+                    14 | 16 => (u32_at(0), u32_at(4), u16_at(8), u16_at(10)),
+                    _ => (None, None, None, None),
                 };
-                rows = rows.max(last_row.unwrap_or(0));
-                cols = cols.max(last_col.unwrap_or(0));
+                if let (Some(rf), Some(rl), Some(cf), Some(cl)) =
+                    (first_row, last_row, first_col, last_col)
+                {
+                    let [rf, rl, cf, cl] = [rf, rl, cf, cl].map(|n| n as u32);
+                    let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
+                    if rl >= 1 && cl >= 1 {
+                        let span = |first: u32, last: u32| {
+                            u64::from((last - 1).wrapping_sub(first).wrapping_add(1))
+                        };
+                        too_wide(span(rf, rl), span(cf, cl))?;
+                    }
+                    rows = rows.max(u64::from(rl));
+                    cols = cols.max(u64::from(cl));
+                }
             }
             k if CELL_RECORDS.contains(&k) => {
                 rows = rows.max(u16_at(0).unwrap_or(0) + 1);

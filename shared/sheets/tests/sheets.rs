@@ -299,6 +299,9 @@ fn a_sheet_spanning_millions_of_cells_is_refused_before_it_is_read() {
     }
     let xls = include_bytes!("files/xls-dimensions-reserve.xls");
     assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
+    // First row past the last: calamine's arithmetic wraps to billions of rows.
+    let xls = include_bytes!("files/xls-inverted-dimensions.xls");
+    assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
 }
 
 /// calamine panics on an xls naming a sector past the end of the file (found by fuzzing): the
