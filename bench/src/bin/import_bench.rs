@@ -700,7 +700,8 @@ async fn export_child(args: &[String]) -> anyhow::Result<()> {
                 store: Arc::new(Records::new(Arc::new(EmbeddedItems::open(Path::new(
                     &store,
                 ))?))),
-                mailer: Arc::new(NoMail),
+                // Exports send nothing.
+                mailer: Arc::new(gatehouse_domain::services::NoMail),
                 files: Arc::new(LocalFiles::new(
                     Path::new(&files),
                     "http://127.0.0.1:8080",
@@ -737,21 +738,6 @@ async fn export_child(args: &[String]) -> anyhow::Result<()> {
         mib(rss)
     );
     Ok(())
-}
-
-/// Exports send nothing.
-struct NoMail;
-
-#[async_trait]
-impl Mailer for NoMail {
-    async fn send(
-        &self,
-        _: &gatehouse_domain::ports::OutgoingEmail,
-    ) -> Result<(), gatehouse_domain::ports::MailError> {
-        Err(gatehouse_domain::ports::MailError(
-            "exports send no mail".into(),
-        ))
-    }
 }
 
 /// The export's sheet alone (no store): `rows` rows like an export's, streamed, then finished.
