@@ -14,7 +14,7 @@ mod gateway;
 mod mail;
 
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
-pub use gateway::{Gateway, Reply};
+pub use gateway::{Gateway, Reply, DEFAULT_CLIENT};
 pub use mail::{unescape_html, Mailbox, ReceivedMail};
 
 use std::sync::Arc;

@@ -57,11 +57,12 @@ async fn requests_per_operation() {
         ],
     );
 
-    // Sign-in, four requests in three round trips: org, email claim and the two failure
-    // counters (account, client) in one batch; the transaction charging both counters
+    // Sign-in, four requests in three round trips: org, email claim, the address's familiarity
+    // and the failure counters (the account's two kinds, the client's) in one batch; the
+    // transaction charging the account's counter of the address's kind and the client's
     // (additions) before the password is checked, sent while the user is read; then, as it
-    // matched, one transaction: the session, the account's counter cleared, the client's charge
-    // taken back.
+    // matched, one transaction: the session, the account's counter cleared, the address marked
+    // familiar, the client's charge taken back.
     let reply = b
         .gateway
         .post(
@@ -92,9 +93,10 @@ async fn requests_per_operation() {
     );
     let code = invited.json["access_code"].as_str().unwrap().to_string();
 
-    // Access-code sign-up: org, the two counters and the code in one batch; the charge, sent
-    // while the invitation is read; both charges taken back in one transaction; one transaction
-    // (spend the code, accept, user, uid claim, session).
+    // Access-code sign-up: org, the two counters and the code in one batch; the charge (to the
+    // client's counter only: a client that has not guessed wrong is not charged to the
+    // organisation's), one update sent while the invitation is read; the charge taken back, one
+    // update; one transaction (spend the code, accept, user, uid claim, session).
     let reply = b
         .gateway
         .post(
@@ -109,7 +111,8 @@ async fn requests_per_operation() {
         &[
             ("BatchGetItem", 1),
             ("GetItem", 1),
-            ("TransactWriteItems", 3),
+            ("UpdateItem", 2),
+            ("TransactWriteItems", 1),
         ],
     );
 

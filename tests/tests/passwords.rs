@@ -108,7 +108,7 @@ async fn reset_requests_answer_the_same_whatever_the_email(backend: Backend) {
     assert_eq!((known.status, &known.text), (unknown.status, &unknown.text));
     assert_eq!(known.status, 202);
     // Both wait for the same floor; this asserts the floor, not a speed.
-    let floor = b.services.config.reset_response_floor;
+    let floor = b.services.config.mail_response_floor;
     assert!(
         known_took >= floor && unknown_took >= floor,
         "{known_took:?} {unknown_took:?}"

@@ -732,9 +732,22 @@ async fn a_thousand_wrong_passwords_cost_at_most_a_hundred_verifications(backend
     let b = Bundle::start(backend).await;
     let before = b.services.passwords.verifications();
     let mut locked = 0;
+    // The worst case: half from the owner's own address (the bundle's admin signed in from it,
+    // so it is familiar), half from strangers', every wait waited out.
     for i in 0..1000 {
+        let client = if i % 2 == 0 {
+            gatehouse_e2e::DEFAULT_CLIENT.to_string()
+        } else {
+            format!("198.51.{}.{}", i / 256, i % 256)
+        };
         let reply = b
-            .sign_in(&b.admin_email, &format!("wrong password {i}"))
+            .gateway
+            .post_from(
+                &client,
+                "/v1/orgs/demo/sign-in",
+                None,
+                json!({"identifier": b.admin_email, "password": format!("wrong password {i}")}),
+            )
             .await;
         match reply.status {
             401 => {}
@@ -747,10 +760,9 @@ async fn a_thousand_wrong_passwords_cost_at_most_a_hundred_verifications(backend
         }
     }
     let verifications = b.services.passwords.verifications() - before;
-    assert!(verifications <= 100, "{verifications} verifications");
     assert_eq!(
         verifications, 100,
-        "the lock comes at the hundredth failure"
+        "each kind of address locks at its fiftieth failure"
     );
     assert!(locked > 0);
     // Locked: even the right password is refused, without a Retry-After.

@@ -1105,6 +1105,7 @@ async fn registration_submit(
     body: Bytes,
     through_link: bool,
 ) -> Response {
+    let started = tokio::time::Instant::now();
     let visit = Visit::new(services, org, &headers, &uri);
     let fields = or_page!(visit.form(&visit.org_raw, &body));
     let (domain, org) = or_page!(visit.org().await);
@@ -1150,6 +1151,9 @@ async fn registration_submit(
         )
         .await
     };
+    // Mailing a confirmation takes time; an address already here gets none. Answer at the same
+    // moment either way.
+    tokio::time::sleep_until(started + visit.services.config.mail_response_floor).await;
     match outcome {
         Ok(()) => visit.message(
             StatusCode::OK,
@@ -1391,7 +1395,7 @@ async fn forgot_submit(
     )
     .await;
     // Sending mail takes time; not sending takes less. Answer at the same moment either way.
-    tokio::time::sleep_until(started + visit.services.config.reset_response_floor).await;
+    tokio::time::sleep_until(started + visit.services.config.mail_response_floor).await;
     match outcome {
         Ok(()) => visit.message(
             StatusCode::OK,

@@ -13,7 +13,8 @@ use gatehouse_domain::access_code::AccessCode;
 use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::types::{EmailAddress, PersonName};
 use gatehouse_domain::usecase::invitation_link::{
-    check_link, register_self, register_with_link, LinkRegistration, SelfRegistration,
+    check_link, register_self, register_with_link, LinkRegistration, RegistrationError,
+    SelfRegistration,
 };
 use gatehouse_domain::usecase::sign_up::{
     check_access_code, sign_up_with_access_code, sign_up_with_email_invitation,
@@ -347,6 +348,7 @@ async fn register_link(
     Client(client): Client,
     JsonBody(body): JsonBody<LinkRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let started = tokio::time::Instant::now();
     let org = org_domain(&org)?;
     let (email, first_name, last_name) = registrant(
         body.email.as_deref(),
@@ -354,7 +356,7 @@ async fn register_link(
         body.last_name.as_deref(),
     )?;
     let token = link_token(body.token.as_deref())?;
-    register_with_link(
+    let outcome = register_with_link(
         &services,
         &org,
         LinkRegistration {
@@ -366,7 +368,19 @@ async fn register_link(
         },
         &client,
     )
-    .await?;
+    .await;
+    answer_registration(started, &services, outcome).await
+}
+
+/// A registration's answer, no sooner than the floor: mailing a confirmation takes time, an
+/// address that is already here gets none, and the two must not be told apart by timing.
+async fn answer_registration(
+    started: tokio::time::Instant,
+    services: &AppState,
+    outcome: Result<(), RegistrationError>,
+) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
+    tokio::time::sleep_until(started + services.config.mail_response_floor).await;
+    outcome?;
     Ok((
         StatusCode::ACCEPTED,
         Json(RegistrationView {
@@ -409,13 +423,14 @@ async fn register_self_route(
     Client(client): Client,
     JsonBody(body): JsonBody<SelfRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let started = tokio::time::Instant::now();
     let org = org_domain(&org)?;
     let (email, first_name, last_name) = registrant(
         body.email.as_deref(),
         body.first_name.as_deref(),
         body.last_name.as_deref(),
     )?;
-    register_self(
+    let outcome = register_self(
         &services,
         &org,
         SelfRegistration {
@@ -426,11 +441,6 @@ async fn register_self_route(
         },
         &client,
     )
-    .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(RegistrationView {
-            status: "confirmation_sent",
-        }),
-    ))
+    .await;
+    answer_registration(started, &services, outcome).await
 }

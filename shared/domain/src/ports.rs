@@ -246,6 +246,9 @@ pub enum AttemptsChange {
     Refund { key: String },
     /// The counter forgotten (a success ends a run of failures).
     Clear { key: String },
+    /// A familiarity marker set (or renewed) whatever was there: no failures, trusted until
+    /// `until`, and forgotten then.
+    Trust { key: String, until: Timestamp },
 }
 
 impl AttemptsChange {
@@ -254,7 +257,8 @@ impl AttemptsChange {
             Self::Replace { key, .. }
             | Self::Charge { key, .. }
             | Self::Refund { key }
-            | Self::Clear { key } => key,
+            | Self::Clear { key }
+            | Self::Trust { key, .. } => key,
         }
     }
 }

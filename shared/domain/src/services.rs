@@ -15,8 +15,10 @@ pub struct Config {
     pub public_url: String,
     /// How long a session lasts after sign-in.
     pub session_ttl: Duration,
-    /// A password-reset request is answered no sooner than this, whether or not it sent mail.
-    pub reset_response_floor: Duration,
+    /// Requests that mail someone only if an account or invitation matches (password resets,
+    /// registrations) are answered no sooner than this, whether or not they sent mail, so that
+    /// their timing says nothing more than their answer.
+    pub mail_response_floor: Duration,
 }
 
 impl Config {
@@ -26,7 +28,7 @@ impl Config {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
             session_ttl: Self::DEFAULT_SESSION_TTL,
-            reset_response_floor: Duration::from_millis(400),
+            mail_response_floor: Duration::from_millis(400),
         }
     }
 }

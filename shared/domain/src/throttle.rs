@@ -1,8 +1,14 @@
 //! Guessing is capped. Failed sign-ins and failed access-code attempts are counted per target
-//! (the account identifier, the organisation's codes) and per client address. A few failures
-//! are free; after them each failure doubles the wait before the next attempt (as Cognito does),
-//! up to a ceiling; an account that fails 100 times in a row is locked until its password is
-//! reset (NIST SP 800-63B §5.2.2).
+//! (the account identifier, the organisation's codes) and per client address (an IPv6 /64 is one
+//! address). A few failures are free; after them each failure doubles the wait before the next
+//! attempt (as Cognito does), up to a ceiling.
+//!
+//! An account's failures are counted apart by where they come from: from the addresses its owner
+//! has signed in from (*familiar*, remembered for 90 days after each sign-in) and from all the
+//! others. Each kind locks after 50 failures in a row until the password is reset, so the two
+//! together stay within NIST SP 800-63B's 100 (§5.2.2), and guesses from strangers, however many,
+//! never hold back the owner at a familiar address. The price: after an attack, the owner signing
+//! in from a new address waits like the attacker, or is locked until a password reset.
 //!
 //! Every attempt is charged as a failure *before* the secret is checked, with a conditional
 //! write, so parallel attempts cannot all slip through on the same count; a success clears the
@@ -22,6 +28,9 @@ pub struct Attempts {
     pub blocked_until: Timestamp,
     #[serde(default)]
     pub version: u64,
+    /// For a familiarity marker: the address counts as the account's own until then.
+    #[serde(default)]
+    pub trusted_until: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,14 +47,25 @@ pub struct ThrottlePolicy {
 }
 
 impl ThrottlePolicy {
-    /// Per account (whether or not it exists, so that throttling reveals nothing).
+    /// Per account (whether or not it exists, so that throttling reveals nothing), for attempts
+    /// from addresses it has not signed in from.
     pub const SIGN_IN_ACCOUNT: Self = Self {
         free: 5,
         base_delay: Duration::from_secs(1),
         max_delay: Duration::from_secs(3600),
-        lock_after: Some(100),
+        lock_after: Some(50),
         forget_after: None,
     };
+    /// Per account, for attempts from the addresses its owner has signed in from.
+    pub const SIGN_IN_FAMILIAR: Self = Self {
+        free: 5,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(3600),
+        lock_after: Some(50),
+        forget_after: None,
+    };
+    /// How long an address stays familiar after a sign-in from it.
+    pub const FAMILIAR_FOR: Duration = Duration::from_secs(90 * 86_400);
     /// Per client address, across accounts of one organisation.
     pub const SIGN_IN_CLIENT: Self = Self {
         free: 20,
@@ -133,6 +153,7 @@ impl Attempts {
             Some(window) if self.failures > 0 && now >= self.last_failure.plus(window) => {
                 Attempts {
                     version: self.version,
+                    trusted_until: self.trusted_until,
                     ..Attempts::default()
                 }
             }
@@ -164,6 +185,7 @@ impl Attempts {
             last_failure: now,
             blocked_until: now.plus(policy.delay_after(failures)),
             version: self.version,
+            trusted_until: current.trusted_until,
         }
     }
 }
@@ -178,6 +200,7 @@ impl Attempts {
             last_failure: self.last_failure,
             blocked_until: self.last_failure.plus(policy.delay_after(failures)),
             version: self.version,
+            trusted_until: self.trusted_until,
         }
     }
 }
@@ -203,6 +226,7 @@ impl Counter {
         attempts
             .blocked_until
             .max(attempts.last_failure.plus(window))
+            .max(attempts.trusted_until)
     }
 }
 
@@ -243,11 +267,11 @@ mod tests {
     }
 
     #[test]
-    fn waits_are_capped_and_accounts_lock_after_100() {
+    fn waits_are_capped_and_accounts_lock_after_50() {
         let p = ThrottlePolicy::SIGN_IN_ACCOUNT;
         let mut a = Attempts::default();
         let mut now = at(0);
-        for _ in 0..99 {
+        for _ in 0..49 {
             now = now.plus(Duration::from_secs(3600));
             assert_eq!(a.admits(&p, now), Ok(()));
             a = a.charged(&p, now);
@@ -255,7 +279,7 @@ mod tests {
         }
         now = now.plus(Duration::from_secs(3600));
         a = a.charged(&p, now);
-        assert_eq!(a.failures, 100);
+        assert_eq!(a.failures, 50);
         assert_eq!(
             a.admits(&p, now.plus(Duration::from_secs(365 * 86_400))),
             Err(Refusal::Locked)

@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
             a_users_sessions_end_together_but_the_kept_one,
             failure_counters_change_only_from_what_was_read,
             charges_within_the_allowance_never_refuse_each_other,
+            a_familiarity_marker_replaces_whatever_was_there,
             a_lookup_reads_independent_records_in_one_round_trip,
             a_session_opens_with_its_counter_changes_in_one_write,
             users_are_listed_in_pages,
@@ -2916,6 +2917,60 @@ pub async fn concurrent_claims_of_a_request_key_have_one_winner(store: Arc<dyn I
     assert_eq!(claimed, 1);
 }
 
+pub async fn a_familiarity_marker_replaces_whatever_was_there(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let key = format!("test#{}", random().user_id());
+    let keys = vec![key.clone()];
+    let trust = |until: i64| AttemptsChange::Trust {
+        key: key.clone(),
+        until: at(until),
+    };
+    records.record_attempts(&[trust(9_000)]).await.unwrap();
+    let marker = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    assert_eq!(marker.trusted_until, at(9_000));
+    assert_eq!(marker.failures, 0);
+    // Over a counter with failures: they are gone, and a replacement read before is stale.
+    let failing = Attempts {
+        failures: 7,
+        last_failure: at(5_000),
+        blocked_until: at(5_060),
+        ..Attempts::default()
+    };
+    records
+        .record_attempts(&[AttemptsChange::Replace {
+            key: key.clone(),
+            read: Some(marker.version),
+            next: failing,
+            keep_until: at(9_000),
+        }])
+        .await
+        .unwrap();
+    let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    assert_eq!(read.failures, 7);
+    records.record_attempts(&[trust(12_000)]).await.unwrap();
+    let renewed = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
+    assert_eq!(
+        (
+            renewed.failures,
+            renewed.blocked_until,
+            renewed.trusted_until
+        ),
+        (0, Timestamp::default(), at(12_000))
+    );
+    assert!(renewed.version > read.version);
+    assert!(matches!(
+        records
+            .record_attempts(&[AttemptsChange::Replace {
+                key: key.clone(),
+                read: Some(read.version),
+                next: Attempts::default(),
+                keep_until: at(9_000),
+            }])
+            .await,
+        Err(WriteError::Stale)
+    ));
+}
+
 pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn ItemStore>) {
     let records = Records::new(store);
     let key = format!("test#{}", random().user_id());
@@ -2996,6 +3051,7 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
                 last_failure: now,
                 blocked_until: at(6_000),
                 version: 0,
+                trusted_until: Timestamp::default(),
             },
             keep_until: at(9_000),
         }])

@@ -1426,6 +1426,22 @@ fn attempts_write(change: &AttemptsChange) -> Write {
             key: attempts_key(key),
             condition: None,
         },
+        AttemptsChange::Trust { key, until } => {
+            let marker = Attempts {
+                trusted_until: *until,
+                ..Attempts::default()
+            };
+            let mut set = encode(&marker);
+            set.remove(VERSION);
+            set.insert(TTL_ATTRIBUTE.into(), json!(until));
+            // An update, not a put: the version moves on, so a replacement read before fails.
+            Write::Update {
+                key: attempts_key(key),
+                add: vec![(VERSION.into(), 1)],
+                set,
+                condition: None,
+            }
+        }
         AttemptsChange::Refund { key } => Write::Update {
             key: attempts_key(key),
             add: vec![(FAILURES.into(), -1), (VERSION.into(), 1)],

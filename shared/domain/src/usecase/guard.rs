@@ -8,18 +8,38 @@ use crate::ports::{AttemptsChange, StoreError, WriteError};
 use crate::services::Services;
 use crate::throttle::{Attempts, Counter, Refusal};
 
-/// Where a request comes from (the client's IP address, as API Gateway saw it).
+/// Where a request comes from (the client's IP address, as API Gateway saw it). An IPv6 client
+/// is its /64: one subscriber is usually handed a whole /64, so counting single IPv6 addresses
+/// would give anyone 2^64 fresh clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(String);
 
 impl ClientAddress {
     pub fn new(address: &str) -> Self {
-        let trimmed: String = address.trim().chars().take(64).collect();
-        Self(if trimmed.is_empty() {
+        let trimmed = address.trim();
+        if let Ok(ip) = trimmed.parse::<std::net::IpAddr>() {
+            return Self::from_ip(ip);
+        }
+        let kept: String = trimmed.chars().take(64).collect();
+        Self(if kept.is_empty() {
             "unknown".into()
         } else {
-            trimmed
+            kept
         })
+    }
+
+    pub fn from_ip(ip: std::net::IpAddr) -> Self {
+        use std::net::{IpAddr, Ipv6Addr};
+        match ip {
+            IpAddr::V4(v4) => Self(v4.to_string()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(v4.to_string()),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    Self(format!("{}/64", Ipv6Addr::from(prefix)))
+                }
+            },
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -222,5 +242,30 @@ pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Att
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientAddress;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let a = ClientAddress::new("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+        let b = ClientAddress::new("2001:db8:1:2::1");
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "2001:db8:1:2::/64");
+        assert_ne!(a, ClientAddress::new("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn ipv4_clients_and_mapped_ones_are_themselves() {
+        assert_eq!(ClientAddress::new(" 192.0.2.7 ").as_str(), "192.0.2.7");
+        assert_eq!(ClientAddress::new("::ffff:192.0.2.7").as_str(), "192.0.2.7");
+        assert_ne!(
+            ClientAddress::new("192.0.2.7"),
+            ClientAddress::new("192.0.2.8")
+        );
+        assert_eq!(ClientAddress::new("").as_str(), "unknown");
     }
 }

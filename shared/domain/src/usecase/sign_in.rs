@@ -77,7 +77,7 @@ impl Rejection for SignInError {
 }
 
 /// Four requests in three round trips when the password is right: the organisation, the
-/// account's identifier and both failure counters in one read; the charge written while the
+/// account's identifier, the address's familiarity and the failure counters in one read; the charge written while the
 /// account is read; the session written with the account's counter cleared and the client's
 /// charge taken back. A wrong password costs the first two round trips only.
 pub async fn sign_in(
@@ -114,11 +114,12 @@ async fn attempt(
         Err(_) => request.identifier.trim().to_lowercase(),
     };
     let account = account_counter(org_domain, &target);
+    let familiar = familiar_counter(org_domain, &target);
+    let marker = familiarity_key(org_domain, &target, client);
     let client_counter = Counter::new(
         format!("sign-in-client#{org_domain}#{}", client.as_str()),
         ThrottlePolicy::SIGN_IN_CLIENT,
     );
-    let counters = [account.clone(), client_counter.clone()];
     let account_key = match &identifier {
         Ok(SignInIdentifier::Email(email)) => Some(AccountKey::Email(email.clone())),
         // `uid:domain` works only in its own organisation.
@@ -134,7 +135,12 @@ async fn attempt(
             &Lookup {
                 org: true,
                 account: account_key,
-                attempts: counters.iter().map(|c| c.key.clone()).collect(),
+                attempts: vec![
+                    marker.clone(),
+                    account.key.clone(),
+                    familiar.key.clone(),
+                    client_counter.key.clone(),
+                ],
                 ..Lookup::default()
             },
         )
@@ -146,9 +152,24 @@ async fn attempt(
     {
         return Err(SignInError::WithoutEmailDisabled);
     }
+    // From an address the owner signs in from, strangers' guesses elsewhere hold nothing back.
+    let mut read = found.attempts.into_iter();
+    let now = services.clock.now();
+    let is_familiar = read.next().flatten().is_some_and(|m| now < m.trusted_until);
+    let (account_read, familiar_read, client_read) = (
+        read.next().flatten(),
+        read.next().flatten(),
+        read.next().flatten(),
+    );
+    let (target_counter, target_read) = if is_familiar {
+        (familiar, familiar_read)
+    } else {
+        (account, account_read)
+    };
+    let counters = [target_counter.clone(), client_counter.clone()];
     let account_id = found.account;
     let (charged, user) = tokio::join!(
-        admit_as_read(services, &counters, Some(found.attempts)),
+        admit_as_read(services, &counters, Some(vec![target_read, client_read])),
         async {
             match &account_id {
                 Some(id) => services.store.user(org_domain, id).await,
@@ -172,19 +193,26 @@ async fn attempt(
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }
-    // A success ends the account's run of consecutive failures, and was no failure of the client.
+    // A success ends the run of failures it was counted with, was no failure of the client, and
+    // makes (or keeps) the address familiar.
     let (token, session) = new_session(services, &user);
-    let cleared = AttemptsChange::Clear {
-        key: account.key.clone(),
-    };
+    let cleared = [
+        AttemptsChange::Clear {
+            key: target_counter.key.clone(),
+        },
+        AttemptsChange::Trust {
+            key: marker,
+            until: session.created_at.plus(ThrottlePolicy::FAMILIAR_FOR),
+        },
+    ];
     let client_charge = charged.get(1);
     let quick = client_charge.and_then(|c| quick_refund(&client_counter, c));
-    let mut changes = vec![cleared.clone()];
+    let mut changes = cleared.to_vec();
     changes.extend(quick.clone());
     let opened = match services.store.open_session(&session, &changes).await {
         // The client's counter had nothing left to take back (it was cleared meanwhile).
         Err(WriteError::Stale) if quick.is_some() => {
-            services.store.open_session(&session, &[cleared]).await
+            services.store.open_session(&session, &cleared).await
         }
         other => other,
     };
@@ -219,7 +247,8 @@ async fn rehash(services: &Services, user: &mut crate::model::User, password: Pa
     }
 }
 
-/// The failure counter of an account's identifier (normalised), whether or not the account exists.
+/// The failure counter of an account's identifier (normalised), whether or not the account
+/// exists, for attempts from addresses it has not signed in from.
 pub(crate) fn account_counter(org: &OrgDomain, identifier: &str) -> Counter {
     Counter::new(
         format!("sign-in#{org}#{}", hashed(identifier)),
@@ -227,18 +256,44 @@ pub(crate) fn account_counter(org: &OrgDomain, identifier: &str) -> Counter {
     )
 }
 
-/// The failure counters of a user's identifiers (email and/or `uid:domain`).
+/// The failure counter of an account's identifier for attempts from familiar addresses.
+fn familiar_counter(org: &OrgDomain, identifier: &str) -> Counter {
+    Counter::new(
+        format!("sign-in-familiar#{org}#{}", hashed(identifier)),
+        ThrottlePolicy::SIGN_IN_FAMILIAR,
+    )
+}
+
+/// The marker saying that the account behind an identifier signed in from this address lately.
+/// Neither the identifier nor the address is stored.
+fn familiarity_key(org: &OrgDomain, identifier: &str, client: &ClientAddress) -> String {
+    format!(
+        "sign-in-known#{org}#{}",
+        hashed(&format!("{identifier}\n{}", client.as_str()))
+    )
+}
+
+/// The failure counters of a user's identifiers (email and/or `uid:domain`), of both kinds: a
+/// password reset clears them all.
 pub(crate) fn user_counters(user: &crate::model::User) -> Vec<Counter> {
-    let mut counters = Vec::new();
+    let mut identifiers = Vec::new();
     if let Some(email) = &user.email {
-        counters.push(account_counter(&user.org, &email.normalized()));
+        identifiers.push(email.normalized());
     }
     if let Some(uid) = &user.uid {
         let identifier = SignInIdentifier::Uid {
             uid: uid.clone(),
             domain: user.org.clone(),
         };
-        counters.push(account_counter(&user.org, &identifier.normalized()));
+        identifiers.push(identifier.normalized());
     }
-    counters
+    identifiers
+        .iter()
+        .flat_map(|id| {
+            [
+                account_counter(&user.org, id),
+                familiar_counter(&user.org, id),
+            ]
+        })
+        .collect()
 }
