@@ -25,6 +25,19 @@ pub async fn request(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> anyhow::Result<Response> {
+    request_from(None, addr, method, path, token, body).await
+}
+
+/// [`request`] from a chosen loopback address (any of 127.0.0.0/8 on Linux), which the server
+/// sees as the client's.
+pub async fn request_from(
+    from: Option<std::net::Ipv4Addr>,
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> anyhow::Result<Response> {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
@@ -34,7 +47,14 @@ pub async fn request(
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     head.push_str("\r\n");
-    let mut stream = TcpStream::connect(addr).await?;
+    let mut stream = match from {
+        None => TcpStream::connect(addr).await?,
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::from((ip, 0)))?;
+            socket.connect(addr.parse()?).await?
+        }
+    };
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body.as_bytes()).await?;
     let mut raw = Vec::new();
