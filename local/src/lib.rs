@@ -268,6 +268,12 @@ pub struct LocalSettings {
     pub header_timeout: Duration,
     /// …and to send its body and get its answer (`GATEHOUSE_REQUEST_TIMEOUT_SECS`).
     pub request_timeout: Duration,
+    /// Connections held at once (`GATEHOUSE_MAX_CONNECTIONS`), at most what the open-files
+    /// limit allows…
+    pub max_connections: usize,
+    /// …and from one client address (an IPv6 /64), `GATEHOUSE_MAX_CONNECTIONS_PER_CLIENT`. A
+    /// connection past either is closed at once.
+    pub max_connections_per_client: usize,
     /// How often the cleanup runs (`GATEHOUSE_CLEANUP_EVERY_SECS`, default 60; 0: never, only on
     /// demand at `POST /_local/cleanup`).
     pub cleanup_every: Option<Duration>,
@@ -310,6 +316,12 @@ impl LocalSettings {
                     .parse()
                     .unwrap_or(30),
             ),
+            max_connections: var("GATEHOUSE_MAX_CONNECTIONS", "4096")
+                .parse()
+                .unwrap_or(4096),
+            max_connections_per_client: var("GATEHOUSE_MAX_CONNECTIONS_PER_CLIENT", "256")
+                .parse()
+                .unwrap_or(256),
             cleanup_every: match var("GATEHOUSE_CLEANUP_EVERY_SECS", "60").parse::<u64>() {
                 Ok(0) => None,
                 Ok(secs) => Some(Duration::from_secs(secs)),
@@ -497,6 +509,10 @@ pub async fn serve(
         },
     ));
     let header_timeout = settings.header_timeout;
+    let slots = ConnectionSlots::new(
+        settings.max_connections.min(open_files_for_connections()),
+        settings.max_connections_per_client,
+    );
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
     loop {
@@ -511,6 +527,11 @@ pub async fn serve(
             },
             _ = &mut shutdown => return Ok(()),
         };
+        // Past the limits the connection is closed at once, before anything is read from it.
+        let Some(slot) = slots.take(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
         let service = app.clone().map_request(
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
                 request
@@ -520,6 +541,7 @@ pub async fn serve(
             },
         );
         tokio::spawn(async move {
+            let _slot = slot;
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
@@ -532,4 +554,93 @@ pub async fn serve(
             }
         });
     }
+}
+
+/// Counts the connections held, in all and per client address, so that slow or idle clients
+/// (each held at most the header and request timeouts) cannot use up every file descriptor, nor
+/// one client every connection.
+struct ConnectionSlots {
+    max: usize,
+    per_client: usize,
+    held: Arc<std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>>,
+}
+
+/// One connection's place; given back when dropped.
+struct ConnectionSlot {
+    client: String,
+    held: Arc<std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>>,
+}
+
+impl ConnectionSlots {
+    fn new(max: usize, per_client: usize) -> Self {
+        Self {
+            max: max.max(1),
+            per_client: per_client.max(1),
+            held: Arc::default(),
+        }
+    }
+
+    fn take(&self, ip: std::net::IpAddr) -> Option<ConnectionSlot> {
+        let client = gatehouse_domain::usecase::ClientAddress::from_ip(ip)
+            .as_str()
+            .to_string();
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, by_client) = &mut *held;
+        let mine = by_client.get(&client).copied().unwrap_or(0);
+        if *total >= self.max || mine >= self.per_client {
+            tracing::warn!(
+                total = *total,
+                from_client = mine,
+                "connection refused: too many held"
+            );
+            return None;
+        }
+        *total += 1;
+        by_client.insert(client.clone(), mine + 1);
+        Some(ConnectionSlot {
+            client,
+            held: self.held.clone(),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, by_client) = &mut *held;
+        *total = total.saturating_sub(1);
+        if let Some(n) = by_client.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                by_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// How many connections the open-files limit leaves room for, after raising its soft value to
+/// the hard one (as servers do): 128 descriptors are kept for the store, the outbox and files.
+fn open_files_for_connections() -> usize {
+    const KEPT: u64 = 128;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    let soft = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024 - KEPT as usize;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+        limit.rlim_cur
+    };
+    usize::try_from(soft.saturating_sub(KEPT).max(16)).unwrap_or(usize::MAX)
 }

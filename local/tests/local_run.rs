@@ -471,3 +471,146 @@ fn the_readme_run_command_works_as_written() {
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     assert!(raw.contains("\"openapi\""), "{raw}");
 }
+
+/// A connection from a chosen loopback address (any of 127.0.0.0/8), as the server sees clients.
+async fn connect_from(ip: [u8; 4], addr: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from((ip, 0)))
+        .expect("bind a loopback address");
+    socket
+        .connect(addr.parse().expect("address"))
+        .await
+        .expect("connect")
+}
+
+/// Reads until the server closes the connection (or `within` passes: `None`).
+async fn answer_before_close(
+    stream: &mut tokio::net::TcpStream,
+    within: Duration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut raw = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut raw)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&raw).into_owned()),
+        Err(_) => None,
+    }
+}
+
+/// Slow clients: a thousand half-sent requests (headers that never end, bodies that never
+/// arrive) from a hundred addresses are held only until the timeouts, while everyone else is
+/// answered; one client cannot hold more than its share of connections; an idle kept-alive
+/// connection is closed too.
+#[test]
+fn a_thousand_half_sent_requests_hold_nobody_back() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("GATEHOUSE_HEADER_TIMEOUT_SECS", "2"),
+            ("GATEHOUSE_REQUEST_TIMEOUT_SECS", "3"),
+            ("GATEHOUSE_MAX_CONNECTIONS_PER_CLIENT", "64"),
+            (
+                "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
+                "a bootstrap passphrase",
+            ),
+        ],
+    );
+    let addr = server.addr.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut slow = Vec::new();
+        for i in 0..1000u32 {
+            let from = [127, 1, (i / 1000) as u8, (i % 100) as u8 + 1];
+            let mut stream = connect_from(from, &addr).await;
+            let half = if i % 2 == 0 {
+                "GET /demo/sign-in HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n".to_string()
+            } else {
+                "POST /v1/orgs/demo/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"identifier\":".to_string()
+            };
+            stream.write_all(half.as_bytes()).await.expect("write");
+            slow.push((i, stream));
+        }
+        // Meanwhile others are answered: the API, a page, a sign-in.
+        let body = r#"{"identifier":"admin@example.com","password":"a bootstrap passphrase"}"#;
+        let requests = [
+            "GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_string(),
+            "GET /demo/sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_string(),
+            format!(
+                "POST /v1/orgs/demo/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        ];
+        for round in 0..5 {
+            for request in &requests {
+                let mut stream = connect_from([127, 0, 0, 1], &addr).await;
+                stream.write_all(request.as_bytes()).await.expect("write");
+                let answer = answer_before_close(&mut stream, Duration::from_secs(20))
+                    .await
+                    .expect("answered while the slow clients are held");
+                assert!(answer.starts_with("HTTP/1.1 200"), "round {round}: {answer}");
+            }
+        }
+        // Every half-sent request is let go once its timeout passes: headers that never ended
+        // are dropped (or answered 408), bodies that never arrived are answered 408.
+        let mut bodies_timed_out = 0;
+        for (i, mut stream) in slow {
+            let answer = answer_before_close(&mut stream, Duration::from_secs(20))
+                .await
+                .unwrap_or_else(|| panic!("slow connection {i} is still held"));
+            assert!(
+                answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+                "{i}: {answer}"
+            );
+            if i % 2 == 1 {
+                assert!(answer.contains("request_timeout"), "{i}: {answer}");
+                bodies_timed_out += 1;
+            }
+        }
+        assert_eq!(bodies_timed_out, 500);
+
+        // One client holds at most 64 connections: the others are closed at once.
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(connect_from([127, 2, 0, 1], &addr).await);
+        }
+        // Well within the header timeout (2 s): look at every connection at once.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut closed_at_once = 0;
+        for stream in &held {
+            let mut byte = [0u8; 1];
+            match stream.try_read(&mut byte) {
+                Ok(0) => closed_at_once += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(closed_at_once, 36, "past the client's 64 connections");
+        let mut other = connect_from([127, 2, 0, 2], &addr).await;
+        other
+            .write_all(requests[0].as_bytes())
+            .await
+            .expect("write");
+        let answer = answer_before_close(&mut other, Duration::from_secs(20))
+            .await
+            .expect("another client is answered");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        drop(held);
+
+        // A kept-alive connection left idle is closed as well.
+        let mut idle = connect_from([127, 0, 0, 1], &addr).await;
+        idle.write_all(b"GET /demo/sign-in HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = answer_before_close(&mut idle, Duration::from_secs(20))
+            .await
+            .expect("an idle connection is closed");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    });
+    server.stop();
+}
