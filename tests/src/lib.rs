@@ -9,10 +9,12 @@
 //! into the router of the function API Gateway would invoke, and responses through its
 //! conversion back, as in Lambda.
 
+mod faults;
 mod files;
 mod gateway;
 mod mail;
 
+pub use faults::{Fault, FaultyAws, Tally};
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
 pub use gateway::{Gateway, Reply, DEFAULT_CLIENT};
 pub use mail::{unescape_html, Mailbox, ReceivedMail};
@@ -58,14 +60,29 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 /// The moto configuration in `region`: moto copies a region's every table on each DynamoDB
 /// transaction, so a test writing many items keeps to a region of its own.
 pub async fn aws_config_in(region: &'static str) -> aws_config::SdkConfig {
+    aws_config_at(&aws_endpoint(), region).await
+}
+
+/// [`aws_config_in`] for clients that call `endpoint` (a fault-injecting proxy, say).
+pub async fn aws_config_at(endpoint: &str, region: &'static str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(aws_endpoint())
+        .endpoint_url(endpoint)
+        .retry_config(test_retries(3))
         .region(aws_config::Region::new(region))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "testing", "testing", None, None, "tests",
         ))
         .load()
         .await
+}
+
+/// The SDK's standard retries, as deployed (`attempts` tries in all), with short waits: the
+/// suites that inject faults would otherwise spend minutes in back-off.
+fn test_retries(attempts: u32) -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(100))
 }
 
 /// A random hex suffix; moto's state is shared by every test, so names and addresses carry one.
@@ -86,7 +103,15 @@ pub async fn dynamo_table() -> (Arc<DynamoItems>, RequestCounter) {
 
 /// [`dynamo_table`] in `region`.
 pub async fn dynamo_table_in(region: &'static str) -> (Arc<DynamoItems>, RequestCounter) {
-    let config = aws_config_in(region).await;
+    dynamo_table_at(&aws_endpoint(), region).await
+}
+
+/// [`dynamo_table_in`] through `endpoint`.
+pub async fn dynamo_table_at(
+    endpoint: &str,
+    region: &'static str,
+) -> (Arc<DynamoItems>, RequestCounter) {
+    let config = aws_config_at(endpoint, region).await;
     let counter = RequestCounter::default();
     let conf = aws_sdk_dynamodb::config::Builder::from(&config)
         .interceptor(counter.clone())
@@ -102,7 +127,17 @@ pub async fn dynamo_table_in(region: &'static str) -> (Arc<DynamoItems>, Request
 
 /// An SES v2 client on moto with the sender's domain verified.
 pub async fn ses_mailer(from: &str) -> SesMailer {
-    let client = aws_sdk_sesv2::Client::new(&aws_config().await);
+    ses_mailer_at(&aws_endpoint(), from).await
+}
+
+/// [`ses_mailer`] through `endpoint`, retrying as deployed ([`gatehouse_aws::ses::SES_ATTEMPTS`]).
+pub async fn ses_mailer_at(endpoint: &str, from: &str) -> SesMailer {
+    let config = aws_config_at(endpoint, "us-east-1").await;
+    let client = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&config)
+            .retry_config(test_retries(gatehouse_aws::ses::SES_ATTEMPTS))
+            .build(),
+    );
     // Creating an identity that exists fails; that is fine, it is verified either way.
     let _ = client
         .create_email_identity()
@@ -161,6 +196,26 @@ impl Bundle {
         wrap: impl FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>,
         wrap_items: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
     ) -> Self {
+        Self::start_at(&aws_endpoint(), region, backend, wrap, wrap_items).await
+    }
+
+    /// On the AWS backend, with every AWS client calling `endpoint` (a [`FaultyAws`] proxy);
+    /// the mailbox still reads moto directly.
+    pub async fn start_through(
+        endpoint: &str,
+        region: &'static str,
+        wrap_items: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
+    ) -> Self {
+        Self::start_at(endpoint, region, Backend::Aws, |m| m, wrap_items).await
+    }
+
+    async fn start_at(
+        endpoint: &str,
+        region: &'static str,
+        backend: Backend,
+        wrap: impl FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer>,
+        wrap_items: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (items, real_mailer, mailbox, counter): (
             Arc<dyn ItemStore>,
@@ -180,8 +235,8 @@ impl Bundle {
                 )
             }
             Backend::Aws => {
-                let (items, counter) = dynamo_table_in(region).await;
-                let mailer = ses_mailer(SENDER).await;
+                let (items, counter) = dynamo_table_at(endpoint, region).await;
+                let mailer = ses_mailer_at(endpoint, SENDER).await;
                 (
                     items,
                     Arc::new(mailer),
@@ -200,7 +255,7 @@ impl Bundle {
                 (files.clone(), Some(files), None)
             }
             Backend::Aws => {
-                let client = S3Files::client(&aws_config().await);
+                let client = S3Files::client(&aws_config_at(endpoint, "us-east-1").await);
                 let bucket = unique("gatehouse-test-");
                 client
                     .create_bucket()

@@ -646,17 +646,17 @@ impl Run<'_> {
                 self.step(&states)
             };
             if !changes.is_empty() || n == last {
-                services
-                    .store
-                    .record_deliveries(
+                crate::usecase::sent_record::recording_sent(|| {
+                    services.store.record_deliveries(
                         &changes,
                         ImportProgress {
                             import: &next,
                             read_version: self.import.version,
                         },
                     )
-                    .await
-                    .map_err(write_failed)?;
+                })
+                .await
+                .map_err(write_failed)?;
                 if n == last {
                     self.count_finished(&next);
                 }

@@ -253,7 +253,10 @@ async fn step(
             report.mail_failed += 1;
         }
     }
-    match store.update_invitation(&after, &next).await {
+    let recorded =
+        crate::usecase::sent_record::recording_sent(|| store.update_invitation(&after, &next))
+            .await;
+    match recorded {
         Ok(()) => Ok(Some(after)),
         Err(e) => {
             tracing::warn!(invitation = %invitation.id, cause = %e, "the outcome of a cleanup email was not recorded");

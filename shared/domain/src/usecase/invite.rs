@@ -414,7 +414,11 @@ pub(crate) async fn deliver(
     }
     let read = invitation.clone();
     invitation.mark_sent(services.clock.now());
-    match services.store.update_invitation(&invitation, &read).await {
+    let recorded = crate::usecase::sent_record::recording_sent(|| {
+        services.store.update_invitation(&invitation, &read)
+    })
+    .await;
+    match recorded {
         Ok(()) => {
             invitation.version += 1;
             invitation

@@ -15,6 +15,7 @@ pub mod invite;
 pub mod mail_feedback;
 pub mod pages;
 pub mod password;
+mod sent_record;
 pub mod session;
 pub mod settings;
 pub mod sign_in;
