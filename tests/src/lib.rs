@@ -114,6 +114,7 @@ pub async fn dynamo_table_at(
     let config = aws_config_at(endpoint, region).await;
     let counter = RequestCounter::default();
     let conf = aws_sdk_dynamodb::config::Builder::from(&config)
+        .retry_config(test_retries(gatehouse_aws::DYNAMO_ATTEMPTS))
         .interceptor(counter.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(conf);

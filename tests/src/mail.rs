@@ -75,7 +75,8 @@ impl Mailbox {
             .collect()
     }
 
-    async fn all(&self) -> Vec<ReceivedMail> {
+    /// Every message in the mailbox (on moto: every test's), oldest first.
+    pub async fn all(&self) -> Vec<ReceivedMail> {
         match self {
             Mailbox::Outbox(dir) => {
                 let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {

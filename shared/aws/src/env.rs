@@ -128,7 +128,7 @@ pub async fn operator_services_from_env() -> anyhow::Result<Services> {
     let aws = aws_sdk_config().await;
     Ok(Services {
         store: Arc::new(Records::new(Arc::new(DynamoItems::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+            crate::dynamo::dynamo_client(&aws),
             table,
         )))),
         files: Arc::new(gatehouse_domain::services::NoFiles),
@@ -150,7 +150,7 @@ fn services_with(
     let settings = AwsSettings::from_env()?;
     let access_codes = AccessCodeKeys::from_text(&settings.access_code_key)
         .context("GATEHOUSE_ACCESS_CODE_KEY")?;
-    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let dynamo = crate::dynamo::dynamo_client(aws);
     let clock: Arc<dyn gatehouse_domain::clock::Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn Metrics> = Arc::new(crate::EmfMetrics::new(
         settings.metrics_namespace.clone(),

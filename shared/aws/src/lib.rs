@@ -8,7 +8,7 @@ pub mod metrics;
 mod s3;
 pub mod ses;
 
-pub use dynamo::{create_table, DynamoItems, RequestCounter};
+pub use dynamo::{create_table, dynamo_client, DynamoItems, RequestCounter, DYNAMO_ATTEMPTS};
 pub use env::{
     aws_sdk_config, operator_services_from_env, services_from_env, services_with_files_from_env,
     AwsSettings,

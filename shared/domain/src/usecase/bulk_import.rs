@@ -415,7 +415,7 @@ impl Run<'_> {
         self.mail_and_finish(states).await
     }
 
-    /// The invitations an earlier delivery saved: already mailed, or mailed now with a new link.
+    /// The invitations an earlier delivery saved: already mailed, or mailed now.
     async fn resume(
         &mut self,
         states: &mut [RowState],
@@ -449,7 +449,18 @@ impl Run<'_> {
                 self.invited(state, &invitation, None);
                 continue;
             }
-            // Saved, not mailed: its link was never seen, so a new one replaces it.
+            // Saved, not mailed: mailed now with the link it was saved with (kept sealed), which
+            // costs no write; one that cannot be opened (sealed under another key) gets a new
+            // link, its old one never having been seen.
+            if let Some(token) = invitation
+                .lifecycle
+                .sealed_token
+                .as_ref()
+                .and_then(|s| services.access_codes.open_link_token(s))
+            {
+                state.to_mail = Some((invitation, token));
+                continue;
+            }
             let token = SecretToken::generate(services.random.as_ref());
             let mut renewed = invitation.clone();
             if let Invitee::Email { token_hash, .. } = &mut renewed.invitee {
