@@ -591,8 +591,8 @@ async fn an_import_that_died_half_way_is_finished_by_a_later_delivery(backend: B
         ),
         "{busy:?}"
     );
-    // After the lease, the next delivery takes over: the saved invitations get a new link and
-    // their mail, the rest are created; everyone is mailed once.
+    // After the lease, the next delivery takes over: the saved invitations are mailed with the
+    // link they were saved with, the rest are created; everyone is mailed once.
     b.advance(gatehouse_domain::usecase::bulk_import::LEASE + std::time::Duration::from_secs(1));
     let (put, delivered) = b.upload(&url, file).await;
     assert_eq!(put.status, 200);
@@ -609,7 +609,7 @@ async fn an_import_that_died_half_way_is_finished_by_a_later_delivery(backend: B
     for email in &emails {
         assert_eq!(b.mailbox.messages_to(email).await.len(), 1, "{email}");
     }
-    // The links mailed work (the first worker's, never sent, were replaced).
+    // The links mailed work.
     let token = b.sign_up_token(&emails[0]).await;
     assert_eq!(
         b.sign_up(&token, "resumed imports still invite")

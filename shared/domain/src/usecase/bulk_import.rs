@@ -6,7 +6,8 @@
 //! it takes over), each row's invitation id is derived from the import and the person (so the
 //! invitations an earlier delivery saved are recognised as this import's own), and every batch
 //! is written on condition that the import is still at the version this worker wrote last.
-//! Invitations saved but not yet mailed are given a new link and mailed by the next delivery.
+//! Invitations saved but not yet mailed are mailed by the next delivery, with the link they were
+//! saved with (kept sealed), which costs no write.
 
 use std::collections::HashMap;
 use std::sync::Arc;
