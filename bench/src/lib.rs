@@ -172,3 +172,93 @@ pub async fn moto_org(
     .await?;
     Ok((env, services))
 }
+
+/// The release `gatehouse-local` (from `GATEHOUSE_BENCH_BIN_DIR`, default `target/release`) on
+/// a free loopback port with a fresh data folder, answering; stopped (and its folder removed)
+/// when dropped.
+pub struct LocalServer {
+    child: std::process::Child,
+    pub addr: String,
+    pub data: std::path::PathBuf,
+}
+
+impl LocalServer {
+    /// Started with these variables besides its address and data folder (cleanup off, logs at
+    /// `warn` unless given).
+    pub async fn start(env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let data = std::env::temp_dir().join(format!("gatehouse-bench-{port}"));
+        let _ = std::fs::remove_dir_all(&data);
+        let dir =
+            std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
+        let child = std::process::Command::new(format!("{dir}/gatehouse-local"))
+            .env("GATEHOUSE_ADDR", &addr)
+            .env("GATEHOUSE_DATA_DIR", &data)
+            .env("GATEHOUSE_CLEANUP_EVERY_SECS", "0")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("start gatehouse-local (cargo build --release -p gatehouse-local)")?;
+        let server = Self { child, addr, data };
+        for _ in 0..200 {
+            if http::request(&server.addr, "GET", "/openapi.json", None, None)
+                .await
+                .is_ok()
+            {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("gatehouse-local did not answer within 10 s")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A session token of `email`, signed in with `password`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        use anyhow::Context;
+        let signed_in = http::request(
+            &self.addr,
+            "POST",
+            "/v1/orgs/demo/sign-in",
+            None,
+            Some(&serde_json::json!({"identifier": email, "password": password})),
+        )
+        .await?;
+        Ok(signed_in.json()["token"]
+            .as_str()
+            .with_context(|| format!("a token in {signed_in:?}"))?
+            .to_string())
+    }
+
+    /// Changes the organisation's settings as its admin (`token`).
+    pub async fn change_settings(
+        &self,
+        token: &str,
+        settings: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let changed = http::request(
+            &self.addr,
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(token),
+            Some(&settings),
+        )
+        .await?;
+        anyhow::ensure!(changed.status == 200, "settings: {changed:?}");
+        Ok(())
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}

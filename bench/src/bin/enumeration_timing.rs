@@ -11,12 +11,11 @@
 
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gatehouse_bench::http::{request, request_from};
-use gatehouse_bench::{free_port, ms};
+use gatehouse_bench::ms;
 use serde_json::{json, Value};
 
 const ADMIN: &str = "admin@example.com";
@@ -25,46 +24,19 @@ const PASSWORD: &str = "a long and private passphrase";
 /// How many requests run at once (the mail floor is a sleep, not work).
 const WORKERS: usize = 4;
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let samples: usize = std::env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let data = std::env::temp_dir().join(format!("gatehouse-enumeration-{port}"));
-    let _ = std::fs::remove_dir_all(&data);
-    let dir = std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
-    let server = Command::new(format!("{dir}/gatehouse-local"))
-        .env("GATEHOUSE_ADDR", &addr)
-        .env("GATEHOUSE_DATA_DIR", &data)
-        .env("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", ADMIN)
-        .env("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("GATEHOUSE_CLEANUP_EVERY_SECS", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("start gatehouse-local (cargo build --release -p gatehouse-local)")?;
-    let _server = Killed(server);
-    for _ in 0..200 {
-        if request(&addr, "GET", "/openapi.json", None, None)
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (known, link_token) = set_up(&addr, &data, samples).await?;
+    let server = gatehouse_bench::LocalServer::start(&[
+        ("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", ADMIN),
+        ("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ])
+    .await?;
+    let addr = server.addr.clone();
+    let (known, link_token) = set_up(&server, samples).await?;
     println!(
         "gatehouse-local (release), {samples} samples per kind, {WORKERS} at a time, each from its own address"
     );
@@ -152,7 +124,6 @@ async fn main() -> anyhow::Result<()> {
             bodies.len()
         );
     }
-    let _ = std::fs::remove_dir_all(&data);
     anyhow::ensure!(
         worst <= Duration::from_millis(5),
         "a median differs by {:.2} ms (goal: at most 5 ms)",
@@ -191,28 +162,15 @@ fn ask(endpoint: &str, person: &str, link_token: &str) -> (String, Value) {
 
 /// `samples` email accounts, invited and signed up as people do (the token read from the local
 /// outbox), self-registration on and an invitation link: the accounts and the link's token.
-async fn set_up(addr: &str, data: &Path, samples: usize) -> anyhow::Result<(Vec<String>, String)> {
-    let signed_in = request(
-        addr,
-        "POST",
-        "/v1/orgs/demo/sign-in",
-        None,
-        Some(&json!({"identifier": ADMIN, "password": ADMIN_PASSWORD})),
-    )
-    .await?;
-    let token = signed_in.json()["token"]
-        .as_str()
-        .context("admin token")?
-        .to_string();
-    let settings = request(
-        addr,
-        "PATCH",
-        "/v1/orgs/demo/settings",
-        Some(&token),
-        Some(&json!({"self_registration": true})),
-    )
-    .await?;
-    anyhow::ensure!(settings.status == 200, "settings: {settings:?}");
+async fn set_up(
+    server: &gatehouse_bench::LocalServer,
+    samples: usize,
+) -> anyhow::Result<(Vec<String>, String)> {
+    let addr = server.addr.as_str();
+    let token = server.sign_in(ADMIN, ADMIN_PASSWORD).await?;
+    server
+        .change_settings(&token, json!({"self_registration": true}))
+        .await?;
     let link = request(
         addr,
         "POST",
@@ -226,7 +184,7 @@ async fn set_up(addr: &str, data: &Path, samples: usize) -> anyhow::Result<(Vec<
         .and_then(|u| u.split("token=").nth(1))
         .with_context(|| format!("link in {link:?}"))?
         .to_string();
-    let outbox = data.join("outbox");
+    let outbox = server.data.join("outbox");
     let mut known = Vec::new();
     for i in 0..samples {
         let email = format!("person{i}@bench.test");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use gatehouse_bench::http::request;
 use gatehouse_bench::runtime_api::RuntimeApi;
-use gatehouse_bench::{free_port, gateway_event, memory_kib, mib, ms, percentiles};
+use gatehouse_bench::{gateway_event, memory_kib, mib, ms, percentiles};
 use serde_json::json;
 
 const ACCOUNTS: usize = 16;
@@ -54,31 +54,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn local(total: usize) -> anyhow::Result<()> {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let data = std::env::temp_dir().join(format!("gatehouse-bench-{port}"));
-    let _ = std::fs::remove_dir_all(&data);
-    let server = Command::new(binary("gatehouse-local"))
-        .env("GATEHOUSE_ADDR", &addr)
-        .env("GATEHOUSE_DATA_DIR", &data)
-        .env("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", ADMIN)
-        .env("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("start gatehouse-local (cargo build --release -p gatehouse-local)")?;
-    let pid = server.id();
-    let _server = Killed(server);
-    for _ in 0..200 {
-        if request(&addr, "GET", "/openapi.json", None, None)
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let identifiers = local_accounts(&addr).await?;
+    let server = gatehouse_bench::LocalServer::start(&[
+        ("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", ADMIN),
+        ("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ])
+    .await?;
+    let (addr, pid) = (server.addr.clone(), server.pid());
+    let identifiers = local_accounts(&server).await?;
     let (_, rss_idle) = memory_kib(pid);
     println!(
         "gatehouse-local (release), {ACCOUNTS} accounts, every sign-in from 127.0.0.1; RSS after set-up {:.1} MiB",
@@ -133,34 +115,17 @@ async fn local(total: usize) -> anyhow::Result<()> {
             mib(rss),
         );
     }
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
 
 /// Sets up the accounts over HTTP as an admin would: identifier invitations, each signed up with
 /// its access code. Answers their sign-in identifiers.
-async fn local_accounts(addr: &str) -> anyhow::Result<Vec<String>> {
-    let signed_in = request(
-        addr,
-        "POST",
-        "/v1/orgs/demo/sign-in",
-        None,
-        Some(&json!({"identifier": ADMIN, "password": ADMIN_PASSWORD})),
-    )
-    .await?;
-    let token = signed_in.json()["token"]
-        .as_str()
-        .context("admin token")?
-        .to_string();
-    let settings = request(
-        addr,
-        "PATCH",
-        "/v1/orgs/demo/settings",
-        Some(&token),
-        Some(&json!({"sign_up_without_email": true})),
-    )
-    .await?;
-    anyhow::ensure!(settings.status == 200, "settings: {settings:?}");
+async fn local_accounts(server: &gatehouse_bench::LocalServer) -> anyhow::Result<Vec<String>> {
+    let addr = server.addr.as_str();
+    let token = server.sign_in(ADMIN, ADMIN_PASSWORD).await?;
+    server
+        .change_settings(&token, json!({"sign_up_without_email": true}))
+        .await?;
     let mut identifiers = Vec::new();
     for i in 0..ACCOUNTS {
         let invited = request(

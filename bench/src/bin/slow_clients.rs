@@ -8,57 +8,29 @@
 //!  target/release/slow_clients`
 
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gatehouse_bench::http::request;
-use gatehouse_bench::{free_port, memory_kib, mib, ms, percentiles};
+use gatehouse_bench::{memory_kib, mib, ms, percentiles};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HALF_SENT: u32 = 1000;
 const SAMPLES: usize = 200;
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let data = std::env::temp_dir().join(format!("gatehouse-slow-{port}"));
-    let _ = std::fs::remove_dir_all(&data);
-    let dir = std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
-    let server = Command::new(format!("{dir}/gatehouse-local"))
-        .env("GATEHOUSE_ADDR", &addr)
-        .env("GATEHOUSE_DATA_DIR", &data)
-        .env(
+    let server = gatehouse_bench::LocalServer::start(&[
+        (
             "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
             "a very long bootstrap phrase",
-        )
-        .env("GATEHOUSE_HEADER_TIMEOUT_SECS", "5")
-        .env("GATEHOUSE_REQUEST_TIMEOUT_SECS", "5")
-        .env("GATEHOUSE_CLEANUP_EVERY_SECS", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("start gatehouse-local (cargo build --release -p gatehouse-local)")?;
-    let pid = server.id();
-    let _server = Killed(server);
-    for _ in 0..200 {
-        if request(&addr, "GET", "/openapi.json", None, None)
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        ),
+        ("GATEHOUSE_HEADER_TIMEOUT_SECS", "5"),
+        ("GATEHOUSE_REQUEST_TIMEOUT_SECS", "5"),
+        ("RUST_LOG", "error"),
+    ])
+    .await?;
+    let (addr, pid) = (server.addr.clone(), server.pid());
     println!("gatehouse-local (release), header and request timeouts 5 s, {SAMPLES} requests of each kind");
     println!("| while | GET /demo/sign-in p50 / p95 | GET /openapi.json p50 / p95 | answers other than 200 | RSS |");
     println!("|---|---|---|---|---|");
@@ -94,7 +66,6 @@ async fn main() -> anyhow::Result<()> {
         last.as_secs_f64()
     );
     row(&addr, pid, "after").await?;
-    let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }
 
