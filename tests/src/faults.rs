@@ -374,28 +374,16 @@ fn refusal(operation: &str, fault: Fault) -> Response {
             "com.amazonaws.dynamodb.v20120810#InternalServerError",
             "Internal server error",
         ),
-        (Some("SES"), Fault::Throttle) => {
-            (429, "TooManyRequestsException", "Maximum sending rate exceeded.")
-        }
+        (Some("SES"), Fault::Throttle) => (
+            429,
+            "TooManyRequestsException",
+            "Maximum sending rate exceeded.",
+        ),
         (Some("SES"), _) => (500, "InternalFailure", "Internal failure"),
         (_, Fault::Throttle) => {
-            return Response::builder()
-                .status(503)
-                .header("content-type", "application/xml")
-                .body(axum::body::Body::from(
-                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-                ))
-                .expect("a response")
+            return xml_error(503, "SlowDown", "Please reduce your request rate.")
         }
-        _ => {
-            return Response::builder()
-                .status(500)
-                .header("content-type", "application/xml")
-                .body(axum::body::Body::from(
-                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>",
-                ))
-                .expect("a response")
-        }
+        _ => return xml_error(500, "InternalError", "We encountered an internal error."),
     };
     let content_type = if operation.starts_with("DynamoDB") {
         "application/x-amz-json-1.0"
@@ -409,5 +397,16 @@ fn refusal(operation: &str, fault: Fault) -> Response {
         .body(axum::body::Body::from(
             json!({"__type": kind, "message": message}).to_string(),
         ))
+        .expect("a response")
+}
+
+/// S3's refusal: an XML error document.
+fn xml_error(status: u16, code: &str, message: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(axum::body::Body::from(format!(
+            "<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        )))
         .expect("a response")
 }

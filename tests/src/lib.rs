@@ -35,7 +35,7 @@ use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, Boot
 use gatehouse_domain::{Config, Services};
 use gatehouse_embedded::{EmbeddedItems, FileOutbox, LocalFiles};
 use gatehouse_store::{ItemStore, Records};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -374,6 +374,17 @@ impl Bundle {
         (reply, delivered)
     }
 
+    /// PUTs `bytes` to an S3 upload URL and answers the object's key; no event is delivered
+    /// (see [`Bundle::deliver_upload_event`]).
+    pub async fn upload_to_s3(&self, url: &str, bytes: Vec<u8>) -> String {
+        let FileHost::S3 { bucket } = &self.files else {
+            panic!("uploads to S3 are the AWS backend's")
+        };
+        let put = self.files.send("PUT", url, bytes).await;
+        assert_eq!(put.status, 200, "{put:?}");
+        s3_key(url, bucket)
+    }
+
     /// What S3 would send the `bulk-import` function for an upload of `key`, delivered.
     pub async fn deliver_upload_event(
         &self,
@@ -497,18 +508,26 @@ impl Bundle {
             .await
     }
 
-    /// Turns on `sign_up_without_email` as the admin.
-    pub async fn set_without_email(&self, on: bool) {
+    /// Changes the organisation's settings as the admin; they must be taken.
+    pub async fn change_settings(&self, settings: Value) -> Reply {
         let reply = self
             .gateway
             .send(
                 "PATCH",
                 "/v1/orgs/demo/settings",
                 Some(&self.admin_token),
-                Some(json!({ "sign_up_without_email": on }).to_string()),
+                Some(settings.to_string()),
             )
             .await;
         assert_eq!(reply.status, 200, "{reply:?}");
+        reply
+    }
+
+    /// Turns on `sign_up_without_email` as the admin.
+    pub async fn set_without_email(&self, on: bool) {
+        let reply = self
+            .change_settings(json!({ "sign_up_without_email": on }))
+            .await;
         assert_eq!(reply.json["sign_up_without_email"], json!(on));
     }
 
@@ -596,6 +615,25 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// An xlsx with the template's Email, First name and Last name columns, a row for each of
+/// `emails` ("Bulk Invitee").
+pub fn import_sheet(emails: &[String]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, header) in ["Email", "First name", "Last name"].iter().enumerate() {
+        sheet
+            .write_string(0, col as u16, *header)
+            .expect("a header");
+    }
+    for (row, email) in emails.iter().enumerate() {
+        let row = row as u32 + 1;
+        sheet.write_string(row, 0, email).expect("a cell");
+        sheet.write_string(row, 1, "Bulk").expect("a cell");
+        sheet.write_string(row, 2, "Invitee").expect("a cell");
+    }
+    book.save_to_buffer().expect("an xlsx")
 }
 
 /// Whether an HTML body links to a URL containing `fragment` (entities undone).

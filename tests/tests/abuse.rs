@@ -209,16 +209,7 @@ async fn an_outsider_guessing_codes_cannot_make_employees_wait(backend: Backend)
 async fn answers_about_existing_and_unknown_people_are_identical(backend: Backend) {
     let b = Bundle::start(backend).await;
     b.set_without_email(true).await;
-    let on = b
-        .gateway
-        .send(
-            "PATCH",
-            "/v1/orgs/demo/settings",
-            Some(&b.admin_token),
-            Some(json!({"self_registration": true}).to_string()),
-        )
-        .await;
-    assert_eq!(on.status, 200, "{on:?}");
+    b.change_settings(json!({"self_registration": true})).await;
     // Someone with an account by identifier, whose code is spent.
     let code = b.invite_uid("K9", "member", &[]).await.json["access_code"]
         .as_str()

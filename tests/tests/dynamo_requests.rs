@@ -148,25 +148,9 @@ async fn a_500_row_import_costs_at_most_60_requests() {
     let counted = mails.clone();
     let b = Bundle::start_in("eu-west-2", Backend::Aws, move |_| counted, |items| items).await;
     let emails: Vec<String> = (0..500).map(|n| b.email(&format!("bulk{n}"))).collect();
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (col, header) in ["Email", "First name", "Last name"].iter().enumerate() {
-        sheet.write_string(0, col as u16, *header).unwrap();
-    }
-    for (row, email) in emails.iter().enumerate() {
-        let row = row as u32 + 1;
-        sheet.write_string(row, 0, email).unwrap();
-        sheet.write_string(row, 1, "Bulk").unwrap();
-        sheet.write_string(row, 2, "Invitee").unwrap();
-    }
-    let file = book.save_to_buffer().unwrap();
+    let file = gatehouse_e2e::import_sheet(&emails);
     let (id, url) = b.start_import(false).await;
-    let put = b.files.send("PUT", &url, file.clone()).await;
-    assert_eq!(put.status, 200);
-    let gatehouse_e2e::FileHost::S3 { bucket } = &b.files else {
-        unreachable!()
-    };
-    let key = gatehouse_e2e::s3_key(&url, bucket);
+    let key = b.upload_to_s3(&url, file.clone()).await;
     counts(&b);
     b.deliver_upload_event(&key, file.len()).await.unwrap();
     let used = counts(&b);

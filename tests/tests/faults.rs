@@ -200,22 +200,6 @@ async fn single_invitations_under_faults_are_neither_lost_nor_mailed_twice() {
     assert_eq!(duplicated, 0, "emails sent twice: {mails:?}");
 }
 
-/// An xlsx of `emails` under the template's headers.
-fn sheet_of(emails: &[String]) -> Vec<u8> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (col, header) in ["Email", "First name", "Last name"].iter().enumerate() {
-        sheet.write_string(0, col as u16, *header).unwrap();
-    }
-    for (row, email) in emails.iter().enumerate() {
-        let row = row as u32 + 1;
-        sheet.write_string(row, 0, email).unwrap();
-        sheet.write_string(row, 1, "Bulk").unwrap();
-        sheet.write_string(row, 2, "Invitee").unwrap();
-    }
-    book.save_to_buffer().unwrap()
-}
-
 /// A 500-row import while 30 % of DynamoDB calls are throttled, 30 % of batch reads come back
 /// partly unprocessed, 30 % of S3 calls are slowed down and 30 % of the emails are refused by
 /// SES through all of the SDK's attempts. The S3 event is delivered again whenever a delivery
@@ -227,14 +211,9 @@ async fn a_500_row_import_under_faults_invites_and_mails_everyone_once() {
     let proxy = FaultyAws::start(&aws_endpoint(), 0x5eed_0500).await;
     let b = Bundle::start_through(&proxy.endpoint, "eu-west-3", |items| items).await;
     let emails: Vec<String> = (0..500).map(|n| b.email(&format!("bulk{n}"))).collect();
-    let file = sheet_of(&emails);
+    let file = gatehouse_e2e::import_sheet(&emails);
     let (id, url) = b.start_import(false).await;
-    let put = b.files.send("PUT", &url, file.clone()).await;
-    assert_eq!(put.status, 200, "{put:?}");
-    let gatehouse_e2e::FileHost::S3 { bucket } = &b.files else {
-        unreachable!("the AWS backend")
-    };
-    let key = gatehouse_e2e::s3_key(&url, bucket);
+    let key = b.upload_to_s3(&url, file.clone()).await;
 
     proxy.fail_persistently(
         "SES.SendEmail",
@@ -328,14 +307,12 @@ async fn an_event_for_a_deleted_upload_changes_nothing() {
     let proxy = FaultyAws::start(&aws_endpoint(), 0x5eed_0de1).await;
     let b = Bundle::start_through(&proxy.endpoint, "us-east-1", |items| items).await;
     let emails: Vec<String> = (0..3).map(|n| b.email(&format!("gone{n}"))).collect();
-    let file = sheet_of(&emails);
+    let file = gatehouse_e2e::import_sheet(&emails);
     let (id, url) = b.start_import(false).await;
-    let put = b.files.send("PUT", &url, file.clone()).await;
-    assert_eq!(put.status, 200);
+    let key = b.upload_to_s3(&url, file.clone()).await;
     let gatehouse_e2e::FileHost::S3 { bucket } = &b.files else {
         unreachable!("the AWS backend")
     };
-    let key = gatehouse_e2e::s3_key(&url, bucket);
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&gatehouse_e2e::aws_config().await)
             .force_path_style(true)
