@@ -17,7 +17,7 @@ mod mail;
 pub use faults::{Fault, FaultyAws, Tally};
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
 pub use gateway::{Gateway, Reply, DEFAULT_CLIENT};
-pub use mail::{unescape_html, Mailbox, ReceivedMail};
+pub use mail::{unescape_html, DownMailer, Mailbox, ReceivedMail};
 
 use std::sync::Arc;
 use std::time::Duration;

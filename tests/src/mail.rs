@@ -274,6 +274,21 @@ pub fn parse_eml(raw: &str) -> ReceivedMail {
     mail
 }
 
+/// A mail service that is down: every send fails.
+pub struct DownMailer;
+
+#[async_trait::async_trait]
+impl gatehouse_domain::ports::Mailer for DownMailer {
+    async fn send(
+        &self,
+        _: &gatehouse_domain::ports::OutgoingEmail,
+    ) -> Result<(), gatehouse_domain::ports::MailError> {
+        Err(gatehouse_domain::ports::MailError(
+            "the mail service is down".into(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -682,15 +682,6 @@ async fn sign_in_never_says_whether_the_email_exists(backend: Backend) {
     assert_eq!(unknown.text, not_email.text);
 }
 
-struct FailingMailer;
-
-#[async_trait::async_trait]
-impl Mailer for FailingMailer {
-    async fn send(&self, _email: &OutgoingEmail) -> Result<(), MailError> {
-        Err(MailError("the mail service is down".into()))
-    }
-}
-
 async fn an_unsent_invitation_is_kept_for_retry(backend: Backend) {
     // SES on moto refuses an unverified sender for real; the outbox has no such failure, so the
     // embedded run injects one.
@@ -698,7 +689,7 @@ async fn an_unsent_invitation_is_kept_for_retry(backend: Backend) {
         Backend::Aws => {
             Arc::new(gatehouse_e2e::ses_mailer("no-reply@unverified-sender.invalid").await)
         }
-        Backend::Embedded => Arc::new(FailingMailer),
+        Backend::Embedded => Arc::new(gatehouse_e2e::DownMailer),
     };
     let b = Bundle::start_with(backend, move |_| mailer).await;
     let nina = b.email("nina");

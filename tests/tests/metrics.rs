@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use gatehouse_domain::metrics::Metric;
-use gatehouse_domain::ports::{MailError, Mailer, OutgoingEmail};
 use gatehouse_e2e::{on_both_backends, Backend, Bundle};
 
 on_both_backends!(
@@ -53,17 +52,8 @@ async fn invitations_emails_and_sign_ins_are_counted(backend: Backend) {
     assert_eq!(b.metrics.get(Metric::EmailsFailed), 0);
 }
 
-struct RefusingMailer;
-
-#[async_trait::async_trait]
-impl Mailer for RefusingMailer {
-    async fn send(&self, _: &OutgoingEmail) -> Result<(), MailError> {
-        Err(MailError("the mail service is down".into()))
-    }
-}
-
 async fn an_email_the_mail_service_refuses_is_counted_as_failed(backend: Backend) {
-    let b = Bundle::start_with(backend, |_| Arc::new(RefusingMailer)).await;
+    let b = Bundle::start_with(backend, |_| Arc::new(gatehouse_e2e::DownMailer)).await;
     let nina = b.email("nina");
     let invited = b.invite(&nina, "member", &[]).await;
     assert_eq!(invited.status, 201, "{invited:?}");
