@@ -4,7 +4,7 @@ use crate::error::{Rejection, RejectionClass};
 use std::time::Duration;
 
 use crate::clock::Timestamp;
-use crate::model::{Group, Org, OrgEntry, PasswordReset, Settings, User};
+use crate::model::{Group, Org, OrgEntry, Settings, User};
 use crate::password::{Password, PasswordError};
 use crate::ports::{Page, PageRequest, WriteError};
 use crate::secret::SecretToken;
@@ -264,18 +264,7 @@ async fn save_link(
     user: &User,
     valid_for: Duration,
 ) -> Result<SetPasswordLink, SetPasswordLinkError> {
-    let now = services.clock.now();
-    let token = SecretToken::generate(services.random.as_ref());
-    let reset = PasswordReset {
-        org: domain.clone(),
-        user_id: user.id.clone(),
-        token_hash: token.hash(),
-        created_at: now,
-        expires_at: now.plus(valid_for),
-    };
-    services
-        .store
-        .save_password_reset(&reset)
+    let (token, reset) = crate::usecase::password::issue_reset(services, domain, user, valid_for)
         .await
         .map_err(|e| SetPasswordLinkError::Internal(e.to_string()))?;
     Ok(SetPasswordLink {

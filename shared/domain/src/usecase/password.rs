@@ -128,6 +128,27 @@ pub fn reset_link(services: &Services, org: &OrgDomain, token: &SecretToken) -> 
     )
 }
 
+/// Saves a password reset of `user`'s, valid for `valid_for`: its token (for the link) and
+/// the reset as saved.
+pub(crate) async fn issue_reset(
+    services: &Services,
+    org_domain: &OrgDomain,
+    user: &User,
+    valid_for: Duration,
+) -> Result<(SecretToken, PasswordReset), WriteError> {
+    let now = services.clock.now();
+    let token = SecretToken::generate(services.random.as_ref());
+    let reset = PasswordReset {
+        org: org_domain.clone(),
+        user_id: user.id.clone(),
+        token_hash: token.hash(),
+        created_at: now,
+        expires_at: now.plus(valid_for),
+    };
+    services.store.save_password_reset(&reset).await?;
+    Ok((token, reset))
+}
+
 /// Mails a reset link if an account has this email, in `language` (the page's) or else the
 /// organisation's. The answer is the same either way; the caller pads the response time so
 /// that it does not tell either.
@@ -153,18 +174,7 @@ pub async fn request_password_reset(
     let Some(user) = services.store.user_by_email(org_domain, email).await? else {
         return Ok(());
     };
-    let now = services.clock.now();
-    let token = SecretToken::generate(services.random.as_ref());
-    let reset = PasswordReset {
-        org: org_domain.clone(),
-        user_id: user.id.clone(),
-        token_hash: token.hash(),
-        created_at: now,
-        expires_at: now.plus(RESET_TTL),
-    };
-    services
-        .store
-        .save_password_reset(&reset)
+    let (token, reset) = issue_reset(services, org_domain, &user, RESET_TTL)
         .await
         .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
     let mail = PasswordResetMail {
