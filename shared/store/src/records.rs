@@ -545,31 +545,10 @@ impl OrgStore for Records {
     }
 
     async fn orgs(&self, page: &PageRequest) -> Result<Page<OrgEntry>, StoreError> {
-        let after = match &page.cursor {
-            Some(c) => Some(decode_cursor(c, |sk| OrgDomain::parse(sk).is_ok())?),
-            None => None,
-        };
-        let chunk = self
-            .items
-            .query(&Query {
-                index: None,
-                pk: keys::ORGS_PK.into(),
-                sk_prefix: String::new(),
-                after,
-                limit: page.limit.max(1),
-                descending: false,
-            })
-            .await
-            .map_err(unavailable)?;
-        let items = chunk
-            .items
-            .into_iter()
-            .map(|i| decode(i.attrs))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        self.page_of(keys::ORGS_PK.into(), page, false, |sk| {
+            OrgDomain::parse(sk).is_ok()
         })
+        .await
     }
 }
 
@@ -1180,6 +1159,44 @@ fn encode_cursor(sk: &str) -> String {
 }
 
 /// The sort key a cursor continues after, if it is one `valid` accepts.
+impl Records {
+    /// A page of the records of partition `pk`, in sort-key order (`descending`: reversed),
+    /// after the cursor, whose sort key must be `valid`.
+    async fn page_of<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        page: &PageRequest,
+        descending: bool,
+        valid: impl Fn(&str) -> bool,
+    ) -> Result<Page<T>, StoreError> {
+        let after = match &page.cursor {
+            Some(c) => Some(decode_cursor(c, valid)?),
+            None => None,
+        };
+        let chunk = self
+            .items
+            .query(&Query {
+                index: None,
+                pk,
+                sk_prefix: String::new(),
+                after,
+                limit: page.limit.max(1),
+                descending,
+            })
+            .await
+            .map_err(unavailable)?;
+        let items = chunk
+            .items
+            .into_iter()
+            .map(|i| decode(i.attrs))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        })
+    }
+}
+
 fn decode_cursor(cursor: &str, valid: impl Fn(&str) -> bool) -> Result<String, StoreError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
@@ -1653,31 +1670,10 @@ impl ImportStore for Records {
         org: &OrgDomain,
         page: &PageRequest,
     ) -> Result<Page<Import>, StoreError> {
-        let after = match &page.cursor {
-            Some(c) => Some(decode_cursor(c, |sk| ImportId::parse(sk).is_ok())?),
-            None => None,
-        };
-        let chunk = self
-            .items
-            .query(&Query {
-                index: None,
-                pk: keys::imports_pk(org),
-                sk_prefix: String::new(),
-                after,
-                limit: page.limit.max(1),
-                descending: true,
-            })
-            .await
-            .map_err(unavailable)?;
-        let items = chunk
-            .items
-            .into_iter()
-            .map(|i| decode(i.attrs))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: chunk.last_sk.as_deref().map(encode_cursor),
+        self.page_of(keys::imports_pk(org), page, true, |sk| {
+            ImportId::parse(sk).is_ok()
         })
+        .await
     }
 
     async fn update_import(&self, progress: ImportProgress<'_>) -> Result<(), WriteError> {
