@@ -77,9 +77,10 @@ impl Rejection for SignInError {
 }
 
 /// Four requests in three round trips when the password is right: the organisation, the
-/// account's identifier, the address's familiarity and the failure counters in one read; the charge written while the
-/// account is read; the session written with the account's counter cleared and the client's
-/// charge taken back. A wrong password costs the first two round trips only.
+/// account's identifier, the address's familiarity and the failure counters in one read; the
+/// charge written while the account is read; the session written with the account's counter
+/// cleared, the address marked familiar and the client's charge taken back. A wrong password
+/// costs the first two round trips only.
 pub async fn sign_in(
     services: &Services,
     org_domain: &OrgDomain,
