@@ -62,6 +62,19 @@ fn token_in(printed: &str, org: &str) -> SecretToken {
     SecretToken::parse(&line[prefix.len()..]).unwrap()
 }
 
+/// Sets root@acme.test's password with a link's token, and signs in with it.
+async fn set_through_link(
+    services: &Services,
+    org: &OrgDomain,
+    token: &SecretToken,
+    password: &str,
+) {
+    confirm_password_reset(services, org, token, password)
+        .await
+        .unwrap();
+    assert!(signs_in(services, org, "root@acme.test", password).await);
+}
+
 async fn signs_in(services: &Services, org: &OrgDomain, email: &str, password: &str) -> bool {
     sign_in(
         services,
@@ -136,18 +149,7 @@ where
 
     let services = open().await;
     let acme = OrgDomain::parse("acme").unwrap();
-    confirm_password_reset(&services, &acme, &first, "the first admin's passphrase")
-        .await
-        .unwrap();
-    assert!(
-        signs_in(
-            &services,
-            &acme,
-            "root@acme.test",
-            "the first admin's passphrase"
-        )
-        .await
-    );
+    set_through_link(&services, &acme, &first, "the first admin's passphrase").await;
     assert!(
         confirm_password_reset(&services, &acme, &first, "a second try at it")
             .await
@@ -155,18 +157,7 @@ where
         "a link works once"
     );
     // The second link is still good until spent; with it the password changes again.
-    confirm_password_reset(&services, &acme, &second, "another admin passphrase")
-        .await
-        .unwrap();
-    assert!(
-        signs_in(
-            &services,
-            &acme,
-            "root@acme.test",
-            "another admin passphrase"
-        )
-        .await
-    );
+    set_through_link(&services, &acme, &second, "another admin passphrase").await;
     assert!(
         !signs_in(
             &services,
