@@ -1,7 +1,7 @@
 //! A fault-injecting proxy in front of moto, on loopback: the bundle's AWS clients talk to it as
 //! they would to AWS, and it fails a chosen share of chosen calls the way AWS fails them —
-//! before anything happens (throttling, an internal error), or, for DynamoDB's batch calls, by
-//! doing part of the work and answering the rest unprocessed. It never fails a call after doing
+//! before anything happens (throttling, an internal error, no answer at all), or, for
+//! DynamoDB's batch calls, by doing part of the work and answering the rest unprocessed. It never fails a call after doing
 //! it: moto ignores `ClientRequestToken`, so a retried transaction would not be recognised as
 //! DynamoDB recognises it, and SES has no such token at all.
 //!
@@ -26,6 +26,8 @@ pub enum Fault {
     /// DynamoDB `BatchWriteItem` / `BatchGetItem`: the first half of the items done, the rest
     /// answered in `UnprocessedItems` / `UnprocessedKeys`.
     Unprocessed,
+    /// Never answered (nothing happens): a connection that hangs.
+    Hang,
 }
 
 /// A fault for the calls named `operation` (`DynamoDB.TransactWriteItems`, `DynamoDB.*`,
@@ -222,6 +224,10 @@ impl FaultyAws {
                 .await
             }
             Some(Fault::Unprocessed) => self.forward(method, uri, headers, body).await,
+            Some(Fault::Hang) => {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                StatusCode::GATEWAY_TIMEOUT.into_response()
+            }
             Some(fault) => refusal(&operation, fault),
         }
     }

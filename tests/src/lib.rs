@@ -131,14 +131,11 @@ pub async fn ses_mailer(from: &str) -> SesMailer {
     ses_mailer_at(&aws_endpoint(), from).await
 }
 
-/// [`ses_mailer`] through `endpoint`, retrying as deployed ([`gatehouse_aws::ses::SES_ATTEMPTS`]).
+/// [`ses_mailer`] through `endpoint`, with the deployed client's attempts and timeouts
+/// ([`gatehouse_aws::ses::ses_client`]) and the tests' short back-off.
 pub async fn ses_mailer_at(endpoint: &str, from: &str) -> SesMailer {
     let config = aws_config_at(endpoint, "us-east-1").await;
-    let client = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&config)
-            .retry_config(test_retries(gatehouse_aws::ses::SES_ATTEMPTS))
-            .build(),
-    );
+    let client = gatehouse_aws::ses::ses_client(&config);
     // Creating an identity that exists fails; that is fine, it is verified either way.
     let _ = client
         .create_email_identity()

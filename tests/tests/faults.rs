@@ -514,3 +514,42 @@ async fn a_cleanup_that_dies_half_way_is_finished_by_the_next(backend: Backend) 
     let first = invitation_mails(&b, &reminded).await;
     assert!(first.values().all(|n| *n == 1), "{first:?}");
 }
+
+/// SES stops answering (every attempt of every send hangs): an invitation is still answered
+/// within API Gateway's 29 seconds — saved, its email queued — and the cleanup sends it, once,
+/// when SES answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mail_service_that_hangs_holds_no_request_past_its_timeout() {
+    let proxy = FaultyAws::start(&aws_endpoint(), 0x5eed_0a11).await;
+    let b = Bundle::start_through(&proxy.endpoint, "us-east-1", |items| items).await;
+    proxy.fail("SES.SendEmail", Fault::Hang, 1.0);
+    let hung = b.email("hung");
+    let started = std::time::Instant::now();
+    let reply = b.invite(&hung, "member", &[]).await;
+    let took = started.elapsed();
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(reply.json["delivery"], "queued", "{reply:?}");
+    assert!(
+        took < Duration::from_secs(29),
+        "answered after {took:?}, past API Gateway's limit"
+    );
+    proxy.heal();
+    let (cleaned, _) = clean_up_until_quiet(&b).await;
+    let mails = invitation_mails(&b, std::slice::from_ref(&hung)).await;
+    report(
+        "SES hanging",
+        &proxy,
+        0,
+        mails.values().map(|n| n.saturating_sub(1)).sum(),
+        &format!(
+            "invite answered 201 queued after {:.1} s; the cleanup sent {} when SES answered again",
+            took.as_secs_f64(),
+            cleaned.retried
+        ),
+    );
+    assert_eq!(
+        mails.values().copied().collect::<Vec<_>>(),
+        [1],
+        "{mails:?}"
+    );
+}

@@ -156,14 +156,7 @@ fn services_with(
         settings.metrics_namespace.clone(),
         clock.clone(),
     ));
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(aws)
-            .retry_config(
-                aws_config::retry::RetryConfig::standard()
-                    .with_max_attempts(crate::ses::SES_ATTEMPTS),
-            )
-            .build(),
-    );
+    let ses = crate::ses::ses_client(aws);
     Ok(Services {
         store: Arc::new(Records::new(Arc::new(DynamoItems::new(
             dynamo,

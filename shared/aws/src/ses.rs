@@ -47,6 +47,33 @@ pub fn tags_of(email: &OutgoingEmail) -> Result<Vec<MessageTag>, MailError> {
 
 /// How many times a send is tried before its invitation is left queued.
 pub const SES_ATTEMPTS: u32 = 5;
+/// How long one attempt may take before it is given up (and tried again)…
+pub const SES_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// …and all of a send's attempts together: a send that hangs leaves its invitation queued well
+/// within API Gateway's 29 seconds, instead of holding the request (or the cleanup) until the
+/// function times out.
+pub const SES_SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An SES v2 client from `config`, making up to [`SES_ATTEMPTS`] attempts per send (with the
+/// configuration's back-off), each within [`SES_ATTEMPT_TIMEOUT`], all within
+/// [`SES_SEND_TIMEOUT`].
+pub fn ses_client(config: &aws_config::SdkConfig) -> Client {
+    let retries = config
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(aws_config::retry::RetryConfig::standard)
+        .with_max_attempts(SES_ATTEMPTS);
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(SES_ATTEMPT_TIMEOUT)
+        .operation_timeout(SES_SEND_TIMEOUT)
+        .build();
+    Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(config)
+            .retry_config(retries)
+            .timeout_config(timeouts)
+            .build(),
+    )
+}
 
 impl SesMailer {
     /// `from` is a verified SES identity, e.g. `Gatehouse <no-reply@example.com>`.
