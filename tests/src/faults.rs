@@ -202,26 +202,12 @@ impl FaultyAws {
         match self.decide(&operation, &body) {
             None => self.forward(method, uri, headers, body).await,
             Some(Fault::Unprocessed) if operation == "DynamoDB.BatchWriteItem" => {
-                self.partial_batch(
-                    method,
-                    uri,
-                    headers,
-                    body,
-                    "RequestItems",
-                    "UnprocessedItems",
-                )
-                .await
+                self.partial_batch(method, uri, headers, body, "UnprocessedItems")
+                    .await
             }
             Some(Fault::Unprocessed) if operation == "DynamoDB.BatchGetItem" => {
-                self.partial_batch(
-                    method,
-                    uri,
-                    headers,
-                    body,
-                    "RequestItems",
-                    "UnprocessedKeys",
-                )
-                .await
+                self.partial_batch(method, uri, headers, body, "UnprocessedKeys")
+                    .await
             }
             Some(Fault::Unprocessed) => self.forward(method, uri, headers, body).await,
             Some(Fault::Hang) => {
@@ -288,14 +274,13 @@ impl FaultyAws {
         uri: Uri,
         headers: HeaderMap,
         body: Bytes,
-        asked: &str,
         left: &str,
     ) -> Response {
         let Ok(mut call) = serde_json::from_slice::<Value>(&body) else {
             return self.forward(method, uri, headers, body).await;
         };
         let mut unprocessed = serde_json::Map::new();
-        if let Some(tables) = call[asked].as_object_mut() {
+        if let Some(tables) = call["RequestItems"].as_object_mut() {
             for (table, requests) in tables.iter_mut() {
                 // BatchWriteItem: a list of write requests; BatchGetItem: {"Keys": [...], ...}.
                 let list = match requests {
