@@ -13,6 +13,7 @@ mod faults;
 mod files;
 mod gateway;
 mod mail;
+pub mod pages;
 
 pub use faults::{Fault, FaultyAws, Tally};
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};

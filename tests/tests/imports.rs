@@ -488,7 +488,8 @@ async fn only_this_organisations_admins_get_the_template(backend: Backend) {
     b.gateway
         .get("/v1/orgs/nowhere/imports/template", Some(&b.admin_token))
         .await
-        .assert_problem(404, "org_not_found");
+        // demo's session is no session in another organisation, existing or not.
+        .assert_problem(401, "unauthenticated");
     // Another organisation's admin: demo's session means nothing there, and theirs nothing here.
     let root = b.email("root");
     gatehouse_domain::usecase::bootstrap::bootstrap_org(

@@ -1,9 +1,8 @@
 //! The hosted pages, end to end on both backends, driven as a browser would: following the
 //! links in the emails really sent, keeping cookies, reading the CSRF token out of each form.
 
-use std::collections::HashMap;
-
-use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply};
+use gatehouse_e2e::pages::{heading, hidden_fields, signed_in, with_csrf, Browser};
+use gatehouse_e2e::{on_both_backends, Backend, Bundle};
 use serde_json::json;
 
 on_both_backends!(
@@ -21,140 +20,6 @@ on_both_backends!(
     an_admin_imports_a_spreadsheet_and_exports_in_the_console,
     an_operators_set_password_link_opens_a_new_organisations_console,
 );
-
-/// A browser: its cookies, its language.
-struct Browser<'a> {
-    b: &'a Bundle,
-    cookies: HashMap<String, String>,
-    language: &'static str,
-}
-
-impl<'a> Browser<'a> {
-    fn new(b: &'a Bundle) -> Self {
-        Self {
-            b,
-            cookies: HashMap::new(),
-            language: "en-GB,en;q=0.9",
-        }
-    }
-
-    fn headers(&self) -> Vec<(String, String)> {
-        let mut headers = vec![("accept-language".to_string(), self.language.to_string())];
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            headers.push(("cookie".into(), jar.join("; ")));
-        }
-        headers
-    }
-
-    fn keep_cookies(&mut self, reply: &Reply) {
-        for (name, value) in &reply.headers {
-            if !name.eq_ignore_ascii_case("set-cookie") {
-                continue;
-            }
-            let pair = value.split(';').next().unwrap_or("");
-            let (k, v) = pair.split_once('=').expect("name=value");
-            if value.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Reply {
-        let reply = self
-            .b
-            .gateway
-            .raw_from("198.51.100.7", "GET", path, self.headers(), None)
-            .await;
-        assert_page_headers(&reply);
-        self.keep_cookies(&reply);
-        reply
-    }
-
-    /// Submits a form, the CSRF token taken from `page` as the browser would send it.
-    async fn submit(&mut self, page: &Reply, action: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut all: Vec<(String, String)> = hidden_fields(&page.text);
-        for (k, v) in fields {
-            all.retain(|(name, _)| name != k);
-            all.push((k.to_string(), v.to_string()));
-        }
-        self.post(action, &all).await
-    }
-
-    async fn post(&mut self, action: &str, fields: &[(String, String)]) -> Reply {
-        let mut headers = self.headers();
-        headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
-        let body = serde_urlencoded::to_string(fields).unwrap();
-        let reply = self
-            .b
-            .gateway
-            .raw_from("198.51.100.7", "POST", action, headers, Some(body))
-            .await;
-        assert_page_headers(&reply);
-        self.keep_cookies(&reply);
-        reply
-    }
-}
-
-/// Every page is sent with the security headers and as HTML (or a redirect).
-#[track_caller]
-fn assert_page_headers(reply: &Reply) {
-    let csp = reply.header("content-security-policy").expect("a CSP");
-    assert!(
-        !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
-        "{csp}"
-    );
-    assert!(csp.contains("default-src 'none'"), "{csp}");
-    assert_eq!(reply.header("x-frame-options"), Some("DENY"));
-    assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
-    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
-    if reply.status != 303 {
-        assert_eq!(reply.header("cache-control"), Some("no-store"), "{reply:?}");
-        assert_eq!(
-            reply.content_type.as_deref(),
-            Some("text/html; charset=utf-8"),
-            "{reply:?}"
-        );
-        assert!(reply.text.starts_with("<!doctype html>"), "{reply:?}");
-    }
-}
-
-/// The inputs of the page with their values as the browser would send them (hidden ones and
-/// text fields as filled in), checkboxes left unticked.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for tag in html.split("<input").skip(1) {
-        let tag = tag.split('>').next().unwrap_or("");
-        if tag.contains("type=\"checkbox\"") {
-            continue;
-        }
-        let attr = |name: &str| {
-            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-            Some(gatehouse_e2e::unescape_html(
-                &tag[start..start + tag[start..].find('"')?],
-            ))
-        };
-        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
-            out.push((n, v));
-        }
-    }
-    out
-}
-
-fn heading(reply: &Reply) -> String {
-    let start = reply.text.find("<h1>").map(|i| i + 4).unwrap_or(0);
-    let end = reply.text[start..].find("</h1>").unwrap_or(0);
-    gatehouse_e2e::unescape_html(&reply.text[start..start + end])
-}
 
 async fn last_link_to(b: &Bundle, email: &str) -> String {
     let mails = b.mailbox.messages_to(email).await;
@@ -679,21 +544,6 @@ async fn forms_without_their_csrf_token_change_nothing(backend: Backend) {
     assert_eq!(done.status, 303, "{done:?}");
 }
 
-/// A browser signed in through the sign-in page.
-async fn signed_in<'a>(b: &'a Bundle, identifier: &str, password: &str) -> Browser<'a> {
-    let mut browser = Browser::new(b);
-    let form = browser.get("/demo/sign-in").await;
-    let done = browser
-        .submit(
-            &form,
-            "/demo/sign-in",
-            &[("identifier", identifier), ("password", password)],
-        )
-        .await;
-    assert_eq!(done.status, 303, "{done:?}");
-    browser
-}
-
 async fn an_admin_invites_lists_resends_and_withdraws_in_the_console(backend: Backend) {
     let b = Bundle::start(backend).await;
     let design = b.group("Design").await;
@@ -854,20 +704,31 @@ async fn the_console_is_for_signed_in_admins(backend: Backend) {
     assert!(list
         .text
         .contains("Only administrators of demo can do this."));
+    // Members may not invite here: they are not shown the form (only what they may do), and a
+    // form posted anyway is refused.
     let form = member.get("/demo/admin/invite").await;
+    assert_eq!(form.status, 403, "{form:?}");
+    assert!(
+        !form.text.contains("name=\"email\""),
+        "no form: {}",
+        form.text
+    );
+    let friend = b.email("friend");
     let tried = member
-        .submit(
-            &form,
+        .post(
             "/demo/admin/invite",
-            &[
-                ("email", &b.email("friend")),
-                ("first_name", "F"),
-                ("last_name", "R"),
-            ],
+            &with_csrf(
+                &welcome,
+                &[
+                    ("email", &friend),
+                    ("first_name", "F"),
+                    ("last_name", "R"),
+                    ("role", "member"),
+                ],
+            ),
         )
         .await;
-    assert_eq!(tried.status, 422, "{tried:?}");
-    assert!(tried.text.contains("role=\"alert\""), "{}", tried.text);
+    assert_eq!(tried.status, 403, "{tried:?}");
     assert_eq!(b.invitation_count().await, 1, "nothing made");
     // With members_can_invite, the welcome page offers the invite form, and it works.
     let on = b
@@ -916,16 +777,6 @@ async fn the_console_is_for_signed_in_admins(backend: Backend) {
     foreign.cookies.insert("gh_session".into(), other);
     let page = foreign.get("/demo/admin/invitations").await;
     assert_eq!(page.status, 303);
-}
-
-/// The form's CSRF token with `fields`, as a browser would post them.
-fn with_csrf(page: &Reply, fields: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> = hidden_fields(&page.text)
-        .into_iter()
-        .filter(|(k, _)| k == "csrf")
-        .collect();
-    all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    all
 }
 
 async fn admins_change_authorisations_and_the_link_in_the_console(backend: Backend) {

@@ -10,6 +10,7 @@ on_both_backends!(
     reset_requests_answer_the_same_whatever_the_email,
     reset_links_expire_after_an_hour,
     weak_new_passwords_are_refused_and_spend_nothing,
+    a_password_change_voids_every_reset_link_mailed_before_it,
 );
 
 async fn ask(b: &Bundle, email: &str) -> Reply {
@@ -169,4 +170,65 @@ async fn weak_new_passwords_are_refused_and_spend_nothing(backend: Backend) {
             .assert_problem(422, code);
     }
     assert_eq!(confirm(&b, &token, "finally a good one").await.status, 204);
+}
+
+/// Two links mailed, the first used: the second is void. A link mailed, then the password changed
+/// by its owner: the link is void. Holding an older mail (forwarded, a shared inbox) takes nothing.
+async fn a_password_change_voids_every_reset_link_mailed_before_it(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    assert_eq!(ask(&b, &b.admin_email).await.status, 202);
+    assert_eq!(ask(&b, &b.admin_email).await.status, 202);
+    let tokens: Vec<String> = b
+        .mailbox
+        .messages_to(&b.admin_email)
+        .await
+        .iter()
+        .map(|m| m.link_token().expect("a reset link"))
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_ne!(tokens[0], tokens[1]);
+    // Either link works until one is used (mail may arrive out of order): here the older one.
+    assert_eq!(
+        confirm(&b, &tokens[0], "the first new passphrase")
+            .await
+            .status,
+        204
+    );
+    confirm(&b, &tokens[1], "a hijacking passphrase")
+        .await
+        .assert_problem(422, "invalid_token");
+    b.sign_in(&b.admin_email, "a hijacking passphrase")
+        .await
+        .assert_problem(401, "invalid_credentials");
+
+    // A link mailed, then the password changed by its owner with the current one.
+    ask(&b, &b.admin_email).await;
+    let pending = b.sign_up_token(&b.admin_email).await;
+    let signed = b.sign_in(&b.admin_email, "the first new passphrase").await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+    let token = signed.json["token"].as_str().unwrap().to_string();
+    let me = signed.json["user"]["id"].as_str().unwrap().to_string();
+    let changed = b
+        .gateway
+        .send(
+            "PUT",
+            &format!("/v1/orgs/demo/users/{me}/password"),
+            Some(&token),
+            Some(
+                json!({"password": "the owner's own choice", "current_password": "the first new passphrase"})
+                    .to_string(),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{changed:?}");
+    confirm(&b, &pending, "a hijacking passphrase")
+        .await
+        .assert_problem(422, "invalid_token");
+    assert_eq!(
+        b.sign_in(&b.admin_email, "the owner's own choice")
+            .await
+            .status,
+        200,
+        "the owner's password stands"
+    );
 }

@@ -34,9 +34,14 @@ fn held(kind: CellKind) -> Option<&'static str> {
 
 impl Spreadsheets for Sheets {
     fn read(&self, bytes: &[u8]) -> Result<Vec<ImportRow>, FileRefusal> {
-        let rows = gatehouse_sheets::read_rows(bytes).map_err(|e| FileRefusal {
-            code: e.code(),
-            message: e.to_string(),
+        let rows = gatehouse_sheets::read_rows(bytes).map_err(|e| {
+            if let Some(cause) = e.cause() {
+                tracing::warn!(code = e.code(), cause, "an uploaded file could not be read");
+            }
+            FileRefusal {
+                code: e.code(),
+                message: e.to_string(),
+            }
         })?;
         Ok(rows
             .rows

@@ -294,6 +294,7 @@ fn group_ids(raw: &[String]) -> Result<Vec<GroupId>, ParseError> {
         (status = 403, description = "`forbidden` (identifier invitations are for admins), `only_admins_can_invite` (the settings do not let the caller invite), `group_not_administered` (a group the caller does not administer), `sign_up_without_email_disabled`", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`, `uid_taken`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_invitations`: the inviter's `invitations_per_hour` (`admin_invitations_per_hour` for admins) or the address's `invitations_per_address_per_day` is used up; `Retry-After` says when the window ends", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_email`, `invalid_uid`, `email_or_uid`, `invalid_role`, `invalid_name`, `invalid_message`, `invalid_group_id`, `too_many_groups`, `unknown_group`, `email_domain_not_allowed`, `missing_field`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -507,6 +508,7 @@ async fn revoke(
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`, `invitation_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`invitation_accepted`, `invitation_revoked`, `invitation_changed`, `email_taken`, `uid_taken` (an expired invitation whose address was invited again)", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_invitations`: the inviter's `invitations_per_hour` (`admin_invitations_per_hour` for admins) or the address's `invitations_per_address_per_day` is used up; `Retry-After` says when the window ends", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "invitations"

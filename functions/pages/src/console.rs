@@ -78,6 +78,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("back_to_list", "Back to the invitations", "Retour aux invitations"),
     ("forbidden_title", "Not for you", "Accès refusé"),
     ("forbidden", "Only administrators of {org} can do this.", "Seuls les administrateurs de {org} peuvent faire cela."),
+    ("cannot_invite", "{org} lets only its administrators invite people.", "Dans {org}, seuls les administrateurs invitent des personnes."),
     ("not_found_invitation", "There is no such invitation.", "Cette invitation n'existe pas."),
     ("err_email_taken", "This address already has an account or a pending invitation here.", "Cette adresse a déjà un compte ou une invitation en attente ici."),
     ("err_uid_taken", "This identifier already has an account or a pending invitation here.", "Cet identifiant a déjà un compte ou une invitation en attente ici."),
@@ -118,7 +119,7 @@ pub(crate) async fn session(
     visit: &Visit,
     domain: &OrgDomain,
 ) -> Result<SessionToken, Box<Response>> {
-    let sign_in = || Box::new(visit.redirect(&format!("/{}/sign-in", visit.org_raw)));
+    let sign_in = || Box::new(visit.redirect(&format!("/{}/sign-in", visit.slug)));
     let token = session_of(visit).ok_or_else(sign_in)?;
     match signed_in_user(&visit.services, domain, &token).await {
         Ok(_) => Ok(token),
@@ -133,7 +134,7 @@ pub(crate) async fn session(
 pub(crate) fn refused(visit: &Visit, org: &Org, e: &dyn Rejection) -> Response {
     let name = org.name();
     match e.class() {
-        RejectionClass::Unauthenticated => visit.redirect(&format!("/{}/sign-in", visit.org_raw)),
+        RejectionClass::Unauthenticated => visit.redirect(&format!("/{}/sign-in", visit.slug)),
         RejectionClass::Forbidden => visit.message(
             StatusCode::FORBIDDEN,
             name,
@@ -161,7 +162,7 @@ pub(crate) fn refused(visit: &Visit, org: &Org, e: &dyn Rejection) -> Response {
 
 fn list_link(visit: &Visit) -> (String, String) {
     (
-        format!("/{}/admin/invitations", visit.org_raw),
+        format!("/{}/admin/invitations", visit.slug),
         visit.say("back_to_list", &[]),
     )
 }
@@ -201,7 +202,8 @@ pub(crate) async fn home(
     uri: Uri,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    visit.redirect(&format!("/{}/admin/invitations", visit.org_raw))
+    or_page!(visit.org().await);
+    visit.redirect(&format!("/{}/admin/invitations", visit.slug))
 }
 
 pub(crate) async fn invitations_page(
@@ -260,7 +262,7 @@ pub(crate) async fn invitations_page(
         }
         format!(
             "/{}/admin/invitations?{}",
-            visit.org_raw,
+            visit.slug,
             serde_urlencoded::to_string(&query).unwrap_or_default()
         )
     });
@@ -346,7 +348,7 @@ pub(crate) async fn invitation_action(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    or_page!(visit.form(&visit.org_raw, &body));
+    or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
@@ -401,6 +403,38 @@ async fn invite_form(
         Ok(groups) => groups,
         Err(e) => return refused(visit, org, &e),
     };
+    // Shown only what they may do: the form to those who may invite; to those who are not
+    // admins, only the groups they administer and no invitation by identifier.
+    let user = match signed_in_user(&visit.services, domain, token).await {
+        Ok(user) => user,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let is_admin = user.role == gatehouse_domain::types::Role::Admin;
+    let administers: Vec<_> = groups
+        .iter()
+        .filter(|g| g.admins.contains(&user.id))
+        .map(|g| g.id.clone())
+        .collect();
+    let standing = gatehouse_domain::permissions::Standing {
+        role: user.role,
+        administers: &administers,
+    };
+    if !gatehouse_domain::permissions::may_invite(standing, &org.settings) {
+        return visit.message(
+            StatusCode::FORBIDDEN,
+            org.name(),
+            &visit.say("forbidden_title", &[]),
+            &visit.say("cannot_invite", &[("org", org.name())]),
+            &[(
+                format!("/{}/welcome", visit.slug),
+                visit.say("welcome_title", &[]),
+            )],
+        );
+    }
+    let groups: Vec<_> = groups
+        .into_iter()
+        .filter(|g| is_admin || administers.contains(&g.id))
+        .collect();
     let value = |k: &str| {
         typed
             .iter()
@@ -437,10 +471,10 @@ async fn invite_form(
         org.name(),
         &visit.say("invite_title", &[]),
         context! {
-            nav => "invite",
+            nav => if is_admin { "invite" } else { "" },
             done => done_text,
             access_code => access_code.flatten(),
-            uid_allowed => org.settings.sign_up_without_email,
+            uid_allowed => is_admin && org.settings.sign_up_without_email,
             how => how,
             email => value("email"),
             uid => value("uid"),
@@ -467,7 +501,7 @@ pub(crate) async fn invite_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();

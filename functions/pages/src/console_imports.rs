@@ -181,14 +181,14 @@ pub(crate) async fn start_import(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let dry_run = fields.contains_key("dry_run");
     match request_import(&visit.services, &domain, Some(&token), dry_run).await {
         Ok(ticket) => visit.redirect(&format!(
             "/{}/admin/imports/{}",
-            visit.org_raw, ticket.import.id
+            visit.slug, ticket.import.id
         )),
         Err(e) => refused(&visit, &org, &e),
     }
@@ -295,7 +295,7 @@ pub(crate) async fn export(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    or_page!(visit.form(&visit.org_raw, &body));
+    or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let sheet = match gatehouse_export::InvitationsSheet::new() {
@@ -303,7 +303,7 @@ pub(crate) async fn export(
         Err(e) => return visit.trouble(&e),
     };
     match export_invitations(&visit.services, &domain, Some(&token), Box::new(sheet)).await {
-        Ok(exported) => visit.redirect(&exported.download_url),
+        Ok(exported) => visit.see_other(&exported.download_url),
         Err(e) => refused(&visit, &org, &e),
     }
 }

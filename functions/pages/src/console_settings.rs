@@ -170,7 +170,7 @@ async fn users_list(
     let next = page.next_cursor.map(|c| {
         format!(
             "/{}/admin/users?{}",
-            visit.org_raw,
+            visit.slug,
             serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()
         )
     });
@@ -204,7 +204,7 @@ pub(crate) async fn set_user_password(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let Ok(target) = UserId::parse(&id) else {
@@ -423,7 +423,7 @@ pub(crate) async fn settings_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    or_page!(visit.form(&visit.org_raw, &body));
+    or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -519,6 +519,8 @@ pub(crate) async fn settings_submit(
         } else {
             gatehouse_domain::types::Language::En
         }),
+        // The limits are changed through the API.
+        ..SettingsChange::default()
     };
     match update_settings(&visit.services, &domain, Some(&token), change).await {
         Ok(_) => {
@@ -556,7 +558,7 @@ pub(crate) async fn link_action(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    or_page!(visit.form(&visit.org_raw, &body));
+    or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -686,7 +688,7 @@ pub(crate) async fn own_password_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let user = match signed_in_user(&visit.services, &domain, &token).await {

@@ -4,8 +4,10 @@
 //! `/{org}/register`, `/{org}/forgot-password`, `/{org}/welcome`), in English and French.
 //!
 //! Pages run the same use cases as the API. Opening a page never spends a token; only
-//! submitting its form does. Forms carry a CSRF token that must equal the `gh_csrf` cookie
-//! (double submit; the cookie is `HttpOnly`, `SameSite=Lax`). A sign-in or sign-up puts the
+//! submitting its form does. Forms carry a CSRF token: signed in, an HMAC of the session token
+//! (so it is bound to the session and changes at sign-in); signed out, the `gh_csrf` cookie's
+//! (double submit; the cookie is `HttpOnly`, `SameSite=Lax`, renewed at sign-in). A form posted
+//! from another site (`Origin`, `Sec-Fetch-Site`) is refused whatever its token. A sign-in or sign-up puts the
 //! session in the `gh_session` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` unless the public URL
 //! is plain http) and sends the person on to `GATEHOUSE_APP_URL`, or to `/{org}/welcome`. Every
 //! page is sent with a strict Content-Security-Policy (no inline script or style), framing
@@ -304,16 +306,29 @@ fn app_url() -> Option<&'static str> {
     .as_deref()
 }
 
-/// One request for a page: its organisation (as typed), language, CSRF token and cookies.
+/// One request for a page: its organisation, language, CSRF token and cookies.
 struct Visit {
     services: Arc<Services>,
-    org_raw: String,
+    /// The organisation segment as typed, only ever shown as text (escaped).
+    typed_org: String,
+    /// The organisation segment if it is a valid domain (canonical), else `-`: every link and
+    /// redirect is built from this, so none can be steered by the request's text (`%2F`, `%5C`).
+    slug: String,
     lang: Lang,
     /// Chosen with `?lang=` on this request: remembered in a cookie.
     chose_lang: bool,
+    /// The token this visit's forms carry: bound to the session when there is one.
     csrf: String,
+    /// The anonymous token's cookie is to be set (none was sent).
     new_csrf: bool,
+    /// The anonymous (double-submit) token, kept in `gh_csrf`.
+    anonymous_csrf: String,
     secure: bool,
+    /// Where the request says it comes from (`Origin`, `Sec-Fetch-Site`) and the host it was
+    /// sent to: a form posted from another site is refused whatever its token.
+    origin: Option<String>,
+    fetch_site: Option<String>,
+    host: Option<String>,
     path: String,
     query: Vec<(String, String)>,
     cookies: HashMap<String, String>,
@@ -335,7 +350,8 @@ fn cookies_of(headers: &HeaderMap) -> HashMap<String, String> {
 }
 
 impl Visit {
-    fn new(services: Arc<Services>, org_raw: String, headers: &HeaderMap, uri: &Uri) -> Self {
+    fn new(services: Arc<Services>, typed_org: String, headers: &HeaderMap, uri: &Uri) -> Self {
+        let slug = OrgDomain::parse(&typed_org).map_or_else(|_| "-".to_string(), |d| d.to_string());
         let cookies = cookies_of(headers);
         let query: Vec<(String, String)> =
             serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
@@ -362,7 +378,7 @@ impl Visit {
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             })
             .cloned();
-        let (csrf, new_csrf) = match existing {
+        let (anonymous_csrf, new_csrf) = match existing {
             Some(c) => (c, false),
             None => (
                 SecretToken::generate(services.random.as_ref())
@@ -371,16 +387,32 @@ impl Visit {
                 true,
             ),
         };
+        let csrf = cookies
+            .get(SESSION_COOKIE)
+            .filter(|s| !s.is_empty())
+            .map(|session| session_csrf(session))
+            .unwrap_or_else(|| anonymous_csrf.clone());
         let secure = services.config.public_url.starts_with("https://");
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
         Self {
             services,
-            org_raw,
+            typed_org,
+            slug,
             lang,
             chose_lang: asked.is_some(),
             csrf,
             new_csrf,
+            anonymous_csrf,
             secure,
-            path: uri.path().to_string(),
+            origin: header("origin"),
+            fetch_site: header("sec-fetch-site"),
+            host: header("host"),
+            path: same_origin_path(uri.path()).unwrap_or("/").to_string(),
             query,
             cookies,
             set_cookies: Vec::new(),
@@ -432,11 +464,11 @@ impl Visit {
                 StatusCode::NOT_FOUND,
                 "Gatehouse",
                 &self.say("not_found_title", &[]),
-                &self.say("org_not_found", &[("org", &self.org_raw)]),
+                &self.say("org_not_found", &[("org", &self.typed_org)]),
                 &[],
             )
         };
-        let domain = OrgDomain::parse(&self.org_raw).map_err(|_| Box::new(not_found()))?;
+        let domain = OrgDomain::parse(&self.typed_org).map_err(|_| Box::new(not_found()))?;
         match organisation(&self.services, &domain).await {
             Ok(org) => Ok((domain, org)),
             Err(e) if e.class() == RejectionClass::NotFound => Err(Box::new(not_found())),
@@ -457,7 +489,7 @@ impl Visit {
             lang => self.lang.code(),
             other_lang => self.lang.other().code(),
             t => self.lang.words(),
-            org => &self.org_raw,
+            org => &self.slug,
             org_name => org_name,
             title => title,
             switch_href => self.switch_href(),
@@ -486,7 +518,7 @@ impl Visit {
     fn attach_cookies(&self, response: &mut Response) {
         let mut cookies = self.set_cookies.clone();
         if self.new_csrf {
-            cookies.push(self.cookie(CSRF_COOKIE, &self.csrf, "/", None));
+            cookies.push(self.cookie(CSRF_COOKIE, &self.anonymous_csrf, "/", None));
         }
         if self.chose_lang {
             cookies.push(self.cookie(LANG_COOKIE, self.lang.code(), "/", Some(31_536_000)));
@@ -536,13 +568,41 @@ impl Visit {
 
     fn sign_in_link(&self) -> (String, String) {
         (
-            format!("/{}/sign-in", self.org_raw),
+            format!("/{}/sign-in", self.slug),
             self.say("go_sign_in", &[]),
         )
     }
 
-    /// A form's fields, if its CSRF token is the cookie's; otherwise the page saying the form
-    /// expired (nothing is done).
+    /// Whether the request was sent by a page of another site: its `Origin` is neither the
+    /// public URL's nor the host's it was sent to, or the browser says `Sec-Fetch-Site:
+    /// cross-site` (or `same-site`: a sibling subdomain is another party).
+    fn cross_site(&self) -> bool {
+        if matches!(self.fetch_site.as_deref(), Some("cross-site" | "same-site")) {
+            return true;
+        }
+        let Some(origin) = self.origin.as_deref() else {
+            return false;
+        };
+        let public = self
+            .services
+            .config
+            .public_url
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        let public_origin = match public.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+            None => public,
+        };
+        let own = self
+            .host
+            .as_deref()
+            .map(|host| [format!("https://{host}"), format!("http://{host}")]);
+        origin != public_origin && !own.is_some_and(|own| own.iter().any(|o| o == origin))
+    }
+
+    /// A form's fields, if it was posted from this site with this visit's CSRF token (bound to
+    /// the session when signed in, else the `gh_csrf` cookie's); otherwise the page saying the
+    /// form expired (nothing is done).
     fn form(&self, org_name: &str, body: &Bytes) -> Result<HashMap<String, String>, Box<Response>> {
         let fields: HashMap<String, String> =
             serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
@@ -551,12 +611,9 @@ impl Visit {
                 .rev()
                 .collect();
         let sent = fields.get("csrf").map(String::as_str).unwrap_or("");
-        let kept = self
-            .cookies
-            .get(CSRF_COOKIE)
-            .map(String::as_str)
-            .unwrap_or("");
-        if kept.is_empty() || !bool::from(sent.as_bytes().ct_eq(kept.as_bytes())) {
+        // Without a `gh_csrf` cookie (or a session) the token is a fresh one nobody was shown.
+        let matches = bool::from(sent.as_bytes().ct_eq(self.csrf.as_bytes()));
+        if self.cross_site() || !matches {
             return Err(Box::new(self.message(
                 StatusCode::FORBIDDEN,
                 org_name,
@@ -572,21 +629,64 @@ impl Visit {
     fn signed_in(mut self, signed: &SignedIn) -> Response {
         let age =
             (signed.expires_at.unix_seconds() - self.services.clock.now().unix_seconds()).max(0);
-        let path = format!("/{}", self.org_raw);
+        let path = format!("/{}", self.slug);
         let cookie = self.cookie(SESSION_COOKIE, &signed.token.expose(), &path, Some(age));
         self.set_cookies.push(cookie);
-        let to = app_url()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("/{}/welcome", self.org_raw));
-        self.redirect(&to)
+        // A new anonymous token too: one known before signing in (planted, or read over a
+        // shoulder) is worth nothing after.
+        self.anonymous_csrf = SecretToken::generate(self.services.random.as_ref())
+            .expose()
+            .to_string();
+        self.new_csrf = true;
+        match app_url() {
+            Some(platform) => self.see_other(platform),
+            None => self.redirect(&format!("/{}/welcome", self.slug)),
+        }
     }
 
+    /// A redirect to `to`, a path on this origin built from known routes and the validated
+    /// organisation. Anything else goes to `/` instead (and is logged as our bug).
     fn redirect(&self, to: &str) -> Response {
-        let mut response =
-            (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+        let to = same_origin_path(to).unwrap_or_else(|| {
+            tracing::error!("a page tried to redirect off the origin; sent to / instead");
+            "/"
+        });
+        self.see_other(to)
+    }
+
+    /// A redirect to `location` as given: only for places that are not request text (the
+    /// configured platform URL, a download URL the file store signed).
+    fn see_other(&self, location: &str) -> Response {
+        let mut response = (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, location.to_string())],
+        )
+            .into_response();
         self.attach_cookies(&mut response);
         response
     }
+}
+
+/// The CSRF token of a signed-in visitor's forms: an HMAC of the session cookie's token, which
+/// only the visitor's browser holds (`HttpOnly`). A token made for another session, or before
+/// signing in, does not pass.
+fn session_csrf(session: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(session.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"gatehouse page forms");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// `path` if a browser reads it as a path on this origin: it starts with one `/` (not `//` or
+/// `/\`, which browsers take for another host) and holds no control character or backslash.
+fn same_origin_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix('/')?;
+    let bad = rest.starts_with('/')
+        || path.contains('\\')
+        || path.chars().any(|c| c.is_control() || c.is_whitespace());
+    (!bad).then_some(path)
 }
 
 #[derive(Serialize)]
@@ -813,7 +913,7 @@ async fn sign_up_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let token = fields.get("token").cloned().unwrap_or_default();
     let (domain, org) = or_page!(visit.org().await);
     let mut problems = Problems::default();
@@ -917,7 +1017,7 @@ async fn code_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let typed = fields.get("access_code").map(|s| s.trim()).unwrap_or("");
     let mut problems = Problems::default();
@@ -1029,8 +1129,8 @@ async fn registration_form(
     };
     let value = |k: &str| typed.get(k).cloned().unwrap_or_default();
     let action = match token {
-        Some(_) => format!("/{}/join", visit.org_raw),
-        None => format!("/{}/register", visit.org_raw),
+        Some(_) => format!("/{}/join", visit.slug),
+        None => format!("/{}/register", visit.slug),
     };
     visit.render(
         if problems.is_empty() {
@@ -1107,7 +1207,7 @@ async fn registration_submit(
 ) -> Response {
     let started = tokio::time::Instant::now();
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();
     let token_ref = through_link.then_some(token.as_str());
@@ -1231,7 +1331,7 @@ async fn sign_in_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let identifier = fields
         .get("identifier")
@@ -1291,7 +1391,7 @@ async fn welcome_page(
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
     let (domain, org) = or_page!(visit.org().await);
-    let sign_in_path = format!("/{}/sign-in", visit.org_raw);
+    let sign_in_path = format!("/{}/sign-in", visit.slug);
     let Some(token) = session_of(&visit) else {
         return visit.redirect(&sign_in_path);
     };
@@ -1313,11 +1413,11 @@ async fn welcome_page(
         &visit.say("welcome_title", &[]),
         context! {
             text => visit.say("signed_in_as", &[("org", org.name()), ("name", &person), ("identifier", &identifier)]),
-            console => (user.role == gatehouse_domain::types::Role::Admin).then(|| format!("/{}/admin", visit.org_raw)),
+            console => (user.role == gatehouse_domain::types::Role::Admin).then(|| format!("/{}/admin", visit.slug)),
             // Members the settings let invite (by email, or into the groups they administer).
             invite => (user.role == gatehouse_domain::types::Role::Member
                 && (org.settings.members_can_invite || org.settings.group_admins_can_invite))
-                .then(|| format!("/{}/admin/invite", visit.org_raw)),
+                .then(|| format!("/{}/admin/invite", visit.slug)),
         },
     )
 }
@@ -1330,17 +1430,17 @@ async fn sign_out_submit(
     body: Bytes,
 ) -> Response {
     let mut visit = Visit::new(services, org, &headers, &uri);
-    or_page!(visit.form(&visit.org_raw, &body));
+    or_page!(visit.form(&visit.slug, &body));
     let (domain, _) = or_page!(visit.org().await);
     if let Some(token) = session_of(&visit) {
         if let Err(e) = sign_out(&visit.services, &domain, &token).await {
             return visit.trouble(&e.to_string());
         }
     }
-    let path = format!("/{}", visit.org_raw);
+    let path = format!("/{}", visit.slug);
     let cleared = visit.cookie(SESSION_COOKIE, "", &path, Some(0));
     visit.set_cookies.push(cleared);
-    visit.redirect(&format!("/{}/sign-in", visit.org_raw))
+    visit.redirect(&format!("/{}/sign-in", visit.slug))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1380,7 +1480,7 @@ async fn forgot_submit(
 ) -> Response {
     let started = tokio::time::Instant::now();
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let mut problems = Problems::default();
     let Some(email) = email_field(&visit, &mut problems, &fields) else {
@@ -1449,7 +1549,7 @@ fn reset_refused(visit: &Visit, org: &Org) -> Response {
         &visit.say("reset_invalid_title", &[]),
         &visit.say("reset_invalid", &[]),
         &[(
-            format!("/{}/forgot-password", visit.org_raw),
+            format!("/{}/forgot-password", visit.slug),
             visit.say("go_forgot", &[]),
         )],
     )
@@ -1463,7 +1563,7 @@ async fn reset_submit(
     body: Bytes,
 ) -> Response {
     let visit = Visit::new(services, org, &headers, &uri);
-    let fields = or_page!(visit.form(&visit.org_raw, &body));
+    let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();
     let Ok(secret) = SecretToken::parse(&token) else {

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::model::Settings;
 use gatehouse_domain::types::{
-    EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage,
+    EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage, TrustedNetwork,
 };
 use gatehouse_domain::usecase::invitation_link::{
     activate_link, deactivate_link, link_status, LinkOptions,
@@ -71,6 +71,15 @@ pub struct SettingsView {
     /// The language of emails when an invitation does not choose one: `en` or `fr`.
     #[schema(value_type = gatehouse_http::LanguageName)]
     language: String,
+    /// Invitations (and resends) a member or group admin may send in an hour (1–1000).
+    invitations_per_hour: u32,
+    /// Invitations (and resends) an admin may send in an hour (1–10000); imports have their own.
+    admin_invitations_per_hour: u32,
+    /// Times one address or identifier may be invited or re-invited in a day (1–20).
+    invitations_per_address_per_day: u32,
+    /// Networks (CIDRs) whose sign-ins share a larger allowance of wrong passwords than one
+    /// stranger's address: an office behind one NAT.
+    trusted_networks: Vec<String>,
 }
 
 impl From<&Settings> for SettingsView {
@@ -92,6 +101,10 @@ impl From<&Settings> for SettingsView {
             self_registration: s.self_registration,
             reminder_days: s.reminder_days.clone(),
             language: s.language.as_str().to_string(),
+            invitations_per_hour: s.invitations_per_hour,
+            admin_invitations_per_hour: s.admin_invitations_per_hour,
+            invitations_per_address_per_day: s.invitations_per_address_per_day,
+            trusted_networks: s.trusted_networks.iter().map(|n| n.to_string()).collect(),
         }
     }
 }
@@ -131,6 +144,15 @@ pub struct SettingsPatch {
     /// `en` or `fr`: the language of emails when an invitation does not choose one.
     #[schema(value_type = Option<gatehouse_http::LanguageName>)]
     language: Option<String>,
+    #[schema(minimum = 1, maximum = 1000)]
+    invitations_per_hour: Option<u32>,
+    #[schema(minimum = 1, maximum = 10000)]
+    admin_invitations_per_hour: Option<u32>,
+    #[schema(minimum = 1, maximum = 20)]
+    invitations_per_address_per_day: Option<u32>,
+    /// CIDRs (at most 20, each at most a /8 of IPv4 or a /32 of IPv6); `[]` trusts none.
+    #[schema(max_items = 20)]
+    trusted_networks: Option<Vec<String>>,
 }
 
 /// The organisation's settings (admins).
@@ -170,7 +192,7 @@ async fn show(
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_invitation_limit`, `invalid_trusted_network`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "settings"
@@ -216,8 +238,23 @@ async fn change(
         None => Some(None),
     };
     let language = fields.optional("language", patch.language.as_deref(), Language::parse);
-    let (allowed_email_domains, default_groups, invitation_message, display_name, language) =
-        fields.finish((domains, groups, message, display_name, language))?;
+    let networks = match &patch.trusted_networks {
+        Some(list) => fields
+            .check(
+                "trusted_networks",
+                list.iter().map(|n| TrustedNetwork::parse(n)).collect(),
+            )
+            .map(Some),
+        None => Some(None),
+    };
+    let (
+        allowed_email_domains,
+        default_groups,
+        invitation_message,
+        display_name,
+        language,
+        trusted_networks,
+    ) = fields.finish((domains, groups, message, display_name, language, networks))?;
     let change = SettingsChange {
         sign_up_without_email: patch.sign_up_without_email,
         allowed_email_domains,
@@ -231,6 +268,10 @@ async fn change(
         self_registration: patch.self_registration,
         reminder_days: patch.reminder_days,
         language,
+        invitations_per_hour: patch.invitations_per_hour,
+        admin_invitations_per_hour: patch.admin_invitations_per_hour,
+        invitations_per_address_per_day: patch.invitations_per_address_per_day,
+        trusted_networks,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

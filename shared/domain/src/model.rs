@@ -68,6 +68,15 @@ pub struct Settings {
     pub reminder_days: Vec<u32>,
     /// The language of emails when nobody chose one (an invitation may choose its own).
     pub language: crate::types::Language,
+    /// Invitations (and resends) a member or group admin may send in an hour.
+    pub invitations_per_hour: u32,
+    /// Invitations (and resends) an admin may send in an hour (imports have their own budget).
+    pub admin_invitations_per_hour: u32,
+    /// Times one address (or identifier) may be invited or re-invited in a day, whoever asks.
+    pub invitations_per_address_per_day: u32,
+    /// Networks (an office's NAT) whose sign-ins share a larger allowance of failures than a
+    /// single stranger's address.
+    pub trusted_networks: Vec<crate::types::TrustedNetwork>,
 }
 
 impl Settings {
@@ -78,6 +87,13 @@ impl Settings {
     pub const DEFAULT_REMINDER_DAYS: [u32; 4] = [1, 2, 7, 14];
     /// At most this many reminders, each 1 to 365 days after sending.
     pub const MAX_REMINDERS: usize = 8;
+    pub const DEFAULT_INVITATIONS_PER_HOUR: u32 = 20;
+    pub const MAX_INVITATIONS_PER_HOUR: u32 = 1_000;
+    pub const DEFAULT_ADMIN_INVITATIONS_PER_HOUR: u32 = 500;
+    pub const MAX_ADMIN_INVITATIONS_PER_HOUR: u32 = 10_000;
+    pub const DEFAULT_INVITATIONS_PER_ADDRESS_PER_DAY: u32 = 3;
+    pub const MAX_INVITATIONS_PER_ADDRESS_PER_DAY: u32 = 20;
+    pub const MAX_TRUSTED_NETWORKS: usize = 20;
 
     pub fn invitation_ttl(&self) -> Duration {
         Duration::from_secs(
@@ -119,6 +135,10 @@ impl Default for Settings {
             self_registration: false,
             reminder_days: Self::DEFAULT_REMINDER_DAYS.to_vec(),
             language: crate::types::Language::En,
+            invitations_per_hour: Self::DEFAULT_INVITATIONS_PER_HOUR,
+            admin_invitations_per_hour: Self::DEFAULT_ADMIN_INVITATIONS_PER_HOUR,
+            invitations_per_address_per_day: Self::DEFAULT_INVITATIONS_PER_ADDRESS_PER_DAY,
+            trusted_networks: Vec::new(),
         }
     }
 }
@@ -151,6 +171,10 @@ pub struct User {
     pub created_at: Timestamp,
     #[serde(default)]
     pub version: u64,
+    /// Moves on at every password change (reset, own change, set by an admin): a reset link
+    /// works only while the password it was issued against is still the one in place.
+    #[serde(default)]
+    pub password_epoch: u64,
 }
 
 /// Who is invited, and the single-use credential they sign up with.
@@ -426,6 +450,10 @@ pub struct PasswordReset {
     pub token_hash: TokenHash,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The user's [`User::password_epoch`] when the link was issued; any password change since
+    /// voids the link.
+    #[serde(default)]
+    pub password_epoch: u64,
 }
 
 /// A bulk import of invitations from a spreadsheet: asked for by an admin, filled by one upload,

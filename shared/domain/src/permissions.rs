@@ -71,6 +71,13 @@ impl Refusal {
     }
 }
 
+/// Whether they may invite anyone at all (what a page shows them: the Invite form, or not).
+pub fn may_invite(who: Standing<'_>, settings: &Settings) -> bool {
+    who.role == Role::Admin
+        || (settings.members_can_invite && who.role == Role::Member)
+        || (settings.group_admins_can_invite && !who.administers.is_empty())
+}
+
 /// Allowed, or the exact refusal. Every use case asks here (through `admin_of` or directly).
 pub fn decide(who: Standing<'_>, settings: &Settings, action: Action<'_>) -> Result<(), Refusal> {
     if who.role == Role::Admin {
@@ -118,6 +125,46 @@ mod tests {
     /// settings (members_can_invite, group_admins_can_invite: off/off, on/off, off/on, on/on) ×
     /// action → allowed ("ok") or the refusal's code. A group admin here is a member who
     /// administers group A (not B).
+    /// Someone may invite exactly when some invitation by email is allowed to them.
+    #[test]
+    fn may_invite_is_whether_some_invitation_is_allowed() {
+        let a = GroupId::parse("0190f5a8b6c37d4e8f9a0b1c2d3e4f50").unwrap();
+        let administers = [a.clone()];
+        for role in [Role::Admin, Role::Member, Role::Guest] {
+            for admins_of in [&administers[..], &[]] {
+                for (members, group_admins) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let settings = Settings {
+                        members_can_invite: members,
+                        group_admins_can_invite: group_admins,
+                        ..Settings::default()
+                    };
+                    let who = Standing {
+                        role,
+                        administers: admins_of,
+                    };
+                    let some_allowed = [&[][..], &administers[..]].iter().any(|groups| {
+                        decide(
+                            who,
+                            &settings,
+                            Action::InviteByEmail {
+                                role: InviteeRole::Guest,
+                                groups,
+                            },
+                        )
+                        .is_ok()
+                    });
+                    assert_eq!(
+                        may_invite(who, &settings),
+                        some_allowed,
+                        "{role:?} {admins_of:?} {members} {group_admins}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_role_setting_and_action_has_its_answer() {
         let a = GroupId::parse("0190f5a8b6c37d4e8f9a0b1c2d3e4f50").unwrap();

@@ -37,6 +37,13 @@ pub enum WriteError {
     /// A record with this identity exists already.
     #[error("it exists already")]
     AlreadyExists,
+    /// A group's name looks like another group's (Unicode TR39 skeletons match).
+    #[error("another group's name looks the same")]
+    LookalikeTaken,
+    /// The quota charge at this index (of those given with the write) would pass its cap:
+    /// nothing was written.
+    #[error("a quota is used up")]
+    QuotaSpent(usize),
     /// The record changed since it was read, or a single-use token was used meanwhile.
     #[error("it changed meanwhile")]
     Stale,
@@ -129,7 +136,17 @@ pub trait InvitationStore: Send + Sync {
     /// Saves a new invitation, claims its email or uid in the organisation (unless an account or
     /// another live invitation holds it: `EmailTaken` / `UidTaken`) and records its credential,
     /// all or nothing.
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
+        self.create_invitation_charged(invitation, &[]).await
+    }
+    /// [`Self::create_invitation`] with quota charges in the same write (each an
+    /// [`AttemptsChange::Charge`]): if one would pass its cap, nothing is written
+    /// (`QuotaSpent` with its index).
+    async fn create_invitation_charged(
+        &self,
+        invitation: &Invitation,
+        charges: &[AttemptsChange],
+    ) -> Result<(), WriteError>;
     async fn invitation(
         &self,
         org: &OrgDomain,
@@ -149,6 +166,17 @@ pub trait InvitationStore: Send + Sync {
         &self,
         invitation: &Invitation,
         previous: &Invitation,
+    ) -> Result<(), WriteError> {
+        self.update_invitation_charged(invitation, previous, &[])
+            .await
+    }
+    /// [`Self::update_invitation`] with quota charges in the same write, as
+    /// [`Self::create_invitation_charged`].
+    async fn update_invitation_charged(
+        &self,
+        invitation: &Invitation,
+        previous: &Invitation,
+        charges: &[AttemptsChange],
     ) -> Result<(), WriteError>;
     /// A page of the invitations `query` selects: newest first, except `pending` (latest
     /// deadline first) and `expired` (earliest deadline first). A page may hold fewer than

@@ -74,6 +74,15 @@ impl ThrottlePolicy {
         lock_after: None,
         forget_after: Some(Duration::from_secs(3600)),
     };
+    /// Per trusted network (an office's NAT, declared by the organisation's admins), across
+    /// accounts: the failures of hundreds of people behind one address, not of one stranger.
+    pub const SIGN_IN_TRUSTED_NETWORK: Self = Self {
+        free: 500,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(900),
+        lock_after: None,
+        forget_after: Some(Duration::from_secs(3600)),
+    };
     /// Per client address, for access codes of one organisation.
     pub const CODE_CLIENT: Self = Self {
         free: 5,

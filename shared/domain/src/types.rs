@@ -266,6 +266,70 @@ fn clean_text(
     Ok(s.to_string())
 }
 
+/// A name people read (a person's, an organisation's, a group's): [`clean_text`], then in NFC,
+/// and refused if it holds a character that changes how the text around it reads without
+/// showing itself: bidirectional controls (`Acme\u{202E}gnp.exe` reads "Acmeexe.png"),
+/// zero-width and invisible characters, line and paragraph separators. The zero-width
+/// (non-)joiners that Persian, Indic and emoji spelling need are kept between two letters (or
+/// symbols) that are not ASCII, and refused anywhere else.
+fn clean_name(
+    raw: &str,
+    max_chars: usize,
+    code: &'static str,
+    what: &str,
+) -> Result<String, ParseError> {
+    use unicode_normalization::UnicodeNormalization;
+    let s: String = clean_text(raw, max_chars, code, what, false)?
+        .nfc()
+        .collect();
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let why = match c {
+            '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}' => "a character that changes the direction of the text",
+            '\u{2028}' | '\u{2029}' | '\u{0085}' => "a line or paragraph separator",
+            '\u{200B}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}'
+            | '\u{180E}'
+            | '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{3164}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}' => "an invisible character",
+            '\u{200C}' | '\u{200D}' => {
+                let joins = |n: Option<&char>| {
+                    n.is_some_and(|n| {
+                        !n.is_ascii() && !n.is_whitespace() && !matches!(n, '\u{200C}' | '\u{200D}')
+                    })
+                };
+                if i > 0 && joins(chars.get(i - 1)) && joins(chars.get(i + 1)) {
+                    continue;
+                }
+                "an invisible character"
+            }
+            _ => continue,
+        };
+        return Err(ParseError::new(
+            code,
+            format!("{what} contains {why} (U+{:04X})", u32::from(c)),
+        ));
+    }
+    if s.chars().count() > max_chars {
+        return Err(ParseError::new(
+            code,
+            format!("{what} is longer than {max_chars} characters"),
+        ));
+    }
+    Ok(s)
+}
+
 /// A first or last name: 1 to 100 characters of any script, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -276,7 +340,7 @@ impl PersonName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        clean_text(raw, Self::MAX_CHARS, "invalid_name", "a name", false).map(Self)
+        clean_name(raw, Self::MAX_CHARS, "invalid_name", "a name").map(Self)
     }
 }
 
@@ -288,7 +352,7 @@ string_newtype!(OrgName);
 
 impl OrgName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        clean_text(raw, 100, "invalid_display_name", "a display name", false).map(Self)
+        clean_name(raw, 100, "invalid_display_name", "a display name").map(Self)
     }
 }
 
@@ -300,7 +364,21 @@ string_newtype!(GroupName);
 
 impl GroupName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        clean_text(raw, 100, "invalid_group_name", "a group name", false).map(Self)
+        clean_name(raw, 100, "invalid_group_name", "a group name").map(Self)
+    }
+
+    /// What the name looks like, whatever the script its letters come from (Unicode TR39's
+    /// skeleton, of the lowercased name): `Еveryone` with a Cyrillic Е looks like `Everyone`.
+    pub fn look(&self) -> String {
+        let lower = self.0.to_lowercase();
+        let skeleton: String = unicode_security::confusable_detection::skeleton(&lower).collect();
+        // The skeleton of a lowercase letter may be an uppercase one (`l` and `I`): once more.
+        skeleton.to_lowercase()
+    }
+
+    /// Whether the two names would be taken for one another.
+    pub fn confusable_with(&self, other: &GroupName) -> bool {
+        self.look() == other.look()
     }
 }
 
@@ -315,6 +393,62 @@ impl PersonalMessage {
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         clean_text(raw, Self::MAX_CHARS, "invalid_message", "the message", true).map(Self)
+    }
+}
+
+/// A network an organisation trusts for sign-in (its office's NAT, say), as a CIDR
+/// (`203.0.113.0/24`, `2001:db8:1::/48`). At most a /8 of IPv4 or a /32 of IPv6: trusting
+/// more would trust strangers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TrustedNetwork(ipnet::IpNet);
+
+impl TrustedNetwork {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let bad = |why: &str| ParseError::new("invalid_trusted_network", why.to_string());
+        let net: ipnet::IpNet = raw.trim().parse().map_err(|_| {
+            bad("a trusted network is a CIDR such as 203.0.113.0/24 or 2001:db8::/48")
+        })?;
+        let too_wide = match net {
+            ipnet::IpNet::V4(n) => n.prefix_len() < 8,
+            ipnet::IpNet::V6(n) => n.prefix_len() < 32,
+        };
+        if too_wide {
+            return Err(bad(
+                "a trusted network is at most a /8 (IPv4) or a /32 (IPv6)",
+            ));
+        }
+        Ok(Self(net.trunc()))
+    }
+
+    /// Whether the address is in this network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.contains(&ip)
+    }
+}
+
+impl fmt::Display for TrustedNetwork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl TryFrom<String> for TrustedNetwork {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<TrustedNetwork> for String {
+    fn from(value: TrustedNetwork) -> String {
+        value.to_string()
     }
 }
 
@@ -676,6 +810,97 @@ mod tests {
         assert!(PersonName::parse("a\u{0}b").is_err());
         assert!(PersonName::parse("a\nb").is_err());
         assert!(PersonalMessage::parse("line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn names_that_would_lie_about_themselves_are_refused() {
+        for (raw, why) in [
+            ("Acme\u{202E}gnp.exe", "direction"),
+            ("Acme\u{2066}x\u{2069}", "direction"),
+            ("Ad\u{200B}min", "invisible"),
+            ("\u{200D}Admin", "invisible"),
+            ("Ad\u{200C}min", "invisible"),
+            ("Ada\u{2028}Lovelace", "separator"),
+            ("Ada\u{2029}Byron", "separator"),
+            ("Ad\u{FEFF}a", "invisible"),
+            ("Ad\u{00AD}a", "invisible"),
+        ] {
+            for error in [
+                PersonName::parse(raw).unwrap_err(),
+                OrgName::parse(raw).unwrap_err(),
+                GroupName::parse(raw).unwrap_err(),
+            ] {
+                assert!(error.message.contains(why), "{raw:?}: {error:?}");
+            }
+        }
+        assert_eq!(
+            PersonName::parse(raw_codes()).unwrap_err().code,
+            "invalid_name"
+        );
+        assert_eq!(
+            OrgName::parse(raw_codes()).unwrap_err().code,
+            "invalid_display_name"
+        );
+        assert_eq!(
+            GroupName::parse(raw_codes()).unwrap_err().code,
+            "invalid_group_name"
+        );
+        // Scripts that spell with a joiner keep it: Persian "Mohammad-Hossein", an emoji family.
+        assert!(PersonName::parse("محمد\u{200C}حسین").is_ok());
+        assert!(PersonName::parse("Ada 👩\u{200D}👧").is_ok());
+    }
+
+    fn raw_codes() -> &'static str {
+        "Acme\u{202E}gnp.exe"
+    }
+
+    #[test]
+    fn trusted_networks_are_cidrs_no_wider_than_a_slash_8() {
+        let net = TrustedNetwork::parse(" 203.0.113.77/24 ").unwrap();
+        assert_eq!(net.to_string(), "203.0.113.0/24");
+        assert!(net.contains("203.0.113.9".parse().unwrap()));
+        assert!(net.contains("::ffff:203.0.113.9".parse().unwrap()));
+        assert!(!net.contains("203.0.114.9".parse().unwrap()));
+        let v6 = TrustedNetwork::parse("2001:db8:1::/48").unwrap();
+        assert!(v6.contains("2001:db8:1:2::1".parse().unwrap()));
+        for bad in [
+            "0.0.0.0/0",
+            "10.0.0.0/7",
+            "::/0",
+            "2001::/31",
+            "office",
+            "10.0.0.1",
+            "",
+        ] {
+            assert_eq!(
+                TrustedNetwork::parse(bad).unwrap_err().code,
+                "invalid_trusted_network",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_kept_in_nfc() {
+        // "Zoë" typed as Z, o, e and a combining diaeresis.
+        let decomposed = "Zoe\u{0308}";
+        assert_eq!(PersonName::parse(decomposed).unwrap().as_str(), "Zoë");
+        assert_eq!(GroupName::parse(decomposed).unwrap().as_str(), "Zoë");
+        assert_eq!(OrgName::parse(decomposed).unwrap().as_str(), "Zoë");
+    }
+
+    #[test]
+    fn group_names_that_look_alike_are_confusable() {
+        let name = |s: &str| GroupName::parse(s).unwrap();
+        assert!(
+            name("Еveryone").confusable_with(&name("Everyone")),
+            "Cyrillic Е"
+        );
+        assert!(name("everyone").confusable_with(&name("Everyone")), "case");
+        assert!(name("Sa1es").confusable_with(&name("Sales")), "digit one");
+        assert!(name("Ρaris").confusable_with(&name("Paris")), "Greek Ρ");
+        assert!(!name("Sales").confusable_with(&name("Support")));
+        assert!(!name("Design").confusable_with(&name("Designers")));
     }
 
     #[test]

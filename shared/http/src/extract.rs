@@ -73,17 +73,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(token)
-            })
-            .and_then(|t| SessionToken::parse(t).ok());
-        Ok(Self(token))
+        Ok(Self(bearer_token(&parts.headers)))
     }
+}
+
+/// The well-formed bearer token of `Authorization`, if any.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<SessionToken> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
+        .and_then(|t| SessionToken::parse(t).ok())
 }
 
 impl Bearer {

@@ -4,6 +4,7 @@
 
 mod edge;
 mod extract;
+mod guard;
 mod idempotency;
 mod problem;
 mod views;
@@ -27,8 +28,9 @@ pub type AppState = Arc<Services>;
 /// Largest JSON body accepted (64 KiB): far above any legitimate request.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Wraps a function's routes as they are served: problem+json for unknown routes and methods,
-/// a body limit, retries of keyed POSTs answered once (`Idempotency-Key`), a log line per
+/// Wraps a function's routes as they are served: problem+json for unknown routes and methods
+/// and for every rejection of the framework's, a body limit, retries of keyed POSTs answered
+/// once (`Idempotency-Key`), authentication checked before any other refusal, a log line per
 /// request, CORS for the origins `GATEHOUSE_CORS_ORIGINS` names, and the services.
 pub fn app(routes: Router<AppState>, services: Services) -> Router {
     app_with(routes, services, Edge::from_env())
@@ -58,6 +60,11 @@ pub fn app_with(routes: Router<AppState>, services: Services, edge: Edge) -> Rou
             services.clone(),
             idempotency::replay_retries,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            guard::authentication_first,
+        ))
+        .layer(axum::middleware::from_fn(guard::problems_everywhere))
         .layer(axum::middleware::from_fn(edge::log_request))
         .layer(axum::middleware::from_fn_with_state(edge, edge::cors))
         .with_state(services)

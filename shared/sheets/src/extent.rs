@@ -51,7 +51,9 @@ fn xlsx_sheet(xml: &[u8]) -> Result<(u64, u64), SheetError> {
     loop {
         let event = reader
             .read_event_into(&mut buf)
-            .map_err(|e| SheetError::Corrupt(format!("a worksheet's XML: {e}")))?;
+            .map_err(|e| SheetError::Damaged {
+                cause: format!("a worksheet's XML: {e}"),
+            })?;
         match event {
             Event::Start(e) | Event::Empty(e) => {
                 let name = e.local_name();

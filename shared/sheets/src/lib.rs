@@ -31,6 +31,9 @@ pub enum SheetError {
     Encrypted,
     #[error("the file could not be read: {0}")]
     Corrupt(String),
+    /// The reader's own complaint is in `cause`, for the log; the admin reads what to do.
+    #[error("the file is damaged and could not be read; open it in Excel or LibreOffice, save it again and upload that copy")]
+    Damaged { cause: String },
     #[error(
         "no sheet has a header row naming the columns (Email or Identifier, First name, Last name)"
     )]
@@ -42,13 +45,21 @@ pub enum SheetError {
 }
 
 impl SheetError {
+    /// What the reader itself said, for the log (never shown to the admin).
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            Self::Damaged { cause } => Some(cause),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::FileTooLarge => "file_too_large",
             Self::UnpackedTooLarge => "file_unpacks_too_large",
             Self::NotASpreadsheet => "not_a_spreadsheet",
             Self::Encrypted => "file_encrypted",
-            Self::Corrupt(_) => "file_corrupt",
+            Self::Corrupt(_) | Self::Damaged { .. } => "file_corrupt",
             Self::NoHeader => "no_header_row",
             Self::TooManyRows { .. } => "too_many_rows",
             Self::Write(_) => "template_failed",

@@ -161,7 +161,9 @@ fn read_rows_unguarded(bytes: &[u8]) -> Result<Rows, SheetError> {
     for name in visible {
         let range = book
             .worksheet_range(&name)
-            .map_err(|e| SheetError::Corrupt(e.to_string()))?;
+            .map_err(|e| SheetError::Damaged {
+                cause: e.to_string(),
+            })?;
         // Cells are indexed from the range's first column, the header's columns too.
         let first_row = range.start().map_or(0, |(row, _)| row);
         let mut header: Option<(u32, Vec<(usize, Column)>)> = None;

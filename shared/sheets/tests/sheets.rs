@@ -311,3 +311,37 @@ fn a_file_calamine_panics_on_is_a_corrupt_file() {
     let xls = include_bytes!("files/xls-sector-past-the-end.xls");
     assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
 }
+
+/// A worksheet whose XML is broken: the admin reads what to do, in their words; the reader's
+/// own complaint ("Xlsx error: Xml error…") is kept for the log only.
+#[test]
+fn a_damaged_file_is_refused_in_the_admins_words() {
+    let whole = template("Acme", &[]).unwrap();
+    let mut source = zip::ZipArchive::new(Cursor::new(&whole)).unwrap();
+    let mut bytes = Vec::new();
+    {
+        let mut out = zip::ZipWriter::new(Cursor::new(&mut bytes));
+        for i in 0..source.len() {
+            let mut entry = source.by_index(i).unwrap();
+            let name = entry.name().unwrap().to_string();
+            out.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            if name.starts_with("xl/worksheets/sheet") {
+                out.write_all(b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\"><v>1</c></v></row></sheetData></worksheet>")
+                    .unwrap();
+            } else {
+                std::io::copy(&mut entry, &mut out).unwrap();
+            }
+        }
+        out.finish().unwrap();
+    }
+    let err = read_rows(&bytes).unwrap_err();
+    assert_eq!(err.code(), "file_corrupt", "{err:?}");
+    let shown = err.to_string();
+    for internal in ["XML", "Xml", "xml", "Xlsx", "error", "Error", "ill-formed"] {
+        assert!(!shown.contains(internal), "{shown}");
+    }
+    assert!(shown.contains("save it again"), "{shown}");
+    let cause = err.cause().expect("the reader's words, for the log");
+    assert!(!cause.is_empty() && !shown.contains(cause), "{err:?}");
+}

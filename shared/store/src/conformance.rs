@@ -65,6 +65,8 @@ macro_rules! conformance_suite {
             groups_are_listed_per_org,
             a_group_changes_only_from_the_version_read,
             a_renamed_group_takes_its_name_claim_along,
+            group_names_that_look_alike_are_claimed_once,
+            an_invitation_and_its_quota_charges_are_written_together,
             a_deleted_group_leaves_the_settings_and_link_in_the_same_write,
             registrations_through_the_link_count_its_uses,
             a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
@@ -840,6 +842,7 @@ fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
         password: PasswordDigest::from_phc("$argon2id$placeholder".into()),
         created_at: Timestamp::from_unix_seconds(1_000),
         version: 0,
+        password_epoch: 0,
     }
 }
 
@@ -2012,6 +2015,141 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
     ));
 }
 
+/// A group's look (its name's TR39 skeleton) is claimed with it: a lookalike is refused
+/// (`LookalikeTaken`), whether created or renamed into; renaming or deleting frees the look.
+/// Groups made before the claim existed hold none, and still rename and delete.
+pub async fn group_names_that_look_alike_are_claimed_once(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store.clone());
+    let (domain, _) = new_org(&records).await;
+    let group = |name: &str| Group {
+        id: random().group_id(),
+        name: GroupName::parse(name).unwrap(),
+        created_at: Timestamp::from_unix_seconds(5),
+        admins: Vec::new(),
+        version: 0,
+    };
+    let everyone = group("Everyone");
+    records.create_group(&domain, &everyone).await.unwrap();
+    let cyrillic = group("\u{0415}veryone");
+    assert!(matches!(
+        records.create_group(&domain, &cyrillic).await,
+        Err(WriteError::LookalikeTaken)
+    ));
+    assert_eq!(records.group(&domain, &cyrillic.id).await.unwrap(), None);
+    let sales = group("Sales");
+    records.create_group(&domain, &sales).await.unwrap();
+    let mut into = sales.clone();
+    into.name = GroupName::parse("Every\u{043E}ne").unwrap();
+    assert!(matches!(
+        records.rename_group(&domain, &into, &sales.name).await,
+        Err(WriteError::LookalikeTaken)
+    ));
+    // Renamed away, the look is free.
+    let mut away = everyone.clone();
+    away.name = GroupName::parse("All staff").unwrap();
+    records
+        .rename_group(&domain, &away, &everyone.name)
+        .await
+        .unwrap();
+    records.create_group(&domain, &cyrillic).await.unwrap();
+    // Deleted, too.
+    records
+        .delete_group(&domain, &cyrillic, None, None)
+        .await
+        .unwrap();
+    records
+        .create_group(&domain, &group("Everyone"))
+        .await
+        .unwrap();
+    // A group written before looks were claimed: its look is nobody's; it renames and deletes.
+    let legacy = group("Legacy");
+    records.create_group(&domain, &legacy).await.unwrap();
+    store
+        .write(vec![Write::Delete {
+            key: crate::records::keys::group_look(&domain, &legacy.name),
+            condition: None,
+        }])
+        .await
+        .unwrap();
+    let mut renamed = legacy.clone();
+    renamed.name = GroupName::parse("Heritage").unwrap();
+    records
+        .rename_group(&domain, &renamed, &legacy.name)
+        .await
+        .unwrap();
+    renamed.version += 1;
+    records
+        .delete_group(&domain, &renamed, None, None)
+        .await
+        .unwrap();
+    records
+        .create_group(&domain, &group("Heritage"))
+        .await
+        .unwrap();
+}
+
+/// Quota charges ride in the invitation's own write: below their cap both land; a charge at its
+/// cap fails the whole write (`QuotaSpent` naming it) and nothing is written.
+pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _) = new_org(&records).await;
+    let at = Timestamp::from_unix_seconds(1_500);
+    let charge = |key: &str, cap: u32| AttemptsChange::Charge {
+        key: key.to_string(),
+        at,
+        free: cap + 1,
+        keep_until: Timestamp::from_unix_seconds(9_999),
+    };
+    let (roomy, tight) = (unique("quota-roomy"), unique("quota-tight"));
+    let charges = [charge(&roomy, 10), charge(&tight, 2)];
+    for n in 0..2 {
+        let t = SecretToken::generate(random());
+        let inv = invitation(&domain, &format!("q{n}@example.com"), 1_500, &t);
+        records
+            .create_invitation_charged(&inv, &charges)
+            .await
+            .unwrap();
+    }
+    let t = SecretToken::generate(random());
+    let third = invitation(&domain, "q2@example.com", 1_500, &t);
+    assert!(matches!(
+        records.create_invitation_charged(&third, &charges).await,
+        Err(WriteError::QuotaSpent(1))
+    ));
+    assert_eq!(records.invitation(&domain, &third.id).await.unwrap(), None);
+    let counted = records
+        .attempts(&[roomy.clone(), tight.clone()])
+        .await
+        .unwrap();
+    let failures: Vec<u32> = counted
+        .iter()
+        .map(|a| a.as_ref().unwrap().failures)
+        .collect();
+    assert_eq!(failures, [2, 2], "the refused write charged nothing");
+    // The email is still free: without the spent quota, it is invited.
+    records
+        .create_invitation_charged(&third, &[charge(&roomy, 10)])
+        .await
+        .unwrap();
+    // An update carries charges the same way.
+    let mut renewed = third.clone();
+    renewed.expires_at = Timestamp::from_unix_seconds(9_000);
+    assert!(matches!(
+        records
+            .update_invitation_charged(&renewed, &third, &[charge(&tight, 2)])
+            .await,
+        Err(WriteError::QuotaSpent(0))
+    ));
+    assert_eq!(
+        records.invitation(&domain, &third.id).await.unwrap(),
+        Some(third.clone())
+    );
+    records
+        .update_invitation_charged(&renewed, &third, &[charge(&roomy, 10)])
+        .await
+        .unwrap();
+}
+
 pub async fn a_renamed_group_takes_its_name_claim_along(store: Arc<dyn ItemStore>) {
     let records = Records::new(store);
     let (domain, _) = new_org(&records).await;
@@ -2501,6 +2639,7 @@ pub async fn a_password_reset_is_spent_with_the_password_change(store: Arc<dyn I
         token_hash: token.hash(),
         created_at: Timestamp::from_unix_seconds(2_000),
         expires_at: Timestamp::from_unix_seconds(5_600),
+        password_epoch: 3,
     };
     records.save_password_reset(&reset).await.unwrap();
     assert_eq!(

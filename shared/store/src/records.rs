@@ -31,7 +31,7 @@ use gatehouse_domain::types::{
 use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
 
 /// Keys of every record. One place, so the layout can be read at a glance.
-mod keys {
+pub(crate) mod keys {
     use super::*;
 
     pub fn org(org: &OrgDomain) -> Key {
@@ -51,6 +51,11 @@ mod keys {
             format!("ORG#{org}#GROUPNAME#{}", name.as_str().to_lowercase()),
             "#",
         )
+    }
+    /// What a group's name looks like ([`GroupName::look`]): held by one group, so that no two
+    /// groups of an organisation can be taken for one another.
+    pub fn group_look(org: &OrgDomain, name: &GroupName) -> Key {
+        Key::new(format!("ORG#{org}#GROUPLOOK#{}", name.look()), "#")
     }
     /// The organisation's one invitation link.
     pub fn invitation_link(org: &OrgDomain) -> Key {
@@ -350,6 +355,11 @@ fn owned_by(id: &impl Serialize) -> Condition {
     Condition::Equals("owner_id".into(), json!(id))
 }
 
+/// A group's lookalike claim, or none: groups made before the claim existed hold none.
+fn own_look(id: &GroupId) -> Condition {
+    Condition::Any(vec![Condition::NotExists, owned_by(id)])
+}
+
 /// The stored state's name in list partitions: expiry is not stored, so expired invitations are
 /// in the `pending` partitions, below the live ones.
 fn state_name(state: &InvitationState) -> &'static str {
@@ -513,6 +523,11 @@ impl OrgStore for Records {
                 group_name_claim(g),
                 Some(Condition::NotExists),
             ));
+            writes.push(put(
+                keys::group_look(&org.domain, &g.name),
+                group_name_claim(g),
+                Some(Condition::NotExists),
+            ));
         }
         writes.push(put(
             keys::user(&org.domain, &admin.id),
@@ -567,10 +582,16 @@ impl GroupStore for Records {
                     group_name_claim(group),
                     Some(Condition::NotExists),
                 ),
+                put(
+                    keys::group_look(org, &group.name),
+                    group_name_claim(group),
+                    Some(Condition::NotExists),
+                ),
             ])
             .await
         {
             Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index: 2 }) => Err(WriteError::LookalikeTaken),
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
             Err(e) => Err(write_error(e)),
         }
@@ -622,7 +643,8 @@ impl GroupStore for Records {
             keys::group_name(org, &group.name),
         );
         // Another case of the same name keeps its claim.
-        if old_claim != new_claim {
+        let renamed_claim = old_claim != new_claim;
+        if renamed_claim {
             writes.push(put(
                 new_claim,
                 group_name_claim(group),
@@ -633,9 +655,30 @@ impl GroupStore for Records {
                 condition: Some(owned_by(&group.id)),
             });
         }
+        let (old_look, new_look) = (
+            keys::group_look(org, previous),
+            keys::group_look(org, &group.name),
+        );
+        let look_index = writes.len();
+        if old_look != new_look {
+            writes.push(put(
+                new_look,
+                group_name_claim(group),
+                Some(Condition::NotExists),
+            ));
+            writes.push(Write::Delete {
+                key: old_look,
+                condition: Some(own_look(&group.id)),
+            });
+        }
         match self.write(writes).await {
             Ok(()) => Ok(()),
-            Err(ItemError::ConditionFailed { index: 1 }) => Err(WriteError::AlreadyExists),
+            Err(ItemError::ConditionFailed { index: 1 }) if renamed_claim => {
+                Err(WriteError::AlreadyExists)
+            }
+            Err(ItemError::ConditionFailed { index }) if index == look_index => {
+                Err(WriteError::LookalikeTaken)
+            }
             Err(e) => Err(write_error(e)),
         }
     }
@@ -659,6 +702,10 @@ impl GroupStore for Records {
             Write::Delete {
                 key: keys::group_name(org, &group.name),
                 condition: Some(owned_by(&group.id)),
+            },
+            Write::Delete {
+                key: keys::group_look(org, &group.name),
+                condition: Some(own_look(&group.id)),
             },
         ];
         if let Some(settings) = settings {
@@ -690,10 +737,20 @@ impl GroupStore for Records {
 
 #[async_trait]
 impl InvitationStore for Records {
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
-        match self.write(invitation_writes(invitation, true)).await {
+    async fn create_invitation_charged(
+        &self,
+        invitation: &Invitation,
+        charges: &[AttemptsChange],
+    ) -> Result<(), WriteError> {
+        let mut writes = invitation_writes(invitation, true);
+        let first_charge = writes.len();
+        writes.extend(charges.iter().map(attempts_write));
+        match self.write(writes).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
+            Err(ItemError::ConditionFailed { index }) if index >= first_charge => {
+                Err(WriteError::QuotaSpent(index - first_charge))
+            }
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
             Err(e) => Err(write_error(e)),
         }
@@ -724,10 +781,11 @@ impl InvitationStore for Records {
             .filter(|inv| holds(&inv.invitee)))
     }
 
-    async fn update_invitation(
+    async fn update_invitation_charged(
         &self,
         invitation: &Invitation,
         previous: &Invitation,
+        charges: &[AttemptsChange],
     ) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(invitation, previous.version);
         let mut writes = vec![invitation_put(invitation, &attrs, Some(unchanged))];
@@ -778,10 +836,15 @@ impl InvitationStore for Records {
         if revoked {
             writes.extend(self.claim_release(invitation).await?);
         }
+        let first_charge = writes.len();
+        writes.extend(charges.iter().map(attempts_write));
         match self.write(writes).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
                 Err(taken(&invitation.invitee))
+            }
+            Err(ItemError::ConditionFailed { index }) if index >= first_charge => {
+                Err(WriteError::QuotaSpent(index - first_charge))
             }
             Err(e) => Err(write_error(e)),
         }

@@ -133,6 +133,7 @@ async fn create(
         password: digest,
         created_at: now,
         version: 0,
+        password_epoch: 0,
     };
     match services.store.create_org(&org, &[everyone], &admin).await {
         Ok(()) => Ok(BootstrapOutcome::Created {

@@ -20,6 +20,8 @@ pub enum GroupsError {
     Forbidden,
     #[error("a group with this name exists already")]
     NameTaken,
+    #[error("this name looks like {}; choose one that cannot be taken for it", lookalike(.0))]
+    NameConfusable(String),
     #[error("no such group")]
     GroupNotFound,
     #[error("no such user")]
@@ -42,6 +44,7 @@ impl From<WriteError> for GroupsError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::AlreadyExists => Self::NameTaken,
+            WriteError::LookalikeTaken => Self::NameConfusable(String::new()),
             e => Self::Internal(e.to_string()),
         }
     }
@@ -54,6 +57,7 @@ impl Rejection for GroupsError {
             Self::Auth(e) => e.code(),
             Self::Forbidden => "forbidden",
             Self::NameTaken => "group_name_taken",
+            Self::NameConfusable(_) => "group_name_confusable",
             Self::GroupNotFound => "group_not_found",
             Self::UserNotFound => "user_not_found",
             Self::AdminMustBeMember => "group_admin_must_be_member",
@@ -65,11 +69,19 @@ impl Rejection for GroupsError {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
             Self::Forbidden => RejectionClass::Forbidden,
-            Self::NameTaken => RejectionClass::Conflict,
+            Self::NameTaken | Self::NameConfusable(_) => RejectionClass::Conflict,
             Self::GroupNotFound | Self::UserNotFound => RejectionClass::NotFound,
             Self::AdminMustBeMember => RejectionClass::Invalid,
             Self::Internal(_) => RejectionClass::Internal,
         }
+    }
+}
+
+fn lookalike(name: &str) -> String {
+    if name.is_empty() {
+        "another group's name".into()
+    } else {
+        format!("the name of the group “{name}”")
     }
 }
 
@@ -94,8 +106,38 @@ pub async fn create_group(
         admins: Vec::new(),
         version: 0,
     };
-    services.store.create_group(org, &group).await?;
-    Ok(group)
+    refuse_lookalikes(services, org, &group).await?;
+    match services.store.create_group(org, &group).await {
+        Ok(()) => Ok(group),
+        // Another request made a lookalike meanwhile: say which.
+        Err(WriteError::LookalikeTaken) => {
+            refuse_lookalikes(services, org, &group).await?;
+            Err(WriteError::LookalikeTaken.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Refuses a name another group's could be taken for (`Еveryone` with a Cyrillic Е beside
+/// `Everyone`). The store's claim on the name's look keeps two racing requests from both
+/// succeeding; this read also finds groups made before that claim existed, and names the group.
+async fn refuse_lookalikes(
+    services: &Services,
+    org: &OrgDomain,
+    group: &Group,
+) -> Result<(), GroupsError> {
+    let existing = services.store.groups(org).await?;
+    let other = existing
+        .iter()
+        .filter(|g| g.id != group.id)
+        .find(|g| g.name.confusable_with(&group.name));
+    match other {
+        None => Ok(()),
+        Some(g) if g.name.as_str().to_lowercase() == group.name.as_str().to_lowercase() => {
+            Err(GroupsError::NameTaken)
+        }
+        Some(g) => Err(GroupsError::NameConfusable(g.name.to_string())),
+    }
 }
 
 /// Admins and members see every group, or with `mine` only the groups they belong to; guests
@@ -242,6 +284,7 @@ pub async fn rename_group(
         }
         let mut renamed = current.clone();
         renamed.name = name.clone();
+        refuse_lookalikes(services, org, &renamed).await?;
         match services
             .store
             .rename_group(org, &renamed, &current.name)

@@ -45,6 +45,11 @@ impl ClientAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address (an IPv6 client's /64 as its first address), if it is one.
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.0.split('/').next().and_then(|a| a.parse().ok())
+    }
 }
 
 /// A counter key that names a target without storing it: its SHA-256.

@@ -12,6 +12,7 @@ use crate::services::Services;
 use crate::types::{
     EmailAddress, GroupId, InvitationId, InviteeRole, OrgDomain, PersonName, PersonalMessage, Uid,
 };
+use crate::usecase::quota::InvitationQuota;
 use crate::usecase::session::AuthError;
 use crate::usecase::{administered_groups, caller_in, Along, OrgLookupError};
 
@@ -56,6 +57,8 @@ pub enum InviteError {
     UidTaken,
     #[error("invitations by identifier need the setting sign_up_without_email")]
     WithoutEmailDisabled,
+    #[error("too many invitations: at most the organisation's invitations_per_hour from one inviter and invitations_per_address_per_day to one address; try again in {} seconds", .0.as_secs())]
+    TooManyInvitations(std::time::Duration),
     #[error("inviting failed: {0}")]
     Internal(String),
 }
@@ -78,6 +81,7 @@ impl Rejection for InviteError {
             Self::EmailTaken => "email_taken",
             Self::UidTaken => "uid_taken",
             Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
+            Self::TooManyInvitations(_) => "too_many_invitations",
             Self::Internal(_) => "internal",
         }
     }
@@ -90,8 +94,23 @@ impl Rejection for InviteError {
             }
             Self::EmailDomainNotAllowed | Self::UnknownGroup(_) => RejectionClass::Invalid,
             Self::EmailTaken | Self::UidTaken => RejectionClass::Conflict,
+            Self::TooManyInvitations(_) => RejectionClass::Throttled,
             Self::Internal(_) => RejectionClass::Internal,
         }
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyInvitations(wait) => Some(*wait),
+            _ => None,
+        }
+    }
+}
+
+/// What an invitation's address counts as for the per-address quota.
+fn quota_address(invitee: &Invitee) -> String {
+    match invitee {
+        Invitee::Email { email, .. } => email.normalized(),
+        Invitee::Uid { uid, .. } => format!("uid:{}", uid.normalized()),
     }
 }
 
@@ -199,10 +218,26 @@ pub async fn invite(
         },
         version: 0,
     };
-    match services.store.create_invitation(&invitation).await {
+    // Counted in the same write: past a cap, nothing is written or mailed.
+    let quota = InvitationQuota::new(
+        &org.domain,
+        &org.settings,
+        &inviter.id,
+        inviter.is_admin,
+        &quota_address(&invitation.invitee),
+        now,
+    );
+    match services
+        .store
+        .create_invitation_charged(&invitation, &quota.charges())
+        .await
+    {
         Ok(()) => {}
         Err(WriteError::EmailTaken) => return Err(InviteError::EmailTaken),
         Err(WriteError::UidTaken) => return Err(InviteError::UidTaken),
+        Err(WriteError::QuotaSpent(i)) => {
+            return Err(InviteError::TooManyInvitations(quota.wait(i)))
+        }
         Err(e) => return Err(InviteError::Internal(e.to_string())),
     }
     services
@@ -232,6 +267,7 @@ pub(crate) fn seal(services: &Services, token: &SecretToken) -> crate::access_co
 struct Inviter {
     id: crate::types::UserId,
     name: Option<String>,
+    is_admin: bool,
 }
 
 /// What the inviter asks for.
@@ -279,6 +315,7 @@ async fn inviter_in(
         name: caller
             .user
             .map(|u| format!("{} {}", u.first_name, u.last_name)),
+        is_admin: caller.actor.is_admin(),
         id: caller.actor.user_id,
     };
     Ok((caller.org, inviter, caller.groups))
@@ -313,6 +350,12 @@ impl Rejection for ResendError {
             Self::Invite(e) => e.class(),
             Self::NotFound => RejectionClass::NotFound,
             Self::Accepted | Self::Revoked | Self::Changed => RejectionClass::Conflict,
+        }
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Invite(e) => e.retry_after(),
+            _ => None,
         }
     }
 }
@@ -365,8 +408,24 @@ pub async fn resend_invitation(
             ..
         } => access_code = services.access_codes.open(sealed),
     }
-    match services.store.update_invitation(&renewed, &previous).await {
+    // A resend mails again: it counts like an invitation, in the same write.
+    let quota = InvitationQuota::new(
+        &org.domain,
+        &org.settings,
+        &inviter.id,
+        inviter.is_admin,
+        &quota_address(&previous.invitee),
+        now,
+    );
+    match services
+        .store
+        .update_invitation_charged(&renewed, &previous, &quota.charges())
+        .await
+    {
         Ok(()) => renewed.version = previous.version + 1,
+        Err(WriteError::QuotaSpent(i)) => {
+            return Err(InviteError::TooManyInvitations(quota.wait(i)).into())
+        }
         Err(WriteError::EmailTaken) => return Err(InviteError::EmailTaken.into()),
         Err(WriteError::UidTaken) => return Err(InviteError::UidTaken.into()),
         Err(WriteError::Stale) => return Err(ResendError::Changed),

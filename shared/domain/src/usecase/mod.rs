@@ -15,6 +15,7 @@ pub mod invite;
 pub mod mail_feedback;
 pub mod pages;
 pub mod password;
+pub(crate) mod quota;
 mod sent_record;
 pub mod session;
 pub mod settings;

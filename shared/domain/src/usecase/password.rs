@@ -1,6 +1,9 @@
 //! Passwords after sign-up: a user with email resets theirs by a mailed single-use link; a user
 //! without email gets a new one from an admin; anybody signed in changes theirs with the current
-//! one. Every change ends the user's other sessions and lifts a sign-in lock.
+//! one. Every change ends the user's other sessions, voids every reset link issued before it
+//! (however many were mailed) and lifts a sign-in lock. A new reset request leaves the older
+//! links working until one of them is used: mail arrives out of order, and any link of the
+//! person's own inbox is as good as the newest.
 
 use std::time::Duration;
 
@@ -144,6 +147,7 @@ pub(crate) async fn issue_reset(
         token_hash: token.hash(),
         created_at: now,
         expires_at: now.plus(valid_for),
+        password_epoch: user.password_epoch,
     };
     services.store.save_password_reset(&reset).await?;
     Ok((token, reset))
@@ -229,6 +233,7 @@ async fn store_new_password(
         .hash(password, services.random.clone())
         .await
         .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+    user.password_epoch += 1;
     match services.store.change_password(&user, reset).await {
         Ok(()) => {}
         Err(WriteError::Stale) if reset.is_some() => return Err(PasswordChangeError::InvalidToken),
@@ -268,6 +273,10 @@ pub async fn confirm_password_reset(
         .user(org_domain, &reset.user_id)
         .await?
         .ok_or(PasswordChangeError::InvalidToken)?;
+    // Issued before the password last changed (by another link, by its owner, by an admin).
+    if user.password_epoch != reset.password_epoch {
+        return Err(PasswordChangeError::InvalidToken);
+    }
     store_new_password(services, &org, user, new, Some(&hash), None).await
 }
 

@@ -28,6 +28,10 @@ pub struct SettingsChange {
     /// Days after sending when pending invitations are reminded; empty: no reminders.
     pub reminder_days: Option<Vec<u32>>,
     pub language: Option<crate::types::Language>,
+    pub invitations_per_hour: Option<u32>,
+    pub admin_invitations_per_hour: Option<u32>,
+    pub invitations_per_address_per_day: Option<u32>,
+    pub trusted_networks: Option<Vec<crate::types::TrustedNetwork>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,10 @@ pub enum SettingsError {
     UnknownGroup(GroupId),
     #[error("reminder_days must be at most {max} distinct days, each from 1 to {ttl}", max = Settings::MAX_REMINDERS, ttl = Settings::MAX_INVITATION_TTL_DAYS)]
     InvalidReminderDays,
+    #[error("{0}")]
+    InvalidLimit(&'static str),
+    #[error("at most {max} trusted networks", max = Settings::MAX_TRUSTED_NETWORKS)]
+    TooManyTrustedNetworks,
     #[error("the settings changed meanwhile; read them again")]
     Conflict,
     #[error("settings failed: {0}")]
@@ -68,6 +76,8 @@ impl Rejection for SettingsError {
             Self::InvalidPasswordMinLength => "invalid_password_min_length",
             Self::UnknownGroup(_) => "unknown_group",
             Self::InvalidReminderDays => "invalid_reminder_days",
+            Self::InvalidLimit(_) => "invalid_invitation_limit",
+            Self::TooManyTrustedNetworks => "invalid_trusted_network",
             Self::Conflict => "settings_changed",
             Self::Internal(_) => "internal",
         }
@@ -80,7 +90,9 @@ impl Rejection for SettingsError {
             Self::InvalidTtl
             | Self::InvalidPasswordMinLength
             | Self::UnknownGroup(_)
-            | Self::InvalidReminderDays => RejectionClass::Invalid,
+            | Self::InvalidReminderDays
+            | Self::InvalidLimit(_)
+            | Self::TooManyTrustedNetworks => RejectionClass::Invalid,
             Self::Conflict => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
@@ -141,6 +153,18 @@ impl SettingsChange {
         if let Some(v) = self.language {
             settings.language = v;
         }
+        if let Some(v) = self.invitations_per_hour {
+            settings.invitations_per_hour = v;
+        }
+        if let Some(v) = self.admin_invitations_per_hour {
+            settings.admin_invitations_per_hour = v;
+        }
+        if let Some(v) = self.invitations_per_address_per_day {
+            settings.invitations_per_address_per_day = v;
+        }
+        if let Some(v) = &self.trusted_networks {
+            settings.trusted_networks = v.clone();
+        }
     }
 }
 
@@ -172,6 +196,33 @@ pub async fn update_settings(
         .is_some_and(|n| !(8..=Settings::MAX_PASSWORD_MIN_LENGTH).contains(&n))
     {
         return Err(SettingsError::InvalidPasswordMinLength);
+    }
+    for (value, max, why) in [
+        (
+            change.invitations_per_hour,
+            Settings::MAX_INVITATIONS_PER_HOUR,
+            "invitations_per_hour must be from 1 to 1000",
+        ),
+        (
+            change.admin_invitations_per_hour,
+            Settings::MAX_ADMIN_INVITATIONS_PER_HOUR,
+            "admin_invitations_per_hour must be from 1 to 10000",
+        ),
+        (
+            change.invitations_per_address_per_day,
+            Settings::MAX_INVITATIONS_PER_ADDRESS_PER_DAY,
+            "invitations_per_address_per_day must be from 1 to 20",
+        ),
+    ] {
+        if value.is_some_and(|v| v == 0 || v > max) {
+            return Err(SettingsError::InvalidLimit(why));
+        }
+    }
+    if let Some(networks) = &mut change.trusted_networks {
+        networks.dedup();
+        if networks.len() > Settings::MAX_TRUSTED_NETWORKS {
+            return Err(SettingsError::TooManyTrustedNetworks);
+        }
     }
     if let Some(days) = &mut change.reminder_days {
         if days.len() > Settings::MAX_REMINDERS

@@ -153,7 +153,9 @@ async fn attempt(
     {
         return Err(SignInError::WithoutEmailDisabled);
     }
-    // From an address the owner signs in from, strangers' guesses elsewhere hold nothing back.
+    // From an address the owner signs in from, strangers' guesses elsewhere hold nothing back,
+    // and nothing but the account's own counter holds the owner back: the address's limits are
+    // for strangers (an office of hundreds behind one address signs in at 9:00).
     let mut read = found.attempts.into_iter();
     let now = services.clock.now();
     let is_familiar = read.next().flatten().is_some_and(|m| now < m.trusted_until);
@@ -167,17 +169,35 @@ async fn attempt(
     } else {
         (account, account_read)
     };
-    let counters = [target_counter.clone(), client_counter.clone()];
-    let account_id = found.account;
-    let (charged, user) = tokio::join!(
-        admit_as_read(services, &counters, Some(vec![target_read, client_read])),
-        async {
-            match &account_id {
-                Some(id) => services.store.user(org_domain, id).await,
-                None => Ok(None),
-            }
+    // A stranger's address shares the organisation's trusted network's larger allowance when it
+    // is in one (read apart: which network is known only now).
+    let trusted = client.ip().and_then(|ip| {
+        org.settings
+            .trusted_networks
+            .iter()
+            .find(|n| n.contains(ip))
+    });
+    let (counters, just_read) = match (is_familiar, trusted) {
+        (true, _) => (vec![target_counter.clone()], Some(vec![target_read])),
+        (false, Some(network)) => {
+            let shared = Counter::new(
+                format!("sign-in-network#{org_domain}#{network}"),
+                ThrottlePolicy::SIGN_IN_TRUSTED_NETWORK,
+            );
+            (vec![target_counter.clone(), shared], None)
         }
-    );
+        (false, None) => (
+            vec![target_counter.clone(), client_counter],
+            Some(vec![target_read, client_read]),
+        ),
+    };
+    let account_id = found.account;
+    let (charged, user) = tokio::join!(admit_as_read(services, &counters, just_read), async {
+        match &account_id {
+            Some(id) => services.store.user(org_domain, id).await,
+            None => Ok(None),
+        }
+    });
     let charged = charged?;
     let user = user?;
     let verified = services
@@ -206,8 +226,11 @@ async fn attempt(
             until: session.created_at.plus(ThrottlePolicy::FAMILIAR_FOR),
         },
     ];
+    let client_counter = counters.get(1);
     let client_charge = charged.get(1);
-    let quick = client_charge.and_then(|c| quick_refund(&client_counter, c));
+    let quick = client_counter
+        .zip(client_charge)
+        .and_then(|(counter, c)| quick_refund(counter, c));
     let mut changes = cleared.to_vec();
     changes.extend(quick.clone());
     let opened = match services.store.open_session(&session, &changes).await {
@@ -218,8 +241,8 @@ async fn attempt(
         other => other,
     };
     opened.map_err(|e| SignInError::Internal(e.to_string()))?;
-    if let (None, Some(charge)) = (&quick, client_charge) {
-        refund(services, &client_counter, charge).await;
+    if let (None, Some(counter), Some(charge)) = (&quick, client_counter, client_charge) {
+        refund(services, counter, charge).await;
     }
     Ok(SignedIn {
         token,

@@ -349,6 +349,7 @@ async fn accept(
             password: digest.clone(),
             created_at: now,
             version: 0,
+            password_epoch: 0,
         };
         let (session_token, session) = new_session(services, &user);
         let mut accepted = invitation.clone();
