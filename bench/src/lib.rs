@@ -186,14 +186,19 @@ impl LocalServer {
     /// Started with these variables besides its address and data folder (cleanup off, logs at
     /// `warn` unless given).
     pub async fn start(env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let dir =
+            std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
+        Self::start_binary(&format!("{dir}/gatehouse-local"), env).await
+    }
+
+    /// [`Self::start`] with the `gatehouse-local` binary at `binary` (one built otherwise).
+    pub async fn start_binary(binary: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         use anyhow::Context;
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let data = std::env::temp_dir().join(format!("gatehouse-bench-{port}"));
         let _ = std::fs::remove_dir_all(&data);
-        let dir =
-            std::env::var("GATEHOUSE_BENCH_BIN_DIR").unwrap_or_else(|_| "target/release".into());
-        let child = std::process::Command::new(format!("{dir}/gatehouse-local"))
+        let child = std::process::Command::new(binary)
             .env("GATEHOUSE_ADDR", &addr)
             .env("GATEHOUSE_DATA_DIR", &data)
             .env("GATEHOUSE_CLEANUP_EVERY_SECS", "0")

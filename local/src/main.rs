@@ -8,6 +8,14 @@ use gatehouse_local::{
     spawn_cleanup_timer, LocalSettings,
 };
 
+#[cfg(feature = "alloc-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(feature = "alloc-jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -17,6 +25,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_target(false)
         .init();
+    #[cfg(feature = "alloc-trim")]
+    spawn_trimming();
     let settings = LocalSettings::from_env();
     // The port first: if it is taken, stop before a password is generated and lost.
     let listener = tokio::net::TcpListener::bind(&settings.addr)
@@ -98,4 +108,19 @@ async fn main() -> anyhow::Result<()> {
         .merge(files_routes(files, services.clone()))
         .merge(background_routes(services));
     serve(listener, app, &settings).await
+}
+
+/// Gives memory the allocator keeps but no longer uses back to the system, every few seconds.
+#[cfg(feature = "alloc-trim")]
+fn spawn_trimming() {
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            // SAFETY: malloc_trim only walks glibc's own arenas.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    });
 }

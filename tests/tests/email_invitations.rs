@@ -245,7 +245,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing(backend: Backend) {
             Some(ok(&z).to_string()),
         )
         .await
-        .assert_problem(404, "org_not_found");
+        .assert_problem(401, "unauthenticated");
     b.gateway
         .get("/v1/orgs/demo/invitations/not-an-id", admin)
         .await

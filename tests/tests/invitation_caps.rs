@@ -13,6 +13,7 @@ on_both_backends!(
     a_members_burst_is_capped_at_its_hourly_quota,
     an_address_is_invited_at_most_three_times_a_day_whoever_asks,
     the_caps_are_the_organisations_settings,
+    imports_have_a_daily_budget_of_their_own,
 );
 
 /// A member signed in (the organisation lets members invite): their session token.
@@ -177,4 +178,29 @@ async fn the_caps_are_the_organisations_settings(backend: Backend) {
     assert_eq!(b.invite(&b.email("a"), "member", &[]).await.status, 201);
     assert_eq!(b.invite(&b.email("b"), "member", &[]).await.status, 201);
     assert_capped(&b.invite(&b.email("c"), "member", &[]).await);
+}
+
+/// Imports are not counted against the admin's hourly invitations; they have their own budget:
+/// 20 a day that send invitations (500 rows each at most). Dry runs send nothing and do not count.
+async fn imports_have_a_daily_budget_of_their_own(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    for _ in 0..20 {
+        b.start_import(false).await;
+    }
+    let refused = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/imports",
+            Some(&b.admin_token),
+            json!({"dry_run": false}),
+        )
+        .await;
+    assert_capped_as(&refused, "too_many_imports");
+    b.start_import(true).await;
+    assert_eq!(b.invite(&b.email("still"), "member", &[]).await.status, 201);
+}
+
+fn assert_capped_as(reply: &Reply, code: &str) {
+    reply.assert_problem(429, code);
+    assert!(reply.header("retry-after").is_some(), "{reply:?}");
 }

@@ -223,3 +223,60 @@ async fn people_are_shown_only_the_invitations_they_may_send() {
         .await;
     assert!(page.text.contains("name=\"uid\"") && page.text.contains(&sales));
 }
+
+/// The limits are in the console's settings: an office's network is declared there, a bad one
+/// is said at its field and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admins_declare_trusted_networks_and_limits_in_the_console() {
+    let b = Bundle::start(Backend::Embedded).await;
+    let mut admin = signed_in(&b, &b.admin_email, ADMIN_PASSWORD).await;
+    let page = admin.get("/demo/admin/settings").await;
+    assert!(
+        page.text.contains("name=\"trusted_networks\""),
+        "{}",
+        page.text
+    );
+    let bad = admin
+        .submit(
+            &page,
+            "/demo/admin/settings",
+            &[
+                ("trusted_networks", "the office"),
+                ("invitations_per_hour", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{bad:?}");
+    assert!(
+        bad.text.contains("id=\"trusted_networks-error\""),
+        "{}",
+        bad.text
+    );
+    let settings = b
+        .gateway
+        .get("/v1/orgs/demo/settings", Some(&b.admin_token))
+        .await;
+    assert_eq!(settings.json["trusted_networks"], json!([]));
+    assert_eq!(settings.json["invitations_per_hour"], 20);
+    let page = admin.get("/demo/admin/settings").await;
+    let saved = admin
+        .submit(
+            &page,
+            "/demo/admin/settings",
+            &[
+                ("trusted_networks", "203.0.113.0/24, 2001:db8:1::/48"),
+                ("invitations_per_hour", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{saved:?}");
+    let settings = b
+        .gateway
+        .get("/v1/orgs/demo/settings", Some(&b.admin_token))
+        .await;
+    assert_eq!(
+        settings.json["trusted_networks"],
+        json!(["203.0.113.0/24", "2001:db8:1::/48"])
+    );
+    assert_eq!(settings.json["invitations_per_hour"], 5);
+}

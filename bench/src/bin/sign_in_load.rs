@@ -6,7 +6,11 @@
 //! - `function`: the real `sign-in` Lambda binary (crate `gatehouse-sign-in`) under a minimal Lambda Runtime API,
 //!   one invocation at a time as in Lambda, against DynamoDB on moto: its RSS as sign-ins add up.
 //!
-//! `scripts/bench-sign-in` builds the binaries, starts moto and runs both.
+//! - `office`: the local run with hundreds of accounts behind one address, each familiar with
+//!   it, signing in at once after typos from it used up the address's allowance: refused
+//!   answers (the goal is none) and the rate; then a spray from the address (still capped).
+//!
+//! `scripts/bench-sign-in` builds the binaries, starts moto and runs them.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -15,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use gatehouse_bench::http::request;
+use gatehouse_bench::http::{request, request_from};
 use gatehouse_bench::runtime_api::RuntimeApi;
 use gatehouse_bench::{gateway_event, memory_kib, mib, ms, percentiles};
 use serde_json::json;
@@ -49,7 +53,8 @@ async fn main() -> anyhow::Result<()> {
         "local" => local(total).await,
         "function" => function(total).await,
         "sizes" => sizes(total.min(200)).await,
-        other => anyhow::bail!("unknown mode {other}: local, function or sizes"),
+        "office" => office(total).await,
+        other => anyhow::bail!("unknown mode {other}: local, function, sizes or office"),
     }
 }
 
@@ -118,6 +123,89 @@ async fn local(total: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An office of `people` behind one address at 9:00: each signed in once from it before (so it
+/// is familiar to them); 30 typos from it on identifiers it is not familiar with use up the
+/// address's allowance; then all sign in at once, correctly. Prints the refused count and the
+/// rate, then how a spray of 300 wrong passwords from the address is answered.
+async fn office(people: usize) -> anyhow::Result<()> {
+    let office = Some(std::net::Ipv4Addr::new(127, 0, 0, 9));
+    let server = gatehouse_bench::LocalServer::start(&[
+        ("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", ADMIN),
+        ("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ])
+    .await?;
+    let addr = server.addr.clone();
+    let identifiers = accounts(&server, people).await?;
+    let sign_in = |identifier: String, password: &'static str| {
+        let addr = addr.clone();
+        async move {
+            let body = json!({"identifier": identifier, "password": password});
+            request_from(
+                office,
+                &addr,
+                "POST",
+                "/v1/orgs/demo/sign-in",
+                None,
+                Some(&body),
+            )
+            .await
+            .map(|r| r.status)
+            .unwrap_or(0)
+        }
+    };
+    for id in &identifiers {
+        anyhow::ensure!(
+            sign_in(id.clone(), PASSWORD).await == 200,
+            "first sign-in of {id}"
+        );
+    }
+    let mut typos: BTreeMap<u16, usize> = BTreeMap::new();
+    for i in 0..30 {
+        *typos
+            .entry(sign_in(format!("T{i}:demo"), "a typo").await)
+            .or_default() += 1;
+    }
+    let started = Instant::now();
+    let all: Vec<_> = identifiers
+        .iter()
+        .map(|id| {
+            let attempt = sign_in(id.clone(), PASSWORD);
+            tokio::spawn(async move {
+                let start = Instant::now();
+                (attempt.await, start.elapsed())
+            })
+        })
+        .collect();
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut latencies = Vec::new();
+    for t in all {
+        let (status, took) = t.await?;
+        *statuses.entry(status).or_default() += 1;
+        latencies.push(took);
+    }
+    let elapsed = started.elapsed();
+    let (p50, p95) = percentiles(latencies);
+    let refused: usize = statuses
+        .iter()
+        .filter(|(s, _)| **s != 200)
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "office of {people} behind 127.0.0.9, after 30 typos from it ({typos:?}): {people} correct sign-ins at once: refused {refused}, answers {statuses:?}, {:.1} sign-ins/s, p50 {:.1} ms, p95 {:.1} ms",
+        people as f64 / elapsed.as_secs_f64(),
+        ms(p50),
+        ms(p95),
+    );
+    let mut spray: BTreeMap<u16, usize> = BTreeMap::new();
+    for i in 0..300 {
+        *spray
+            .entry(sign_in(format!("S{i}:demo"), "Summer2026!").await)
+            .or_default() += 1;
+    }
+    println!("  then 300 sprayed wrong passwords from it: answers {spray:?}");
+    Ok(())
+}
+
 /// One correct sign-in of `identifier` through the Runtime API, from one office address: the
 /// status the function answered (0 if none), how long it took, and the answer.
 async fn invoke_sign_in(
@@ -143,13 +231,18 @@ async fn invoke_sign_in(
 /// Sets up the accounts over HTTP as an admin would: identifier invitations, each signed up with
 /// its access code. Answers their sign-in identifiers.
 async fn local_accounts(server: &gatehouse_bench::LocalServer) -> anyhow::Result<Vec<String>> {
+    accounts(server, ACCOUNTS).await
+}
+
+/// `n` accounts, as [`local_accounts`].
+async fn accounts(server: &gatehouse_bench::LocalServer, n: usize) -> anyhow::Result<Vec<String>> {
     let addr = server.addr.as_str();
     let token = server.sign_in(ADMIN, ADMIN_PASSWORD).await?;
     server
         .change_settings(&token, json!({"sign_up_without_email": true}))
         .await?;
     let mut identifiers = Vec::new();
-    for i in 0..ACCOUNTS {
+    for i in 0..n {
         let invited = request(
             addr,
             "POST",

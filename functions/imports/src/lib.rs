@@ -217,6 +217,7 @@ pub struct ListParams {
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_imports`: at most 20 imports that send invitations a day (dry runs do not count); `Retry-After` says when the day ends (UTC)", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "imports"

@@ -13,7 +13,7 @@ use gatehouse_domain::model::Org;
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::secret::SessionToken;
 use gatehouse_domain::types::{
-    EmailDomain, GroupId, InviteeRole, OrgDomain, OrgName, PersonalMessage, UserId,
+    EmailDomain, GroupId, InviteeRole, OrgDomain, OrgName, PersonalMessage, TrustedNetwork, UserId,
 };
 use gatehouse_domain::usecase::groups::list_groups;
 use gatehouse_domain::usecase::invitation_link::{
@@ -72,6 +72,12 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("password_changed", "Your password is changed. Your other sessions are signed out.", "Votre mot de passe est modifié. Vos autres sessions sont fermées."),
     ("err_wrong_current_password", "The current password is wrong.", "Le mot de passe actuel est incorrect."),
     ("err_invalid_number", "Give a whole number.", "Indiquez un nombre entier."),
+    ("s_limits", "Limits", "Limites"),
+    ("s_invitations_per_hour", "Invitations a member or group admin may send in an hour (1 to 1000)", "Invitations qu'un membre ou administrateur de groupe peut envoyer par heure (1 à 1000)"),
+    ("s_admin_invitations_per_hour", "Invitations an administrator may send in an hour (1 to 10000; imports not counted)", "Invitations qu'un administrateur peut envoyer par heure (1 à 10000 ; imports non comptés)"),
+    ("s_invitations_per_address_per_day", "Times one address may be invited in a day (1 to 20)", "Nombre d'invitations par jour à une même adresse (1 à 20)"),
+    ("s_trusted_networks", "Trusted networks: your offices' addresses, whose sign-ins share a larger allowance of typos (CIDRs, comma-separated, e.g. 203.0.113.0/24)", "Réseaux de confiance : les adresses de vos bureaux, dont les connexions partagent une plus grande marge d'erreurs (CIDR séparés par des virgules, par ex. 203.0.113.0/24)"),
+    ("err_invalid_network", "Give networks as CIDRs, such as 203.0.113.0/24 (at most a /8).", "Indiquez des réseaux au format CIDR, par ex. 203.0.113.0/24 (au plus un /8)."),
     ("err_invalid_domain", "Give domains like example.com, separated by commas.", "Indiquez des domaines comme exemple.fr, séparés par des virgules."),
     ("err_invalid_days", "Give whole numbers of days, separated by commas.", "Indiquez des nombres de jours entiers, séparés par des virgules."),
     ("change_password_link", "Change your password", "Changer votre mot de passe"),
@@ -343,6 +349,28 @@ async fn settings_form(
                 .map(|m| m.as_str().to_string())
                 .unwrap_or_default(),
         ),
+        (
+            "invitations_per_hour",
+            settings.invitations_per_hour.to_string(),
+        ),
+        (
+            "admin_invitations_per_hour",
+            settings.admin_invitations_per_hour.to_string(),
+        ),
+        (
+            "invitations_per_address_per_day",
+            settings.invitations_per_address_per_day.to_string(),
+        ),
+        (
+            "trusted_networks",
+            join(
+                settings
+                    .trusted_networks
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+            ),
+        ),
     ]);
     let mut switches: HashMap<&str, bool> = HashMap::from([
         ("sign_up_without_email", settings.sign_up_without_email),
@@ -464,6 +492,24 @@ pub(crate) async fn settings_submit(
     };
     let ttl = number("invitation_ttl_days", &mut problems);
     let min = number("password_min_length", &mut problems);
+    // The limits: a form without them (or left empty) changes none of them.
+    let limit = |k: &'static str, problems: &mut Problems| {
+        (!one(k).is_empty()).then(|| number(k, problems)).flatten()
+    };
+    let per_hour = limit("invitations_per_hour", &mut problems);
+    let admin_per_hour = limit("admin_invitations_per_hour", &mut problems);
+    let per_address = limit("invitations_per_address_per_day", &mut problems);
+    let networks = if typed_values(&typed, "trusted_networks").is_empty() {
+        None
+    } else {
+        let parsed: Result<Vec<TrustedNetwork>, _> = list("trusted_networks")
+            .iter()
+            .map(|n| TrustedNetwork::parse(n))
+            .collect();
+        parsed
+            .map_err(|_| problems.at("trusted_networks", visit.say("err_invalid_network", &[])))
+            .ok()
+    };
     let days: Result<Vec<u32>, _> = list("reminder_days")
         .iter()
         .map(|d| d.parse::<u32>())
@@ -519,8 +565,10 @@ pub(crate) async fn settings_submit(
         } else {
             gatehouse_domain::types::Language::En
         }),
-        // The limits are changed through the API.
-        ..SettingsChange::default()
+        invitations_per_hour: per_hour,
+        admin_invitations_per_hour: admin_per_hour,
+        invitations_per_address_per_day: per_address,
+        trusted_networks: networks,
     };
     match update_settings(&visit.services, &domain, Some(&token), change).await {
         Ok(_) => {

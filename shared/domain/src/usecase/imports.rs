@@ -55,6 +55,8 @@ pub enum ImportsError {
     NotFound,
     #[error("the cursor is not one this list handed out")]
     BadCursor,
+    #[error("at most {} imports a day that send invitations (dry runs do not count); try again in {} seconds", crate::usecase::quota::IMPORTS_PER_DAY, .0.as_secs())]
+    TooManyImports(std::time::Duration),
     #[error("storage failed: {0}")]
     Internal(String),
 }
@@ -82,6 +84,7 @@ impl Rejection for ImportsError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "import_not_found",
             Self::BadCursor => "invalid_cursor",
+            Self::TooManyImports(_) => "too_many_imports",
             Self::Internal(_) => "internal",
         }
     }
@@ -92,7 +95,14 @@ impl Rejection for ImportsError {
             Self::Forbidden => RejectionClass::Forbidden,
             Self::NotFound => RejectionClass::NotFound,
             Self::BadCursor => RejectionClass::Invalid,
+            Self::TooManyImports(_) => RejectionClass::Throttled,
             Self::Internal(_) => RejectionClass::Internal,
+        }
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::TooManyImports(wait) => Some(*wait),
+            _ => None,
         }
     }
 }
@@ -160,6 +170,16 @@ pub async fn request_import(
         return Err(ImportsError::Forbidden);
     }
     let now = services.clock.now();
+    // Imports have their own budget (they are not counted against the admin's hourly one).
+    if !dry_run {
+        let (charge, wait) = crate::usecase::quota::import_charge(org, now);
+        match services.store.record_attempts(&[charge]).await {
+            Ok(()) => {}
+            Err(WriteError::Stale) => return Err(ImportsError::TooManyImports(wait)),
+            Err(WriteError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(ImportsError::Internal(e.to_string())),
+        }
+    }
     let import = Import {
         id: services.random.import_id(now),
         org: org.clone(),

@@ -51,6 +51,20 @@ impl Quota {
     }
 }
 
+/// Imports that mail (not dry runs) an organisation may start in a UTC day: 20 files of at most
+/// 500 rows, 10,000 invitations, beside the admins' `admin_invitations_per_hour`.
+pub const IMPORTS_PER_DAY: u32 = 20;
+
+/// The charge of one import that mails, and the wait to answer if it is spent.
+pub(crate) fn import_charge(org: &OrgDomain, now: Timestamp) -> (AttemptsChange, Duration) {
+    let quota = Quota {
+        key: format!("imports#{org}"),
+        cap: IMPORTS_PER_DAY,
+        window: DAY,
+    };
+    (quota.charge(now), quota.rest_of_window(now))
+}
+
 /// The charges of one invitation (or resend), for the write that makes it, and the wait to
 /// answer if the write says one of them is spent.
 pub(crate) struct InvitationQuota {
