@@ -25,8 +25,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_target(false)
         .init();
-    #[cfg(feature = "alloc-trim")]
-    spawn_trimming();
     let settings = LocalSettings::from_env();
     // The port first: if it is taken, stop before a password is generated and lost.
     let listener = tokio::net::TcpListener::bind(&settings.addr)
@@ -39,6 +37,8 @@ async fn main() -> anyhow::Result<()> {
         })?;
     let addr = listener.local_addr()?;
     let (services, files) = local_services(&settings, true, &format!("http://{addr}"))?;
+    #[cfg(feature = "return-memory")]
+    spawn_memory_return(services.passwords.clone());
 
     let org = OrgDomain::parse(&settings.bootstrap_org).context("GATEHOUSE_BOOTSTRAP_ORG")?;
     let email = EmailAddress::parse(&settings.bootstrap_admin_email)
@@ -110,14 +110,19 @@ async fn main() -> anyhow::Result<()> {
     serve(listener, app, &settings).await
 }
 
-/// Gives memory the allocator keeps but no longer uses back to the system, every few seconds.
-#[cfg(feature = "alloc-trim")]
-fn spawn_trimming() {
-    tokio::spawn(async {
+/// Gives memory back to the system after bursts, every 5 s: the password hash buffers (19 MiB
+/// each, one per core) once none has been used for 30 s, and what glibc's allocator keeps but
+/// no longer uses (`malloc_trim`). BENCHMARKS.md, "Memory after load", has the figures this was
+/// chosen by.
+#[cfg(feature = "return-memory")]
+fn spawn_memory_return(passwords: gatehouse_domain::password::PasswordHashing) {
+    tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {
             every.tick().await;
-            // SAFETY: malloc_trim only walks glibc's own arenas.
+            passwords.release_idle_buffers(std::time::Duration::from_secs(30));
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only walks glibc's own arenas and takes their locks.
             unsafe {
                 libc::malloc_trim(0);
             }

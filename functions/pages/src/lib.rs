@@ -573,14 +573,16 @@ impl Visit {
         )
     }
 
-    /// Whether the request was sent by a page of another site: its `Origin` is neither the
-    /// public URL's nor the host's it was sent to, or the browser says `Sec-Fetch-Site:
-    /// cross-site` (or `same-site`: a sibling subdomain is another party).
+    /// Whether the request was sent by a page of another site: the browser says `Sec-Fetch-Site:
+    /// cross-site` (or `same-site`: a sibling subdomain is another party), or its `Origin` is
+    /// neither the public URL's nor the host's it was sent to.
     fn cross_site(&self) -> bool {
         if matches!(self.fetch_site.as_deref(), Some("cross-site" | "same-site")) {
             return true;
         }
-        let Some(origin) = self.origin.as_deref() else {
+        // Pages are sent with `Referrer-Policy: no-referrer`, so browsers post their own forms
+        // with `Origin: null`: that says nothing, and `Sec-Fetch-Site` (above) decides.
+        let Some(origin) = self.origin.as_deref().filter(|o| *o != "null") else {
             return false;
         };
         let public = self

@@ -250,6 +250,8 @@ struct HashWorkers {
     size: usize,
     permits: Arc<tokio::sync::Semaphore>,
     idle: std::sync::Mutex<Vec<Hasher>>,
+    /// When a hasher was last given back.
+    last_used: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl HashWorkers {
@@ -258,6 +260,7 @@ impl HashWorkers {
             size,
             permits: Arc::new(tokio::sync::Semaphore::new(size)),
             idle: std::sync::Mutex::new(Vec::with_capacity(size)),
+            last_used: std::sync::Mutex::new(None),
         }
     }
 
@@ -266,6 +269,10 @@ impl HashWorkers {
         let mut hasher = self.idle().pop().unwrap_or_else(|| argon2.hasher());
         let out = work(&mut hasher);
         self.idle().push(hasher);
+        *self
+            .last_used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
         out
     }
 
@@ -346,6 +353,25 @@ impl PasswordHashing {
     /// How many hash buffers this hasher and its clones hold (one per worker that ever ran).
     pub fn hash_buffers(&self) -> usize {
         self.workers.idle().len()
+    }
+
+    /// Frees the kept hash buffers (19 MiB each) if none has been used for `quiet`: a
+    /// long-running process gives their memory back between bursts of sign-ins. Answers how
+    /// many were freed.
+    pub fn release_idle_buffers(&self, quiet: std::time::Duration) -> usize {
+        let last = *self
+            .workers
+            .last_used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|at| at.elapsed() < quiet) {
+            return 0;
+        }
+        let mut idle = self.workers.idle();
+        let freed = idle.len();
+        idle.clear();
+        idle.shrink_to_fit();
+        freed
     }
 
     /// How many verifications (real or dummy) this hasher and its clones have run.
@@ -691,11 +717,30 @@ mod tests {
             assert!(t.await.unwrap(), "right passwords match, wrong ones do not");
         }
         let buffers = hashing.hash_buffers();
+        assert_eq!(
+            hashing.release_idle_buffers(std::time::Duration::from_secs(3600)),
+            0,
+            "kept while recently used"
+        );
+        assert_eq!(
+            hashing.release_idle_buffers(std::time::Duration::ZERO),
+            buffers,
+            "freed once quiet"
+        );
+        assert_eq!(hashing.hash_buffers(), 0);
         assert!(
             (1..=2).contains(&buffers),
             "{buffers} hash buffers for 2 workers"
         );
         assert_eq!(hashing.verifications(), 12);
+        let again = hashing
+            .hash(
+                parse("another long passphrase").unwrap(),
+                Arc::new(OsRandomness),
+            )
+            .await;
+        assert!(again.is_ok(), "a hash after the release makes a new buffer");
+        assert_eq!(hashing.hash_buffers(), 1);
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub trait InvitationStore: Send + Sync {
         self.create_invitation_charged(invitation, &[]).await
     }
     /// [`Self::create_invitation`] with quota charges in the same write (each an
-    /// [`AttemptsChange::Charge`]): if one would pass its cap, nothing is written
+    /// [`AttemptsChange::Count`]): if one would pass its cap, nothing is written
     /// (`QuotaSpent` with its index).
     async fn create_invitation_charged(
         &self,
@@ -269,6 +269,16 @@ pub enum AttemptsChange {
         free: u32,
         keep_until: Timestamp,
     },
+    /// One more use of a quota, counted whatever other uses land meanwhile, as long as the
+    /// counter holds fewer than `cap`; `Stale` otherwise. Unlike [`Self::Charge`], it carries no
+    /// time, so requests that committed out of the order of their clocks never refuse each other.
+    Count {
+        key: String,
+        /// When it was used (kept as the counter's last use; no condition on it).
+        at: Timestamp,
+        cap: u32,
+        keep_until: Timestamp,
+    },
     /// One failure taken back (a charged attempt turned out right), whatever else changed
     /// meanwhile; `Stale` if the counter has none.
     Refund { key: String },
@@ -284,6 +294,7 @@ impl AttemptsChange {
         match self {
             Self::Replace { key, .. }
             | Self::Charge { key, .. }
+            | Self::Count { key, .. }
             | Self::Refund { key }
             | Self::Clear { key }
             | Self::Trust { key, .. } => key,

@@ -67,6 +67,7 @@ macro_rules! conformance_suite {
             a_renamed_group_takes_its_name_claim_along,
             group_names_that_look_alike_are_claimed_once,
             an_invitation_and_its_quota_charges_are_written_together,
+            concurrent_quota_counts_stop_exactly_at_the_cap,
             a_deleted_group_leaves_the_settings_and_link_in_the_same_write,
             registrations_through_the_link_count_its_uses,
             a_uid_invitation_claims_its_uid_and_is_found_by_its_code,
@@ -2093,11 +2094,10 @@ pub async fn group_names_that_look_alike_are_claimed_once(store: Arc<dyn ItemSto
 pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc<dyn ItemStore>) {
     let records = Records::new(store);
     let (domain, _) = new_org(&records).await;
-    let at = Timestamp::from_unix_seconds(1_500);
-    let charge = |key: &str, cap: u32| AttemptsChange::Charge {
+    let charge = |key: &str, cap: u32| AttemptsChange::Count {
         key: key.to_string(),
-        at,
-        free: cap + 1,
+        at: Timestamp::from_unix_seconds(1_500),
+        cap,
         keep_until: Timestamp::from_unix_seconds(9_999),
     };
     let (roomy, tight) = (unique("quota-roomy"), unique("quota-tight"));
@@ -2148,6 +2148,38 @@ pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc
         .update_invitation_charged(&renewed, &third, &[charge(&roomy, 10)])
         .await
         .unwrap();
+}
+
+/// Thirty uses of a quota of ten at once: exactly ten land, whatever order they commit in.
+pub async fn concurrent_quota_counts_stop_exactly_at_the_cap(store: Arc<dyn ItemStore>) {
+    let records = Arc::new(Records::new(store));
+    let key = unique("quota-race");
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let (records, key) = (records.clone(), key.clone());
+            tokio::spawn(async move {
+                records
+                    .record_attempts(&[AttemptsChange::Count {
+                        key,
+                        at: Timestamp::from_unix_seconds(1_500),
+                        cap: 10,
+                        keep_until: Timestamp::from_unix_seconds(9_999),
+                    }])
+                    .await
+            })
+        })
+        .collect();
+    let mut landed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => landed += 1,
+            Err(WriteError::Stale) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(landed, 10);
+    let counted = records.attempts(std::slice::from_ref(&key)).await.unwrap();
+    assert_eq!(counted[0].as_ref().unwrap().failures, 10);
 }
 
 pub async fn a_renamed_group_takes_its_name_claim_along(store: Arc<dyn ItemStore>) {

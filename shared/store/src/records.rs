@@ -1502,6 +1502,26 @@ fn attempts_write(change: &AttemptsChange) -> Write {
                 ])),
             }
         }
+        AttemptsChange::Count {
+            key,
+            at,
+            cap,
+            keep_until,
+        } => {
+            let mut set = Attrs::new();
+            set.insert("last_failure".into(), json!(at));
+            set.insert("blocked_until".into(), json!(at));
+            set.insert(TTL_ATTRIBUTE.into(), json!(keep_until));
+            Write::Update {
+                key: attempts_key(key),
+                add: vec![(FAILURES.into(), 1), (VERSION.into(), 1)],
+                set,
+                condition: Some(Condition::Any(vec![
+                    Condition::NotExists,
+                    Condition::Below(FAILURES.into(), i64::from(*cap)),
+                ])),
+            }
+        }
         AttemptsChange::Clear { key } => Write::Delete {
             key: attempts_key(key),
             condition: None,

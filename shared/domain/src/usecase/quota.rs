@@ -34,12 +34,12 @@ impl Quota {
     }
 
     /// One use, as a conditional addition to the window's counter: it fails once the counter
-    /// holds `cap` uses (a charge passes while the count is below its `free - 1`).
+    /// holds `cap` uses.
     fn charge(&self, now: Timestamp) -> AttemptsChange {
-        AttemptsChange::Charge {
+        AttemptsChange::Count {
             key: format!("{}#{}", self.key, self.window_index(now)),
             at: now,
-            free: self.cap.saturating_add(1),
+            cap: self.cap,
             keep_until: now.plus(self.window),
         }
     }
@@ -133,15 +133,15 @@ mod tests {
         assert_eq!(quota.wait(0), Duration::from_secs(3_000));
         assert_eq!(quota.wait(1), Duration::from_secs(86_400 - 7_800));
         let charges = quota.charges();
-        let AttemptsChange::Charge { key, free, .. } = &charges[0] else {
+        let AttemptsChange::Count { key, cap, .. } = &charges[0] else {
             panic!("{charges:?}");
         };
         assert!(
             key.starts_with("invite-by#acme#") && key.ends_with("#2"),
             "{key}"
         );
-        assert_eq!(*free, Settings::DEFAULT_INVITATIONS_PER_HOUR + 1);
-        let AttemptsChange::Charge { key, free, .. } = &charges[1] else {
+        assert_eq!(*cap, Settings::DEFAULT_INVITATIONS_PER_HOUR);
+        let AttemptsChange::Count { key, cap, .. } = &charges[1] else {
             panic!("{charges:?}");
         };
         assert!(
@@ -149,6 +149,6 @@ mod tests {
             "{key}"
         );
         assert!(!key.contains("ada"), "the address is not stored: {key}");
-        assert_eq!(*free, Settings::DEFAULT_INVITATIONS_PER_ADDRESS_PER_DAY + 1);
+        assert_eq!(*cap, Settings::DEFAULT_INVITATIONS_PER_ADDRESS_PER_DAY);
     }
 }
