@@ -241,6 +241,51 @@ impl LocalServer {
             .to_string())
     }
 
+    /// `n` identifier accounts (`{prefix}0:demo`…) made as an admin (`token`) would: invited,
+    /// each signed up with its access code and `password`, and signed in once from here (so that
+    /// the address is familiar to each, as an office's is). Answers their sign-in identifiers.
+    pub async fn accounts(
+        &self,
+        token: &str,
+        n: usize,
+        prefix: &str,
+        password: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        use anyhow::Context;
+        let addr = self.addr.as_str();
+        let mut identifiers = Vec::with_capacity(n);
+        for i in 0..n {
+            let invited = http::request(
+                addr,
+                "POST",
+                "/v1/orgs/demo/invitations",
+                Some(token),
+                Some(&serde_json::json!({"uid": format!("{prefix}{i}"), "role": "member", "first_name": "Bench", "last_name": format!("User{i}")})),
+            )
+            .await?;
+            let code = invited.json()["access_code"]
+                .as_str()
+                .with_context(|| format!("access code in {invited:?}"))?
+                .to_string();
+            let signed_up = http::request(
+                addr,
+                "POST",
+                "/v1/orgs/demo/sign-up/access-code",
+                None,
+                Some(&serde_json::json!({"access_code": code, "password": password})),
+            )
+            .await?;
+            anyhow::ensure!(signed_up.status == 201, "sign-up: {signed_up:?}");
+            let identifier = format!("{prefix}{i}:demo");
+            let body = serde_json::json!({"identifier": identifier, "password": password});
+            let first =
+                http::request(addr, "POST", "/v1/orgs/demo/sign-in", None, Some(&body)).await?;
+            anyhow::ensure!(first.status == 200, "first sign-in: {first:?}");
+            identifiers.push(identifier);
+        }
+        Ok(identifiers)
+    }
+
     /// Changes the organisation's settings as its admin (`token`).
     pub async fn change_settings(
         &self,

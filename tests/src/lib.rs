@@ -495,6 +495,18 @@ impl Bundle {
             .await
     }
 
+    /// Signs in from the client address `client` (API Gateway's `sourceIp`).
+    pub async fn sign_in_from(&self, client: &str, identifier: &str, password: &str) -> Reply {
+        self.gateway
+            .post_from(
+                client,
+                "/v1/orgs/demo/sign-in",
+                None,
+                json!({ "identifier": identifier, "password": password }),
+            )
+            .await
+    }
+
     /// Signs up with an email invitation's link token.
     pub async fn sign_up(&self, token: &str, password: &str) -> Reply {
         self.gateway

@@ -29,17 +29,6 @@ fn assert_same(what: &str, known: &Reply, unknown: &Reply) {
     assert_eq!(known.bytes, unknown.bytes, "{what}: {known:?} {unknown:?}");
 }
 
-async fn sign_in_from(b: &Bundle, client: &str, identifier: &str, password: &str) -> Reply {
-    b.gateway
-        .post_from(
-            client,
-            "/v1/orgs/demo/sign-in",
-            None,
-            json!({"identifier": identifier, "password": password}),
-        )
-        .await
-}
-
 async fn check_code_from(b: &Bundle, client: &str, code: &str) -> Reply {
     b.gateway
         .post_from(
@@ -63,7 +52,9 @@ async fn strangers_guesses_never_hold_back_the_owner_at_a_familiar_address(backe
         } else {
             format!("2001:db8:{i:x}::1")
         };
-        let reply = sign_in_from(&b, &client, &b.admin_email, &format!("guess {i}")).await;
+        let reply = b
+            .sign_in_from(&client, &b.admin_email, &format!("guess {i}"))
+            .await;
         match (reply.status, reply.header("retry-after")) {
             (401, _) => {}
             (429, Some(wait)) => b.advance(Duration::from_secs(wait.parse().unwrap())),
@@ -76,15 +67,19 @@ async fn strangers_guesses_never_hold_back_the_owner_at_a_familiar_address(backe
     }
     assert!(locked, "strangers' guesses lock the account for strangers");
     // The owner, at home, with the right password: in.
-    let home = sign_in_from(&b, DEFAULT_CLIENT, &b.admin_email, ADMIN_PASSWORD).await;
+    let home = b
+        .sign_in_from(DEFAULT_CLIENT, &b.admin_email, ADMIN_PASSWORD)
+        .await;
     assert_eq!(home.status, 200, "{home:?}");
     // A typo at home is a plain wrong password, not a wait.
-    sign_in_from(&b, DEFAULT_CLIENT, &b.admin_email, "fat fingers")
+    b.sign_in_from(DEFAULT_CLIENT, &b.admin_email, "fat fingers")
         .await
         .assert_problem(401, "invalid_credentials");
     // The trade-off: from a new address the owner is held back like the attacker...
     let travelling = "192.0.2.200";
-    let away = sign_in_from(&b, travelling, &b.admin_email, ADMIN_PASSWORD).await;
+    let away = b
+        .sign_in_from(travelling, &b.admin_email, ADMIN_PASSWORD)
+        .await;
     away.assert_problem(429, "too_many_attempts");
     assert!(away.header("retry-after").is_none(), "locked: {away:?}");
     // ...until a password reset, asked for and confirmed from there.
@@ -109,15 +104,21 @@ async fn strangers_guesses_never_hold_back_the_owner_at_a_familiar_address(backe
         )
         .await;
     assert_eq!(confirmed.status, 204, "{confirmed:?}");
-    let after = sign_in_from(&b, travelling, &b.admin_email, "new places new passphrase").await;
+    let after = b
+        .sign_in_from(travelling, &b.admin_email, "new places new passphrase")
+        .await;
     assert_eq!(after.status, 200, "{after:?}");
     // The address the owner last signed in from is familiar now: a stranger's guesses do not
     // reach it either.
     for i in 0..60u32 {
-        let reply = sign_in_from(&b, &format!("203.0.113.{i}"), &b.admin_email, "nope").await;
+        let reply = b
+            .sign_in_from(&format!("203.0.113.{i}"), &b.admin_email, "nope")
+            .await;
         assert!(matches!(reply.status, 401 | 429), "{reply:?}");
     }
-    let again = sign_in_from(&b, travelling, &b.admin_email, "new places new passphrase").await;
+    let again = b
+        .sign_in_from(travelling, &b.admin_email, "new places new passphrase")
+        .await;
     assert_eq!(again.status, 200, "{again:?}");
 }
 
@@ -134,7 +135,7 @@ async fn an_ipv6_slash_64_is_one_client_when_spraying_passwords(backend: Backend
             b.email(&format!("person{i}"))
         };
         let client = format!("2001:db8:77:1:{:x}:{:x}::{:x}", i, i * 7, i + 1);
-        let reply = sign_in_from(&b, &client, &target, "Summer2026!").await;
+        let reply = b.sign_in_from(&client, &target, "Summer2026!").await;
         match reply.status {
             401 => {}
             429 => {
@@ -151,7 +152,9 @@ async fn an_ipv6_slash_64_is_one_client_when_spraying_passwords(backend: Backend
     );
     assert_eq!(verifications + throttled, 300);
     // The next /64 is somebody else.
-    let neighbour = sign_in_from(&b, "2001:db8:77:2::1", &b.admin_email, ADMIN_PASSWORD).await;
+    let neighbour = b
+        .sign_in_from("2001:db8:77:2::1", &b.admin_email, ADMIN_PASSWORD)
+        .await;
     assert_eq!(neighbour.status, 200, "{neighbour:?}");
 }
 

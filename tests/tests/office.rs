@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply};
+use gatehouse_e2e::{on_both_backends, Backend, Bundle};
 use serde_json::json;
 
 on_both_backends!(
@@ -18,17 +18,6 @@ on_both_backends!(
 
 const OFFICE: &str = "203.0.113.10";
 const PASSWORD: &str = "the office's long passphrase";
-
-async fn sign_in_from(b: &Bundle, client: &str, identifier: &str, password: &str) -> Reply {
-    b.gateway
-        .post_from(
-            client,
-            "/v1/orgs/demo/sign-in",
-            None,
-            json!({"identifier": identifier, "password": password}),
-        )
-        .await
-}
 
 /// `n` people with accounts (invited, signed up), each signed in once from `client`.
 async fn staff(b: &Bundle, n: usize, client: &str) -> Vec<String> {
@@ -40,7 +29,7 @@ async fn staff(b: &Bundle, n: usize, client: &str) -> Vec<String> {
         assert_eq!(b.invite(&email, "member", &[]).await.status, 201);
         let token = b.sign_up_token(&email).await;
         assert_eq!(b.sign_up(&token, PASSWORD).await.status, 201);
-        let first = sign_in_from(b, client, &email, PASSWORD).await;
+        let first = b.sign_in_from(client, &email, PASSWORD).await;
         assert_eq!(first.status, 200, "{first:?}");
         people.push(email);
     }
@@ -53,7 +42,7 @@ async fn all_at_once(b: &Arc<Bundle>, people: &[String], client: &str) -> Vec<u1
         .iter()
         .map(|email| {
             let (b, email, client) = (b.clone(), email.clone(), client.to_string());
-            tokio::spawn(async move { sign_in_from(&b, &client, &email, PASSWORD).await.status })
+            tokio::spawn(async move { b.sign_in_from(&client, &email, PASSWORD).await.status })
         })
         .collect();
     let mut statuses = Vec::with_capacity(tasks.len());
@@ -68,10 +57,12 @@ async fn an_office_behind_one_address_signs_in_at_nine_despite_its_typos(backend
     let people = staff(&b, 200, OFFICE).await;
     // Typos and strangers from the office's address, on identifiers not familiar with it.
     for i in 0..30 {
-        let reply = sign_in_from(&b, OFFICE, &b.email(&format!("nobody{i}")), "wrong").await;
+        let reply = b
+            .sign_in_from(OFFICE, &b.email(&format!("nobody{i}")), "wrong")
+            .await;
         assert!(matches!(reply.status, 401 | 429), "{reply:?}");
     }
-    let held = sign_in_from(&b, OFFICE, &b.email("stranger"), "wrong").await;
+    let held = b.sign_in_from(OFFICE, &b.email("stranger"), "wrong").await;
     held.assert_problem(429, "too_many_attempts");
     // 9:00: everyone at once, correctly.
     let statuses = all_at_once(&b, &people, OFFICE).await;
@@ -81,7 +72,9 @@ async fn an_office_behind_one_address_signs_in_at_nine_despite_its_typos(backend
     // after the address's 20 free failures, waits; nothing near 300 verifications.
     let mut wrong = 0;
     for i in 0..300 {
-        let reply = sign_in_from(&b, OFFICE, &b.email(&format!("spray{i}")), "Summer2026!").await;
+        let reply = b
+            .sign_in_from(OFFICE, &b.email(&format!("spray{i}")), "Summer2026!")
+            .await;
         match reply.status {
             401 => wrong += 1,
             429 => {}
@@ -93,10 +86,10 @@ async fn an_office_behind_one_address_signs_in_at_nine_despite_its_typos(backend
         "the address's allowance was already used up: {wrong}"
     );
     // An owner's own typos from the office still count on their account only.
-    let typo = sign_in_from(&b, OFFICE, &people[0], "wrong").await;
+    let typo = b.sign_in_from(OFFICE, &people[0], "wrong").await;
     typo.assert_problem(401, "invalid_credentials");
     assert_eq!(
-        sign_in_from(&b, OFFICE, &people[0], PASSWORD).await.status,
+        b.sign_in_from(OFFICE, &people[0], PASSWORD).await.status,
         200
     );
 }
@@ -110,7 +103,9 @@ async fn a_trusted_network_shares_a_larger_allowance(backend: Backend) {
     // Untrusted: the address's 20 free failures, then a wait.
     let mut statuses = Vec::new();
     for i in 0..25 {
-        let reply = sign_in_from(&b, "198.51.100.40", &b.email(&format!("x{i}")), "wrong").await;
+        let reply = b
+            .sign_in_from("198.51.100.40", &b.email(&format!("x{i}")), "wrong")
+            .await;
         statuses.push(reply.status);
     }
     assert_eq!(
@@ -133,11 +128,13 @@ async fn a_trusted_network_shares_a_larger_allowance(backend: Backend) {
     // time from there.
     for i in 0..60 {
         let client = format!("203.0.113.{}", 1 + i % 3);
-        let reply = sign_in_from(&b, &client, &b.email(&format!("y{i}")), "wrong").await;
+        let reply = b
+            .sign_in_from(&client, &b.email(&format!("y{i}")), "wrong")
+            .await;
         reply.assert_problem(401, "invalid_credentials");
     }
     assert_eq!(
-        sign_in_from(&b, "203.0.113.2", &newcomer, PASSWORD)
+        b.sign_in_from("203.0.113.2", &newcomer, PASSWORD)
             .await
             .status,
         200

@@ -77,7 +77,7 @@ async fn run(binary: &str) -> anyhow::Result<Row> {
             json!({"sign_up_without_email": true, "admin_invitations_per_hour": 10_000}),
         )
         .await?;
-    let accounts = accounts(&addr, &token).await?;
+    let accounts = server.accounts(&token, ACCOUNTS, "A", PASSWORD).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, base) = memory_kib(pid);
     let started = Instant::now();
@@ -173,39 +173,4 @@ async fn run(binary: &str) -> anyhow::Result<Row> {
         after_minute,
         took,
     })
-}
-
-/// [`ACCOUNTS`] identifier accounts, signed up with their access codes.
-async fn accounts(addr: &str, token: &str) -> anyhow::Result<Vec<String>> {
-    let mut identifiers = Vec::new();
-    for i in 0..ACCOUNTS {
-        let invited = request(
-            addr,
-            "POST",
-            "/v1/orgs/demo/invitations",
-            Some(token),
-            Some(&json!({"uid": format!("A{i}"), "role": "member", "first_name": "Memory", "last_name": format!("User{i}")})),
-        )
-        .await?;
-        let code = invited.json()["access_code"]
-            .as_str()
-            .with_context(|| format!("access code in {invited:?}"))?
-            .to_string();
-        let signed_up = request(
-            addr,
-            "POST",
-            "/v1/orgs/demo/sign-up/access-code",
-            None,
-            Some(&json!({"access_code": code, "password": PASSWORD})),
-        )
-        .await?;
-        anyhow::ensure!(signed_up.status == 201, "sign-up: {signed_up:?}");
-        // Signed in once from here: the address is theirs from now on, as at an office.
-        let identifier = format!("A{i}:demo");
-        let body = json!({"identifier": identifier, "password": PASSWORD});
-        let first = request(addr, "POST", "/v1/orgs/demo/sign-in", None, Some(&body)).await?;
-        anyhow::ensure!(first.status == 200, "first sign-in: {first:?}");
-        identifiers.push(identifier);
-    }
-    Ok(identifiers)
 }

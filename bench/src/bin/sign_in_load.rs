@@ -228,45 +228,18 @@ async fn invoke_sign_in(
     Ok((status, took, answer))
 }
 
-/// Sets up the accounts over HTTP as an admin would: identifier invitations, each signed up with
-/// its access code. Answers their sign-in identifiers.
+/// The [`ACCOUNTS`] accounts of the `local` mode, over HTTP as an admin would make them.
 async fn local_accounts(server: &gatehouse_bench::LocalServer) -> anyhow::Result<Vec<String>> {
     accounts(server, ACCOUNTS).await
 }
 
-/// `n` accounts, as [`local_accounts`].
+/// `n` accounts (`B0:demo`…), each signed in once from 127.0.0.1.
 async fn accounts(server: &gatehouse_bench::LocalServer, n: usize) -> anyhow::Result<Vec<String>> {
-    let addr = server.addr.as_str();
     let token = server.sign_in(ADMIN, ADMIN_PASSWORD).await?;
     server
         .change_settings(&token, json!({"sign_up_without_email": true}))
         .await?;
-    let mut identifiers = Vec::new();
-    for i in 0..n {
-        let invited = request(
-            addr,
-            "POST",
-            "/v1/orgs/demo/invitations",
-            Some(&token),
-            Some(&json!({"uid": format!("B{i}"), "role": "member", "first_name": "Bench", "last_name": format!("User{i}")})),
-        )
-        .await?;
-        let code = invited.json()["access_code"]
-            .as_str()
-            .with_context(|| format!("access code in {invited:?}"))?
-            .to_string();
-        let signed_up = request(
-            addr,
-            "POST",
-            "/v1/orgs/demo/sign-up/access-code",
-            None,
-            Some(&json!({"access_code": code, "password": PASSWORD})),
-        )
-        .await?;
-        anyhow::ensure!(signed_up.status == 201, "sign-up: {signed_up:?}");
-        identifiers.push(format!("B{i}:demo"));
-    }
-    Ok(identifiers)
+    server.accounts(&token, n, "B", PASSWORD).await
 }
 
 /// An organisation on moto with [`ACCOUNTS`] identifier accounts signed up: the function's
