@@ -1,0 +1,138 @@
+//! What the deploy template must hold for a first real account, beyond what cfn-lint and
+//! checkov check (issue 23):
+//!
+//! - an encrypted SNS topic is encrypted with a key its publishers may use: with the AWS-managed
+//!   `alias/aws/sns`, CloudWatch cannot deliver an alarm and SES not a bounce, and nothing says so;
+//! - the table and the bucket keep their data when the stack is deleted or a change would
+//!   replace them.
+
+use std::path::Path;
+
+/// The template's resources: (logical id, the lines of its block).
+fn resources() -> Vec<(String, Vec<String>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = template.lines().collect();
+    let start = lines.iter().position(|l| *l == "Resources:").unwrap() + 1;
+    let end = (start..lines.len())
+        .find(|&i| !lines[i].is_empty() && !lines[i].starts_with(' '))
+        .unwrap_or(lines.len());
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in &lines[start..end] {
+        let indent = line.len() - line.trim_start().len();
+        if indent == 2 && !line.trim_start().starts_with('#') && line.trim().ends_with(':') {
+            out.push((line.trim().trim_end_matches(':').to_string(), Vec::new()));
+        } else if let Some((_, block)) = out.last_mut() {
+            if !line.trim_start().starts_with('#') {
+                block.push(line.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn of_type<'a>(all: &'a [(String, Vec<String>)], kind: &str) -> Vec<&'a (String, Vec<String>)> {
+    let wanted = format!("Type: {kind}");
+    all.iter()
+        .filter(|(_, block)| block.iter().any(|l| l.trim() == wanted))
+        .collect()
+}
+
+/// The value of `name:` in a block (its first occurrence).
+fn value<'a>(block: &'a [String], name: &str) -> Option<&'a str> {
+    let key = format!("{name}:");
+    block
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(key.as_str()))
+        .map(str::trim)
+}
+
+/// The key policy's statements of a key block, each as its lines joined.
+fn statements(block: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in block {
+        if line.trim_start().starts_with("- Sid:") {
+            out.push(String::new());
+        }
+        if let Some(s) = out.last_mut() {
+            s.push_str(line.trim());
+            s.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn every_topic_is_encrypted_with_a_key_its_publishers_may_use() {
+    let all = resources();
+    let topics = of_type(&all, "AWS::SNS::Topic");
+    assert!(topics.len() >= 2, "the alarm and mail-event topics");
+    // Who publishes to each topic: alarms (CloudWatch) and SES's bounces and complaints.
+    let publishers = |topic: &str| -> Vec<&'static str> {
+        let refers = |(_, block): &&(String, Vec<String>)| {
+            block.iter().any(|l| {
+                l.contains(&format!("!Ref {topic}]")) || l.contains(&format!("!Ref {topic} }}"))
+            })
+        };
+        let mut out = Vec::new();
+        if of_type(&all, "AWS::CloudWatch::Alarm").iter().any(refers) {
+            out.push("cloudwatch.amazonaws.com");
+        }
+        if of_type(&all, "AWS::SES::ConfigurationSetEventDestination")
+            .iter()
+            .any(refers)
+        {
+            out.push("ses.amazonaws.com");
+        }
+        out
+    };
+    for (topic, block) in topics {
+        let key =
+            value(block, "KmsMasterKeyId").unwrap_or_else(|| panic!("{topic} is not encrypted"));
+        assert!(
+            !key.contains("alias/aws/"),
+            "{topic} uses an AWS-managed key ({key}), which its publishers cannot use"
+        );
+        let key_id = key
+            .strip_prefix("!Ref ")
+            .unwrap_or_else(|| panic!("{topic}'s key is a key of this template: {key}"));
+        let (_, key_block) = all
+            .iter()
+            .find(|(id, _)| id == key_id)
+            .unwrap_or_else(|| panic!("{key_id} is a resource"));
+        assert_eq!(value(key_block, "Type"), Some("AWS::KMS::Key"), "{key_id}");
+        assert_eq!(
+            value(key_block, "EnableKeyRotation"),
+            Some("true"),
+            "{key_id} rotates"
+        );
+        let publishers = publishers(topic);
+        assert!(!publishers.is_empty(), "{topic} has a publisher");
+        for service in publishers {
+            let granted = statements(key_block).into_iter().any(|s| {
+                s.contains("Effect: Allow")
+                    && s.contains(service)
+                    && s.contains("kms:Decrypt")
+                    && s.contains("kms:GenerateDataKey*")
+            });
+            assert!(
+                granted,
+                "{key_id}'s policy lets {service} use it, so that it can publish to {topic}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_table_and_the_bucket_keep_their_data_when_the_stack_goes() {
+    let all = resources();
+    let kept: Vec<_> = of_type(&all, "AWS::DynamoDB::Table")
+        .into_iter()
+        .chain(of_type(&all, "AWS::S3::Bucket"))
+        .collect();
+    assert!(kept.len() >= 2);
+    for (id, block) in kept {
+        assert_eq!(value(block, "DeletionPolicy"), Some("Retain"), "{id}");
+        assert_eq!(value(block, "UpdateReplacePolicy"), Some("Retain"), "{id}");
+    }
+}
