@@ -495,6 +495,18 @@ impl Bundle {
             .await
     }
 
+    /// Revokes invitation `id` as the admin; answers the reply.
+    pub async fn revoke(&self, id: &str) -> Reply {
+        self.gateway
+            .send(
+                "DELETE",
+                &format!("/v1/orgs/demo/invitations/{id}"),
+                Some(&self.admin_token),
+                None,
+            )
+            .await
+    }
+
     /// Signs in from the client address `client` (API Gateway's `sourceIp`).
     pub async fn sign_in_from(&self, client: &str, identifier: &str, password: &str) -> Reply {
         self.gateway

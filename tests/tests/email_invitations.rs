@@ -1053,15 +1053,7 @@ async fn a_revoked_link_says_it_was_revoked(backend: Backend) {
     assert_eq!(invited.status, 201);
     let token = b.sign_up_token(&kim).await;
     let id = invited.json["id"].as_str().unwrap();
-    let revoked = b
-        .gateway
-        .send(
-            "DELETE",
-            &format!("/v1/orgs/demo/invitations/{id}"),
-            Some(&b.admin_token),
-            None,
-        )
-        .await;
+    let revoked = b.revoke(id).await;
     assert_eq!(revoked.status, 200, "{revoked:?}");
     b.sign_up(&token, "a perfectly fine passphrase")
         .await

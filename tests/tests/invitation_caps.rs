@@ -107,15 +107,7 @@ async fn an_address_is_invited_at_most_three_times_a_day_whoever_asks(backend: B
         statuses.push(reply.status);
         if reply.status == 201 {
             let id = reply.json["id"].as_str().unwrap().to_string();
-            let revoked = b
-                .gateway
-                .send(
-                    "DELETE",
-                    &format!("/v1/orgs/demo/invitations/{id}"),
-                    Some(&b.admin_token),
-                    None,
-                )
-                .await;
+            let revoked = b.revoke(&id).await;
             assert!(revoked.status < 300, "{revoked:?}");
         } else {
             assert_capped(&reply);

@@ -252,15 +252,7 @@ async fn used_expired_and_withdrawn_links_say_what_to_do(backend: Backend) {
     let link = last_link_to(&b, &bob).await;
     let guest_page = browser.get(&link).await;
     assert!(guest_page.text.contains("You will join as a guest"));
-    let revoked = b
-        .gateway
-        .send(
-            "DELETE",
-            &format!("/v1/orgs/demo/invitations/{id}"),
-            Some(&b.admin_token),
-            None,
-        )
-        .await;
+    let revoked = b.revoke(&id).await;
     assert_eq!(revoked.status, 200, "{revoked:?}");
     let page = browser.get(&link).await;
     assert_eq!(page.status, 410);

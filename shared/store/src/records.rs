@@ -1460,6 +1460,21 @@ const FAILURES: &str = "failures";
 
 /// A failure counter's change as a write: a versioned replacement, or an in-place addition that
 /// bumps the version too, so that a replacement read before it fails as stale.
+/// One more on a counter at `at`, as an addition (racing additions all land), on condition that
+/// the counter is new or `allowed` holds for it.
+fn one_more(key: &str, at: Timestamp, keep_until: Timestamp, allowed: Condition) -> Write {
+    let mut set = Attrs::new();
+    set.insert("last_failure".into(), json!(at));
+    set.insert("blocked_until".into(), json!(at));
+    set.insert(TTL_ATTRIBUTE.into(), json!(keep_until));
+    Write::Update {
+        key: attempts_key(key),
+        add: vec![(FAILURES.into(), 1), (VERSION.into(), 1)],
+        set,
+        condition: Some(Condition::Any(vec![Condition::NotExists, allowed])),
+    }
+}
+
 fn attempts_write(change: &AttemptsChange) -> Write {
     match change {
         AttemptsChange::Replace {
@@ -1484,44 +1499,28 @@ fn attempts_write(change: &AttemptsChange) -> Write {
             free,
             keep_until,
         } => {
-            let mut set = Attrs::new();
-            set.insert("last_failure".into(), json!(at));
-            set.insert("blocked_until".into(), json!(at));
-            set.insert(TTL_ATTRIBUTE.into(), json!(keep_until));
-            Write::Update {
-                key: attempts_key(key),
-                add: vec![(FAILURES.into(), 1), (VERSION.into(), 1)],
-                set,
-                // Still within the free allowance, and not waiting.
-                condition: Some(Condition::Any(vec![
-                    Condition::NotExists,
-                    Condition::All(vec![
-                        Condition::Below(FAILURES.into(), i64::from(*free) - 1),
-                        Condition::Below("blocked_until".into(), at.unix_seconds() + 1),
-                    ]),
-                ])),
-            }
+            // Still within the free allowance, and not waiting.
+            one_more(
+                key,
+                *at,
+                *keep_until,
+                Condition::All(vec![
+                    Condition::Below(FAILURES.into(), i64::from(*free) - 1),
+                    Condition::Below("blocked_until".into(), at.unix_seconds() + 1),
+                ]),
+            )
         }
         AttemptsChange::Count {
             key,
             at,
             cap,
             keep_until,
-        } => {
-            let mut set = Attrs::new();
-            set.insert("last_failure".into(), json!(at));
-            set.insert("blocked_until".into(), json!(at));
-            set.insert(TTL_ATTRIBUTE.into(), json!(keep_until));
-            Write::Update {
-                key: attempts_key(key),
-                add: vec![(FAILURES.into(), 1), (VERSION.into(), 1)],
-                set,
-                condition: Some(Condition::Any(vec![
-                    Condition::NotExists,
-                    Condition::Below(FAILURES.into(), i64::from(*cap)),
-                ])),
-            }
-        }
+        } => one_more(
+            key,
+            *at,
+            *keep_until,
+            Condition::Below(FAILURES.into(), i64::from(*cap)),
+        ),
         AttemptsChange::Clear { key } => Write::Delete {
             key: attempts_key(key),
             condition: None,
