@@ -6,46 +6,9 @@
 //! - the table and the bucket keep their data when the stack is deleted or a change would
 //!   replace them.
 
-use std::path::Path;
+mod template;
 
-/// The template's resources: (logical id, the lines of its block).
-fn resources() -> Vec<(String, Vec<String>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
-    let template = std::fs::read_to_string(path).unwrap();
-    let lines: Vec<&str> = template.lines().collect();
-    let start = lines.iter().position(|l| *l == "Resources:").unwrap() + 1;
-    let end = (start..lines.len())
-        .find(|&i| !lines[i].is_empty() && !lines[i].starts_with(' '))
-        .unwrap_or(lines.len());
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for line in &lines[start..end] {
-        let indent = line.len() - line.trim_start().len();
-        if indent == 2 && !line.trim_start().starts_with('#') && line.trim().ends_with(':') {
-            out.push((line.trim().trim_end_matches(':').to_string(), Vec::new()));
-        } else if let Some((_, block)) = out.last_mut() {
-            if !line.trim_start().starts_with('#') {
-                block.push(line.to_string());
-            }
-        }
-    }
-    out
-}
-
-fn of_type<'a>(all: &'a [(String, Vec<String>)], kind: &str) -> Vec<&'a (String, Vec<String>)> {
-    let wanted = format!("Type: {kind}");
-    all.iter()
-        .filter(|(_, block)| block.iter().any(|l| l.trim() == wanted))
-        .collect()
-}
-
-/// The value of `name:` in a block (its first occurrence).
-fn value<'a>(block: &'a [String], name: &str) -> Option<&'a str> {
-    let key = format!("{name}:");
-    block
-        .iter()
-        .find_map(|l| l.trim().strip_prefix(key.as_str()))
-        .map(str::trim)
-}
+use template::{of_type, resources, value};
 
 /// The key policy's statements of a key block, each as its lines joined.
 fn statements(block: &[String]) -> Vec<String> {

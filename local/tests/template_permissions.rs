@@ -1,0 +1,180 @@
+//! Each function may call exactly the DynamoDB actions its code can reach (issue 23): no item
+//! action granted "just in case", none missing (a code path that would fail with
+//! `AccessDenied` on the first real account while every local test passes).
+//!
+//! Found in the source, not declared by hand: the records (`shared/store/src/records.rs`) are
+//! the only code that speaks to the item-store primitive, so the primitive's calls and the kinds
+//! of write in the records' items a function's `main.rs` can reach (`scan`) are what it needs:
+//!
+//! | in the records' code | DynamoDB action (as `shared/aws/src/dynamo.rs` makes the call) |
+//! |---|---|
+//! | `self.items.get(` | `GetItem` |
+//! | `self.items.get_many(` | `BatchGetItem` |
+//! | `self.items.query(` | `Query` |
+//! | `self.items.put_many(` | `BatchWriteItem` |
+//! | `Write::Put {` | `PutItem` (alone, or inside `TransactWriteItems`) |
+//! | `Write::Update {` | `UpdateItem` (idem) |
+//! | `Write::Delete {` | `DeleteItem` (idem) |
+//! | `Write::Check {` | `ConditionCheckItem` (inside `TransactWriteItems`) |
+//!
+//! `TransactWriteItems` is no IAM action: a transaction needs the action of each item in it.
+
+mod scan;
+mod template;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What in the records' code needs which action.
+const ACTIONS: &[(&str, &str)] = &[
+    ("self.items.get(", "GetItem"),
+    ("self.items.get_many(", "BatchGetItem"),
+    ("self.items.query(", "Query"),
+    ("self.items.put_many(", "BatchWriteItem"),
+    ("Write::Put{", "PutItem"),
+    ("Write::Update{", "UpdateItem"),
+    ("Write::Delete{", "DeleteItem"),
+    ("Write::Check{", "ConditionCheckItem"),
+];
+
+/// The records: the code that speaks to the item-store primitive.
+fn is_records(file: &std::path::Path) -> bool {
+    let store = scan::root().join("shared/store/src");
+    file.starts_with(&store)
+        && (file.ends_with("records.rs") || file.starts_with(store.join("records")))
+}
+
+/// The DynamoDB actions the function in `functions/{name}` can call.
+fn actions_needed(
+    name: &str,
+    workspace: &BTreeMap<String, std::path::PathBuf>,
+) -> BTreeSet<String> {
+    actions_of(scan::reached(name, workspace))
+}
+
+/// The DynamoDB actions the records among `reached` call.
+fn actions_of(reached: Vec<scan::Item>) -> BTreeSet<String> {
+    let mut needed = BTreeSet::new();
+    for item in reached {
+        if !is_records(&item.file) {
+            continue;
+        }
+        for (pattern, action) in ACTIONS {
+            if item.code.contains(pattern) {
+                needed.insert(format!("dynamodb:{action}"));
+            }
+        }
+    }
+    needed
+}
+
+/// The `dynamodb:` actions a function's block grants.
+fn actions_granted(block: &[String]) -> BTreeSet<String> {
+    block
+        .iter()
+        .flat_map(|line| {
+            let line = line
+                .trim()
+                .trim_start_matches("- ")
+                .trim_start_matches("Action:");
+            line.trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace())
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| a.starts_with("dynamodb:"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn each_function_may_call_exactly_the_dynamodb_actions_its_code_reaches() {
+    let workspace = scan::workspace_crates();
+    let functions = template::functions();
+    assert_eq!(
+        functions
+            .iter()
+            .map(|(code, ..)| code.clone())
+            .collect::<BTreeSet<_>>(),
+        scan::function_crates().into_iter().collect::<BTreeSet<_>>(),
+        "every function crate is deployed, and only those"
+    );
+    let mut problems = Vec::new();
+    for (code, id, block) in &functions {
+        let needed = actions_needed(code, &workspace);
+        let granted = actions_granted(block);
+        for missing in needed.difference(&granted) {
+            problems.push(format!(
+                "{id} ({code}) can call {missing}, which it is not granted"
+            ));
+        }
+        for extra in granted.difference(&needed) {
+            problems.push(format!(
+                "{id} ({code}) is granted {extra}, which its code never calls"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n(SCAN_DEBUG=<pattern, e.g. Write::Update{{> shows the items reached that hold it)",
+        problems.join("\n")
+    );
+}
+
+/// The analysis finds each kind of call where the records make it, and nowhere else.
+#[test]
+fn the_records_make_every_kind_of_call_the_table_is_mapped_for() {
+    let records =
+        std::fs::read_to_string(scan::root().join("shared/store/src/records.rs")).unwrap();
+    let compact: String = records.chars().filter(|c| !c.is_whitespace()).collect();
+    // Each pattern is spelled as the records spell it (a pattern never found would grant nothing
+    // and hide a call): every call of the primitive in the records is one of these.
+    let calls: BTreeSet<&str> = compact
+        .match_indices("self.items.")
+        .filter_map(|(at, _)| {
+            let rest = &compact[at + "self.items.".len()..];
+            let name_end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            rest[name_end..].starts_with('(').then(|| &rest[..name_end])
+        })
+        .collect();
+    // `write` needs the actions of the kinds of write it is given.
+    let mapped: BTreeSet<&str> = ACTIONS
+        .iter()
+        .filter_map(|(p, _)| p.strip_prefix("self.items.")?.strip_suffix('('))
+        .chain(["write"])
+        .collect();
+    assert!(
+        calls.contains("query") && calls.contains("write"),
+        "{calls:?}"
+    );
+    let unmapped: Vec<_> = calls.iter().filter(|c| !mapped.contains(*c)).collect();
+    assert!(
+        unmapped.is_empty(),
+        "the records call items.{unmapped:?}, which ACTIONS does not map to a DynamoDB action"
+    );
+    // And a function that never writes is found to need no write action.
+    let workspace = scan::workspace_crates();
+    let openapi = actions_needed("openapi", &workspace);
+    assert!(openapi.is_empty(), "openapi serves a document: {openapi:?}");
+}
+
+/// The README tells operators what `gatehouse-admin` needs on the table: what its code calls.
+#[test]
+fn the_readme_lists_the_dynamodb_actions_the_operators_command_calls() {
+    let workspace = scan::workspace_crates();
+    let needed = actions_of(scan::reached_from(&scan::root().join("admin"), &workspace));
+    assert!(needed.contains("dynamodb:PutItem"), "{needed:?}");
+    let readme = std::fs::read_to_string(scan::root().join("README.md")).unwrap();
+    let compact = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (_, after) = compact
+        .split_once("(the caller needs ")
+        .expect("the README says what gatehouse-admin needs");
+    let listed = after.split_once(" on the table").expect("…on the table").0;
+    let listed: BTreeSet<String> = listed
+        .split(", ")
+        .map(|a| a.trim_matches('`'))
+        .map(|a| match a.strip_prefix("dynamodb:") {
+            Some(_) => a.to_string(),
+            None => format!("dynamodb:{a}"),
+        })
+        .collect();
+    assert_eq!(listed, needed, "README's list for gatehouse-admin");
+}
