@@ -135,7 +135,6 @@ pub async fn moto_org(
         ("GATEHOUSE_BUCKET", bucket.as_str()),
         ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>"),
         ("GATEHOUSE_PUBLIC_URL", "https://app.gatehouse.test"),
-        ("GATEHOUSE_ACCESS_CODE_KEY", key.as_str()),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
     ]
     .iter()
@@ -145,6 +144,20 @@ pub async fn moto_org(
         std::env::set_var(k, v);
     }
     let aws = gatehouse_aws::aws_sdk_config().await;
+    // The access-code key, in Secrets Manager as deployed: the functions that use it read it at
+    // cold start.
+    let secret = aws_sdk_secretsmanager::Client::new(&aws)
+        .create_secret()
+        .name(&table)
+        .secret_string(&key)
+        .send()
+        .await
+        .context("create the access-code secret on moto")?
+        .arn
+        .context("the secret's ARN")?;
+    std::env::set_var("GATEHOUSE_ACCESS_CODE_SECRET", &secret);
+    let mut env = env;
+    env.push(("GATEHOUSE_ACCESS_CODE_SECRET".into(), secret));
     gatehouse_aws::create_table(&aws_sdk_dynamodb::Client::new(&aws), &table)
         .await
         .context("create the table on moto")?;

@@ -132,6 +132,10 @@ fn the_scan_follows_calls_and_skips_comments_strings_and_tests() {
         impl A { fn from_env() -> Self { std::env::var("GATEHOUSE_A"); Self::other() } }
         impl Default for B { fn from_env() -> Self { std::env::var("GATEHOUSE_B"); B } }
         fn only_a() { let a = A::from_env(); }
+        fn variable() { let helper = 1; let s = S { helper }; s.helper + helper }
+        fn passed() { run(helper); }
+        fn bound() { let helper = 2; run(helper); }
+        fn array() -> [u8; 2] { std::env::var("GATEHOUSE_AFTER_AN_ARRAY"); [0; 2] }
     "##;
     let mut items = BTreeMap::new();
     items_of(source, Path::new("test.rs"), &mut items);
@@ -169,6 +173,23 @@ fn the_scan_follows_calls_and_skips_comments_strings_and_tests() {
     assert!(
         items["A::from_env"][0].names.contains("A::other"),
         "Self is its type"
+    );
+    assert!(
+        !items["variable"][0].names.contains("helper"),
+        "a variable of a function's name is no call"
+    );
+    assert!(
+        items["passed"][0].names.contains("helper"),
+        "a function handed over"
+    );
+    assert!(
+        !items["bound"][0].names.contains("helper"),
+        "a variable handed over"
+    );
+    assert_eq!(
+        items["array"][0].variables,
+        BTreeSet::from(["GATEHOUSE_AFTER_AN_ARRAY".to_string()]),
+        "a `;` in a signature's array type does not end the item"
     );
     assert_eq!(
         items["unused"][0].variables,

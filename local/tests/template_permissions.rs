@@ -18,6 +18,12 @@
 //! | `Write::Check {` | `ConditionCheckItem` (inside `TransactWriteItems`) |
 //!
 //! `TransactWriteItems` is no IAM action: a transaction needs the action of each item in it.
+//!
+//! Likewise the access-code secret: a function whose code can reach a use of the key (an item of
+//! `shared/domain/src/access_code.rs` that takes `self.keys()`) reads the secret at cold start
+//! and may `GetSecretValue` on it; no other function may, and the key is in no function's
+//! configuration (a `{{resolve:…}}` would put it in plain text in the environment any
+//! `lambda:GetFunctionConfiguration` holder reads).
 
 mod scan;
 mod template;
@@ -177,4 +183,75 @@ fn the_readme_lists_the_dynamodb_actions_the_operators_command_calls() {
         })
         .collect();
     assert_eq!(listed, needed, "README's list for gatehouse-admin");
+}
+
+/// Whether the function's code can reach a use of the access-code key.
+fn uses_the_access_code_key(name: &str, workspace: &BTreeMap<String, std::path::PathBuf>) -> bool {
+    let access_code = scan::root().join("shared/domain/src/access_code.rs");
+    scan::reached(name, workspace)
+        .iter()
+        .any(|item| item.file == access_code && item.code.contains("self.keys()"))
+}
+
+#[test]
+fn the_access_code_secret_is_read_at_cold_start_by_the_functions_that_use_it_and_no_other() {
+    let template = std::fs::read_to_string(scan::root().join("infra/template.yaml")).unwrap();
+    assert!(
+        !template.contains("{{resolve:"),
+        "no secret is resolved into a function's configuration"
+    );
+    let workspace = scan::workspace_crates();
+    let mut users = Vec::new();
+    let mut problems = Vec::new();
+    for (code, id, block) in template::functions() {
+        let uses = uses_the_access_code_key(&code, &workspace);
+        let told = template::value(&block, "GATEHOUSE_ACCESS_CODE_SECRET");
+        let granted = block.windows(2).any(|w| {
+            w[0].trim() == "Action: secretsmanager:GetSecretValue"
+                && w[1].trim() == "Resource: !Ref AccessCodeKey"
+        });
+        let any_secret = block.iter().any(|l| l.contains("secretsmanager:"));
+        if uses {
+            users.push(code.clone());
+        }
+        match (uses, told, granted) {
+            (true, Some("!Ref AccessCodeKey"), true) => {}
+            (false, None, false) if !any_secret => {}
+            _ => problems.push(format!(
+                "{id} ({code}): its code {} the key, the template names the secret {told:?} \
+                 and grants GetSecretValue on it: {granted} (other secret actions: {any_secret})",
+                if uses { "uses" } else { "never uses" },
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The analysis tells the two kinds apart: the functions that seal, open or look up codes and
+    // link tokens, and those that do not.
+    for needs in [
+        "invite",
+        "sign-up",
+        "pages",
+        "export",
+        "bulk-import",
+        "cleanup",
+    ] {
+        assert!(
+            users.iter().any(|u| u == needs),
+            "{needs} uses the key: {users:?}"
+        );
+    }
+    for never in [
+        "sign-in",
+        "groups",
+        "users",
+        "password-reset",
+        "imports",
+        "mail-events",
+        "openapi",
+    ] {
+        assert!(
+            !users.iter().any(|u| u == never),
+            "{never} never uses the key: {users:?}"
+        );
+    }
 }

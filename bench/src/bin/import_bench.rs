@@ -258,7 +258,7 @@ async fn setup(backend: Backend, paced: Option<f64>) -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
     let key = AccessCodeKeys::generate_secret(&OsRandomness);
     let mut child_env = vec![
-        ("GATEHOUSE_ACCESS_CODE_KEY".to_string(), key.clone()),
+        ("BENCH_ACCESS_CODE_KEY".to_string(), key.clone()),
         ("GATEHOUSE_MAIL_FROM".into(), FROM.into()),
         ("GATEHOUSE_PUBLIC_URL".into(), PUBLIC_URL.into()),
     ];
@@ -711,13 +711,20 @@ async fn export_child(args: &[String]) -> anyhow::Result<()> {
                 metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
                 random: Arc::new(OsRandomness),
                 passwords: PasswordHashing::default(),
-                access_codes: AccessCodeKeys::from_text(&std::env::var(
-                    "GATEHOUSE_ACCESS_CODE_KEY",
-                )?)?,
+                access_codes: AccessCodeKeys::from_text(&std::env::var("BENCH_ACCESS_CODE_KEY")?)?,
                 config: Config::new(PUBLIC_URL),
             }
         }
-        Err(_) => gatehouse_aws::services_with_files_from_env().await?,
+        Err(_) => {
+            // As the export function builds them, with the run's key in place of the secret.
+            let mut services = gatehouse_aws::ServicesFromEnv::load()
+                .await
+                .with_files_from_env()?
+                .build()?;
+            services.access_codes =
+                AccessCodeKeys::from_text(&std::env::var("BENCH_ACCESS_CODE_KEY")?)?;
+            services
+        }
     };
     let (before, _) = memory_kib(std::process::id());
     let org = OrgDomain::parse("demo")?;

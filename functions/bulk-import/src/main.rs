@@ -6,7 +6,12 @@ use lambda_runtime::{service_fn, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse_http::init_lambda_tracing();
-    let services = gatehouse_aws::services_with_files_from_env().await?;
+    let services = gatehouse_aws::ServicesFromEnv::load()
+        .await
+        .with_files_from_env()?
+        .with_access_code_key_from_secret()
+        .await?
+        .build()?;
     let services = &services;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         gatehouse_bulk_import::handle(services, &event.payload).await?;

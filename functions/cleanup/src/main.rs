@@ -6,7 +6,11 @@ use lambda_runtime::{service_fn, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gatehouse_http::init_lambda_tracing();
-    let services = gatehouse_aws::services_from_env().await?;
+    let services = gatehouse_aws::ServicesFromEnv::load()
+        .await
+        .with_access_code_key_from_secret()
+        .await?
+        .build()?;
     let services = &services;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

@@ -141,6 +141,8 @@ fn identifiers(code: &str) -> Vec<(usize, &str)> {
 fn item_end(code: &str, from: usize) -> usize {
     let bytes = code.as_bytes();
     let mut depth = 0usize;
+    // Inside `(…)` or `[…]`: a `;` there (`-> [String; 16]`) ends nothing.
+    let mut nested = 0usize;
     for (i, &b) in bytes.iter().enumerate().skip(from) {
         match b {
             b'{' => depth += 1,
@@ -150,7 +152,9 @@ fn item_end(code: &str, from: usize) -> usize {
                     return i + 1;
                 }
             }
-            b';' if depth == 0 => return i + 1,
+            b'(' | b'[' if depth == 0 => nested += 1,
+            b')' | b']' if depth == 0 => nested = nested.saturating_sub(1),
+            b';' if depth == 0 && nested == 0 => return i + 1,
             _ => {}
         }
     }
@@ -253,6 +257,24 @@ pub fn items_of(source: &str, file: &Path, items: &mut BTreeMap<String, Vec<Item
             _ => word.to_string(),
         }
     };
+    // Whether a mention can name an item. A bare lowercase word is a call (`f(`), or a function
+    // handed over as a value (`.map(f)`, `get(handler)`, `(a, f)`, `Route { handler: f }`);
+    // otherwise it is a local
+    // variable or a field (`table: table.into()`), which names no function.
+    let names_an_item = |k: usize| -> bool {
+        let (offset, word) = words[k];
+        let name = mention(k);
+        if name != word || !word.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return true;
+        }
+        let after = code[offset + word.len()..].trim_start();
+        let before = code[..offset].trim_end();
+        let field = before.ends_with(':') && !before.ends_with("::");
+        after.starts_with('(')
+            || after.starts_with("::<")
+            || ((before.ends_with('(') || before.ends_with(',') || field)
+                && (after.starts_with(')') || after.starts_with(',') || after.starts_with('}')))
+    };
     for (k, (offset, word)) in words.iter().enumerate() {
         // The workspace's own types: `Type::name` of any other type is no call into it.
         if matches!(*word, "struct" | "enum" | "trait" | "type") && !in_tests(*offset) {
@@ -275,13 +297,19 @@ pub fn items_of(source: &str, file: &Path, items: &mut BTreeMap<String, Vec<Item
         }
         let end = item_end(code, offset + word.len());
         let range = *offset..end;
+        let item_code = compact(&code[range.clone()]);
         let names: BTreeSet<String> = (0..words.len())
             // Its own name is not a mention (else `A::f` would reach every `f`).
-            .filter(|&j| j != k + 1 && range.contains(&words[j].0))
+            .filter(|&j| j != k + 1 && range.contains(&words[j].0) && names_an_item(j))
+            .filter(|&j| {
+                !binds(&item_code, words[j].1)
+                    || code[words[j].0..].trim_start()[words[j].1.len()..]
+                        .trim_start()
+                        .starts_with('(')
+            })
             .map(mention)
             .collect();
         let variables = variables_in(&scanned.strings, range.clone());
-        let item_code = compact(&code[range]);
         let owner = owner_at(*offset);
         // A method (or associated item) is reached by a path naming its type (`Type::name`) or
         // as a method call (`.name`); anything else by its bare name.
@@ -309,7 +337,7 @@ pub fn items_of(source: &str, file: &Path, items: &mut BTreeMap<String, Vec<Item
     }
     Item {
         names: (0..words.len())
-            .filter(|&j| !in_tests(words[j].0))
+            .filter(|&j| !in_tests(words[j].0) && names_an_item(j))
             .map(mention)
             .collect(),
         variables: variables_in(&scanned.strings, 0..source.len())
@@ -318,6 +346,28 @@ pub fn items_of(source: &str, file: &Path, items: &mut BTreeMap<String, Vec<Item
         code: compact(code),
         file: file.to_path_buf(),
     }
+}
+
+/// Whether the item (its compact code) binds `word` as a variable (`let view = …`, a parameter
+/// `view: T`, a closure's `|view|`, a pattern `Some(view)`): then a `(view)` in it hands the
+/// variable over, not a function of that name.
+fn binds(code: &str, word: &str) -> bool {
+    [
+        format!("let{word}="),
+        format!("let{word}:"),
+        format!("letmut{word}"),
+        format!("({word}:"),
+        format!(",{word}:"),
+        format!("|{word}|"),
+        format!("|{word},"),
+        format!(",{word}|"),
+        format!("Some({word})"),
+        format!("Ok({word})"),
+        format!("Err({word})"),
+        format!("for{word}in"),
+    ]
+    .iter()
+    .any(|p| code.contains(p.as_str()))
 }
 
 /// Code without whitespace: `self\n .items\n .query(` reads `self.items.query(`.
@@ -404,32 +454,75 @@ pub fn reached_from(crate_dir: &Path, workspace: &BTreeMap<String, PathBuf>) -> 
         &main_rs,
         &mut items,
     );
-    let mut seen = BTreeSet::new();
-    let mut todo: Vec<String> = start.names.iter().cloned().collect();
+    // Each name with the file of the item that mentions it: a bare call means the function of
+    // that file when it has one (Rust resolves a local item first), a module path (`invite::seal`,
+    // `gatehouse_invite::routes`) the module's or the crate's.
+    let mut seen: BTreeSet<(String, PathBuf)> = BTreeSet::new();
+    let mut todo: Vec<(String, PathBuf)> = start
+        .names
+        .iter()
+        .map(|n| (n.clone(), main_rs.clone()))
+        .collect();
     // Which name's item first mentioned each name: the chain SCAN_DEBUG prints.
     let mut via: BTreeMap<String, String> = BTreeMap::new();
     let mut found = vec![start];
-    while let Some(name) = todo.pop() {
-        if !seen.insert(name.clone()) {
+    let in_module = |item: &Item, module: &str| -> bool {
+        let stem = item.file.file_stem().and_then(|s| s.to_str());
+        let parent = item
+            .file
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str());
+        let in_crate = workspace
+            .get(&module.replace('_', "-"))
+            .is_some_and(|dir| item.file.starts_with(dir));
+        stem == Some(module) || (stem == Some("mod") && parent == Some(module)) || in_crate
+    };
+    while let Some((name, from)) = todo.pop() {
+        let bare_call = !name.contains("::") && !name.starts_with('.');
+        let scope = if bare_call || name.contains("::") {
+            from.clone()
+        } else {
+            PathBuf::new()
+        };
+        if !seen.insert((name.clone(), scope)) {
             continue;
         }
+        let narrowed = |candidates: &Vec<Item>, keep: &dyn Fn(&Item) -> bool| -> Vec<Item> {
+            let kept: Vec<Item> = candidates.iter().filter(|i| keep(i)).cloned().collect();
+            if kept.is_empty() {
+                candidates.clone()
+            } else {
+                kept
+            }
+        };
         // `Type::name` when that type's item is known; nothing when the path names a type that
         // is not the workspace's (`OnceLock::new`, `String::from`: outside the code scanned);
-        // else (a module path, `Self::`, a generic `T::`) every item of the bare name.
-        let of_name = items.get(&name).or_else(|| {
-            let (path, bare) = name.rsplit_once("::")?;
-            let type_like = path.starts_with(|c: char| c.is_ascii_uppercase());
-            if !type_like {
-                // A module path: a free function (or a type's, `module::Type::f` read as `Type::f`).
-                items.get(bare)
-            } else if path.len() > 1 && !items.contains_key(&format!("type {path}")) {
-                None
-            } else {
-                // A generic `T::f`, or a type of ours answering with a trait's method.
-                items.get(&format!(".{bare}"))
-            }
-        });
-        for item in of_name.into_iter().flatten() {
+        // a module path the module's function (any of that name if the module is not found);
+        // a generic `T::` or `Self::` outside an impl every method of the name.
+        let of_name: Vec<Item> = match items.get(&name) {
+            Some(candidates) if bare_call => narrowed(candidates, &|i| i.file == from),
+            Some(candidates) => candidates.clone(),
+            None => match name.rsplit_once("::") {
+                None => Vec::new(),
+                Some((path, bare)) if !path.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                    match items.get(bare) {
+                        Some(candidates) if path == "self" => {
+                            narrowed(candidates, &|i| i.file == from)
+                        }
+                        Some(candidates) => narrowed(candidates, &|i| in_module(i, path)),
+                        None => Vec::new(),
+                    }
+                }
+                Some((path, _))
+                    if path.len() > 1 && !items.contains_key(&format!("type {path}")) =>
+                {
+                    Vec::new()
+                }
+                Some((_, bare)) => items.get(&format!(".{bare}")).cloned().unwrap_or_default(),
+            },
+        };
+        for item in of_name {
             if std::env::var("SCAN_DEBUG")
                 .is_ok_and(|v| item.code.contains(&v) || item.variables.contains(&v))
             {
@@ -443,9 +536,9 @@ pub fn reached_from(crate_dir: &Path, workspace: &BTreeMap<String, PathBuf>) -> 
                     chain.join(" < ")
                 );
             }
-            for n in item.names.iter().filter(|n| !seen.contains(*n)) {
+            for n in &item.names {
                 via.entry(n.clone()).or_insert_with(|| name.clone());
-                todo.push(n.clone());
+                todo.push((n.clone(), item.file.clone()));
             }
             found.push(item.clone());
         }

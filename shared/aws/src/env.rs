@@ -22,8 +22,6 @@ pub struct AwsSettings {
     pub configuration_set: Option<String>,
     /// `GATEHOUSE_PUBLIC_URL`: where the front end lives; links in emails start with it.
     pub public_url: String,
-    /// `GATEHOUSE_ACCESS_CODE_KEY`: the secret access codes are encrypted and hashed with.
-    pub access_code_key: String,
     /// `GATEHOUSE_METRICS_NAMESPACE`: the CloudWatch namespace of the counts (default
     /// `Gatehouse`; the template gives `Gatehouse/{stack}`).
     pub metrics_namespace: String,
@@ -42,7 +40,6 @@ impl AwsSettings {
                 .ok()
                 .filter(|s| !s.is_empty()),
             public_url: var("GATEHOUSE_PUBLIC_URL")?,
-            access_code_key: var("GATEHOUSE_ACCESS_CODE_KEY")?,
             metrics_namespace: std::env::var("GATEHOUSE_METRICS_NAMESPACE")
                 .ok()
                 .filter(|s| !s.is_empty())
@@ -101,26 +98,94 @@ fn https_trusting_aws_roots() -> aws_sdk_dynamodb::config::SharedHttpClient {
     }
 }
 
-/// Builds the production services once, at cold start: SDK clients (see [`aws_sdk_config`]) from the default AWS
-/// configuration chain (which honours `AWS_ENDPOINT_URL*`), DynamoDB records, SES mail. No files.
+/// Builds the production services once, at cold start: SDK clients (see [`aws_sdk_config`]) from
+/// the default AWS configuration chain (which honours `AWS_ENDPOINT_URL*`), DynamoDB records, SES
+/// mail; no files and no access-code key.
 pub async fn services_from_env() -> anyhow::Result<Services> {
-    let aws = aws_sdk_config().await;
-    services_with(&aws, Arc::new(gatehouse_domain::services::NoFiles))
+    ServicesFromEnv::load().await.build()
 }
 
-/// [`services_from_env`] with the S3 bucket `GATEHOUSE_BUCKET` for uploads, reports and exports:
-/// for the functions that keep files (imports, bulk-import, export).
-pub async fn services_with_files_from_env() -> anyhow::Result<Services> {
-    let bucket = std::env::var("GATEHOUSE_BUCKET").context("GATEHOUSE_BUCKET must be set")?;
-    let aws = aws_sdk_config().await;
-    let files = S3Files::new(S3Files::client(&aws), bucket);
-    services_with(&aws, Arc::new(files))
+/// The production services of one function, built once at cold start with what its code uses
+/// beyond the records, mail and clock every function has:
+///
+/// ```no_run
+/// # async fn f() -> anyhow::Result<()> {
+/// let services = gatehouse_aws::ServicesFromEnv::load()
+///     .await
+///     .with_files_from_env()?
+///     .with_access_code_key_from_secret()
+///     .await?
+///     .build()?;
+/// # Ok(()) }
+/// ```
+///
+/// A function that does not ask for the files or the key has none (its code cannot reach them:
+/// the deploy template's tests follow each function's calls and give it only what it reads).
+pub struct ServicesFromEnv {
+    aws: aws_config::SdkConfig,
+    files: Arc<dyn gatehouse_domain::ports::FileStore>,
+    access_codes: AccessCodeKeys,
+}
+
+/// How long the secret's fetch may take, all attempts together, before the cold start fails
+/// (Lambda then starts the function again).
+pub const SECRET_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ServicesFromEnv {
+    pub async fn load() -> Self {
+        Self {
+            aws: aws_sdk_config().await,
+            files: Arc::new(gatehouse_domain::services::NoFiles),
+            access_codes: AccessCodeKeys::absent(),
+        }
+    }
+
+    /// The S3 bucket `GATEHOUSE_BUCKET` for uploads, reports and exports.
+    pub fn with_files_from_env(mut self) -> anyhow::Result<Self> {
+        let bucket = std::env::var("GATEHOUSE_BUCKET").context("GATEHOUSE_BUCKET must be set")?;
+        self.files = Arc::new(S3Files::new(S3Files::client(&self.aws), bucket));
+        Ok(self)
+    }
+
+    /// The access-code key, read once from the Secrets Manager secret whose ARN (or name) is
+    /// `GATEHOUSE_ACCESS_CODE_SECRET` (its current version: after a rotation, new cold starts
+    /// use the new value). The key never enters the function's configuration.
+    pub async fn with_access_code_key_from_secret(mut self) -> anyhow::Result<Self> {
+        let secret = std::env::var("GATEHOUSE_ACCESS_CODE_SECRET")
+            .context("GATEHOUSE_ACCESS_CODE_SECRET must be set")?;
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(SECRET_FETCH_TIMEOUT)
+            .build();
+        let client = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&self.aws)
+                .timeout_config(timeouts)
+                .build(),
+        );
+        let value = client
+            .get_secret_value()
+            .secret_id(&secret)
+            .send()
+            .await
+            .with_context(|| format!("read the access-code secret {secret}"))?;
+        let text = value
+            .secret_string()
+            .context("the access-code secret holds no text")?;
+        self.access_codes = AccessCodeKeys::from_text(text)
+            .with_context(|| format!("the access-code secret {secret}"))?;
+        Ok(self)
+    }
+
+    /// The services, with the records in `GATEHOUSE_TABLE`, mail from `GATEHOUSE_MAIL_FROM`…
+    /// ([`AwsSettings`]).
+    pub fn build(self) -> anyhow::Result<Services> {
+        services_with(&self.aws, self.files, self.access_codes)
+    }
 }
 
 /// Services for the operators' command (`gatehouse-admin`): DynamoDB records in
 /// `GATEHOUSE_TABLE` and links starting with `GATEHOUSE_PUBLIC_URL`, nothing else. It sends no
 /// mail, keeps no files and reads no access code, so neither SES nor the access-code secret is
-/// needed; a key of this run stands in for the secret (nothing it could seal is written).
+/// needed.
 pub async fn operator_services_from_env() -> anyhow::Result<Services> {
     let var = |name: &str| std::env::var(name).with_context(|| format!("{name} must be set"));
     let table = var("GATEHOUSE_TABLE")?;
@@ -137,8 +202,7 @@ pub async fn operator_services_from_env() -> anyhow::Result<Services> {
         metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
-        access_codes: AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(&OsRandomness))
-            .context("a key of this run")?,
+        access_codes: AccessCodeKeys::absent(),
         config: Config::new(&public_url),
     })
 }
@@ -146,10 +210,9 @@ pub async fn operator_services_from_env() -> anyhow::Result<Services> {
 fn services_with(
     aws: &aws_config::SdkConfig,
     files: Arc<dyn gatehouse_domain::ports::FileStore>,
+    access_codes: AccessCodeKeys,
 ) -> anyhow::Result<Services> {
     let settings = AwsSettings::from_env()?;
-    let access_codes = AccessCodeKeys::from_text(&settings.access_code_key)
-        .context("GATEHOUSE_ACCESS_CODE_KEY")?;
     let dynamo = crate::dynamo::dynamo_client(aws);
     let clock: Arc<dyn gatehouse_domain::clock::Clock> = Arc::new(SystemClock);
     let metrics: Arc<dyn Metrics> = Arc::new(crate::EmfMetrics::new(

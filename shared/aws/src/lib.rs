@@ -1,6 +1,6 @@
 //! AWS adapters: [`DynamoItems`] (the item store on DynamoDB), [`SesMailer`] (SES v2),
 //! [`S3Files`] (uploads and reports in S3), and
-//! [`services_from_env`], which every Lambda's `main` calls once at start-up.
+//! [`ServicesFromEnv`], with which every Lambda's `main` builds its services once at start-up.
 
 mod dynamo;
 mod env;
@@ -10,8 +10,8 @@ pub mod ses;
 
 pub use dynamo::{create_table, dynamo_client, DynamoItems, RequestCounter, DYNAMO_ATTEMPTS};
 pub use env::{
-    aws_sdk_config, operator_services_from_env, services_from_env, services_with_files_from_env,
-    AwsSettings,
+    aws_sdk_config, operator_services_from_env, services_from_env, AwsSettings, ServicesFromEnv,
+    SECRET_FETCH_TIMEOUT,
 };
 pub use metrics::EmfMetrics;
 pub use s3::S3Files;

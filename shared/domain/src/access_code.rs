@@ -94,12 +94,23 @@ impl fmt::Debug for SealedCode {
     }
 }
 
-/// The keys for access codes, derived from one 256-bit secret.
+/// The keys for access codes, derived from one 256-bit secret; or none, in a process whose code
+/// never seals, opens or looks up a code (in AWS, the functions not given the secret: the
+/// deploy template's tests prove which cannot reach these methods).
 #[derive(Clone)]
 pub struct AccessCodeKeys {
+    keys: Option<Keys>,
+}
+
+#[derive(Clone)]
+struct Keys {
     cipher: Aes256Gcm,
     lookup: [u8; 32],
 }
+
+/// Why a process without the key reached code needing it: a deploy defect, never the caller's.
+const NO_KEY: &str = "this process was started without the access-code key, and its code \
+                      reached a use of it: give the function the secret (infra/template.yaml)";
 
 impl fmt::Debug for AccessCodeKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,9 +136,26 @@ impl AccessCodeKeys {
     pub fn from_secret(master: &[u8; 32]) -> Self {
         let encryption = derive(master, b"gatehouse access code encryption");
         Self {
-            cipher: Aes256Gcm::new(&encryption.into()),
-            lookup: derive(master, b"gatehouse access code lookup"),
+            keys: Some(Keys {
+                cipher: Aes256Gcm::new(&encryption.into()),
+                lookup: derive(master, b"gatehouse access code lookup"),
+            }),
         }
+    }
+
+    /// No key: for a process that never seals, opens or looks up a code. Any of those would be
+    /// a deploy defect, and stops the request (a panic, which the edge answers with a 500 and
+    /// nothing written) rather than seal with a key no other function has.
+    pub fn absent() -> Self {
+        Self { keys: None }
+    }
+
+    pub fn is_present(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    fn keys(&self) -> &Keys {
+        self.keys.as_ref().expect(NO_KEY)
     }
 
     /// From a secret text of at least 32 characters (`GATEHOUSE_ACCESS_CODE_KEY`), such as the
@@ -149,8 +177,8 @@ impl AccessCodeKeys {
     }
 
     pub fn lookup_hash(&self, code: &AccessCode) -> CodeHash {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.lookup).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.keys().lookup)
+            .expect("HMAC takes any key length");
         mac.update(code.0.as_bytes());
         CodeHash(hex::encode(mac.finalize().into_bytes()))
     }
@@ -179,6 +207,7 @@ impl AccessCodeKeys {
         let mut nonce = [0u8; 12];
         random.fill(&mut nonce);
         let ciphertext = self
+            .keys()
             .cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg, aad })
             .expect("AES-GCM encrypts any short message");
@@ -189,12 +218,13 @@ impl AccessCodeKeys {
     }
 
     fn open_bytes(&self, sealed: &SealedCode, aad: &[u8]) -> Option<Vec<u8>> {
+        let keys = self.keys();
         let nonce = STANDARD
             .decode(&sealed.nonce)
             .ok()
             .filter(|n| n.len() == 12)?;
         let ciphertext = STANDARD.decode(&sealed.ciphertext).ok()?;
-        self.cipher
+        keys.cipher
             .decrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -272,6 +302,38 @@ mod tests {
             sealed,
             "a fresh nonce each time"
         );
+    }
+
+    #[test]
+    fn a_process_without_the_key_can_use_none_of_it() {
+        let absent = AccessCodeKeys::absent();
+        assert!(!absent.is_present() && keys().is_present());
+        let code = AccessCode::generate(&OsRandomness);
+        let sealed = keys().seal(&code, &OsRandomness);
+        let token = SecretToken::generate(&OsRandomness);
+        type Use = Box<dyn Fn(&AccessCodeKeys) + std::panic::RefUnwindSafe>;
+        let uses: [Use; 5] = [
+            Box::new(|k| drop(k.seal(&AccessCode::generate(&OsRandomness), &OsRandomness))),
+            Box::new(|k| drop(k.lookup_hash(&AccessCode::generate(&OsRandomness)))),
+            Box::new(move |k| drop(k.open(&sealed))),
+            Box::new(move |k| drop(k.seal_link_token(&token, &OsRandomness))),
+            Box::new(|k| {
+                drop(k.open_link_token(&SealedCode {
+                    nonce: String::new(),
+                    ciphertext: String::new(),
+                }))
+            }),
+        ];
+        for (i, used) in uses.iter().enumerate() {
+            let refused = std::panic::catch_unwind(|| used(&absent));
+            let payload = refused.expect_err(&format!("use {i} refused"));
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|m| m.to_string()))
+                .unwrap_or_default();
+            assert!(message.contains("without the access-code key"), "{message}");
+        }
     }
 
     #[test]
