@@ -1,5 +1,7 @@
 //! `gatehouse-admin`: what an operator does outside the API. See README, "Operations".
 
+mod check;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,6 +29,12 @@ commands:
       first link).
   list-orgs
       every organisation, in domain order.
+  check
+      after a deploy: the table, the files bucket, the access-code secret, the SES identity
+      and sending quota, the cleanup's schedule and the public URL, each said ok or what is
+      wrong (exit status 1 if anything is). Names from GATEHOUSE_TABLE, GATEHOUSE_BUCKET,
+      GATEHOUSE_ACCESS_CODE_SECRET, GATEHOUSE_MAIL_DOMAIN, GATEHOUSE_SCHEDULE,
+      GATEHOUSE_PUBLIC_URL and, if set, GATEHOUSE_SES_MAX_SEND_RATE (the stack's outputs).
 
 store:
   DynamoDB by default: GATEHOUSE_TABLE (the deployed table), GATEHOUSE_PUBLIC_URL (where the
@@ -51,6 +59,7 @@ enum Command {
         valid_for: Duration,
     },
     ListOrgs,
+    Check,
     Help,
 }
 
@@ -105,6 +114,7 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
             valid_for,
         },
         ["list-orgs"] => Command::ListOrgs,
+        ["check"] => Command::Check,
         [] => Command::Help,
         other => return Err(format!("unknown command {:?}", other.join(" "))),
     };
@@ -136,9 +146,10 @@ fn print_link(email: &EmailAddress, link: &SetPasswordLink) {
     println!("Hand it to them privately: whoever opens it first sets the password.");
 }
 
-async fn run(embedded: bool, command: Command) -> anyhow::Result<()> {
+async fn run(embedded: bool, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Help => print!("{USAGE}"),
+        Command::Check => return Ok(run_check().await),
         Command::CreateOrg {
             domain,
             email,
@@ -191,7 +202,36 @@ async fn run(embedded: bool, command: Command) -> anyhow::Result<()> {
             println!("{count} organisation(s)");
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each finding; exit status 1 when anything is wrong, 3 when the check could not finish.
+async fn run_check() -> ExitCode {
+    let deployment = check::Deployment::from_env();
+    let Ok(findings) = tokio::time::timeout(check::CHECK_TIMEOUT, check::check(&deployment)).await
+    else {
+        eprintln!(
+            "gatehouse-admin: the check took over a minute; is the network or the region right?"
+        );
+        return ExitCode::from(3);
+    };
+    let mut wrong = 0;
+    for finding in &findings {
+        match &finding.verdict {
+            Ok(seen) => println!("ok       {}: {seen}", finding.subject),
+            Err(problem) => {
+                wrong += 1;
+                println!("PROBLEM  {}: {problem}", finding.subject);
+            }
+        }
+    }
+    if wrong == 0 {
+        println!("Everything checked is as it should be.");
+        ExitCode::SUCCESS
+    } else {
+        println!("{wrong} problem(s).");
+        ExitCode::from(1)
+    }
 }
 
 #[tokio::main]
@@ -205,7 +245,7 @@ async fn main() -> ExitCode {
         }
     };
     match run(embedded, command).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             let known = e.downcast_ref::<SetPasswordLinkError>().is_some();
             eprintln!("gatehouse-admin: {e:#}");

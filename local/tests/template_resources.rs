@@ -99,3 +99,108 @@ fn the_table_and_the_bucket_keep_their_data_when_the_stack_goes() {
         assert_eq!(value(block, "UpdateReplacePolicy"), Some("Retain"), "{id}");
     }
 }
+
+/// The outputs' names and blocks.
+fn outputs() -> Vec<(String, Vec<String>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in template.lines().skip_while(|l| *l != "Outputs:").skip(1) {
+        if !line.is_empty() && !line.starts_with(' ') {
+            break;
+        }
+        if line.len() - line.trim_start().len() == 2 && line.trim().ends_with(':') {
+            out.push((line.trim().trim_end_matches(':').to_string(), Vec::new()));
+        } else if let Some((_, block)) = out.last_mut() {
+            block.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// Mail that arrives: the identity is the stack's, signs with DKIM, bounces to its own MAIL FROM,
+/// and the DNS records to publish are in the outputs; the send rate starts at the sandbox's.
+#[test]
+fn the_stack_makes_the_mail_identity_and_says_what_to_publish() {
+    let all = resources();
+    let identities = of_type(&all, "AWS::SES::EmailIdentity");
+    assert_eq!(identities.len(), 1, "one SES identity");
+    let (id, block) = identities[0];
+    assert_eq!(value(block, "EmailIdentity"), Some("!Ref MailDomain"));
+    assert_eq!(
+        value(block, "Condition"),
+        Some("ManagesMailIdentity"),
+        "optional"
+    );
+    let text = block.join("\n");
+    for wanted in [
+        "SigningEnabled: true",
+        "NextSigningKeyLength: RSA_2048_BIT",
+        "MailFromDomain: !Sub \"mail.${MailDomain}\"",
+        "ConfigurationSetName: !Ref MailConfigurationSet",
+    ] {
+        assert!(text.contains(wanted), "{id}: {wanted}");
+    }
+    let outputs = outputs();
+    let output = |name: &str| {
+        outputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("output {name}"))
+            .1
+            .join("\n")
+    };
+    let dkim = output("MailDkimRecords");
+    for i in 1..=3 {
+        assert!(
+            dkim.contains(&format!("${{MailIdentity.DkimDNSTokenName{i}}} CNAME ${{MailIdentity.DkimDNSTokenValue{i}}}")),
+            "DKIM record {i}"
+        );
+    }
+    let mail_from = output("MailFromRecords");
+    assert!(mail_from.contains("MX 10 feedback-smtp.${AWS::Region}.amazonses.com"));
+    assert!(mail_from.contains("v=spf1 include:amazonses.com ~all"));
+    assert!(output("MailDmarcRecord").contains("_dmarc.${MailDomain} TXT \"v=DMARC1; p=none"));
+    // Until SES grants production access, the account sends 1 message a second.
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+    )
+    .unwrap();
+    let rate = template
+        .split("\n  SesMaxSendRate:\n")
+        .nth(1)
+        .and_then(|rest| {
+            rest.lines()
+                .find_map(|l| l.trim().strip_prefix("Default: "))
+        })
+        .expect("SesMaxSendRate has a default");
+    assert_eq!(rate, "1", "the sandbox's rate unless set");
+}
+
+/// A domain: with DomainName and CertificateArn the API is served there, and the links in mail
+/// start with it unless PublicUrl says otherwise; every function is told the same URL.
+#[test]
+fn a_custom_domain_serves_the_api_and_becomes_the_public_url() {
+    let all = resources();
+    let domains = of_type(&all, "AWS::ApiGatewayV2::DomainName");
+    assert_eq!(domains.len(), 1);
+    let (_, domain) = domains[0];
+    assert_eq!(value(domain, "Condition"), Some("HasCustomDomain"));
+    assert_eq!(value(domain, "DomainName"), Some("!Ref DomainName"));
+    assert_eq!(value(domain, "CertificateArn"), Some("!Ref CertificateArn"));
+    assert_eq!(value(domain, "SecurityPolicy"), Some("TLS_1_2"));
+    let mappings = of_type(&all, "AWS::ApiGatewayV2::ApiMapping");
+    assert_eq!(mappings.len(), 1);
+    let (_, mapping) = mappings[0];
+    assert_eq!(value(mapping, "ApiId"), Some("!Ref Api"));
+    assert_eq!(value(mapping, "DomainName"), Some("!Ref ApiDomain"));
+    let expected = r#"!If [HasPublicUrl, !Ref PublicUrl, !If [HasCustomDomain, !Sub "https://${DomainName}", ""]]"#;
+    let mut told = 0;
+    for (id, block) in of_type(&all, "AWS::Serverless::Function") {
+        if let Some(url) = value(block, "GATEHOUSE_PUBLIC_URL") {
+            assert_eq!(url, expected, "{id}");
+            told += 1;
+        }
+    }
+    assert!(told >= 12, "the functions that make links: {told}");
+}

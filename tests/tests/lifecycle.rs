@@ -22,6 +22,7 @@ on_both_backends!(
     an_expired_invitation_is_noted_then_removed_freeing_its_email,
     cleanup_racing_an_acceptance_leaves_one_outcome,
     revoke_and_accept_racing_have_one_winner,
+    a_cleanup_out_of_time_stops_before_the_next_invitation_and_the_next_run_does_the_rest,
 );
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -395,5 +396,40 @@ async fn revoke_and_accept_racing_have_one_winner(backend: Backend) {
             }
             other => panic!("both or neither won: {other:?} {revoked:?} {signed_up:?}"),
         }
+    }
+}
+
+/// The cleanup looks at the clock before each invitation (its margin holds one invitation's
+/// work, `template_timeouts.rs`): a run whose time is up stops there, and the next one does what
+/// is left, nothing twice.
+async fn a_cleanup_out_of_time_stops_before_the_next_invitation_and_the_next_run_does_the_rest(
+    backend: Backend,
+) {
+    let b = Bundle::start(backend).await;
+    let mut people = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        people.push(invited(&b, name).await.0);
+    }
+    b.advance(DAY + Duration::from_secs(1));
+    // Time for the batch and one invitation, then none.
+    let checks = std::sync::atomic::AtomicUsize::new(0);
+    let report = gatehouse_domain::usecase::cleanup::run_cleanup(&b.services, &|| {
+        checks.fetch_add(1, Ordering::SeqCst) < 2
+    })
+    .await
+    .unwrap();
+    assert!(report.stopped_early, "{report:?}");
+    assert_eq!(report.reminded, 1, "{report:?}");
+    let mut reminded = 0;
+    for email in &people {
+        reminded += reminders_to(&b, email).await;
+    }
+    assert_eq!(reminded, 1);
+    // The next run, with time: the two left, and the first not again.
+    let report = cleanup(&b).await;
+    assert!(!report.stopped_early, "{report:?}");
+    assert_eq!(report.reminded, 2, "{report:?}");
+    for email in &people {
+        assert_eq!(reminders_to(&b, email).await, 1, "{email}");
     }
 }

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use gatehouse_domain::usecase::cleanup::{run_cleanup, CleanupError, CleanupReport};
 use gatehouse_domain::Services;
 
-/// Time kept free at the end of an invocation: a batch started just before it finishes.
-pub const MARGIN: Duration = Duration::from_secs(30);
+/// Time kept free at the end of an invocation: the invitation whose work started just before
+/// it finishes (its tries, each a send and a write, its re-reads and the entry's settle; derived
+/// in `local/tests/template_timeouts.rs`).
+pub const MARGIN: Duration = Duration::from_secs(80);
 
 /// The time a run may take, from the invocation's deadline (milliseconds since the epoch).
 pub fn budget(services: &Services, deadline_ms: u64) -> Duration {

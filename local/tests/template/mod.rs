@@ -41,7 +41,10 @@ pub fn value<'a>(block: &'a [String], name: &str) -> Option<&'a str> {
     let key = format!("{name}:");
     block
         .iter()
-        .find_map(|l| l.trim().strip_prefix(key.as_str()))
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("- ").unwrap_or(l).strip_prefix(key.as_str())
+        })
         .map(str::trim)
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use gatehouse_store::{
     Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
@@ -35,17 +36,34 @@ pub struct DynamoItems {
 /// calls gives up on 2.7 % of them, which fails most 500-row imports part-way.
 pub const DYNAMO_ATTEMPTS: u32 = 8;
 
-/// A DynamoDB client from `config`, making up to [`DYNAMO_ATTEMPTS`] attempts per call (with
-/// the configuration's back-off).
+/// How long one attempt may take before it is given up (and tried again): a DynamoDB call
+/// answers in milliseconds; an attempt this slow met a network fault.
+pub const DYNAMO_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a call may take, all its attempts and back-off together: the bound the functions'
+/// time budgets count on for each store call (`local/tests/template_timeouts.rs`).
+pub const DYNAMO_CALL_TIMEOUT: Duration = Duration::from_secs(4);
+/// The first retry's back-off (doubling, with jitter), as the AWS SDK for Java uses for
+/// DynamoDB: with the standard mode's 1 s, eight attempts would wait half a minute on average.
+pub const DYNAMO_INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A DynamoDB client from `config`, making up to [`DYNAMO_ATTEMPTS`] attempts per call (from
+/// [`DYNAMO_INITIAL_BACKOFF`]), each within [`DYNAMO_ATTEMPT_TIMEOUT`], all within
+/// [`DYNAMO_CALL_TIMEOUT`].
 pub fn dynamo_client(config: &aws_config::SdkConfig) -> Client {
     let retries = config
         .retry_config()
         .cloned()
         .unwrap_or_else(aws_config::retry::RetryConfig::standard)
-        .with_max_attempts(DYNAMO_ATTEMPTS);
+        .with_max_attempts(DYNAMO_ATTEMPTS)
+        .with_initial_backoff(DYNAMO_INITIAL_BACKOFF);
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(DYNAMO_ATTEMPT_TIMEOUT)
+        .operation_timeout(DYNAMO_CALL_TIMEOUT)
+        .build();
     Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(config)
             .retry_config(retries)
+            .timeout_config(timeouts)
             .build(),
     )
 }

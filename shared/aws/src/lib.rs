@@ -8,7 +8,9 @@ pub mod metrics;
 mod s3;
 pub mod ses;
 
-pub use dynamo::{create_table, dynamo_client, DynamoItems, RequestCounter, DYNAMO_ATTEMPTS};
+pub use dynamo::{
+    create_table, dynamo_client, DynamoItems, RequestCounter, DYNAMO_ATTEMPTS, DYNAMO_CALL_TIMEOUT,
+};
 pub use env::{
     aws_sdk_config, operator_services_from_env, services_from_env, AwsSettings, ServicesFromEnv,
     SECRET_FETCH_TIMEOUT,

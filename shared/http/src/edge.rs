@@ -56,6 +56,40 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// How long any request may take, all its work included: the function answers by then, and
+/// its deploy timeout is above it (`local/tests/template_timeouts.rs`). A mail send with the
+/// store writes on either side of it fits inside (SES gives up on a send after 15 s and the
+/// invitation is left `queued`); only a backend slower than every one of its own time limits
+/// reaches it.
+pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(24);
+
+/// Answers `503 over_budget` when the request has not finished within [`REQUEST_BUDGET`],
+/// instead of letting Lambda kill the function (API Gateway would then answer a bare 503, and
+/// the instance would be thrown away). The work in hand stops at its next wait; each store write
+/// is atomic, so what was written stays consistent, as after a crash.
+pub(crate) async fn within_budget(request: Request, next: Next) -> Response {
+    within(REQUEST_BUDGET, request, next).await
+}
+
+async fn within(budget: std::time::Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(budget, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(
+                budget_ms = budget.as_millis() as u64,
+                "request over its budget; answered 503 and stopped"
+            );
+            let mut problem = crate::ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "over_budget",
+                "This took too long; nothing more will be done for this request. Try again.",
+            );
+            problem.retry_after = Some(std::time::Duration::from_secs(1));
+            problem.into_response()
+        }
+    }
+}
+
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 const ALLOWED_HEADERS: &str = "authorization, content-type, idempotency-key, accept-language";
 const EXPOSED_HEADERS: &str = "retry-after, location, idempotent-replayed";
@@ -104,4 +138,56 @@ pub(crate) async fn cors(State(edge): State<Arc<Edge>>, request: Request, next: 
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin_value);
     h.append(header::VARY, HeaderValue::from_static("origin"));
     response
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use std::time::Duration;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(super::REQUEST_BUDGET + Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/quick",
+                get(|| async {
+                    tokio::time::sleep(super::REQUEST_BUDGET - Duration::from_secs(1)).await;
+                    "in time"
+                }),
+            )
+            .layer(axum::middleware::from_fn(super::within_budget))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_over_its_budget_is_answered_503_at_the_budget() {
+        let started = tokio::time::Instant::now();
+        let slow = app()
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(slow.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(started.elapsed(), super::REQUEST_BUDGET);
+        assert_eq!(slow.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(slow.into_body(), 10_000)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "over_budget");
+
+        let quick = app()
+            .oneshot(Request::get("/quick").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(quick.status(), StatusCode::OK);
+    }
 }

@@ -9,7 +9,7 @@ mod idempotency;
 mod problem;
 mod views;
 
-pub use edge::Edge;
+pub use edge::{Edge, REQUEST_BUDGET};
 pub use idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 pub use extract::{org_domain, Bearer, Client, FieldErrors, JsonBody, QueryParams};
@@ -65,6 +65,7 @@ pub fn app_with(routes: Router<AppState>, services: Services, edge: Edge) -> Rou
             guard::authentication_first,
         ))
         .layer(axum::middleware::from_fn(guard::problems_everywhere))
+        .layer(axum::middleware::from_fn(edge::within_budget))
         .layer(axum::middleware::from_fn(edge::log_request))
         .layer(axum::middleware::from_fn_with_state(edge, edge::cors))
         .with_state(services)

@@ -38,7 +38,7 @@ use crate::usecase::invite::{self, InviteeRequest};
 /// that finds the lease lapsed takes the import over.
 pub const LEASE: Duration = Duration::from_secs(120);
 /// How many invitation emails are handed to the mailer at once.
-const MAILS_IN_FLIGHT: usize = 8;
+pub const MAILS_IN_FLIGHT: usize = 8;
 
 /// Reads uploaded spreadsheets and writes reports: the spreadsheet library, outside the domain.
 pub trait Spreadsheets: Send + Sync {

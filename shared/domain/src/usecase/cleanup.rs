@@ -15,6 +15,8 @@ use crate::usecase::invite;
 
 /// Entries read per query of the due index.
 pub const BATCH: usize = 50;
+/// How many times an invitation's work is tried when another worker changed it meanwhile.
+pub const HANDLE_ATTEMPTS: u32 = 3;
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,7 +78,10 @@ pub async fn run_cleanup(
                 services.store.settle_due_entry(entry, &[]).await?;
                 continue;
             };
-            settle(services, &org, entry, &mut report).await?;
+            if !settle(services, &org, entry, &mut report, time_left).await? {
+                report.stopped_early = true;
+                return Ok(report);
+            }
         }
         if !full {
             break;
@@ -87,13 +92,16 @@ pub async fn run_cleanup(
 
 /// Does the work due on each invitation an entry names, then settles the entry (each
 /// invitation left pointed to at its next due time). An invitation whose work failed keeps the
-/// entry, to be tried on the next run.
+/// entry, to be tried on the next run. `false` when time ran out before an invitation (an
+/// import's batch entry names up to 24): the entry is left as it is, and the next run does what
+/// is still due (work done is written, so it is not done twice).
 async fn settle(
     services: &Services,
     org: &Org,
     entry: &DueEntry,
     report: &mut CleanupReport,
-) -> Result<(), StoreError> {
+    time_left: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<bool, StoreError> {
     let mut current = Vec::with_capacity(entry.invitations.len());
     let mut all_written = true;
     let mut failed = false;
@@ -101,6 +109,9 @@ async fn settle(
         let Some(invitation) = invitation else {
             continue;
         };
+        if !time_left() {
+            return Ok(false);
+        }
         match handle(services, org, invitation.clone(), report).await {
             Ok(Handled::Written(now)) => current.push(now),
             Ok(Handled::Untouched(now)) => {
@@ -120,7 +131,7 @@ async fn settle(
         let current: Vec<&Invitation> = current.iter().collect();
         services.store.settle_due_entry(entry, &current).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// What became of one invitation: written by this run (as it is now), left as it was (nothing
@@ -140,7 +151,7 @@ async fn handle(
     report: &mut CleanupReport,
 ) -> Result<Handled, StoreError> {
     let now = services.clock.now();
-    for attempt in 0..3 {
+    for attempt in 0..HANDLE_ATTEMPTS {
         let Some(work) = invitation.work_at(now, &org.settings) else {
             if attempt > 0 {
                 report.superseded += 1;
