@@ -8,6 +8,16 @@ use gatehouse_aws::ServicesFromEnv;
 use gatehouse_domain::access_code::{AccessCode, AccessCodeKeys};
 use gatehouse_domain::secret::OsRandomness;
 
+/// A cold start of a function that uses access codes: its services, or why it fails.
+async fn cold_start_with_the_key() -> Result<gatehouse_domain::Services, String> {
+    ServicesFromEnv::load()
+        .await
+        .with_access_code_key_from_secret()
+        .await
+        .and_then(|s| s.build())
+        .map_err(|e| format!("{e:#}"))
+}
+
 #[tokio::test]
 async fn the_functions_that_use_access_codes_read_the_key_from_secrets_manager_at_cold_start() {
     let endpoint = gatehouse_e2e::aws_endpoint();
@@ -41,40 +51,27 @@ async fn the_functions_that_use_access_codes_read_the_key_from_secrets_manager_a
     assert!(!plain.access_codes.is_present());
 
     // Asking without the variable fails the cold start, naming what is missing.
-    let missing = ServicesFromEnv::load()
-        .await
-        .with_access_code_key_from_secret()
+    let missing = cold_start_with_the_key()
         .await
         .err()
         .expect("no secret named");
     assert!(
-        format!("{missing:#}").contains("GATEHOUSE_ACCESS_CODE_SECRET"),
-        "{missing:#}"
+        missing.contains("GATEHOUSE_ACCESS_CODE_SECRET"),
+        "{missing}"
     );
 
     // A secret that is not there fails it too (Lambda then starts the function again).
     std::env::set_var("GATEHOUSE_ACCESS_CODE_SECRET", format!("{arn}-gone"));
-    let gone = ServicesFromEnv::load()
-        .await
-        .with_access_code_key_from_secret()
+    let gone = cold_start_with_the_key()
         .await
         .err()
         .expect("no such secret");
-    assert!(
-        format!("{gone:#}").contains("read the access-code secret"),
-        "{gone:#}"
-    );
+    assert!(gone.contains("read the access-code secret"), "{gone}");
 
     // With the secret's ARN, the key is the secret's: a code sealed by the function opens with
     // the key made from the secret's text, and its lookup hash is the same.
     std::env::set_var("GATEHOUSE_ACCESS_CODE_SECRET", &arn);
-    let services = ServicesFromEnv::load()
-        .await
-        .with_access_code_key_from_secret()
-        .await
-        .unwrap()
-        .build()
-        .unwrap();
+    let services = cold_start_with_the_key().await.unwrap();
     let expected = AccessCodeKeys::from_text(&first).unwrap();
     let code = AccessCode::generate(&OsRandomness);
     let sealed = services.access_codes.seal(&code, &OsRandomness);
@@ -94,13 +91,7 @@ async fn the_functions_that_use_access_codes_read_the_key_from_secrets_manager_a
         .send()
         .await
         .unwrap();
-    let rotated = ServicesFromEnv::load()
-        .await
-        .with_access_code_key_from_secret()
-        .await
-        .unwrap()
-        .build()
-        .unwrap();
+    let rotated = cold_start_with_the_key().await.unwrap();
     assert_eq!(rotated.access_codes.open(&sealed), None);
     let resealed = rotated.access_codes.seal(&code, &OsRandomness);
     assert_eq!(
@@ -116,14 +107,9 @@ async fn the_functions_that_use_access_codes_read_the_key_from_secrets_manager_a
         .send()
         .await
         .unwrap();
-    let short = ServicesFromEnv::load()
-        .await
-        .with_access_code_key_from_secret()
+    let short = cold_start_with_the_key()
         .await
         .err()
         .expect("a short secret");
-    assert!(
-        format!("{short:#}").contains("at least 32 characters"),
-        "{short:#}"
-    );
+    assert!(short.contains("at least 32 characters"), "{short}");
 }
