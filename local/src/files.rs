@@ -94,7 +94,7 @@ async fn upload(
         // As S3 notifies the bulk-import function: after the upload is stored, not within it.
         let services = state.services.clone();
         tokio::spawn(async move {
-            match run_import(&services, &gatehouse_imports::Sheets, &org, &id).await {
+            match run_import(&services, &gatehouse_sheets::Sheets, &org, &id).await {
                 Ok(Ran::Finished(import)) => {
                     tracing::info!(import = %import.id, status = import.state.name(), "import finished")
                 }

@@ -51,7 +51,7 @@ fn report_lines(bytes: &[u8]) -> Vec<(u32, String, String, String)> {
     let range = book.worksheet_range("Report").expect("a Report sheet");
     let mut rows = range.rows();
     let headers: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
-    assert_eq!(headers, gatehouse_imports::REPORT_HEADERS);
+    assert_eq!(headers, gatehouse_sheets::REPORT_HEADERS);
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let (result, reason, code) = (col("Result"), col("Reason"), col("Access code"));
     rows.map(|r| {
@@ -580,7 +580,7 @@ async fn an_import_that_died_half_way_is_finished_by_a_later_delivery(backend: B
     let import_id = gatehouse_domain::types::ImportId::parse(&id).unwrap();
     let busy = gatehouse_domain::usecase::bulk_import::run_import(
         &b.services,
-        &gatehouse_imports::Sheets,
+        &gatehouse_sheets::Sheets,
         &org,
         &import_id,
     )

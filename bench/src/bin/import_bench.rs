@@ -1,6 +1,6 @@
 //! Bulk import and export, measured in process on the very use cases the functions run:
 //!
-//! - `parse`: reading a 500-row upload (`gatehouse_imports::Sheets`, calamine underneath) next to
+//! - `parse`: reading a 500-row upload (`gatehouse_sheets::Sheets`, calamine underneath) next to
 //!   calamine's own read of the same file, interleaved, medians;
 //! - `import embedded|moto`: whole imports (file read, one batched lookup, classification,
 //!   invitations written, mails, deliveries recorded, report written) at 50 and 500 rows and
@@ -140,7 +140,7 @@ fn parse() -> anyhow::Result<()> {
         for which in [round % 2, 1 - round % 2] {
             let start = Instant::now();
             if which == 0 {
-                let rows = gatehouse_imports::Sheets
+                let rows = gatehouse_sheets::Sheets
                     .read(&file)
                     .map_err(|r| anyhow::anyhow!("{}: {}", r.code, r.message))?;
                 assert_eq!(rows.len(), 500);
@@ -423,7 +423,7 @@ async fn one_import(
     let start = Instant::now();
     let ran = run_import(
         &setup.services,
-        &gatehouse_imports::Sheets,
+        &gatehouse_sheets::Sheets,
         &setup.org,
         &ticket.import.id,
     )
@@ -729,7 +729,7 @@ async fn export_child(args: &[String]) -> anyhow::Result<()> {
     let (before, _) = memory_kib(std::process::id());
     let org = OrgDomain::parse("demo")?;
     let start = Instant::now();
-    let sheet = gatehouse_export::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
+    let sheet = gatehouse_sheets::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
     let exported = export_invitations(&services, &org, Some(&token), Box::new(sheet))
         .await
         .map_err(|e| anyhow::anyhow!("export: {e}"))?;
@@ -751,7 +751,7 @@ async fn export_child(args: &[String]) -> anyhow::Result<()> {
 fn sheet_alone(rows: usize) -> anyhow::Result<()> {
     let (before, _) = memory_kib(std::process::id());
     let start = Instant::now();
-    let mut sheet = gatehouse_export::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
+    let mut sheet = gatehouse_sheets::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
     use gatehouse_domain::usecase::export::ExportSheet;
     for n in 0..rows {
         let cells = gatehouse_bench::export_row_cells(n);

@@ -21,7 +21,7 @@ use gatehouse_domain::usecase::export::{ExportSheet, EXPORT_HEADERS};
 use libxlsxwriter_sys as lxw;
 
 fn ours(rows: usize) -> anyhow::Result<Vec<u8>> {
-    let mut sheet = gatehouse_export::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
+    let mut sheet = gatehouse_sheets::InvitationsSheet::new().map_err(|e| anyhow::anyhow!(e))?;
     for n in 0..rows {
         sheet
             .row(&export_row_cells(n))

@@ -34,7 +34,7 @@ pub async fn handle(services: &Services, event: &S3Event) -> Result<Vec<Outcome>
             outcomes.push(Outcome::NotAnUpload(key));
             continue;
         };
-        match run_import(services, &gatehouse_imports::Sheets, &org, &id).await {
+        match run_import(services, &gatehouse_sheets::Sheets, &org, &id).await {
             Ok(ran) => {
                 match &ran {
                     Ran::Finished(import) => {

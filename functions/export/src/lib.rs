@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use gatehouse_domain::usecase::export::{export_invitations, ExportSheet, EXPORT_HEADERS};
+use gatehouse_domain::usecase::export::export_invitations;
 use gatehouse_http::{org_domain, ApiError, AppState, Bearer, ProblemView};
-use gatehouse_sheets::StreamedTable;
+use gatehouse_sheets::InvitationsSheet;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -29,26 +29,6 @@ pub struct ExportView {
     expires_at: String,
     /// Invitations in the file.
     invitations: usize,
-}
-
-/// The export's sheet: `gatehouse-sheets` in constant-memory mode.
-pub struct InvitationsSheet(StreamedTable);
-
-impl InvitationsSheet {
-    pub fn new() -> Result<Self, String> {
-        StreamedTable::new("Invitations", &EXPORT_HEADERS)
-            .map(Self)
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl ExportSheet for InvitationsSheet {
-    fn row(&mut self, cells: &[String; 16]) -> Result<(), String> {
-        self.0.row(cells).map_err(|e| e.to_string())
-    }
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, String> {
-        self.0.finish().map_err(|e| e.to_string())
-    }
 }
 
 /// Export every invitation of the organisation to Excel (admins): kind, email or identifier and

@@ -5,8 +5,6 @@
 //! The upload starts the import: in AWS the `bulk-import` function runs [`run_import`] on the S3
 //! event; locally the server's upload route does.
 
-mod sheets;
-
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -25,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use gatehouse_domain::usecase::bulk_import::run_import;
-pub use sheets::{Sheets, REPORT_HEADERS};
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 

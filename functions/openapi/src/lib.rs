@@ -1,5 +1,5 @@
 //! `openapi`: `GET /openapi.json`, the OpenAPI document of every HTTP function. The document is
-//! generated from the functions' own annotations (`gatehouse_local::openapi`) and committed as
+//! generated from the functions' own annotations (`gatehouse_openapi_document::document`) and committed as
 //! `openapi.json` at the workspace root; a test keeps the two identical, so this function needs
 //! none of the others to serve it.
 

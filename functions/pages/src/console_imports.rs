@@ -298,7 +298,7 @@ pub(crate) async fn export(
     or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
-    let sheet = match gatehouse_export::InvitationsSheet::new() {
+    let sheet = match gatehouse_sheets::InvitationsSheet::new() {
         Ok(sheet) => sheet,
         Err(e) => return visit.trouble(&e),
     };

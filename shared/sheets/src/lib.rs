@@ -3,11 +3,13 @@
 //! can read safely; [`template`] writes the file admins fill in. Pure: no I/O, fuzzable from
 //! bytes. What each row means (valid email, known group, …) is the domain's to decide.
 
+mod adapters;
 mod compound;
 mod extent;
 mod read;
 mod write;
 
+pub use adapters::{InvitationsSheet, Sheets, REPORT_HEADERS};
 pub use read::{read_rows, Cell, CellKind, Row, Rows};
 pub use write::{table, template, write_text, StreamedTable, TEMPLATE_EXAMPLES};
 

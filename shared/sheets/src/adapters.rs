@@ -1,9 +1,13 @@
-//! The domain's [`Spreadsheets`] over `gatehouse-sheets`: uploaded files read into rows, reports
-//! written.
+//! The domain's ports over these spreadsheets: [`Sheets`] (the bulk import's [`Spreadsheets`]:
+//! uploaded files read into rows, reports written) and [`InvitationsSheet`] (the export's
+//! [`ExportSheet`], streamed). Shared by the functions that import, run imports, export and
+//! serve the console, so that none of them depends on another.
 
 use gatehouse_domain::usecase::bulk_import::{FileRefusal, ReportLine, Spreadsheets};
+use gatehouse_domain::usecase::export::{ExportSheet, EXPORT_HEADERS};
 use gatehouse_domain::usecase::imports::ImportRow;
-use gatehouse_sheets::{Cell, CellKind, TEMPLATE_EXAMPLES};
+
+use crate::{Cell, CellKind, StreamedTable, TEMPLATE_EXAMPLES};
 
 /// calamine and rust_xlsxwriter.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,7 +38,7 @@ fn held(kind: CellKind) -> Option<&'static str> {
 
 impl Spreadsheets for Sheets {
     fn read(&self, bytes: &[u8]) -> Result<Vec<ImportRow>, FileRefusal> {
-        let rows = gatehouse_sheets::read_rows(bytes).map_err(|e| {
+        let rows = crate::read_rows(bytes).map_err(|e| {
             if let Some(cause) = e.cause() {
                 tracing::warn!(code = e.code(), cause, "an uploaded file could not be read");
             }
@@ -109,6 +113,26 @@ impl Spreadsheets for Sheets {
                 )
             })
             .collect();
-        gatehouse_sheets::table("Report", &REPORT_HEADERS, &table).map_err(|e| e.to_string())
+        crate::table("Report", &REPORT_HEADERS, &table).map_err(|e| e.to_string())
+    }
+}
+
+/// The export's sheet: `gatehouse-sheets` in constant-memory mode.
+pub struct InvitationsSheet(StreamedTable);
+
+impl InvitationsSheet {
+    pub fn new() -> Result<Self, String> {
+        StreamedTable::new("Invitations", &EXPORT_HEADERS)
+            .map(Self)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ExportSheet for InvitationsSheet {
+    fn row(&mut self, cells: &[String; 16]) -> Result<(), String> {
+        self.0.row(cells).map_err(|e| e.to_string())
+    }
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, String> {
+        self.0.finish().map_err(|e| e.to_string())
     }
 }

@@ -1,9 +1,9 @@
 //! Regenerates the committed `openapi.json` from the functions' annotations:
-//! `cargo run -p gatehouse-local --bin write-openapi`.
+//! `cargo run -p gatehouse-openapi-document --bin write-openapi`.
 
 fn main() -> anyhow::Result<()> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.json");
-    std::fs::write(&path, gatehouse_local::openapi_json()?)?;
+    std::fs::write(&path, gatehouse_openapi_document::document_json()?)?;
     println!("wrote {}", path.display());
     Ok(())
 }
