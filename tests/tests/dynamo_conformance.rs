@@ -9,7 +9,7 @@ async fn fresh_table() -> Arc<dyn ItemStore> {
     items
 }
 
-gatehouse_store::conformance_suite!(fresh_table);
+gatehouse_store_conformance::conformance_suite!(fresh_table);
 
 /// 5,000 invitations on a table of their own, in a region no other test uses: moto copies a
 /// region's every table on each transaction, so a big table would slow every other test. The
@@ -31,7 +31,7 @@ async fn filtered_lists_cost_one_page_among_5000_invitations() {
         .expect("create the table on moto");
     let items = Arc::new(gatehouse_aws::DynamoItems::new(client.clone(), &table));
     let run = tokio::spawn(
-        gatehouse_store::conformance::filtered_lists_cost_one_page_among_5000_invitations(items),
+        gatehouse_store_conformance::filtered_lists_cost_one_page_among_5000_invitations(items),
     )
     .await;
     client

@@ -13,7 +13,7 @@ async fn fresh_store() -> Arc<dyn ItemStore> {
     Arc::new(store)
 }
 
-gatehouse_store::conformance_suite!(fresh_store);
+gatehouse_store_conformance::conformance_suite!(fresh_store);
 
 #[tokio::test]
 async fn data_survives_a_restart() {
@@ -76,7 +76,7 @@ async fn the_outbox_writes_rfc5322_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn filtered_lists_cost_one_page_among_5000_invitations() {
-    gatehouse_store::conformance::filtered_lists_cost_one_page_among_5000_invitations(
+    gatehouse_store_conformance::filtered_lists_cost_one_page_among_5000_invitations(
         fresh_store().await,
     )
     .await;

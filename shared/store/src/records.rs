@@ -31,7 +31,7 @@ use gatehouse_domain::types::{
 use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
 
 /// Keys of every record. One place, so the layout can be read at a glance.
-pub(crate) mod keys {
+pub mod keys {
     use super::*;
 
     pub fn org(org: &OrgDomain) -> Key {
