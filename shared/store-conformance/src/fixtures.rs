@@ -54,7 +54,6 @@ pub(crate) fn put(item: Item, condition: Option<Condition>) -> Write {
     Write::Put { item, condition }
 }
 
-
 /// The lookups the use cases make, as they make them: a credential or an identifier found in one
 /// batched read ([`LookupStore::look_up`]), then the record it names.
 pub(crate) trait UseCaseReads {
@@ -93,8 +92,7 @@ impl UseCaseReads for Records {
         org: &OrgDomain,
         token: &gatehouse_domain::secret::TokenHash,
     ) -> Result<Option<Invitation>, StoreError> {
-        invitation_by(self, org, Credential::LinkToken(token.clone()))
-            .await
+        invitation_by(self, org, Credential::LinkToken(token.clone())).await
     }
 
     async fn invitation_by_code(
@@ -102,8 +100,7 @@ impl UseCaseReads for Records {
         org: &OrgDomain,
         code: &gatehouse_domain::access_code::CodeHash,
     ) -> Result<Option<Invitation>, StoreError> {
-        invitation_by(self, org, Credential::AccessCode(code.clone()))
-            .await
+        invitation_by(self, org, Credential::AccessCode(code.clone())).await
     }
 
     async fn user_by_uid(&self, org: &OrgDomain, uid: &Uid) -> Result<Option<User>, StoreError> {
@@ -153,7 +150,12 @@ pub(crate) fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
     }
 }
 
-pub(crate) fn invitation(domain: &OrgDomain, email: &str, now: i64, token: &SecretToken) -> Invitation {
+pub(crate) fn invitation(
+    domain: &OrgDomain,
+    email: &str,
+    now: i64,
+    token: &SecretToken,
+) -> Invitation {
     Invitation {
         id: random().invitation_id(Timestamp::from_unix_seconds(now)),
         org: domain.clone(),
@@ -253,4 +255,3 @@ pub(crate) fn with_old_token(inv: &Invitation, token: &SecretToken) -> Invitatio
 pub(crate) fn code_keys() -> AccessCodeKeys {
     AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(random())).unwrap()
 }
-

@@ -7,32 +7,32 @@
 //! one port's worth each (uniqueness of emails, single use of tokens, paging), including under
 //! concurrency.
 
-mod fixtures;
-pub mod primitive;
-pub mod invitations;
-pub mod invitation_lists;
-pub mod groups;
-pub mod quotas;
-pub mod invitation_link;
 pub mod access_codes;
 pub mod accounts;
-pub mod idempotency;
-pub mod throttle;
-pub mod imports;
 pub mod due;
+mod fixtures;
+pub mod groups;
+pub mod idempotency;
+pub mod imports;
+pub mod invitation_link;
+pub mod invitation_lists;
+pub mod invitations;
+pub mod primitive;
+pub mod quotas;
+pub mod throttle;
 
-pub use primitive::*;
-pub use invitations::*;
-pub use invitation_lists::*;
-pub use groups::*;
-pub use quotas::*;
-pub use invitation_link::*;
 pub use access_codes::*;
 pub use accounts::*;
-pub use idempotency::*;
-pub use throttle::*;
-pub use imports::*;
 pub use due::*;
+pub use groups::*;
+pub use idempotency::*;
+pub use imports::*;
+pub use invitation_link::*;
+pub use invitation_lists::*;
+pub use invitations::*;
+pub use primitive::*;
+pub use quotas::*;
+pub use throttle::*;
 
 pub use gatehouse_store::ItemStore;
 
