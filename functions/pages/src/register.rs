@@ -1,0 +1,226 @@
+//! Registering through the organisation's invitation link, or by oneself.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+use gatehouse_domain::error::Rejection;
+use gatehouse_domain::model::Org;
+use gatehouse_domain::secret::SecretToken;
+use gatehouse_domain::types::InviteeRole;
+use gatehouse_domain::usecase::invitation_link::{
+    check_link, register_self, register_with_link, LinkRegistration, RegistrationError,
+    SelfRegistration,
+};
+use gatehouse_http::{AppState, Client};
+use minijinja::context;
+
+use crate::*;
+
+// ---------------------------------------------------------------------------------------------
+// Registering through the invitation link, or by oneself
+
+pub(crate) async fn join_page(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    let token = visit.param("token").unwrap_or("").to_string();
+    registration_form(&visit, Some(&token), &HashMap::new(), &Problems::default()).await
+}
+
+pub(crate) async fn register_page(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let visit = Visit::new(services, org, &headers, &uri);
+    registration_form(&visit, None, &HashMap::new(), &Problems::default()).await
+}
+
+/// The registration form, through the link `token` (or by oneself when `None`), or the page
+/// saying why it is not available.
+pub(crate) async fn registration_form(
+    visit: &Visit,
+    token: Option<&str>,
+    typed: &HashMap<String, String>,
+    problems: &Problems,
+) -> Response {
+    let (domain, org) = or_page!(visit.org().await);
+    let role = match token {
+        Some(token) => {
+            let checked = match SecretToken::parse(token) {
+                Ok(secret) => check_link(&visit.services, &domain, &secret).await,
+                Err(_) => Err(RegistrationError::LinkInvalid),
+            };
+            match checked {
+                Ok((_, link)) => link.role,
+                Err(e) => return registration_refused(visit, &org, &e),
+            }
+        }
+        None if org.settings.self_registration => InviteeRole::Member,
+        None => return registration_refused(visit, &org, &RegistrationError::SelfRegistrationOff),
+    };
+    let value = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    let action = match token {
+        Some(_) => format!("/{}/join", visit.slug),
+        None => format!("/{}/register", visit.slug),
+    };
+    visit.render(
+        if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        "join.html",
+        org.name(),
+        &visit.say("join_title", &[("org", org.name())]),
+        context! {
+            action => action,
+            token => token,
+            role_text => role_text(visit, role),
+            email => value("email"),
+            first_name => value("first_name"),
+            last_name => value("last_name"),
+            errors => problems.errors(),
+            summary => problems.summary(),
+        },
+    )
+}
+
+pub(crate) fn registration_refused(visit: &Visit, org: &Org, e: &RegistrationError) -> Response {
+    let name = org.name();
+    let (status, title, text) = match e {
+        RegistrationError::LinkInvalid => (StatusCode::GONE, "join_invalid_title", "join_invalid"),
+        RegistrationError::LinkExpired => (StatusCode::GONE, "join_invalid_title", "join_expired"),
+        RegistrationError::LinkUsedUp => (StatusCode::GONE, "join_invalid_title", "join_used_up"),
+        RegistrationError::SelfRegistrationOff => {
+            (StatusCode::FORBIDDEN, "unavailable_title", "register_off")
+        }
+        other => return visit.trouble(&other.to_string()),
+    };
+    visit.message(
+        status,
+        name,
+        &visit.say(title, &[]),
+        &visit.say(text, &[("org", name)]),
+        &[visit.sign_in_link()],
+    )
+}
+
+pub(crate) async fn join_submit(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    Client(client): Client,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    registration_submit(services, org, client, headers, uri, body, true).await
+}
+
+pub(crate) async fn register_submit(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    Client(client): Client,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    registration_submit(services, org, client, headers, uri, body, false).await
+}
+
+pub(crate) async fn registration_submit(
+    services: AppState,
+    org: String,
+    client: gatehouse_domain::usecase::ClientAddress,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+    through_link: bool,
+) -> Response {
+    let started = tokio::time::Instant::now();
+    let visit = Visit::new(services, org, &headers, &uri);
+    let fields = or_page!(visit.form(&visit.slug, &body));
+    let (domain, org) = or_page!(visit.org().await);
+    let token = fields.get("token").cloned().unwrap_or_default();
+    let token_ref = through_link.then_some(token.as_str());
+    let mut problems = Problems::default();
+    let email = email_field(&visit, &mut problems, &fields);
+    let first = name_field(&visit, &mut problems, &fields, "first_name");
+    let last = name_field(&visit, &mut problems, &fields, "last_name");
+    let (Some(email), Some(first_name), Some(last_name)) = (email, first, last) else {
+        return registration_form(&visit, token_ref, &fields, &problems).await;
+    };
+    let outcome = if through_link {
+        match SecretToken::parse(&token) {
+            Ok(secret) => {
+                register_with_link(
+                    &visit.services,
+                    &domain,
+                    LinkRegistration {
+                        token: secret,
+                        email: email.clone(),
+                        first_name,
+                        last_name,
+                        language: Some(visit.lang.language()),
+                    },
+                    &client,
+                )
+                .await
+            }
+            Err(_) => Err(RegistrationError::LinkInvalid),
+        }
+    } else {
+        register_self(
+            &visit.services,
+            &domain,
+            SelfRegistration {
+                email: email.clone(),
+                first_name,
+                last_name,
+                language: Some(visit.lang.language()),
+            },
+            &client,
+        )
+        .await
+    };
+    // Mailing a confirmation takes time; an address already here gets none. Answer at the same
+    // moment either way.
+    tokio::time::sleep_until(started + visit.services.config.mail_response_floor).await;
+    match outcome {
+        Ok(()) => visit.message(
+            StatusCode::OK,
+            org.name(),
+            &visit.say("check_inbox_title", &[]),
+            &visit.say("check_inbox", &[("email", email.as_str())]),
+            &[],
+        ),
+        Err(
+            e @ (RegistrationError::EmailDomainNotAllowed
+            | RegistrationError::TooManyRegistrations(_)),
+        ) => {
+            let field = matches!(e, RegistrationError::EmailDomainNotAllowed);
+            let text = refusal_text(&visit, &org, &e);
+            if field {
+                problems.at("email", text);
+            } else {
+                problems.general.push(text);
+            }
+            let mut page = registration_form(&visit, token_ref, &fields, &problems).await;
+            if let Some(wait) = e.retry_after() {
+                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                    page.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            page
+        }
+        Err(e) => registration_refused(&visit, &org, &e),
+    }
+}

@@ -1,0 +1,435 @@
+//! One request for a page (`Visit`): its organisation, language, cookies and CSRF token; how it renders, redirects and signs people in.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use gatehouse_domain::error::{Rejection, RejectionClass};
+use gatehouse_domain::model::Org;
+use gatehouse_domain::secret::SecretToken;
+use gatehouse_domain::types::OrgDomain;
+use gatehouse_domain::usecase::pages::organisation;
+use gatehouse_domain::usecase::SignedIn;
+use gatehouse_domain::Services;
+use minijinja::{context, Value};
+use subtle::ConstantTimeEq;
+
+use crate::*;
+
+pub(crate) const CSRF_COOKIE: &str = "gh_csrf";
+pub(crate) const SESSION_COOKIE: &str = "gh_session";
+pub(crate) const LANG_COOKIE: &str = "gh_lang";
+
+/// Where people go once signed in: `GATEHOUSE_APP_URL`, else the welcome page.
+pub(crate) fn app_url() -> Option<&'static str> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        std::env::var("GATEHOUSE_APP_URL")
+            .ok()
+            .map(|u| u.trim().to_string())
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    })
+    .as_deref()
+}
+
+/// One request for a page: its organisation, language, CSRF token and cookies.
+pub(crate) struct Visit {
+    pub(crate) services: Arc<Services>,
+    /// The organisation segment as typed, only ever shown as text (escaped).
+    pub(crate) typed_org: String,
+    /// The organisation segment if it is a valid domain (canonical), else `-`: every link and
+    /// redirect is built from this, so none can be steered by the request's text (`%2F`, `%5C`).
+    pub(crate) slug: String,
+    pub(crate) lang: Lang,
+    /// Chosen with `?lang=` on this request: remembered in a cookie.
+    pub(crate) chose_lang: bool,
+    /// The token this visit's forms carry: bound to the session when there is one.
+    pub(crate) csrf: String,
+    /// The anonymous token's cookie is to be set (none was sent).
+    pub(crate) new_csrf: bool,
+    /// The anonymous (double-submit) token, kept in `gh_csrf`.
+    pub(crate) anonymous_csrf: String,
+    pub(crate) secure: bool,
+    /// Where the request says it comes from (`Origin`, `Sec-Fetch-Site`) and the host it was
+    /// sent to: a form posted from another site is refused whatever its token.
+    pub(crate) origin: Option<String>,
+    pub(crate) fetch_site: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) cookies: HashMap<String, String>,
+    /// Cookies to set with the answer.
+    pub(crate) set_cookies: Vec<String>,
+}
+
+pub(crate) fn cookies_of(headers: &HeaderMap) -> HashMap<String, String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            Some((name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+impl Visit {
+    pub(crate) fn new(
+        services: Arc<Services>,
+        typed_org: String,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Self {
+        let slug = OrgDomain::parse(&typed_org).map_or_else(|_| "-".to_string(), |d| d.to_string());
+        let cookies = cookies_of(headers);
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
+        let asked = query
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(v));
+        let lang = asked
+            .or_else(|| cookies.get(LANG_COOKIE).and_then(|v| Lang::parse(v)))
+            .unwrap_or_else(|| {
+                Lang::from_accept_language(
+                    headers
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or(""),
+                )
+            });
+        let existing = cookies
+            .get(CSRF_COOKIE)
+            .filter(|c| {
+                c.len() >= 32
+                    && c.len() <= 128
+                    && c.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .cloned();
+        let (anonymous_csrf, new_csrf) = match existing {
+            Some(c) => (c, false),
+            None => (
+                SecretToken::generate(services.random.as_ref())
+                    .expose()
+                    .to_string(),
+                true,
+            ),
+        };
+        let csrf = cookies
+            .get(SESSION_COOKIE)
+            .filter(|s| !s.is_empty())
+            .map(|session| session_csrf(session))
+            .unwrap_or_else(|| anonymous_csrf.clone());
+        let secure = services.config.public_url.starts_with("https://");
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        Self {
+            services,
+            typed_org,
+            slug,
+            lang,
+            chose_lang: asked.is_some(),
+            csrf,
+            new_csrf,
+            anonymous_csrf,
+            secure,
+            origin: header("origin"),
+            fetch_site: header("sec-fetch-site"),
+            host: header("host"),
+            path: same_origin_path(uri.path()).unwrap_or("/").to_string(),
+            query,
+            cookies,
+            set_cookies: Vec::new(),
+        }
+    }
+
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn say(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.lang.say(key, args)
+    }
+
+    pub(crate) fn cookie(
+        &self,
+        name: &str,
+        value: &str,
+        path: &str,
+        max_age: Option<i64>,
+    ) -> String {
+        let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+        if let Some(age) = max_age {
+            c.push_str(&format!("; Max-Age={age}"));
+        }
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        c
+    }
+
+    /// The same page in the other language.
+    pub(crate) fn switch_href(&self) -> String {
+        let mut query: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .filter(|(k, _)| k != "lang")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        query.push(("lang", self.lang.other().code()));
+        format!(
+            "{}?{}",
+            self.path,
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
+    }
+
+    /// The organisation, or the page saying there is none.
+    pub(crate) async fn org(&self) -> Result<(OrgDomain, Org), Box<Response>> {
+        let not_found = || {
+            self.message(
+                StatusCode::NOT_FOUND,
+                "Gatehouse",
+                &self.say("not_found_title", &[]),
+                &self.say("org_not_found", &[("org", &self.typed_org)]),
+                &[],
+            )
+        };
+        let domain = OrgDomain::parse(&self.typed_org).map_err(|_| Box::new(not_found()))?;
+        match organisation(&self.services, &domain).await {
+            Ok(org) => Ok((domain, org)),
+            Err(e) if e.class() == RejectionClass::NotFound => Err(Box::new(not_found())),
+            Err(e) => Err(Box::new(self.trouble(&e.to_string()))),
+        }
+    }
+
+    /// A page from `template` with the base context and `extra`.
+    pub(crate) fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        org_name: &str,
+        title: &str,
+        extra: Value,
+    ) -> Response {
+        let base = context! {
+            lang => self.lang.code(),
+            other_lang => self.lang.other().code(),
+            t => self.lang.words(),
+            org => &self.slug,
+            org_name => org_name,
+            title => title,
+            switch_href => self.switch_href(),
+            csrf => &self.csrf,
+        };
+        let html = TEMPLATES
+            .get_template(template)
+            .and_then(|t| t.render(context! { ..extra, ..base }));
+        let body = match html {
+            Ok(html) => html,
+            Err(e) => {
+                tracing::error!(template, cause = %e, "a page did not render");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            }
+        };
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response();
+        self.attach_cookies(&mut response);
+        response
+    }
+
+    pub(crate) fn attach_cookies(&self, response: &mut Response) {
+        let mut cookies = self.set_cookies.clone();
+        if self.new_csrf {
+            cookies.push(self.cookie(CSRF_COOKIE, &self.anonymous_csrf, "/", None));
+        }
+        if self.chose_lang {
+            cookies.push(self.cookie(LANG_COOKIE, self.lang.code(), "/", Some(31_536_000)));
+        }
+        for c in cookies {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+    }
+
+    pub(crate) fn message(
+        &self,
+        status: StatusCode,
+        org_name: &str,
+        title: &str,
+        text: &str,
+        actions: &[(String, String)],
+    ) -> Response {
+        let actions: Vec<Link> = actions
+            .iter()
+            .map(|(href, label)| Link {
+                href: href.clone(),
+                label: label.clone(),
+            })
+            .collect();
+        self.render(
+            status,
+            "message.html",
+            org_name,
+            title,
+            context! { text => text, actions => actions },
+        )
+    }
+
+    /// Our failure, never the visitor's: nothing changed, try again.
+    pub(crate) fn trouble(&self, cause: &str) -> Response {
+        tracing::error!(cause, "a page failed");
+        self.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Gatehouse",
+            &self.say("server_error_title", &[]),
+            &self.say("server_error", &[]),
+            &[],
+        )
+    }
+
+    pub(crate) fn sign_in_link(&self) -> (String, String) {
+        (
+            format!("/{}/sign-in", self.slug),
+            self.say("go_sign_in", &[]),
+        )
+    }
+
+    /// Whether the request was sent by a page of another site: the browser says `Sec-Fetch-Site:
+    /// cross-site` (or `same-site`: a sibling subdomain is another party), or its `Origin` is
+    /// neither the public URL's nor the host's it was sent to.
+    pub(crate) fn cross_site(&self) -> bool {
+        if matches!(self.fetch_site.as_deref(), Some("cross-site" | "same-site")) {
+            return true;
+        }
+        // Pages are sent with `Referrer-Policy: no-referrer`, so browsers post their own forms
+        // with `Origin: null`: that says nothing, and `Sec-Fetch-Site` (above) decides.
+        let Some(origin) = self.origin.as_deref().filter(|o| *o != "null") else {
+            return false;
+        };
+        let public = self
+            .services
+            .config
+            .public_url
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        let public_origin = match public.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+            None => public,
+        };
+        let own = self
+            .host
+            .as_deref()
+            .map(|host| [format!("https://{host}"), format!("http://{host}")]);
+        origin != public_origin && !own.is_some_and(|own| own.iter().any(|o| o == origin))
+    }
+
+    /// A form's fields, if it was posted from this site with this visit's CSRF token (bound to
+    /// the session when signed in, else the `gh_csrf` cookie's); otherwise the page saying the
+    /// form expired (nothing is done).
+    pub(crate) fn form(
+        &self,
+        org_name: &str,
+        body: &Bytes,
+    ) -> Result<HashMap<String, String>, Box<Response>> {
+        let fields: HashMap<String, String> =
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+                .collect();
+        let sent = fields.get("csrf").map(String::as_str).unwrap_or("");
+        // Without a `gh_csrf` cookie (or a session) the token is a fresh one nobody was shown.
+        let matches = bool::from(sent.as_bytes().ct_eq(self.csrf.as_bytes()));
+        if self.cross_site() || !matches {
+            return Err(Box::new(self.message(
+                StatusCode::FORBIDDEN,
+                org_name,
+                &self.say("form_expired_title", &[]),
+                &self.say("form_expired", &[]),
+                &[(self.path.clone(), self.say("try_again", &[]))],
+            )));
+        }
+        Ok(fields)
+    }
+
+    /// Signed in: the session cookie, then on to the platform (or the welcome page).
+    pub(crate) fn signed_in(mut self, signed: &SignedIn) -> Response {
+        let age =
+            (signed.expires_at.unix_seconds() - self.services.clock.now().unix_seconds()).max(0);
+        let path = format!("/{}", self.slug);
+        let cookie = self.cookie(SESSION_COOKIE, &signed.token.expose(), &path, Some(age));
+        self.set_cookies.push(cookie);
+        // A new anonymous token too: one known before signing in (planted, or read over a
+        // shoulder) is worth nothing after.
+        self.anonymous_csrf = SecretToken::generate(self.services.random.as_ref())
+            .expose()
+            .to_string();
+        self.new_csrf = true;
+        match app_url() {
+            Some(platform) => self.see_other(platform),
+            None => self.redirect(&format!("/{}/welcome", self.slug)),
+        }
+    }
+
+    /// A redirect to `to`, a path on this origin built from known routes and the validated
+    /// organisation. Anything else goes to `/` instead (and is logged as our bug).
+    pub(crate) fn redirect(&self, to: &str) -> Response {
+        let to = same_origin_path(to).unwrap_or_else(|| {
+            tracing::error!("a page tried to redirect off the origin; sent to / instead");
+            "/"
+        });
+        self.see_other(to)
+    }
+
+    /// A redirect to `location` as given: only for places that are not request text (the
+    /// configured platform URL, a download URL the file store signed).
+    pub(crate) fn see_other(&self, location: &str) -> Response {
+        let mut response = (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, location.to_string())],
+        )
+            .into_response();
+        self.attach_cookies(&mut response);
+        response
+    }
+}
+
+/// The CSRF token of a signed-in visitor's forms: an HMAC of the session cookie's token, which
+/// only the visitor's browser holds (`HttpOnly`). A token made for another session, or before
+/// signing in, does not pass.
+pub(crate) fn session_csrf(session: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(session.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"gatehouse page forms");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// `path` if a browser reads it as a path on this origin: it starts with one `/` (not `//` or
+/// `/\`, which browsers take for another host) and holds no control character or backslash.
+pub(crate) fn same_origin_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix('/')?;
+    let bad = rest.starts_with('/')
+        || path.contains('\\')
+        || path.chars().any(|c| c.is_control() || c.is_whitespace());
+    (!bad).then_some(path)
+}
