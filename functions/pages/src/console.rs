@@ -4,8 +4,8 @@
 //! for the API, and a refusal is a page that says so.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::{Invitation, InvitationKind, InvitationStatus, Org};
@@ -22,7 +22,6 @@ use gatehouse_domain::usecase::invite::{
     invite, resend_invitation, InvitationRequest, InviteeRequest,
 };
 use gatehouse_domain::usecase::pages::signed_in_user;
-use gatehouse_http::AppState;
 use minijinja::context;
 use serde::Serialize;
 
@@ -195,24 +194,12 @@ fn row(visit: &Visit, domain: &OrgDomain, i: &Invitation) -> Row {
     }
 }
 
-pub(crate) async fn home(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn home(visit: Visit) -> Response {
     or_page!(visit.org().await);
     visit.redirect(&format!("/{}/admin/invitations", visit.slug))
 }
 
-pub(crate) async fn invitations_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn invitations_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let status = visit.param("status").and_then(InvitationStatus::parse);
@@ -321,12 +308,9 @@ async fn invitation_details(
 }
 
 pub(crate) async fn invitation_page(
-    State(services): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let Ok(id) = InvitationId::parse(&id) else {
@@ -341,13 +325,10 @@ pub(crate) async fn invitation_page(
 
 /// `POST …/invitations/{id}/resend` and `…/revoke`.
 pub(crate) async fn invitation_action(
-    State(services): State<AppState>,
-    Path((org, id, action)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
+    Path((_, id, action)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
     or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
@@ -369,13 +350,7 @@ pub(crate) async fn invitation_action(
     invitation_details(&visit, &domain, &org, &token, &id, Some(notice)).await
 }
 
-pub(crate) async fn invite_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn invite_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     invite_form(
@@ -493,14 +468,7 @@ async fn invite_form(
     )
 }
 
-pub(crate) async fn invite_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn invite_submit(visit: Visit, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);

@@ -3,8 +3,8 @@
 //! its progress followed and its report offered — and the export of every invitation.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_domain::model::{Import, ImportState, Org};
 use gatehouse_domain::ports::PageRequest;
@@ -14,7 +14,6 @@ use gatehouse_domain::usecase::export::export_invitations;
 use gatehouse_domain::usecase::imports::{
     import_status, import_template, list_imports, request_import,
 };
-use gatehouse_http::AppState;
 use minijinja::context;
 use serde::Serialize;
 
@@ -97,13 +96,7 @@ fn state_text(visit: &Visit, import: &Import) -> String {
     }
 }
 
-pub(crate) async fn imports_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn imports_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let listed = list_imports(
@@ -140,13 +133,7 @@ pub(crate) async fn imports_page(
     )
 }
 
-pub(crate) async fn template_download(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn template_download(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let content = match import_template(&visit.services, &domain, Some(&token)).await {
@@ -173,14 +160,7 @@ pub(crate) async fn template_download(
     }
 }
 
-pub(crate) async fn start_import(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn start_import(visit: Visit, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
@@ -194,13 +174,7 @@ pub(crate) async fn start_import(
     }
 }
 
-pub(crate) async fn import_page(
-    State(services): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn import_page(visit: Visit, Path((_, id)): Path<(String, String)>) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
@@ -287,14 +261,7 @@ fn origin_of(url: &str) -> Option<String> {
         .then(|| format!("{scheme}://{host}"))
 }
 
-pub(crate) async fn export(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn export(visit: Visit, body: Bytes) -> Response {
     or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);

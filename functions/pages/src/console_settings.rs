@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::Org;
@@ -23,7 +23,6 @@ use gatehouse_domain::usecase::pages::signed_in_user;
 use gatehouse_domain::usecase::password::set_password;
 use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
 use gatehouse_domain::usecase::users::list_users;
-use gatehouse_http::AppState;
 use minijinja::context;
 use serde::Serialize;
 
@@ -114,13 +113,7 @@ fn typed_values<'a>(typed: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 // ---------------------------------------------------------------------------------------------
 // Users
 
-pub(crate) async fn users_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn users_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     let cursor = visit.param("cursor").map(str::to_owned);
@@ -203,13 +196,10 @@ async fn users_list(
 }
 
 pub(crate) async fn set_user_password(
-    State(services): State<AppState>,
-    Path((org, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
+    Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
@@ -259,13 +249,7 @@ pub(crate) async fn set_user_password(
 // ---------------------------------------------------------------------------------------------
 // Authorisations
 
-pub(crate) async fn settings_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn settings_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
     settings_form(
@@ -443,14 +427,7 @@ async fn settings_form(
     )
 }
 
-pub(crate) async fn settings_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn settings_submit(visit: Visit, body: Bytes) -> Response {
     or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
@@ -599,13 +576,10 @@ pub(crate) async fn settings_submit(
 
 /// `POST …/admin/link/activate` and `…/deactivate`.
 pub(crate) async fn link_action(
-    State(services): State<AppState>,
-    Path((org, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
+    visit: Visit,
+    Path((_, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
     or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);
@@ -690,13 +664,7 @@ pub(crate) async fn link_action(
 // ---------------------------------------------------------------------------------------------
 // One's own password
 
-pub(crate) async fn own_password_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn own_password_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     if let Err(page) = session(&visit, &domain).await {
         return *page;
@@ -728,14 +696,7 @@ fn own_password_form(
     )
 }
 
-pub(crate) async fn own_password_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn own_password_submit(visit: Visit, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = or_page!(session(&visit, &domain).await);

@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_domain::error::Rejection;
 use gatehouse_domain::model::Org;
@@ -14,7 +13,7 @@ use gatehouse_domain::usecase::invitation_link::{
     check_link, register_self, register_with_link, LinkRegistration, RegistrationError,
     SelfRegistration,
 };
-use gatehouse_http::{AppState, Client};
+use gatehouse_http::Client;
 use minijinja::context;
 
 use crate::*;
@@ -22,24 +21,12 @@ use crate::*;
 // ---------------------------------------------------------------------------------------------
 // Registering through the invitation link, or by oneself
 
-pub(crate) async fn join_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn join_page(visit: Visit) -> Response {
     let token = visit.param("token").unwrap_or("").to_string();
     registration_form(&visit, Some(&token), &HashMap::new(), &Problems::default()).await
 }
 
-pub(crate) async fn register_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn register_page(visit: Visit) -> Response {
     registration_form(&visit, None, &HashMap::new(), &Problems::default()).await
 }
 
@@ -113,39 +100,21 @@ pub(crate) fn registration_refused(visit: &Visit, org: &Org, e: &RegistrationErr
     )
 }
 
-pub(crate) async fn join_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    Client(client): Client,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    registration_submit(services, org, client, headers, uri, body, true).await
+pub(crate) async fn join_submit(visit: Visit, Client(client): Client, body: Bytes) -> Response {
+    registration_submit(visit, client, body, true).await
 }
 
-pub(crate) async fn register_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    Client(client): Client,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    registration_submit(services, org, client, headers, uri, body, false).await
+pub(crate) async fn register_submit(visit: Visit, Client(client): Client, body: Bytes) -> Response {
+    registration_submit(visit, client, body, false).await
 }
 
 pub(crate) async fn registration_submit(
-    services: AppState,
-    org: String,
+    visit: Visit,
     client: gatehouse_domain::usecase::ClientAddress,
-    headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
     through_link: bool,
 ) -> Response {
     let started = tokio::time::Instant::now();
-    let visit = Visit::new(services, org, &headers, &uri);
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();

@@ -1,8 +1,7 @@
 //! Forgotten passwords: asking for a link, and setting a new password with it.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::Rejection;
 use gatehouse_domain::model::Org;
@@ -10,7 +9,6 @@ use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::usecase::password::{
     confirm_password_reset, request_password_reset, PasswordChangeError,
 };
-use gatehouse_http::AppState;
 use minijinja::context;
 
 use crate::*;
@@ -18,13 +16,7 @@ use crate::*;
 // ---------------------------------------------------------------------------------------------
 // Forgotten passwords
 
-pub(crate) async fn forgot_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn forgot_page(visit: Visit) -> Response {
     let (_, org) = or_page!(visit.org().await);
     forgot_form(&visit, &org, "", &Problems::default())
 }
@@ -43,15 +35,8 @@ pub(crate) fn forgot_form(visit: &Visit, org: &Org, email: &str, problems: &Prob
     )
 }
 
-pub(crate) async fn forgot_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn forgot_submit(visit: Visit, body: Bytes) -> Response {
     let started = tokio::time::Instant::now();
-    let visit = Visit::new(services, org, &headers, &uri);
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let mut problems = Problems::default();
@@ -80,13 +65,7 @@ pub(crate) async fn forgot_submit(
     }
 }
 
-pub(crate) async fn reset_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn reset_page(visit: Visit) -> Response {
     let (_, org) = or_page!(visit.org().await);
     let token = visit.param("token").unwrap_or("").to_string();
     if SecretToken::parse(&token).is_err() {
@@ -127,14 +106,7 @@ pub(crate) fn reset_refused(visit: &Visit, org: &Org) -> Response {
     )
 }
 
-pub(crate) async fn reset_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn reset_submit(visit: Visit, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();

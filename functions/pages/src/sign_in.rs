@@ -1,15 +1,14 @@
 //! Signing in and out, and the welcome page.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::Org;
 use gatehouse_domain::secret::SessionToken;
 use gatehouse_domain::usecase::pages::{sign_out, signed_in_user};
 use gatehouse_domain::usecase::sign_in::{sign_in, SignInError, SignInRequest};
-use gatehouse_http::{AppState, Client};
+use gatehouse_http::Client;
 use minijinja::context;
 
 use crate::*;
@@ -17,13 +16,7 @@ use crate::*;
 // ---------------------------------------------------------------------------------------------
 // Signing in and out
 
-pub(crate) async fn sign_in_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn sign_in_page(visit: Visit) -> Response {
     let (_, org) = or_page!(visit.org().await);
     sign_in_form(&visit, &org, "", &Problems::default())
 }
@@ -55,15 +48,7 @@ pub(crate) fn sign_in_form(
     )
 }
 
-pub(crate) async fn sign_in_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    Client(client): Client,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn sign_in_submit(visit: Visit, Client(client): Client, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let identifier = fields
@@ -116,13 +101,7 @@ pub(crate) fn session_of(visit: &Visit) -> Option<SessionToken> {
         .and_then(|raw| SessionToken::parse(raw).ok())
 }
 
-pub(crate) async fn welcome_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn welcome_page(visit: Visit) -> Response {
     let (domain, org) = or_page!(visit.org().await);
     let sign_in_path = format!("/{}/sign-in", visit.slug);
     let Some(token) = session_of(&visit) else {
@@ -155,14 +134,7 @@ pub(crate) async fn welcome_page(
     )
 }
 
-pub(crate) async fn sign_out_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let mut visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn sign_out_submit(mut visit: Visit, body: Bytes) -> Response {
     or_page!(visit.form(&visit.slug, &body));
     let (domain, _) = or_page!(visit.org().await);
     if let Some(token) = session_of(&visit) {

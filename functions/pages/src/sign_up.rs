@@ -1,8 +1,7 @@
 //! Signing up: accepting an email invitation (or confirming a registration), and with an access code.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::Org;
@@ -12,7 +11,7 @@ use gatehouse_domain::usecase::sign_up::{
     check_access_code, sign_up_with_access_code, sign_up_with_email_invitation,
     AccessCodeSignUpRequest, EmailSignUpRequest, SignUpError,
 };
-use gatehouse_http::{AppState, Client};
+use gatehouse_http::Client;
 use minijinja::context;
 
 use crate::*;
@@ -20,13 +19,7 @@ use crate::*;
 // ---------------------------------------------------------------------------------------------
 // Accepting an email invitation (or confirming a registration)
 
-pub(crate) async fn sign_up_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn sign_up_page(visit: Visit) -> Response {
     let token = visit.param("token").unwrap_or("").to_string();
     invitation_form(&visit, &token, None, &Problems::default()).await
 }
@@ -98,14 +91,7 @@ pub(crate) fn link_refused(visit: &Visit, org: &Org, e: &SignUpError) -> Respons
     )
 }
 
-pub(crate) async fn sign_up_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn sign_up_submit(visit: Visit, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let token = fields.get("token").cloned().unwrap_or_default();
     let (domain, org) = or_page!(visit.org().await);
@@ -146,13 +132,7 @@ pub(crate) async fn sign_up_submit(
 // ---------------------------------------------------------------------------------------------
 // Signing up with an access code
 
-pub(crate) async fn code_page(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn code_page(visit: Visit) -> Response {
     let (_, org) = or_page!(visit.org().await);
     code_form(&visit, &org, "", None, &Problems::default())
 }
@@ -201,15 +181,7 @@ pub(crate) fn code_form(
     )
 }
 
-pub(crate) async fn code_submit(
-    State(services): State<AppState>,
-    Path(org): Path<String>,
-    Client(client): Client,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let visit = Visit::new(services, org, &headers, &uri);
+pub(crate) async fn code_submit(visit: Visit, Client(client): Client, body: Bytes) -> Response {
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let typed = fields.get("access_code").map(|s| s.trim()).unwrap_or("");

@@ -1,4 +1,5 @@
-//! One request for a page (`Visit`): its organisation, language, cookies and CSRF token; how it renders, redirects and signs people in.
+//! One request for a page (`Visit`, an extractor every page handler takes): its organisation,
+//! language, cookies and CSRF token; how it renders, redirects and signs people in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -13,10 +14,29 @@ use gatehouse_domain::types::OrgDomain;
 use gatehouse_domain::usecase::pages::organisation;
 use gatehouse_domain::usecase::SignedIn;
 use gatehouse_domain::Services;
+use gatehouse_http::AppState;
 use minijinja::{context, Value};
 use subtle::ConstantTimeEq;
 
 use crate::*;
+
+/// Every page handler takes its visit from the request: the `{org}` segment of the route (the
+/// same as the router decoded it), the headers and the URI, with the shared services.
+impl axum::extract::FromRequestParts<AppState> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(params) =
+            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let org = params.get("org").cloned().unwrap_or_default();
+        Ok(Visit::new(state.clone(), org, &parts.headers, &parts.uri))
+    }
+}
 
 pub(crate) const CSRF_COOKIE: &str = "gh_csrf";
 pub(crate) const SESSION_COOKIE: &str = "gh_session";
