@@ -50,111 +50,63 @@ pub(crate) use sign_up::*;
 pub(crate) use templates::*;
 pub(crate) use visit::*;
 
-/// Every page route, with the pages' security headers.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/assets/gatehouse.css", get(css))
-        .route("/assets/gatehouse.js", get(js))
-        .route("/assets/favicon.svg", get(favicon))
-        .route("/{org}/sign-up", get(sign_up_page).post(sign_up_submit))
-        .route("/{org}/sign-up/code", get(code_page).post(code_submit))
-        .route("/{org}/join", get(join_page).post(join_submit))
-        .route("/{org}/register", get(register_page).post(register_submit))
-        .route("/{org}/sign-in", get(sign_in_page).post(sign_in_submit))
-        .route(
-            "/{org}/forgot-password",
-            get(forgot_page).post(forgot_submit),
-        )
-        .route("/{org}/reset-password", get(reset_page).post(reset_submit))
-        .route("/{org}/welcome", get(welcome_page))
-        .route("/{org}/sign-out", post(sign_out_submit))
-        .route("/{org}/admin", get(console::home))
-        .route("/{org}/admin/invitations", get(console::invitations_page))
-        .route(
-            "/{org}/admin/invitations/{id}",
-            get(console::invitation_page),
-        )
-        .route(
-            "/{org}/admin/invitations/{id}/{action}",
-            post(console::invitation_action),
-        )
-        .route(
-            "/{org}/admin/invite",
-            get(console::invite_page).post(console::invite_submit),
-        )
-        .route("/{org}/admin/users", get(console_settings::users_page))
-        .route(
-            "/{org}/admin/users/{id}/password",
-            post(console_settings::set_user_password),
-        )
-        .route(
-            "/{org}/admin/settings",
-            get(console_settings::settings_page).post(console_settings::settings_submit),
-        )
-        .route(
-            "/{org}/admin/link/{action}",
-            post(console_settings::link_action),
-        )
-        .route(
-            "/{org}/admin/imports",
-            get(console_imports::imports_page).post(console_imports::start_import),
-        )
-        .route(
-            "/{org}/admin/imports/template",
-            get(console_imports::template_download),
-        )
-        .route(
-            "/{org}/admin/imports/{id}",
-            get(console_imports::import_page),
-        )
-        .route("/{org}/admin/export", post(console_imports::export))
-        .route(
-            "/{org}/account/password",
-            get(console_settings::own_password_page).post(console_settings::own_password_submit),
-        )
-        .layer(axum::middleware::from_fn(page_headers))
+/// The route table, written once: it makes both the router and [`PAGE_ROUTES`] (the paths API
+/// Gateway must send here, which the deploy template's test checks).
+macro_rules! page_routes {
+    ($($method:ident $path:literal => $handler:path,)*) => {
+        /// The pages' paths as API Gateway routes them (for the template and its check).
+        pub const PAGE_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// Every page route, with the pages' security headers.
+        pub fn routes() -> Router<AppState> {
+            Router::new()
+                $(.route($path, page_routes!(@method $method $handler)))*
+                .layer(axum::middleware::from_fn(page_headers))
+        }
+    };
+    (@method GET $handler:path) => { get($handler) };
+    (@method POST $handler:path) => { post($handler) };
 }
 
-/// The pages' paths as API Gateway routes them (for the template and its check).
-pub const PAGE_ROUTES: &[(&str, &str)] = &[
-    ("GET", "/assets/gatehouse.css"),
-    ("GET", "/assets/gatehouse.js"),
-    ("GET", "/assets/favicon.svg"),
-    ("GET", "/{org}/sign-up"),
-    ("POST", "/{org}/sign-up"),
-    ("GET", "/{org}/sign-up/code"),
-    ("POST", "/{org}/sign-up/code"),
-    ("GET", "/{org}/join"),
-    ("POST", "/{org}/join"),
-    ("GET", "/{org}/register"),
-    ("POST", "/{org}/register"),
-    ("GET", "/{org}/sign-in"),
-    ("POST", "/{org}/sign-in"),
-    ("GET", "/{org}/forgot-password"),
-    ("POST", "/{org}/forgot-password"),
-    ("GET", "/{org}/reset-password"),
-    ("POST", "/{org}/reset-password"),
-    ("GET", "/{org}/welcome"),
-    ("POST", "/{org}/sign-out"),
-    ("GET", "/{org}/admin"),
-    ("GET", "/{org}/admin/invitations"),
-    ("GET", "/{org}/admin/invitations/{id}"),
-    ("POST", "/{org}/admin/invitations/{id}/{action}"),
-    ("GET", "/{org}/admin/invite"),
-    ("POST", "/{org}/admin/invite"),
-    ("GET", "/{org}/admin/users"),
-    ("POST", "/{org}/admin/users/{id}/password"),
-    ("GET", "/{org}/admin/settings"),
-    ("POST", "/{org}/admin/settings"),
-    ("POST", "/{org}/admin/link/{action}"),
-    ("GET", "/{org}/admin/imports"),
-    ("POST", "/{org}/admin/imports"),
-    ("GET", "/{org}/admin/imports/template"),
-    ("GET", "/{org}/admin/imports/{id}"),
-    ("POST", "/{org}/admin/export"),
-    ("GET", "/{org}/account/password"),
-    ("POST", "/{org}/account/password"),
-];
+page_routes! {
+    GET "/assets/gatehouse.css" => css,
+    GET "/assets/gatehouse.js" => js,
+    GET "/assets/favicon.svg" => favicon,
+    GET "/{org}/sign-up" => sign_up_page,
+    POST "/{org}/sign-up" => sign_up_submit,
+    GET "/{org}/sign-up/code" => code_page,
+    POST "/{org}/sign-up/code" => code_submit,
+    GET "/{org}/join" => join_page,
+    POST "/{org}/join" => join_submit,
+    GET "/{org}/register" => register_page,
+    POST "/{org}/register" => register_submit,
+    GET "/{org}/sign-in" => sign_in_page,
+    POST "/{org}/sign-in" => sign_in_submit,
+    GET "/{org}/forgot-password" => forgot_page,
+    POST "/{org}/forgot-password" => forgot_submit,
+    GET "/{org}/reset-password" => reset_page,
+    POST "/{org}/reset-password" => reset_submit,
+    GET "/{org}/welcome" => welcome_page,
+    POST "/{org}/sign-out" => sign_out_submit,
+    GET "/{org}/admin" => console::home,
+    GET "/{org}/admin/invitations" => console::invitations_page,
+    GET "/{org}/admin/invitations/{id}" => console::invitation_page,
+    POST "/{org}/admin/invitations/{id}/{action}" => console::invitation_action,
+    GET "/{org}/admin/invite" => console::invite_page,
+    POST "/{org}/admin/invite" => console::invite_submit,
+    GET "/{org}/admin/users" => console_settings::users_page,
+    POST "/{org}/admin/users/{id}/password" => console_settings::set_user_password,
+    GET "/{org}/admin/settings" => console_settings::settings_page,
+    POST "/{org}/admin/settings" => console_settings::settings_submit,
+    POST "/{org}/admin/link/{action}" => console_settings::link_action,
+    GET "/{org}/admin/imports" => console_imports::imports_page,
+    POST "/{org}/admin/imports" => console_imports::start_import,
+    GET "/{org}/admin/imports/template" => console_imports::template_download,
+    GET "/{org}/admin/imports/{id}" => console_imports::import_page,
+    POST "/{org}/admin/export" => console_imports::export,
+    GET "/{org}/account/password" => console_settings::own_password_page,
+    POST "/{org}/account/password" => console_settings::own_password_submit,
+}
 
 #[cfg(test)]
 mod tests {
