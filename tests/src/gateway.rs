@@ -213,6 +213,7 @@ impl Gateway {
             lambda_http::Body::Empty => (Vec::new(), false),
             lambda_http::Body::Text(t) => (t.into_bytes(), false),
             lambda_http::Body::Binary(b) => (b, true),
+            other => panic!("a body of a kind this harness does not read: {other:?}"),
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
