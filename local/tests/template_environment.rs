@@ -135,6 +135,11 @@ fn the_scan_follows_calls_and_skips_comments_strings_and_tests() {
         fn variable() { let helper = 1; let s = S { helper }; s.helper + helper }
         fn passed() { run(helper); }
         fn bound() { let helper = 2; run(helper); }
+        macro_rules! table { ($($h:ident,)*) => { fn routes() { $(call($h);)* table!(@x); } }; }
+table! {
+    from_the_table,
+}
+        fn from_the_table() { std::env::var("GATEHOUSE_FROM_A_TABLE"); }
         fn array() -> [u8; 2] { std::env::var("GATEHOUSE_AFTER_AN_ARRAY"); [0; 2] }
     "##;
     let mut items = BTreeMap::new();
@@ -181,6 +186,11 @@ fn the_scan_follows_calls_and_skips_comments_strings_and_tests() {
     assert!(
         items["passed"][0].names.contains("helper"),
         "a function handed over"
+    );
+    assert!(
+        items["routes"][0].names.contains("table")
+            && items["table"][0].names.contains("from_the_table"),
+        "a table written once in a macro invocation is reached through the macro"
     );
     assert!(
         !items["bound"][0].names.contains("helper"),

@@ -271,6 +271,7 @@ pub fn items_of(source: &str, file: &Path, items: &mut BTreeMap<String, Vec<Item
         let before = code[..offset].trim_end();
         let field = before.ends_with(':') && !before.ends_with("::");
         after.starts_with('(')
+            || after.starts_with('!')
             || after.starts_with("::<")
             || ((before.ends_with('(') || before.ends_with(',') || field)
                 && (after.starts_with(')') || after.starts_with(',') || after.starts_with('}')))
@@ -332,6 +333,27 @@ pub fn items_of(source: &str, file: &Path, items: &mut BTreeMap<String, Vec<Item
             names,
             variables,
             code: item_code,
+            file: file.to_path_buf(),
+        });
+    }
+    // A macro invoked at the top of a file (`page_routes! { … }`, a table written once) is an
+    // item of the macro's name: what mentions the macro reaches what the table names.
+    for (k, (offset, word)) in words.iter().enumerate() {
+        let at_line_start = *offset == 0 || code.as_bytes()[offset - 1] == b'\n';
+        let invoked = code[offset + word.len()..].starts_with("! {");
+        if !at_line_start || !invoked || in_tests(*offset) {
+            continue;
+        }
+        let open = offset + word.len() + 2;
+        let range = *offset..item_end(code, open);
+        let names: BTreeSet<String> = (0..words.len())
+            .filter(|&j| j != k && range.contains(&words[j].0))
+            .map(|j| words[j].1.to_string())
+            .collect();
+        items.entry(word.to_string()).or_default().push(Item {
+            names,
+            variables: variables_in(&scanned.strings, range.clone()),
+            code: compact(&code[range]),
             file: file.to_path_buf(),
         });
     }
@@ -454,6 +476,44 @@ pub fn reached_from(crate_dir: &Path, workspace: &BTreeMap<String, PathBuf>) -> 
         &main_rs,
         &mut items,
     );
+    walk(&items, start, &main_rs, workspace)
+}
+
+/// Every item the handler `name` of the crate in `crate_dir` can reach (named as its routes name
+/// it, from the file that names it: `invite`, `console::home`).
+pub fn reached_from_handler(
+    crate_dir: &Path,
+    name: &str,
+    named_in: &Path,
+    workspace: &BTreeMap<String, PathBuf>,
+) -> Vec<Item> {
+    let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+    for dir in closure(crate_dir, workspace) {
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in files {
+            if file.parent().is_some_and(|p| p.ends_with("src/bin")) {
+                continue;
+            }
+            items_of(&std::fs::read_to_string(&file).unwrap(), &file, &mut items);
+        }
+    }
+    let start = Item {
+        names: BTreeSet::from([name.to_string()]),
+        file: named_in.to_path_buf(),
+        ..Item::default()
+    };
+    walk(&items, start, named_in, workspace)
+}
+
+/// The items reached from `start` (mentioned in `start_file`), `start` first.
+fn walk(
+    items: &BTreeMap<String, Vec<Item>>,
+    start: Item,
+    start_file: &Path,
+    workspace: &BTreeMap<String, PathBuf>,
+) -> Vec<Item> {
+    let main_rs = start_file.to_path_buf();
     // Each name with the file of the item that mentions it: a bare call means the function of
     // that file when it has one (Rust resolves a local item first), a module path (`invite::seal`,
     // `gatehouse_invite::routes`) the module's or the crate's.
