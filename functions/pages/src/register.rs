@@ -17,6 +17,7 @@ use gatehouse_http::Client;
 use minijinja::context;
 
 use crate::*;
+use gatehouse_http::at_the_mail_floor;
 
 // ---------------------------------------------------------------------------------------------
 // Registering through the invitation link, or by oneself
@@ -114,7 +115,6 @@ pub(crate) async fn registration_submit(
     body: Bytes,
     through_link: bool,
 ) -> Response {
-    let started = tokio::time::Instant::now();
     let fields = or_page!(visit.form(&visit.slug, &body));
     let (domain, org) = or_page!(visit.org().await);
     let token = fields.get("token").cloned().unwrap_or_default();
@@ -126,42 +126,44 @@ pub(crate) async fn registration_submit(
     let (Some(email), Some(first_name), Some(last_name)) = (email, first, last) else {
         return registration_form(&visit, token_ref, &fields, &problems).await;
     };
-    let outcome = if through_link {
-        match SecretToken::parse(&token) {
-            Ok(secret) => {
-                register_with_link(
-                    &visit.services,
-                    &domain,
-                    LinkRegistration {
-                        token: secret,
-                        email: email.clone(),
-                        first_name,
-                        last_name,
-                        language: Some(visit.lang.language()),
-                    },
-                    &client,
-                )
-                .await
-            }
-            Err(_) => Err(RegistrationError::LinkInvalid),
-        }
-    } else {
-        register_self(
-            &visit.services,
-            &domain,
-            SelfRegistration {
-                email: email.clone(),
-                first_name,
-                last_name,
-                language: Some(visit.lang.language()),
-            },
-            &client,
-        )
-        .await
-    };
     // Mailing a confirmation takes time; an address already here gets none. Answer at the same
     // moment either way.
-    tokio::time::sleep_until(started + visit.services.config.mail_response_floor).await;
+    let outcome = at_the_mail_floor(&visit.services, async {
+        if through_link {
+            match SecretToken::parse(&token) {
+                Ok(secret) => {
+                    register_with_link(
+                        &visit.services,
+                        &domain,
+                        LinkRegistration {
+                            token: secret,
+                            email: email.clone(),
+                            first_name,
+                            last_name,
+                            language: Some(visit.lang.language()),
+                        },
+                        &client,
+                    )
+                    .await
+                }
+                Err(_) => Err(RegistrationError::LinkInvalid),
+            }
+        } else {
+            register_self(
+                &visit.services,
+                &domain,
+                SelfRegistration {
+                    email: email.clone(),
+                    first_name,
+                    last_name,
+                    language: Some(visit.lang.language()),
+                },
+                &client,
+            )
+            .await
+        }
+    })
+    .await;
     match outcome {
         Ok(()) => visit.message(
             StatusCode::OK,

@@ -21,7 +21,8 @@ use gatehouse_domain::usecase::sign_up::{
     AccessCodeSignUpRequest, EmailSignUpRequest,
 };
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Client, FieldErrors, JsonBody, ProblemView, SessionView,
+    at_the_mail_floor, org_domain, ApiError, AppState, Client, FieldErrors, JsonBody, ProblemView,
+    SessionView,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -348,7 +349,6 @@ async fn register_link(
     Client(client): Client,
     JsonBody(body): JsonBody<LinkRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let started = tokio::time::Instant::now();
     let org = org_domain(&org)?;
     let (email, first_name, last_name) = registrant(
         body.email.as_deref(),
@@ -356,30 +356,30 @@ async fn register_link(
         body.last_name.as_deref(),
     )?;
     let token = link_token(body.token.as_deref())?;
-    let outcome = register_with_link(
+    let outcome = at_the_mail_floor(
         &services,
-        &org,
-        LinkRegistration {
-            token,
-            email,
-            first_name,
-            last_name,
-            language: None,
-        },
-        &client,
+        register_with_link(
+            &services,
+            &org,
+            LinkRegistration {
+                token,
+                email,
+                first_name,
+                last_name,
+                language: None,
+            },
+            &client,
+        ),
     )
     .await;
-    answer_registration(started, &services, outcome).await
+    answer_registration(outcome)
 }
 
-/// A registration's answer, no sooner than the floor: mailing a confirmation takes time, an
-/// address that is already here gets none, and the two must not be told apart by timing.
-async fn answer_registration(
-    started: tokio::time::Instant,
-    services: &AppState,
+/// A registration's answer (made no sooner than the mail floor: mailing a confirmation takes
+/// time, an address that is already here gets none, and the two must not be told apart).
+fn answer_registration(
     outcome: Result<(), RegistrationError>,
 ) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
-    tokio::time::sleep_until(started + services.config.mail_response_floor).await;
     outcome?;
     Ok((
         StatusCode::ACCEPTED,
@@ -423,24 +423,26 @@ async fn register_self_route(
     Client(client): Client,
     JsonBody(body): JsonBody<SelfRegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let started = tokio::time::Instant::now();
     let org = org_domain(&org)?;
     let (email, first_name, last_name) = registrant(
         body.email.as_deref(),
         body.first_name.as_deref(),
         body.last_name.as_deref(),
     )?;
-    let outcome = register_self(
+    let outcome = at_the_mail_floor(
         &services,
-        &org,
-        SelfRegistration {
-            email,
-            first_name,
-            last_name,
-            language: None,
-        },
-        &client,
+        register_self(
+            &services,
+            &org,
+            SelfRegistration {
+                email,
+                first_name,
+                last_name,
+                language: None,
+            },
+            &client,
+        ),
     )
     .await;
-    answer_registration(started, &services, outcome).await
+    answer_registration(outcome)
 }

@@ -63,6 +63,21 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
 /// reaches it.
 pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(24);
 
+/// The one rule for answers that may mail someone: no sooner than the configuration's
+/// `mail_response_floor` after `work` started, whatever it did. Sending mail takes time and not
+/// sending takes less; an answer that came sooner for an address with no account would tell a
+/// stranger which addresses have one. Every route whose work can mail, and that anyone may call,
+/// goes through here (`local/tests/mail_floor.rs` finds them in the code).
+pub async fn at_the_mail_floor<T>(
+    services: &gatehouse_domain::Services,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let started = tokio::time::Instant::now();
+    let outcome = work.await;
+    tokio::time::sleep_until(started + services.config.mail_response_floor).await;
+    outcome
+}
+
 /// Answers `503 over_budget` when the request has not finished within [`REQUEST_BUDGET`],
 /// instead of letting Lambda kill the function (API Gateway would then answer a bare 503, and
 /// the instance would be thrown away). The work in hand stops at its next wait; each store write

@@ -29,6 +29,12 @@ fn is_public(rest: &str) -> bool {
         || rest.starts_with("sign-up/")
 }
 
+/// Whether an API route needs a session (anything under `/v1/orgs/{org}/` but signing in and
+/// up and resetting a password).
+pub fn needs_session(path: &str) -> bool {
+    protected(path).is_some()
+}
+
 /// The organisation of a request that needs a session, or `None` for a public one.
 fn protected(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/v1/orgs/")?;

@@ -5,11 +5,12 @@
 mod edge;
 mod extract;
 mod guard;
+pub use guard::needs_session;
 mod idempotency;
 mod problem;
 mod views;
 
-pub use edge::{Edge, REQUEST_BUDGET};
+pub use edge::{at_the_mail_floor, Edge, REQUEST_BUDGET};
 pub use idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 pub use extract::{org_domain, Bearer, Client, FieldErrors, JsonBody, QueryParams};
