@@ -133,10 +133,10 @@ async fn a_french_page_asks_for_french_mail(backend: Backend) {
     let cookie = form
         .headers
         .iter()
-        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("gh_csrf="))
+        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("__Host-gh_csrf="))
         .map(|(_, v)| v.split(';').next().unwrap().to_string())
         .expect("a CSRF cookie");
-    let csrf = cookie.trim_start_matches("gh_csrf=").to_string();
+    let csrf = cookie.trim_start_matches("__Host-gh_csrf=").to_string();
     let dan = b.email("dan");
     let mut headers = french.clone();
     headers.push(("cookie".into(), cookie));

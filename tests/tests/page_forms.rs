@@ -108,15 +108,15 @@ async fn a_signed_in_visitors_token_is_bound_to_their_session_and_renewed_at_sig
     assert!(
         done.headers
             .iter()
-            .any(|(k, v)| k == "set-cookie" && v.starts_with("gh_csrf=")),
+            .any(|(k, v)| k == "set-cookie" && v.starts_with("__Host-gh_csrf=")),
         "a new anonymous token is set at sign-in: {done:?}"
     );
-    assert_ne!(browser.cookies["gh_csrf"], before);
+    assert_ne!(browser.cookies["__Host-gh_csrf"], before);
     let page = browser.get("/demo/admin/invite").await;
     let after = csrf_of(&page);
     assert_ne!(after, before, "the forms' token changed at sign-in");
     assert_ne!(
-        after, browser.cookies["gh_csrf"],
+        after, browser.cookies["__Host-gh_csrf"],
         "and is the session's, not the cookie's"
     );
     let fields = [
@@ -130,7 +130,9 @@ async fn a_signed_in_visitors_token_is_bound_to_their_session_and_renewed_at_sig
     // The token known before signing in, even with its cookie sent back, does nothing now.
     let mut planted = Browser::new(&b);
     planted.cookies = browser.cookies.clone();
-    planted.cookies.insert("gh_csrf".into(), before.clone());
+    planted
+        .cookies
+        .insert("__Host-gh_csrf".into(), before.clone());
     let reply = post_with(&planted, "/demo/admin/invite", &before, &fields, &[]).await;
     assert_eq!(reply.status, 403, "{reply:?}");
     // Another session's token does nothing in this one.

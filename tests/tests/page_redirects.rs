@@ -84,7 +84,7 @@ async fn no_page_route_redirects_or_links_off_the_origin() {
         .1;
     let signed_out: Vec<(String, String)> = vec![(
         "cookie".into(),
-        format!("gh_csrf={}", admin.cookies["gh_csrf"]),
+        format!("__Host-gh_csrf={}", admin.cookies["__Host-gh_csrf"]),
     )];
     let signed_in: Vec<(String, String)> = admin.headers();
     let mut walked = 0;

@@ -77,7 +77,7 @@ async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
     assert!(page.text.contains("At least 12 characters"));
     let csrf = browser
         .cookies
-        .get("gh_csrf")
+        .get("__Host-gh_csrf")
         .cloned()
         .expect("a CSRF cookie");
     assert!(csrf.len() >= 43);
@@ -112,17 +112,26 @@ async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
     let session = done
         .headers
         .iter()
-        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("gh_session="))
+        .find(|(n, v)| {
+            n.eq_ignore_ascii_case("set-cookie") && v.starts_with("__Host-gh_session-demo=")
+        })
         .map(|(_, v)| v.clone())
         .expect("a session cookie");
+    // `__Host-`: the browser keeps it only Secure, with Path=/ and no Domain, so no sibling
+    // subdomain or plain-http page can plant or overwrite it; one per organisation by name.
+    let attributes: Vec<&str> = session.split(';').map(str::trim).collect();
+    assert!(
+        !session.to_ascii_lowercase().contains("domain="),
+        "{session}"
+    );
     for attribute in [
         "HttpOnly",
         "SameSite=Lax",
         "Secure",
-        "Path=/demo",
+        "Path=/",
         "Max-Age=43200",
     ] {
-        assert!(session.contains(attribute), "{session}");
+        assert!(attributes.contains(&attribute), "{session}");
     }
     let welcome = browser.get("/demo/welcome").await;
     assert_eq!(welcome.status, 200, "{welcome:?}");
@@ -130,7 +139,7 @@ async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
         .text
         .contains(&format!("Signed in to demo as Alice Liddell ({alice})")));
     // The session is an API session too.
-    let token = browser.cookies["gh_session"].clone();
+    let token = browser.cookies["__Host-gh_session-demo"].clone();
     let groups = b.gateway.get("/v1/orgs/demo/groups", Some(&token)).await;
     assert_eq!(groups.status, 200, "{groups:?}");
 
@@ -144,7 +153,7 @@ async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
     let out = browser.submit(&welcome, "/demo/sign-out", &[]).await;
     assert_eq!(out.status, 303, "{out:?}");
     assert_eq!(out.header("location"), Some("/demo/sign-in"));
-    assert!(!browser.cookies.contains_key("gh_session"));
+    assert!(!browser.cookies.contains_key("__Host-gh_session-demo"));
     let gone = b.gateway.get("/v1/orgs/demo/groups", Some(&token)).await;
     gone.assert_problem(401, "unauthenticated");
     let welcome = browser.get("/demo/welcome").await;
@@ -204,7 +213,7 @@ async fn an_employee_signs_up_by_code_then_signs_in_with_the_identifier(backend:
         )
         .await;
     assert_eq!(done.status, 303, "{done:?}");
-    assert!(browser.cookies.contains_key("gh_session"));
+    assert!(browser.cookies.contains_key("__Host-gh_session-demo"));
 
     // Later, in another browser, with `uid:domain`.
     let mut later = Browser::new(&b);
@@ -266,7 +275,7 @@ async fn used_expired_and_withdrawn_links_say_what_to_do(backend: Backend) {
         )
         .await;
     assert_eq!(late.status, 410, "{late:?}");
-    assert!(!browser.cookies.contains_key("gh_session"));
+    assert!(!browser.cookies.contains_key("__Host-gh_session-demo"));
     // Expired.
     let cat = b.email("cat");
     b.invite(&cat, "member", &[]).await;
@@ -324,7 +333,7 @@ async fn a_french_browser_sees_french_pages_and_may_switch(backend: Backend) {
     let english = browser.get("/demo/sign-in?lang=en").await;
     assert!(english.text.contains("<html lang=\"en\">"));
     assert_eq!(
-        browser.cookies.get("gh_lang").map(String::as_str),
+        browser.cookies.get("__Host-gh_lang").map(String::as_str),
         Some("en")
     );
     let still = browser.get("/demo/forgot-password").await;
@@ -766,7 +775,9 @@ async fn the_console_is_for_signed_in_admins(backend: Backend) {
     // Another organisation's session is no session here.
     let other = b.other_org_admin().await;
     let mut foreign = Browser::new(&b);
-    foreign.cookies.insert("gh_session".into(), other);
+    foreign
+        .cookies
+        .insert("__Host-gh_session-demo".into(), other);
     let page = foreign.get("/demo/admin/invitations").await;
     assert_eq!(page.status, 303);
 }

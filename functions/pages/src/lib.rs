@@ -8,8 +8,12 @@
 //! (so it is bound to the session and changes at sign-in); signed out, the `gh_csrf` cookie's
 //! (double submit; the cookie is `HttpOnly`, `SameSite=Lax`, renewed at sign-in). A form posted
 //! from another site (`Origin`, `Sec-Fetch-Site`) is refused whatever its token. A sign-in or sign-up puts the
-//! session in the `gh_session` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` unless the public URL
-//! is plain http) and sends the person on to `GATEHOUSE_APP_URL`, or to `/{org}/welcome`. Every
+//! session in the `gh_session` cookie (`HttpOnly`, `SameSite=Lax`) and sends the person on to
+//! `GATEHOUSE_APP_URL`, or to `/{org}/welcome`. Over https every cookie is `__Host-` prefixed
+//! (`Secure`, `Path=/`, no `Domain`: nothing on a sibling subdomain or plain http can plant or
+//! overwrite it) and the session cookie is one per organisation by name
+//! (`__Host-gh_session-{org}`); over plain http (the local run) the session cookie keeps to its
+//! organisation's path. Cookies are read and written with the `cookie` crate. Every
 //! page is sent with a strict Content-Security-Policy (no inline script or style), framing
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 

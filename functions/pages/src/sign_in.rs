@@ -96,8 +96,7 @@ pub(crate) async fn sign_in_submit(visit: Visit, Client(client): Client, body: B
 
 pub(crate) fn session_of(visit: &Visit) -> Option<SessionToken> {
     visit
-        .cookies
-        .get(SESSION_COOKIE)
+        .session_cookie()
         .and_then(|raw| SessionToken::parse(raw).ok())
 }
 
@@ -142,8 +141,7 @@ pub(crate) async fn sign_out_submit(mut visit: Visit, body: Bytes) -> Response {
             return visit.trouble(&e.to_string());
         }
     }
-    let path = format!("/{}", visit.slug);
-    let cleared = visit.cookie(SESSION_COOKIE, "", &path, Some(0));
+    let cleared = visit.cookie(SESSION_COOKIE, "", Some(0));
     visit.set_cookies.push(cleared);
     visit.redirect(&format!("/{}/sign-in", visit.slug))
 }

@@ -42,6 +42,19 @@ pub(crate) const CSRF_COOKIE: &str = "gh_csrf";
 pub(crate) const SESSION_COOKIE: &str = "gh_session";
 pub(crate) const LANG_COOKIE: &str = "gh_lang";
 
+/// A cookie's name as sent. Over https every page cookie is `__Host-` prefixed: a browser keeps
+/// such a cookie only if it is `Secure`, has `Path=/` and no `Domain`, so neither a sibling
+/// subdomain nor a plain-http page can plant or overwrite it. The session cookie, scoped to its
+/// organisation's path over plain http, is then one per organisation by name instead
+/// (`__Host-gh_session-acme`). Over plain http (the local run) the names are bare.
+pub(crate) fn cookie_name(base: &str, secure: bool, slug: &str) -> String {
+    match (secure, base == SESSION_COOKIE) {
+        (false, _) => base.to_string(),
+        (true, false) => format!("__Host-{base}"),
+        (true, true) => format!("__Host-{base}-{slug}"),
+    }
+}
+
 /// Where people go once signed in: `GATEHOUSE_APP_URL`, else the welcome page.
 pub(crate) fn app_url() -> Option<&'static str> {
     static URL: OnceLock<Option<String>> = OnceLock::new();
@@ -84,16 +97,16 @@ pub(crate) struct Visit {
     pub(crate) set_cookies: Vec<String>,
 }
 
+/// The request's cookies, by name (the `cookie` crate's reading of each `Cookie` header; a
+/// pair it cannot read is skipped).
 pub(crate) fn cookies_of(headers: &HeaderMap) -> HashMap<String, String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            Some((name.trim().to_string(), value.trim().to_string()))
-        })
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .map(|c| (c.name().to_string(), c.value().to_string()))
         .collect()
 }
 
@@ -105,6 +118,7 @@ impl Visit {
         uri: &Uri,
     ) -> Self {
         let slug = OrgDomain::parse(&typed_org).map_or_else(|_| "-".to_string(), |d| d.to_string());
+        let secure = services.config.public_url.starts_with("https://");
         let cookies = cookies_of(headers);
         let query: Vec<(String, String)> =
             serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
@@ -113,7 +127,11 @@ impl Visit {
             .find(|(k, _)| k == "lang")
             .and_then(|(_, v)| Lang::parse(v));
         let lang = asked
-            .or_else(|| cookies.get(LANG_COOKIE).and_then(|v| Lang::parse(v)))
+            .or_else(|| {
+                cookies
+                    .get(&cookie_name(LANG_COOKIE, secure, &slug))
+                    .and_then(|v| Lang::parse(v))
+            })
             .unwrap_or_else(|| {
                 Lang::from_accept_language(
                     headers
@@ -123,7 +141,7 @@ impl Visit {
                 )
             });
         let existing = cookies
-            .get(CSRF_COOKIE)
+            .get(&cookie_name(CSRF_COOKIE, secure, &slug))
             .filter(|c| {
                 c.len() >= 32
                     && c.len() <= 128
@@ -141,11 +159,10 @@ impl Visit {
             ),
         };
         let csrf = cookies
-            .get(SESSION_COOKIE)
+            .get(&cookie_name(SESSION_COOKIE, secure, &slug))
             .filter(|s| !s.is_empty())
             .map(|session| session_csrf(session))
             .unwrap_or_else(|| anonymous_csrf.clone());
-        let secure = services.config.public_url.starts_with("https://");
         let header = |name: &str| {
             headers
                 .get(name)
@@ -183,21 +200,31 @@ impl Visit {
         self.lang.say(key, args)
     }
 
-    pub(crate) fn cookie(
-        &self,
-        name: &str,
-        value: &str,
-        path: &str,
-        max_age: Option<i64>,
-    ) -> String {
-        let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    /// A page cookie to set: `base`'s name as sent ([`cookie_name`]), `HttpOnly`, `SameSite=Lax`,
+    /// and over https `Secure` with `Path=/` (what `__Host-` demands); over plain http the
+    /// session cookie keeps to its organisation's path.
+    pub(crate) fn cookie(&self, base: &str, value: &str, max_age: Option<i64>) -> String {
+        let path = if base == SESSION_COOKIE && !self.secure {
+            format!("/{}", self.slug)
+        } else {
+            "/".to_string()
+        };
+        let mut cookie = cookie::Cookie::build((cookie_name(base, self.secure, &self.slug), value))
+            .path(path)
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.secure);
         if let Some(age) = max_age {
-            c.push_str(&format!("; Max-Age={age}"));
+            cookie = cookie.max_age(cookie::time::Duration::seconds(age));
         }
-        if self.secure {
-            c.push_str("; Secure");
-        }
-        c
+        cookie.build().to_string()
+    }
+
+    /// The session cookie's value, if the request sent one.
+    pub(crate) fn session_cookie(&self) -> Option<&str> {
+        self.cookies
+            .get(&cookie_name(SESSION_COOKIE, self.secure, &self.slug))
+            .map(String::as_str)
     }
 
     /// The same page in the other language.
@@ -277,10 +304,10 @@ impl Visit {
     pub(crate) fn attach_cookies(&self, response: &mut Response) {
         let mut cookies = self.set_cookies.clone();
         if self.new_csrf {
-            cookies.push(self.cookie(CSRF_COOKIE, &self.anonymous_csrf, "/", None));
+            cookies.push(self.cookie(CSRF_COOKIE, &self.anonymous_csrf, None));
         }
         if self.chose_lang {
-            cookies.push(self.cookie(LANG_COOKIE, self.lang.code(), "/", Some(31_536_000)));
+            cookies.push(self.cookie(LANG_COOKIE, self.lang.code(), Some(31_536_000)));
         }
         for c in cookies {
             if let Ok(v) = HeaderValue::from_str(&c) {
@@ -394,8 +421,7 @@ impl Visit {
     pub(crate) fn signed_in(mut self, signed: &SignedIn) -> Response {
         let age =
             (signed.expires_at.unix_seconds() - self.services.clock.now().unix_seconds()).max(0);
-        let path = format!("/{}", self.slug);
-        let cookie = self.cookie(SESSION_COOKIE, &signed.token.expose(), &path, Some(age));
+        let cookie = self.cookie(SESSION_COOKIE, &signed.token.expose(), Some(age));
         self.set_cookies.push(cookie);
         // A new anonymous token too: one known before signing in (planted, or read over a
         // shoulder) is worth nothing after.
