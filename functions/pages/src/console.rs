@@ -25,7 +25,7 @@ use gatehouse_domain::usecase::pages::signed_in_user;
 use minijinja::context;
 use serde::Serialize;
 
-use crate::{date_of, name_field, session_of, Problems, Visit};
+use crate::{date_of, name_field, session_of, Page, Problems, Visit};
 
 /// The console's pages in the page's language.
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
@@ -194,67 +194,71 @@ fn row(visit: &Visit, domain: &OrgDomain, i: &Invitation) -> Row {
     }
 }
 
-pub(crate) async fn home(visit: Visit) -> Response {
-    or_page!(visit.org().await);
-    visit.redirect(&format!("/{}/admin/invitations", visit.slug))
+pub(crate) async fn home(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        visit.org().await?;
+        visit.redirect(&format!("/{}/admin/invitations", visit.slug))
+    })
 }
 
-pub(crate) async fn invitations_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let status = visit.param("status").and_then(InvitationStatus::parse);
-    let kind = visit.param("kind").and_then(InvitationKind::parse);
-    let role = visit.param("role").and_then(|r| InviteeRole::parse(r).ok());
-    let cursor = visit.param("cursor").map(str::to_owned);
-    let listed = list_invitations(
-        &visit.services,
-        &domain,
-        Some(&token),
-        InvitationFilter {
-            status,
-            kind,
-            role,
-            invited_by: None,
-        },
-        PageRequest { cursor, limit: 25 },
-    )
-    .await;
-    let page = match listed {
-        Ok(page) => page,
-        Err(e) => return refused(&visit, &org, &e),
-    };
-    let choices = |values: &[&'static str], prefix: &str, chosen: Option<&str>| -> Vec<Choice> {
-        std::iter::once(Choice {
-            value: "",
-            label: visit.say("all", &[]),
-            selected: chosen.is_none(),
-        })
-        .chain(values.iter().map(|v| Choice {
-            value: v,
-            label: visit.say(&format!("{prefix}_{v}"), &[]),
-            selected: chosen == Some(*v),
-        }))
-        .collect()
-    };
-    let next = page.next_cursor.map(|c| {
-        let mut query: Vec<(&str, String)> = vec![("cursor", c)];
-        for (k, v) in [
-            ("status", status.map(|s| s.as_str())),
-            ("kind", kind.map(|k| k.as_str())),
-            ("role", role.map(|r| r.as_role().as_str())),
-        ] {
-            if let Some(v) = v {
-                query.push((k, v.to_string()));
-            }
-        }
-        format!(
-            "/{}/admin/invitations?{}",
-            visit.slug,
-            serde_urlencoded::to_string(&query).unwrap_or_default()
+pub(crate) async fn invitations_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let status = visit.param("status").and_then(InvitationStatus::parse);
+        let kind = visit.param("kind").and_then(InvitationKind::parse);
+        let role = visit.param("role").and_then(|r| InviteeRole::parse(r).ok());
+        let cursor = visit.param("cursor").map(str::to_owned);
+        let listed = list_invitations(
+            &visit.services,
+            &domain,
+            Some(&token),
+            InvitationFilter {
+                status,
+                kind,
+                role,
+                invited_by: None,
+            },
+            PageRequest { cursor, limit: 25 },
         )
-    });
-    let rows: Vec<Row> = page.items.iter().map(|i| row(&visit, &domain, i)).collect();
-    visit.render(
+        .await;
+        let page = match listed {
+            Ok(page) => page,
+            Err(e) => return Ok(refused(&visit, &org, &e)),
+        };
+        let choices =
+            |values: &[&'static str], prefix: &str, chosen: Option<&str>| -> Vec<Choice> {
+                std::iter::once(Choice {
+                    value: "",
+                    label: visit.say("all", &[]),
+                    selected: chosen.is_none(),
+                })
+                .chain(values.iter().map(|v| Choice {
+                    value: v,
+                    label: visit.say(&format!("{prefix}_{v}"), &[]),
+                    selected: chosen == Some(*v),
+                }))
+                .collect()
+            };
+        let next = page.next_cursor.map(|c| {
+            let mut query: Vec<(&str, String)> = vec![("cursor", c)];
+            for (k, v) in [
+                ("status", status.map(|s| s.as_str())),
+                ("kind", kind.map(|k| k.as_str())),
+                ("role", role.map(|r| r.as_role().as_str())),
+            ] {
+                if let Some(v) = v {
+                    query.push((k, v.to_string()));
+                }
+            }
+            format!(
+                "/{}/admin/invitations?{}",
+                visit.slug,
+                serde_urlencoded::to_string(&query).unwrap_or_default()
+            )
+        });
+        let rows: Vec<Row> = page.items.iter().map(|i| row(&visit, &domain, i)).collect();
+        visit.render(
         StatusCode::OK,
         "admin_invitations.html",
         org.name(),
@@ -269,6 +273,7 @@ pub(crate) async fn invitations_page(visit: Visit) -> Response {
             roles => choices(&["member", "guest"], "role", role.map(|r| r.as_role().as_str())),
         },
     )
+    })
 }
 
 async fn invitation_details(
@@ -310,17 +315,19 @@ async fn invitation_details(
 pub(crate) async fn invitation_page(
     visit: Visit,
     Path((_, id)): Path<(String, String)>,
-) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let Ok(id) = InvitationId::parse(&id) else {
-        return refused(
-            &visit,
-            &org,
-            &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
-        );
-    };
-    invitation_details(&visit, &domain, &org, &token, &id, None).await
+) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let Ok(id) = InvitationId::parse(&id) else {
+            return Ok(refused(
+                &visit,
+                &org,
+                &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
+            ));
+        };
+        invitation_details(&visit, &domain, &org, &token, &id, None).await
+    })
 }
 
 /// `POST …/invitations/{id}/resend` and `…/revoke`.
@@ -328,41 +335,49 @@ pub(crate) async fn invitation_action(
     visit: Visit,
     Path((_, id, action)): Path<(String, String, String)>,
     body: Bytes,
-) -> Response {
-    or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
-    let Ok(id) = InvitationId::parse(&id) else {
-        return refused(&visit, &org, &not_found);
-    };
-    let notice = match action.as_str() {
-        "resend" => match resend_invitation(&visit.services, &domain, Some(&token), &id).await {
-            Ok(_) => visit.say("resent", &[]),
-            Err(e) => return refused(&visit, &org, &e),
-        },
-        "revoke" => match revoke_invitation(&visit.services, &domain, Some(&token), &id).await {
-            Ok(_) => visit.say("revoked", &[]),
-            Err(e) => return refused(&visit, &org, &e),
-        },
-        _ => return refused(&visit, &org, &not_found),
-    };
-    invitation_details(&visit, &domain, &org, &token, &id, Some(notice)).await
+) -> Result<Response, Page> {
+    Ok({
+        visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
+        let Ok(id) = InvitationId::parse(&id) else {
+            return Ok(refused(&visit, &org, &not_found));
+        };
+        let notice = match action.as_str() {
+            "resend" => {
+                match resend_invitation(&visit.services, &domain, Some(&token), &id).await {
+                    Ok(_) => visit.say("resent", &[]),
+                    Err(e) => return Ok(refused(&visit, &org, &e)),
+                }
+            }
+            "revoke" => {
+                match revoke_invitation(&visit.services, &domain, Some(&token), &id).await {
+                    Ok(_) => visit.say("revoked", &[]),
+                    Err(e) => return Ok(refused(&visit, &org, &e)),
+                }
+            }
+            _ => return Ok(refused(&visit, &org, &not_found)),
+        };
+        invitation_details(&visit, &domain, &org, &token, &id, Some(notice)).await
+    })
 }
 
-pub(crate) async fn invite_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    invite_form(
-        &visit,
-        &domain,
-        &org,
-        &token,
-        &[],
-        &Problems::default(),
-        None,
-    )
-    .await
+pub(crate) async fn invite_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        invite_form(
+            &visit,
+            &domain,
+            &org,
+            &token,
+            &[],
+            &Problems::default(),
+            None,
+        )
+        .await
+    })
 }
 
 async fn invite_form(
@@ -468,145 +483,149 @@ async fn invite_form(
     )
 }
 
-pub(crate) async fn invite_submit(visit: Visit, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let mut problems = Problems::default();
-    let by_uid = fields.get("how").map(String::as_str) == Some("uid");
-    let invitee = if by_uid {
-        let raw = fields.get("uid").map(|s| s.trim()).unwrap_or("");
-        match Uid::parse(raw) {
-            Ok(uid) => Some(InviteeRequest::Uid(uid)),
+pub(crate) async fn invite_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let mut problems = Problems::default();
+        let by_uid = fields.get("how").map(String::as_str) == Some("uid");
+        let invitee = if by_uid {
+            let raw = fields.get("uid").map(|s| s.trim()).unwrap_or("");
+            match Uid::parse(raw) {
+                Ok(uid) => Some(InviteeRequest::Uid(uid)),
+                Err(_) => {
+                    problems.at(
+                        "uid",
+                        visit.say(
+                            if raw.is_empty() {
+                                "err_required"
+                            } else {
+                                "err_invalid_uid"
+                            },
+                            &[],
+                        ),
+                    );
+                    None
+                }
+            }
+        } else {
+            crate::email_field(&visit, &mut problems, &fields).map(InviteeRequest::Email)
+        };
+        let first = name_field(&visit, &mut problems, &fields, "first_name");
+        let last = name_field(&visit, &mut problems, &fields, "last_name");
+        let role = if fields.get("role").map(String::as_str) == Some("guest") {
+            InviteeRole::Guest
+        } else {
+            InviteeRole::Member
+        };
+        let message = match fields
+            .get("message")
+            .map(|m| m.trim())
+            .filter(|m| !m.is_empty())
+        {
+            None => Ok(None),
+            Some(m) => PersonalMessage::parse(m).map(Some),
+        };
+        let message = match message {
+            Ok(m) => m,
             Err(_) => {
-                problems.at(
-                    "uid",
-                    visit.say(
-                        if raw.is_empty() {
-                            "err_required"
-                        } else {
-                            "err_invalid_uid"
-                        },
-                        &[],
-                    ),
-                );
+                problems.at("message", visit.say("err_invalid_message", &[]));
                 None
             }
+        };
+        let groups: Vec<GroupId> = typed
+            .iter()
+            .filter(|(n, _)| n == "groups")
+            .filter_map(|(_, v)| GroupId::parse(v).ok())
+            .collect();
+        let (Some(invitee), Some(first_name), Some(last_name)) = (invitee, first, last) else {
+            return Ok(invite_form(&visit, &domain, &org, &token, &typed, &problems, None).await);
+        };
+        if !problems.is_empty() {
+            return Ok(invite_form(&visit, &domain, &org, &token, &typed, &problems, None).await);
         }
-    } else {
-        crate::email_field(&visit, &mut problems, &fields).map(InviteeRequest::Email)
-    };
-    let first = name_field(&visit, &mut problems, &fields, "first_name");
-    let last = name_field(&visit, &mut problems, &fields, "last_name");
-    let role = if fields.get("role").map(String::as_str) == Some("guest") {
-        InviteeRole::Guest
-    } else {
-        InviteeRole::Member
-    };
-    let message = match fields
-        .get("message")
-        .map(|m| m.trim())
-        .filter(|m| !m.is_empty())
-    {
-        None => Ok(None),
-        Some(m) => PersonalMessage::parse(m).map(Some),
-    };
-    let message = match message {
-        Ok(m) => m,
-        Err(_) => {
-            problems.at("message", visit.say("err_invalid_message", &[]));
-            None
-        }
-    };
-    let groups: Vec<GroupId> = typed
-        .iter()
-        .filter(|(n, _)| n == "groups")
-        .filter_map(|(_, v)| GroupId::parse(v).ok())
-        .collect();
-    let (Some(invitee), Some(first_name), Some(last_name)) = (invitee, first, last) else {
-        return invite_form(&visit, &domain, &org, &token, &typed, &problems, None).await;
-    };
-    if !problems.is_empty() {
-        return invite_form(&visit, &domain, &org, &token, &typed, &problems, None).await;
-    }
-    let person = format!("{first_name} {last_name}");
-    let outcome = invite(
-        &visit.services,
-        &domain,
-        Some(&token),
-        InvitationRequest {
-            invitee,
-            role,
-            first_name,
-            last_name,
-            groups,
-            message,
-            language: match fields.get("language").map(String::as_str) {
-                Some("fr") => Some(gatehouse_domain::types::Language::Fr),
-                Some("en") => Some(gatehouse_domain::types::Language::En),
-                _ => None,
+        let person = format!("{first_name} {last_name}");
+        let outcome = invite(
+            &visit.services,
+            &domain,
+            Some(&token),
+            InvitationRequest {
+                invitee,
+                role,
+                first_name,
+                last_name,
+                groups,
+                message,
+                language: match fields.get("language").map(String::as_str) {
+                    Some("fr") => Some(gatehouse_domain::types::Language::Fr),
+                    Some("en") => Some(gatehouse_domain::types::Language::En),
+                    _ => None,
+                },
             },
-        },
-    )
-    .await;
-    match outcome {
-        Ok(invited) => {
-            let i = &invited.invitation;
-            let text = match (i.invitee.email(), i.invitee.uid()) {
-                (Some(email), _) if i.delivery.as_str() == "sent" => visit.say(
-                    "invited_email",
-                    &[("name", &person), ("email", email.as_str())],
-                ),
-                (Some(email), _) => visit.say(
-                    "invited_queued",
-                    &[("name", &person), ("email", email.as_str())],
-                ),
-                (None, Some(uid)) => visit.say(
-                    "invited_uid",
-                    &[
-                        ("name", &person),
-                        (
-                            "url",
-                            &format!(
-                                "{}/{}/sign-up/code",
-                                visit.services.config.public_url, domain
+        )
+        .await;
+        match outcome {
+            Ok(invited) => {
+                let i = &invited.invitation;
+                let text = match (i.invitee.email(), i.invitee.uid()) {
+                    (Some(email), _) if i.delivery.as_str() == "sent" => visit.say(
+                        "invited_email",
+                        &[("name", &person), ("email", email.as_str())],
+                    ),
+                    (Some(email), _) => visit.say(
+                        "invited_queued",
+                        &[("name", &person), ("email", email.as_str())],
+                    ),
+                    (None, Some(uid)) => visit.say(
+                        "invited_uid",
+                        &[
+                            ("name", &person),
+                            (
+                                "url",
+                                &format!(
+                                    "{}/{}/sign-up/code",
+                                    visit.services.config.public_url, domain
+                                ),
                             ),
-                        ),
-                        ("identifier", &uid.sign_in_identifier(&domain)),
-                    ],
-                ),
-                (None, None) => person.clone(),
-            };
-            let code = invited.access_code.map(|c| c.grouped());
-            invite_form(
-                &visit,
-                &domain,
-                &org,
-                &token,
-                &[],
-                &Problems::default(),
-                Some((text, code)),
-            )
-            .await
-        }
-        Err(e) => {
-            let field = match e.code() {
-                "email_taken" => Some(("email", visit.say("err_email_taken", &[]))),
-                "uid_taken" => Some(("uid", visit.say("err_uid_taken", &[]))),
-                "email_domain_not_allowed" => Some((
-                    "email",
-                    visit.say("err_email_domain_not_allowed", &[("org", org.name())]),
-                )),
-                _ => None,
-            };
-            match (field, e.class()) {
-                (Some((name, text)), _) => problems.at(name, text),
-                (None, RejectionClass::Internal) => return visit.trouble(&e.to_string()),
-                (None, RejectionClass::Unauthenticated) => return refused(&visit, &org, &e),
-                (None, _) => problems.general.push(e.detail()),
+                            ("identifier", &uid.sign_in_identifier(&domain)),
+                        ],
+                    ),
+                    (None, None) => person.clone(),
+                };
+                let code = invited.access_code.map(|c| c.grouped());
+                invite_form(
+                    &visit,
+                    &domain,
+                    &org,
+                    &token,
+                    &[],
+                    &Problems::default(),
+                    Some((text, code)),
+                )
+                .await
             }
-            invite_form(&visit, &domain, &org, &token, &typed, &problems, None).await
+            Err(e) => {
+                let field = match e.code() {
+                    "email_taken" => Some(("email", visit.say("err_email_taken", &[]))),
+                    "uid_taken" => Some(("uid", visit.say("err_uid_taken", &[]))),
+                    "email_domain_not_allowed" => Some((
+                        "email",
+                        visit.say("err_email_domain_not_allowed", &[("org", org.name())]),
+                    )),
+                    _ => None,
+                };
+                match (field, e.class()) {
+                    (Some((name, text)), _) => problems.at(name, text),
+                    (None, RejectionClass::Internal) => return Ok(visit.trouble(&e.to_string())),
+                    (None, RejectionClass::Unauthenticated) => {
+                        return Ok(refused(&visit, &org, &e))
+                    }
+                    (None, _) => problems.general.push(e.detail()),
+                }
+                invite_form(&visit, &domain, &org, &token, &typed, &problems, None).await
+            }
         }
-    }
+    })
 }

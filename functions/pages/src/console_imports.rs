@@ -18,7 +18,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::console::{refused, session};
-use crate::{date_of, Visit, CSP};
+use crate::{date_of, Page, Visit, CSP};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("nav_imports", "Bulk import", "Import en masse"),
@@ -96,92 +96,103 @@ fn state_text(visit: &Visit, import: &Import) -> String {
     }
 }
 
-pub(crate) async fn imports_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let listed = list_imports(
-        &visit.services,
-        &domain,
-        Some(&token),
-        PageRequest {
-            cursor: None,
-            limit: 20,
-        },
-    )
-    .await;
-    let page = match listed {
-        Ok(page) => page,
-        Err(e) => return refused(&visit, &org, &e),
-    };
-    let rows: Vec<ImportRow> = page
-        .items
-        .iter()
-        .map(|i| ImportRow {
-            id: i.id.to_string(),
-            created: date_of(&visit, i.created_at),
-            by: i.created_by_name.clone().unwrap_or_default(),
-            dry_run: i.dry_run,
-            status: state_text(&visit, i),
-        })
-        .collect();
-    visit.render(
-        StatusCode::OK,
-        "admin_imports.html",
-        org.name(),
-        &visit.say("imports_title", &[]),
-        context! { nav => "imports", wide => true, rows => rows },
-    )
-}
-
-pub(crate) async fn template_download(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let content = match import_template(&visit.services, &domain, Some(&token)).await {
-        Ok(c) => c,
-        Err(e) => return refused(&visit, &org, &e),
-    };
-    match gatehouse_sheets::template(&content.org_name, &content.group_names) {
-        Ok(bytes) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"gatehouse-invitations.xlsx\"",
-                ),
-                (header::CACHE_CONTROL, "private, no-store"),
-            ],
-            bytes,
+pub(crate) async fn imports_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let listed = list_imports(
+            &visit.services,
+            &domain,
+            Some(&token),
+            PageRequest {
+                cursor: None,
+                limit: 20,
+            },
         )
-            .into_response(),
-        Err(e) => visit.trouble(&e.to_string()),
-    }
+        .await;
+        let page = match listed {
+            Ok(page) => page,
+            Err(e) => return Ok(refused(&visit, &org, &e)),
+        };
+        let rows: Vec<ImportRow> = page
+            .items
+            .iter()
+            .map(|i| ImportRow {
+                id: i.id.to_string(),
+                created: date_of(&visit, i.created_at),
+                by: i.created_by_name.clone().unwrap_or_default(),
+                dry_run: i.dry_run,
+                status: state_text(&visit, i),
+            })
+            .collect();
+        visit.render(
+            StatusCode::OK,
+            "admin_imports.html",
+            org.name(),
+            &visit.say("imports_title", &[]),
+            context! { nav => "imports", wide => true, rows => rows },
+        )
+    })
 }
 
-pub(crate) async fn start_import(visit: Visit, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let dry_run = fields.contains_key("dry_run");
-    match request_import(&visit.services, &domain, Some(&token), dry_run).await {
-        Ok(ticket) => visit.redirect(&format!(
-            "/{}/admin/imports/{}",
-            visit.slug, ticket.import.id
-        )),
-        Err(e) => refused(&visit, &org, &e),
-    }
+pub(crate) async fn template_download(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let content = match import_template(&visit.services, &domain, Some(&token)).await {
+            Ok(c) => c,
+            Err(e) => return Ok(refused(&visit, &org, &e)),
+        };
+        match gatehouse_sheets::template(&content.org_name, &content.group_names) {
+            Ok(bytes) => (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"gatehouse-invitations.xlsx\"",
+                    ),
+                    (header::CACHE_CONTROL, "private, no-store"),
+                ],
+                bytes,
+            )
+                .into_response(),
+            Err(e) => visit.trouble(&e.to_string()),
+        }
+    })
 }
 
-pub(crate) async fn import_page(visit: Visit, Path((_, id)): Path<(String, String)>) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
-    let Ok(id) = ImportId::parse(&id) else {
-        return refused(&visit, &org, &not_found);
-    };
-    import_view(&visit, &domain, &org, &token, &id).await
+pub(crate) async fn start_import(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let dry_run = fields.contains_key("dry_run");
+        match request_import(&visit.services, &domain, Some(&token), dry_run).await {
+            Ok(ticket) => visit.redirect(&format!(
+                "/{}/admin/imports/{}",
+                visit.slug, ticket.import.id
+            )),
+            Err(e) => refused(&visit, &org, &e),
+        }
+    })
+}
+
+pub(crate) async fn import_page(
+    visit: Visit,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
+        let Ok(id) = ImportId::parse(&id) else {
+            return Ok(refused(&visit, &org, &not_found));
+        };
+        import_view(&visit, &domain, &org, &token, &id).await
+    })
 }
 
 async fn import_view(
@@ -261,18 +272,20 @@ fn origin_of(url: &str) -> Option<String> {
         .then(|| format!("{scheme}://{host}"))
 }
 
-pub(crate) async fn export(visit: Visit, body: Bytes) -> Response {
-    or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let sheet = match gatehouse_sheets::InvitationsSheet::new() {
-        Ok(sheet) => sheet,
-        Err(e) => return visit.trouble(&e),
-    };
-    match export_invitations(&visit.services, &domain, Some(&token), Box::new(sheet)).await {
-        Ok(exported) => visit.see_other(&exported.download_url),
-        Err(e) => refused(&visit, &org, &e),
-    }
+pub(crate) async fn export(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let sheet = match gatehouse_sheets::InvitationsSheet::new() {
+            Ok(sheet) => sheet,
+            Err(e) => return Ok(visit.trouble(&e)),
+        };
+        match export_invitations(&visit.services, &domain, Some(&token), Box::new(sheet)).await {
+            Ok(exported) => visit.see_other(&exported.download_url),
+            Err(e) => refused(&visit, &org, &e),
+        }
+    })
 }
 
 #[cfg(test)]

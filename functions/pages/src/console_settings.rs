@@ -27,7 +27,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::console::{refused, session};
-use crate::{date_of, refusal_text, Problems, Visit};
+use crate::{date_of, refusal_text, Page, Problems, Visit};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("nav_users", "Users", "Utilisateurs"),
@@ -113,20 +113,22 @@ fn typed_values<'a>(typed: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 // ---------------------------------------------------------------------------------------------
 // Users
 
-pub(crate) async fn users_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let cursor = visit.param("cursor").map(str::to_owned);
-    users_list(
-        &visit,
-        &domain,
-        &org,
-        &token,
-        cursor,
-        None,
-        &Problems::default(),
-    )
-    .await
+pub(crate) async fn users_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let cursor = visit.param("cursor").map(str::to_owned);
+        users_list(
+            &visit,
+            &domain,
+            &org,
+            &token,
+            cursor,
+            None,
+            &Problems::default(),
+        )
+        .await
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -199,69 +201,73 @@ pub(crate) async fn set_user_password(
     visit: Visit,
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let Ok(target) = UserId::parse(&id) else {
-        return refused(
-            &visit,
-            &org,
-            &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
-        );
-    };
-    let name = fields.get("name").cloned().unwrap_or_default();
-    let password = fields.get("password").cloned().unwrap_or_default();
-    match set_password(
-        &visit.services,
-        &domain,
-        Some(&token),
-        &target,
-        &password,
-        None,
-    )
-    .await
-    {
-        Ok(()) => {
-            let notice = visit.say("password_set", &[("name", &name)]);
-            users_list(
+) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let Ok(target) = UserId::parse(&id) else {
+            return Ok(refused(
                 &visit,
-                &domain,
                 &org,
-                &token,
-                None,
-                Some(notice),
-                &Problems::default(),
-            )
-            .await
+                &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
+            ));
+        };
+        let name = fields.get("name").cloned().unwrap_or_default();
+        let password = fields.get("password").cloned().unwrap_or_default();
+        match set_password(
+            &visit.services,
+            &domain,
+            Some(&token),
+            &target,
+            &password,
+            None,
+        )
+        .await
+        {
+            Ok(()) => {
+                let notice = visit.say("password_set", &[("name", &name)]);
+                users_list(
+                    &visit,
+                    &domain,
+                    &org,
+                    &token,
+                    None,
+                    Some(notice),
+                    &Problems::default(),
+                )
+                .await
+            }
+            Err(e) if e.code().starts_with("password_") => {
+                let mut problems = Problems::default();
+                problems
+                    .general
+                    .push(format!("{name}: {}", refusal_text(&visit, &org, &e)));
+                users_list(&visit, &domain, &org, &token, None, None, &problems).await
+            }
+            Err(e) => refused(&visit, &org, &e),
         }
-        Err(e) if e.code().starts_with("password_") => {
-            let mut problems = Problems::default();
-            problems
-                .general
-                .push(format!("{name}: {}", refusal_text(&visit, &org, &e)));
-            users_list(&visit, &domain, &org, &token, None, None, &problems).await
-        }
-        Err(e) => refused(&visit, &org, &e),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Authorisations
 
-pub(crate) async fn settings_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    settings_form(
-        &visit,
-        &domain,
-        &org,
-        &token,
-        None,
-        None,
-        &Problems::default(),
-    )
-    .await
+pub(crate) async fn settings_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        settings_form(
+            &visit,
+            &domain,
+            &org,
+            &token,
+            None,
+            None,
+            &Problems::default(),
+        )
+        .await
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -427,151 +433,155 @@ async fn settings_form(
     )
 }
 
-pub(crate) async fn settings_submit(visit: Visit, body: Bytes) -> Response {
-    or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let one = |k: &str| {
-        typed_values(&typed, k)
-            .first()
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let on = |k: &str| !typed_values(&typed, k).is_empty();
-    let mut problems = Problems::default();
-    let list = |k: &str| -> Vec<String> {
-        one(k)
-            .split([',', ';', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let domains: Result<Vec<EmailDomain>, _> = list("allowed_email_domains")
-        .iter()
-        .map(|d| EmailDomain::parse(d))
-        .collect();
-    let domains = domains
-        .map_err(|_| {
-            problems.at(
-                "allowed_email_domains",
-                visit.say("err_invalid_domain", &[]),
-            )
-        })
-        .ok();
-    let number = |k: &'static str, problems: &mut Problems| match one(k).parse::<u32>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            problems.at(k, visit.say("err_invalid_number", &[]));
-            None
-        }
-    };
-    let ttl = number("invitation_ttl_days", &mut problems);
-    let min = number("password_min_length", &mut problems);
-    // The limits: a form without them (or left empty) changes none of them.
-    let limit = |k: &'static str, problems: &mut Problems| {
-        (!one(k).is_empty()).then(|| number(k, problems)).flatten()
-    };
-    let per_hour = limit("invitations_per_hour", &mut problems);
-    let admin_per_hour = limit("admin_invitations_per_hour", &mut problems);
-    let per_address = limit("invitations_per_address_per_day", &mut problems);
-    let networks = if typed_values(&typed, "trusted_networks").is_empty() {
-        None
-    } else {
-        let parsed: Result<Vec<TrustedNetwork>, _> = list("trusted_networks")
+pub(crate) async fn settings_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let one = |k: &str| {
+            typed_values(&typed, k)
+                .first()
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let on = |k: &str| !typed_values(&typed, k).is_empty();
+        let mut problems = Problems::default();
+        let list = |k: &str| -> Vec<String> {
+            one(k)
+                .split([',', ';', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let domains: Result<Vec<EmailDomain>, _> = list("allowed_email_domains")
             .iter()
-            .map(|n| TrustedNetwork::parse(n))
+            .map(|d| EmailDomain::parse(d))
             .collect();
-        parsed
-            .map_err(|_| problems.at("trusted_networks", visit.say("err_invalid_network", &[])))
-            .ok()
-    };
-    let days: Result<Vec<u32>, _> = list("reminder_days")
-        .iter()
-        .map(|d| d.parse::<u32>())
-        .collect();
-    let days = days
-        .map_err(|_| problems.at("reminder_days", visit.say("err_invalid_days", &[])))
-        .ok();
-    let display = one("display_name");
-    let display = if display.is_empty() {
-        Some(None)
-    } else {
-        match OrgName::parse(&display) {
-            Ok(n) => Some(Some(n)),
-            Err(e) => {
-                problems.at("display_name", e.to_string());
+        let domains = domains
+            .map_err(|_| {
+                problems.at(
+                    "allowed_email_domains",
+                    visit.say("err_invalid_domain", &[]),
+                )
+            })
+            .ok();
+        let number = |k: &'static str, problems: &mut Problems| match one(k).parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                problems.at(k, visit.say("err_invalid_number", &[]));
                 None
             }
-        }
-    };
-    let message = one("invitation_message");
-    let message = if message.is_empty() {
-        Some(None)
-    } else {
-        match PersonalMessage::parse(&message) {
-            Ok(m) => Some(Some(m)),
-            Err(e) => {
-                problems.at("invitation_message", e.to_string());
-                None
-            }
-        }
-    };
-    let groups: Vec<GroupId> = typed_values(&typed, "default_groups")
-        .iter()
-        .filter_map(|g| GroupId::parse(g).ok())
-        .collect();
-    if !problems.is_empty() {
-        return settings_form(&visit, &domain, &org, &token, Some(&typed), None, &problems).await;
-    }
-    let change = SettingsChange {
-        sign_up_without_email: Some(on("sign_up_without_email")),
-        allowed_email_domains: domains,
-        default_groups: Some(groups),
-        invitation_message: message,
-        invitation_ttl_days: ttl,
-        password_min_length: min,
-        display_name: display,
-        members_can_invite: Some(on("members_can_invite")),
-        group_admins_can_invite: Some(on("group_admins_can_invite")),
-        self_registration: Some(on("self_registration")),
-        reminder_days: days,
-        language: Some(if one("language") == "fr" {
-            gatehouse_domain::types::Language::Fr
+        };
+        let ttl = number("invitation_ttl_days", &mut problems);
+        let min = number("password_min_length", &mut problems);
+        // The limits: a form without them (or left empty) changes none of them.
+        let limit = |k: &'static str, problems: &mut Problems| {
+            (!one(k).is_empty()).then(|| number(k, problems)).flatten()
+        };
+        let per_hour = limit("invitations_per_hour", &mut problems);
+        let admin_per_hour = limit("admin_invitations_per_hour", &mut problems);
+        let per_address = limit("invitations_per_address_per_day", &mut problems);
+        let networks = if typed_values(&typed, "trusted_networks").is_empty() {
+            None
         } else {
-            gatehouse_domain::types::Language::En
-        }),
-        invitations_per_hour: per_hour,
-        admin_invitations_per_hour: admin_per_hour,
-        invitations_per_address_per_day: per_address,
-        trusted_networks: networks,
-    };
-    match update_settings(&visit.services, &domain, Some(&token), change).await {
-        Ok(_) => {
-            // The organisation as it is now (its name may have changed).
-            let org = match visit.org().await {
-                Ok((_, org)) => org,
-                Err(page) => return *page,
-            };
-            let notice = visit.say("settings_saved", &[]);
-            settings_form(
-                &visit,
-                &domain,
-                &org,
-                &token,
-                None,
-                Some(notice),
-                &Problems::default(),
-            )
-            .await
+            let parsed: Result<Vec<TrustedNetwork>, _> = list("trusted_networks")
+                .iter()
+                .map(|n| TrustedNetwork::parse(n))
+                .collect();
+            parsed
+                .map_err(|_| problems.at("trusted_networks", visit.say("err_invalid_network", &[])))
+                .ok()
+        };
+        let days: Result<Vec<u32>, _> = list("reminder_days")
+            .iter()
+            .map(|d| d.parse::<u32>())
+            .collect();
+        let days = days
+            .map_err(|_| problems.at("reminder_days", visit.say("err_invalid_days", &[])))
+            .ok();
+        let display = one("display_name");
+        let display = if display.is_empty() {
+            Some(None)
+        } else {
+            match OrgName::parse(&display) {
+                Ok(n) => Some(Some(n)),
+                Err(e) => {
+                    problems.at("display_name", e.to_string());
+                    None
+                }
+            }
+        };
+        let message = one("invitation_message");
+        let message = if message.is_empty() {
+            Some(None)
+        } else {
+            match PersonalMessage::parse(&message) {
+                Ok(m) => Some(Some(m)),
+                Err(e) => {
+                    problems.at("invitation_message", e.to_string());
+                    None
+                }
+            }
+        };
+        let groups: Vec<GroupId> = typed_values(&typed, "default_groups")
+            .iter()
+            .filter_map(|g| GroupId::parse(g).ok())
+            .collect();
+        if !problems.is_empty() {
+            return Ok(
+                settings_form(&visit, &domain, &org, &token, Some(&typed), None, &problems).await,
+            );
         }
-        Err(e) if e.class() == RejectionClass::Invalid => {
-            problems.general.push(e.detail());
-            settings_form(&visit, &domain, &org, &token, Some(&typed), None, &problems).await
+        let change = SettingsChange {
+            sign_up_without_email: Some(on("sign_up_without_email")),
+            allowed_email_domains: domains,
+            default_groups: Some(groups),
+            invitation_message: message,
+            invitation_ttl_days: ttl,
+            password_min_length: min,
+            display_name: display,
+            members_can_invite: Some(on("members_can_invite")),
+            group_admins_can_invite: Some(on("group_admins_can_invite")),
+            self_registration: Some(on("self_registration")),
+            reminder_days: days,
+            language: Some(if one("language") == "fr" {
+                gatehouse_domain::types::Language::Fr
+            } else {
+                gatehouse_domain::types::Language::En
+            }),
+            invitations_per_hour: per_hour,
+            admin_invitations_per_hour: admin_per_hour,
+            invitations_per_address_per_day: per_address,
+            trusted_networks: networks,
+        };
+        match update_settings(&visit.services, &domain, Some(&token), change).await {
+            Ok(_) => {
+                // The organisation as it is now (its name may have changed).
+                let org = match visit.org().await {
+                    Ok((_, org)) => org,
+                    Err(page) => return Ok(*page),
+                };
+                let notice = visit.say("settings_saved", &[]);
+                settings_form(
+                    &visit,
+                    &domain,
+                    &org,
+                    &token,
+                    None,
+                    Some(notice),
+                    &Problems::default(),
+                )
+                .await
+            }
+            Err(e) if e.class() == RejectionClass::Invalid => {
+                problems.general.push(e.detail());
+                settings_form(&visit, &domain, &org, &token, Some(&typed), None, &problems).await
+            }
+            Err(e) => refused(&visit, &org, &e),
         }
-        Err(e) => refused(&visit, &org, &e),
-    }
+    })
 }
 
 /// `POST …/admin/link/activate` and `…/deactivate`.
@@ -579,97 +589,103 @@ pub(crate) async fn link_action(
     visit: Visit,
     Path((_, action)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let one = |k: &str| {
-        typed_values(&typed, k)
-            .first()
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let mut problems = Problems::default();
-    let outcome = match action.as_str() {
-        "activate" => {
-            let optional = |k: &'static str, problems: &mut Problems| {
-                let raw = one(k);
-                if raw.is_empty() {
-                    return None;
-                }
-                match raw.parse::<u32>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        problems.at(k, visit.say("err_invalid_number", &[]));
-                        None
+) -> Result<Response, Page> {
+    Ok({
+        visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let one = |k: &str| {
+            typed_values(&typed, k)
+                .first()
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let mut problems = Problems::default();
+        let outcome = match action.as_str() {
+            "activate" => {
+                let optional = |k: &'static str, problems: &mut Problems| {
+                    let raw = one(k);
+                    if raw.is_empty() {
+                        return None;
                     }
+                    match raw.parse::<u32>() {
+                        Ok(n) => Some(n),
+                        Err(_) => {
+                            problems.at(k, visit.say("err_invalid_number", &[]));
+                            None
+                        }
+                    }
+                };
+                let expires_in_days = optional("link_days", &mut problems);
+                let max_uses = optional("link_uses", &mut problems);
+                if !problems.is_empty() {
+                    return Ok(
+                        settings_form(&visit, &domain, &org, &token, None, None, &problems).await,
+                    );
                 }
-            };
-            let expires_in_days = optional("link_days", &mut problems);
-            let max_uses = optional("link_uses", &mut problems);
-            if !problems.is_empty() {
-                return settings_form(&visit, &domain, &org, &token, None, None, &problems).await;
+                let options = LinkOptions {
+                    role: if one("link_role") == "guest" {
+                        InviteeRole::Guest
+                    } else {
+                        InviteeRole::Member
+                    },
+                    groups: typed_values(&typed, "link_groups")
+                        .iter()
+                        .filter_map(|g| GroupId::parse(g).ok())
+                        .collect(),
+                    expires_in_days,
+                    max_uses,
+                };
+                activate_link(&visit.services, &domain, Some(&token), options)
+                    .await
+                    .map(|_| ())
             }
-            let options = LinkOptions {
-                role: if one("link_role") == "guest" {
-                    InviteeRole::Guest
-                } else {
-                    InviteeRole::Member
-                },
-                groups: typed_values(&typed, "link_groups")
-                    .iter()
-                    .filter_map(|g| GroupId::parse(g).ok())
-                    .collect(),
-                expires_in_days,
-                max_uses,
-            };
-            activate_link(&visit.services, &domain, Some(&token), options)
+            "deactivate" => deactivate_link(&visit.services, &domain, Some(&token))
                 .await
-                .map(|_| ())
+                .map(|_| ()),
+            _ => {
+                return Ok(refused(
+                    &visit,
+                    &org,
+                    &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
+                ))
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                let notice = visit.say("settings_saved", &[]);
+                settings_form(
+                    &visit,
+                    &domain,
+                    &org,
+                    &token,
+                    None,
+                    Some(notice),
+                    &Problems::default(),
+                )
+                .await
+            }
+            Err(e) if e.class() == RejectionClass::Invalid => {
+                problems.general.push(e.detail());
+                settings_form(&visit, &domain, &org, &token, None, None, &problems).await
+            }
+            Err(e) => refused(&visit, &org, &e),
         }
-        "deactivate" => deactivate_link(&visit.services, &domain, Some(&token))
-            .await
-            .map(|_| ()),
-        _ => {
-            return refused(
-                &visit,
-                &org,
-                &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
-            )
-        }
-    };
-    match outcome {
-        Ok(()) => {
-            let notice = visit.say("settings_saved", &[]);
-            settings_form(
-                &visit,
-                &domain,
-                &org,
-                &token,
-                None,
-                Some(notice),
-                &Problems::default(),
-            )
-            .await
-        }
-        Err(e) if e.class() == RejectionClass::Invalid => {
-            problems.general.push(e.detail());
-            settings_form(&visit, &domain, &org, &token, None, None, &problems).await
-        }
-        Err(e) => refused(&visit, &org, &e),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // One's own password
 
-pub(crate) async fn own_password_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    if let Err(page) = session(&visit, &domain).await {
-        return *page;
-    }
-    own_password_form(&visit, &org, None, &Problems::default())
+pub(crate) async fn own_password_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        if let Err(page) = session(&visit, &domain).await {
+            return Ok(*page);
+        }
+        own_password_form(&visit, &org, None, &Problems::default())
+    })
 }
 
 fn own_password_form(
@@ -696,48 +712,50 @@ fn own_password_form(
     )
 }
 
-pub(crate) async fn own_password_submit(visit: Visit, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = or_page!(session(&visit, &domain).await);
-    let user = match signed_in_user(&visit.services, &domain, &token).await {
-        Ok(user) => user,
-        Err(e) => return refused(&visit, &org, &e),
-    };
-    let current = fields.get("current_password").cloned().unwrap_or_default();
-    let new = fields.get("password").cloned().unwrap_or_default();
-    let mut problems = Problems::default();
-    match set_password(
-        &visit.services,
-        &domain,
-        Some(&token),
-        &user.id,
-        &new,
-        Some(&current),
-    )
-    .await
-    {
-        Ok(()) => own_password_form(
-            &visit,
-            &org,
-            Some(visit.say("password_changed", &[])),
-            &problems,
-        ),
-        Err(e) if e.code() == "wrong_current_password" => {
-            problems.at(
-                "current_password",
-                visit.say("err_wrong_current_password", &[]),
-            );
-            own_password_form(&visit, &org, None, &problems)
+pub(crate) async fn own_password_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let user = match signed_in_user(&visit.services, &domain, &token).await {
+            Ok(user) => user,
+            Err(e) => return Ok(refused(&visit, &org, &e)),
+        };
+        let current = fields.get("current_password").cloned().unwrap_or_default();
+        let new = fields.get("password").cloned().unwrap_or_default();
+        let mut problems = Problems::default();
+        match set_password(
+            &visit.services,
+            &domain,
+            Some(&token),
+            &user.id,
+            &new,
+            Some(&current),
+        )
+        .await
+        {
+            Ok(()) => own_password_form(
+                &visit,
+                &org,
+                Some(visit.say("password_changed", &[])),
+                &problems,
+            ),
+            Err(e) if e.code() == "wrong_current_password" => {
+                problems.at(
+                    "current_password",
+                    visit.say("err_wrong_current_password", &[]),
+                );
+                own_password_form(&visit, &org, None, &problems)
+            }
+            Err(e) if e.code().starts_with("password_") => {
+                problems.at("password", refusal_text(&visit, &org, &e));
+                own_password_form(&visit, &org, None, &problems)
+            }
+            Err(e) if e.class() == RejectionClass::Throttled => {
+                problems.general.push(refusal_text(&visit, &org, &e));
+                own_password_form(&visit, &org, None, &problems)
+            }
+            Err(e) => refused(&visit, &org, &e),
         }
-        Err(e) if e.code().starts_with("password_") => {
-            problems.at("password", refusal_text(&visit, &org, &e));
-            own_password_form(&visit, &org, None, &problems)
-        }
-        Err(e) if e.class() == RejectionClass::Throttled => {
-            problems.general.push(refusal_text(&visit, &org, &e));
-            own_password_form(&visit, &org, None, &problems)
-        }
-        Err(e) => refused(&visit, &org, &e),
-    }
+    })
 }

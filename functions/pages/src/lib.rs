@@ -17,17 +17,6 @@
 //! page is sent with a strict Content-Security-Policy (no inline script or style), framing
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
-/// The value of a page's step, or the page that ends the request (a redirect to sign in, the
-/// page saying the organisation or the form is not right).
-macro_rules! or_page {
-    ($step:expr) => {
-        match $step {
-            Ok(value) => value,
-            Err(page) => return *page,
-        }
-    };
-}
-
 mod console;
 mod console_imports;
 mod console_settings;

@@ -17,9 +17,11 @@ use gatehouse_http::at_the_mail_floor;
 // ---------------------------------------------------------------------------------------------
 // Forgotten passwords
 
-pub(crate) async fn forgot_page(visit: Visit) -> Response {
-    let (_, org) = or_page!(visit.org().await);
-    forgot_form(&visit, &org, "", &Problems::default())
+pub(crate) async fn forgot_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (_, org) = visit.org().await?;
+        forgot_form(&visit, &org, "", &Problems::default())
+    })
 }
 
 pub(crate) fn forgot_form(visit: &Visit, org: &Org, email: &str, problems: &Problems) -> Response {
@@ -36,44 +38,48 @@ pub(crate) fn forgot_form(visit: &Visit, org: &Org, email: &str, problems: &Prob
     )
 }
 
-pub(crate) async fn forgot_submit(visit: Visit, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let mut problems = Problems::default();
-    let Some(email) = email_field(&visit, &mut problems, &fields) else {
-        let typed = fields.get("email").map(String::as_str).unwrap_or("");
-        return forgot_form(&visit, &org, typed, &problems);
-    };
-    // Sending mail takes time; not sending takes less. Answer at the same moment either way.
-    let outcome = at_the_mail_floor(
-        &visit.services,
-        request_password_reset(
+pub(crate) async fn forgot_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let mut problems = Problems::default();
+        let Some(email) = email_field(&visit, &mut problems, &fields) else {
+            let typed = fields.get("email").map(String::as_str).unwrap_or("");
+            return Ok(forgot_form(&visit, &org, typed, &problems));
+        };
+        // Sending mail takes time; not sending takes less. Answer at the same moment either way.
+        let outcome = at_the_mail_floor(
             &visit.services,
-            &domain,
-            &email,
-            Some(visit.lang.language()),
-        ),
-    )
-    .await;
-    match outcome {
-        Ok(()) => visit.message(
-            StatusCode::OK,
-            org.name(),
-            &visit.say("check_inbox_title", &[]),
-            &visit.say("forgot_sent", &[("email", email.as_str())]),
-            &[visit.sign_in_link()],
-        ),
-        Err(e) => visit.trouble(&e.to_string()),
-    }
+            request_password_reset(
+                &visit.services,
+                &domain,
+                &email,
+                Some(visit.lang.language()),
+            ),
+        )
+        .await;
+        match outcome {
+            Ok(()) => visit.message(
+                StatusCode::OK,
+                org.name(),
+                &visit.say("check_inbox_title", &[]),
+                &visit.say("forgot_sent", &[("email", email.as_str())]),
+                &[visit.sign_in_link()],
+            ),
+            Err(e) => visit.trouble(&e.to_string()),
+        }
+    })
 }
 
-pub(crate) async fn reset_page(visit: Visit) -> Response {
-    let (_, org) = or_page!(visit.org().await);
-    let token = visit.param("token").unwrap_or("").to_string();
-    if SecretToken::parse(&token).is_err() {
-        return reset_refused(&visit, &org);
-    }
-    reset_form(&visit, &org, &token, &Problems::default())
+pub(crate) async fn reset_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (_, org) = visit.org().await?;
+        let token = visit.param("token").unwrap_or("").to_string();
+        if SecretToken::parse(&token).is_err() {
+            return Ok(reset_refused(&visit, &org));
+        }
+        reset_form(&visit, &org, &token, &Problems::default())
+    })
 }
 
 pub(crate) fn reset_form(visit: &Visit, org: &Org, token: &str, problems: &Problems) -> Response {
@@ -108,30 +114,32 @@ pub(crate) fn reset_refused(visit: &Visit, org: &Org) -> Response {
     )
 }
 
-pub(crate) async fn reset_submit(visit: Visit, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let token = fields.get("token").cloned().unwrap_or_default();
-    let Ok(secret) = SecretToken::parse(&token) else {
-        return reset_refused(&visit, &org);
-    };
-    let password = fields.get("password").cloned().unwrap_or_default();
-    match confirm_password_reset(&visit.services, &domain, &secret, &password).await {
-        Ok(()) => visit.message(
-            StatusCode::OK,
-            org.name(),
-            &visit.say("reset_done_title", &[]),
-            &visit.say("reset_done", &[]),
-            &[visit.sign_in_link()],
-        ),
-        Err(PasswordChangeError::InvalidToken | PasswordChangeError::Expired) => {
-            reset_refused(&visit, &org)
+pub(crate) async fn reset_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let token = fields.get("token").cloned().unwrap_or_default();
+        let Ok(secret) = SecretToken::parse(&token) else {
+            return Ok(reset_refused(&visit, &org));
+        };
+        let password = fields.get("password").cloned().unwrap_or_default();
+        match confirm_password_reset(&visit.services, &domain, &secret, &password).await {
+            Ok(()) => visit.message(
+                StatusCode::OK,
+                org.name(),
+                &visit.say("reset_done_title", &[]),
+                &visit.say("reset_done", &[]),
+                &[visit.sign_in_link()],
+            ),
+            Err(PasswordChangeError::InvalidToken | PasswordChangeError::Expired) => {
+                reset_refused(&visit, &org)
+            }
+            Err(e) if is_password_problem(e.code()) => {
+                let mut problems = Problems::default();
+                problems.at("password", refusal_text(&visit, &org, &e));
+                reset_form(&visit, &org, &token, &problems)
+            }
+            Err(e) => visit.trouble(&e.to_string()),
         }
-        Err(e) if is_password_problem(e.code()) => {
-            let mut problems = Problems::default();
-            problems.at("password", refusal_text(&visit, &org, &e));
-            reset_form(&visit, &org, &token, &problems)
-        }
-        Err(e) => visit.trouble(&e.to_string()),
-    }
+    })
 }

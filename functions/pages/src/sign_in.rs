@@ -16,9 +16,11 @@ use crate::*;
 // ---------------------------------------------------------------------------------------------
 // Signing in and out
 
-pub(crate) async fn sign_in_page(visit: Visit) -> Response {
-    let (_, org) = or_page!(visit.org().await);
-    sign_in_form(&visit, &org, "", &Problems::default())
+pub(crate) async fn sign_in_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (_, org) = visit.org().await?;
+        sign_in_form(&visit, &org, "", &Problems::default())
+    })
 }
 
 pub(crate) fn sign_in_form(
@@ -48,50 +50,56 @@ pub(crate) fn sign_in_form(
     )
 }
 
-pub(crate) async fn sign_in_submit(visit: Visit, Client(client): Client, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let identifier = fields
-        .get("identifier")
-        .map(|s| s.trim())
-        .unwrap_or("")
-        .to_string();
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let mut problems = Problems::default();
-    if identifier.is_empty() {
-        problems.at("identifier", visit.say("err_required", &[]));
-    }
-    if password.is_empty() {
-        problems.at("password", visit.say("err_required", &[]));
-    }
-    if !problems.is_empty() {
-        return sign_in_form(&visit, &org, &identifier, &problems);
-    }
-    let outcome = sign_in(
-        &visit.services,
-        &domain,
-        SignInRequest {
-            identifier: identifier.clone(),
-            password,
-        },
-        &client,
-    )
-    .await;
-    match outcome {
-        Ok(signed) => visit.signed_in(&signed),
-        Err(SignInError::Internal(cause)) => visit.trouble(&cause),
-        Err(e) => {
-            problems.general.push(refusal_text(&visit, &org, &e));
-            let mut page = sign_in_form(&visit, &org, &identifier, &problems);
-            if let Some(wait) = e.retry_after() {
-                *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                    page.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-            }
-            page
+pub(crate) async fn sign_in_submit(
+    visit: Visit,
+    Client(client): Client,
+    body: Bytes,
+) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let identifier = fields
+            .get("identifier")
+            .map(|s| s.trim())
+            .unwrap_or("")
+            .to_string();
+        let password = fields.get("password").cloned().unwrap_or_default();
+        let mut problems = Problems::default();
+        if identifier.is_empty() {
+            problems.at("identifier", visit.say("err_required", &[]));
         }
-    }
+        if password.is_empty() {
+            problems.at("password", visit.say("err_required", &[]));
+        }
+        if !problems.is_empty() {
+            return Ok(sign_in_form(&visit, &org, &identifier, &problems));
+        }
+        let outcome = sign_in(
+            &visit.services,
+            &domain,
+            SignInRequest {
+                identifier: identifier.clone(),
+                password,
+            },
+            &client,
+        )
+        .await;
+        match outcome {
+            Ok(signed) => visit.signed_in(&signed),
+            Err(SignInError::Internal(cause)) => visit.trouble(&cause),
+            Err(e) => {
+                problems.general.push(refusal_text(&visit, &org, &e));
+                let mut page = sign_in_form(&visit, &org, &identifier, &problems);
+                if let Some(wait) = e.retry_after() {
+                    *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                    if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                        page.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                }
+                page
+            }
+        }
+    })
 }
 
 pub(crate) fn session_of(visit: &Visit) -> Option<SessionToken> {
@@ -100,24 +108,27 @@ pub(crate) fn session_of(visit: &Visit) -> Option<SessionToken> {
         .and_then(|raw| SessionToken::parse(raw).ok())
 }
 
-pub(crate) async fn welcome_page(visit: Visit) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let sign_in_path = format!("/{}/sign-in", visit.slug);
-    let Some(token) = session_of(&visit) else {
-        return visit.redirect(&sign_in_path);
-    };
-    let user = match signed_in_user(&visit.services, &domain, &token).await {
-        Ok(user) => user,
-        Err(e) if e.class() == RejectionClass::Internal => return visit.trouble(&e.to_string()),
-        Err(_) => return visit.redirect(&sign_in_path),
-    };
-    let identifier = match (&user.email, &user.uid) {
-        (Some(email), _) => email.to_string(),
-        (None, Some(uid)) => uid.sign_in_identifier(&domain),
-        (None, None) => String::new(),
-    };
-    let person = format!("{} {}", user.first_name, user.last_name);
-    visit.render(
+pub(crate) async fn welcome_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let sign_in_path = format!("/{}/sign-in", visit.slug);
+        let Some(token) = session_of(&visit) else {
+            return Ok(visit.redirect(&sign_in_path));
+        };
+        let user = match signed_in_user(&visit.services, &domain, &token).await {
+            Ok(user) => user,
+            Err(e) if e.class() == RejectionClass::Internal => {
+                return Ok(visit.trouble(&e.to_string()))
+            }
+            Err(_) => return Ok(visit.redirect(&sign_in_path)),
+        };
+        let identifier = match (&user.email, &user.uid) {
+            (Some(email), _) => email.to_string(),
+            (None, Some(uid)) => uid.sign_in_identifier(&domain),
+            (None, None) => String::new(),
+        };
+        let person = format!("{} {}", user.first_name, user.last_name);
+        visit.render(
         StatusCode::OK,
         "welcome.html",
         org.name(),
@@ -131,17 +142,20 @@ pub(crate) async fn welcome_page(visit: Visit) -> Response {
                 .then(|| format!("/{}/admin/invite", visit.slug)),
         },
     )
+    })
 }
 
-pub(crate) async fn sign_out_submit(mut visit: Visit, body: Bytes) -> Response {
-    or_page!(visit.form(&visit.slug, &body));
-    let (domain, _) = or_page!(visit.org().await);
-    if let Some(token) = session_of(&visit) {
-        if let Err(e) = sign_out(&visit.services, &domain, &token).await {
-            return visit.trouble(&e.to_string());
+pub(crate) async fn sign_out_submit(mut visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        visit.form(&visit.slug, &body)?;
+        let (domain, _) = visit.org().await?;
+        if let Some(token) = session_of(&visit) {
+            if let Err(e) = sign_out(&visit.services, &domain, &token).await {
+                return Ok(visit.trouble(&e.to_string()));
+            }
         }
-    }
-    let cleared = visit.cookie(SESSION_COOKIE, "", Some(0));
-    visit.set_cookies.push(cleared);
-    visit.redirect(&format!("/{}/sign-in", visit.slug))
+        let cleared = visit.cookie(SESSION_COOKIE, "", Some(0));
+        visit.set_cookies.push(cleared);
+        visit.redirect(&format!("/{}/sign-in", visit.slug))
+    })
 }

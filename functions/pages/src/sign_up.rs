@@ -19,9 +19,11 @@ use crate::*;
 // ---------------------------------------------------------------------------------------------
 // Accepting an email invitation (or confirming a registration)
 
-pub(crate) async fn sign_up_page(visit: Visit) -> Response {
-    let token = visit.param("token").unwrap_or("").to_string();
-    invitation_form(&visit, &token, None, &Problems::default()).await
+pub(crate) async fn sign_up_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let token = visit.param("token").unwrap_or("").to_string();
+        invitation_form(&visit, &token, None, &Problems::default()).await?
+    })
 }
 
 /// The sign-up form of the invitation `token` belongs to (with what was typed, and what was
@@ -31,24 +33,28 @@ pub(crate) async fn invitation_form(
     token: &str,
     typed: Option<(&str, &str)>,
     problems: &Problems,
-) -> Response {
-    let (domain, org) = or_page!(visit.org().await);
-    let preview = match SecretToken::parse(token) {
-        Ok(secret) => preview_invitation(&visit.services, &domain, &secret).await,
-        Err(_) => Err(SignUpError::InvalidToken),
-    };
-    let preview = match preview {
-        Ok(p) => p,
-        Err(e) => return link_refused(visit, &org, &e),
-    };
-    let name = org.name();
-    let headline = match (&preview.inviter, preview.confirmation) {
-        (_, true) => visit.say("confirm_registration", &[("org", name)]),
-        (Some(inviter), false) => visit.say("invited_by", &[("inviter", inviter), ("org", name)]),
-        (None, false) => visit.say("invited", &[("org", name)]),
-    };
-    let (first, last) = typed.unwrap_or((preview.first_name.as_str(), preview.last_name.as_str()));
-    visit.render(
+) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let preview = match SecretToken::parse(token) {
+            Ok(secret) => preview_invitation(&visit.services, &domain, &secret).await,
+            Err(_) => Err(SignUpError::InvalidToken),
+        };
+        let preview = match preview {
+            Ok(p) => p,
+            Err(e) => return Ok(link_refused(visit, &org, &e)),
+        };
+        let name = org.name();
+        let headline = match (&preview.inviter, preview.confirmation) {
+            (_, true) => visit.say("confirm_registration", &[("org", name)]),
+            (Some(inviter), false) => {
+                visit.say("invited_by", &[("inviter", inviter), ("org", name)])
+            }
+            (None, false) => visit.say("invited", &[("org", name)]),
+        };
+        let (first, last) =
+            typed.unwrap_or((preview.first_name.as_str(), preview.last_name.as_str()));
+        visit.render(
         if problems.is_empty() {
             StatusCode::OK
         } else {
@@ -71,6 +77,7 @@ pub(crate) async fn invitation_form(
             summary => problems.summary(),
         },
     )
+    })
 }
 
 /// Why a sign-up link cannot be used, and what to do instead.
@@ -91,50 +98,54 @@ pub(crate) fn link_refused(visit: &Visit, org: &Org, e: &SignUpError) -> Respons
     )
 }
 
-pub(crate) async fn sign_up_submit(visit: Visit, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let token = fields.get("token").cloned().unwrap_or_default();
-    let (domain, org) = or_page!(visit.org().await);
-    let mut problems = Problems::default();
-    let first = name_field(&visit, &mut problems, &fields, "first_name");
-    let last = name_field(&visit, &mut problems, &fields, "last_name");
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let typed = (
-        fields.get("first_name").map(String::as_str).unwrap_or(""),
-        fields.get("last_name").map(String::as_str).unwrap_or(""),
-    );
-    let Ok(secret) = SecretToken::parse(&token) else {
-        return link_refused(&visit, &org, &SignUpError::InvalidToken);
-    };
-    if let (Some(first), Some(last)) = (first, last) {
-        let outcome = sign_up_with_email_invitation(
-            &visit.services,
-            &domain,
-            EmailSignUpRequest {
-                token: secret,
-                password,
-                first_name: Some(first),
-                last_name: Some(last),
-            },
-        )
-        .await;
-        match outcome {
-            Ok(signed) => return visit.signed_in(&signed),
-            Err(e) if is_password_problem(e.code()) => {
-                problems.at("password", refusal_text(&visit, &org, &e));
+pub(crate) async fn sign_up_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let token = fields.get("token").cloned().unwrap_or_default();
+        let (domain, org) = visit.org().await?;
+        let mut problems = Problems::default();
+        let first = name_field(&visit, &mut problems, &fields, "first_name");
+        let last = name_field(&visit, &mut problems, &fields, "last_name");
+        let password = fields.get("password").cloned().unwrap_or_default();
+        let typed = (
+            fields.get("first_name").map(String::as_str).unwrap_or(""),
+            fields.get("last_name").map(String::as_str).unwrap_or(""),
+        );
+        let Ok(secret) = SecretToken::parse(&token) else {
+            return Ok(link_refused(&visit, &org, &SignUpError::InvalidToken));
+        };
+        if let (Some(first), Some(last)) = (first, last) {
+            let outcome = sign_up_with_email_invitation(
+                &visit.services,
+                &domain,
+                EmailSignUpRequest {
+                    token: secret,
+                    password,
+                    first_name: Some(first),
+                    last_name: Some(last),
+                },
+            )
+            .await;
+            match outcome {
+                Ok(signed) => return Ok(visit.signed_in(&signed)),
+                Err(e) if is_password_problem(e.code()) => {
+                    problems.at("password", refusal_text(&visit, &org, &e));
+                }
+                Err(e) => return Ok(link_refused(&visit, &org, &e)),
             }
-            Err(e) => return link_refused(&visit, &org, &e),
         }
-    }
-    invitation_form(&visit, &token, Some(typed), &problems).await
+        invitation_form(&visit, &token, Some(typed), &problems).await?
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Signing up with an access code
 
-pub(crate) async fn code_page(visit: Visit) -> Response {
-    let (_, org) = or_page!(visit.org().await);
-    code_form(&visit, &org, "", None, &Problems::default())
+pub(crate) async fn code_page(visit: Visit) -> Result<Response, Page> {
+    Ok({
+        let (_, org) = visit.org().await?;
+        code_form(&visit, &org, "", None, &Problems::default())
+    })
 }
 
 pub(crate) fn code_form(
@@ -181,66 +192,74 @@ pub(crate) fn code_form(
     )
 }
 
-pub(crate) async fn code_submit(visit: Visit, Client(client): Client, body: Bytes) -> Response {
-    let fields = or_page!(visit.form(&visit.slug, &body));
-    let (domain, org) = or_page!(visit.org().await);
-    let typed = fields.get("access_code").map(|s| s.trim()).unwrap_or("");
-    let mut problems = Problems::default();
-    let code = match gatehouse_domain::access_code::AccessCode::parse(typed) {
-        Ok(code) => code,
-        Err(_) => {
-            problems.at(
-                "access_code",
-                visit.say(
-                    if typed.is_empty() {
-                        "err_required"
-                    } else {
-                        "err_invalid_access_code"
-                    },
-                    &[],
-                ),
-            );
-            return code_form(&visit, &org, typed, None, &problems);
-        }
-    };
-    let checked = match check_access_code(&visit.services, &domain, &code, &client).await {
-        Ok(checked) => checked,
-        Err(e) if e.class() == RejectionClass::Internal => return visit.trouble(&e.to_string()),
-        Err(e) => {
-            problems.at("access_code", refusal_text(&visit, &org, &e));
-            return code_form(&visit, &org, typed, None, &problems);
-        }
-    };
-    let person = format!("{} {}", checked.first_name, checked.last_name);
-    if fields.get("step").map(String::as_str) != Some("create") {
-        return code_form(
-            &visit,
-            &org,
-            typed,
-            Some((&checked.identifier, person)),
-            &problems,
-        );
-    }
-    let password = fields.get("password").cloned().unwrap_or_default();
-    match sign_up_with_access_code(
-        &visit.services,
-        &domain,
-        AccessCodeSignUpRequest { code, password },
-        &client,
-    )
-    .await
-    {
-        Ok(signed) => visit.signed_in(&signed),
-        Err(e) if e.class() == RejectionClass::Internal => visit.trouble(&e.to_string()),
-        Err(e) => {
-            problems.at("password", refusal_text(&visit, &org, &e));
-            code_form(
+pub(crate) async fn code_submit(
+    visit: Visit,
+    Client(client): Client,
+    body: Bytes,
+) -> Result<Response, Page> {
+    Ok({
+        let fields = visit.form(&visit.slug, &body)?;
+        let (domain, org) = visit.org().await?;
+        let typed = fields.get("access_code").map(|s| s.trim()).unwrap_or("");
+        let mut problems = Problems::default();
+        let code = match gatehouse_domain::access_code::AccessCode::parse(typed) {
+            Ok(code) => code,
+            Err(_) => {
+                problems.at(
+                    "access_code",
+                    visit.say(
+                        if typed.is_empty() {
+                            "err_required"
+                        } else {
+                            "err_invalid_access_code"
+                        },
+                        &[],
+                    ),
+                );
+                return Ok(code_form(&visit, &org, typed, None, &problems));
+            }
+        };
+        let checked = match check_access_code(&visit.services, &domain, &code, &client).await {
+            Ok(checked) => checked,
+            Err(e) if e.class() == RejectionClass::Internal => {
+                return Ok(visit.trouble(&e.to_string()))
+            }
+            Err(e) => {
+                problems.at("access_code", refusal_text(&visit, &org, &e));
+                return Ok(code_form(&visit, &org, typed, None, &problems));
+            }
+        };
+        let person = format!("{} {}", checked.first_name, checked.last_name);
+        if fields.get("step").map(String::as_str) != Some("create") {
+            return Ok(code_form(
                 &visit,
                 &org,
                 typed,
                 Some((&checked.identifier, person)),
                 &problems,
-            )
+            ));
         }
-    }
+        let password = fields.get("password").cloned().unwrap_or_default();
+        match sign_up_with_access_code(
+            &visit.services,
+            &domain,
+            AccessCodeSignUpRequest { code, password },
+            &client,
+        )
+        .await
+        {
+            Ok(signed) => visit.signed_in(&signed),
+            Err(e) if e.class() == RejectionClass::Internal => visit.trouble(&e.to_string()),
+            Err(e) => {
+                problems.at("password", refusal_text(&visit, &org, &e));
+                code_form(
+                    &visit,
+                    &org,
+                    typed,
+                    Some((&checked.identifier, person)),
+                    &problems,
+                )
+            }
+        }
+    })
 }

@@ -42,6 +42,29 @@ pub(crate) const CSRF_COOKIE: &str = "gh_csrf";
 pub(crate) const SESSION_COOKIE: &str = "gh_session";
 pub(crate) const LANG_COOKIE: &str = "gh_lang";
 
+/// A page that ends the request early: the redirect to sign in, the page saying the organisation
+/// or the form is not right. Page handlers answer `Result<Response, Page>` and use `?` on each
+/// step that may end it.
+pub(crate) struct Page(Box<Response>);
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Box<Response>> for Page {
+    fn from(page: Box<Response>) -> Self {
+        Self(page)
+    }
+}
+
+impl From<Response> for Page {
+    fn from(page: Response) -> Self {
+        Self(Box::new(page))
+    }
+}
+
 /// A cookie's name as sent. Over https every page cookie is `__Host-` prefixed: a browser keeps
 /// such a cookie only if it is `Secure`, has `Path=/` and no `Domain`, so neither a sibling
 /// subdomain nor a plain-http page can plant or overwrite it. The session cookie, scoped to its
