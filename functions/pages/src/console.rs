@@ -3,7 +3,6 @@
 //! pages need the page session (`gh_session`); the use cases decide who may do what, as they do
 //! for the API, and a refusal is a page that says so.
 
-use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -25,7 +24,7 @@ use gatehouse_domain::usecase::pages::signed_in_user;
 use minijinja::context;
 use serde::Serialize;
 
-use crate::{date_of, name_field, session_of, Page, Problems, Visit};
+use crate::{date_of, name_field, session_of, Form, Page, Problems, Visit};
 
 /// The console's pages in the page's language.
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
@@ -332,12 +331,10 @@ pub(crate) async fn invitation_page(
 
 /// `POST …/invitations/{id}/resend` and `…/revoke`.
 pub(crate) async fn invitation_action(
-    visit: Visit,
     Path((_, id, action)): Path<(String, String, String)>,
-    body: Bytes,
+    Form { visit, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
-        visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
         let not_found = gatehouse_domain::usecase::invitations::InvitationsError::NotFound;
@@ -483,12 +480,17 @@ async fn invite_form(
     )
 }
 
-pub(crate) async fn invite_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn invite_submit(
+    Form {
+        visit,
+        fields,
+        pairs,
+    }: Form,
+) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
-        let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let typed: Vec<(String, String)> = pairs;
         let mut problems = Problems::default();
         let by_uid = fields.get("how").map(String::as_str) == Some("uid");
         let invitee = if by_uid {

@@ -2,7 +2,6 @@
 //! and its file uploaded straight to the upload URL (S3 when deployed, as the API's flow does),
 //! its progress followed and its report offered — and the export of every invitation.
 
-use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::console::{refused, session};
-use crate::{date_of, Page, Visit, CSP};
+use crate::{date_of, Form, Page, Visit, CSP};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("nav_imports", "Bulk import", "Import en masse"),
@@ -164,9 +163,8 @@ pub(crate) async fn template_download(visit: Visit) -> Result<Response, Page> {
     })
 }
 
-pub(crate) async fn start_import(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn start_import(Form { visit, fields, .. }: Form) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
         let dry_run = fields.contains_key("dry_run");
@@ -272,9 +270,8 @@ fn origin_of(url: &str) -> Option<String> {
         .then(|| format!("{scheme}://{host}"))
 }
 
-pub(crate) async fn export(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn export(Form { visit, .. }: Form) -> Result<Response, Page> {
     Ok({
-        visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
         let sheet = match gatehouse_sheets::InvitationsSheet::new() {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -27,7 +26,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::console::{refused, session};
-use crate::{date_of, refusal_text, Page, Problems, Visit};
+use crate::{date_of, refusal_text, Form, Page, Problems, Visit};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("nav_users", "Users", "Utilisateurs"),
@@ -198,12 +197,10 @@ async fn users_list(
 }
 
 pub(crate) async fn set_user_password(
-    visit: Visit,
     Path((_, id)): Path<(String, String)>,
-    body: Bytes,
+    Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
         let Ok(target) = UserId::parse(&id) else {
@@ -433,12 +430,11 @@ async fn settings_form(
     )
 }
 
-pub(crate) async fn settings_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn settings_submit(Form { visit, pairs, .. }: Form) -> Result<Response, Page> {
     Ok({
-        visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
-        let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let typed: Vec<(String, String)> = pairs;
         let one = |k: &str| {
             typed_values(&typed, k)
                 .first()
@@ -586,15 +582,13 @@ pub(crate) async fn settings_submit(visit: Visit, body: Bytes) -> Result<Respons
 
 /// `POST …/admin/link/activate` and `…/deactivate`.
 pub(crate) async fn link_action(
-    visit: Visit,
     Path((_, action)): Path<(String, String)>,
-    body: Bytes,
+    Form { visit, pairs, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
-        visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
-        let typed: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let typed: Vec<(String, String)> = pairs;
         let one = |k: &str| {
             typed_values(&typed, k)
                 .first()
@@ -712,9 +706,10 @@ fn own_password_form(
     )
 }
 
-pub(crate) async fn own_password_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn own_password_submit(
+    Form { visit, fields, .. }: Form,
+) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
         let user = match signed_in_user(&visit.services, &domain, &token).await {

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_domain::error::Rejection;
@@ -112,29 +111,26 @@ pub(crate) fn registration_refused(visit: &Visit, org: &Org, e: &RegistrationErr
 }
 
 pub(crate) async fn join_submit(
-    visit: Visit,
     Client(client): Client,
-    body: Bytes,
+    Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
-    registration_submit(visit, client, body, true).await
+    registration_submit(visit, fields, client, true).await
 }
 
 pub(crate) async fn register_submit(
-    visit: Visit,
     Client(client): Client,
-    body: Bytes,
+    Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
-    registration_submit(visit, client, body, false).await
+    registration_submit(visit, fields, client, false).await
 }
 
 pub(crate) async fn registration_submit(
     visit: Visit,
+    fields: HashMap<String, String>,
     client: gatehouse_domain::usecase::ClientAddress,
-    body: Bytes,
     through_link: bool,
 ) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = fields.get("token").cloned().unwrap_or_default();
         let token_ref = through_link.then_some(token.as_str());

@@ -1,6 +1,5 @@
 //! Forgotten passwords: asking for a link, and setting a new password with it.
 
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::Rejection;
@@ -38,9 +37,8 @@ pub(crate) fn forgot_form(visit: &Visit, org: &Org, email: &str, problems: &Prob
     )
 }
 
-pub(crate) async fn forgot_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn forgot_submit(Form { visit, fields, .. }: Form) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let mut problems = Problems::default();
         let Some(email) = email_field(&visit, &mut problems, &fields) else {
@@ -114,9 +112,8 @@ pub(crate) fn reset_refused(visit: &Visit, org: &Org) -> Response {
     )
 }
 
-pub(crate) async fn reset_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn reset_submit(Form { visit, fields, .. }: Form) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let token = fields.get("token").cloned().unwrap_or_default();
         let Ok(secret) = SecretToken::parse(&token) else {

@@ -1,6 +1,5 @@
 //! Signing in and out, and the welcome page.
 
-use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
@@ -51,12 +50,10 @@ pub(crate) fn sign_in_form(
 }
 
 pub(crate) async fn sign_in_submit(
-    visit: Visit,
     Client(client): Client,
-    body: Bytes,
+    Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let identifier = fields
             .get("identifier")
@@ -145,9 +142,8 @@ pub(crate) async fn welcome_page(visit: Visit) -> Result<Response, Page> {
     })
 }
 
-pub(crate) async fn sign_out_submit(mut visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn sign_out_submit(Form { mut visit, .. }: Form) -> Result<Response, Page> {
     Ok({
-        visit.form(&visit.slug, &body)?;
         let (domain, _) = visit.org().await?;
         if let Some(token) = session_of(&visit) {
             if let Err(e) = sign_out(&visit.services, &domain, &token).await {

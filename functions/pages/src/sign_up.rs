@@ -1,6 +1,5 @@
 //! Signing up: accepting an email invitation (or confirming a registration), and with an access code.
 
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
@@ -98,9 +97,8 @@ pub(crate) fn link_refused(visit: &Visit, org: &Org, e: &SignUpError) -> Respons
     )
 }
 
-pub(crate) async fn sign_up_submit(visit: Visit, body: Bytes) -> Result<Response, Page> {
+pub(crate) async fn sign_up_submit(Form { visit, fields, .. }: Form) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let token = fields.get("token").cloned().unwrap_or_default();
         let (domain, org) = visit.org().await?;
         let mut problems = Problems::default();
@@ -193,12 +191,10 @@ pub(crate) fn code_form(
 }
 
 pub(crate) async fn code_submit(
-    visit: Visit,
     Client(client): Client,
-    body: Bytes,
+    Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
-        let fields = visit.form(&visit.slug, &body)?;
         let (domain, org) = visit.org().await?;
         let typed = fields.get("access_code").map(|s| s.trim()).unwrap_or("");
         let mut problems = Problems::default();

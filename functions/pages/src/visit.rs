@@ -42,6 +42,41 @@ pub(crate) const CSRF_COOKIE: &str = "gh_csrf";
 pub(crate) const SESSION_COOKIE: &str = "gh_session";
 pub(crate) const LANG_COOKIE: &str = "gh_lang";
 
+/// A form posted to a page: its visit and its fields, only once it came from this site with the
+/// visit's CSRF token ([`Visit::form`]); otherwise the page saying the form expired is the
+/// answer and the handler never runs.
+pub(crate) struct Form {
+    pub(crate) visit: Visit,
+    /// The fields by name (the last of a repeated name).
+    pub(crate) fields: HashMap<String, String>,
+    /// Every field in order, repeated names included (lists of checkboxes).
+    pub(crate) pairs: Vec<(String, String)>,
+}
+
+impl axum::extract::FromRequest<AppState> for Form {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let visit = Visit::from_request_parts(&mut parts, state).await?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let bytes = <Bytes as axum::extract::FromRequest<AppState>>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields = visit.form(&visit.slug, &bytes).map_err(|page| *page)?;
+        let pairs = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        Ok(Self {
+            visit,
+            fields,
+            pairs,
+        })
+    }
+}
+
 /// A page that ends the request early: the redirect to sign in, the page saying the organisation
 /// or the form is not right. Page handlers answer `Result<Response, Page>` and use `?` on each
 /// step that may end it.
