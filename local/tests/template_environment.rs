@@ -140,6 +140,7 @@ table! {
     from_the_table,
 }
         fn from_the_table() { std::env::var("GATEHOUSE_FROM_A_TABLE"); }
+        fn destructured(Pair { a, .. }: Pair) { std::env::var("GATEHOUSE_AFTER_A_PATTERN"); }
         fn array() -> [u8; 2] { std::env::var("GATEHOUSE_AFTER_AN_ARRAY"); [0; 2] }
     "##;
     let mut items = BTreeMap::new();
@@ -195,6 +196,11 @@ table! {
     assert!(
         !items["bound"][0].names.contains("helper"),
         "a variable handed over"
+    );
+    assert_eq!(
+        items["destructured"][0].variables,
+        BTreeSet::from(["GATEHOUSE_AFTER_A_PATTERN".to_string()]),
+        "a pattern's braces in the parameters open no body"
     );
     assert_eq!(
         items["array"][0].variables,

@@ -141,10 +141,12 @@ fn identifiers(code: &str) -> Vec<(usize, &str)> {
 fn item_end(code: &str, from: usize) -> usize {
     let bytes = code.as_bytes();
     let mut depth = 0usize;
-    // Inside `(…)` or `[…]`: a `;` there (`-> [String; 16]`) ends nothing.
+    // Inside `(…)` or `[…]`: a `;` there (`-> [String; 16]`) ends nothing, a brace opens no body.
     let mut nested = 0usize;
     for (i, &b) in bytes.iter().enumerate().skip(from) {
         match b {
+            // Braces inside a signature's parentheses are a pattern (`Form { visit, .. }: Form`).
+            b'{' | b'}' if depth == 0 && nested > 0 => {}
             b'{' => depth += 1,
             b'}' => {
                 depth = depth.saturating_sub(1);
