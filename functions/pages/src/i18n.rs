@@ -83,9 +83,9 @@ impl Lang {
 fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
     WORDS
         .iter()
-        .chain(crate::console::WORDS.iter())
-        .chain(crate::console_settings::WORDS.iter())
-        .chain(crate::console_imports::WORDS.iter())
+        .chain(crate::invitations::WORDS.iter())
+        .chain(crate::settings::WORDS.iter())
+        .chain(crate::imports::WORDS.iter())
 }
 
 /// (key, English, French).

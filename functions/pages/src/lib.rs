@@ -17,16 +17,18 @@
 //! page is sent with a strict Content-Security-Policy (no inline script or style), framing
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
-mod console;
-mod console_imports;
-mod console_settings;
+mod account;
 mod forms;
 mod i18n;
+mod imports;
+mod invitations;
 mod register;
 mod reset;
+mod settings;
 mod sign_in;
 mod sign_up;
 mod templates;
+mod users;
 mod visit;
 
 use axum::routing::{get, post};
@@ -81,24 +83,24 @@ page_routes! {
     POST "/{org}/reset-password" => reset_submit,
     GET "/{org}/welcome" => welcome_page,
     POST "/{org}/sign-out" => sign_out_submit,
-    GET "/{org}/admin" => console::home,
-    GET "/{org}/admin/invitations" => console::invitations_page,
-    GET "/{org}/admin/invitations/{id}" => console::invitation_page,
-    POST "/{org}/admin/invitations/{id}/{action}" => console::invitation_action,
-    GET "/{org}/admin/invite" => console::invite_page,
-    POST "/{org}/admin/invite" => console::invite_submit,
-    GET "/{org}/admin/users" => console_settings::users_page,
-    POST "/{org}/admin/users/{id}/password" => console_settings::set_user_password,
-    GET "/{org}/admin/settings" => console_settings::settings_page,
-    POST "/{org}/admin/settings" => console_settings::settings_submit,
-    POST "/{org}/admin/link/{action}" => console_settings::link_action,
-    GET "/{org}/admin/imports" => console_imports::imports_page,
-    POST "/{org}/admin/imports" => console_imports::start_import,
-    GET "/{org}/admin/imports/template" => console_imports::template_download,
-    GET "/{org}/admin/imports/{id}" => console_imports::import_page,
-    POST "/{org}/admin/export" => console_imports::export,
-    GET "/{org}/account/password" => console_settings::own_password_page,
-    POST "/{org}/account/password" => console_settings::own_password_submit,
+    GET "/{org}/admin" => invitations::home,
+    GET "/{org}/admin/invitations" => invitations::invitations_page,
+    GET "/{org}/admin/invitations/{id}" => invitations::invitation_page,
+    POST "/{org}/admin/invitations/{id}/{action}" => invitations::invitation_action,
+    GET "/{org}/admin/invite" => invitations::invite_page,
+    POST "/{org}/admin/invite" => invitations::invite_submit,
+    GET "/{org}/admin/users" => users::users_page,
+    POST "/{org}/admin/users/{id}/password" => users::set_user_password,
+    GET "/{org}/admin/settings" => settings::settings_page,
+    POST "/{org}/admin/settings" => settings::settings_submit,
+    POST "/{org}/admin/link/{action}" => settings::link_action,
+    GET "/{org}/admin/imports" => imports::imports_page,
+    POST "/{org}/admin/imports" => imports::start_import,
+    GET "/{org}/admin/imports/template" => imports::template_download,
+    GET "/{org}/admin/imports/{id}" => imports::import_page,
+    POST "/{org}/admin/export" => imports::export,
+    GET "/{org}/account/password" => account::own_password_page,
+    POST "/{org}/account/password" => account::own_password_submit,
 }
 
 #[cfg(test)]

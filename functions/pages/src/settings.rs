@@ -1,6 +1,5 @@
-//! The admin console (second part): the users, with "set password" for people without email;
-//! the Authorisations page (every setting, and the invitation link with a copy button); and,
-//! for everyone signed in, changing one's own password.
+//! The console's Authorisations page: every setting, and the invitation link with a copy button;
+//! the words of the console's second half (users, settings, one's own password).
 
 use std::collections::HashMap;
 
@@ -9,24 +8,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::Org;
-use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::secret::SessionToken;
 use gatehouse_domain::types::{
-    EmailDomain, GroupId, InviteeRole, OrgDomain, OrgName, PersonalMessage, TrustedNetwork, UserId,
+    EmailDomain, GroupId, InviteeRole, OrgDomain, OrgName, PersonalMessage, TrustedNetwork,
 };
 use gatehouse_domain::usecase::groups::list_groups;
 use gatehouse_domain::usecase::invitation_link::{
     activate_link, deactivate_link, link_status, LinkError, LinkOptions,
 };
-use gatehouse_domain::usecase::pages::signed_in_user;
-use gatehouse_domain::usecase::password::set_password;
 use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
-use gatehouse_domain::usecase::users::list_users;
 use minijinja::context;
 use serde::Serialize;
 
-use crate::console::{refused, session};
-use crate::{date_of, refusal_text, Form, Page, Problems, Visit};
+use crate::invitations::{refused, session};
+use crate::{date_of, Form, Page, Problems, Visit};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("nav_users", "Users", "Utilisateurs"),
@@ -85,16 +80,6 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
 ];
 
 #[derive(Serialize)]
-struct UserRow {
-    id: String,
-    name: String,
-    identifier: String,
-    role: String,
-    without_email: bool,
-    since: String,
-}
-
-#[derive(Serialize)]
 struct GroupChoice {
     id: String,
     name: String,
@@ -107,144 +92,6 @@ fn typed_values<'a>(typed: &'a [(String, String)], name: &str) -> Vec<&'a str> {
         .filter(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
         .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Users
-
-pub(crate) async fn users_page(visit: Visit) -> Result<Response, Page> {
-    Ok({
-        let (domain, org) = visit.org().await?;
-        let token = session(&visit, &domain).await?;
-        let cursor = visit.param("cursor").map(str::to_owned);
-        users_list(
-            &visit,
-            &domain,
-            &org,
-            &token,
-            cursor,
-            None,
-            &Problems::default(),
-        )
-        .await
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn users_list(
-    visit: &Visit,
-    domain: &OrgDomain,
-    org: &Org,
-    token: &SessionToken,
-    cursor: Option<String>,
-    notice: Option<String>,
-    problems: &Problems,
-) -> Response {
-    let page = match list_users(
-        &visit.services,
-        domain,
-        Some(token),
-        PageRequest { cursor, limit: 50 },
-    )
-    .await
-    {
-        Ok(page) => page,
-        Err(e) => return refused(visit, org, &e),
-    };
-    let rows: Vec<UserRow> = page
-        .items
-        .iter()
-        .map(|u| UserRow {
-            id: u.id.to_string(),
-            name: format!("{} {}", u.first_name, u.last_name),
-            identifier: match (&u.email, &u.uid) {
-                (Some(email), _) => email.to_string(),
-                (None, Some(uid)) => uid.sign_in_identifier(domain),
-                (None, None) => String::new(),
-            },
-            role: u.role.as_str().to_string(),
-            without_email: u.email.is_none(),
-            since: date_of(visit, u.created_at),
-        })
-        .collect();
-    let next = page.next_cursor.map(|c| {
-        format!(
-            "/{}/admin/users?{}",
-            visit.slug,
-            serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()
-        )
-    });
-    visit.render(
-        if problems.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        },
-        "admin_users.html",
-        org.name(),
-        &visit.say("users_title", &[]),
-        context! {
-            wide => true,
-            nav => "users",
-            rows => rows,
-            next => next,
-            notice => notice,
-            min => org.settings.password_min_length.to_string(),
-            errors => problems.errors(),
-            summary => problems.summary(),
-        },
-    )
-}
-
-pub(crate) async fn set_user_password(
-    Path((_, id)): Path<(String, String)>,
-    Form { visit, fields, .. }: Form,
-) -> Result<Response, Page> {
-    Ok({
-        let (domain, org) = visit.org().await?;
-        let token = session(&visit, &domain).await?;
-        let Ok(target) = UserId::parse(&id) else {
-            return Ok(refused(
-                &visit,
-                &org,
-                &gatehouse_domain::usecase::invitations::InvitationsError::NotFound,
-            ));
-        };
-        let name = fields.get("name").cloned().unwrap_or_default();
-        let password = fields.get("password").cloned().unwrap_or_default();
-        match set_password(
-            &visit.services,
-            &domain,
-            Some(&token),
-            &target,
-            &password,
-            None,
-        )
-        .await
-        {
-            Ok(()) => {
-                let notice = visit.say("password_set", &[("name", &name)]);
-                users_list(
-                    &visit,
-                    &domain,
-                    &org,
-                    &token,
-                    None,
-                    Some(notice),
-                    &Problems::default(),
-                )
-                .await
-            }
-            Err(e) if e.code().starts_with("password_") => {
-                let mut problems = Problems::default();
-                problems
-                    .general
-                    .push(format!("{name}: {}", refusal_text(&visit, &org, &e)));
-                users_list(&visit, &domain, &org, &token, None, None, &problems).await
-            }
-            Err(e) => refused(&visit, &org, &e),
-        }
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -663,92 +510,6 @@ pub(crate) async fn link_action(
             Err(e) if e.class() == RejectionClass::Invalid => {
                 problems.general.push(e.detail());
                 settings_form(&visit, &domain, &org, &token, None, None, &problems).await
-            }
-            Err(e) => refused(&visit, &org, &e),
-        }
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// One's own password
-
-pub(crate) async fn own_password_page(visit: Visit) -> Result<Response, Page> {
-    Ok({
-        let (domain, org) = visit.org().await?;
-        if let Err(page) = session(&visit, &domain).await {
-            return Ok(*page);
-        }
-        own_password_form(&visit, &org, None, &Problems::default())
-    })
-}
-
-fn own_password_form(
-    visit: &Visit,
-    org: &Org,
-    notice: Option<String>,
-    problems: &Problems,
-) -> Response {
-    visit.render(
-        if problems.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        },
-        "account_password.html",
-        org.name(),
-        &visit.say("account_password_title", &[]),
-        context! {
-            notice => notice,
-            min => org.settings.password_min_length.to_string(),
-            errors => problems.errors(),
-            summary => problems.summary(),
-        },
-    )
-}
-
-pub(crate) async fn own_password_submit(
-    Form { visit, fields, .. }: Form,
-) -> Result<Response, Page> {
-    Ok({
-        let (domain, org) = visit.org().await?;
-        let token = session(&visit, &domain).await?;
-        let user = match signed_in_user(&visit.services, &domain, &token).await {
-            Ok(user) => user,
-            Err(e) => return Ok(refused(&visit, &org, &e)),
-        };
-        let current = fields.get("current_password").cloned().unwrap_or_default();
-        let new = fields.get("password").cloned().unwrap_or_default();
-        let mut problems = Problems::default();
-        match set_password(
-            &visit.services,
-            &domain,
-            Some(&token),
-            &user.id,
-            &new,
-            Some(&current),
-        )
-        .await
-        {
-            Ok(()) => own_password_form(
-                &visit,
-                &org,
-                Some(visit.say("password_changed", &[])),
-                &problems,
-            ),
-            Err(e) if e.code() == "wrong_current_password" => {
-                problems.at(
-                    "current_password",
-                    visit.say("err_wrong_current_password", &[]),
-                );
-                own_password_form(&visit, &org, None, &problems)
-            }
-            Err(e) if e.code().starts_with("password_") => {
-                problems.at("password", refusal_text(&visit, &org, &e));
-                own_password_form(&visit, &org, None, &problems)
-            }
-            Err(e) if e.class() == RejectionClass::Throttled => {
-                problems.general.push(refusal_text(&visit, &org, &e));
-                own_password_form(&visit, &org, None, &problems)
             }
             Err(e) => refused(&visit, &org, &e),
         }

@@ -16,7 +16,7 @@ use gatehouse_domain::usecase::imports::{
 use minijinja::context;
 use serde::Serialize;
 
-use crate::console::{refused, session};
+use crate::invitations::{refused, session};
 use crate::{date_of, Form, Page, Visit, CSP};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[

@@ -1,4 +1,4 @@
-//! The admin console (first part): the invitations list with filters, one invitation with its
+//! The console's invitations: the list with filters, one invitation with its
 //! access code and history, resend and revoke, and the invite form (by email or identifier). Its
 //! pages need the page session (`gh_session`); the use cases decide who may do what, as they do
 //! for the API, and a refusal is a page that says so.
