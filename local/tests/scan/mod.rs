@@ -456,22 +456,7 @@ pub fn reached(name: &str, workspace: &BTreeMap<String, PathBuf>) -> Vec<Item> {
 /// Every item the binary of the crate in `crate_dir` can reach from its `main.rs`, that file
 /// itself first.
 pub fn reached_from(crate_dir: &Path, workspace: &BTreeMap<String, PathBuf>) -> Vec<Item> {
-    let crate_dir = crate_dir.to_path_buf();
-    let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-    for dir in closure(&crate_dir, workspace) {
-        let mut files = Vec::new();
-        rust_files(&dir.join("src"), &mut files);
-        for file in files {
-            // Other binaries of a crate are not this function.
-            if file.parent().is_some_and(|p| p.ends_with("src/bin")) {
-                continue;
-            }
-            if dir == crate_dir && file.ends_with("src/main.rs") {
-                continue;
-            }
-            items_of(&std::fs::read_to_string(&file).unwrap(), &file, &mut items);
-        }
-    }
+    let mut items = index(crate_dir, workspace);
     let main_rs = crate_dir.join("src/main.rs");
     let start = items_of(
         &std::fs::read_to_string(&main_rs).unwrap(),
@@ -489,23 +474,34 @@ pub fn reached_from_handler(
     named_in: &Path,
     workspace: &BTreeMap<String, PathBuf>,
 ) -> Vec<Item> {
-    let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-    for dir in closure(crate_dir, workspace) {
-        let mut files = Vec::new();
-        rust_files(&dir.join("src"), &mut files);
-        for file in files {
-            if file.parent().is_some_and(|p| p.ends_with("src/bin")) {
-                continue;
-            }
-            items_of(&std::fs::read_to_string(&file).unwrap(), &file, &mut items);
-        }
-    }
+    let items = index(crate_dir, workspace);
     let start = Item {
         names: BTreeSet::from([name.to_string()]),
         file: named_in.to_path_buf(),
         ..Item::default()
     };
     walk(&items, start, named_in, workspace)
+}
+
+/// The items, by name, of the crate in `crate_dir` and the workspace crates it depends on (not
+/// their other binaries, nor the crate's own `main.rs`).
+fn index(crate_dir: &Path, workspace: &BTreeMap<String, PathBuf>) -> BTreeMap<String, Vec<Item>> {
+    let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+    for dir in closure(crate_dir, workspace) {
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in files {
+            // Other binaries of a crate are not this function.
+            if file.parent().is_some_and(|p| p.ends_with("src/bin")) {
+                continue;
+            }
+            if dir == crate_dir && file.ends_with("src/main.rs") {
+                continue;
+            }
+            items_of(&std::fs::read_to_string(&file).unwrap(), &file, &mut items);
+        }
+    }
+    items
 }
 
 /// The items reached from `start` (mentioned in `start_file`), `start` first.

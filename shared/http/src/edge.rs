@@ -83,15 +83,11 @@ pub async fn at_the_mail_floor<T>(
 /// the instance would be thrown away). The work in hand stops at its next wait; each store write
 /// is atomic, so what was written stays consistent, as after a crash.
 pub(crate) async fn within_budget(request: Request, next: Next) -> Response {
-    within(REQUEST_BUDGET, request, next).await
-}
-
-async fn within(budget: std::time::Duration, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(budget, next.run(request)).await {
+    match tokio::time::timeout(REQUEST_BUDGET, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::error!(
-                budget_ms = budget.as_millis() as u64,
+                budget_ms = REQUEST_BUDGET.as_millis() as u64,
                 "request over its budget; answered 503 and stopped"
             );
             let mut problem = crate::ApiError::new(
