@@ -70,7 +70,7 @@ fn check(state: &FilesState, op: FileOp, key: &str, signed: &Signed) -> Result<(
 }
 
 fn storage_failed(e: FileError) -> ApiError {
-    tracing::error!(cause = %e, "the local file store failed");
+    tracing::error!(cause = %gatehouse_domain::Chain(&e), "the local file store failed");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "internal",
@@ -102,7 +102,7 @@ async fn upload(
                     tracing::info!(import = %id, outcome = ?other_name(&other), "import not run")
                 }
                 Err(e) => {
-                    tracing::warn!(import = %id, cause = %e, "import failed; upload the file again to retry")
+                    tracing::warn!(import = %id, cause = %gatehouse_domain::Chain(&e), "import failed; upload the file again to retry")
                 }
             }
         });

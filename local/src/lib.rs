@@ -201,7 +201,7 @@ pub fn background_routes(services: Services) -> Router {
                             serde_json::json!({ "outcome": handled.as_str() }),
                         )),
                         Err(e) => {
-                            tracing::error!(cause = %e, "mail event failed");
+                            tracing::error!(cause = %gatehouse_domain::Chain(&e), "mail event failed");
                             axum::response::IntoResponse::into_response(
                                 gatehouse_http::ApiError::new(
                                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -223,7 +223,7 @@ pub fn background_routes(services: Services) -> Router {
                             gatehouse_cleanup::report_json(&report),
                         )),
                         Err(e) => {
-                            tracing::error!(cause = %e, "cleanup failed");
+                            tracing::error!(cause = %gatehouse_domain::Chain(&e), "cleanup failed");
                             axum::response::IntoResponse::into_response(
                                 gatehouse_http::ApiError::new(
                                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -250,7 +250,7 @@ pub fn spawn_cleanup_timer(services: Services, every: Duration) {
         loop {
             ticks.tick().await;
             if let Err(e) = gatehouse_cleanup::run(&services, CLEANUP_BUDGET).await {
-                tracing::warn!(cause = %e, "scheduled cleanup failed; trying again on the next tick");
+                tracing::warn!(cause = %gatehouse_domain::Chain(&e), "scheduled cleanup failed; trying again on the next tick");
             }
         }
     });
@@ -305,7 +305,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    tracing::warn!(cause = %e, "accept failed");
+                    tracing::warn!(cause = %gatehouse_domain::Chain(&e), "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -335,7 +335,7 @@ pub async fn serve(
                     hyper_util::service::TowerToHyperService::new(service),
                 );
             if let Err(e) = connection.await {
-                tracing::debug!(cause = %e, %peer, "connection ended");
+                tracing::debug!(cause = %gatehouse_domain::Chain(&e), %peer, "connection ended");
             }
         });
     }

@@ -53,7 +53,7 @@ pub async fn handle(services: &Services, event: &S3Event) -> Result<Vec<Outcome>
                 outcomes.push(Outcome::Ran(ran));
             }
             Err(e) => {
-                tracing::warn!(import = %id, %org, cause = %e, "import not finished; the event will be delivered again");
+                tracing::warn!(import = %id, %org, cause = %gatehouse_domain::Chain(&e), "import not finished; the event will be delivered again");
                 retry = Some(e);
             }
         }

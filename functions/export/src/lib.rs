@@ -55,7 +55,7 @@ async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let sheet = InvitationsSheet::new().map_err(|e| {
-        tracing::error!(cause = %e, "the export sheet could not be started");
+        tracing::error!(cause = %gatehouse_domain::Chain(&e), "the export sheet could not be started");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "internal",

@@ -350,7 +350,7 @@ async fn template(
     let content = import_template(&services, &org, bearer.token()).await?;
     let bytes =
         gatehouse_sheets::template(&content.org_name, &content.group_names).map_err(|e| {
-            tracing::error!(cause = %e, "the import template could not be written");
+            tracing::error!(cause = %gatehouse_domain::Chain(&e), "the import template could not be written");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "internal",

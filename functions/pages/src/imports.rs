@@ -158,7 +158,7 @@ pub(crate) async fn template_download(visit: Visit) -> Result<Response, Page> {
                 bytes,
             )
                 .into_response(),
-            Err(e) => visit.trouble(&e.to_string()),
+            Err(e) => visit.trouble(&e),
         }
     })
 }
@@ -225,7 +225,7 @@ async fn import_view(
                 .await
             {
                 Ok(url) => Some(url),
-                Err(e) => return visit.trouble(&e.to_string()),
+                Err(e) => return visit.trouble(&e),
             }
         }
         _ => None,

@@ -121,15 +121,13 @@ pub(crate) async fn session(
     let token = session_of(visit).ok_or_else(sign_in)?;
     match signed_in_user(&visit.services, domain, &token).await {
         Ok(_) => Ok(token),
-        Err(e) if e.class() == RejectionClass::Internal => {
-            Err(Box::new(visit.trouble(&e.to_string())))
-        }
+        Err(e) if e.class() == RejectionClass::Internal => Err(Box::new(visit.trouble(&e))),
         Err(_) => Err(sign_in()),
     }
 }
 
 /// A refusal of the console's use cases as a page: sign in again, not allowed, not found.
-pub(crate) fn refused(visit: &Visit, org: &Org, e: &dyn Rejection) -> Response {
+pub(crate) fn refused(visit: &Visit, org: &Org, e: &(dyn Rejection + 'static)) -> Response {
     let name = org.name();
     match e.class() {
         RejectionClass::Unauthenticated => visit.redirect(&format!("/{}/sign-in", visit.slug)),
@@ -147,7 +145,7 @@ pub(crate) fn refused(visit: &Visit, org: &Org, e: &dyn Rejection) -> Response {
             &visit.say("not_found_invitation", &[]),
             &[list_link(visit)],
         ),
-        RejectionClass::Internal => visit.trouble(&e.to_string()),
+        RejectionClass::Internal => visit.trouble(e),
         _ => visit.message(
             StatusCode::CONFLICT,
             name,
@@ -620,7 +618,7 @@ pub(crate) async fn invite_submit(
                 };
                 match (field, e.class()) {
                     (Some((name, text)), _) => problems.at(name, text),
-                    (None, RejectionClass::Internal) => return Ok(visit.trouble(&e.to_string())),
+                    (None, RejectionClass::Internal) => return Ok(visit.trouble(&e)),
                     (None, RejectionClass::Unauthenticated) => {
                         return Ok(refused(&visit, &org, &e))
                     }

@@ -99,7 +99,7 @@ pub(crate) fn registration_refused(visit: &Visit, org: &Org, e: &RegistrationErr
         RegistrationError::SelfRegistrationOff => {
             (StatusCode::FORBIDDEN, "unavailable_title", "register_off")
         }
-        other => return visit.trouble(&other.to_string()),
+        other => return visit.trouble(other),
     };
     visit.message(
         status,

@@ -64,7 +64,7 @@ pub(crate) async fn forgot_submit(Form { visit, fields, .. }: Form) -> Result<Re
                 &visit.say("forgot_sent", &[("email", email.as_str())]),
                 &[visit.sign_in_link()],
             ),
-            Err(e) => visit.trouble(&e.to_string()),
+            Err(e) => visit.trouble(&e),
         }
     })
 }
@@ -136,7 +136,7 @@ pub(crate) async fn reset_submit(Form { visit, fields, .. }: Form) -> Result<Res
                 problems.at("password", refusal_text(&visit, &org, &e));
                 reset_form(&visit, &org, &token, &problems)
             }
-            Err(e) => visit.trouble(&e.to_string()),
+            Err(e) => visit.trouble(&e),
         }
     })
 }

@@ -83,7 +83,7 @@ pub(crate) async fn sign_in_submit(
         .await;
         match outcome {
             Ok(signed) => visit.signed_in(&signed),
-            Err(SignInError::Internal(cause)) => visit.trouble(&cause),
+            Err(SignInError::Internal(cause)) => visit.trouble(&*cause),
             Err(e) => {
                 problems.general.push(refusal_text(&visit, &org, &e));
                 let mut page = sign_in_form(&visit, &org, &identifier, &problems);
@@ -114,9 +114,7 @@ pub(crate) async fn welcome_page(visit: Visit) -> Result<Response, Page> {
         };
         let user = match signed_in_user(&visit.services, &domain, &token).await {
             Ok(user) => user,
-            Err(e) if e.class() == RejectionClass::Internal => {
-                return Ok(visit.trouble(&e.to_string()))
-            }
+            Err(e) if e.class() == RejectionClass::Internal => return Ok(visit.trouble(&e)),
             Err(_) => return Ok(visit.redirect(&sign_in_path)),
         };
         let identifier = match (&user.email, &user.uid) {
@@ -147,7 +145,7 @@ pub(crate) async fn sign_out_submit(Form { mut visit, .. }: Form) -> Result<Resp
         let (domain, _) = visit.org().await?;
         if let Some(token) = session_of(&visit) {
             if let Err(e) = sign_out(&visit.services, &domain, &token).await {
-                return Ok(visit.trouble(&e.to_string()));
+                return Ok(visit.trouble(&e));
             }
         }
         let cleared = visit.cookie(SESSION_COOKIE, "", Some(0));

@@ -86,7 +86,7 @@ pub(crate) fn link_refused(visit: &Visit, org: &Org, e: &SignUpError) -> Respons
         SignUpError::Expired => (StatusCode::GONE, "link_expired_title", "link_expired"),
         SignUpError::Revoked => (StatusCode::GONE, "link_revoked_title", "link_revoked"),
         SignUpError::InvalidToken => (StatusCode::NOT_FOUND, "link_invalid_title", "link_invalid"),
-        other => return visit.trouble(&other.to_string()),
+        other => return visit.trouble(other),
     };
     visit.message(
         status,
@@ -217,9 +217,7 @@ pub(crate) async fn code_submit(
         };
         let checked = match check_access_code(&visit.services, &domain, &code, &client).await {
             Ok(checked) => checked,
-            Err(e) if e.class() == RejectionClass::Internal => {
-                return Ok(visit.trouble(&e.to_string()))
-            }
+            Err(e) if e.class() == RejectionClass::Internal => return Ok(visit.trouble(&e)),
             Err(e) => {
                 problems.at("access_code", refusal_text(&visit, &org, &e));
                 return Ok(code_form(&visit, &org, typed, None, &problems));
@@ -245,7 +243,7 @@ pub(crate) async fn code_submit(
         .await
         {
             Ok(signed) => visit.signed_in(&signed),
-            Err(e) if e.class() == RejectionClass::Internal => visit.trouble(&e.to_string()),
+            Err(e) if e.class() == RejectionClass::Internal => visit.trouble(&e),
             Err(e) => {
                 problems.at("password", refusal_text(&visit, &org, &e));
                 code_form(

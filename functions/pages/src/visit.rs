@@ -316,7 +316,7 @@ impl Visit {
         match organisation(&self.services, &domain).await {
             Ok(org) => Ok((domain, org)),
             Err(e) if e.class() == RejectionClass::NotFound => Err(Box::new(not_found())),
-            Err(e) => Err(Box::new(self.trouble(&e.to_string()))),
+            Err(e) => Err(Box::new(self.trouble(&e))),
         }
     }
 
@@ -345,7 +345,7 @@ impl Visit {
         let body = match html {
             Ok(html) => html,
             Err(e) => {
-                tracing::error!(template, cause = %e, "a page did not render");
+                tracing::error!(template, cause = %gatehouse_domain::Chain(&e), "a page did not render");
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
             }
         };
@@ -399,8 +399,8 @@ impl Visit {
     }
 
     /// Our failure, never the visitor's: nothing changed, try again.
-    pub(crate) fn trouble(&self, cause: &str) -> Response {
-        tracing::error!(cause, "a page failed");
+    pub(crate) fn trouble(&self, cause: &(dyn std::error::Error + 'static)) -> Response {
+        tracing::error!(cause = %gatehouse_domain::Chain(cause), "a page failed");
         self.message(
             StatusCode::SERVICE_UNAVAILABLE,
             "Gatehouse",

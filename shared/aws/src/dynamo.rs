@@ -77,12 +77,17 @@ impl DynamoItems {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> ItemError {
-    ItemError::Backend(e.to_string())
+fn backend(e: impl Into<gatehouse_domain::Cause>) -> ItemError {
+    ItemError::Backend(e.into())
 }
 
-fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> ItemError {
-    ItemError::Backend(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+/// The SDK's error kept whole: its sources name the service's reason (the log shows the chain).
+fn sdk_error<E, R>(e: SdkError<E, R>) -> ItemError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    ItemError::Backend(Box::new(e))
 }
 
 /// JSON → DynamoDB attribute value.

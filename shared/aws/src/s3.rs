@@ -39,8 +39,8 @@ impl S3Files {
     }
 }
 
-fn unavailable(e: impl std::fmt::Display) -> FileError {
-    FileError::Unavailable(e.to_string())
+fn unavailable(e: impl Into<gatehouse_domain::Cause>) -> FileError {
+    FileError::Unavailable(e.into())
 }
 
 /// Presigned from `now` (the domain's clock), for `valid_for`.
@@ -107,7 +107,7 @@ impl FileStore for S3Files {
         {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
+            Err(e) => return Err(unavailable(e)),
         };
         let length = out.content_length().and_then(|n| u64::try_from(n).ok());
         if length.is_some_and(|n| n > max_bytes) {
@@ -138,7 +138,7 @@ impl FileStore for S3Files {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(unavailable)?;
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ pub fn tags_of(email: &OutgoingEmail) -> Result<Vec<MessageTag>, MailError> {
             .name(name)
             .value(value)
             .build()
-            .map_err(|e| MailError(e.to_string()))
+            .map_err(|e| MailError(e.into()))
     })
     .collect()
 }
@@ -127,7 +127,7 @@ fn content(data: &str) -> Result<Content, MailError> {
         .data(data)
         .charset("UTF-8")
         .build()
-        .map_err(|e| MailError(e.to_string()))
+        .map_err(|e| MailError(e.into()))
 }
 
 #[async_trait]
@@ -160,7 +160,7 @@ impl Mailer for SesMailer {
             .await
             .map(|_| ())
             // The error names the service's reason; it never carries the message body.
-            .map_err(|e| MailError(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()))
+            .map_err(|e| MailError(e.into()))
     }
 }
 

@@ -39,3 +39,42 @@ pub trait Rejection: std::error::Error {
         }
     }
 }
+
+/// Why something failed on our side or a dependency's, kept whole with its own sources so that
+/// the log shows the chain down to the SDK's error. Clients never see it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error and every source under it, `outer: inner: innermost`, for one log line.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Cause);
+
+    #[test]
+    fn a_chain_shows_every_source_once_in_order() {
+        let io = std::io::Error::other("disk on fire");
+        let inner: Cause = Box::new(crate::ports::StoreError::Unavailable(Box::new(io)));
+        let outer = Outer(inner);
+        assert_eq!(
+            Chain(&outer).to_string(),
+            "outer: storage unavailable: disk on fire"
+        );
+    }
+}

@@ -19,5 +19,5 @@ pub mod throttle;
 pub mod types;
 pub mod usecase;
 
-pub use error::{Rejection, RejectionClass};
+pub use error::{Cause, Chain, Rejection, RejectionClass};
 pub use services::{Config, Services};

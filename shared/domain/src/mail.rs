@@ -99,8 +99,8 @@ pub struct InvitationMail<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("a mail template failed to render: {0}")]
-pub struct RenderError(String);
+#[error("a mail template failed to render")]
+pub struct RenderError(#[source] crate::Cause);
 
 impl RenderError {
     /// An invitation without an email address has no email.
@@ -258,7 +258,7 @@ fn render(name: &str, ctx: &minijinja::Value) -> Result<String, RenderError> {
     templates()
         .get_template(name)
         .and_then(|t| t.render(ctx))
-        .map_err(|e| RenderError(e.to_string()))
+        .map_err(|e| RenderError(e.into()))
 }
 
 #[cfg(test)]

@@ -294,8 +294,8 @@ const STORED_COST_CEILING: u32 = 8;
 const MAX_STORED_LANES: u32 = 16;
 
 #[derive(Debug, Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(String);
+#[error("password hashing failed")]
+pub struct HashingError(#[source] crate::Cause);
 
 impl Default for PasswordHashing {
     fn default() -> Self {
@@ -316,7 +316,8 @@ impl PasswordHashing {
         if m_kib < OWASP_M_KIB || t < OWASP_T || p < OWASP_P {
             return Err(HashingError(format!(
                 "argon2id parameters m={m_kib} t={t} p={p} are below OWASP's m={OWASP_M_KIB} t={OWASP_T} p={OWASP_P}"
-            )));
+            )
+            .into()));
         }
         let params = Params::builder()
             .memory(Memory::kib(u64::from(m_kib)))
@@ -324,7 +325,7 @@ impl PasswordHashing {
             .lanes(p)
             .threads(1)
             .build()
-            .map_err(|e| HashingError(e.to_string()))?;
+            .map_err(|e| HashingError(e.into()))?;
         Ok(Self {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             workers: Arc::new(HashWorkers::new(workers.max(1))),
@@ -347,7 +348,7 @@ impl PasswordHashing {
                 h.hash_encoded(password.expose().as_bytes(), &salt)
             })
             .map(PasswordDigest)
-            .map_err(|e| HashingError(e.to_string()))
+            .map_err(|e| HashingError(e.into()))
     }
 
     /// How many hash buffers this hasher and its clones hold (one per worker that ever ran).
@@ -426,14 +427,14 @@ impl PasswordHashing {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| HashingError(e.to_string()))?;
+            .map_err(|e| HashingError(e.into()))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work(&this)
         })
         .await
-        .map_err(|e| HashingError(e.to_string()))
+        .map_err(|e| HashingError(e.into()))
     }
 
     pub async fn hash(

@@ -19,8 +19,8 @@ use crate::types::{
 /// A store could not answer (network, throttling, corrupt data). Logged, never shown.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    #[error("storage unavailable")]
+    Unavailable(#[source] crate::Cause),
     #[error("the page cursor is not one this store handed out")]
     BadCursor,
 }
@@ -619,8 +619,8 @@ pub struct MailTopic {
 }
 
 #[derive(Debug, Error)]
-#[error("the mail could not be sent: {0}")]
-pub struct MailError(pub String);
+#[error("the mail could not be sent")]
+pub struct MailError(#[source] pub crate::Cause);
 
 #[async_trait]
 pub trait Mailer: Send + Sync {
@@ -635,8 +635,8 @@ pub enum FileError {
     /// The file is bigger than the reader accepts; nothing was read past the limit.
     #[error("the file is larger than {limit} bytes")]
     TooLarge { limit: u64 },
-    #[error("file storage failed: {0}")]
-    Unavailable(String),
+    #[error("file storage failed")]
+    Unavailable(#[source] crate::Cause),
 }
 
 /// Uploaded spreadsheets and the reports and exports made from them: S3 in AWS, a directory

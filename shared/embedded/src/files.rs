@@ -87,7 +87,9 @@ impl LocalFiles {
 
     fn path(&self, key: &str) -> Result<PathBuf, FileError> {
         if !valid_key(key) {
-            return Err(FileError::Unavailable(format!("not a file key: {key:?}")));
+            return Err(FileError::Unavailable(
+                format!("not a file key: {key:?}").into(),
+            ));
         }
         Ok(self.dir.join(key))
     }
@@ -107,7 +109,7 @@ pub fn valid_key(key: &str) -> bool {
 }
 
 fn io(e: std::io::Error) -> FileError {
-    FileError::Unavailable(e.to_string())
+    FileError::Unavailable(e.into())
 }
 
 fn expiry(now: Timestamp, valid_for: Duration) -> i64 {

@@ -17,10 +17,10 @@ pub struct FileOutbox {
 impl FileOutbox {
     pub fn new(dir: &Path, from: &str, print_links: bool) -> Result<Self, MailError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| MailError(format!("cannot create outbox {}: {e}", dir.display())))?;
+            .map_err(failed(format!("cannot create outbox {}", dir.display())))?;
         let from = from
             .parse()
-            .map_err(|e| MailError(format!("the sender address {from:?} is invalid: {e}")))?;
+            .map_err(failed(format!("the sender address {from:?} is invalid")))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             from,
@@ -35,7 +35,7 @@ pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailErr
         .to
         .as_str()
         .parse()
-        .map_err(|e| MailError(format!("recipient not addressable: {e}")))?;
+        .map_err(failed("recipient not addressable".into()))?;
     let message = Message::builder()
         .from(from.clone())
         .to(to)
@@ -44,8 +44,26 @@ pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailErr
             email.text.clone(),
             email.html.clone(),
         ))
-        .map_err(|e| MailError(e.to_string()))?;
+        .map_err(|e| MailError(e.into()))?;
     Ok(message.formatted())
+}
+
+/// What the outbox was doing, with the error that stopped it kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+struct OutboxError {
+    what: String,
+    #[source]
+    source: gatehouse_domain::Cause,
+}
+
+fn failed<E: Into<gatehouse_domain::Cause>>(what: String) -> impl FnOnce(E) -> MailError {
+    move |e| {
+        MailError(Box::new(OutboxError {
+            what,
+            source: e.into(),
+        }))
+    }
 }
 
 #[async_trait]
@@ -58,10 +76,10 @@ impl Mailer for FileOutbox {
         let path = self.dir.join(&name);
         tokio::fs::write(&tmp, &bytes)
             .await
-            .map_err(|e| MailError(format!("cannot write {}: {e}", tmp.display())))?;
+            .map_err(failed(format!("cannot write {}", tmp.display())))?;
         tokio::fs::rename(&tmp, &path)
             .await
-            .map_err(|e| MailError(format!("cannot move {} into place: {e}", path.display())))?;
+            .map_err(failed(format!("cannot move {} into place", path.display())))?;
         if self.print_links {
             println!("✉  to {} — {}", email.to, email.subject);
             if let Some(link) = &email.action_link {

@@ -38,8 +38,8 @@ pub struct EmbeddedItems {
     db: Arc<Database>,
 }
 
-fn backend(e: impl std::fmt::Display) -> ItemError {
-    ItemError::Backend(e.to_string())
+fn backend(e: impl Into<gatehouse_domain::Cause>) -> ItemError {
+    ItemError::Backend(e.into())
 }
 
 /// redb's page cache (its default is 1 GiB, which an export of 100,000 invitations filled to

@@ -82,7 +82,7 @@ pub(crate) async fn replay_retries(
         Ok(body) => body,
         Err(cause) => {
             finish(&services, &keyed, None).await;
-            tracing::error!(%cause, "an answer's body could not be read");
+            tracing::error!(cause = %gatehouse_domain::Chain(&cause), "an answer's body could not be read");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };

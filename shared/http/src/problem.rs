@@ -41,12 +41,12 @@ pub fn status_of(class: RejectionClass) -> StatusCode {
     }
 }
 
-impl<E: Rejection> From<E> for ApiError {
+impl<E: Rejection + 'static> From<E> for ApiError {
     fn from(e: E) -> Self {
         let class = e.class();
         if class == RejectionClass::Internal {
             // The cause goes to the log, never to the client. Causes never hold secrets.
-            tracing::error!(code = e.code(), cause = %e, "request failed");
+            tracing::error!(code = e.code(), cause = %gatehouse_domain::Chain(&e), "request failed");
         }
         let mut problem = ApiError::new(status_of(class), e.code(), e.detail());
         problem.retry_after = e.retry_after();
@@ -83,5 +83,49 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_domain::ports::StoreError;
+    use gatehouse_domain::usecase::invite::InviteError;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects what the log writes.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_internal_failure_logs_its_whole_cause_once_and_shows_the_client_only_the_code() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let sdk = std::io::Error::other(
+            "ThrottlingException: Rate of requests exceeds the allowed throughput",
+        );
+        let failure = InviteError::from(StoreError::Unavailable(Box::new(sdk)));
+        let problem = tracing::subscriber::with_default(subscriber, || ApiError::from(failure));
+
+        let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let chain = "inviting failed: storage unavailable: ThrottlingException: Rate of requests exceeds the allowed throughput";
+        assert_eq!(logged.matches(chain).count(), 1, "{logged}");
+        assert_eq!(problem.code, "internal");
+        assert_eq!(problem.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!problem.detail.contains("Throttling") && !problem.detail.contains("storage"));
     }
 }

@@ -92,7 +92,11 @@ impl Spreadsheets for Sheets {
             .collect())
     }
 
-    fn report(&self, _org_name: &str, lines: &[ReportLine]) -> Result<Vec<u8>, String> {
+    fn report(
+        &self,
+        _org_name: &str,
+        lines: &[ReportLine],
+    ) -> Result<Vec<u8>, gatehouse_domain::Cause> {
         let table: Vec<(u32, Vec<String>)> = lines
             .iter()
             .map(|l| {
@@ -113,7 +117,7 @@ impl Spreadsheets for Sheets {
                 )
             })
             .collect();
-        crate::table("Report", &REPORT_HEADERS, &table).map_err(|e| e.to_string())
+        crate::table("Report", &REPORT_HEADERS, &table).map_err(Into::into)
     }
 }
 
@@ -121,18 +125,16 @@ impl Spreadsheets for Sheets {
 pub struct InvitationsSheet(StreamedTable);
 
 impl InvitationsSheet {
-    pub fn new() -> Result<Self, String> {
-        StreamedTable::new("Invitations", &EXPORT_HEADERS)
-            .map(Self)
-            .map_err(|e| e.to_string())
+    pub fn new() -> Result<Self, crate::SheetError> {
+        StreamedTable::new("Invitations", &EXPORT_HEADERS).map(Self)
     }
 }
 
 impl ExportSheet for InvitationsSheet {
-    fn row(&mut self, cells: &[String; 16]) -> Result<(), String> {
-        self.0.row(cells).map_err(|e| e.to_string())
+    fn row(&mut self, cells: &[String; 16]) -> Result<(), gatehouse_domain::Cause> {
+        self.0.row(cells).map_err(Into::into)
     }
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, String> {
-        self.0.finish().map_err(|e| e.to_string())
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, gatehouse_domain::Cause> {
+        self.0.finish().map_err(Into::into)
     }
 }

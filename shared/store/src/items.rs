@@ -181,8 +181,8 @@ pub enum ItemError {
     /// TransactionConflict); nothing was written and retrying may succeed.
     #[error("a concurrent transaction conflicted")]
     Conflict,
-    #[error("storage backend failed: {0}")]
-    Backend(String),
+    #[error("storage backend failed")]
+    Backend(#[source] gatehouse_domain::Cause),
 }
 
 /// The primitive every storage backend implements.

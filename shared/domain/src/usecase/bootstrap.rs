@@ -34,8 +34,8 @@ pub enum BootstrapOutcome {
 pub enum BootstrapError {
     #[error(transparent)]
     Password(#[from] PasswordError),
-    #[error("bootstrap failed: {0}")]
-    Internal(String),
+    #[error("bootstrap failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl Rejection for BootstrapError {
@@ -87,7 +87,7 @@ async fn org_exists(services: &Services, domain: &OrgDomain) -> Result<bool, Boo
         .store
         .org(domain)
         .await
-        .map_err(|e| BootstrapError::Internal(e.to_string()))?
+        .map_err(|e| BootstrapError::Internal(e.into()))?
         .is_some())
 }
 
@@ -102,7 +102,7 @@ async fn create(
     let everyone = Group {
         id: services.random.group_id(),
         name: GroupName::parse(DEFAULT_GROUP_NAME)
-            .map_err(|e| BootstrapError::Internal(e.to_string()))?,
+            .map_err(|e| BootstrapError::Internal(e.into()))?,
         created_at: now,
         admins: Vec::new(),
         version: 0,
@@ -120,7 +120,7 @@ async fn create(
         .passwords
         .hash(password, services.random.clone())
         .await
-        .map_err(|e| BootstrapError::Internal(e.to_string()))?;
+        .map_err(|e| BootstrapError::Internal(e.into()))?;
     let admin = User {
         id: services.random.user_id(),
         org: request.domain,
@@ -141,7 +141,7 @@ async fn create(
             admin: Box::new(admin),
         }),
         Err(WriteError::AlreadyExists) => Ok(BootstrapOutcome::AlreadyExists),
-        Err(e) => Err(BootstrapError::Internal(e.to_string())),
+        Err(e) => Err(BootstrapError::Internal(e.into())),
     }
 }
 
@@ -184,8 +184,8 @@ pub enum SetPasswordLinkError {
     UserNotFound(OrgDomain),
     #[error("a link is valid for an hour to a week")]
     Validity,
-    #[error("failed: {0}")]
-    Internal(String),
+    #[error("failed")]
+    Internal(#[source] crate::Cause),
 }
 
 /// Creates the organisation with its first admin, whose password nobody knows: the answer holds
@@ -198,7 +198,7 @@ pub async fn create_org_with_link(
     valid_for: Duration,
 ) -> Result<CreatedOrg, SetPasswordLinkError> {
     check_validity(valid_for)?;
-    let internal = |e: BootstrapError| SetPasswordLinkError::Internal(e.to_string());
+    let internal = |e: BootstrapError| SetPasswordLinkError::Internal(e.into());
     if org_exists(services, &request.domain)
         .await
         .map_err(internal)?
@@ -232,7 +232,7 @@ pub async fn set_password_link(
     valid_for: Duration,
 ) -> Result<SetPasswordLink, SetPasswordLinkError> {
     check_validity(valid_for)?;
-    let internal = |e: crate::ports::StoreError| SetPasswordLinkError::Internal(e.to_string());
+    let internal = |e: crate::ports::StoreError| SetPasswordLinkError::Internal(e.into());
     if services
         .store
         .org(domain)
@@ -267,7 +267,7 @@ async fn save_link(
 ) -> Result<SetPasswordLink, SetPasswordLinkError> {
     let (token, reset) = crate::usecase::password::issue_reset(services, domain, user, valid_for)
         .await
-        .map_err(|e| SetPasswordLinkError::Internal(e.to_string()))?;
+        .map_err(|e| SetPasswordLinkError::Internal(e.into()))?;
     Ok(SetPasswordLink {
         link: reset_link(services, domain, &token),
         expires_at: reset.expires_at,

@@ -45,7 +45,7 @@ pub trait Spreadsheets: Send + Sync {
     /// The data rows of a file, or why the file as a whole is refused.
     fn read(&self, bytes: &[u8]) -> Result<Vec<ImportRow>, FileRefusal>;
     /// The report of an import: one line per row, in the file's order.
-    fn report(&self, org_name: &str, lines: &[ReportLine]) -> Result<Vec<u8>, String>;
+    fn report(&self, org_name: &str, lines: &[ReportLine]) -> Result<Vec<u8>, crate::Cause>;
 }
 
 /// Why a whole file is refused (nothing is created from it).
@@ -107,28 +107,28 @@ pub enum RunError {
     /// Another worker took the import over meanwhile; this one stopped.
     #[error("the import was taken over by another worker")]
     TakenOver,
-    #[error("storage failed: {0}")]
-    Store(String),
-    #[error("file storage failed: {0}")]
-    Files(String),
+    #[error("storage failed")]
+    Store(#[source] crate::Cause),
+    #[error("file storage failed")]
+    Files(#[source] crate::Cause),
 }
 
 impl From<StoreError> for RunError {
     fn from(e: StoreError) -> Self {
-        Self::Store(e.to_string())
+        Self::Store(e.into())
     }
 }
 
 impl From<FileError> for RunError {
     fn from(e: FileError) -> Self {
-        Self::Files(e.to_string())
+        Self::Files(e.into())
     }
 }
 
 fn write_failed(e: WriteError) -> RunError {
     match e {
         WriteError::Stale => RunError::TakenOver,
-        e => RunError::Store(e.to_string()),
+        e => RunError::Store(e.into()),
     }
 }
 
@@ -305,7 +305,7 @@ async fn take(
         Ok(()) => Ok(Taken::Now(next)),
         // Another delivery took it first.
         Err(WriteError::Stale) => Err(RunError::Busy),
-        Err(e) => Err(RunError::Store(e.to_string())),
+        Err(e) => Err(RunError::Store(e.into())),
     }
 }
 
@@ -478,7 +478,7 @@ impl Run<'_> {
                     state.to_mail = Some((renewed, token));
                 }
                 Err(WriteError::Stale) => self.invited(state, &invitation, None),
-                Err(e) => return Err(RunError::Store(e.to_string())),
+                Err(e) => return Err(RunError::Store(e.into())),
             }
         }
         Ok(())
@@ -581,7 +581,7 @@ impl Run<'_> {
                         "this person was invited or registered meanwhile",
                     ),
                     Err(e) => {
-                        tracing::warn!(import = %self.import.id, row = state.line.row, cause = %e, "an import row was not saved");
+                        tracing::warn!(import = %self.import.id, row = state.line.row, cause = %crate::Chain(&e), "an import row was not saved");
                         skip(
                             &mut state.line,
                             "not_saved",
@@ -624,7 +624,7 @@ impl Run<'_> {
                     .map(|i| {
                         let (invitation, token) = states[*i].to_mail.as_ref()?;
                         invite::email_of(services, &self.org, invitation, token, false)
-                    .map_err(|e| tracing::error!(cause = %e, "an invitation email did not render"))
+                    .map_err(|e| tracing::error!(cause = %crate::Chain(&e), "an invitation email did not render"))
                     .ok()
                     })
                     .collect();
@@ -818,7 +818,7 @@ async fn send_all(
             let _permit = gate.acquire_owned().await;
             let sent = mailer.send(&mail).await;
             if let Err(e) = &sent {
-                tracing::warn!(cause = %e, "an import's invitation email was not sent; left queued");
+                tracing::warn!(cause = %crate::Chain(e), "an import's invitation email was not sent; left queued");
             }
             (i, sent.is_ok())
         });

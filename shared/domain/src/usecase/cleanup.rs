@@ -120,7 +120,7 @@ async fn settle(
             }
             Ok(Handled::Gone) => {}
             Err(e) => {
-                tracing::warn!(invitation = %invitation.id, cause = %e, "cleanup of an invitation failed; it stays due");
+                tracing::warn!(invitation = %invitation.id, cause = %crate::Chain(&e), "cleanup of an invitation failed; it stays due");
                 failed = true;
             }
         }
@@ -174,7 +174,7 @@ async fn handle(
                     }
                 }
             }
-            Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+            Err(e) => return Err(StoreError::Unavailable(e.into())),
         }
     }
     Ok(Handled::Untouched(invitation))
@@ -240,8 +240,12 @@ async fn step(
     }
     store.update_invitation(&next, invitation).await?;
     let sent = match invite::email_of(services, org, &next, &token, reminder) {
-        Ok(mail) => services.mailer.send(&mail).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(mail) => services
+            .mailer
+            .send(&mail)
+            .await
+            .map_err(crate::Cause::from),
+        Err(e) => Err(e.into()),
     };
     let mut after = next.clone();
     after.version = next.version + 1;
@@ -255,7 +259,7 @@ async fn step(
             report.retried += 1;
         }
         Err(cause) => {
-            tracing::warn!(invitation = %invitation.id, %cause, reminder, "a cleanup email was not sent");
+            tracing::warn!(invitation = %invitation.id, cause = %crate::Chain(&*cause), reminder, "a cleanup email was not sent");
             if reminder {
                 after.record(EventKind::DeliveryFailed, services.clock.now(), None);
             } else {
@@ -270,7 +274,7 @@ async fn step(
     match recorded {
         Ok(()) => Ok(Some(after)),
         Err(e) => {
-            tracing::warn!(invitation = %invitation.id, cause = %e, "the outcome of a cleanup email was not recorded");
+            tracing::warn!(invitation = %invitation.id, cause = %crate::Chain(&e), "the outcome of a cleanup email was not recorded");
             Ok(Some(next))
         }
     }

@@ -45,9 +45,9 @@ pub const EXPORT_HEADERS: [&str; 16] = [
 /// Writes an export as rows come: the spreadsheet library, outside the domain.
 pub trait ExportSheet: Send {
     /// One invitation's cells, in [`EXPORT_HEADERS`] order.
-    fn row(&mut self, cells: &[String; 16]) -> Result<(), String>;
+    fn row(&mut self, cells: &[String; 16]) -> Result<(), crate::Cause>;
     /// The finished file.
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, String>;
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, crate::Cause>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,19 +58,19 @@ pub enum ExportError {
     Auth(#[from] AuthError),
     #[error("only admins export invitations")]
     Forbidden,
-    #[error("exporting failed: {0}")]
-    Internal(String),
+    #[error("exporting failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for ExportError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
 impl From<FileError> for ExportError {
     fn from(e: FileError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 

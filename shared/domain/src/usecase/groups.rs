@@ -30,13 +30,13 @@ pub enum GroupsError {
         "only members can administer a group (admins already may do everything; guests may not)"
     )]
     AdminMustBeMember,
-    #[error("storage failed: {0}")]
-    Internal(String),
+    #[error("storage failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for GroupsError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -45,7 +45,7 @@ impl From<WriteError> for GroupsError {
         match e {
             WriteError::AlreadyExists => Self::NameTaken,
             WriteError::LookalikeTaken => Self::NameConfusable(String::new()),
-            e => Self::Internal(e.to_string()),
+            e => Self::Internal(e.into()),
         }
     }
 }

@@ -131,7 +131,7 @@ pub(crate) async fn admit_as_read(
             Ok(()) => return Ok(charged),
             Err(WriteError::Stale) => continue,
             Err(WriteError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(StoreError::Unavailable(e.to_string()).into()),
+            Err(e) => return Err(StoreError::Unavailable(e.into()).into()),
         }
     }
     // Heavy contention on a counter past its allowance: refuse rather than let attempts through
@@ -194,7 +194,7 @@ pub(crate) async fn refund_all(services: &Services, counters: &[Counter], charge
 /// Forgets a counter after a success. A failure only leaves the counter as charged.
 pub(crate) async fn clear(services: &Services, counter: &Counter) {
     if let Err(e) = services.store.clear_attempts(&counter.key).await {
-        tracing::warn!(cause = %e, "a failure counter was not cleared after a success");
+        tracing::warn!(cause = %crate::Chain(&e), "a failure counter was not cleared after a success");
     }
 }
 
@@ -208,7 +208,9 @@ pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Att
         match services.store.record_attempts(&[change]).await {
             // Stale: the counter has no failure left to take back (it was cleared meanwhile).
             Ok(()) | Err(WriteError::Stale) => {}
-            Err(e) => tracing::warn!(cause = %e, "a failure counter was not refunded"),
+            Err(e) => {
+                tracing::warn!(cause = %crate::Chain(&e), "a failure counter was not refunded")
+            }
         }
         return;
     }
@@ -224,7 +226,7 @@ pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Att
             {
                 Ok(mut r) => r.pop().flatten(),
                 Err(e) => {
-                    tracing::warn!(cause = %e, "a failure counter was not refunded");
+                    tracing::warn!(cause = %crate::Chain(&e), "a failure counter was not refunded");
                     return;
                 }
             },
@@ -243,7 +245,7 @@ pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Att
             Ok(()) => return,
             Err(WriteError::Stale) => continue,
             Err(e) => {
-                tracing::warn!(cause = %e, "a failure counter was not refunded");
+                tracing::warn!(cause = %crate::Chain(&e), "a failure counter was not refunded");
                 return;
             }
         }

@@ -162,7 +162,7 @@ pub async fn finish(services: &Services, request: &KeyedRequest, success: Option
         None => store.release_request(&request.record_key).await,
     };
     if let Err(cause) = outcome {
-        tracing::warn!(%cause, "idempotency record not updated; the key stays claimed until its claim lapses");
+        tracing::warn!(cause = %crate::Chain(&cause), "idempotency record not updated; the key stays claimed until its claim lapses");
     }
 }
 

@@ -57,13 +57,13 @@ pub enum ImportsError {
     BadCursor,
     #[error("at most {} imports a day that send invitations (dry runs do not count); try again in {} seconds", crate::usecase::quota::IMPORTS_PER_DAY, .0.as_secs())]
     TooManyImports(std::time::Duration),
-    #[error("storage failed: {0}")]
-    Internal(String),
+    #[error("storage failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<FileError> for ImportsError {
     fn from(e: FileError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -71,7 +71,7 @@ impl From<StoreError> for ImportsError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::BadCursor => Self::BadCursor,
-            e => Self::Internal(e.to_string()),
+            e => Self::Internal(e.into()),
         }
     }
 }
@@ -177,7 +177,7 @@ pub async fn request_import(
             Ok(()) => {}
             Err(WriteError::Stale) => return Err(ImportsError::TooManyImports(wait)),
             Err(WriteError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(ImportsError::Internal(e.to_string())),
+            Err(e) => return Err(ImportsError::Internal(e.into())),
         }
     }
     let import = Import {
@@ -201,7 +201,7 @@ pub async fn request_import(
     match services.store.create_import(&import).await {
         Ok(()) => Ok(UploadTicket { import, upload_url }),
         Err(WriteError::Store(e)) => Err(e.into()),
-        Err(e) => Err(ImportsError::Internal(e.to_string())),
+        Err(e) => Err(ImportsError::Internal(e.into())),
     }
 }
 

@@ -46,13 +46,13 @@ pub enum LinkError {
     InvalidMaxUses,
     #[error("the invitation link changed meanwhile; try again")]
     Changed,
-    #[error("storage failed: {0}")]
-    Internal(String),
+    #[error("storage failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for LinkError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -188,7 +188,7 @@ pub async fn activate_link(
                 });
             }
             Err(WriteError::Stale) => continue,
-            Err(e) => return Err(LinkError::Internal(e.to_string())),
+            Err(e) => return Err(LinkError::Internal(e.into())),
         }
     }
     Err(LinkError::Changed)
@@ -241,7 +241,7 @@ pub async fn deactivate_link(
                 return Ok(view(services, off));
             }
             Err(WriteError::Stale) => continue,
-            Err(e) => return Err(LinkError::Internal(e.to_string())),
+            Err(e) => return Err(LinkError::Internal(e.into())),
         }
     }
     Err(LinkError::Changed)
@@ -276,13 +276,13 @@ pub enum RegistrationError {
     /// The link changed while registering (retried inside; never answered).
     #[error("the invitation link changed meanwhile")]
     LinkChanged,
-    #[error("registering failed: {0}")]
-    Internal(String),
+    #[error("registering failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for RegistrationError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -290,7 +290,7 @@ impl From<AdmitError> for RegistrationError {
     fn from(e: AdmitError) -> Self {
         match e {
             AdmitError::Refused(r) => Self::TooManyRegistrations(r),
-            AdmitError::Store(e) => Self::Internal(e.to_string()),
+            AdmitError::Store(e) => Self::Internal(e.into()),
         }
     }
 }
@@ -503,7 +503,7 @@ async fn register(
             return Ok(());
         }
         Err(WriteError::Stale) if link.is_some() => return Err(RegistrationError::LinkChanged),
-        Err(e) => return Err(RegistrationError::Internal(e.to_string())),
+        Err(e) => return Err(RegistrationError::Internal(e.into())),
     }
     invite::deliver(services, org, invitation, &confirmation).await;
     Ok(())

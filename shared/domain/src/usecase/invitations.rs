@@ -38,15 +38,15 @@ pub enum InvitationsError {
     AlreadyAccepted,
     #[error("the invitation changed meanwhile; try again")]
     Changed,
-    #[error("listing failed: {0}")]
-    Internal(String),
+    #[error("listing failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for InvitationsError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::BadCursor => Self::BadCursor,
-            e => Self::Internal(e.to_string()),
+            e => Self::Internal(e.into()),
         }
     }
 }
@@ -199,7 +199,7 @@ pub async fn revoke_invitation(
                 return Ok(revoked);
             }
             Err(WriteError::Stale) => continue,
-            Err(e) => return Err(InvitationsError::Internal(e.to_string())),
+            Err(e) => return Err(InvitationsError::Internal(e.into())),
         }
     }
     Err(InvitationsError::Changed)

@@ -59,13 +59,13 @@ pub enum InviteError {
     WithoutEmailDisabled,
     #[error("too many invitations: at most the organisation's invitations_per_hour from one inviter and invitations_per_address_per_day to one address; try again in {} seconds", .0.as_secs())]
     TooManyInvitations(std::time::Duration),
-    #[error("inviting failed: {0}")]
-    Internal(String),
+    #[error("inviting failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for InviteError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -238,7 +238,7 @@ pub async fn invite(
         Err(WriteError::QuotaSpent(i)) => {
             return Err(InviteError::TooManyInvitations(quota.wait(i)))
         }
-        Err(e) => return Err(InviteError::Internal(e.to_string())),
+        Err(e) => return Err(InviteError::Internal(e.into())),
     }
     services
         .metrics
@@ -429,7 +429,7 @@ pub async fn resend_invitation(
         Err(WriteError::EmailTaken) => return Err(InviteError::EmailTaken.into()),
         Err(WriteError::UidTaken) => return Err(InviteError::UidTaken.into()),
         Err(WriteError::Stale) => return Err(ResendError::Changed),
-        Err(e) => return Err(InviteError::Internal(e.to_string()).into()),
+        Err(e) => return Err(InviteError::Internal(e.into()).into()),
     }
     let invitation = match &link_token {
         Some(t) => deliver(services, &org, renewed, t).await,
@@ -464,11 +464,11 @@ pub(crate) async fn deliver(
         return invitation;
     }
     let sent = match email_of(services, org, &invitation, link_token, false) {
-        Ok(m) => services.mailer.send(&m).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(m) => services.mailer.send(&m).await.map_err(crate::Cause::from),
+        Err(e) => Err(e.into()),
     };
     if let Err(cause) = sent {
-        tracing::warn!(invitation = %invitation.id, org = %invitation.org, %cause, "invitation email not sent; left queued for retry");
+        tracing::warn!(invitation = %invitation.id, org = %invitation.org, cause = %crate::Chain(&*cause), "invitation email not sent; left queued for retry");
         return invitation;
     }
     let read = invitation.clone();
@@ -483,7 +483,7 @@ pub(crate) async fn deliver(
             invitation
         }
         Err(e) => {
-            tracing::warn!(invitation = %invitation.id, cause = %e, "invitation email sent but not recorded as sent");
+            tracing::warn!(invitation = %invitation.id, cause = %crate::Chain(&e), "invitation email sent but not recorded as sent");
             read
         }
     }

@@ -113,7 +113,7 @@ pub async fn record_mail_feedback(
             }
             Err(WriteError::Stale) => continue,
             Err(WriteError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(StoreError::Unavailable(e.to_string()).into()),
+            Err(e) => return Err(StoreError::Unavailable(e.into()).into()),
         }
     }
     Err(FeedbackError::Contended)

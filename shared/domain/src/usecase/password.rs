@@ -60,13 +60,13 @@ pub enum PasswordChangeError {
     TooManyAttempts(crate::throttle::Refusal),
     #[error("the account changed meanwhile; try again")]
     Changed,
-    #[error("changing the password failed: {0}")]
-    Internal(String),
+    #[error("changing the password failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for PasswordChangeError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -74,7 +74,7 @@ impl From<AdmitError> for PasswordChangeError {
     fn from(e: AdmitError) -> Self {
         match e {
             AdmitError::Refused(r) => Self::TooManyAttempts(r),
-            AdmitError::Store(e) => Self::Internal(e.to_string()),
+            AdmitError::Store(e) => Self::Internal(e.into()),
         }
     }
 }
@@ -180,7 +180,7 @@ pub async fn request_password_reset(
     };
     let (token, reset) = issue_reset(services, org_domain, &user, RESET_TTL)
         .await
-        .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+        .map_err(|e| PasswordChangeError::Internal(e.into()))?;
     let mail = PasswordResetMail {
         to: email,
         org: org.name(),
@@ -190,10 +190,10 @@ pub async fn request_password_reset(
         language: language.unwrap_or(org.settings.language),
     }
     .render()
-    .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+    .map_err(|e| PasswordChangeError::Internal(e.into()))?;
     if let Err(e) = services.mailer.send(&mail).await {
         // The user may ask again; nothing else depends on this mail.
-        tracing::warn!(org = %org_domain, cause = %e, "password reset mail not sent");
+        tracing::warn!(org = %org_domain, cause = %crate::Chain(&e), "password reset mail not sent");
     }
     Ok(())
 }
@@ -232,13 +232,13 @@ async fn store_new_password(
         .passwords
         .hash(password, services.random.clone())
         .await
-        .map_err(|e| PasswordChangeError::Internal(e.to_string()))?;
+        .map_err(|e| PasswordChangeError::Internal(e.into()))?;
     user.password_epoch += 1;
     match services.store.change_password(&user, reset).await {
         Ok(()) => {}
         Err(WriteError::Stale) if reset.is_some() => return Err(PasswordChangeError::InvalidToken),
         Err(WriteError::Stale) => return Err(PasswordChangeError::Changed),
-        Err(e) => return Err(PasswordChangeError::Internal(e.to_string())),
+        Err(e) => return Err(PasswordChangeError::Internal(e.into())),
     }
     services
         .store

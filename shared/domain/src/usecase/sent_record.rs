@@ -21,7 +21,7 @@ where
     for _ in 1..TRIES {
         match write().await {
             Err(WriteError::Store(e)) => {
-                tracing::info!(cause = %e, "the record of a sent email was not written; trying again");
+                tracing::info!(cause = %crate::Chain(&e), "the record of a sent email was not written; trying again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }

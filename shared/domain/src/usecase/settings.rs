@@ -56,13 +56,13 @@ pub enum SettingsError {
     TooManyTrustedNetworks,
     #[error("the settings changed meanwhile; read them again")]
     Conflict,
-    #[error("settings failed: {0}")]
-    Internal(String),
+    #[error("settings failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for SettingsError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -254,7 +254,7 @@ pub async fn update_settings(
         match services.store.update_org(&current).await {
             Ok(()) => return Ok(current.settings),
             Err(WriteError::Stale) => continue,
-            Err(e) => return Err(SettingsError::Internal(e.to_string())),
+            Err(e) => return Err(SettingsError::Internal(e.into())),
         }
     }
     Err(SettingsError::Conflict)

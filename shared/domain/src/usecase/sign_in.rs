@@ -29,13 +29,13 @@ pub enum SignInError {
     WithoutEmailDisabled,
     #[error("{0}")]
     TooManyAttempts(Refusal),
-    #[error("sign-in failed: {0}")]
-    Internal(String),
+    #[error("sign-in failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for SignInError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -43,7 +43,7 @@ impl From<AdmitError> for SignInError {
     fn from(e: AdmitError) -> Self {
         match e {
             AdmitError::Refused(r) => Self::TooManyAttempts(r),
-            AdmitError::Store(e) => Self::Internal(e.to_string()),
+            AdmitError::Store(e) => Self::Internal(e.into()),
         }
     }
 }
@@ -240,7 +240,7 @@ async fn attempt(
         }
         other => other,
     };
-    opened.map_err(|e| SignInError::Internal(e.to_string()))?;
+    opened.map_err(|e| SignInError::Internal(e.into()))?;
     if let (None, Some(counter), Some(charge)) = (&quick, client_counter, client_charge) {
         refund(services, counter, charge).await;
     }
@@ -267,7 +267,9 @@ async fn rehash(services: &Services, user: &mut crate::model::User, password: Pa
             upgraded.version += 1;
             *user = upgraded;
         }
-        Err(e) => tracing::info!(user = %user.id, cause = %e, "password rehash deferred"),
+        Err(e) => {
+            tracing::info!(user = %user.id, cause = %crate::Chain(&e), "password rehash deferred")
+        }
     }
 }
 

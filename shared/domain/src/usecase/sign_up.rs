@@ -63,22 +63,22 @@ pub enum SignUpError {
     UidTaken,
     #[error("{0}")]
     TooManyAttempts(Refusal),
-    #[error("sign-up failed: {0}")]
-    Internal(String),
+    #[error("sign-up failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<AdmitError> for SignUpError {
     fn from(e: AdmitError) -> Self {
         match e {
             AdmitError::Refused(r) => Self::TooManyAttempts(r),
-            AdmitError::Store(e) => Self::Internal(e.to_string()),
+            AdmitError::Store(e) => Self::Internal(e.into()),
         }
     }
 }
 
 impl From<StoreError> for SignUpError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -330,7 +330,7 @@ async fn accept(
         .passwords
         .hash(password, services.random.clone())
         .await
-        .map_err(|e| SignUpError::Internal(e.to_string()))?;
+        .map_err(|e| SignUpError::Internal(e.into()))?;
     let user_id = services.random.user_id();
     let mut invitation = invitation;
     // A change of the invitation meanwhile that leaves it pending with the same credential (the
@@ -396,7 +396,7 @@ async fn accept(
             }
             Err(WriteError::EmailTaken) => return Err(SignUpError::EmailTaken),
             Err(WriteError::UidTaken) => return Err(SignUpError::UidTaken),
-            Err(e) => return Err(SignUpError::Internal(e.to_string())),
+            Err(e) => return Err(SignUpError::Internal(e.into())),
         }
     }
     Err(SignUpError::InvalidAccessCode)

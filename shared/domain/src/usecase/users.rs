@@ -22,15 +22,15 @@ pub enum UsersError {
     Forbidden,
     #[error("the cursor is not one this list handed out")]
     BadCursor,
-    #[error("listing failed: {0}")]
-    Internal(String),
+    #[error("listing failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for UsersError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::BadCursor => Self::BadCursor,
-            e => Self::Internal(e.to_string()),
+            e => Self::Internal(e.into()),
         }
     }
 }
@@ -95,13 +95,13 @@ pub enum NameChangeError {
     NotFound,
     #[error("the user changed meanwhile; try again")]
     Changed,
-    #[error("changing the name failed: {0}")]
-    Internal(String),
+    #[error("changing the name failed")]
+    Internal(#[source] crate::Cause),
 }
 
 impl From<StoreError> for NameChangeError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
@@ -158,7 +158,7 @@ pub async fn change_names(
                 return Ok(user);
             }
             Err(WriteError::Stale) => continue,
-            Err(e) => return Err(NameChangeError::Internal(e.to_string())),
+            Err(e) => return Err(NameChangeError::Internal(e.into())),
         }
     }
     Err(NameChangeError::Changed)

@@ -149,7 +149,7 @@ impl LookupStore for Records {
                     .and_then(|i| i.attrs.get("owner_id").cloned())
                     .map(serde_json::from_value)
                     .transpose()
-                    .map_err(|e| StoreError::Unavailable(format!("corrupt group name: {e}")))?,
+                    .map_err(super::corrupt("group name"))?,
             );
         }
         for _ in &lookup.claims {

@@ -215,7 +215,7 @@ impl Records {
 }
 
 fn unavailable(e: ItemError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::Unavailable(e.into())
 }
 
 fn write_error(e: ItemError) -> WriteError {
@@ -234,8 +234,21 @@ fn encode<T: Serialize>(record: &T) -> Attrs {
 }
 
 fn decode<T: DeserializeOwned>(attrs: Attrs) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(attrs))
-        .map_err(|e| StoreError::Unavailable(format!("corrupt record: {e}")))
+    serde_json::from_value(Value::Object(attrs)).map_err(corrupt("record"))
+}
+
+/// An item that does not read as the record it should be.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt {what}")]
+struct Corrupt {
+    what: &'static str,
+    #[source]
+    source: serde_json::Error,
+}
+
+/// Maps a decoding failure of `what` to an unavailable store, keeping the decoder's error.
+fn corrupt(what: &'static str) -> impl Fn(serde_json::Error) -> StoreError {
+    move |source| StoreError::Unavailable(Box::new(Corrupt { what, source }))
 }
 
 fn put(key: Key, attrs: Attrs, condition: Option<Condition>) -> Write {

@@ -35,14 +35,14 @@ impl ScheduleStore for Records {
             }
             let org: OrgDomain =
                 serde_json::from_value(item.attrs.get("org").cloned().unwrap_or(Value::Null))
-                    .map_err(|e| StoreError::Unavailable(format!("corrupt due entry: {e}")))?;
+                    .map_err(super::corrupt("due entry"))?;
             let ids: Vec<InvitationId> = serde_json::from_value(
                 item.attrs
                     .get("invitations")
                     .cloned()
                     .unwrap_or(Value::Null),
             )
-            .map_err(|e| StoreError::Unavailable(format!("corrupt due entry: {e}")))?;
+            .map_err(super::corrupt("due entry"))?;
             pointers.push((item.key.sk, org, ids));
         }
         let keys: Vec<Key> = pointers
