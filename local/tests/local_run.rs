@@ -605,3 +605,108 @@ fn a_thousand_half_sent_requests_hold_nobody_back() {
     });
     server.stop();
 }
+
+/// The data folder of the release before redb 5 (redb 2's file format, tuples in its encoding):
+/// made with that release's `gatehouse-local` (commit 85b14a1) by the README's walkthrough — the
+/// admin made a group Design, invited Alice into it and Bob as a guest; Alice signed up. It opens
+/// after the upgrade with everything in it, is copied into the current format once (the old file
+/// kept beside it) and takes new writes.
+#[test]
+fn a_data_folder_from_the_release_before_redb_5_opens_with_everything_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let packed = std::fs::read("tests/fixtures/store-before-redb5.redb.gz").unwrap();
+    let mut file = Vec::new();
+    flate2::read::GzDecoder::new(packed.as_slice())
+        .read_to_end(&mut file)
+        .unwrap();
+    std::fs::write(dir.path().join("gatehouse.redb"), &file).unwrap();
+    // The access-code key the fixture's run was given.
+    let env = [(
+        "GATEHOUSE_ACCESS_CODE_KEY",
+        "fixture-key-fixture-key-fixture-key-0123",
+    )];
+
+    let server = Server::start_with(dir.path(), &env);
+    assert!(
+        !server.banner.iter().any(|l| l.contains("Bootstrapped")),
+        "the organisation was found, not made again: {:?}",
+        server.banner
+    );
+    // The old file is kept beside the new one (redb 2 marks a file it opened, so not byte for byte).
+    let kept = dir.path().join("gatehouse.redb.redb2");
+    let kept_len = std::fs::metadata(&kept)
+        .expect("the old file is kept")
+        .len();
+    assert!(kept_len >= file.len() as u64 / 2, "kept: {kept_len} bytes");
+
+    let sign_in = |server: &Server, who: &str, password: &str| {
+        let (status, session) = server.request(
+            "POST",
+            "/v1/orgs/demo/sign-in",
+            None,
+            Some(json!({"identifier": who, "password": password})),
+        );
+        assert_eq!(status, 200, "{who}: {session}");
+        session
+    };
+    let alice = sign_in(&server, "alice@example.com", "through the looking glass");
+    assert_eq!(alice["user"]["first_name"], "Alice");
+    let admin = sign_in(&server, "admin@example.com", "gwzu9uhjeccb8xy8j7k3");
+    let admin = admin["token"].as_str().unwrap().to_string();
+
+    let (status, groups) = server.request("GET", "/v1/orgs/demo/groups", Some(&admin), None);
+    assert_eq!(status, 200);
+    let names: Vec<&str> = groups["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Design"), "{groups}");
+    // Bob's pending invitation is found through the status index.
+    let (status, pending) = server.request(
+        "GET",
+        "/v1/orgs/demo/invitations?status=pending",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200);
+    let emails: Vec<&str> = pending["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["email"].as_str())
+        .collect();
+    assert_eq!(emails, ["bob@partner.org"], "{pending}");
+    // Taken emails are still taken (the claims came across), and new writes land.
+    let invite = |server: &Server, email: &str| {
+        server.request(
+            "POST",
+            "/v1/orgs/demo/invitations",
+            Some(&admin),
+            Some(json!({"email": email, "role": "member", "first_name": "C", "last_name": "D", "groups": []})),
+        )
+    };
+    let (status, problem) = invite(&server, "bob@partner.org");
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("email_taken"))
+    );
+    let (status, carol) = invite(&server, "carol@example.com");
+    assert_eq!(status, 201, "{carol}");
+    server.stop();
+
+    // Opened again: the current file, not copied a second time.
+    let server = Server::start_with(dir.path(), &env);
+    sign_in(&server, "alice@example.com", "through the looking glass");
+    assert!(
+        !dir.path().join("gatehouse.redb.redb2.redb2").exists()
+            && !dir.path().join("gatehouse.redb.migrating").exists(),
+        "copied once"
+    );
+    let (status, problem) = invite(&server, "carol@example.com");
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("email_taken"))
+    );
+}

@@ -3,6 +3,7 @@
 //! reports in a directory behind signed URLs of the local server.
 
 mod files;
+pub mod migrate;
 mod outbox;
 mod store;
 

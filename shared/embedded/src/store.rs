@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
@@ -10,11 +10,12 @@ use gatehouse_store::{
 };
 
 /// Items keyed by (partition key, sort key); values are the attributes as JSON.
-const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
+pub(crate) const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
 
 /// A secondary index: (index partition, the item's sort key, the item's partition key), kept in
 /// the same write transaction as the items.
-type IndexTable = TableDefinition<'static, (&'static str, &'static str, &'static str), ()>;
+pub(crate) type IndexTable =
+    TableDefinition<'static, (&'static str, &'static str, &'static str), ()>;
 const GSI1: IndexTable = TableDefinition::new("gsi1");
 const GSI2: IndexTable = TableDefinition::new("gsi2");
 
@@ -38,7 +39,7 @@ pub struct EmbeddedItems {
     db: Arc<Database>,
 }
 
-fn backend(e: impl Into<gatehouse_domain::Cause>) -> ItemError {
+pub(crate) fn backend(e: impl Into<gatehouse_domain::Cause>) -> ItemError {
     ItemError::Backend(e.into())
 }
 
@@ -47,15 +48,21 @@ fn backend(e: impl Into<gatehouse_domain::Cause>) -> ItemError {
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 impl EmbeddedItems {
-    /// Opens the store at `path`, creating it (and its folder) if needed.
+    /// Opens the store at `path`, creating it (and its folder) if needed. A file written before
+    /// redb 3 is copied into the current format first (see `migrate`).
     pub fn open(path: &Path) -> Result<Self, ItemError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(backend)?;
         }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(backend)?;
+        let open = || Database::builder().set_cache_size(CACHE_BYTES).create(path);
+        let db = match open() {
+            Err(redb::DatabaseError::UpgradeRequired(_)) => {
+                crate::migrate::from_redb2(path)?;
+                open()
+            }
+            opened => opened,
+        }
+        .map_err(backend)?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;
         for index in Index::ALL {
@@ -86,9 +93,7 @@ impl EmbeddedItems {
                 (Some(after), true) => Bound::Excluded((ipk, after.as_str(), "")),
                 _ => Bound::Excluded((next_pk.as_str(), "", "")),
             };
-            let range = entries
-                .range::<(&str, &str, &str)>((lower, upper))
-                .map_err(backend)?;
+            let range = entries.range((lower, upper)).map_err(backend)?;
             let entries: Box<dyn Iterator<Item = _>> = if q.descending {
                 Box::new(range.rev())
             } else {
@@ -196,9 +201,7 @@ impl ItemStore for EmbeddedItems {
                 (Some(after), true) => Bound::Excluded((q.pk.as_str(), after.as_str())),
                 _ => Bound::Excluded((next_pk.as_str(), "")),
             };
-            let range = table
-                .range::<(&str, &str)>((lower, upper))
-                .map_err(backend)?;
+            let range = table.range((lower, upper)).map_err(backend)?;
             let limit = q.limit.max(1);
             let mut items = Vec::new();
             let mut more = false;
