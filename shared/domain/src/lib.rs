@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod oidc;
 pub mod password;
 pub mod permissions;
 pub mod ports;

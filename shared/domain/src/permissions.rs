@@ -45,6 +45,8 @@ pub enum Action<'a> {
     SeeInvitations,
     /// List users, rename others, set passwords of users without email.
     ManageUsers,
+    /// Register, change and remove the applications people sign in to (OpenID Connect clients).
+    ManageClients,
 }
 
 /// Why not: each with a stable code a front end can act on.
@@ -113,7 +115,8 @@ pub fn decide(who: Standing<'_>, settings: &Settings, action: Action<'_>) -> Res
         | Action::ManageLink
         | Action::ManageGroups
         | Action::SeeInvitations
-        | Action::ManageUsers => Err(Refusal::AdminsOnly),
+        | Action::ManageUsers
+        | Action::ManageClients => Err(Refusal::AdminsOnly),
     }
 }
 
@@ -221,6 +224,7 @@ mod tests {
             ("manage groups", Action::ManageGroups),
             ("see invitations", Action::SeeInvitations),
             ("manage users", Action::ManageUsers),
+            ("manage clients", Action::ManageClients),
         ];
         let administers_a = [a.clone()];
         let roles: [(&str, Standing); 4] = [
@@ -259,7 +263,7 @@ mod tests {
         const ADM: &str = "forbidden";
         // Per action, per role (admin, group admin, member, guest), per setting
         // (off/off, members on, group admins on, both on).
-        let expected: [(&str, [[&str; 4]; 4]); 18] = [
+        let expected: [(&str, [[&str; 4]; 4]); 19] = [
             (
                 "invite member",
                 [
@@ -334,6 +338,7 @@ mod tests {
             ("manage groups", admins_only()),
             ("see invitations", admins_only()),
             ("manage users", admins_only()),
+            ("manage clients", admins_only()),
         ];
         fn admins_only() -> [[&'static str; 4]; 4] {
             [[OK; 4], [ADM; 4], [ADM; 4], [ADM; 4]]
@@ -362,7 +367,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 18 * 4 * 4);
+        assert_eq!(checked, 19 * 4 * 4);
     }
 
     #[test]

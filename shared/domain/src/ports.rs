@@ -566,6 +566,8 @@ pub trait ScheduleStore: Send + Sync {
     async fn remove_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
 }
 
+pub use crate::oidc::ports::ClientStore;
+
 /// Everything Gatehouse keeps.
 pub trait Store:
     OrgStore
@@ -579,6 +581,7 @@ pub trait Store:
     + ImportStore
     + LinkStore
     + ScheduleStore
+    + ClientStore
 {
 }
 impl<
@@ -592,7 +595,8 @@ impl<
             + LookupStore
             + ImportStore
             + LinkStore
-            + ScheduleStore,
+            + ScheduleStore
+            + ClientStore,
     > Store for T
 {
 }

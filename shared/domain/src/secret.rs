@@ -38,6 +38,12 @@ impl dyn Randomness {
         crate::types::GroupId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
 
+    pub fn client_id(&self) -> crate::types::ClientId {
+        let mut bytes = [0u8; 16];
+        self.fill(&mut bytes);
+        crate::types::ClientId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
     /// A time-ordered id (UUIDv7) so that ids sort by creation.
     pub fn import_id(&self, now: Timestamp) -> crate::types::ImportId {
         let mut bytes = [0u8; 10];

@@ -9,6 +9,7 @@
 
 pub mod access_codes;
 pub mod accounts;
+pub mod clients;
 pub mod due;
 mod fixtures;
 pub mod groups;
@@ -23,6 +24,7 @@ pub mod throttle;
 
 pub use access_codes::*;
 pub use accounts::*;
+pub use clients::*;
 pub use due::*;
 pub use groups::*;
 pub use idempotency::*;
@@ -97,7 +99,9 @@ macro_rules! conformance_suite {
             a_lookup_finds_claims_group_names_and_imports,
             the_due_index_follows_each_change_of_an_invitation,
             an_imports_invitations_share_one_due_pointer,
-            removing_an_expired_invitation_frees_its_email
+            removing_an_expired_invitation_frees_its_email,
+            clients_are_created_once_and_found_only_in_their_org,
+            a_client_changes_and_goes_only_from_the_version_read
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

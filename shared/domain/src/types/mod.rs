@@ -91,7 +91,7 @@ mod email;
 mod names;
 
 pub use email::{EmailAddress, EmailDomain};
-pub use names::{GroupName, OrgName, PersonName, PersonalMessage};
+pub use names::{ClientName, GroupName, OrgName, PersonName, PersonalMessage};
 
 /// A network an organisation trusts for sign-in (its office's NAT, say), as a CIDR
 /// (`203.0.113.0/24`, `2001:db8:1::/48`). At most a /8 of IPv4 or a /32 of IPv6: trusting
@@ -388,6 +388,13 @@ id_type!(
     GroupId,
     "invalid_group_id",
     "a group id"
+);
+id_type!(
+    /// An application's id (OpenID Connect `client_id`), public: it is in every authorization
+    /// request.
+    ClientId,
+    "invalid_client_id",
+    "a client id"
 );
 
 #[cfg(test)]

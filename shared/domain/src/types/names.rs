@@ -161,3 +161,16 @@ impl PersonalMessage {
         clean_text(raw, Self::MAX_CHARS, "invalid_message", "the message", true).map(Self)
     }
 }
+
+/// The name of an application that signs people in through Gatehouse ("Acme web"), shown on the
+/// sign-in page and in the console: 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientName(String);
+string_newtype!(ClientName);
+
+impl ClientName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        clean_name(raw, 100, "invalid_client_name", "an application's name").map(Self)
+    }
+}

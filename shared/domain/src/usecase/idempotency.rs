@@ -26,6 +26,11 @@ pub struct KeyedRequest {
     record_key: String,
     /// A hash of the method, the path and the body (JSON compared by meaning, not spelling).
     fingerprint: String,
+    /// Seals the kept answer: derived from the caller's token and the key like `record_key` but
+    /// from another text, so that the store (which holds `record_key`) cannot derive it. A kept
+    /// answer may hold what is shown once (a client secret, an access code): only a retry by
+    /// the same caller with the same key can read it.
+    answer_key: [u8; 32],
 }
 
 impl KeyedRequest {
@@ -54,9 +59,13 @@ impl KeyedRequest {
                 fingerprint.update(body);
             }
         }
+        let answer_key =
+            Sha256::digest(format!("answer\n{}\n{}", caller.expose(), key.as_str()).as_bytes())
+                .into();
         Self {
             record_key,
             fingerprint: hex::encode(fingerprint.finalize()),
+            answer_key,
         }
     }
 }
@@ -98,8 +107,11 @@ pub enum IdempotencyError {
     KeyReused,
     #[error("a request with this Idempotency-Key is still running; try again in a moment")]
     Running,
-    #[error("idempotency records unavailable: {0}")]
+    #[error("idempotency records unavailable")]
     Store(#[from] StoreError),
+    /// The kept answer does not open with this request's key (it cannot be this caller's).
+    #[error("the kept answer could not be read")]
+    Unreadable,
 }
 
 impl Rejection for IdempotencyError {
@@ -107,14 +119,14 @@ impl Rejection for IdempotencyError {
         match self {
             Self::KeyReused => "idempotency_key_reused",
             Self::Running => "idempotency_key_in_use",
-            Self::Store(_) => "internal",
+            Self::Store(_) | Self::Unreadable => "internal",
         }
     }
     fn class(&self) -> RejectionClass {
         match self {
             Self::KeyReused => RejectionClass::Invalid,
             Self::Running => RejectionClass::Conflict,
-            Self::Store(_) => RejectionClass::Internal,
+            Self::Store(_) | Self::Unreadable => RejectionClass::Internal,
         }
     }
     fn retry_after(&self) -> Option<Duration> {
@@ -143,8 +155,39 @@ pub async fn begin(services: &Services, request: &KeyedRequest) -> Result<Begun,
             Err(IdempotencyError::KeyReused)
         }
         RequestClaim::Running { .. } => Err(IdempotencyError::Running),
-        RequestClaim::Answered { answer, .. } => Ok(Begun::Replay(answer)),
+        RequestClaim::Answered { mut answer, .. } => {
+            answer.body = open(request, &answer.body)?;
+            Ok(Begun::Replay(answer))
+        }
     }
+}
+
+/// Marks a sealed body (answers kept before sealing are plain JSON, which never starts so).
+const SEALED: &[u8] = b"sealed1:";
+
+fn seal(request: &KeyedRequest, random: &dyn crate::secret::Randomness, body: &[u8]) -> Vec<u8> {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let cipher = aes_gcm::Aes256Gcm::new(&request.answer_key.into());
+    let mut nonce = [0u8; 12];
+    random.fill(&mut nonce);
+    let sealed = cipher
+        .encrypt(aes_gcm::Nonce::from_slice(&nonce), body)
+        .expect("AES-GCM seals any answer under 64 GiB");
+    [SEALED, &nonce, &sealed].concat()
+}
+
+fn open(request: &KeyedRequest, kept: &[u8]) -> Result<Vec<u8>, IdempotencyError> {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let Some(sealed) = kept.strip_prefix(SEALED) else {
+        return Ok(kept.to_vec());
+    };
+    if sealed.len() < 12 {
+        return Err(IdempotencyError::Unreadable);
+    }
+    let (nonce, ciphertext) = sealed.split_at(12);
+    aes_gcm::Aes256Gcm::new(&request.answer_key.into())
+        .decrypt(aes_gcm::Nonce::from_slice(nonce), ciphertext)
+        .map_err(|_| IdempotencyError::Unreadable)
 }
 
 /// Ends a request that [`begin`] let run: a success (`Some`) is kept for its retries; anything
@@ -155,8 +198,17 @@ pub async fn finish(services: &Services, request: &KeyedRequest, success: Option
     let outcome = match success {
         Some(answer) => {
             let forget_at = services.clock.now().plus(KEPT_FOR);
+            let sealed = StoredAnswer {
+                body: seal(request, services.random.as_ref(), &answer.body),
+                ..answer.clone()
+            };
             store
-                .save_answer(&request.record_key, &request.fingerprint, answer, forget_at)
+                .save_answer(
+                    &request.record_key,
+                    &request.fingerprint,
+                    &sealed,
+                    forget_at,
+                )
                 .await
         }
         None => store.release_request(&request.record_key).await,
@@ -221,5 +273,38 @@ mod tests {
         let b = KeyedRequest::new(&token(), &key, "POST", "/p", b"{}");
         assert_ne!(a.record_key, b.record_key);
         assert_eq!(a.fingerprint, b.fingerprint);
+    }
+
+    #[test]
+    fn a_kept_answer_is_sealed_for_its_caller_and_key_alone() {
+        let caller = token();
+        let key = IdempotencyKey::parse("k1").unwrap();
+        let request = KeyedRequest::new(&caller, &key, "POST", "/p", b"{}");
+        let answer = br#"{"client_secret":"s3cr3t-shown-once"}"#;
+        let kept = seal(&request, &OsRandomness, answer);
+        assert!(
+            !kept.windows(8).any(|w| w == b"s3cr3t-s"),
+            "not kept in the clear"
+        );
+        assert_eq!(open(&request, &kept).unwrap(), answer);
+        // Another caller with the same key, or the same caller with another key, cannot read it.
+        let other_caller = KeyedRequest::new(&token(), &key, "POST", "/p", b"{}");
+        let other_key = KeyedRequest::new(
+            &caller,
+            &IdempotencyKey::parse("k2").unwrap(),
+            "POST",
+            "/p",
+            b"{}",
+        );
+        assert!(matches!(
+            open(&other_caller, &kept),
+            Err(IdempotencyError::Unreadable)
+        ));
+        assert!(matches!(
+            open(&other_key, &kept),
+            Err(IdempotencyError::Unreadable)
+        ));
+        // Answers kept before sealing replay as they were.
+        assert_eq!(open(&request, b"{\"id\":1}").unwrap(), b"{\"id\":1}");
     }
 }

@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod bulk_import;
 pub mod cleanup;
+pub mod clients;
 pub mod export;
 pub mod groups;
 pub(crate) mod guard;

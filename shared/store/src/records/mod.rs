@@ -16,21 +16,24 @@ use gatehouse_domain::model::{
     Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org, OrgEntry,
     PasswordReset, Session, User,
 };
+use gatehouse_domain::oidc::Client;
 use gatehouse_domain::ports::{
-    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, DeliveryChange,
-    DueEntry, Found, GroupStore, ImportProgress, ImportStore, InvitationQuery, InvitationStore,
-    LinkStore, Lookup, LookupStore, OrgStore, Page, PageRequest, RequestClaim, RequestStore,
-    ScheduleStore, SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
+    Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, ClientStore, Credential,
+    DeliveryChange, DueEntry, Found, GroupStore, ImportProgress, ImportStore, InvitationQuery,
+    InvitationStore, LinkStore, Lookup, LookupStore, OrgStore, Page, PageRequest, RequestClaim,
+    RequestStore, ScheduleStore, SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{
-    EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain, Uid, UserId,
+    ClientId, EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain,
+    Uid, UserId,
 };
 
 use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
 
 mod attempts;
+mod clients;
 mod groups;
 mod imports;
 mod invitations;
@@ -45,6 +48,8 @@ mod users;
 
 #[allow(unused_imports)]
 use attempts::*;
+#[allow(unused_imports)]
+use clients::*;
 #[allow(unused_imports)]
 use groups::*;
 #[allow(unused_imports)]
@@ -168,6 +173,13 @@ pub mod keys {
             DUE_PK,
             format!("{:012}#{org}#{name}", due.unix_seconds().max(0)),
         )
+    }
+    /// An application registered for OpenID Connect sign-in.
+    pub fn client(org: &OrgDomain, id: &ClientId) -> Key {
+        Key::new(clients_pk(org), id.as_str())
+    }
+    pub fn clients_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#CLIENTS")
     }
     /// `record_key` is already a hash of the caller and their key.
     pub fn request(record_key: &str) -> Key {
