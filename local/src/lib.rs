@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_settings::routes())
         .merge(gatehouse_password_reset::routes())
         .merge(gatehouse_users::routes())
+        .merge(gatehouse_oidc::routes())
         .merge(gatehouse_imports::routes())
         .merge(gatehouse_export::routes())
         .merge(gatehouse_openapi::routes())

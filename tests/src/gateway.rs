@@ -15,6 +15,7 @@ pub struct Gateway {
     settings: Router,
     passwords: Router,
     users: Router,
+    oidc: Router,
     imports: Router,
     export: Router,
     pages: Router,
@@ -73,6 +74,7 @@ impl Gateway {
             settings: gatehouse_http::app(gatehouse_settings::routes(), services.clone()),
             passwords: gatehouse_http::app(gatehouse_password_reset::routes(), services.clone()),
             users: gatehouse_http::app(gatehouse_users::routes(), services.clone()),
+            oidc: gatehouse_http::app(gatehouse_oidc::routes(), services.clone()),
             imports: gatehouse_http::app(gatehouse_imports::routes(), services.clone()),
             export: gatehouse_http::app(gatehouse_export::routes(), services.clone()),
             pages: gatehouse_http::app(gatehouse_pages::routes(), services),
@@ -88,7 +90,8 @@ impl Gateway {
         let resource = path.trim_start_matches('/').split('/').nth(3).unwrap_or("");
         match resource {
             "sign-up" => &self.sign_up,
-            "sign-in" => &self.sign_in,
+            "sign-in" | "session" => &self.sign_in,
+            "clients" => &self.oidc,
             "groups" => &self.groups,
             "settings" | "invitation-link" => &self.settings,
             "password-reset" => &self.passwords,

@@ -1,25 +1,30 @@
-//! `sign-in`: `POST /v1/orgs/{org}/sign-in` with an identifier and a password.
+//! `sign-in`: `POST /v1/orgs/{org}/sign-in` with an identifier and a password; `GET
+//! /v1/orgs/{org}/session` says who the bearer is, `DELETE` signs them out.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use gatehouse_domain::usecase::session::{current_session, end_current_session};
 use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Client, FieldErrors, JsonBody, ProblemView, SessionView,
+    org_domain, ApiError, AppState, Bearer, Client, FieldErrors, JsonBody, ProblemView,
+    SessionView, UserView,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/orgs/{org}/sign-in", post(sign_in_handler))
+    Router::new()
+        .route("/v1/orgs/{org}/sign-in", post(sign_in_handler))
+        .route("/v1/orgs/{org}/session", get(who).delete(sign_out))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(sign_in_handler),
-    components(schemas(SignInBody, SessionView, ProblemView))
+    paths(sign_in_handler, who, sign_out),
+    components(schemas(SignInBody, SessionView, CurrentSessionView, ProblemView))
 )]
 pub struct Api;
 
@@ -78,4 +83,65 @@ async fn sign_in_handler(
         [(header::CACHE_CONTROL, "no-store")],
         Json(SessionView::from(&signed_in)),
     ))
+}
+
+/// The bearer's session: who they are and when the token stops working.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentSessionView {
+    user: UserView,
+    expires_at: String,
+}
+
+/// Who am I: the account the bearer token belongs to, and when it expires.
+#[utoipa::path(
+    get,
+    operation_id = "current_session",
+    path = "/v1/orgs/{org}/session",
+    params(("org" = String, Path, description = "organisation domain")),
+    responses(
+        (status = 200, body = CurrentSessionView),
+        (status = 401, description = "`unauthenticated` (no token, or one unknown, expired or signed out)", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "accounts"
+)]
+async fn who(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let session = current_session(&services, &org, bearer.token()).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(CurrentSessionView {
+            user: UserView::from(&session.user),
+            expires_at: session.expires_at.to_rfc3339(),
+        }),
+    ))
+}
+
+/// Sign out: the bearer token is refused from now on.
+#[utoipa::path(
+    delete,
+    operation_id = "sign_out",
+    path = "/v1/orgs/{org}/session",
+    params(("org" = String, Path, description = "organisation domain")),
+    responses(
+        (status = 204, description = "signed out"),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "accounts"
+)]
+async fn sign_out(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    end_current_session(&services, &org, bearer.token()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

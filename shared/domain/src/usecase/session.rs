@@ -14,6 +14,8 @@ pub struct Actor {
     pub org: OrgDomain,
     pub user_id: UserId,
     pub role: Role,
+    /// When the session this caller came with ends.
+    pub session_expires_at: Timestamp,
 }
 
 impl Actor {
@@ -83,7 +85,78 @@ pub(crate) fn actor_of(
         org: session.org,
         user_id: session.user_id,
         role: session.role,
+        session_expires_at: session.expires_at,
     })
+}
+
+/// The bearer's session, as a client asks "who am I?".
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub user: User,
+    pub expires_at: Timestamp,
+}
+
+/// Who the bearer is and until when, read with their organisation and account in one round trip.
+pub async fn current_session(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<CurrentSession, SessionError> {
+    let caller = crate::usecase::caller_in::<SessionError>(
+        services,
+        org,
+        token,
+        crate::usecase::Along {
+            user: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(CurrentSession {
+        // A session whose account is gone is no session.
+        user: caller.user.ok_or(AuthError::Unauthenticated)?,
+        expires_at: caller.actor.session_expires_at,
+    })
+}
+
+/// Signs the bearer out: their token is refused from then on.
+pub async fn end_current_session(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+) -> Result<(), SessionError> {
+    crate::usecase::caller_in::<SessionError>(services, org, token, Default::default()).await?;
+    let token = token.ok_or(AuthError::Unauthenticated)?;
+    services
+        .store
+        .end_session(org, &token.user_id, &token.secret.hash())
+        .await
+        .map_err(AuthError::from)?;
+    Ok(())
+}
+
+/// Why "who am I?" or "sign me out" was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Org(#[from] crate::usecase::OrgLookupError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+impl Rejection for SessionError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Org(e) => e.code(),
+            Self::Auth(e) => e.code(),
+        }
+    }
+    fn class(&self) -> RejectionClass {
+        match self {
+            Self::Org(e) => e.class(),
+            Self::Auth(e) => e.class(),
+        }
+    }
 }
 
 /// A new session for `user`, and the token that opens it.

@@ -1,0 +1,52 @@
+//! `oidc`: the applications people sign in to through Gatehouse. `/v1/orgs/{org}/clients`
+//! registers (`POST`) and lists (`GET`) them, `/clients/{client_id}` reads, changes (`PATCH`) and
+//! removes (`DELETE`) one, `/clients/{client_id}/secret` (`POST`) rotates a confidential one's
+//! secret. Admins only.
+
+mod clients;
+
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_http::{AppState, ProblemView};
+use utoipa::OpenApi;
+
+pub use clients::{ClientList, ClientView, NewClientBody, RegisteredClientView};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/orgs/{org}/clients",
+            get(clients::list).post(clients::register),
+        )
+        .route(
+            "/v1/orgs/{org}/clients/{client_id}",
+            get(clients::read)
+                .patch(clients::change)
+                .delete(clients::remove),
+        )
+        .route(
+            "/v1/orgs/{org}/clients/{client_id}/secret",
+            post(clients::rotate_secret),
+        )
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        clients::list,
+        clients::register,
+        clients::read,
+        clients::change,
+        clients::remove,
+        clients::rotate_secret
+    ),
+    components(schemas(
+        clients::NewClientBody,
+        clients::ClientPatch,
+        clients::ClientView,
+        clients::RegisteredClientView,
+        clients::ClientList,
+        ProblemView
+    ))
+)]
+pub struct Api;

@@ -1,0 +1,406 @@
+//! The applications people sign in to (OpenID Connect clients), registered by admins through
+//! the API, and the session API bearer-token clients ask "who am I?" and sign out with. On both
+//! backends.
+
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    an_admin_registers_reads_changes_rotates_and_removes_an_application,
+    bad_registrations_are_refused_and_change_nothing,
+    only_admins_of_the_organisation_see_its_applications,
+    a_retried_registration_makes_one_application_and_answers_its_secret_again,
+    a_bearer_learns_who_they_are_and_signs_out,
+);
+
+const CLIENTS: &str = "/v1/orgs/demo/clients";
+
+fn web_app() -> Value {
+    json!({
+        "name": "Acme web",
+        "type": "confidential",
+        "redirect_uris": ["https://app.acme.test/callback", "http://localhost:5173/callback"],
+        "post_logout_redirect_uris": ["https://app.acme.test/"],
+        "initiate_login_uri": "https://app.acme.test/login"
+    })
+}
+
+async fn clients(b: &Bundle, token: &str) -> Vec<Value> {
+    let list = b.gateway.get(CLIENTS, Some(token)).await;
+    assert_eq!(list.status, 200, "{list:?}");
+    list.json["items"].as_array().expect("items").clone()
+}
+
+async fn an_admin_registers_reads_changes_rotates_and_removes_an_application(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let made = b
+        .gateway
+        .post(CLIENTS, Some(&b.admin_token), web_app())
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    assert_eq!(made.header("cache-control"), Some("no-store"));
+    let id = made.json["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_string();
+    let secret = made.json["client_secret"]
+        .as_str()
+        .expect("a secret")
+        .to_string();
+    assert!(secret.len() >= 43, "256 random bits");
+    assert_eq!(made.json["type"], "confidential");
+    assert_eq!(
+        made.json["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    assert_eq!(
+        made.json["redirect_uris"],
+        json!([
+            "https://app.acme.test/callback",
+            "http://localhost:5173/callback"
+        ])
+    );
+
+    // Listed and read without the secret.
+    let listed = clients(&b, &b.admin_token).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["client_id"], id.as_str());
+    let path = format!("{CLIENTS}/{id}");
+    let read = b.gateway.get(&path, Some(&b.admin_token)).await;
+    assert_eq!(read.status, 200);
+    for view in [&listed[0], &read.json] {
+        assert!(view.get("client_secret").is_none(), "{view}");
+        assert!(!view.to_string().contains(&secret));
+    }
+
+    // Changed: a name, the redirect URIs, the initiate-login URI removed.
+    let changed = b
+        .gateway
+        .send(
+            "PATCH",
+            &path,
+            Some(&b.admin_token),
+            Some(
+                json!({"name": "Acme", "redirect_uris": ["https://app.acme.test/cb"], "initiate_login_uri": null})
+                    .to_string(),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(changed.json["name"], "Acme");
+    assert_eq!(
+        changed.json["redirect_uris"],
+        json!(["https://app.acme.test/cb"])
+    );
+    assert_eq!(changed.json["initiate_login_uri"], Value::Null);
+    assert_eq!(
+        changed.json["post_logout_redirect_uris"],
+        json!(["https://app.acme.test/"]),
+        "what the change did not name stays"
+    );
+
+    // A new secret, shown once; the old one is no longer the client's.
+    let rotated = b
+        .gateway
+        .post(&format!("{path}/secret"), Some(&b.admin_token), json!({}))
+        .await;
+    assert_eq!(rotated.status, 200, "{rotated:?}");
+    let new_secret = rotated.json["client_secret"].as_str().expect("new secret");
+    assert_ne!(new_secret, secret);
+    let stored = stored_client(&b, &id).await;
+    assert!(stored.secret_matches(new_secret));
+    assert!(!stored.secret_matches(&secret));
+
+    // A public client has no secret to rotate.
+    let public = b
+        .gateway
+        .post(
+            CLIENTS,
+            Some(&b.admin_token),
+            json!({"name": "Acme mobile", "type": "public", "redirect_uris": ["https://app.acme.test/mobile"]}),
+        )
+        .await;
+    assert_eq!(public.status, 201, "{public:?}");
+    assert_eq!(public.json["client_secret"], Value::Null);
+    assert_eq!(public.json["token_endpoint_auth_method"], "none");
+    let public_id = public.json["client_id"].as_str().unwrap();
+    b.gateway
+        .post(
+            &format!("{CLIENTS}/{public_id}/secret"),
+            Some(&b.admin_token),
+            json!({}),
+        )
+        .await
+        .assert_problem(422, "client_has_no_secret");
+
+    let removed = b
+        .gateway
+        .send("DELETE", &path, Some(&b.admin_token), None)
+        .await;
+    assert_eq!(removed.status, 204, "{removed:?}");
+    b.gateway
+        .get(&path, Some(&b.admin_token))
+        .await
+        .assert_problem(404, "client_not_found");
+    b.gateway
+        .send("DELETE", &path, Some(&b.admin_token), None)
+        .await
+        .assert_problem(404, "client_not_found");
+    assert_eq!(clients(&b, &b.admin_token).await.len(), 1);
+}
+
+async fn stored_client(b: &Bundle, id: &str) -> gatehouse_domain::oidc::Client {
+    use gatehouse_domain::ports::ClientStore;
+    use gatehouse_domain::types::ClientId;
+    b.services
+        .store
+        .client(&b.org, &ClientId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .expect("stored")
+}
+
+async fn bad_registrations_are_refused_and_change_nothing(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let with = |change: Value| {
+        let mut body = web_app();
+        for (k, v) in change.as_object().unwrap() {
+            if v.is_null() {
+                body.as_object_mut().unwrap().remove(k);
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        body
+    };
+    for (body, code) in [
+        (
+            with(json!({"redirect_uris": ["http://app.acme.test/cb"]})),
+            "invalid_redirect_uri",
+        ),
+        (
+            with(json!({"redirect_uris": ["https://*.acme.test/cb"]})),
+            "invalid_redirect_uri",
+        ),
+        (
+            with(json!({"redirect_uris": ["https://app.acme.test/cb#x"]})),
+            "invalid_redirect_uri",
+        ),
+        (
+            with(json!({"redirect_uris": ["javascript:alert(1)"]})),
+            "invalid_redirect_uri",
+        ),
+        (with(json!({"redirect_uris": []})), "redirect_uri_required"),
+        (with(json!({"redirect_uris": null})), "missing_field"),
+        (
+            with(json!({"post_logout_redirect_uris": ["https://evil.test/x#y"]})),
+            "invalid_redirect_uri",
+        ),
+        (
+            with(json!({"initiate_login_uri": "http://localhost/login"})),
+            "invalid_initiate_login_uri",
+        ),
+        (with(json!({"type": "implicit"})), "invalid_client_type"),
+        (with(json!({"name": ""})), "invalid_client_name"),
+        (
+            with(json!({"name": "Acme\u{202E}gnp"})),
+            "invalid_client_name",
+        ),
+        (
+            with(
+                json!({"redirect_uris": (0..11).map(|i| format!("https://app.acme.test/{i}")).collect::<Vec<_>>()}),
+            ),
+            "too_many_redirect_uris",
+        ),
+    ] {
+        let reply = b
+            .gateway
+            .post(CLIENTS, Some(&b.admin_token), body.clone())
+            .await;
+        assert_eq!(reply.code(), code, "{body} -> {reply:?}");
+        assert_eq!(reply.status, 422, "{body} -> {reply:?}");
+    }
+    let unknown = b
+        .gateway
+        .post(
+            CLIENTS,
+            Some(&b.admin_token),
+            with(json!({"grant_types": ["implicit"]})),
+        )
+        .await;
+    assert_eq!(
+        unknown.status, 422,
+        "unknown fields are refused: {unknown:?}"
+    );
+    assert!(
+        clients(&b, &b.admin_token).await.is_empty(),
+        "nothing was registered"
+    );
+
+    // A change that would break the client changes nothing either.
+    let made = b
+        .gateway
+        .post(CLIENTS, Some(&b.admin_token), web_app())
+        .await;
+    let path = format!("{CLIENTS}/{}", made.json["client_id"].as_str().unwrap());
+    for (change, code) in [
+        (json!({"redirect_uris": []}), "redirect_uri_required"),
+        (
+            json!({"redirect_uris": ["https://ok.test/cb", "ftp://x.test/"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"initiate_login_uri": "http://127.0.0.1/login"}),
+            "invalid_initiate_login_uri",
+        ),
+    ] {
+        let reply = b
+            .gateway
+            .send(
+                "PATCH",
+                &path,
+                Some(&b.admin_token),
+                Some(change.to_string()),
+            )
+            .await;
+        reply.assert_problem(422, code);
+    }
+    let read = b.gateway.get(&path, Some(&b.admin_token)).await;
+    assert_eq!(read.json["redirect_uris"], web_app()["redirect_uris"]);
+    assert_eq!(
+        read.json["initiate_login_uri"],
+        web_app()["initiate_login_uri"]
+    );
+}
+
+async fn only_admins_of_the_organisation_see_its_applications(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let made = b
+        .gateway
+        .post(CLIENTS, Some(&b.admin_token), web_app())
+        .await;
+    let path = format!("{CLIENTS}/{}", made.json["client_id"].as_str().unwrap());
+
+    // A member.
+    let email = b.email("mia");
+    b.invite(&email, "member", &[]).await;
+    let token = b.sign_up_token(&email).await;
+    let member = b.sign_up(&token, "a member's own passphrase").await;
+    let member = member.json["token"].as_str().expect("token").to_string();
+    for reply in [
+        b.gateway.get(CLIENTS, Some(&member)).await,
+        b.gateway.get(&path, Some(&member)).await,
+        b.gateway.post(CLIENTS, Some(&member), web_app()).await,
+        b.gateway.send("DELETE", &path, Some(&member), None).await,
+    ] {
+        reply.assert_problem(403, "forbidden");
+    }
+    // Nobody.
+    for reply in [
+        b.gateway.get(CLIENTS, None).await,
+        b.gateway.post(CLIENTS, None, web_app()).await,
+        b.gateway.get(&path, Some("not-a-token")).await,
+    ] {
+        reply.assert_problem(401, "unauthenticated");
+    }
+    // Another organisation's admin: no such application there, and none to see here.
+    let other = b.other_org_admin().await;
+    let elsewhere = path.replace("/demo/", "/other/");
+    b.gateway
+        .get(&elsewhere, Some(&other))
+        .await
+        .assert_problem(404, "client_not_found");
+    b.gateway
+        .send("DELETE", &elsewhere, Some(&other), None)
+        .await
+        .assert_problem(404, "client_not_found");
+    b.gateway
+        .get(CLIENTS, Some(&other))
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_eq!(clients(&b, &b.admin_token).await.len(), 1, "still there");
+}
+
+async fn keyed(b: &Bundle, key: &str) -> Reply {
+    b.gateway
+        .raw(
+            "POST",
+            CLIENTS,
+            vec![
+                ("content-type".into(), "application/json".into()),
+                ("authorization".into(), format!("Bearer {}", b.admin_token)),
+                ("idempotency-key".into(), key.into()),
+            ],
+            Some(web_app().to_string()),
+        )
+        .await
+}
+
+async fn a_retried_registration_makes_one_application_and_answers_its_secret_again(
+    backend: Backend,
+) {
+    let b = Bundle::start(backend).await;
+    let first = keyed(&b, "register-web").await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let again = keyed(&b, "register-web").await;
+    assert_eq!(again.status, 201, "{again:?}");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json, first.json, "the same client and secret");
+    assert_eq!(clients(&b, &b.admin_token).await.len(), 1);
+    let secret = first.json["client_secret"].as_str().unwrap();
+    assert!(stored_client(&b, first.json["client_id"].as_str().unwrap())
+        .await
+        .secret_matches(secret));
+}
+
+async fn a_bearer_learns_who_they_are_and_signs_out(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let me = b
+        .gateway
+        .get("/v1/orgs/demo/session", Some(&b.admin_token))
+        .await;
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.json["user"]["email"], b.admin_email.as_str());
+    assert_eq!(me.json["user"]["role"], "admin");
+    assert!(me.json["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    assert!(me.json.get("token").is_none(), "the token is not echoed");
+
+    // Another organisation's session is none here.
+    let other = b.other_org_admin().await;
+    b.gateway
+        .get("/v1/orgs/demo/session", Some(&other))
+        .await
+        .assert_problem(401, "unauthenticated");
+
+    let out = b
+        .gateway
+        .send(
+            "DELETE",
+            "/v1/orgs/demo/session",
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, 204, "{out:?}");
+    for reply in [
+        b.gateway
+            .get("/v1/orgs/demo/session", Some(&b.admin_token))
+            .await,
+        b.gateway.get(CLIENTS, Some(&b.admin_token)).await,
+        b.gateway
+            .send(
+                "DELETE",
+                "/v1/orgs/demo/session",
+                Some(&b.admin_token),
+                None,
+            )
+            .await,
+        b.gateway.get("/v1/orgs/demo/session", None).await,
+    ] {
+        reply.assert_problem(401, "unauthenticated");
+    }
+    // The other organisation's admin is still signed in there.
+    let theirs = b.gateway.get("/v1/orgs/other/session", Some(&other)).await;
+    assert_eq!(theirs.status, 200, "{theirs:?}");
+}
