@@ -150,7 +150,6 @@ async fn an_admin_registers_reads_changes_rotates_and_removes_an_application(bac
 }
 
 async fn stored_client(b: &Bundle, id: &str) -> gatehouse_domain::oidc::Client {
-    use gatehouse_domain::ports::ClientStore;
     use gatehouse_domain::types::ClientId;
     b.services
         .store
