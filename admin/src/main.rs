@@ -29,6 +29,12 @@ commands:
       first link).
   list-orgs
       every organisation, in domain order.
+  rotate-signing-key
+      the OpenID Connect signing keys: the first key (which signs at once) when there is
+      none, else a new key published now that signs an hour later (every function and every
+      relying party's cached JWKS has it by then); keys whose tokens can no longer be alive
+      are dropped. The secret GATEHOUSE_SIGNING_KEYS_SECRET (the stack's SigningKeysArn), or
+      with --embedded the local run's GATEHOUSE_DATA_DIR/signing-keys.json.
   check
       after a deploy: the table, the files bucket, the access-code secret, the SES identity
       and sending quota, the cleanup's schedule and the public URL, each said ok or what is
@@ -60,6 +66,7 @@ enum Command {
     },
     ListOrgs,
     Check,
+    RotateSigningKey,
     Help,
 }
 
@@ -115,6 +122,7 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
         },
         ["list-orgs"] => Command::ListOrgs,
         ["check"] => Command::Check,
+        ["rotate-signing-key"] => Command::RotateSigningKey,
         [] => Command::Help,
         other => return Err(format!("unknown command {:?}", other.join(" "))),
     };
@@ -150,6 +158,7 @@ async fn run(embedded: bool, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Help => print!("{USAGE}"),
         Command::Check => return Ok(run_check().await),
+        Command::RotateSigningKey => rotate_signing_key(embedded).await?,
         Command::CreateOrg {
             domain,
             email,
@@ -203,6 +212,48 @@ async fn run(embedded: bool, command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the next signing key (or the first), in the secret or the local file.
+async fn rotate_signing_key(embedded: bool) -> anyhow::Result<()> {
+    use gatehouse_domain::clock::{Clock, SystemClock};
+    use gatehouse_domain::oidc::keys::KeySet;
+    use gatehouse_domain::secret::OsRandomness;
+    let now = SystemClock.now();
+    let change = |keys: Option<KeySet>| -> anyhow::Result<(KeySet, String)> {
+        Ok(match keys {
+            None => {
+                let keys = KeySet::first(&OsRandomness, now)?;
+                let kid = keys.kids()[0].to_string();
+                println!("First signing key {kid}: it signs from now on.");
+                (keys, kid)
+            }
+            Some(mut keys) => {
+                let kid = keys.rotate(&OsRandomness, now)?;
+                let from = keys.key(&kid).expect("just added").signs_from;
+                println!("New signing key {kid}: published now, it signs from {from}.");
+                (keys, kid)
+            }
+        })
+    };
+    let (keys, _) = if embedded {
+        let settings = gatehouse_local::LocalSettings::from_env();
+        let path = settings.data_dir.join("signing-keys.json");
+        let (keys, kid) = change(gatehouse_embedded::signing_keys::read_key_file(&path)?)?;
+        gatehouse_embedded::signing_keys::write_key_file(&path, &keys)?;
+        (keys, kid)
+    } else {
+        let secret = std::env::var("GATEHOUSE_SIGNING_KEYS_SECRET")
+            .context("GATEHOUSE_SIGNING_KEYS_SECRET must be set (the stack's SigningKeysArn)")?;
+        let aws = gatehouse_aws::aws_sdk_config().await;
+        let client = aws_sdk_secretsmanager::Client::new(&aws);
+        let (keys, kid) =
+            change(gatehouse_aws::signing_keys::read_key_set(&client, &secret).await?)?;
+        gatehouse_aws::signing_keys::write_key_set(&client, &secret, &keys).await?;
+        (keys, kid)
+    };
+    println!("Published keys: {}", keys.kids().join(", "));
+    Ok(())
 }
 
 /// Prints each finding; exit status 1 when anything is wrong, 3 when the check could not finish.

@@ -180,6 +180,14 @@ pub fn local_services(
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: access_code_keys(settings, &OsRandomness)?,
+        signing_keys: Arc::new(
+            gatehouse_embedded::FileSigningKeys::open_or_create(
+                &settings.data_dir.join("signing-keys.json"),
+                &OsRandomness,
+                gatehouse_domain::clock::Clock::now(&SystemClock),
+            )
+            .context("the signing keys in the data folder")?,
+        ),
         config: Config::new(&settings.public_url),
     };
     Ok((services, files))

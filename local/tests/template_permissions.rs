@@ -193,6 +193,47 @@ fn uses_the_access_code_key(name: &str, workspace: &BTreeMap<String, std::path::
         .any(|item| item.file == access_code && item.code.contains("self.keys()"))
 }
 
+/// Whether the function's code can reach a use of the OpenID Connect signing keys.
+fn uses_the_signing_keys(name: &str, workspace: &BTreeMap<String, std::path::PathBuf>) -> bool {
+    scan::reached(name, workspace)
+        .iter()
+        .any(|item| item.code.contains("signing_keys.key_set()"))
+}
+
+/// For each function: does its code use the secret, does the template name it in `variable`,
+/// and grant `GetSecretValue` on `resource` (and on no other secret it does not use)? Answers
+/// the functions that use it and what is wrong.
+fn secret_wiring(
+    variable: &str,
+    resource: &str,
+    uses: impl Fn(&str) -> bool,
+) -> (Vec<String>, Vec<String>) {
+    let mut users = Vec::new();
+    let mut problems = Vec::new();
+    for (code, id, block) in template::functions() {
+        let uses = uses(&code);
+        let told = template::value(&block, variable);
+        let granted = block.windows(2).any(|w| {
+            w[0].trim() == "Action: secretsmanager:GetSecretValue"
+                && w[1].trim() == format!("Resource: !Ref {resource}")
+        });
+        if uses {
+            users.push(code.clone());
+        }
+        let named = format!("!Ref {resource}");
+        match (uses, told, granted) {
+            (true, Some(t), true) if t == named => {}
+            (false, None, false) => {}
+            _ => problems.push(format!(
+                "{id} ({code}): its code {} {resource}, the template names it in {variable} as \
+                 {told:?} and grants GetSecretValue on it: {granted}",
+                if uses { "uses" } else { "never uses" },
+            )),
+        }
+    }
+    (users, problems)
+}
+
 #[test]
 fn the_access_code_secret_is_read_at_cold_start_by_the_functions_that_use_it_and_no_other() {
     let template = std::fs::read_to_string(scan::root().join("infra/template.yaml")).unwrap();
@@ -201,29 +242,18 @@ fn the_access_code_secret_is_read_at_cold_start_by_the_functions_that_use_it_and
         "no secret is resolved into a function's configuration"
     );
     let workspace = scan::workspace_crates();
-    let mut users = Vec::new();
-    let mut problems = Vec::new();
-    for (code, id, block) in template::functions() {
-        let uses = uses_the_access_code_key(&code, &workspace);
-        let told = template::value(&block, "GATEHOUSE_ACCESS_CODE_SECRET");
-        let granted = block.windows(2).any(|w| {
-            w[0].trim() == "Action: secretsmanager:GetSecretValue"
-                && w[1].trim() == "Resource: !Ref AccessCodeKey"
+    let secrets = template
+        .lines()
+        .filter(|l| l.trim() == "Type: AWS::SecretsManager::Secret")
+        .count();
+    assert_eq!(
+        secrets, 2,
+        "the access-code key and the signing keys, each checked here"
+    );
+    let (users, problems) =
+        secret_wiring("GATEHOUSE_ACCESS_CODE_SECRET", "AccessCodeKey", |code| {
+            uses_the_access_code_key(code, &workspace)
         });
-        let any_secret = block.iter().any(|l| l.contains("secretsmanager:"));
-        if uses {
-            users.push(code.clone());
-        }
-        match (uses, told, granted) {
-            (true, Some("!Ref AccessCodeKey"), true) => {}
-            (false, None, false) if !any_secret => {}
-            _ => problems.push(format!(
-                "{id} ({code}): its code {} the key, the template names the secret {told:?} \
-                 and grants GetSecretValue on it: {granted} (other secret actions: {any_secret})",
-                if uses { "uses" } else { "never uses" },
-            )),
-        }
-    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The analysis tells the two kinds apart: the functions that seal, open or look up codes and
     // link tokens, and those that do not.
@@ -253,5 +283,18 @@ fn the_access_code_secret_is_read_at_cold_start_by_the_functions_that_use_it_and
             !users.iter().any(|u| u == never),
             "{never} never uses the key: {users:?}"
         );
+    }
+}
+
+#[test]
+fn the_signing_keys_are_read_by_the_functions_that_sign_or_verify_tokens_and_no_other() {
+    let workspace = scan::workspace_crates();
+    let (users, problems) = secret_wiring("GATEHOUSE_SIGNING_KEYS_SECRET", "SigningKeys", |code| {
+        uses_the_signing_keys(code, &workspace)
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(users.iter().any(|u| u == "oidc"), "oidc signs: {users:?}");
+    for never in ["sign-in", "invite", "groups", "bulk-import", "cleanup"] {
+        assert!(!users.iter().any(|u| u == never), "{never}: {users:?}");
     }
 }

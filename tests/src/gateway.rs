@@ -83,9 +83,16 @@ impl Gateway {
 
     /// API Gateway's routes: `/v1/orgs/{org}/<resource>…` goes to the resource's function.
     fn function_for(&self, path: &str) -> &Router {
-        // The pages live outside `/v1`.
+        // The pages live outside `/v1`, but for the OpenID Connect endpoints relying parties
+        // call (the authorization and logout endpoints are pages).
         if !path.starts_with("/v1/") {
-            return &self.pages;
+            let mut segments = path.trim_start_matches('/').split(['/', '?']).skip(1);
+            return match (segments.next(), segments.next()) {
+                (Some(".well-known"), _) => &self.oidc,
+                (Some("oidc"), Some("authorize" | "logout")) => &self.pages,
+                (Some("oidc"), _) => &self.oidc,
+                _ => &self.pages,
+            };
         }
         let resource = path.trim_start_matches('/').split('/').nth(3).unwrap_or("");
         match resource {

@@ -17,6 +17,7 @@ pub mod pages;
 
 pub use faults::{Fault, FaultyAws, Tally};
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
+use gatehouse_domain::oidc::keys::{FixedSigningKeys, KeySet};
 pub use gateway::{Gateway, Reply, DEFAULT_CLIENT};
 pub use mail::{unescape_html, DownMailer, Mailbox, ReceivedMail};
 
@@ -147,6 +148,21 @@ pub async fn ses_mailer_at(endpoint: &str, from: &str) -> SesMailer {
 }
 
 /// One organisation on a fresh backend, its admin signed in.
+/// One key set for every bundle of a test binary: RSA key generation takes a while.
+pub fn test_signing_keys() -> Arc<KeySet> {
+    static KEYS: std::sync::OnceLock<Arc<KeySet>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        Arc::new(
+            KeySet::first(
+                &OsRandomness,
+                gatehouse_domain::clock::Timestamp::from_unix_seconds(0),
+            )
+            .expect("a key set"),
+        )
+    })
+    .clone()
+}
+
 pub struct Bundle {
     pub backend: Backend,
     pub gateway: Gateway,
@@ -279,6 +295,7 @@ impl Bundle {
                 &OsRandomness,
             ))
             .expect("key"),
+            signing_keys: Arc::new(FixedSigningKeys(test_signing_keys())),
             config: Config::new(PUBLIC_URL),
         };
         let org = OrgDomain::parse("demo").expect("slug");

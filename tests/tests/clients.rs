@@ -11,6 +11,7 @@ on_both_backends!(
     only_admins_of_the_organisation_see_its_applications,
     a_retried_registration_makes_one_application_and_answers_its_secret_again,
     a_bearer_learns_who_they_are_and_signs_out,
+    each_organisation_is_an_issuer_with_its_discovery_document_and_keys,
 );
 
 const CLIENTS: &str = "/v1/orgs/demo/clients";
@@ -402,4 +403,74 @@ async fn a_bearer_learns_who_they_are_and_signs_out(backend: Backend) {
     // The other organisation's admin is still signed in there.
     let theirs = b.gateway.get("/v1/orgs/other/session", Some(&other)).await;
     assert_eq!(theirs.status, 200, "{theirs:?}");
+}
+
+async fn each_organisation_is_an_issuer_with_its_discovery_document_and_keys(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let discovery = b
+        .gateway
+        .get("/demo/.well-known/openid-configuration", None)
+        .await;
+    assert_eq!(discovery.status, 200, "{discovery:?}");
+    let doc = &discovery.json;
+    let iss = "https://app.gatehouse.test/demo";
+    assert_eq!(doc["issuer"], iss);
+    for (name, path) in [
+        ("authorization_endpoint", "/oidc/authorize"),
+        ("token_endpoint", "/oidc/token"),
+        ("userinfo_endpoint", "/oidc/userinfo"),
+        ("jwks_uri", "/oidc/jwks"),
+        ("revocation_endpoint", "/oidc/revoke"),
+        ("introspection_endpoint", "/oidc/introspect"),
+        ("end_session_endpoint", "/oidc/logout"),
+    ] {
+        assert_eq!(doc[name], format!("{iss}{path}"), "{name}");
+    }
+    // Only what a careful provider supports.
+    assert_eq!(doc["response_types_supported"], json!(["code"]));
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    assert_eq!(
+        doc["authorization_response_iss_parameter_supported"],
+        json!(true)
+    );
+    assert_eq!(
+        doc["grant_types_supported"],
+        json!(["authorization_code", "refresh_token"]),
+        "no implicit, no password grant"
+    );
+    assert_eq!(doc["response_modes_supported"], json!(["query"]));
+    assert!(discovery
+        .header("cache-control")
+        .is_some_and(|c| c.starts_with("public, max-age=")));
+
+    let jwks = b.gateway.get("/demo/oidc/jwks", None).await;
+    assert_eq!(jwks.status, 200, "{jwks:?}");
+    assert_eq!(
+        jwks.header("content-type"),
+        Some("application/jwk-set+json")
+    );
+    let keys = jwks.json["keys"].as_array().expect("keys");
+    assert!(!keys.is_empty());
+    for key in keys {
+        assert_eq!(
+            (key["kty"].as_str(), key["alg"].as_str()),
+            (Some("RSA"), Some("RS256"))
+        );
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "no private member {private}");
+        }
+    }
+    // No organisation, no issuer.
+    b.gateway
+        .get("/nowhere/.well-known/openid-configuration", None)
+        .await
+        .assert_problem(404, "org_not_found");
+    b.gateway
+        .get("/nowhere/oidc/jwks", None)
+        .await
+        .assert_problem(404, "org_not_found");
 }

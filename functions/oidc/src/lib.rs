@@ -1,9 +1,11 @@
 //! `oidc`: the applications people sign in to through Gatehouse. `/v1/orgs/{org}/clients`
 //! registers (`POST`) and lists (`GET`) them, `/clients/{client_id}` reads, changes (`PATCH`) and
 //! removes (`DELETE`) one, `/clients/{client_id}/secret` (`POST`) rotates a confidential one's
-//! secret. Admins only.
+//! secret. Admins only. Each organisation is an issuer (`$GATEHOUSE_PUBLIC_URL/{org}`):
+//! `/{org}/.well-known/openid-configuration` and `/{org}/oidc/jwks`.
 
 mod clients;
+mod discovery;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -28,6 +30,11 @@ pub fn routes() -> Router<AppState> {
             "/v1/orgs/{org}/clients/{client_id}/secret",
             post(clients::rotate_secret),
         )
+        .route(
+            "/{org}/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route("/{org}/oidc/jwks", get(discovery::keys))
 }
 
 #[derive(OpenApi)]
@@ -38,7 +45,9 @@ pub fn routes() -> Router<AppState> {
         clients::read,
         clients::change,
         clients::remove,
-        clients::rotate_secret
+        clients::rotate_secret,
+        discovery::configuration,
+        discovery::keys
     ),
     components(schemas(
         clients::NewClientBody,

@@ -125,6 +125,7 @@ pub struct ServicesFromEnv {
     aws: aws_config::SdkConfig,
     files: Arc<dyn gatehouse_domain::ports::FileStore>,
     access_codes: AccessCodeKeys,
+    signing_keys: Arc<dyn gatehouse_domain::oidc::keys::SigningKeys>,
 }
 
 /// How long the secret's fetch may take, all attempts together, before the cold start fails
@@ -137,7 +138,33 @@ impl ServicesFromEnv {
             aws: aws_sdk_config().await,
             files: Arc::new(gatehouse_domain::services::NoFiles),
             access_codes: AccessCodeKeys::absent(),
+            signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
         }
+    }
+
+    /// A Secrets Manager client for reading secrets at cold start, bounded by
+    /// [`SECRET_FETCH_TIMEOUT`].
+    fn secrets_client(&self) -> aws_sdk_secretsmanager::Client {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(SECRET_FETCH_TIMEOUT)
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&self.aws)
+                .timeout_config(timeouts)
+                .build(),
+        )
+    }
+
+    /// The OpenID Connect signing keys, from the Secrets Manager secret whose ARN (or name) is
+    /// `GATEHOUSE_SIGNING_KEYS_SECRET`: read now, and again every few minutes (a rotation's new
+    /// key reaches warm functions before it signs).
+    pub async fn with_signing_keys_from_secret(mut self) -> anyhow::Result<Self> {
+        let secret = std::env::var("GATEHOUSE_SIGNING_KEYS_SECRET")
+            .context("GATEHOUSE_SIGNING_KEYS_SECRET must be set")?;
+        let keys =
+            crate::signing_keys::SecretSigningKeys::load(self.secrets_client(), secret).await?;
+        self.signing_keys = Arc::new(keys);
+        Ok(self)
     }
 
     /// The S3 bucket `GATEHOUSE_BUCKET` for uploads, reports and exports.
@@ -153,15 +180,8 @@ impl ServicesFromEnv {
     pub async fn with_access_code_key_from_secret(mut self) -> anyhow::Result<Self> {
         let secret = std::env::var("GATEHOUSE_ACCESS_CODE_SECRET")
             .context("GATEHOUSE_ACCESS_CODE_SECRET must be set")?;
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .operation_timeout(SECRET_FETCH_TIMEOUT)
-            .build();
-        let client = aws_sdk_secretsmanager::Client::from_conf(
-            aws_sdk_secretsmanager::config::Builder::from(&self.aws)
-                .timeout_config(timeouts)
-                .build(),
-        );
-        let value = client
+        let value = self
+            .secrets_client()
             .get_secret_value()
             .secret_id(&secret)
             .send()
@@ -178,7 +198,9 @@ impl ServicesFromEnv {
     /// The services, with the records in `GATEHOUSE_TABLE`, mail from `GATEHOUSE_MAIL_FROM`…
     /// ([`AwsSettings`]).
     pub fn build(self) -> anyhow::Result<Services> {
-        services_with(&self.aws, self.files, self.access_codes)
+        let mut services = services_with(&self.aws, self.files, self.access_codes)?;
+        services.signing_keys = self.signing_keys;
+        Ok(services)
     }
 }
 
@@ -203,6 +225,7 @@ pub async fn operator_services_from_env() -> anyhow::Result<Services> {
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::absent(),
+        signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
         config: Config::new(&public_url),
     })
 }
@@ -238,6 +261,7 @@ fn services_with(
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes,
+        signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
         config: Config::new(&settings.public_url),
     })
 }

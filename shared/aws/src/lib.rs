@@ -7,6 +7,7 @@ mod env;
 pub mod metrics;
 mod s3;
 pub mod ses;
+pub mod signing_keys;
 
 pub use dynamo::{
     create_table, dynamo_client, DynamoItems, RequestCounter, DYNAMO_ATTEMPTS, DYNAMO_CALL_TIMEOUT,

@@ -46,6 +46,9 @@ pub struct Services {
     pub passwords: PasswordHashing,
     /// Encrypts access codes and derives the keyed hashes they are found by.
     pub access_codes: AccessCodeKeys,
+    /// Sign ID and access tokens (only the functions that sign or verify them are given real
+    /// ones).
+    pub signing_keys: Arc<dyn crate::oidc::keys::SigningKeys>,
     pub config: Config,
 }
 

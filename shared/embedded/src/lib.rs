@@ -5,8 +5,10 @@
 mod files;
 pub mod migrate;
 mod outbox;
+pub mod signing_keys;
 mod store;
 
 pub use files::{valid_key, FileOp, LocalFiles};
 pub use outbox::FileOutbox;
+pub use signing_keys::FileSigningKeys;
 pub use store::EmbeddedItems;

@@ -171,6 +171,7 @@ pub(crate) async fn setup(backend: Backend, paced: Option<f64>) -> anyhow::Resul
         random: Arc::new(OsRandomness),
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::from_text(&key)?,
+        signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
         config: Config::new(PUBLIC_URL),
     };
     let org = OrgDomain::parse("demo")?;

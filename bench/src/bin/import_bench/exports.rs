@@ -209,6 +209,7 @@ pub(crate) async fn export_child(args: &[String]) -> anyhow::Result<()> {
                 random: Arc::new(OsRandomness),
                 passwords: PasswordHashing::default(),
                 access_codes: AccessCodeKeys::from_text(&std::env::var("BENCH_ACCESS_CODE_KEY")?)?,
+                signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
                 config: Config::new(PUBLIC_URL),
             }
         }

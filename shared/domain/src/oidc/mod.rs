@@ -2,6 +2,8 @@
 //! organisation (`$GATEHOUSE_PUBLIC_URL/{org}`).
 
 pub mod client;
+pub mod jwt;
+pub mod keys;
 pub mod ports;
 
 pub use client::{Client, ClientKind, RedirectUri};

@@ -14,6 +14,7 @@ pub mod invitation_link;
 pub mod invitations;
 pub mod invite;
 pub mod mail_feedback;
+pub mod openid;
 pub mod pages;
 pub mod password;
 pub(crate) mod quota;
