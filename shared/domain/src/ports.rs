@@ -566,7 +566,7 @@ pub trait ScheduleStore: Send + Sync {
     async fn remove_invitation(&self, invitation: &Invitation) -> Result<(), WriteError>;
 }
 
-pub use crate::oidc::ports::ClientStore;
+pub use crate::oidc::ports::{ClientStore, GrantStore};
 
 /// Everything Gatehouse keeps.
 pub trait Store:
@@ -582,6 +582,7 @@ pub trait Store:
     + LinkStore
     + ScheduleStore
     + ClientStore
+    + GrantStore
 {
 }
 impl<
@@ -596,7 +597,8 @@ impl<
             + ImportStore
             + LinkStore
             + ScheduleStore
-            + ClientStore,
+            + ClientStore
+            + GrantStore,
     > Store for T
 {
 }

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod clients;
 pub mod due;
 mod fixtures;
+pub mod grants;
 pub mod groups;
 pub mod idempotency;
 pub mod imports;
@@ -26,6 +27,7 @@ pub use access_codes::*;
 pub use accounts::*;
 pub use clients::*;
 pub use due::*;
+pub use grants::*;
 pub use groups::*;
 pub use idempotency::*;
 pub use imports::*;
@@ -101,7 +103,12 @@ macro_rules! conformance_suite {
             an_imports_invitations_share_one_due_pointer,
             removing_an_expired_invitation_frees_its_email,
             clients_are_created_once_and_found_only_in_their_org,
-            a_client_changes_and_goes_only_from_the_version_read
+            a_client_changes_and_goes_only_from_the_version_read,
+            a_code_is_spent_once_and_a_second_use_ends_its_grant,
+            concurrent_redemptions_of_one_code_leave_no_grant_alive,
+            a_refresh_token_rotates_once_and_its_reuse_ends_the_grant,
+            concurrent_refreshes_with_one_token_end_its_grant,
+            ending_a_users_sessions_ends_their_grants
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

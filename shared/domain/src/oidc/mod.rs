@@ -2,9 +2,10 @@
 //! organisation (`$GATEHOUSE_PUBLIC_URL/{org}`).
 
 pub mod client;
+pub mod grant;
 pub mod jwt;
 pub mod keys;
 pub mod ports;
 
 pub use client::{Client, ClientKind, RedirectUri};
-pub use ports::ClientStore;
+pub use ports::{ClientStore, GrantStore};

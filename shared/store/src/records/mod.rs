@@ -19,9 +19,10 @@ use gatehouse_domain::model::{
 use gatehouse_domain::oidc::Client;
 use gatehouse_domain::ports::{
     Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, ClientStore, Credential,
-    DeliveryChange, DueEntry, Found, GroupStore, ImportProgress, ImportStore, InvitationQuery,
-    InvitationStore, LinkStore, Lookup, LookupStore, OrgStore, Page, PageRequest, RequestClaim,
-    RequestStore, ScheduleStore, SessionStore, StoreError, StoredAnswer, UserStore, WriteError,
+    DeliveryChange, DueEntry, Found, GrantStore, GroupStore, ImportProgress, ImportStore,
+    InvitationQuery, InvitationStore, LinkStore, Lookup, LookupStore, OrgStore, Page, PageRequest,
+    RequestClaim, RequestStore, ScheduleStore, SessionStore, StoreError, StoredAnswer, UserStore,
+    WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
@@ -34,6 +35,7 @@ use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Que
 
 mod attempts;
 mod clients;
+mod grants;
 mod groups;
 mod imports;
 mod invitations;
@@ -50,6 +52,8 @@ mod users;
 use attempts::*;
 #[allow(unused_imports)]
 use clients::*;
+#[allow(unused_imports)]
+use grants::*;
 #[allow(unused_imports)]
 use groups::*;
 #[allow(unused_imports)]
@@ -180,6 +184,18 @@ pub mod keys {
     }
     pub fn clients_pk(org: &OrgDomain) -> String {
         format!("ORG#{org}#CLIENTS")
+    }
+    /// An authorization code, by the hash of the code.
+    pub fn authorization_code(hash: &TokenHash) -> Key {
+        Key::new(format!("CODE#{}", hash.as_str()), "#")
+    }
+    /// A refresh token, by its hash.
+    pub fn refresh_token(hash: &TokenHash) -> Key {
+        Key::new(format!("REFRESH#{}", hash.as_str()), "#")
+    }
+    /// A grant, in its user's session partition (ended with their sessions).
+    pub fn grant(org: &OrgDomain, user: &UserId, id: &str) -> Key {
+        Key::new(sessions_pk(org, user), format!("GRANT#{id}"))
     }
     /// `record_key` is already a hash of the caller and their key.
     pub fn request(record_key: &str) -> Key {
