@@ -37,6 +37,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    // An OpenID Connect client's id and secret (RFC 6749 §2.3.1) at the token, introspection
+    // and revocation endpoints.
+    components.add_security_scheme(
+        "client_secret_basic",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+    );
     doc.servers = Some(vec![
         utoipa::openapi::ServerBuilder::new()
             .url("http://127.0.0.1:3000")

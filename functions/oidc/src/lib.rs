@@ -6,6 +6,7 @@
 
 mod clients;
 mod discovery;
+mod tokens;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -35,6 +36,13 @@ pub fn routes() -> Router<AppState> {
             get(discovery::configuration),
         )
         .route("/{org}/oidc/jwks", get(discovery::keys))
+        .route("/{org}/oidc/token", post(tokens::token))
+        .route(
+            "/{org}/oidc/userinfo",
+            get(tokens::user_info).post(tokens::user_info_post),
+        )
+        .route("/{org}/oidc/introspect", post(tokens::introspection))
+        .route("/{org}/oidc/revoke", post(tokens::revocation))
 }
 
 #[derive(OpenApi)]
@@ -47,7 +55,12 @@ pub fn routes() -> Router<AppState> {
         clients::remove,
         clients::rotate_secret,
         discovery::configuration,
-        discovery::keys
+        discovery::keys,
+        tokens::token,
+        tokens::user_info,
+        tokens::user_info_post,
+        tokens::introspection,
+        tokens::revocation
     ),
     components(schemas(
         clients::NewClientBody,
@@ -55,6 +68,8 @@ pub fn routes() -> Router<AppState> {
         clients::ClientView,
         clients::RegisteredClientView,
         clients::ClientList,
+        tokens::OAuthError,
+        tokens::TokenResponse,
         ProblemView
     ))
 )]

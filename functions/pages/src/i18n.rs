@@ -86,6 +86,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::invitations::WORDS.iter())
         .chain(crate::settings::WORDS.iter())
         .chain(crate::imports::WORDS.iter())
+        .chain(crate::authorize::WORDS.iter())
 }
 
 /// (key, English, French).

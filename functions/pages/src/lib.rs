@@ -18,6 +18,7 @@
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
 mod account;
+mod authorize;
 mod forms;
 mod i18n;
 mod imports;
@@ -83,6 +84,8 @@ page_routes! {
     POST "/{org}/reset-password" => reset_submit,
     GET "/{org}/welcome" => welcome_page,
     POST "/{org}/sign-out" => sign_out_submit,
+    GET "/{org}/oidc/authorize" => authorize::authorize_page,
+    POST "/{org}/oidc/authorize" => authorize::authorize_submit,
     GET "/{org}/admin" => invitations::home,
     GET "/{org}/admin/invitations" => invitations::invitations_page,
     GET "/{org}/admin/invitations/{id}" => invitations::invitation_page,

@@ -28,7 +28,32 @@ pub(crate) fn sign_in_form(
     identifier: &str,
     problems: &Problems,
 ) -> Response {
+    sign_in_form_for(visit, org, identifier, problems, SignInTarget::default())
+}
+
+/// Where the sign-in form posts, and what it carries: the sign-in page's own, or an
+/// application's authorization request (`crate::authorize`).
+#[derive(Default)]
+pub(crate) struct SignInTarget {
+    pub(crate) action: String,
+    pub(crate) carried: Vec<(String, String)>,
+    /// The application the person signs in to.
+    pub(crate) app: Option<String>,
+}
+
+pub(crate) fn sign_in_form_for(
+    visit: &Visit,
+    org: &Org,
+    identifier: &str,
+    problems: &Problems,
+    target: SignInTarget,
+) -> Response {
     let name = org.name();
+    let action = if target.action.is_empty() {
+        format!("/{}/sign-in", visit.slug)
+    } else {
+        target.action
+    };
     visit.render(
         if problems.is_empty() {
             StatusCode::OK
@@ -45,6 +70,9 @@ pub(crate) fn sign_in_form(
             self_registration => org.settings.self_registration,
             errors => problems.errors(),
             summary => problems.summary(),
+            action => action,
+            carried => target.carried,
+            continue_to => target.app.map(|app| visit.say("continue_to_app", &[("app", &app)])),
         },
     )
 }

@@ -477,6 +477,15 @@ impl Visit {
 
     /// Signed in: the session cookie, then on to the platform (or the welcome page).
     pub(crate) fn signed_in(mut self, signed: &SignedIn) -> Response {
+        self.keep_session(signed);
+        match app_url() {
+            Some(platform) => self.see_other(platform),
+            None => self.redirect(&format!("/{}/welcome", self.slug)),
+        }
+    }
+
+    /// The session cookie of a sign-in, sent with the answer.
+    pub(crate) fn keep_session(&mut self, signed: &SignedIn) {
         let age =
             (signed.expires_at.unix_seconds() - self.services.clock.now().unix_seconds()).max(0);
         let cookie = self.cookie(SESSION_COOKIE, &signed.token.expose(), Some(age));
@@ -487,10 +496,6 @@ impl Visit {
             .expose()
             .to_string();
         self.new_csrf = true;
-        match app_url() {
-            Some(platform) => self.see_other(platform),
-            None => self.redirect(&format!("/{}/welcome", self.slug)),
-        }
     }
 
     /// A redirect to `to`, a path on this origin built from known routes and the validated

@@ -1,6 +1,7 @@
 //! Handing people over to the platform: Gatehouse as an OpenID Connect provider, one issuer per
 //! organisation (`$GATEHOUSE_PUBLIC_URL/{org}`).
 
+pub mod claims;
 pub mod client;
 pub mod grant;
 pub mod jwt;

@@ -1,6 +1,7 @@
 //! The use cases. Each takes [`Services`] and parsed input, applies the rules and answers with a
 //! result or its own error enum (a [`Rejection`]).
 
+pub mod authorize;
 pub mod bootstrap;
 pub mod bulk_import;
 pub mod cleanup;
@@ -23,6 +24,8 @@ pub mod session;
 pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
+pub mod token;
+pub mod userinfo;
 pub mod users;
 
 use crate::error::{Rejection, RejectionClass};

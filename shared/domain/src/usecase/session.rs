@@ -16,6 +16,8 @@ pub struct Actor {
     pub role: Role,
     /// When the session this caller came with ends.
     pub session_expires_at: Timestamp,
+    /// When they entered their password for it (OpenID Connect's `auth_time`).
+    pub authenticated_at: Timestamp,
 }
 
 impl Actor {
@@ -86,6 +88,7 @@ pub(crate) fn actor_of(
         user_id: session.user_id,
         role: session.role,
         session_expires_at: session.expires_at,
+        authenticated_at: session.created_at,
     })
 }
 
