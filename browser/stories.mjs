@@ -2,7 +2,10 @@
 // an admin signs in and invites in the console (by email, and by identifier: the access code),
 // turns the invitation link on, uploads an Excel file and downloads the report; an invitee opens the emailed link and signs up; an employee signs up with an
 // access code and signs in with `uid:domain`; a French browser sees French pages; a forgotten
-// password is reset; the pages fit a phone. Every page visited is screenshotted (target/browser/*.png) and checked with
+// password is reset; the pages fit a phone; people sign in to an application through OpenID
+// Connect (the example relying party in examples/relying-party, openid-client underneath: it
+// verifies the ID token against the JWKS, the nonce, PKCE and `iss`), an employee as `uid:domain`
+// and a guest as a guest. Every page visited is screenshotted (target/browser/*.png) and checked with
 // axe-core: a serious or critical violation fails the run.
 //
 //   GATEHOUSE_BIN=target/debug/gatehouse-local node browser/stories.mjs
@@ -16,6 +19,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const RELYING_PARTY = resolve("examples/relying-party/app.mjs");
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -74,6 +79,37 @@ async function startGatehouse() {
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+/** The example relying party, registered with Gatehouse as a confidential client. */
+async function startRelyingParty(base, admin) {
+  const port = await freePort();
+  const registered = await api(base, "POST", "/clients", admin.token, {
+    name: "Example app",
+    type: "confidential",
+    redirect_uris: [`http://127.0.0.1:${port}/callback`],
+  });
+  const lines = [];
+  const child = spawn(process.execPath, [RELYING_PARTY], {
+    env: {
+      ...process.env,
+      GATEHOUSE_ISSUER: `${base}/demo`,
+      CLIENT_ID: registered.client_id,
+      CLIENT_SECRET: registered.client_secret,
+      PORT: String(port),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => lines.push(...chunk.split("\n")));
+  }
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !lines.some((l) => l.startsWith("example app on")); i++) {
+    if (child.exitCode !== null) throw new Error(`the example app exited:\n${lines.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: () => child.kill() };
 }
 
 async function api(base, method, path, token, body) {
@@ -401,6 +437,57 @@ try {
     await page.waitForSelector("text=Your password is changed");
     await check(page, "reset-password-done");
   });
+
+  const app = await startRelyingParty(base, admin);
+  try {
+    await story("people sign in to an application through OpenID Connect", browser, async (page) => {
+      await page.goto(`${app.url}/`);
+      await page.getByRole("link", { name: "Sign in with Gatehouse" }).click();
+      await page.waitForURL((u) => u.pathname === "/demo/oidc/authorize");
+      expect((await page.textContent("main")).includes("to continue to Example app"), "the page names the application");
+      await check(page, "oidc-sign-in");
+      await page.getByLabel("Email or identifier").fill("admin@example.com");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(`${app.url}/callback?**`);
+      expect((await page.textContent("h1")) === "Signed in as admin@example.com", `the app knows who: ${await page.textContent("body")}`);
+      expect((await page.textContent("#who")).includes("admin of demo"), "role and organisation");
+      // Signed in at Gatehouse already: straight back, no page.
+      await page.goto(`${app.url}/login`);
+      await page.waitForURL(`${app.url}/callback?**`);
+      expect((await page.textContent("h1")) === "Signed in as admin@example.com", "again without a password");
+      await page.getByRole("link", { name: "Refresh the tokens" }).click();
+      await page.waitForURL(`${app.url}/refresh`);
+      expect((await page.textContent("h1")) === "Signed in as admin@example.com", "the refreshed tokens verify");
+    });
+
+    await story("an employee and a guest sign in to the application as who they are", browser, async (page) => {
+      // The employee of the access-code story signs in with uid:domain; a guest joins by email.
+      await api(base, "POST", "/invitations", admin.token, {
+        email: "guest@example.com",
+        role: "guest",
+        first_name: "Gus",
+        last_name: "Guest",
+      });
+      const token = new URL(mailedLink(gatehouse, "guest@example.com")).searchParams.get("token");
+      await api(base, "POST", "/sign-up/email", null, { token, password: "kettles boil at dawn" });
+      for (const [identifier, password, username, role] of [
+        ["E1234:demo", "clockwork orange juice", "E1234:demo", "member"],
+        ["guest@example.com", "kettles boil at dawn", "guest@example.com", "guest"],
+      ]) {
+        await page.context().clearCookies();
+        await page.goto(`${app.url}/login`);
+        await page.getByLabel("Email or identifier").fill(identifier);
+        await page.getByLabel("Password").fill(password);
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.waitForURL(`${app.url}/callback?**`);
+        expect((await page.textContent("h1")) === `Signed in as ${username}`, `${identifier}: ${await page.textContent("body")}`);
+        expect((await page.textContent("#who")).includes(`${role} of demo`), `${identifier} is a ${role}`);
+      }
+    });
+  } finally {
+    app.stop();
+  }
 
   await story(
     "the pages fit a phone",
