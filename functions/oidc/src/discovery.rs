@@ -46,7 +46,7 @@ pub(crate) async fn configuration(
     path = "/{org}/oidc/jwks",
     params(("org" = String, Path, description = "organisation domain")),
     responses(
-        (status = 200, description = "JSON Web Key Set", body = Object),
+        (status = 200, description = "JSON Web Key Set", body = Object, content_type = "application/jwk-set+json"),
         (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
     ),
     tag = "openid"

@@ -69,6 +69,8 @@ pub fn routes() -> Router<AppState> {
         clients::RegisteredClientView,
         clients::ClientList,
         tokens::OAuthError,
+        tokens::TokenForm,
+        tokens::TokenHintForm,
         tokens::TokenResponse,
         ProblemView
     ))

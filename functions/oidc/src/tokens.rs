@@ -28,6 +28,35 @@ pub struct OAuthError {
     code: String,
 }
 
+/// The token endpoint's form (`application/x-www-form-urlencoded`).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// `authorization_code` or `refresh_token`.
+    grant_type: String,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    /// With `refresh_token`: narrower scopes than granted.
+    scope: Option<String>,
+    /// Public clients (and `client_secret_post`).
+    client_id: Option<String>,
+    /// `client_secret_post`.
+    client_secret: Option<String>,
+}
+
+/// The introspection and revocation form (`application/x-www-form-urlencoded`).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct TokenHintForm {
+    token: String,
+    /// `access_token` or `refresh_token` (a hint: both are looked for).
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
 /// What the token endpoint answers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
@@ -213,7 +242,7 @@ fn client_auth(headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Client
     operation_id = "token",
     path = "/{org}/oidc/token",
     params(("org" = String, Path, description = "organisation domain")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "grant_type, code, redirect_uri, code_verifier, refresh_token, scope, client_id, client_secret"),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`", body = OAuthError),
@@ -385,7 +414,7 @@ pub(crate) async fn user_info_post(
     operation_id = "introspect",
     path = "/{org}/oidc/introspect",
     params(("org" = String, Path, description = "organisation domain")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint, client credentials"),
+    request_body(content = TokenHintForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "`{\"active\": true, …claims}` or `{\"active\": false}`", body = Object),
         (status = 400, description = "`invalid_request`", body = OAuthError),
@@ -414,7 +443,7 @@ pub(crate) async fn introspection(
     operation_id = "revoke",
     path = "/{org}/oidc/revoke",
     params(("org" = String, Path, description = "organisation domain")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token, token_type_hint, client credentials"),
+    request_body(content = TokenHintForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "revoked (or nothing to revoke)", body = Object),
         (status = 400, description = "`invalid_request`", body = OAuthError),
