@@ -294,6 +294,10 @@ fn the_signing_keys_are_read_by_the_functions_that_sign_or_verify_tokens_and_no_
     });
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(users.iter().any(|u| u == "oidc"), "oidc signs: {users:?}");
+    assert!(
+        users.iter().any(|u| u == "pages"),
+        "the logout page verifies: {users:?}"
+    );
     for never in ["sign-in", "invite", "groups", "bulk-import", "cleanup"] {
         assert!(!users.iter().any(|u| u == never), "{never}: {users:?}");
     }

@@ -19,6 +19,7 @@ on_both_backends!(
     bad_authorization_requests_are_refused_where_they_belong,
     a_signed_in_person_goes_straight_back_and_prompt_and_max_age_are_honoured,
     forged_and_revoked_tokens_do_not_count,
+    an_application_signs_the_person_out_and_is_sent_back_only_where_registered,
 );
 
 const CALLBACK: &str = "https://app.acme.test/callback";
@@ -643,4 +644,118 @@ async fn token_form(b: &Bundle, app: &App, path: &str, token: &str) -> Reply {
             Some(serde_urlencoded::to_string(&fields).unwrap()),
         )
         .await
+}
+
+const GOODBYE: &str = "https://app.acme.test/goodbye";
+
+async fn an_application_signs_the_person_out_and_is_sent_back_only_where_registered(
+    backend: Backend,
+) {
+    let b = Bundle::start(backend).await;
+    let made = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/clients",
+            Some(&b.admin_token),
+            json!({"name": "Acme web", "type": "confidential", "redirect_uris": [CALLBACK], "post_logout_redirect_uris": [GOODBYE]}),
+        )
+        .await;
+    let app = App {
+        id: made.json["client_id"].as_str().unwrap().into(),
+        secret: made.json["client_secret"].as_str().map(str::to_string),
+    };
+    let mut browser = Browser::new(&b);
+    let code = sign_in_for_code(&mut browser, &app, &[]).await;
+    let id_token = exchange(&b, &app, &code).await.json["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let logout = |params: &[(&str, &str)]| {
+        format!(
+            "/demo/oidc/logout?{}",
+            serde_urlencoded::to_string(params).unwrap()
+        )
+    };
+
+    // Open redirects: an unregistered URI, or one of another client, is refused on the page;
+    // the session stays.
+    for path in [
+        logout(&[
+            ("id_token_hint", &id_token),
+            ("post_logout_redirect_uri", "https://evil.test/"),
+        ]),
+        logout(&[("post_logout_redirect_uri", GOODBYE)]),
+        logout(&[
+            ("client_id", &"0".repeat(32)),
+            ("post_logout_redirect_uri", GOODBYE),
+        ]),
+        logout(&[
+            ("id_token_hint", "not.a.token"),
+            ("post_logout_redirect_uri", GOODBYE),
+        ]),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 400, "{path}: {page:?}");
+        assert!(page.header("location").is_none());
+    }
+    let still = browser.get(&authorize_path(&app, &[])).await;
+    assert!(
+        param(&back_at_app(&still), "code").is_some(),
+        "still signed in"
+    );
+
+    // Without proof of who is signed in: asked first (a link elsewhere cannot sign them out).
+    let asked = browser
+        .get(&logout(&[
+            ("client_id", &app.id),
+            ("post_logout_redirect_uri", GOODBYE),
+            ("state", "s-9"),
+        ]))
+        .await;
+    assert_eq!(asked.status, 200, "{asked:?}");
+    assert!(
+        asked.text.contains("Acme web asks to sign you out"),
+        "{}",
+        asked.text
+    );
+    let still = browser.get(&authorize_path(&app, &[])).await;
+    assert!(
+        param(&back_at_app(&still), "code").is_some(),
+        "asking ended nothing"
+    );
+
+    // With the application's ID token of this person: at once, and back with the state.
+    let out = browser
+        .get(&logout(&[
+            ("id_token_hint", &id_token),
+            ("post_logout_redirect_uri", GOODBYE),
+            ("state", "s-1"),
+        ]))
+        .await;
+    assert_eq!(out.status, 303, "{out:?}");
+    assert_eq!(
+        out.header("location"),
+        Some(format!("{GOODBYE}?state=s-1").as_str())
+    );
+    let again = browser.get(&authorize_path(&app, &[])).await;
+    assert_eq!(again.status, 200, "signed out: the sign-in page again");
+
+    // Confirming the question signs out too.
+    let code = sign_in_for_code(&mut browser, &app, &[]).await;
+    assert!(!code.is_empty());
+    let asked = browser
+        .get(&logout(&[
+            ("client_id", &app.id),
+            ("post_logout_redirect_uri", GOODBYE),
+        ]))
+        .await;
+    let done = browser.submit(&asked, "/demo/oidc/logout", &[]).await;
+    assert_eq!(done.status, 303, "{done:?}");
+    assert_eq!(done.header("location"), Some(GOODBYE));
+    let again = browser.get(&authorize_path(&app, &[])).await;
+    assert_eq!(again.status, 200, "signed out");
+    // Not signed in, no URI: the signed-out page.
+    let page = browser.get(&logout(&[])).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("You are signed out"), "{}", page.text);
 }

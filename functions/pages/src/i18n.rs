@@ -87,6 +87,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::settings::WORDS.iter())
         .chain(crate::imports::WORDS.iter())
         .chain(crate::authorize::WORDS.iter())
+        .chain(crate::logout::WORDS.iter())
 }
 
 /// (key, English, French).

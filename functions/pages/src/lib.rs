@@ -23,6 +23,7 @@ mod forms;
 mod i18n;
 mod imports;
 mod invitations;
+mod logout;
 mod register;
 mod reset;
 mod settings;
@@ -86,6 +87,8 @@ page_routes! {
     POST "/{org}/sign-out" => sign_out_submit,
     GET "/{org}/oidc/authorize" => authorize::authorize_page,
     POST "/{org}/oidc/authorize" => authorize::authorize_submit,
+    GET "/{org}/oidc/logout" => logout::logout_page,
+    POST "/{org}/oidc/logout" => logout::logout_submit,
     GET "/{org}/admin" => invitations::home,
     GET "/{org}/admin/invitations" => invitations::invitations_page,
     GET "/{org}/admin/invitations/{id}" => invitations::invitation_page,
@@ -155,6 +158,7 @@ mod tests {
             "account_password.html",
             "admin_imports.html",
             "admin_import.html",
+            "logout.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }

@@ -9,6 +9,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .with_files_from_env()?
         .with_access_code_key_from_secret()
         .await?
+        .with_signing_keys_from_secret()
+        .await?
         .build()?;
     gatehouse_http::run_lambda(gatehouse_pages::routes(), services).await
 }

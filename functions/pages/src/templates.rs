@@ -82,6 +82,7 @@ pub(crate) static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("code.html", include_str!("../templates/code.html")),
         ("join.html", include_str!("../templates/join.html")),
         ("sign_in.html", include_str!("../templates/sign_in.html")),
+        ("logout.html", include_str!("../templates/logout.html")),
         ("forgot.html", include_str!("../templates/forgot.html")),
         ("reset.html", include_str!("../templates/reset.html")),
         ("message.html", include_str!("../templates/message.html")),

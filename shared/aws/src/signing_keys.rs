@@ -7,12 +7,35 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gatehouse_domain::oidc::keys::{KeyError, KeySet, SigningKeys, RELOAD_EVERY};
-use tokio::sync::RwLock;
+use tokio::sync::Mutex;
 
 pub struct SecretSigningKeys {
     client: aws_sdk_secretsmanager::Client,
     secret: String,
-    loaded: RwLock<(Instant, Arc<KeySet>)>,
+    loaded: std::sync::Mutex<(Instant, Arc<KeySet>)>,
+    /// One reload at a time.
+    reloading: Mutex<()>,
+}
+
+impl SecretSigningKeys {
+    fn current(&self) -> (Instant, Arc<KeySet>) {
+        let loaded = self
+            .loaded
+            .lock()
+            .expect("no panic while the key set is swapped");
+        (loaded.0, loaded.1.clone())
+    }
+
+    fn keep(&self, keys: Option<Arc<KeySet>>) {
+        let mut loaded = self
+            .loaded
+            .lock()
+            .expect("no panic while the key set is swapped");
+        loaded.0 = Instant::now();
+        if let Some(keys) = keys {
+            loaded.1 = keys;
+        }
+    }
 }
 
 impl SecretSigningKeys {
@@ -21,18 +44,22 @@ impl SecretSigningKeys {
         client: aws_sdk_secretsmanager::Client,
         secret: String,
     ) -> anyhow::Result<Self> {
-        let keys = read(&client, &secret)
+        let keys = fetch_key_set(&client, &secret)
             .await
             .with_context(|| format!("read the signing keys secret {secret}"))?;
         Ok(Self {
             client,
             secret,
-            loaded: RwLock::new((Instant::now(), Arc::new(keys))),
+            loaded: std::sync::Mutex::new((Instant::now(), Arc::new(keys))),
+            reloading: Mutex::new(()),
         })
     }
 }
 
-async fn read(client: &aws_sdk_secretsmanager::Client, secret: &str) -> Result<KeySet, KeyError> {
+async fn fetch_key_set(
+    client: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+) -> Result<KeySet, KeyError> {
     let value = client
         .get_secret_value()
         .secret_id(secret)
@@ -89,24 +116,23 @@ pub async fn read_key_set(
 #[async_trait::async_trait]
 impl SigningKeys for SecretSigningKeys {
     async fn key_set(&self) -> Result<Arc<KeySet>, KeyError> {
-        {
-            let loaded = self.loaded.read().await;
-            if loaded.0.elapsed() < RELOAD_EVERY {
-                return Ok(loaded.1.clone());
-            }
+        let (at, keys) = self.current();
+        if at.elapsed() < RELOAD_EVERY {
+            return Ok(keys);
         }
-        let mut loaded = self.loaded.write().await;
-        if loaded.0.elapsed() < RELOAD_EVERY {
-            return Ok(loaded.1.clone());
+        let _one = self.reloading.lock().await;
+        let (at, keys) = self.current();
+        if at.elapsed() < RELOAD_EVERY {
+            return Ok(keys);
         }
-        match read(&self.client, &self.secret).await {
-            Ok(keys) => *loaded = (Instant::now(), Arc::new(keys)),
+        match fetch_key_set(&self.client, &self.secret).await {
+            Ok(fresh) => self.keep(Some(Arc::new(fresh))),
             // The keys read before still verify and sign: try again after the next interval.
             Err(e) => {
                 tracing::warn!(cause = %gatehouse_domain::Chain(&e), "the signing keys were not read again; the ones read before stay in use");
-                loaded.0 = Instant::now();
+                self.keep(None);
             }
         }
-        Ok(loaded.1.clone())
+        Ok(self.current().1)
     }
 }

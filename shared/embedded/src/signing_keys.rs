@@ -10,11 +10,13 @@ use std::time::Instant;
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::oidc::keys::{KeyError, KeySet, SigningKeys, RELOAD_EVERY};
 use gatehouse_domain::secret::Randomness;
-use tokio::sync::RwLock;
+use tokio::sync::Mutex;
 
 pub struct FileSigningKeys {
     path: PathBuf,
-    loaded: RwLock<(Instant, Arc<KeySet>)>,
+    loaded: std::sync::Mutex<(Instant, Arc<KeySet>)>,
+    /// One reload at a time.
+    reloading: Mutex<()>,
 }
 
 impl FileSigningKeys {
@@ -34,7 +36,8 @@ impl FileSigningKeys {
         };
         Ok(Self {
             path: path.to_path_buf(),
-            loaded: RwLock::new((Instant::now(), Arc::new(keys))),
+            loaded: std::sync::Mutex::new((Instant::now(), Arc::new(keys))),
+            reloading: Mutex::new(()),
         })
     }
 }
@@ -71,25 +74,41 @@ pub fn write_key_file(path: &Path, keys: &KeySet) -> Result<(), KeyError> {
 #[async_trait::async_trait]
 impl SigningKeys for FileSigningKeys {
     async fn key_set(&self) -> Result<Arc<KeySet>, KeyError> {
-        {
-            let loaded = self.loaded.read().await;
-            if loaded.0.elapsed() < RELOAD_EVERY {
-                return Ok(loaded.1.clone());
-            }
+        let current = || {
+            let loaded = self
+                .loaded
+                .lock()
+                .expect("no panic while the key set is swapped");
+            (loaded.0, loaded.1.clone())
+        };
+        let (at, keys) = current();
+        if at.elapsed() < RELOAD_EVERY {
+            return Ok(keys);
         }
-        let mut loaded = self.loaded.write().await;
-        if loaded.0.elapsed() >= RELOAD_EVERY {
-            match read_key_file(&self.path) {
-                Ok(Some(keys)) => loaded.1 = Arc::new(keys),
-                Ok(None) => tracing::warn!(
-                    "the signing keys file is gone; the keys read before stay in use"
-                ),
-                Err(e) => {
-                    tracing::warn!(cause = %gatehouse_domain::Chain(&e), "the signing keys file was not read again")
+        let _one = self.reloading.lock().await;
+        if current().0.elapsed() >= RELOAD_EVERY {
+            let fresh = match read_key_file(&self.path) {
+                Ok(Some(keys)) => Some(Arc::new(keys)),
+                Ok(None) => {
+                    tracing::warn!(
+                        "the signing keys file is gone; the keys read before stay in use"
+                    );
+                    None
                 }
-            }
+                Err(e) => {
+                    tracing::warn!(cause = %gatehouse_domain::Chain(&e), "the signing keys file was not read again");
+                    None
+                }
+            };
+            let mut loaded = self
+                .loaded
+                .lock()
+                .expect("no panic while the key set is swapped");
             loaded.0 = Instant::now();
+            if let Some(keys) = fresh {
+                loaded.1 = keys;
+            }
         }
-        Ok(loaded.1.clone())
+        Ok(current().1)
     }
 }

@@ -60,7 +60,8 @@ impl ClientRedirect {
         &self.0
     }
 
-    fn to(redirect_uri: &RedirectUri, params: &[(&str, &str)]) -> Self {
+    /// `redirect_uri` (one of a client's registered URIs, as the caller checked) with `params`.
+    pub(crate) fn to(redirect_uri: &RedirectUri, params: &[(&str, &str)]) -> Self {
         let mut uri = redirect_uri.as_str().to_string();
         let mut separator = if uri.contains('?') { '&' } else { '?' };
         for (name, value) in params {

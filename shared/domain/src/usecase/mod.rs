@@ -14,6 +14,7 @@ pub mod imports;
 pub mod invitation_link;
 pub mod invitations;
 pub mod invite;
+pub mod logout;
 pub mod mail_feedback;
 pub mod openid;
 pub mod pages;
