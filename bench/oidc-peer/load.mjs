@@ -199,6 +199,12 @@ function summary(name, what, runs) {
   );
 }
 
+/** The server's CPU time so far (user + system), in seconds. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 function peakKib(pid) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(status.match(/VmHWM:\s+(\d+)/)[1]);
@@ -261,7 +267,7 @@ async function startPeer() {
     env: { ...process.env, PORT: String(port), CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, REDIRECT_URI, NODE_ENV: "production" },
     stdio: ["ignore", "ignore", "inherit"],
   });
-  const issuer = `http://127.0.0.1:${port}/demo`;
+  const issuer = `http://127.0.0.1:${port}`;
   await waitUp(`${issuer}/.well-known/openid-configuration`, child);
   return { issuer, clientId, clientSecret, child, stop: () => child.kill() };
 }
@@ -270,28 +276,35 @@ async function measure(name, server) {
   const p = { ...server, kind: providers[name], jar: new Jar() };
   try {
     const first = await p.kind.signIn(p);
-    await exchange(p, first);
+    const sample = await exchange(p, first);
+    const parts = sample.json.access_token.split(".").length;
+    console.log(`${name.padEnd(14)} access tokens are ${parts === 3 ? "JWTs" : "opaque"}; ID tokens ${JSON.parse(Buffer.from(sample.json.id_token.split(".")[0], "base64url")).alg}`);
     // Warm up.
     for (let i = 0; i < 50; i++) await exchange(p, await mintCode(p));
     const exchanges = [];
-    let refreshTokens = [];
+    let exchangeCpu = 0;
     for (let done = 0; done < EXCHANGES; done += BATCH) {
       const codes = [];
       for (let i = 0; i < BATCH; i++) codes.push(await mintCode(p));
+      const cpuBefore = cpuSeconds(server.child.pid);
       exchanges.push(
         await timed(
-          codes.map((c) => async () => {
-            const r = await exchange(p, c);
-            refreshTokens.push(r.json.refresh_token);
-            return r;
-          }),
+          codes.map((c) => () => exchange(p, c)),
         ),
       );
+      exchangeCpu += cpuSeconds(server.child.pid) - cpuBefore;
     }
     summary(name, "exchanges", exchanges);
-    // Each client refreshes its own grant, one refresh after the other (they rotate).
-    const chains = refreshTokens.slice(0, CONCURRENCY);
+    console.log(`${name.padEnd(14)} server CPU ${((exchangeCpu / EXCHANGES) * 1000).toFixed(2)} ms an exchange (${(EXCHANGES / exchangeCpu).toFixed(0)} a second per core)`);
+    // Each client refreshes its own grant (its own sign-in), one refresh after the other.
+    const chains = [];
+    for (let i = 0; i < CONCURRENCY; i++) {
+      const own = { ...p, jar: new Jar() };
+      const r = await exchange(own, await own.kind.signIn(own));
+      chains.push(r.json.refresh_token);
+    }
     const latencies = [];
+    const refreshCpuBefore = cpuSeconds(server.child.pid);
     const started = process.hrtime.bigint();
     await Promise.all(
       chains.map(async (token) => {
@@ -304,6 +317,8 @@ async function measure(name, server) {
     );
     const refreshes = { count: latencies.length, seconds: Number(process.hrtime.bigint() - started) / 1e9, latencies };
     summary(name, "refreshes", [refreshes]);
+    const refreshCpu = cpuSeconds(server.child.pid) - refreshCpuBefore;
+    console.log(`${name.padEnd(14)} server CPU ${((refreshCpu / latencies.length) * 1000).toFixed(2)} ms a refresh (${(latencies.length / refreshCpu).toFixed(0)} a second per core)`);
     console.log(`${name.padEnd(14)} peak RSS   ${(peakKib(server.child.pid) / 1024).toFixed(1)} MiB`);
   } finally {
     server.stop();

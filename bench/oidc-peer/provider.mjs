@@ -11,7 +11,7 @@ import { generateKeyPairSync } from "node:crypto";
 import Provider from "oidc-provider";
 
 const port = Number(process.env.PORT);
-const issuer = `http://127.0.0.1:${port}/demo`;
+const issuer = `http://127.0.0.1:${port}`;
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: "jwk" }), kid: "bench-1", alg: "RS256", use: "sig" };
 const resource = "https://platform.bench.test";

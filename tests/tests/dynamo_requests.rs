@@ -184,3 +184,90 @@ impl gatehouse_domain::ports::Mailer for CountingMailer {
         Ok(())
     }
 }
+
+/// The token endpoint's requests (BENCHMARKS.md, "OpenID Connect"): today each read is its own
+/// GetItem; the key design allows two round trips for an exchange (one BatchGetItem of the
+/// organisation, client, code and account, the code naming its account; one transaction) and
+/// three for a refresh.
+#[tokio::test]
+async fn token_requests_per_exchange_and_refresh() {
+    use base64::Engine;
+    let b = Bundle::start(Backend::Aws).await;
+    let app = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/clients",
+            Some(&b.admin_token),
+            json!({"name": "Counted", "type": "public", "redirect_uris": ["https://app.test/cb"]}),
+        )
+        .await;
+    let client_id = app.json["client_id"].as_str().unwrap().to_string();
+    let verifier = "v".repeat(43);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let mut browser = gatehouse_e2e::pages::Browser::new(&b);
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", &client_id),
+        ("redirect_uri", "https://app.test/cb"),
+        ("scope", "openid offline_access"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let page = browser.get(&format!("/demo/oidc/authorize?{query}")).await;
+    let done = browser
+        .submit(
+            &page,
+            "/demo/oidc/authorize",
+            &[("identifier", &b.admin_email), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    let location = done
+        .header("location")
+        .expect("back at the app")
+        .to_string();
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    counts(&b);
+    let form = |fields: &[(&str, &str)]| serde_urlencoded::to_string(fields).unwrap();
+    let post = |body: String| {
+        b.gateway.raw(
+            "POST",
+            "/demo/oidc/token",
+            vec![(
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            Some(body),
+        )
+    };
+    let tokens = post(form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", "https://app.test/cb"),
+        ("code_verifier", &verifier),
+        ("client_id", &client_id),
+    ]))
+    .await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+    // Organisation, client, code, account: four reads; one transaction (code spent, grant and
+    // refresh token saved).
+    expect(counts(&b), &[("GetItem", 4), ("TransactWriteItems", 1)]);
+    let refresh = tokens.json["refresh_token"].as_str().unwrap();
+    let next = post(form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh),
+        ("client_id", &client_id),
+    ]))
+    .await;
+    assert_eq!(next.status, 200, "{next:?}");
+    // Organisation, client, refresh token, grant, account; one transaction (grant moved on,
+    // next token saved).
+    expect(counts(&b), &[("GetItem", 5), ("TransactWriteItems", 1)]);
+}
