@@ -11,7 +11,7 @@ use gatehouse_domain::usecase::clients::{
     ClientChange, ClientRegistration, WithSecret,
 };
 use gatehouse_http::{org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,13 +35,6 @@ pub struct NewClientBody {
     initiate_login_uri: Option<String>,
 }
 
-/// Absent: `None`; `null`: `Some(None)`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
@@ -49,7 +42,7 @@ pub struct ClientPatch {
     redirect_uris: Option<Vec<String>>,
     post_logout_redirect_uris: Option<Vec<String>>,
     /// `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "gatehouse_http::present")]
     #[schema(value_type = Option<String>)]
     initiate_login_uri: Option<Option<String>>,
 }

@@ -10,6 +10,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use gatehouse_domain::error::Rejection;
+use gatehouse_domain::types::OrgDomain;
 use gatehouse_domain::usecase::token::{exchange, ClientAuth, TokenError, TokenRequest};
 use gatehouse_domain::usecase::userinfo::{introspect, revoke, userinfo, UserinfoError};
 use gatehouse_http::{org_domain, ApiError, AppState};
@@ -234,6 +235,27 @@ fn client_auth(headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Client
     }
 }
 
+/// What every client's form request starts with: the organisation, the form's fields (a form,
+/// each field once) and how the client authenticates.
+#[allow(clippy::type_complexity)]
+fn client_form(
+    org: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(OrgDomain, Vec<(String, String)>, ClientAuth), Box<Response>> {
+    let org = org_domain(org).map_err(|e| Box::new(e.into_response()))?;
+    if !is_form(headers) {
+        return Err(Box::new(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body is an application/x-www-form-urlencoded form",
+        )));
+    }
+    let pairs = form(body).map_err(|r| Box::new(r.into_response()))?;
+    let auth = client_auth(headers, &pairs).map_err(|r| Box::new(r.into_response()))?;
+    Ok((org, pairs, auth))
+}
+
 /// The token endpoint: `grant_type=authorization_code` (with `code`, `redirect_uri`,
 /// `code_verifier`) or `grant_type=refresh_token` (with `refresh_token`, optional narrower
 /// `scope`).
@@ -258,24 +280,9 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let org = match org_domain(&org) {
-        Ok(org) => org,
-        Err(e) => return e.into_response(),
-    };
-    if !is_form(&headers) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body is an application/x-www-form-urlencoded form",
-        );
-    }
-    let pairs = match form(&body) {
-        Ok(pairs) => pairs,
-        Err(refused) => return refused.into_response(),
-    };
-    let auth = match client_auth(&headers, &pairs) {
-        Ok(auth) => auth,
-        Err(refused) => return refused.into_response(),
+    let (org, pairs, auth) = match client_form(&org, &headers, &body) {
+        Ok(parts) => parts,
+        Err(refused) => return *refused,
     };
     let request = match field(&pairs, "grant_type") {
         Some("authorization_code") => match field(&pairs, "code") {
@@ -482,27 +489,12 @@ async fn token_form<F, Fut>(
     run: F,
 ) -> Response
 where
-    F: FnOnce(AppState, gatehouse_domain::types::OrgDomain, ClientAuth, String) -> Fut,
+    F: FnOnce(AppState, OrgDomain, ClientAuth, String) -> Fut,
     Fut: std::future::Future<Output = Result<Value, TokenError>>,
 {
-    let org = match org_domain(org) {
-        Ok(org) => org,
-        Err(e) => return e.into_response(),
-    };
-    if !is_form(headers) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body is an application/x-www-form-urlencoded form",
-        );
-    }
-    let pairs = match form(body) {
-        Ok(pairs) => pairs,
-        Err(refused) => return refused.into_response(),
-    };
-    let auth = match client_auth(headers, &pairs) {
-        Ok(auth) => auth,
-        Err(refused) => return refused.into_response(),
+    let (org, pairs, auth) = match client_form(org, headers, body) {
+        Ok(parts) => parts,
+        Err(refused) => return *refused,
     };
     let Some(token) = field(&pairs, "token") else {
         return oauth_error(

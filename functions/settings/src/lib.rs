@@ -18,7 +18,7 @@ use gatehouse_domain::usecase::settings::{get_settings, update_settings, Setting
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName, ProblemView,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
@@ -109,20 +109,13 @@ impl From<&Settings> for SettingsView {
     }
 }
 
-/// Absent: `None`; `null`: `Some(None)`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     sign_up_without_email: Option<bool>,
     allowed_email_domains: Option<Vec<String>>,
     default_groups: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "gatehouse_http::present")]
     #[schema(value_type = Option<String>)]
     invitation_message: Option<Option<String>>,
     #[schema(minimum = 1, maximum = 365)]
@@ -130,7 +123,7 @@ pub struct SettingsPatch {
     #[schema(minimum = 8, maximum = 64)]
     password_min_length: Option<u32>,
     /// 1 to 100 characters; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "gatehouse_http::present")]
     #[schema(value_type = Option<String>)]
     display_name: Option<Option<String>>,
     members_can_invite: Option<bool>,

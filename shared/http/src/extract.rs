@@ -260,3 +260,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
         )))
     }
 }
+
+/// For `PATCH` bodies (`#[serde(default, deserialize_with = "gatehouse_http::present")]`): an
+/// absent member is `None`, `null` is `Some(None)` (remove it), a value is `Some(Some(_))`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -138,17 +138,28 @@ pub enum Checked {
     Refused(ClientRedirect),
 }
 
-fn single<'a>(
+/// A parameter given twice (RFC 6749 §3.1: a malformed request).
+#[derive(Debug)]
+pub(crate) struct Repeated;
+
+impl From<Repeated> for AuthorizeError {
+    fn from(_: Repeated) -> Self {
+        Self::RepeatedParameter
+    }
+}
+
+/// The value of a parameter of a request's pairs, `None` when absent or empty.
+pub(crate) fn single<'a>(
     pairs: &'a [(String, String)],
     name: &str,
-) -> Result<Option<&'a str>, AuthorizeError> {
+) -> Result<Option<&'a str>, Repeated> {
     let mut found = pairs
         .iter()
         .filter(|(n, _)| n == name)
         .map(|(_, v)| v.as_str());
     let first = found.next();
     if found.next().is_some() {
-        return Err(AuthorizeError::RepeatedParameter);
+        return Err(Repeated);
     }
     Ok(first.filter(|v| !v.is_empty()))
 }

@@ -17,7 +17,7 @@ use crate::ports::StoreError;
 use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{ClientId, OrgDomain, UserId};
-use crate::usecase::authorize::ClientRedirect;
+use crate::usecase::authorize::{single, ClientRedirect, Repeated};
 use crate::usecase::openid::issuer;
 use crate::usecase::session::{authenticate, AuthError};
 use crate::usecase::{load_org, OrgLookupError};
@@ -84,16 +84,10 @@ pub struct LogoutRequest {
     pub params: Vec<(String, String)>,
 }
 
-fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, LogoutError> {
-    let mut found = pairs
-        .iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str());
-    let first = found.next();
-    if found.next().is_some() {
-        return Err(LogoutError::RepeatedParameter);
+impl From<Repeated> for LogoutError {
+    fn from(_: Repeated) -> Self {
+        Self::RepeatedParameter
     }
-    Ok(first.filter(|v| !v.is_empty()))
 }
 
 pub async fn check_logout(
