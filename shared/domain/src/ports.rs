@@ -240,7 +240,8 @@ pub trait SessionStore: Send + Sync {
         user: &UserId,
         token: &TokenHash,
     ) -> Result<(), StoreError>;
-    /// Ends every session of a user but `keep`; answers how many ended.
+    /// Ends every session of a user but `keep`, and with them their OpenID Connect grants (kept
+    /// in the same partition); answers how many records ended.
     async fn end_sessions(
         &self,
         org: &OrgDomain,
