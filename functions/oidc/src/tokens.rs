@@ -237,12 +237,7 @@ fn client_auth(headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Client
 
 /// What every client's form request starts with: the organisation, the form's fields (a form,
 /// each field once) and how the client authenticates.
-#[allow(clippy::type_complexity)]
-fn client_form(
-    org: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(OrgDomain, Vec<(String, String)>, ClientAuth), Box<Response>> {
+fn client_form(org: &str, headers: &HeaderMap, body: &Bytes) -> Result<ClientForm, Box<Response>> {
     let org = org_domain(org).map_err(|e| Box::new(e.into_response()))?;
     if !is_form(headers) {
         return Err(Box::new(oauth_error(
@@ -253,7 +248,14 @@ fn client_form(
     }
     let pairs = form(body).map_err(|r| Box::new(r.into_response()))?;
     let auth = client_auth(headers, &pairs).map_err(|r| Box::new(r.into_response()))?;
-    Ok((org, pairs, auth))
+    Ok(ClientForm { org, pairs, auth })
+}
+
+/// A client's form request, read: its organisation, fields and authentication.
+struct ClientForm {
+    org: OrgDomain,
+    pairs: Vec<(String, String)>,
+    auth: ClientAuth,
 }
 
 /// The token endpoint: `grant_type=authorization_code` (with `code`, `redirect_uri`,
@@ -280,7 +282,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (org, pairs, auth) = match client_form(&org, &headers, &body) {
+    let ClientForm { org, pairs, auth } = match client_form(&org, &headers, &body) {
         Ok(parts) => parts,
         Err(refused) => return *refused,
     };
@@ -492,7 +494,7 @@ where
     F: FnOnce(AppState, OrgDomain, ClientAuth, String) -> Fut,
     Fut: std::future::Future<Output = Result<Value, TokenError>>,
 {
-    let (org, pairs, auth) = match client_form(org, headers, body) {
+    let ClientForm { org, pairs, auth } = match client_form(org, headers, body) {
         Ok(parts) => parts,
         Err(refused) => return *refused,
     };
