@@ -69,6 +69,15 @@ pub struct LocalSettings {
 }
 
 impl LocalSettings {
+    /// Once the listener is bound: without `GATEHOUSE_PUBLIC_URL`, links and the OpenID issuer
+    /// name the address actually listened on (`GATEHOUSE_ADDR=127.0.0.1:0` picks a free port).
+    pub fn bound_to(mut self, addr: std::net::SocketAddr) -> Self {
+        if std::env::var("GATEHOUSE_PUBLIC_URL").map_or(true, |v| v.is_empty()) {
+            self.public_url = format!("http://{addr}");
+        }
+        self
+    }
+
     pub fn from_env() -> Self {
         let var = |name: &str, default: &str| {
             std::env::var(name)

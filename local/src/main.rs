@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    let settings = settings.bound_to(addr);
     let (services, files) = local_services(&settings, true, &format!("http://{addr}"))?;
     #[cfg(feature = "return-memory")]
     spawn_memory_return(services.passwords.clone());

@@ -417,14 +417,16 @@ fn the_readme_run_command_works_as_written() {
         .to_string();
     assert!(command.starts_with("cargo run"), "{command}");
     let dir = tempfile::tempdir().unwrap();
+    // What cargo and the server say on stderr, shown if no address comes.
+    let stderr_path = dir.path().join("stderr.log");
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("exec {command}"))
         .current_dir(&root)
         .env("GATEHOUSE_ADDR", "127.0.0.1:0")
-        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .expect("sh runs");
     let stdout = child.stdout.take().unwrap();
@@ -441,7 +443,13 @@ fn the_readme_run_command_works_as_written() {
             Ok(line) => line,
             Err(e) => {
                 let _ = child.kill();
-                panic!("`{command}` printed no address: {e}");
+                let status = child.wait();
+                let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
+                panic!(
+                    "`{command}` printed no address ({e}; {status:?}); its stderr ends:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
             }
         };
         if let Some(rest) = line.strip_prefix("Gatehouse listening on http://") {

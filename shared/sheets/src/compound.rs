@@ -104,7 +104,7 @@ pub fn stream(bytes: &[u8], names: &[&str]) -> Option<Vec<u8>> {
         parsed
             .entries
             .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(n))
+            .find(|e| e.name.as_bytes().eq_ignore_ascii_case(n.as_bytes()))
     })?;
     let size = usize::try_from(entry.size).ok()?;
     let file = &parsed.file;
@@ -188,18 +188,21 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Unsafe> {
     for id in directory {
         let sector = file.sector(id)?;
         for entry in sector.chunks_exact(128) {
-            let units: Vec<u16> = entry[..64]
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .take_while(|u| *u != 0)
-                .collect();
+            // Decoded exactly as calamine decodes it: a byte-order mark at the start picks the
+            // encoding and is dropped (a crafted file named its workbook "\u{feff}Workbook", which
+            // a plain UTF-16 decode did not match, and so went unchecked), then cut at the
+            // first NUL byte of the result.
+            let mut name = encoding_rs::UTF_16LE.decode(&entry[..64]).0.into_owned();
+            if let Some(nul) = name.as_bytes().iter().position(|b| *b == 0) {
+                name.truncate(nul);
+            }
             let size = if sector_size == 512 {
                 u64::from(u32_at(entry, 120).unwrap_or(0))
             } else {
                 u64_at(entry, 120).unwrap_or(0)
             };
             entries.push(Entry {
-                name: String::from_utf16_lossy(&units),
+                name,
                 start: u32_at(entry, 116).unwrap_or(END_OF_CHAIN),
                 size,
             });
@@ -220,7 +223,10 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Unsafe> {
     let mini_sectors = root.size / 64 + 1;
     // The streams calamine opens by name (the first entry of each name).
     for name in READ_BY_CALAMINE {
-        let Some(entry) = entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)) else {
+        let Some(entry) = entries
+            .iter()
+            .find(|e| e.name.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+        else {
             continue;
         };
         if entry.size >= cutoff {

@@ -116,66 +116,121 @@ const CELL_RECORDS: [u16; 9] = [
 const RUN_RECORDS: [u16; 2] = [0x00BD, 0x00BE];
 const DIMENSIONS: u16 = 0x0200;
 
+/// A BIFF record: its type, its data, and where the next one starts (calamine's own walk: a
+/// record whose length runs past the stream ends it).
+fn record(stream: &[u8], at: usize) -> Option<(u16, &[u8], usize)> {
+    let header = stream.get(at..at.checked_add(4)?)?;
+    let kind = u16::from_le_bytes([header[0], header[1]]);
+    let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
+    let data = stream.get(at + 4..at + 4 + len)?;
+    Some((kind, data, at + 4 + len))
+}
+
+fn u16_in(data: &[u8], i: usize) -> Option<u64> {
+    data.get(i..i + 2)
+        .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+fn u32_in(data: &[u8], i: usize) -> Option<u64> {
+    data.get(i..i + 4)
+        .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+}
+
+/// What calamine reserves for a DIMENSIONS record, computed as calamine does (u32 arithmetic
+/// that wraps when the first row is past the last).
+fn check_dimensions(data: &[u8]) -> Result<(), SheetError> {
+    let (first_row, last_row, first_col, last_col) = match data.len() {
+        10 => (
+            u16_in(data, 0),
+            u16_in(data, 2),
+            u16_in(data, 4),
+            u16_in(data, 6),
+        ),
+        14 | 16 => (
+            u32_in(data, 0),
+            u32_in(data, 4),
+            u16_in(data, 8),
+            u16_in(data, 10),
+        ),
+        _ => return Ok(()), // calamine refuses the record.
+    };
+    let (Some(rf), Some(rl), Some(cf), Some(cl)) = (first_row, last_row, first_col, last_col)
+    else {
+        return Ok(());
+    };
+    let [rf, rl, cf, cl] = [rf, rl, cf, cl].map(|n| n as u32);
+    let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
+    if rl >= 1 && cl >= 1 {
+        let span =
+            |first: u32, last: u32| u64::from((last - 1).wrapping_sub(first).wrapping_add(1));
+        too_wide(span(rf, rl), span(cf, cl))?;
+    }
+    Ok(())
+}
+
+/// One sheet, walked from where its BoundSheet record says it starts, as calamine walks it
+/// (nested substreams such as embedded charts skipped): every DIMENSIONS record it would reserve
+/// for, and the farthest cell it would make a grid to.
+fn check_xls_sheet(stream: &[u8], start: usize) -> Result<(), SheetError> {
+    let (mut rows, mut cols) = (0u64, 0u64);
+    let (mut seen_bof, mut depth) = (false, 0usize);
+    let mut at = start;
+    while let Some((kind, data, next)) = record(stream, at) {
+        at = next;
+        if depth > 0 {
+            match kind {
+                0x0809 => depth += 1,
+                0x000A => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        match kind {
+            0x0809 if seen_bof => depth += 1,
+            0x0809 => seen_bof = true,
+            0x000A => break,
+            DIMENSIONS => check_dimensions(data)?,
+            k if CELL_RECORDS.contains(&k) => {
+                rows = rows.max(u16_in(data, 0).unwrap_or(0) + 1);
+                cols = cols.max(u16_in(data, 2).unwrap_or(0) + 1);
+            }
+            k if RUN_RECORDS.contains(&k) && data.len() >= 6 => {
+                rows = rows.max(u16_in(data, 0).unwrap_or(0) + 1);
+                cols = cols.max(u16_in(data, data.len() - 2).unwrap_or(0) + 1);
+            }
+            _ => {}
+        }
+    }
+    too_wide(rows, cols)
+}
+
+/// The workbook stream's globals name where each sheet starts (BoundSheet, 0x0085), at any
+/// offset, even inside another record's data: a crafted file found by fuzzing put a sheet there
+/// whose DIMENSIONS asked calamine for 858 GB, which aborts the process (no panic to catch).
+/// Each sheet is checked from the offset calamine will read it from.
 fn check_xls(bytes: &[u8]) -> Result<(), SheetError> {
     let Some(stream) = compound::stream(bytes, &["Workbook", "Book"]) else {
         return Ok(()); // No workbook stream (an encrypted xlsx): calamine refuses it.
     };
-    // Records follow each other: type, length, data. Each sheet starts with a BOF (0x0809).
-    let (mut rows, mut cols) = (0u64, 0u64);
-    let mut at = 0usize;
-    while at + 4 <= stream.len() {
-        let kind = u16::from_le_bytes([stream[at], stream[at + 1]]);
-        let len = usize::from(u16::from_le_bytes([stream[at + 2], stream[at + 3]]));
-        let data = &stream[at + 4..(at + 4 + len).min(stream.len())];
-        let u16_at = |i: usize| {
-            data.get(i..i + 2)
-                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
-        };
-        let u32_at = |i: usize| {
-            data.get(i..i + 4)
-                .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-        };
+    check_workbook_stream(&stream)
+}
+
+fn check_workbook_stream(stream: &[u8]) -> Result<(), SheetError> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while let Some((kind, data, next)) = record(stream, at) {
         match kind {
-            0x0809 => {
-                too_wide(rows, cols)?;
-                (rows, cols) = (0, 0);
-            }
-            DIMENSIONS => {
-                // What calamine reserves from it, computed as calamine does (u32 arithmetic that
-                // wraps when the first row is past the last).
-                let (first_row, last_row, first_col, last_col) = match len {
-                    10 => (u16_at(0), u16_at(2), u16_at(4), u16_at(6)),
-                    14 | 16 => (u32_at(0), u32_at(4), u16_at(8), u16_at(10)),
-                    _ => (None, None, None, None),
-                };
-                if let (Some(rf), Some(rl), Some(cf), Some(cl)) =
-                    (first_row, last_row, first_col, last_col)
-                {
-                    let [rf, rl, cf, cl] = [rf, rl, cf, cl].map(|n| n as u32);
-                    let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
-                    if rl >= 1 && cl >= 1 {
-                        let span = |first: u32, last: u32| {
-                            u64::from((last - 1).wrapping_sub(first).wrapping_add(1))
-                        };
-                        too_wide(span(rf, rl), span(cf, cl))?;
-                    }
-                    rows = rows.max(u64::from(rl));
-                    cols = cols.max(u64::from(cl));
-                }
-            }
-            k if CELL_RECORDS.contains(&k) => {
-                rows = rows.max(u16_at(0).unwrap_or(0) + 1);
-                cols = cols.max(u16_at(2).unwrap_or(0) + 1);
-            }
-            k if RUN_RECORDS.contains(&k) && len >= 6 => {
-                rows = rows.max(u16_at(0).unwrap_or(0) + 1);
-                cols = cols.max(u16_at(len - 2).unwrap_or(0) + 1);
-            }
+            0x0085 => starts.extend(u32_in(data, 0).map(|pos| pos as usize)),
+            0x000A => break,
             _ => {}
         }
-        at += 4 + len;
+        at = next;
     }
-    too_wide(rows, cols)
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+        .into_iter()
+        .try_for_each(|start| check_xls_sheet(stream, start))
 }
 
 /// Refuses a file whose sheets span more than [`MAX_EXTENT_CELLS`] (xlsx and xls; ods files
@@ -201,6 +256,37 @@ mod tests {
         assert_eq!(a1(b"XFD1048576"), Some((1_048_576, 16_384)));
         assert_eq!(a1(b"1A"), None);
         assert_eq!(a1(b"ABCD1"), None);
+    }
+
+    fn biff(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_le_bytes().to_vec();
+        out.extend((data.len() as u16).to_le_bytes());
+        out.extend(data);
+        out
+    }
+
+    /// calamine reads a sheet from the offset its BoundSheet record names, even one inside
+    /// another record's data, where a walk of the stream record by record never looks.
+    #[test]
+    fn a_sheet_is_checked_where_its_bound_sheet_record_says_it_starts() {
+        let huge = [0u8, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x00, 0, 0, 0xFF, 0, 0, 0];
+        let hidden = [biff(0x0809, &[0; 16]), biff(DIMENSIONS, &huge)].concat();
+        let bound_sheet =
+            |at: u32| biff(0x0085, &[&at.to_le_bytes()[..], &[0, 0, 1, b'S']].concat());
+        // Globals (BOF, BoundSheet, EOF: 20 + 12 + 4 bytes), then a record whose data hides the sheet.
+        let stream = |at: u32| {
+            [
+                biff(0x0809, &[0; 16]),
+                bound_sheet(at),
+                biff(0x000A, &[]),
+                biff(0x00FC, &[&[0u8; 4][..], &hidden].concat()),
+            ]
+            .concat()
+        };
+        let hidden_at = 20 + 12 + 4 + 4 + 4;
+        assert!(check_workbook_stream(&stream(hidden_at)).is_err());
+        // Pointed at the record that holds it, the sheet is that record and asks for nothing.
+        assert!(check_workbook_stream(&stream(hidden_at - 8)).is_ok());
     }
 
     #[test]

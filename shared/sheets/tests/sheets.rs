@@ -302,6 +302,14 @@ fn a_sheet_spanning_millions_of_cells_is_refused_before_it_is_read() {
     // First row past the last: calamine's arithmetic wraps to billions of rows.
     let xls = include_bytes!("files/xls-inverted-dimensions.xls");
     assert!(matches!(read_rows(xls), Err(SheetError::Corrupt(_))));
+    // A workbook stream named "\u{feff}Workbook" (calamine drops the byte-order mark, so reads
+    // it) that claims 256 MiB in a 5.6 KB file, with a DIMENSIONS record asking for 858 GB: the
+    // allocation aborts the process, no panic to catch (found by fuzzing). Refused before calamine.
+    let xls = include_bytes!("files/xls-workbook-named-with-a-byte-order-mark.xls");
+    match read_rows(xls) {
+        Err(SheetError::Corrupt(why)) => assert!(why.contains("larger than the file"), "{why}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// calamine panics on an xls naming a sector past the end of the file (found by fuzzing): the
