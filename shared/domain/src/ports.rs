@@ -13,7 +13,8 @@ use crate::model::{
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
 use crate::types::{
-    EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain, Uid, UserId,
+    ClientId, EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain,
+    Uid, UserId,
 };
 
 /// A store could not answer (network, throttling, corrupt data). Logged, never shown.
@@ -392,6 +393,14 @@ pub struct Lookup {
     pub claims: Vec<AccountKey>,
     /// Invitations by id.
     pub invitations: Vec<InvitationId>,
+    /// An OpenID Connect client by id.
+    pub client: Option<ClientId>,
+    /// An authorization code by its hash.
+    pub code: Option<TokenHash>,
+    /// A refresh token by its hash.
+    pub refresh_token: Option<TokenHash>,
+    /// A grant: its user, and its id.
+    pub grant: Option<(UserId, String)>,
 }
 
 /// Who holds an email or a uid in an organisation.
@@ -441,6 +450,12 @@ pub struct Found {
     pub claims: Vec<Claim>,
     /// In the order asked.
     pub invitations: Vec<Option<Invitation>>,
+    pub client: Option<crate::oidc::Client>,
+    /// Only one issued in this organisation.
+    pub code: Option<crate::oidc::grant::AuthorizationCode>,
+    /// Only one issued in this organisation.
+    pub refresh_token: Option<crate::oidc::grant::RefreshToken>,
+    pub grant: Option<crate::oidc::grant::Grant>,
 }
 
 #[async_trait]

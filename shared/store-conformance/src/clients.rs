@@ -8,7 +8,7 @@ use crate::*;
 use gatehouse_domain::oidc::{Client, ClientKind, ClientStore, RedirectUri};
 use gatehouse_domain::types::ClientName;
 
-fn client(org: &OrgDomain, name: &str, created: i64) -> Client {
+pub(crate) fn client(org: &OrgDomain, name: &str, created: i64) -> Client {
     Client {
         id: random().client_id(),
         org: org.clone(),

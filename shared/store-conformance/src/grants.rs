@@ -7,7 +7,7 @@ use crate::fixtures::*;
 use crate::*;
 
 use gatehouse_domain::oidc::grant::{AuthorizationCode, Grant, Redemption, RefreshToken, Rotation};
-use gatehouse_domain::oidc::GrantStore;
+use gatehouse_domain::oidc::{ClientStore, GrantStore};
 
 fn code_for(user: &User) -> AuthorizationCode {
     AuthorizationCode {
@@ -312,4 +312,64 @@ pub async fn ending_a_users_sessions_ends_their_grants(store: Arc<dyn ItemStore>
         .await
         .unwrap()
         .is_some());
+}
+
+/// The token endpoint's records (organisation, client, person, code or refresh token, grant)
+/// are read together in one round trip; a code or refresh token of another organisation is not
+/// found from this one.
+pub async fn a_token_request_reads_its_records_in_one_round_trip(store: Arc<dyn ItemStore>) {
+    let counted = Arc::new(CountingItems::new(store));
+    let records = Records::new(counted.clone());
+    let user = signed_up(&records).await;
+    let app = crate::clients::client(&user.org, "Platform", 1);
+    records.create_client(&app).await.unwrap();
+    let mut code = code_for(&user);
+    code.client_id = app.id.clone();
+    records.save_code(&code).await.unwrap();
+    let (grant, refresh) = grant_for(&code);
+    records
+        .redeem_code(&code, &grant, Some(&refresh))
+        .await
+        .unwrap();
+    counted.take();
+    let found = records
+        .look_up(
+            &user.org,
+            &Lookup {
+                org: true,
+                client: Some(app.id.clone()),
+                user: Some(user.id.clone()),
+                code: Some(code.code_hash.clone()),
+                refresh_token: Some(refresh.token_hash.clone()),
+                grant: Some((user.id.clone(), grant.id.clone())),
+                ..Lookup::default()
+            },
+        )
+        .await
+        .unwrap();
+    let calls = counted.take();
+    assert_eq!((calls.batch_gets, calls.gets, calls.queries), (1, 0, 0));
+    assert_eq!(found.org.unwrap().domain, user.org);
+    assert_eq!(found.client, Some(app.clone()));
+    assert_eq!(found.user.unwrap().id, user.id);
+    assert_eq!(found.code.unwrap().spent_for, Some(grant.id.clone()));
+    assert_eq!(found.refresh_token, Some(refresh.clone()));
+    assert_eq!(found.grant, Some(grant.clone()));
+    // From another organisation, nothing of these is found.
+    let (other, _) = new_org(&records).await;
+    let found = records
+        .look_up(
+            &other,
+            &Lookup {
+                client: Some(app.id.clone()),
+                code: Some(code.code_hash.clone()),
+                refresh_token: Some(refresh.token_hash.clone()),
+                grant: Some((user.id.clone(), grant.id.clone())),
+                ..Lookup::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(found.client.is_none() && found.code.is_none());
+    assert!(found.refresh_token.is_none() && found.grant.is_none());
 }

@@ -108,7 +108,8 @@ macro_rules! conformance_suite {
             concurrent_redemptions_of_one_code_leave_no_grant_alive,
             a_refresh_token_rotates_once_and_its_reuse_ends_the_grant,
             concurrent_refreshes_with_one_token_end_its_grant,
-            ending_a_users_sessions_ends_their_grants
+            ending_a_users_sessions_ends_their_grants,
+            a_token_request_reads_its_records_in_one_round_trip
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

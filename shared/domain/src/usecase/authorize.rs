@@ -8,10 +8,10 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
-use crate::oidc::grant::{AuthorizationCode, CODE_LIFETIME};
+use crate::oidc::grant::{AuthorizationCode, LocatedToken, CODE_LIFETIME};
 use crate::oidc::{Client, ClientKind, RedirectUri};
 use crate::ports::{StoreError, WriteError};
-use crate::secret::{SecretToken, SessionToken};
+use crate::secret::SessionToken;
 use crate::services::Services;
 use crate::types::{ClientId, OrgDomain};
 use crate::usecase::openid::{issuer, SCOPES};
@@ -392,7 +392,7 @@ async fn issue_code(
     user_id: crate::types::UserId,
     auth_time: Timestamp,
 ) -> Result<ClientRedirect, AuthorizeError> {
-    let code = SecretToken::generate(services.random.as_ref());
+    let code = LocatedToken::code(user_id.clone(), services.random.as_ref());
     let now = services.clock.now();
     let record = AuthorizationCode {
         code_hash: code.hash(),
@@ -413,7 +413,8 @@ async fn issue_code(
         .await
         .map_err(|e: WriteError| AuthorizeError::Internal(e.into()))?;
     let iss = issuer(services, &request.org);
-    let mut params = vec![("code", code.expose())];
+    let code = code.expose();
+    let mut params = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         params.push(("state", state));
     }

@@ -11,17 +11,16 @@ use crate::error::{Rejection, RejectionClass};
 use crate::model::Org;
 use crate::oidc::claims::{self, Issued, ACCESS_TOKEN_LIFETIME};
 use crate::oidc::grant::{
-    Grant, Redemption, RefreshToken, Rotation, GRANT_LIFETIME, REFRESH_LIFETIME,
+    Grant, LocatedToken, Redemption, RefreshToken, Rotation, GRANT_LIFETIME, REFRESH_LIFETIME,
 };
 use crate::oidc::jwt::{self, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use crate::oidc::keys::KeyError;
 use crate::oidc::{Client, ClientKind};
-use crate::ports::StoreError;
-use crate::secret::SecretToken;
+use crate::ports::{Found, Lookup, StoreError};
 use crate::services::Services;
 use crate::types::{ClientId, OrgDomain};
 use crate::usecase::openid::issuer;
-use crate::usecase::{load_org, OrgLookupError};
+use crate::usecase::OrgLookupError;
 
 /// How the client said who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +62,7 @@ pub struct Tokens {
     pub access_token: String,
     pub expires_in: u64,
     pub id_token: String,
-    pub refresh_token: Option<SecretToken>,
+    pub refresh_token: Option<LocatedToken>,
     pub scope: String,
 }
 
@@ -130,10 +129,26 @@ pub async fn authenticate_client(
     org: &OrgDomain,
     auth: &ClientAuth,
 ) -> Result<Client, TokenError> {
-    let used_basic = matches!(auth, ClientAuth::Basic { .. });
-    let refused = || TokenError::InvalidClient { used_basic };
-    let id = ClientId::parse(auth.client_id()).map_err(|_| refused())?;
-    let client = services.store.client(org, &id).await?.ok_or_else(refused)?;
+    let id = auth.parsed_id()?;
+    check_client(services.store.client(org, &id).await?, auth)
+}
+
+impl ClientAuth {
+    /// The client id it names, when it is one (else the refusal every failed authentication gets).
+    fn parsed_id(&self) -> Result<ClientId, TokenError> {
+        ClientId::parse(self.client_id()).map_err(|_| self.refused())
+    }
+
+    fn refused(&self) -> TokenError {
+        TokenError::InvalidClient {
+            used_basic: matches!(self, Self::Basic { .. }),
+        }
+    }
+}
+
+/// Whether `auth` proves to be the client found (`None`: there is no such client).
+fn check_client(found: Option<Client>, auth: &ClientAuth) -> Result<Client, TokenError> {
+    let client = found.ok_or_else(|| auth.refused())?;
     let proven = match (client.kind, auth) {
         (
             ClientKind::Confidential,
@@ -145,58 +160,93 @@ pub async fn authenticate_client(
     if proven {
         Ok(client)
     } else {
-        Err(refused())
+        Err(auth.refused())
     }
 }
 
+/// A token request: everything it reads is read at once (the ids in a located code or refresh
+/// token say where), then the client is authenticated before anything else is looked at, then
+/// one write spends the code or rotates the refresh token. Two round trips in all.
 pub async fn exchange(
     services: &Services,
     org: &OrgDomain,
     auth: &ClientAuth,
     request: TokenRequest,
 ) -> Result<Tokens, TokenError> {
-    let found_org = load_org(services, org).await?;
-    let client = authenticate_client(services, org, auth).await?;
+    let client_id = auth.parsed_id()?;
+    let (located, is_code) = match &request {
+        TokenRequest::AuthorizationCode { code, .. } => (LocatedToken::parse_code(code), true),
+        TokenRequest::RefreshToken { refresh_token, .. } => {
+            (LocatedToken::parse_refresh(refresh_token), false)
+        }
+    };
+    let hash = located.as_ref().map(LocatedToken::hash);
+    let mut records = services
+        .store
+        .look_up(
+            org,
+            &Lookup {
+                org: true,
+                client: Some(client_id),
+                user: located.as_ref().map(|t| t.user_id.clone()),
+                code: hash.clone().filter(|_| is_code),
+                refresh_token: hash.filter(|_| !is_code),
+                grant: located
+                    .as_ref()
+                    .and_then(|t| Some((t.user_id.clone(), t.grant_id.clone()?))),
+                ..Lookup::default()
+            },
+        )
+        .await?;
+    let found_org = records.org.take().ok_or(OrgLookupError::NotFound)?;
+    let client = check_client(records.client.take(), auth)?;
     match request {
         TokenRequest::AuthorizationCode {
-            code,
             redirect_uri,
             code_verifier,
+            ..
         } => {
+            let presented = Presented { located, records };
             redeem(
                 services,
                 &found_org,
                 &client,
-                &code,
+                presented,
                 redirect_uri,
                 code_verifier,
             )
             .await
         }
-        TokenRequest::RefreshToken {
-            refresh_token,
-            scope,
-        } => refresh(services, &found_org, &client, &refresh_token, scope).await,
+        TokenRequest::RefreshToken { scope, .. } => {
+            let presented = Presented { located, records };
+            refresh(services, &found_org, &client, presented, scope).await
+        }
     }
+}
+
+/// The token the client presented (when it reads as one) and the records it leads to.
+struct Presented {
+    located: Option<LocatedToken>,
+    records: Found,
 }
 
 async fn redeem(
     services: &Services,
     org: &Org,
     client: &Client,
-    code: &str,
+    presented: Presented,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
 ) -> Result<Tokens, TokenError> {
     let unknown =
         TokenError::InvalidGrant("the code is unknown, expired, spent or not this client's");
-    let Ok(code) = SecretToken::parse(code) else {
+    let (Some(located), Some(issued)) = (presented.located, presented.records.code) else {
         return Err(unknown);
     };
-    let Some(issued) = services.store.code(&code.hash()).await? else {
-        return Err(unknown);
-    };
-    if issued.org != org.domain || issued.client_id != client.id {
+    if issued.org != org.domain
+        || issued.client_id != client.id
+        || issued.user_id != located.user_id
+    {
         return Err(unknown);
     }
     if let Some(made) = &issued.spent_for {
@@ -237,15 +287,16 @@ async fn redeem(
         }
         (None, None) => {}
     }
-    let user = services
-        .store
-        .user(&org.domain, &issued.user_id)
-        .await?
+    let user = presented
+        .records
+        .user
         .ok_or(TokenError::InvalidGrant("the account is gone"))?;
+    let grant_id = random_id(services);
     let offline = issued.scopes.iter().any(|s| s == "offline_access");
-    let refresh = offline.then(|| SecretToken::generate(services.random.as_ref()));
+    let refresh = offline
+        .then(|| LocatedToken::refresh(user.id.clone(), &grant_id, services.random.as_ref()));
     let grant = Grant {
-        id: random_id(services),
+        id: grant_id,
         org: org.domain.clone(),
         user_id: user.id.clone(),
         client_id: client.id.clone(),
@@ -253,7 +304,7 @@ async fn redeem(
         auth_time: issued.auth_time,
         created_at: now,
         expires_at: now.plus(GRANT_LIFETIME),
-        current_refresh: refresh.as_ref().map(SecretToken::hash),
+        current_refresh: refresh.as_ref().map(LocatedToken::hash),
         version: 0,
     };
     let refresh_record = refresh.as_ref().map(|t| refresh_record(&grant, t, now));
@@ -280,7 +331,7 @@ async fn redeem(
 
 fn refresh_record(
     grant: &Grant,
-    token: &SecretToken,
+    token: &LocatedToken,
     now: crate::clock::Timestamp,
 ) -> RefreshToken {
     RefreshToken {
@@ -302,27 +353,24 @@ async fn refresh(
     services: &Services,
     org: &Org,
     client: &Client,
-    token: &str,
+    presented: Presented,
     scope: Option<String>,
 ) -> Result<Tokens, TokenError> {
     let invalid = TokenError::InvalidGrant(
         "the refresh token is unknown, expired, spent or not this client's",
     );
-    let Ok(token) = SecretToken::parse(token) else {
+    let records = presented.records;
+    let (Some(located), Some(record)) = (presented.located, records.refresh_token) else {
         return Err(invalid);
     };
-    let hash = token.hash();
-    let Some(record) = services.store.refresh_token(&hash).await? else {
-        return Err(invalid);
-    };
-    if record.org != org.domain {
+    if record.org != org.domain
+        || record.user_id != located.user_id
+        || located.grant_id.as_ref() != Some(&record.grant_id)
+    {
         return Err(invalid);
     }
-    let Some(grant) = services
-        .store
-        .grant(&org.domain, &record.user_id, &record.grant_id)
-        .await?
-    else {
+    let hash = located.hash();
+    let Some(grant) = records.grant else {
         return Err(invalid);
     };
     if grant.client_id != client.id {
@@ -356,12 +404,10 @@ async fn refresh(
             asked
         }
     };
-    let user = services
-        .store
-        .user(&org.domain, &grant.user_id)
-        .await?
+    let user = records
+        .user
         .ok_or(TokenError::InvalidGrant("the account is gone"))?;
-    let next = SecretToken::generate(services.random.as_ref());
+    let next = LocatedToken::refresh(grant.user_id.clone(), &grant.id, services.random.as_ref());
     match services
         .store
         .rotate_refresh(&grant, &hash, &refresh_record(&grant, &next, now))
@@ -392,7 +438,7 @@ async fn mint(
     grant: &Grant,
     scopes: &[String],
     nonce: Option<&str>,
-    refresh: Option<SecretToken>,
+    refresh: Option<LocatedToken>,
 ) -> Result<Tokens, TokenError> {
     let keys = services.signing_keys.key_set().await?;
     let now = services.clock.now();

@@ -8,12 +8,11 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Rejection, RejectionClass};
 use crate::oidc::claims;
-use crate::oidc::grant::Grant;
+use crate::oidc::grant::{Grant, LocatedToken, RefreshToken};
 use crate::oidc::jwt::{self, ACCESS_TOKEN_TYP};
 use crate::oidc::keys::KeyError;
 use crate::oidc::{Client, ClientKind};
 use crate::ports::StoreError;
-use crate::secret::SecretToken;
 use crate::services::Services;
 use crate::types::{OrgDomain, UserId};
 use crate::usecase::openid::issuer;
@@ -168,6 +167,11 @@ pub async fn introspect(
     }
 }
 
+/// Whether the ids a refresh token carries are those of its record.
+fn leads_to(token: &LocatedToken, record: &RefreshToken) -> bool {
+    token.user_id == record.user_id && token.grant_id.as_ref() == Some(&record.grant_id)
+}
+
 /// The live grant a refresh token is the current token of, for this client.
 async fn refresh_grant(
     services: &Services,
@@ -175,14 +179,15 @@ async fn refresh_grant(
     client: &Client,
     token: &str,
 ) -> Result<Option<(Grant, crate::clock::Timestamp)>, TokenError> {
-    let Ok(token) = SecretToken::parse(token) else {
+    let Some(token) = LocatedToken::parse_refresh(token) else {
         return Ok(None);
     };
     let hash = token.hash();
     let Some(record) = services.store.refresh_token(&hash).await? else {
         return Ok(None);
     };
-    if &record.org != org || services.clock.now() >= record.expires_at {
+    if &record.org != org || !leads_to(&token, &record) || services.clock.now() >= record.expires_at
+    {
         return Ok(None);
     }
     let grant = services
@@ -204,8 +209,13 @@ pub async fn revoke(
 ) -> Result<(), TokenError> {
     load_org(services, org).await?;
     let client = authenticate_client(services, org, auth).await?;
-    if let Ok(token) = SecretToken::parse(token) {
-        if let Some(record) = services.store.refresh_token(&token.hash()).await? {
+    if let Some(token) = LocatedToken::parse_refresh(token) {
+        if let Some(record) = services
+            .store
+            .refresh_token(&token.hash())
+            .await?
+            .filter(|r| leads_to(&token, r))
+        {
             let grant = services
                 .store
                 .grant(org, &record.user_id, &record.grant_id)

@@ -3,6 +3,8 @@
 #[allow(unused_imports)]
 use super::*;
 
+use gatehouse_domain::oidc::grant::{AuthorizationCode, RefreshToken};
+
 pub(super) fn credential_item_key(credential: &Credential) -> Key {
     match credential {
         Credential::LinkToken(token) => keys::link_token(token),
@@ -101,6 +103,10 @@ impl LookupStore for Records {
             AccountKey::Uid(uid) => keys::uid_claim(org, uid),
         }));
         keys.extend(lookup.invitations.iter().map(|i| keys::invitation(org, i)));
+        keys.extend(lookup.client.iter().map(|c| keys::client(org, c)));
+        keys.extend(lookup.code.iter().map(keys::authorization_code));
+        keys.extend(lookup.refresh_token.iter().map(keys::refresh_token));
+        keys.extend(lookup.grant.iter().map(|(u, g)| keys::grant(org, u, g)));
         let mut items = self
             .items
             .get_many(&keys)
@@ -159,6 +165,24 @@ impl LookupStore for Records {
             found
                 .invitations
                 .push(next().map(|i| decode(i.attrs)).transpose()?);
+        }
+        if lookup.client.is_some() {
+            found.client = next().map(|i| decode(i.attrs)).transpose()?;
+        }
+        if lookup.code.is_some() {
+            found.code = next()
+                .map(|i| decode::<AuthorizationCode>(i.attrs))
+                .transpose()?
+                .filter(|c| &c.org == org);
+        }
+        if lookup.refresh_token.is_some() {
+            found.refresh_token = next()
+                .map(|i| decode::<RefreshToken>(i.attrs))
+                .transpose()?
+                .filter(|r| &r.org == org);
+        }
+        if lookup.grant.is_some() {
+            found.grant = next().map(|i| decode(i.attrs)).transpose()?;
         }
         Ok(found)
     }
