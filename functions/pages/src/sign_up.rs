@@ -125,7 +125,7 @@ pub(crate) async fn sign_up_submit(Form { visit, fields, .. }: Form) -> Result<R
             )
             .await;
             match outcome {
-                Ok(signed) => return Ok(visit.signed_in(&signed)),
+                Ok(signed) => return Ok(visit.signed_up(&org, &signed).await),
                 Err(e) if is_password_problem(e.code()) => {
                     problems.at("password", refusal_text(&visit, &org, &e));
                 }
@@ -242,7 +242,7 @@ pub(crate) async fn code_submit(
         )
         .await
         {
-            Ok(signed) => visit.signed_in(&signed),
+            Ok(signed) => visit.signed_up(&org, &signed).await,
             Err(e) if e.class() == RejectionClass::Internal => visit.trouble(&e),
             Err(e) => {
                 problems.at("password", refusal_text(&visit, &org, &e));

@@ -484,6 +484,28 @@ impl Visit {
         }
     }
 
+    /// After a sign-up: into the application the organisation chose, asked to sign the person
+    /// in (third-party-initiated login; their new session answers its authorization request at
+    /// once), else as after a sign-in. A failed read of the application loses nothing: the
+    /// account exists and the person is signed in here either way.
+    pub(crate) async fn signed_up(mut self, org: &Org, signed: &SignedIn) -> Response {
+        let services = self.services.clone();
+        match gatehouse_domain::usecase::authorize::after_sign_up(&services, org, &signed.user)
+            .await
+        {
+            Ok(Some(application)) => {
+                self.keep_session(signed);
+                // A URL the organisation's admins registered for this application (https).
+                self.see_other(application.as_str())
+            }
+            Ok(None) => self.signed_in(signed),
+            Err(e) => {
+                tracing::error!(cause = %gatehouse_domain::Chain(&e), "the sign-up application could not be read");
+                self.signed_in(signed)
+            }
+        }
+    }
+
     /// The session cookie of a sign-in, sent with the answer.
     pub(crate) fn keep_session(&mut self, signed: &SignedIn) {
         let age =

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::model::Settings;
 use gatehouse_domain::types::{
-    EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage, TrustedNetwork,
+    ClientId, EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage, TrustedNetwork,
 };
 use gatehouse_domain::usecase::invitation_link::{
     activate_link, deactivate_link, link_status, LinkOptions,
@@ -80,6 +80,9 @@ pub struct SettingsView {
     /// Networks (CIDRs) whose sign-ins share a larger allowance of wrong passwords than one
     /// stranger's address: an office behind one NAT.
     trusted_networks: Vec<String>,
+    /// The application (`client_id`) people are signed in to right after signing up, through
+    /// its `initiate_login_uri`; absent: the welcome page.
+    sign_up_client: Option<String>,
 }
 
 impl From<&Settings> for SettingsView {
@@ -105,6 +108,7 @@ impl From<&Settings> for SettingsView {
             admin_invitations_per_hour: s.admin_invitations_per_hour,
             invitations_per_address_per_day: s.invitations_per_address_per_day,
             trusted_networks: s.trusted_networks.iter().map(|n| n.to_string()).collect(),
+            sign_up_client: s.sign_up_client.as_ref().map(|c| c.to_string()),
         }
     }
 }
@@ -146,6 +150,12 @@ pub struct SettingsPatch {
     /// CIDRs (at most 20, each at most a /8 of IPv4 or a /32 of IPv6); `[]` trusts none.
     #[schema(max_items = 20)]
     trusted_networks: Option<Vec<String>>,
+    /// A `client_id` of this organisation's applications with an `initiate_login_uri`: people
+    /// who sign up land there signed in (OpenID Connect third-party-initiated login); `null`:
+    /// the welcome page.
+    #[serde(default, deserialize_with = "gatehouse_http::present")]
+    #[schema(value_type = Option<String>)]
+    sign_up_client: Option<Option<String>>,
 }
 
 /// The organisation's settings (admins).
@@ -185,7 +195,7 @@ async fn show(
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_invitation_limit`, `invalid_trusted_network`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_invitation_limit`, `invalid_trusted_network`, `invalid_client_id`, `invalid_sign_up_client`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "settings"
@@ -240,6 +250,13 @@ async fn change(
             .map(Some),
         None => Some(None),
     };
+    let sign_up_client = match &patch.sign_up_client {
+        Some(Some(id)) => fields
+            .check("sign_up_client", ClientId::parse(id))
+            .map(|c| Some(Some(c))),
+        Some(None) => Some(Some(None)),
+        None => Some(None),
+    };
     let (
         allowed_email_domains,
         default_groups,
@@ -247,7 +264,16 @@ async fn change(
         display_name,
         language,
         trusted_networks,
-    ) = fields.finish((domains, groups, message, display_name, language, networks))?;
+        sign_up_client,
+    ) = fields.finish((
+        domains,
+        groups,
+        message,
+        display_name,
+        language,
+        networks,
+        sign_up_client,
+    ))?;
     let change = SettingsChange {
         sign_up_without_email: patch.sign_up_without_email,
         allowed_email_domains,
@@ -265,6 +291,7 @@ async fn change(
         admin_invitations_per_hour: patch.admin_invitations_per_hour,
         invitations_per_address_per_day: patch.invitations_per_address_per_day,
         trusted_networks,
+        sign_up_client,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

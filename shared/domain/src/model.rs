@@ -77,6 +77,9 @@ pub struct Settings {
     /// Networks (an office's NAT) whose sign-ins share a larger allowance of failures than a
     /// single stranger's address.
     pub trusted_networks: Vec<crate::types::TrustedNetwork>,
+    /// The application people are signed in to right after signing up (OpenID Connect
+    /// third-party-initiated login at its `initiate_login_uri`); the welcome page when unset.
+    pub sign_up_client: Option<crate::types::ClientId>,
 }
 
 impl Settings {
@@ -139,6 +142,7 @@ impl Default for Settings {
             admin_invitations_per_hour: Self::DEFAULT_ADMIN_INVITATIONS_PER_HOUR,
             invitations_per_address_per_day: Self::DEFAULT_INVITATIONS_PER_ADDRESS_PER_DAY,
             trusted_networks: Vec::new(),
+            sign_up_client: None,
         }
     }
 }

@@ -75,6 +75,33 @@ impl ClientRedirect {
     }
 }
 
+/// Where a person who has just signed up goes next: the application the organisation chose
+/// (`sign_up_client`), asked to sign them in (OpenID Connect Core §4, third-party-initiated
+/// login: its registered `initiate_login_uri` with `iss` and `login_hint`; the application then
+/// sends them to the authorization endpoint, where their new session answers at once). `None`
+/// when the organisation chose none, or the application is gone or lost its `initiate_login_uri`.
+pub async fn after_sign_up(
+    services: &Services,
+    org: &crate::model::Org,
+    user: &crate::model::User,
+) -> Result<Option<ClientRedirect>, StoreError> {
+    let Some(id) = &org.settings.sign_up_client else {
+        return Ok(None);
+    };
+    let Some(client) = services.store.client(&org.domain, id).await? else {
+        return Ok(None);
+    };
+    let Some(uri) = &client.initiate_login_uri else {
+        return Ok(None);
+    };
+    let iss = issuer(services, &org.domain);
+    let hint = crate::oidc::claims::preferred_username(org, user);
+    Ok(Some(ClientRedirect::to(
+        uri,
+        &[("iss", &iss), ("login_hint", &hint)],
+    )))
+}
+
 /// RFC 3986 unreserved characters kept, everything else percent-encoded.
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -32,6 +32,8 @@ pub struct SettingsChange {
     pub admin_invitations_per_hour: Option<u32>,
     pub invitations_per_address_per_day: Option<u32>,
     pub trusted_networks: Option<Vec<crate::types::TrustedNetwork>>,
+    /// `Some(None)`: people land on the welcome page after signing up.
+    pub sign_up_client: Option<Option<crate::types::ClientId>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,10 @@ pub enum SettingsError {
     InvalidLimit(&'static str),
     #[error("at most {max} trusted networks", max = Settings::MAX_TRUSTED_NETWORKS)]
     TooManyTrustedNetworks,
+    #[error(
+        "sign_up_client must be an application of this organisation with an initiate_login_uri"
+    )]
+    InvalidSignUpClient,
     #[error("the settings changed meanwhile; read them again")]
     Conflict,
     #[error("settings failed")]
@@ -78,6 +84,7 @@ impl Rejection for SettingsError {
             Self::InvalidReminderDays => "invalid_reminder_days",
             Self::InvalidLimit(_) => "invalid_invitation_limit",
             Self::TooManyTrustedNetworks => "invalid_trusted_network",
+            Self::InvalidSignUpClient => "invalid_sign_up_client",
             Self::Conflict => "settings_changed",
             Self::Internal(_) => "internal",
         }
@@ -92,7 +99,8 @@ impl Rejection for SettingsError {
             | Self::UnknownGroup(_)
             | Self::InvalidReminderDays
             | Self::InvalidLimit(_)
-            | Self::TooManyTrustedNetworks => RejectionClass::Invalid,
+            | Self::TooManyTrustedNetworks
+            | Self::InvalidSignUpClient => RejectionClass::Invalid,
             Self::Conflict => RejectionClass::Conflict,
             Self::Internal(_) => RejectionClass::Internal,
         }
@@ -164,6 +172,9 @@ impl SettingsChange {
         }
         if let Some(v) = &self.trusted_networks {
             settings.trusted_networks = v.clone();
+        }
+        if let Some(v) = &self.sign_up_client {
+            settings.sign_up_client = v.clone();
         }
     }
 }
@@ -247,6 +258,12 @@ pub async fn update_settings(
             return Err(SettingsError::UnknownGroup(missing.clone()));
         }
         *groups = unique;
+    }
+    if let Some(Some(id)) = &change.sign_up_client {
+        let client = services.store.client(org, id).await?;
+        if client.is_none_or(|c| c.initiate_login_uri.is_none()) {
+            return Err(SettingsError::InvalidSignUpClient);
+        }
     }
     for _ in 0..3 {
         let mut current = load_org(services, org).await?;
