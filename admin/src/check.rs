@@ -1,6 +1,7 @@
 //! `gatehouse-admin check`: after a deploy, what an operator would look at by hand in five AWS
 //! consoles, each said in plain words: the table, the files bucket, the access-code secret, the
-//! SES identity and the account's sending quota, the cleanup's schedule, and the public URL.
+//! OpenID Connect signing keys, the SES identity and the account's sending quota, the cleanup's
+//! schedule, and the public URL.
 //! Reads the names from the environment (the stack's outputs; README, "Deploy"). Nothing is
 //! changed and no secret is printed.
 
@@ -24,6 +25,7 @@ pub struct Deployment {
     pub table: Option<String>,
     pub bucket: Option<String>,
     pub secret: Option<String>,
+    pub signing_keys: Option<String>,
     pub mail_domain: Option<String>,
     pub schedule: Option<String>,
     pub public_url: Option<String>,
@@ -38,6 +40,7 @@ impl Deployment {
             table: var("GATEHOUSE_TABLE"),
             bucket: var("GATEHOUSE_BUCKET"),
             secret: var("GATEHOUSE_ACCESS_CODE_SECRET"),
+            signing_keys: var("GATEHOUSE_SIGNING_KEYS_SECRET"),
             mail_domain: var("GATEHOUSE_MAIL_DOMAIN"),
             schedule: var("GATEHOUSE_SCHEDULE"),
             public_url: var("GATEHOUSE_PUBLIC_URL"),
@@ -70,6 +73,10 @@ pub async fn check(deployment: &Deployment) -> Vec<Finding> {
         Finding {
             subject: "access-code secret",
             verdict: secret(&aws, deployment.secret.as_deref()).await,
+        },
+        Finding {
+            subject: "signing keys",
+            verdict: signing_keys(&aws, deployment.signing_keys.as_deref()).await,
         },
         Finding {
             subject: "mail identity",
@@ -196,6 +203,27 @@ async fn secret(aws: &aws_config::SdkConfig, arn: Option<&str>) -> Result<String
     gatehouse_domain::access_code::AccessCodeKeys::from_text(text)
         .map_err(|e| format!("secret {arn} is no key: {e}"))?;
     Ok("holds a key (not shown)".to_string())
+}
+
+async fn signing_keys(aws: &aws_config::SdkConfig, arn: Option<&str>) -> Result<String, String> {
+    use gatehouse_domain::clock::{Clock, SystemClock};
+    let Some(arn) = arn else {
+        return unset("GATEHOUSE_SIGNING_KEYS_SECRET", "SigningKeysArn");
+    };
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    let rotate = "run gatehouse-admin rotate-signing-key (README, \"Deploy\")";
+    let keys = gatehouse_aws::signing_keys::read_key_set(&client, arn)
+        .await
+        .map_err(|e| format!("cannot read secret {arn}: {e:#}"))?
+        .ok_or_else(|| {
+            format!("secret {arn} holds no keys yet: sign-in to applications fails; {rotate}")
+        })?;
+    keys.signing_key(SystemClock.now())
+        .map_err(|_| format!("secret {arn} has no key that signs now; {rotate}"))?;
+    Ok(format!(
+        "{} key(s) published, one signing now (private halves not shown)",
+        keys.kids().len()
+    ))
 }
 
 async fn identity(aws: &aws_config::SdkConfig, name: Option<&str>) -> Result<String, String> {

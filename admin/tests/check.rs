@@ -30,6 +30,7 @@ struct Names {
     table: String,
     bucket: String,
     secret: String,
+    signing_keys: String,
     domain: String,
     schedule: String,
 }
@@ -45,6 +46,7 @@ fn check(names: &Names, public_url: &str, send_rate: &str) -> Output {
         .env("GATEHOUSE_TABLE", &names.table)
         .env("GATEHOUSE_BUCKET", &names.bucket)
         .env("GATEHOUSE_ACCESS_CODE_SECRET", &names.secret)
+        .env("GATEHOUSE_SIGNING_KEYS_SECRET", &names.signing_keys)
         .env("GATEHOUSE_MAIL_DOMAIN", &names.domain)
         .env("GATEHOUSE_SCHEDULE", &names.schedule)
         .env("GATEHOUSE_PUBLIC_URL", public_url)
@@ -55,10 +57,11 @@ fn check(names: &Names, public_url: &str, send_rate: &str) -> Output {
 }
 
 /// Every part the check looks at but the account's sending quota.
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 7] = [
     "table",
     "files bucket",
     "access-code secret",
+    "signing keys",
     "mail identity",
     "cleanup schedule",
     "public URL",
@@ -79,6 +82,7 @@ async fn check_says_what_is_missing_then_what_is_as_it_should_be() {
         table: format!("gatehouse-check-{run}"),
         bucket: format!("gatehouse-check-{run}"),
         secret: format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:gatehouse-{run}"),
+        signing_keys: format!("gatehouse-signing-keys-{run}"),
         domain: format!("mail-{run}.example.com"),
         schedule: format!("gatehouse-{run}-cleanup"),
     };
@@ -126,6 +130,13 @@ async fn check_says_what_is_missing_then_what_is_as_it_should_be() {
         .arn
         .unwrap();
     let names = Names { secret, ..names };
+    // The signing keys' secret as the template makes it: no value until the first rotation.
+    aws_sdk_secretsmanager::Client::new(&aws)
+        .create_secret()
+        .name(&names.signing_keys)
+        .send()
+        .await
+        .unwrap();
     // A domain whose DKIM records are not published yet (moto signs nothing).
     let ses = aws_sdk_sesv2::Client::new(&aws);
     ses.create_email_identity()
@@ -191,6 +202,11 @@ async fn check_says_what_is_missing_then_what_is_as_it_should_be() {
         "{printed}"
     );
     assert!(
+        line(&printed, "signing keys").contains("holds no keys yet")
+            && line(&printed, "signing keys").contains("rotate-signing-key"),
+        "{printed}"
+    );
+    assert!(
         line(&printed, "files bucket").starts_with("ok"),
         "{printed}"
     );
@@ -215,6 +231,19 @@ async fn check_says_what_is_missing_then_what_is_as_it_should_be() {
         .send()
         .await
         .unwrap();
+    // The first key, as `gatehouse-admin rotate-signing-key` writes it.
+    let first = gatehouse_domain::oidc::keys::KeySet::first(
+        &gatehouse_domain::secret::OsRandomness,
+        gatehouse_domain::clock::Clock::now(&gatehouse_domain::clock::SystemClock),
+    )
+    .unwrap();
+    gatehouse_aws::signing_keys::write_key_set(
+        &aws_sdk_secretsmanager::Client::new(&aws),
+        &names.signing_keys,
+        &first,
+    )
+    .await
+    .unwrap();
     // An address as the identity: verified by the link SES mailed (moto's are), no DKIM asked.
     let address = format!("no-reply@{}", names.domain);
     ses.create_email_identity()
@@ -232,6 +261,7 @@ async fn check_says_what_is_missing_then_what_is_as_it_should_be() {
         assert!(line(&printed, subject).starts_with("ok"), "{printed}");
     }
     assert!(line(&printed, "access-code secret").contains("not shown"));
+    assert!(line(&printed, "signing keys").contains("1 key(s) published, one signing now"));
     let quota = line(&printed, "sending quota");
     assert!(
         quota.starts_with("PROBLEM")
