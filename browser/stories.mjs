@@ -512,6 +512,35 @@ try {
     { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true },
   );
 
+  for (const [width, height, suffix] of [
+    [1280, 800, ""],
+    [390, 844, "-phone"],
+  ]) {
+    await story(
+      `an admin registers an application in the console at ${width} px`,
+      browser,
+      async (page) => {
+        await page.goto(`${base}/demo/sign-in`);
+        await page.getByLabel("Email or identifier").fill("admin@example.com");
+        await page.getByLabel("Password").fill(PASSWORD);
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.waitForURL(`${base}/demo/welcome`);
+        await page.goto(`${base}/demo/admin/applications`);
+        await check(page, `console-applications${suffix}`);
+        const form = page.locator(`form[action="/demo/admin/applications"]`);
+        await form.getByLabel("Name people see when signing in").fill(`Console app ${width}`);
+        await form.getByLabel("Redirect URIs", { exact: false }).fill(`https://console-${width}.example/callback`);
+        await form.getByRole("button", { name: "Register" }).click();
+        await page.waitForSelector("#client-secret");
+        expect((await page.inputValue("#client-secret")).length >= 43, "the secret is shown once");
+        const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+        expect(fits, `no sideways scrolling at ${width} px`);
+        await check(page, `console-applications-registered${suffix}`);
+      },
+      { viewport: { width, height }, isMobile: width < 600, hasTouch: width < 600 },
+    );
+  }
+
   await story("an expired, withdrawn or mangled link explains itself", browser, async (page) => {
     const bob = await api(base, "POST", "/invitations", admin.token, {
       email: "bob@example.com",

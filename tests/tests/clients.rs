@@ -2,7 +2,8 @@
 //! the API, and the session API bearer-token clients ask "who am I?" and sign out with. On both
 //! backends.
 
-use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply};
+use gatehouse_e2e::pages::{heading, signed_in, with_csrf, Browser};
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -12,6 +13,7 @@ on_both_backends!(
     a_retried_registration_makes_one_application_and_answers_its_secret_again,
     a_bearer_learns_who_they_are_and_signs_out,
     each_organisation_is_an_issuer_with_its_discovery_document_and_keys,
+    an_admin_manages_applications_in_the_console,
 );
 
 const CLIENTS: &str = "/v1/orgs/demo/clients";
@@ -473,4 +475,231 @@ async fn each_organisation_is_an_issuer_with_its_discovery_document_and_keys(bac
         .get("/nowhere/oidc/jwks", None)
         .await
         .assert_problem(404, "org_not_found");
+}
+
+/// The value of the readonly input `id` on a page.
+fn input_value(page: &Reply, id: &str) -> Option<String> {
+    let at = page.text.find(&format!("id=\"{id}\""))?;
+    let tag = &page.text[at..at + page.text[at..].find('>')?];
+    let start = tag.find("value=\"")? + 7;
+    Some(tag[start..start + tag[start..].find('"')?].to_string())
+}
+
+/// The console's Applications page: an admin registers an application (its secret shown once,
+/// and it works at the token endpoint), is told what to correct, changes it, makes a new secret
+/// (the old one refused from then on), chooses it as where people land after signing up, and
+/// removes it; members are not shown the page.
+async fn an_admin_manages_applications_in_the_console(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let mut admin = signed_in(&b, &b.admin_email, ADMIN_PASSWORD).await;
+    let page = admin.get("/demo/admin/applications").await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(heading(&page), "Applications");
+    assert!(page.text.contains("No application is registered yet."));
+    assert!(
+        page.text.contains("https://app.gatehouse.test/demo"),
+        "the issuer is shown"
+    );
+
+    // What to correct, at its field; nothing registered.
+    let wrong = admin
+        .post(
+            "/demo/admin/applications",
+            &with_csrf(
+                &page,
+                &[
+                    ("name", "Acme web"),
+                    ("kind", "confidential"),
+                    ("redirect_uris", "http://app.acme.test/callback"),
+                    ("initiate_login_uri", "http://app.acme.test/login"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert!(
+        wrong.text.contains("id=\"redirect_uris-error\""),
+        "{}",
+        wrong.text
+    );
+    assert!(wrong.text.contains("This page must be an https address."));
+    assert!(
+        wrong.text.contains("http://app.acme.test/callback"),
+        "what was typed stays"
+    );
+    assert!(clients(&b, &b.admin_token).await.is_empty());
+
+    let made = admin
+        .post(
+            "/demo/admin/applications",
+            &with_csrf(
+                &page,
+                &[
+                    ("name", "Acme web"),
+                    ("kind", "confidential"),
+                    (
+                        "redirect_uris",
+                        "https://app.acme.test/callback\nhttp://localhost:5173/cb",
+                    ),
+                    ("logout_uris", ""),
+                    ("initiate_login_uri", "https://app.acme.test/login"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{made:?}");
+    assert!(
+        made.text.contains("Acme web is registered."),
+        "{}",
+        made.text
+    );
+    let listed = clients(&b, &b.admin_token).await;
+    assert_eq!(listed.len(), 1);
+    let id = listed[0]["client_id"].as_str().unwrap().to_string();
+    assert_eq!(listed[0]["redirect_uris"].as_array().unwrap().len(), 2);
+    assert!(made.text.contains(&id));
+    let secret = input_value(&made, "client-secret").expect("the secret, shown once");
+    let works = |secret: String| {
+        let (b, id) = (&b, id.clone());
+        async move {
+            let basic = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("{id}:{secret}"),
+            );
+            let reply = b
+                .gateway
+                .raw(
+                    "POST",
+                    "/demo/oidc/revoke",
+                    vec![
+                        ("authorization".into(), format!("Basic {basic}")),
+                        (
+                            "content-type".into(),
+                            "application/x-www-form-urlencoded".into(),
+                        ),
+                    ],
+                    Some("token=nothing".into()),
+                )
+                .await;
+            reply.status
+        }
+    };
+    assert_eq!(
+        works(secret.clone()).await,
+        200,
+        "the shown secret authenticates"
+    );
+    let again = admin.get("/demo/admin/applications").await;
+    assert!(
+        input_value(&again, "client-secret").is_none(),
+        "shown once only"
+    );
+
+    // Changed: its name and start page.
+    let changed = admin
+        .post(
+            &format!("/demo/admin/applications/{id}/change"),
+            &with_csrf(
+                &again,
+                &[
+                    ("name", "Acme portal"),
+                    ("redirect_uris", "https://app.acme.test/callback"),
+                    ("logout_uris", "https://app.acme.test/"),
+                    ("initiate_login_uri", "https://app.acme.test/start"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert!(changed.text.contains("Acme portal is saved."));
+    let read = b
+        .gateway
+        .get(&format!("{CLIENTS}/{id}"), Some(&b.admin_token))
+        .await;
+    assert_eq!(read.json["name"], "Acme portal");
+    assert_eq!(
+        read.json["initiate_login_uri"],
+        "https://app.acme.test/start"
+    );
+    assert_eq!(
+        read.json["post_logout_redirect_uris"],
+        json!(["https://app.acme.test/"])
+    );
+
+    // A new secret: shown once; the old one is refused from then on.
+    let renewed = admin
+        .post(
+            &format!("/demo/admin/applications/{id}/secret"),
+            &with_csrf(&changed, &[]),
+        )
+        .await;
+    assert_eq!(renewed.status, 200, "{renewed:?}");
+    let fresh = input_value(&renewed, "client-secret").expect("the new secret");
+    assert_ne!(fresh, secret);
+    assert_eq!(works(secret).await, 401, "the old secret is refused");
+    assert_eq!(works(fresh).await, 200);
+
+    // Where people land after signing up.
+    let landing = admin
+        .post(
+            "/demo/admin/applications/landing",
+            &with_csrf(&renewed, &[("sign_up_client", &id)]),
+        )
+        .await;
+    assert_eq!(landing.status, 200, "{landing:?}");
+    assert!(
+        landing.text.contains("new members land in Acme portal"),
+        "{}",
+        landing.text
+    );
+    let settings = b
+        .gateway
+        .get("/v1/orgs/demo/settings", Some(&b.admin_token))
+        .await;
+    assert_eq!(settings.json["sign_up_client"], json!(id));
+
+    // A member is not shown the page.
+    let member = b.email("member");
+    b.gateway
+        .post(
+            "/v1/orgs/demo/invitations",
+            Some(&b.admin_token),
+            json!({"email": member, "role": "member", "first_name": "Mo", "last_name": "Member"}),
+        )
+        .await;
+    let link = b
+        .mailbox
+        .messages_to(&member)
+        .await
+        .last()
+        .and_then(|m| m.link_path())
+        .expect("the invitation's link");
+    let mut browser = Browser::new(&b);
+    let form = browser.get(&link).await;
+    let joined = browser
+        .submit(
+            &form,
+            "/demo/sign-up",
+            &[("password", "correct horse battery staple")],
+        )
+        .await;
+    // Signed up: sent, signed in, to the application chosen above.
+    assert_eq!(joined.status, 303, "{joined:?}");
+    assert!(joined
+        .header("location")
+        .is_some_and(|l| l.starts_with("https://app.acme.test/start?iss=")));
+    let refused = browser.get("/demo/admin/applications").await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(!refused.text.contains(&id));
+
+    // Removed.
+    let removed = admin
+        .post(
+            &format!("/demo/admin/applications/{id}/remove"),
+            &with_csrf(&landing, &[("name", "Acme portal")]),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert!(removed.text.contains("Acme portal is removed"));
+    assert!(clients(&b, &b.admin_token).await.is_empty());
 }

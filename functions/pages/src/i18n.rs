@@ -85,6 +85,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .iter()
         .chain(crate::invitations::WORDS.iter())
         .chain(crate::settings::WORDS.iter())
+        .chain(crate::applications::WORDS.iter())
         .chain(crate::imports::WORDS.iter())
         .chain(crate::authorize::WORDS.iter())
         .chain(crate::logout::WORDS.iter())

@@ -18,6 +18,7 @@
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
 mod account;
+mod applications;
 mod authorize;
 mod forms;
 mod i18n;
@@ -97,6 +98,10 @@ page_routes! {
     POST "/{org}/admin/invite" => invitations::invite_submit,
     GET "/{org}/admin/users" => users::users_page,
     POST "/{org}/admin/users/{id}/password" => users::set_user_password,
+    GET "/{org}/admin/applications" => applications::applications_page,
+    POST "/{org}/admin/applications" => applications::register_submit,
+    POST "/{org}/admin/applications/landing" => applications::landing_submit,
+    POST "/{org}/admin/applications/{id}/{action}" => applications::application_action,
     GET "/{org}/admin/settings" => settings::settings_page,
     POST "/{org}/admin/settings" => settings::settings_submit,
     POST "/{org}/admin/link/{action}" => settings::link_action,
@@ -155,6 +160,7 @@ mod tests {
             "admin_invite.html",
             "admin_users.html",
             "admin_settings.html",
+            "admin_applications.html",
             "account_password.html",
             "admin_imports.html",
             "admin_import.html",

@@ -398,7 +398,7 @@ pub(crate) async fn settings_submit(Form { visit, pairs, .. }: Form) -> Result<R
             admin_invitations_per_hour: admin_per_hour,
             invitations_per_address_per_day: per_address,
             trusted_networks: networks,
-            // Chosen through the API for now; the console leaves it as it is.
+            // Chosen on the Applications page; this form leaves it as it is.
             sign_up_client: None,
         };
         match update_settings(&visit.services, &domain, Some(&token), change).await {

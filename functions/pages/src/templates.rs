@@ -108,6 +108,10 @@ pub(crate) static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/admin_settings.html"),
         ),
         (
+            "admin_applications.html",
+            include_str!("../templates/admin_applications.html"),
+        ),
+        (
             "account_password.html",
             include_str!("../templates/account_password.html"),
         ),
