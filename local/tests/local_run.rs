@@ -389,6 +389,26 @@ fn half_sent_requests_are_dropped_and_cors_answers_allowed_origins() {
         answer.contains("\"first_name\":\"grace\""),
         "the bootstrap took the names"
     );
+    // A browser app (a public OpenID Connect client) reaches the token endpoint the same way,
+    // and can read its refusals.
+    let preflight = raw(format!(
+        "OPTIONS /demo/oidc/token HTTP/1.1\r\nHost: {}\r\nOrigin: https://app.example.com\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
+        server.addr
+    ));
+    assert!(preflight.starts_with("http/1.1 204"), "{preflight}");
+    assert!(preflight.contains("access-control-allow-origin: https://app.example.com"));
+    let form = format!(
+        "grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&client_id={}",
+        "0".repeat(32)
+    );
+    let answer = raw(format!(
+        "POST /demo/oidc/token HTTP/1.1\r\nHost: {}\r\nOrigin: https://app.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        server.addr,
+        form.len()
+    ));
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("\"error\":\"invalid_client\""), "{answer}");
+    assert!(answer.contains("access-control-allow-origin: https://app.example.com"));
     let other = raw(format!(
         "OPTIONS /v1/orgs/demo/sign-in HTTP/1.1\r\nHost: {}\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
         server.addr
