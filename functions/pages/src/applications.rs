@@ -364,11 +364,11 @@ pub(crate) async fn application_action(
             }
             _ => return Ok(refused(&visit, &org, &not_found)),
         };
-        if let Err(e) = outcome {
-            if let Some(page) = refusal(&visit, &org, &e, &mut problems) {
-                return Ok(page);
-            }
-        }
+        let failed = outcome.err();
+        let problems = match problems_of(&visit, &org, failed.as_ref().map(as_rejection)) {
+            Ok(problems) => problems,
+            Err(page) => return Ok(*page),
+        };
         page(
             &visit,
             &domain,
@@ -380,6 +380,26 @@ pub(crate) async fn application_action(
         )
         .await
     })
+}
+
+fn as_rejection<E: Rejection + 'static>(e: &E) -> &(dyn Rejection + 'static) {
+    e
+}
+
+/// What a failed action says: problems at the form when it is about what was typed, else a
+/// page of its own.
+fn problems_of(
+    visit: &Visit,
+    org: &Org,
+    failed: Option<&(dyn Rejection + 'static)>,
+) -> Result<Problems, Box<Response>> {
+    let mut problems = Problems::default();
+    if let Some(e) = failed {
+        if let Some(page) = refusal(visit, org, e, &mut problems) {
+            return Err(Box::new(page));
+        }
+    }
+    Ok(problems)
 }
 
 /// Which application people land in after signing up (`sign_up_client`), or the welcome page.
@@ -403,31 +423,30 @@ pub(crate) async fn landing_submit(Form { visit, fields, .. }: Form) -> Result<R
             sign_up_client: Some(client),
             ..SettingsChange::default()
         };
-        let mut problems = Problems::default();
         let mut shown = Shown::default();
-        match update_settings(&visit.services, &domain, Some(&token), change).await {
-            Ok(settings) => {
-                let clients = list_clients(&visit.services, &domain, Some(&token))
-                    .await
-                    .unwrap_or_default();
-                let name = settings
-                    .sign_up_client
-                    .and_then(|id| clients.into_iter().find(|c| c.id == id))
-                    .map_or_else(
-                        || visit.say("app_landing_welcome", &[]),
-                        |c| c.name.to_string(),
-                    );
-                shown.notice = Some(visit.say("app_landing_saved", &[("name", &name)]));
-            }
-            Err(e) => {
-                if let Some(page) = refusal(&visit, &org, &e, &mut problems) {
-                    return Ok(page);
-                }
-            }
+        let outcome = update_settings(&visit.services, &domain, Some(&token), change).await;
+        if let Ok(settings) = &outcome {
+            let clients = list_clients(&visit.services, &domain, Some(&token))
+                .await
+                .unwrap_or_default();
+            let name = settings
+                .sign_up_client
+                .as_ref()
+                .and_then(|id| clients.into_iter().find(|c| &c.id == id))
+                .map_or_else(
+                    || visit.say("app_landing_welcome", &[]),
+                    |c| c.name.to_string(),
+                );
+            shown.notice = Some(visit.say("app_landing_saved", &[("name", &name)]));
         }
         // The organisation as it is now (the choice just made).
         let org = match visit.org().await {
             Ok((_, org)) => org,
+            Err(page) => return Ok(*page),
+        };
+        let failed = outcome.err();
+        let problems = match problems_of(&visit, &org, failed.as_ref().map(as_rejection)) {
+            Ok(problems) => problems,
             Err(page) => return Ok(*page),
         };
         page(
