@@ -6,6 +6,7 @@
 pub mod access_code;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod lifecycle;
 pub mod mail;
 pub mod metrics;

@@ -599,6 +599,7 @@ pub trait Store:
     + ScheduleStore
     + ClientStore
     + GrantStore
+    + crate::events::EventLog
 {
 }
 impl<
@@ -614,7 +615,8 @@ impl<
             + LinkStore
             + ScheduleStore
             + ClientStore
-            + GrantStore,
+            + GrantStore
+            + crate::events::EventLog,
     > Store for T
 {
 }

@@ -11,6 +11,7 @@ pub mod access_codes;
 pub mod accounts;
 pub mod clients;
 pub mod due;
+pub mod events;
 mod fixtures;
 pub mod grants;
 pub mod groups;
@@ -27,6 +28,7 @@ pub use access_codes::*;
 pub use accounts::*;
 pub use clients::*;
 pub use due::*;
+pub use events::*;
 pub use grants::*;
 pub use groups::*;
 pub use idempotency::*;
@@ -109,7 +111,8 @@ macro_rules! conformance_suite {
             a_refresh_token_rotates_once_and_its_reuse_ends_the_grant,
             concurrent_refreshes_with_one_token_end_its_grant,
             ending_a_users_sessions_ends_their_grants,
-            a_token_request_reads_its_records_in_one_round_trip
+            a_token_request_reads_its_records_in_one_round_trip,
+            events_are_read_oldest_first_across_shards_each_once
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use gatehouse_domain::access_code::CodeHash;
 use gatehouse_domain::clock::Timestamp;
+use gatehouse_domain::events::{Event, EventId, EventLog};
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{
     Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org, OrgEntry,
@@ -35,6 +36,7 @@ use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Que
 
 mod attempts;
 mod clients;
+mod events;
 mod grants;
 mod groups;
 mod imports;
@@ -52,6 +54,8 @@ mod users;
 use attempts::*;
 #[allow(unused_imports)]
 use clients::*;
+#[allow(unused_imports)]
+use events::*;
 #[allow(unused_imports)]
 use grants::*;
 #[allow(unused_imports)]
@@ -197,6 +201,13 @@ pub mod keys {
     pub fn grant(org: &OrgDomain, user: &UserId, id: &str) -> Key {
         Key::new(sessions_pk(org, user), format!("GRANT#{id}"))
     }
+    /// An event, in its shard of the organisation's log, by its time-ordered id.
+    pub fn event(org: &OrgDomain, id: &EventId) -> Key {
+        Key::new(events_pk(org, id.shard()), id.as_str())
+    }
+    pub fn events_pk(org: &OrgDomain, shard: u8) -> String {
+        format!("EVENTS#{org}#{shard:02}")
+    }
     /// `record_key` is already a hash of the caller and their key.
     pub fn request(record_key: &str) -> Key {
         Key::new(format!("REQUEST#{record_key}"), "#")
@@ -207,6 +218,8 @@ pub mod keys {
 /// useless once expired: link tokens and sessions.
 pub const TTL_ATTRIBUTE: &str = "ttl";
 const VERSION: &str = "version";
+/// How long after its first attempt a write may still be tried again.
+const RETRY_WITHIN: Duration = Duration::from_secs(2);
 
 /// Gatehouse's records over an item store.
 #[derive(Clone)]
@@ -219,12 +232,15 @@ impl Records {
         Self { items }
     }
 
-    /// Runs a batch, retrying a few times when a concurrent transaction conflicted.
+    /// Runs a batch, retrying a few times when a concurrent transaction conflicted, but never
+    /// starting an attempt more than [`RETRY_WITHIN`] after the first: a change commits soon
+    /// after its events got their ids, which the event log's order relies on (`KEYS.md`).
     async fn write(&self, writes: Vec<Write>) -> Result<(), ItemError> {
+        let started = std::time::Instant::now();
         let mut delay = Duration::from_millis(10);
         for _ in 0..5 {
             match self.items.write(writes.clone()).await {
-                Err(ItemError::Conflict) => {
+                Err(ItemError::Conflict) if started.elapsed() + delay < RETRY_WITHIN => {
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
