@@ -541,6 +541,25 @@ try {
     );
   }
 
+  await story(
+    "the console fits a phone",
+    browser,
+    async (page) => {
+      await page.goto(`${base}/demo/sign-in`);
+      await page.getByLabel("Email or identifier").fill("admin@example.com");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(`${base}/demo/welcome`);
+      for (const part of ["invitations", "invite", "imports", "users", "settings"]) {
+        await page.goto(`${base}/demo/admin/${part}`);
+        const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+        expect(fits, `console ${part}: no sideways scrolling at 390 px`);
+        await check(page, `phone-console-${part}`);
+      }
+    },
+    { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+  );
+
   await story("an expired, withdrawn or mangled link explains itself", browser, async (page) => {
     const bob = await api(base, "POST", "/invitations", admin.token, {
       email: "bob@example.com",
