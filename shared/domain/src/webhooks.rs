@@ -8,6 +8,9 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::oidc::client::{host_of, is_loopback};
 use crate::secret::Randomness;
 use crate::types::ParseError;
 
@@ -78,6 +81,123 @@ pub fn signature_header(
         .join(" ")
 }
 
+/// Where an endpoint receives deliveries: an `https` URL of at most 2,000 printable characters,
+/// without user information or fragment; plain `http` only to the loopback interface, and only
+/// where that is allowed (the local run). A host that is an address must be a public one;
+/// names are resolved and their addresses checked at registration and at every delivery
+/// ([`is_forbidden_address`]), by the adapter that connects.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub fn parse(raw: &str, loopback_allowed: bool) -> Result<Self, ParseError> {
+        let bad = |why: &str| ParseError::new("invalid_webhook_url", why.to_string());
+        let raw = raw.trim();
+        if raw.len() > 2000 || raw.chars().any(|c| !c.is_ascii_graphic()) {
+            return Err(bad("a webhook URL is at most 2,000 printable characters"));
+        }
+        if raw.contains('#') {
+            return Err(bad("a webhook URL has no fragment"));
+        }
+        let (scheme, rest) = raw
+            .split_once("://")
+            .ok_or_else(|| bad("a webhook URL is an absolute https URL"))?;
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if authority.contains('@') {
+            return Err(bad("a webhook URL has no user name or password"));
+        }
+        let host = host_of(authority).ok_or_else(|| bad("a webhook URL names a host"))?;
+        let loopback = is_loopback(host);
+        match scheme {
+            "https" if !loopback || loopback_allowed => {}
+            "http" if loopback && loopback_allowed => {}
+            "http" => return Err(bad("a webhook URL is https")),
+            "https" => return Err(bad("a webhook URL may not name this machine")),
+            _ => return Err(bad("a webhook URL is an https URL")),
+        }
+        let url = Self(raw.to_string());
+        if let Some(ip) = url.address() {
+            if is_forbidden_address(ip) && !(loopback && loopback_allowed) {
+                return Err(bad(
+                    "a webhook URL may not name a private, loopback or link-local address",
+                ));
+            }
+        }
+        Ok(url)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The host, as written (a bracketed IPv6 address keeps its brackets).
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or("", |(_, r)| r);
+        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+        host_of(authority).unwrap_or("")
+    }
+
+    /// The host when it is an address rather than a name.
+    pub fn address(&self) -> Option<IpAddr> {
+        let host = self.host();
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()
+    }
+}
+
+/// Whether a delivery may never connect to `ip`: anything but the public internet. Loopback,
+/// private and shared (carrier NAT) ranges, link-local (the cloud metadata service among them),
+/// unspecified, broadcast, multicast, documentation and reserved ranges; for IPv6 also unique
+/// local and link-local addresses, and IPv4 addresses carried inside IPv6 (mapped, NAT64, 6to4),
+/// which are judged as the IPv4 address they carry.
+pub fn is_forbidden_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => forbidden_v6(v6),
+    }
+}
+
+fn forbidden_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space, RFC 6598
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240 // reserved
+}
+
+fn forbidden_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return forbidden_v4(v4);
+    }
+    let s = ip.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return forbidden_v4(embedded(s[6], s[7])); // NAT64, RFC 6052
+    }
+    if s[0] == 0x2002 {
+        return forbidden_v4(embedded(s[1], s[2])); // 6to4
+    }
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (s[0] & 0xfe00) == 0xfc00 // unique local, fc00::/7
+        || (s[0] & 0xffc0) == 0xfe80 // link-local, fe80::/10
+        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || s[0] == 0x2001 && s[1] == 0x0db8 // documentation
+        || s[0..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible (deprecated) and the like
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +212,80 @@ mod tests {
         for bad in ["", "whsec_", "whsec_%%%", "sk_abc", "whsec_c2hvcnQ="] {
             assert!(WebhookSecret::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_public_addresses_may_receive_deliveries() {
+        for forbidden in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "2001:db8::1",
+            "::127.0.0.1",
+        ] {
+            let ip: IpAddr = forbidden.parse().unwrap();
+            assert!(is_forbidden_address(ip), "{forbidden} must be refused");
+        }
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
+            let ip: IpAddr = public.parse().unwrap();
+            assert!(!is_forbidden_address(ip), "{public} is public");
+        }
+    }
+
+    #[test]
+    fn webhook_urls_are_https_to_the_public_internet() {
+        assert!(WebhookUrl::parse("https://hooks.example.com/gatehouse?x=1", false).is_ok());
+        assert_eq!(
+            WebhookUrl::parse("https://[2606:4700::1111]:8443/h", false)
+                .unwrap()
+                .address(),
+            Some("2606:4700::1111".parse().unwrap())
+        );
+        for bad in [
+            "http://hooks.example.com/",
+            "https://user:pw@hooks.example.com/",
+            "https://hooks.example.com/#x",
+            "https://10.1.2.3/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[fd00:ec2::254]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://localhost/",
+            "http://127.0.0.1:9000/",
+            "ftp://hooks.example.com/",
+            "hooks.example.com",
+        ] {
+            assert!(WebhookUrl::parse(bad, false).is_err(), "{bad}");
+        }
+        // The local run may deliver to a receiver on the same machine.
+        assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook", true).is_ok());
+        assert!(WebhookUrl::parse("http://localhost:9000/hook", true).is_ok());
+        assert!(WebhookUrl::parse("http://10.0.0.1/hook", true).is_err());
     }
 }

@@ -108,7 +108,7 @@ impl From<RedirectUri> for String {
 
 /// The host of `host[:port]`, checked: a DNS name of letters, digits, hyphens and dots, an IPv4
 /// address, or a bracketed IPv6 address; the port, if any, digits.
-fn host_of(authority: &str) -> Option<&str> {
+pub(crate) fn host_of(authority: &str) -> Option<&str> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (addr, after) = v6.split_once(']')?;
         addr.parse::<std::net::Ipv6Addr>().ok()?;
@@ -139,7 +139,7 @@ fn host_of(authority: &str) -> Option<&str> {
     name_ok.then_some(host)
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host == "[::1]"
         || host.starts_with("127.") && host.parse::<std::net::Ipv4Addr>().is_ok()
