@@ -98,6 +98,155 @@ impl std::fmt::Display for EventId {
     }
 }
 
+/// What happened: the catalogue of event types (later issues add theirs here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// `invitation.created`: an invitation was made (by an admin, a member, a group admin, a link or an import).
+    #[serde(rename = "invitation.created")]
+    InvitationCreated,
+    /// `invitation.sent`: its email was handed to the mail service.
+    #[serde(rename = "invitation.sent")]
+    InvitationSent,
+    /// `invitation.resent`: it was sent again, with a new link or the same code and a new deadline.
+    #[serde(rename = "invitation.resent")]
+    InvitationResent,
+    /// `invitation.reminded`: a reminder was sent.
+    #[serde(rename = "invitation.reminded")]
+    InvitationReminded,
+    /// `invitation.delivery_failed`: the mail service refused its email after every retry.
+    #[serde(rename = "invitation.delivery_failed")]
+    InvitationDeliveryFailed,
+    /// `invitation.bounced`: its email bounced.
+    #[serde(rename = "invitation.bounced")]
+    InvitationBounced,
+    /// `invitation.complained`: its recipient marked it as spam.
+    #[serde(rename = "invitation.complained")]
+    InvitationComplained,
+    /// `invitation.accepted`: it was accepted: the new user's id is in `data`.
+    #[serde(rename = "invitation.accepted")]
+    InvitationAccepted,
+    /// `invitation.revoked`: it was withdrawn.
+    #[serde(rename = "invitation.revoked")]
+    InvitationRevoked,
+    /// `invitation.expired`: its deadline passed unaccepted.
+    #[serde(rename = "invitation.expired")]
+    InvitationExpired,
+    /// `user.created`: an account was made.
+    #[serde(rename = "user.created")]
+    UserCreated,
+    /// `user.updated`: an account's names changed.
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    /// `user.password_changed`: a password was changed, reset or set by an admin.
+    #[serde(rename = "user.password_changed")]
+    UserPasswordChanged,
+    /// `user.signed_in`: someone signed in.
+    #[serde(rename = "user.signed_in")]
+    UserSignedIn,
+    /// `user.sign_in_failed`: a sign-in was refused.
+    #[serde(rename = "user.sign_in_failed")]
+    UserSignInFailed,
+    /// `user.locked`: an account was locked after too many failures.
+    #[serde(rename = "user.locked")]
+    UserLocked,
+    /// `group.created`: a group was made.
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    /// `group.renamed`: a group was renamed.
+    #[serde(rename = "group.renamed")]
+    GroupRenamed,
+    /// `group.deleted`: a group was deleted.
+    #[serde(rename = "group.deleted")]
+    GroupDeleted,
+    /// `group.admin_added`: a member became one of a group's admins.
+    #[serde(rename = "group.admin_added")]
+    GroupAdminAdded,
+    /// `group.admin_removed`: a group admin stepped down or was removed.
+    #[serde(rename = "group.admin_removed")]
+    GroupAdminRemoved,
+    /// `settings.updated`: the organisation's settings changed.
+    #[serde(rename = "settings.updated")]
+    SettingsUpdated,
+    /// `invitation_link.activated`: an invitation link was made (it replaces any other).
+    #[serde(rename = "invitation_link.activated")]
+    InvitationLinkActivated,
+    /// `invitation_link.deactivated`: the invitation link was turned off.
+    #[serde(rename = "invitation_link.deactivated")]
+    InvitationLinkDeactivated,
+    /// `import.completed`: a bulk import finished.
+    #[serde(rename = "import.completed")]
+    ImportCompleted,
+    /// `export.created`: an export was made.
+    #[serde(rename = "export.created")]
+    ExportCreated,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 26] = [
+        Self::InvitationCreated,
+        Self::InvitationSent,
+        Self::InvitationResent,
+        Self::InvitationReminded,
+        Self::InvitationDeliveryFailed,
+        Self::InvitationBounced,
+        Self::InvitationComplained,
+        Self::InvitationAccepted,
+        Self::InvitationRevoked,
+        Self::InvitationExpired,
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::UserPasswordChanged,
+        Self::UserSignedIn,
+        Self::UserSignInFailed,
+        Self::UserLocked,
+        Self::GroupCreated,
+        Self::GroupRenamed,
+        Self::GroupDeleted,
+        Self::GroupAdminAdded,
+        Self::GroupAdminRemoved,
+        Self::SettingsUpdated,
+        Self::InvitationLinkActivated,
+        Self::InvitationLinkDeactivated,
+        Self::ImportCompleted,
+        Self::ExportCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvitationCreated => "invitation.created",
+            Self::InvitationSent => "invitation.sent",
+            Self::InvitationResent => "invitation.resent",
+            Self::InvitationReminded => "invitation.reminded",
+            Self::InvitationDeliveryFailed => "invitation.delivery_failed",
+            Self::InvitationBounced => "invitation.bounced",
+            Self::InvitationComplained => "invitation.complained",
+            Self::InvitationAccepted => "invitation.accepted",
+            Self::InvitationRevoked => "invitation.revoked",
+            Self::InvitationExpired => "invitation.expired",
+            Self::UserCreated => "user.created",
+            Self::UserUpdated => "user.updated",
+            Self::UserPasswordChanged => "user.password_changed",
+            Self::UserSignedIn => "user.signed_in",
+            Self::UserSignInFailed => "user.sign_in_failed",
+            Self::UserLocked => "user.locked",
+            Self::GroupCreated => "group.created",
+            Self::GroupRenamed => "group.renamed",
+            Self::GroupDeleted => "group.deleted",
+            Self::GroupAdminAdded => "group.admin_added",
+            Self::GroupAdminRemoved => "group.admin_removed",
+            Self::SettingsUpdated => "settings.updated",
+            Self::InvitationLinkActivated => "invitation_link.activated",
+            Self::InvitationLinkDeactivated => "invitation_link.deactivated",
+            Self::ImportCompleted => "import.completed",
+            Self::ExportCreated => "export.created",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+}
+
 /// Who made a change: a person (`None` for the person themself signing up or in, and for the
 /// schedule), and for security events the client address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +263,7 @@ pub struct Event {
     pub id: EventId,
     pub org: OrgDomain,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: EventType,
     pub occurred_at: Timestamp,
     pub actor: EventActor,
     pub data: serde_json::Value,
@@ -146,6 +295,15 @@ mod tests {
         fn fill(&self, buf: &mut [u8]) {
             buf.fill(self.0);
         }
+    }
+
+    #[test]
+    fn every_type_reads_back_by_its_name_as_serde_writes_it() {
+        for kind in EventType::ALL {
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(EventType::parse("invitation.nope"), None);
     }
 
     #[test]

@@ -9,7 +9,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
+use crate::clock::Timestamp;
 use crate::oidc::client::{host_of, is_loopback};
 use crate::secret::Randomness;
 use crate::types::ParseError;
@@ -79,6 +81,45 @@ pub fn signature_header(
         .map(|s| s.sign(id, timestamp, body))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How long after each failed attempt the next is made (the schedule Standard Webhooks
+/// describes and Svix uses): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; after the eighth attempt
+/// the delivery is failed (an admin may send it again: `recover`).
+pub const RETRY_DELAYS: [Duration; 7] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+
+/// An endpoint that has failed every delivery for this long is disabled (and its admins told).
+pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+
+/// When to try a delivery again after its `attempts`-th attempt failed at `failed_at`: the
+/// schedule's delay, moved by up to a tenth either way at random so that the retries of many
+/// deliveries that failed together do not come back together; `None` once every retry is spent.
+pub fn next_attempt(
+    attempts: u32,
+    failed_at: Timestamp,
+    random: &dyn Randomness,
+) -> Option<Timestamp> {
+    let delay = RETRY_DELAYS.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    let mut byte = [0u8; 1];
+    random.fill(&mut byte);
+    // -10 % .. +10 %, at least a second.
+    let tenth = delay.as_secs_f64() / 10.0;
+    let shift = (f64::from(byte[0]) / 255.0 * 2.0 - 1.0) * tenth;
+    let secs = (delay.as_secs_f64() + shift).round().max(1.0);
+    Some(failed_at.plus(Duration::from_secs(secs as u64)))
+}
+
+/// Whether an endpoint whose deliveries have all failed since `failing_since` is to be disabled.
+pub fn is_to_be_disabled(failing_since: Timestamp, now: Timestamp) -> bool {
+    now >= failing_since.plus(DISABLE_AFTER)
 }
 
 /// Where an endpoint receives deliveries: an `https` URL of at most 2,000 printable characters,
@@ -212,6 +253,43 @@ mod tests {
         for bad in ["", "whsec_", "whsec_%%%", "sk_abc", "whsec_c2hvcnQ="] {
             assert!(WebhookSecret::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    struct Byte(u8);
+    impl Randomness for Byte {
+        fn fill(&self, buf: &mut [u8]) {
+            buf.fill(self.0);
+        }
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_within_a_tenth_then_stop() {
+        let t = Timestamp::from_unix_seconds(1_000_000);
+        let at = |attempts, byte| {
+            next_attempt(attempts, t, &Byte(byte)).map(|n| n.unix_seconds() - t.unix_seconds())
+        };
+        assert_eq!(at(0, 0), None, "no attempt made yet is no retry");
+        for (made, delay) in RETRY_DELAYS.iter().enumerate() {
+            let attempts = made as u32 + 1;
+            let secs = delay.as_secs() as i64;
+            let (low, mid, high) = (
+                at(attempts, 0).unwrap(),
+                at(attempts, 128).unwrap(),
+                at(attempts, 255).unwrap(),
+            );
+            assert!(low < high || secs < 10, "jitter moves it ({attempts})");
+            assert!(
+                (low - secs * 9 / 10).abs() <= 1 && (high - secs * 11 / 10).abs() <= 1,
+                "{low} {high} {secs}"
+            );
+            assert!((mid - secs).abs() <= secs / 100 + 1);
+        }
+        assert_eq!(at(8, 0), None, "eight attempts in all");
+        assert!(!is_to_be_disabled(
+            t,
+            t.plus(DISABLE_AFTER - Duration::from_secs(1))
+        ));
+        assert!(is_to_be_disabled(t, t.plus(DISABLE_AFTER)));
     }
 
     #[test]

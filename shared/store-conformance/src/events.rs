@@ -6,14 +6,14 @@ use crate::fixtures::*;
 #[allow(unused_imports)]
 use crate::*;
 
-use gatehouse_domain::events::{Event, EventActor, EventId, EventLog, SHARDS};
+use gatehouse_domain::events::{Event, EventActor, EventId, EventLog, EventType, SHARDS};
 use serde_json::json;
 
 fn event(org: &OrgDomain, second: i64, n: usize) -> Event {
     Event {
         id: EventId::new(random(), Timestamp::from_unix_seconds(second)),
         org: org.clone(),
-        kind: "invitation.created".into(),
+        kind: EventType::InvitationCreated,
         occurred_at: Timestamp::from_unix_seconds(second),
         actor: EventActor::default(),
         data: json!({ "n": n }),
