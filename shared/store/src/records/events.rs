@@ -48,17 +48,35 @@ impl EventLog for Records {
                 })
                 .await
                 .map_err(unavailable)?;
-            page.items
+            // A shard that may hold more than it answered (a page cut short by size, say): the
+            // merge must stop at its last event, or a cursor past it would skip the rest.
+            let stop = page
+                .last_sk
+                .as_ref()
+                .and(page.items.last())
+                .map(|i| i.key.sk.clone());
+            let events = page
+                .items
                 .into_iter()
                 .take_while(|item| item.key.sk.as_str() < before.as_str())
                 .map(|item| decode::<Event>(item.attrs))
-                .collect::<Result<Vec<Event>, StoreError>>()
+                .collect::<Result<Vec<Event>, StoreError>>()?;
+            Ok::<_, StoreError>((events, stop))
         });
         let mut merged = Vec::new();
+        let mut stop: Option<String> = None;
         for found in futures_util::future::join_all(shards).await {
-            merged.extend(found?);
+            let (events, shard_stop) = found?;
+            merged.extend(events);
+            stop = match (stop, shard_stop) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
         merged.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(stop) = stop {
+            merged.retain(|e| e.id.as_str() <= stop.as_str());
+        }
         merged.truncate(limit);
         Ok(merged)
     }
