@@ -165,6 +165,15 @@ async function check(page, name) {
   }
 }
 
+/** Through the sign-in page as the bootstrap admin, to the welcome page. */
+async function signInAsAdmin(page, base) {
+  await page.goto(`${base}/demo/sign-in`);
+  await page.getByLabel("Email or identifier").fill("admin@example.com");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${base}/demo/welcome`);
+}
+
 async function story(name, browser, run, contextOptions = {}) {
   // bypassCSP lets the test inject axe-core; the pages themselves are served with their CSP.
   const context = await browser.newContext({ bypassCSP: true, locale: "en-GB", ...contextOptions });
@@ -269,11 +278,7 @@ try {
   });
 
   await story("an admin turns on the invitation link and copies it", browser, async (page) => {
-    await page.goto(`${base}/demo/sign-in`);
-    await page.getByLabel("Email or identifier").fill("admin@example.com");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${base}/demo/welcome`);
+    await signInAsAdmin(page, base);
     await page.goto(`${base}/demo/admin/settings`);
     await check(page, "console-authorisations");
     await page.getByLabel("Anyone may register", { exact: false }).check();
@@ -302,11 +307,7 @@ try {
   });
 
   await story("an admin uploads an Excel file and downloads the report", browser, async (page) => {
-    await page.goto(`${base}/demo/sign-in`);
-    await page.getByLabel("Email or identifier").fill("admin@example.com");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${base}/demo/welcome`);
+    await signInAsAdmin(page, base);
     await page.goto(`${base}/demo/admin/imports`);
     await check(page, "console-imports");
     // The template, downloaded as the link offers it.
@@ -372,11 +373,7 @@ try {
   await story("an employee signs up with an access code, then signs in with uid:domain", browser, async (page) => {
     await api(base, "PATCH", "/settings", admin.token, { sign_up_without_email: true });
     // The admin invites by identifier in the console and reads the access code off the page.
-    await page.goto(`${base}/demo/sign-in`);
-    await page.getByLabel("Email or identifier").fill("admin@example.com");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${base}/demo/welcome`);
+    await signInAsAdmin(page, base);
     await page.goto(`${base}/demo/admin/invite`);
     await page.getByLabel("By identifier", { exact: false }).check();
     await page.getByLabel("Identifier (letters and digits", { exact: false }).fill("E1234");
@@ -520,11 +517,7 @@ try {
       `an admin registers an application in the console at ${width} px`,
       browser,
       async (page) => {
-        await page.goto(`${base}/demo/sign-in`);
-        await page.getByLabel("Email or identifier").fill("admin@example.com");
-        await page.getByLabel("Password").fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
-        await page.waitForURL(`${base}/demo/welcome`);
+        await signInAsAdmin(page, base);
         await page.goto(`${base}/demo/admin/applications`);
         await check(page, `console-applications${suffix}`);
         const form = page.locator(`form[action="/demo/admin/applications"]`);
@@ -545,11 +538,7 @@ try {
     "the console fits a phone",
     browser,
     async (page) => {
-      await page.goto(`${base}/demo/sign-in`);
-      await page.getByLabel("Email or identifier").fill("admin@example.com");
-      await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
-      await page.waitForURL(`${base}/demo/welcome`);
+      await signInAsAdmin(page, base);
       for (const part of ["invitations", "invite", "imports", "users", "settings"]) {
         await page.goto(`${base}/demo/admin/${part}`);
         const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);

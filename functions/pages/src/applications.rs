@@ -364,42 +364,27 @@ pub(crate) async fn application_action(
             }
             _ => return Ok(refused(&visit, &org, &not_found)),
         };
-        let failed = outcome.err();
-        let problems = match problems_of(&visit, &org, failed.as_ref().map(as_rejection)) {
-            Ok(problems) => problems,
-            Err(page) => return Ok(*page),
-        };
-        page(
-            &visit,
-            &domain,
-            &org,
-            &token,
-            shown,
-            &HashMap::new(),
-            &problems,
-        )
-        .await
+        answer(&visit, &domain, &org, &token, shown, outcome.err()).await
     })
 }
 
-fn as_rejection<E: Rejection + 'static>(e: &E) -> &(dyn Rejection + 'static) {
-    e
-}
-
-/// What a failed action says: problems at the form when it is about what was typed, else a
-/// page of its own.
-fn problems_of(
+/// The page after an action: what it did, or its refusal (at the form when it is about what
+/// was typed, else as a page of its own).
+async fn answer<E: Rejection + Send + 'static>(
     visit: &Visit,
+    domain: &OrgDomain,
     org: &Org,
-    failed: Option<&(dyn Rejection + 'static)>,
-) -> Result<Problems, Box<Response>> {
+    token: &SessionToken,
+    shown: Shown,
+    failed: Option<E>,
+) -> Response {
     let mut problems = Problems::default();
     if let Some(e) = failed {
-        if let Some(page) = refusal(visit, org, e, &mut problems) {
-            return Err(Box::new(page));
+        if let Some(page) = refusal(visit, org, &e, &mut problems) {
+            return page;
         }
     }
-    Ok(problems)
+    page(visit, domain, org, token, shown, &HashMap::new(), &problems).await
 }
 
 /// Which application people land in after signing up (`sign_up_client`), or the welcome page.
@@ -444,20 +429,6 @@ pub(crate) async fn landing_submit(Form { visit, fields, .. }: Form) -> Result<R
             Ok((_, org)) => org,
             Err(page) => return Ok(*page),
         };
-        let failed = outcome.err();
-        let problems = match problems_of(&visit, &org, failed.as_ref().map(as_rejection)) {
-            Ok(problems) => problems,
-            Err(page) => return Ok(*page),
-        };
-        page(
-            &visit,
-            &domain,
-            &org,
-            &token,
-            shown,
-            &HashMap::new(),
-            &problems,
-        )
-        .await
+        answer(&visit, &domain, &org, &token, shown, outcome.err()).await
     })
 }
