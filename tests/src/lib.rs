@@ -455,7 +455,7 @@ impl Bundle {
         change(&mut org);
         self.services
             .store
-            .update_org(&org)
+            .update_org(&org, &gatehouse_domain::events::ChangeEvents::none())
             .await
             .expect("update org");
     }

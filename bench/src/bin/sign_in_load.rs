@@ -255,7 +255,10 @@ async fn moto_accounts() -> anyhow::Result<(Vec<(String, String)>, Vec<String>)>
     let org = OrgDomain::parse("demo")?;
     let mut record = services.store.org(&org).await?.context("org")?;
     record.settings.sign_up_without_email = true;
-    services.store.update_org(&record).await?;
+    services
+        .store
+        .update_org(&record, &gatehouse_domain::events::ChangeEvents::none())
+        .await?;
     let here = ClientAddress::new("127.0.0.1");
     let admin = sign_in(
         &services,

@@ -10,12 +10,12 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use gatehouse_domain::model::{Import, ImportCounts, ImportState};
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::types::{ImportId, ParseError};
 use gatehouse_domain::usecase::imports::{
-    import_status, import_template, list_imports, request_import, ImportView,
+    import_status, import_template, list_imports, request_import,
 };
+use gatehouse_domain::views::{CountsView, ImportStatusView, RefusalView};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
 };
@@ -68,119 +68,6 @@ pub struct UploadView {
     dry_run: bool,
     /// `waiting_upload`.
     status: &'static str,
-}
-
-/// What became of the rows so far.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CountsView {
-    /// Rows that passed every check (for a dry run: would be invited).
-    valid: u32,
-    /// Invited: mailed, or given an access code.
-    created: u32,
-    /// Invited, but the email could not be sent yet (kept queued; resend later).
-    failed: u32,
-    /// Not invited, each with its reason in the report.
-    skipped: u32,
-}
-
-impl From<ImportCounts> for CountsView {
-    fn from(c: ImportCounts) -> Self {
-        Self {
-            valid: c.valid,
-            created: c.created,
-            failed: c.failed,
-            skipped: c.skipped,
-        }
-    }
-}
-
-/// Why a whole file was refused.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefusalView {
-    /// `file_too_large`, `file_unpacks_too_large`, `not_a_spreadsheet`, `file_encrypted`,
-    /// `file_corrupt`, `no_header_row`, `too_many_rows`.
-    code: String,
-    message: String,
-}
-
-/// An import as it stands.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImportStatusView {
-    import_id: String,
-    /// `waiting_upload`, `processing`, `completed` or `refused`.
-    status: &'static str,
-    dry_run: bool,
-    created_at: String,
-    /// The admin who started it.
-    created_by: String,
-    /// The upload URL works until then.
-    upload_expires_at: String,
-    /// Data rows in the file, once it is read.
-    rows: Option<u32>,
-    /// Rows decided so far (while processing; all of them once completed).
-    rows_done: Option<u32>,
-    counts: CountsView,
-    finished_at: Option<String>,
-    /// Set when `refused`.
-    refusal: Option<RefusalView>,
-    /// The Excel report (one line per row: result, reason, access codes), once completed.
-    report_url: Option<String>,
-    report_url_expires_at: Option<String>,
-}
-
-impl ImportStatusView {
-    fn new(import: &Import, report_url: Option<String>, report_expires: Option<String>) -> Self {
-        let (rows, rows_done, finished_at, refusal) = match &import.state {
-            ImportState::WaitingUpload => (None, None, None, None),
-            ImportState::Processing {
-                rows, rows_done, ..
-            } => (Some(*rows), Some(*rows_done), None, None),
-            ImportState::Completed { finished_at, rows } => (
-                Some(*rows),
-                Some(*rows),
-                Some(finished_at.to_rfc3339()),
-                None,
-            ),
-            ImportState::Refused {
-                finished_at,
-                code,
-                message,
-            } => (
-                None,
-                None,
-                Some(finished_at.to_rfc3339()),
-                Some(RefusalView {
-                    code: code.clone(),
-                    message: message.clone(),
-                }),
-            ),
-        };
-        Self {
-            import_id: import.id.to_string(),
-            status: import.state.name(),
-            dry_run: import.dry_run,
-            created_at: import.created_at.to_rfc3339(),
-            created_by: import.created_by.to_string(),
-            upload_expires_at: import.upload_expires_at.to_rfc3339(),
-            rows,
-            rows_done,
-            counts: import.counts.into(),
-            finished_at,
-            refusal,
-            report_url,
-            report_url_expires_at: report_expires,
-        }
-    }
-}
-
-impl From<ImportView> for ImportStatusView {
-    fn from(v: ImportView) -> Self {
-        Self::new(
-            &v.import,
-            v.report_url,
-            v.report_url_expires_at.map(|t| t.to_rfc3339()),
-        )
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

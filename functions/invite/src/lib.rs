@@ -7,11 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use gatehouse_domain::access_code::AccessCode;
-use gatehouse_domain::clock::Timestamp;
-use gatehouse_domain::model::{
-    Delivery, Invitation, InvitationKind, InvitationState, InvitationStatus,
-};
+use gatehouse_domain::model::{InvitationKind, InvitationStatus};
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::types::{
     EmailAddress, GroupId, InvitationId, InviteeRole, Language, ParseError, PersonName,
@@ -23,6 +19,7 @@ use gatehouse_domain::usecase::invitations::{
 use gatehouse_domain::usecase::invite::{
     invite as invite_use_case, resend_invitation, InvitationRequest, InviteeRequest,
 };
+use gatehouse_domain::views::{DeliveryName, HistoryEntryView, HistoryKindName, InvitationView};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName, ProblemView,
     QueryParams,
@@ -52,8 +49,8 @@ pub fn routes() -> Router<AppState> {
         LanguageName,
         StatusName,
         KindName,
-        EventView,
-        EventName,
+        HistoryEntryView,
+        HistoryKindName,
         DeliveryName
     ))
 )]
@@ -120,124 +117,6 @@ pub struct InvitationBody {
     /// The language of the emails (`en` or `fr`); the organisation's `language` when absent.
     #[schema(value_type = Option<LanguageName>)]
     language: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvitationView {
-    id: String,
-    /// `email` or `uid`.
-    kind: String,
-    email: Option<String>,
-    uid: Option<String>,
-    /// For `uid` invitations: what the user signs in with once signed up (`uid:domain`).
-    sign_in_identifier: Option<String>,
-    /// For `uid` invitations, to admins, while the invitation is pending: the code to hand over.
-    access_code: Option<String>,
-    role: String,
-    first_name: String,
-    last_name: String,
-    groups: Vec<String>,
-    message: Option<String>,
-    /// `pending`, `accepted`, `revoked` or `expired`.
-    status: String,
-    /// `sent`; `queued` when the email has not gone out yet (it is retried, never lost);
-    /// `manual` for `uid` invitations, whose code an admin hands over; `bounced` or `complained`
-    /// when the mail service reported so (no reminders follow).
-    #[schema(value_type = DeliveryName)]
-    delivery: String,
-    /// The inviter's user id; `null` for a self-registration.
-    invited_by: Option<String>,
-    created_at: String,
-    expires_at: String,
-    accepted_user_id: Option<String>,
-    /// When the next reminder goes out, if one is due before the deadline.
-    next_reminder_at: Option<String>,
-    /// What happened to it, oldest first (the first and the latest 50 events).
-    events: Vec<EventView>,
-}
-
-/// One entry of an invitation's history.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    /// `created`, `sent`, `resent`, `reminded`, `delivery_failed`, `bounced`, `complained`,
-    /// `accepted`, `revoked` or `expired`.
-    #[schema(value_type = EventName)]
-    kind: String,
-    at: String,
-    /// Who did it (a user id); `null` for Gatehouse itself, the mail service or the invitee.
-    by: Option<String>,
-}
-
-/// The kinds of invitation events.
-#[derive(ToSchema, Serialize)]
-#[allow(dead_code)]
-#[serde(rename_all = "snake_case")]
-pub enum EventName {
-    Created,
-    Sent,
-    Resent,
-    Reminded,
-    DeliveryFailed,
-    Bounced,
-    Complained,
-    Accepted,
-    Revoked,
-    Expired,
-}
-
-/// What became of an invitation's email.
-#[derive(ToSchema, Serialize)]
-#[allow(dead_code)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryName {
-    Queued,
-    Sent,
-    Manual,
-    Bounced,
-    Complained,
-}
-
-impl InvitationView {
-    fn new(i: &Invitation, now: Timestamp, access_code: Option<&AccessCode>) -> Self {
-        Self {
-            id: i.id.to_string(),
-            kind: i.invitee.kind().as_str().into(),
-            email: i.invitee.email().map(|e| e.to_string()),
-            uid: i.invitee.uid().map(|u| u.to_string()),
-            sign_in_identifier: i.invitee.uid().map(|u| u.sign_in_identifier(&i.org)),
-            access_code: access_code.map(AccessCode::grouped),
-            role: i.role.as_role().as_str().into(),
-            first_name: i.first_name.to_string(),
-            last_name: i.last_name.to_string(),
-            groups: i.groups.iter().map(|g| g.to_string()).collect(),
-            message: i.message.as_ref().map(|m| m.to_string()),
-            status: i.status_at(now).as_str().into(),
-            delivery: i.delivery.as_str().into(),
-            invited_by: i.invited_by.as_ref().map(|u| u.to_string()),
-            created_at: i.created_at.to_rfc3339(),
-            expires_at: i.expires_at.to_rfc3339(),
-            accepted_user_id: match &i.state {
-                InvitationState::Accepted { user_id, .. } => Some(user_id.to_string()),
-                _ => None,
-            },
-            next_reminder_at: match (&i.state, i.delivery) {
-                (InvitationState::Pending, Delivery::Sent) => {
-                    i.lifecycle.reminders.first().map(|t| t.to_rfc3339())
-                }
-                _ => None,
-            },
-            events: i
-                .lifecycle
-                .events
-                .iter()
-                .map(|e| EventView {
-                    kind: e.kind.as_str().into(),
-                    at: e.at.to_rfc3339(),
-                    by: e.by.as_ref().map(|u| u.to_string()),
-                })
-                .collect(),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,8 +6,9 @@
 use gatehouse_domain::lifecycle::EventKind;
 use gatehouse_domain::model::{Delivery, InvitationKind, InvitationStatus};
 use gatehouse_domain::types::{InviteeRole, Language};
+use gatehouse_domain::views::{DeliveryName, HistoryKindName};
 use gatehouse_http::LanguageName;
-use gatehouse_invite::{DeliveryName, EventName, InviteeRoleName, KindName, StatusName};
+use gatehouse_invite::{InviteeRoleName, KindName, StatusName};
 
 /// Every variant of both enums, as (the document's name, the domain's value). Both matches are
 /// exhaustive over the same list, so the list is each enum's every variant.
@@ -66,7 +67,7 @@ fn the_documents_enums_are_the_domains() {
     );
     names(
         mirrored!(
-            EventName,
+            HistoryKindName,
             EventKind,
             [
                 Created,

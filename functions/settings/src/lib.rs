@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use gatehouse_domain::model::Settings;
 use gatehouse_domain::types::{
     ClientId, EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage, TrustedNetwork,
 };
@@ -15,10 +14,11 @@ use gatehouse_domain::usecase::invitation_link::{
     activate_link, deactivate_link, link_status, LinkOptions,
 };
 use gatehouse_domain::usecase::settings::{get_settings, update_settings, SettingsChange};
+use gatehouse_domain::views::{LinkView, SettingsView};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName, ProblemView,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 pub fn routes() -> Router<AppState> {
@@ -43,75 +43,6 @@ pub fn routes() -> Router<AppState> {
     ))
 )]
 pub struct Api;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettingsView {
-    /// Identifier (uid) invitations, access codes and `uid:domain` sign-in.
-    sign_up_without_email: bool,
-    /// If non-empty, member invitations by email only to these domains.
-    allowed_email_domains: Vec<String>,
-    /// Groups every new member joins.
-    default_groups: Vec<String>,
-    /// Default personal message in invitation emails.
-    invitation_message: Option<String>,
-    /// Days an invitation stays valid (1–365).
-    invitation_ttl_days: u32,
-    /// Minimum password length (8–64).
-    password_min_length: u32,
-    /// The organisation's name in emails and pages ("Acme"); the domain when absent.
-    display_name: Option<String>,
-    /// Members may invite by email (as members or guests).
-    members_can_invite: bool,
-    /// Group admins may invite by email into the groups they administer.
-    group_admins_can_invite: bool,
-    /// Visitors may register themselves as members, confirming their email address first.
-    self_registration: bool,
-    /// Days after sending when pending invitations are reminded; empty: no reminders.
-    reminder_days: Vec<u32>,
-    /// The language of emails when an invitation does not choose one: `en` or `fr`.
-    #[schema(value_type = gatehouse_http::LanguageName)]
-    language: String,
-    /// Invitations (and resends) a member or group admin may send in an hour (1–1000).
-    invitations_per_hour: u32,
-    /// Invitations (and resends) an admin may send in an hour (1–10000); imports have their own.
-    admin_invitations_per_hour: u32,
-    /// Times one address or identifier may be invited or re-invited in a day (1–20).
-    invitations_per_address_per_day: u32,
-    /// Networks (CIDRs) whose sign-ins share a larger allowance of wrong passwords than one
-    /// stranger's address: an office behind one NAT.
-    trusted_networks: Vec<String>,
-    /// The application (`client_id`) people are signed in to right after signing up, through
-    /// its `initiate_login_uri`; absent: the welcome page.
-    sign_up_client: Option<String>,
-}
-
-impl From<&Settings> for SettingsView {
-    fn from(s: &Settings) -> Self {
-        Self {
-            sign_up_without_email: s.sign_up_without_email,
-            allowed_email_domains: s
-                .allowed_email_domains
-                .iter()
-                .map(|d| d.to_string())
-                .collect(),
-            default_groups: s.default_groups.iter().map(|g| g.to_string()).collect(),
-            invitation_message: s.invitation_message.as_ref().map(|m| m.to_string()),
-            invitation_ttl_days: s.invitation_ttl_days,
-            password_min_length: s.password_min_length,
-            display_name: s.display_name.as_ref().map(|n| n.to_string()),
-            members_can_invite: s.members_can_invite,
-            group_admins_can_invite: s.group_admins_can_invite,
-            self_registration: s.self_registration,
-            reminder_days: s.reminder_days.clone(),
-            language: s.language.as_str().to_string(),
-            invitations_per_hour: s.invitations_per_hour,
-            admin_invitations_per_hour: s.admin_invitations_per_hour,
-            invitations_per_address_per_day: s.invitations_per_address_per_day,
-            trusted_networks: s.trusted_networks.iter().map(|n| n.to_string()).collect(),
-            sign_up_client: s.sign_up_client.as_ref().map(|c| c.to_string()),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -310,38 +241,6 @@ pub struct LinkBody {
     /// Registrations it allows (1–1,000,000); none: any number.
     #[schema(minimum = 1, maximum = 1_000_000)]
     max_uses: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkView {
-    /// The link to hand out, while it is active.
-    url: Option<String>,
-    active: bool,
-    role: String,
-    groups: Vec<String>,
-    expires_at: Option<String>,
-    max_uses: Option<u32>,
-    /// Registrations through it so far.
-    uses: u32,
-    created_at: String,
-    created_by: String,
-}
-
-impl From<gatehouse_domain::usecase::invitation_link::LinkView> for LinkView {
-    fn from(v: gatehouse_domain::usecase::invitation_link::LinkView) -> Self {
-        let l = v.link;
-        Self {
-            url: v.url,
-            active: l.active,
-            role: l.role.as_role().as_str().to_string(),
-            groups: l.groups.iter().map(|g| g.to_string()).collect(),
-            expires_at: l.expires_at.map(|t| t.to_rfc3339()),
-            max_uses: l.max_uses,
-            uses: l.uses,
-            created_at: l.created_at.to_rfc3339(),
-            created_by: l.created_by.to_string(),
-        }
-    }
 }
 
 /// The invitation link (admins): its URL while active, what it grants, and how often it was used.

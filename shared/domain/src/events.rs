@@ -17,11 +17,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::clock::Timestamp;
+use crate::lifecycle::EventKind;
+use crate::model::{Group, Invitation, User};
 use crate::ports::StoreError;
 use crate::secret::Randomness;
 use crate::types::{OrgDomain, ParseError, UserId};
+use crate::views::{GroupView, InvitationView, UserView};
 
 /// Partitions of one organisation's log: 16 × DynamoDB's 1,000 writes a second per partition.
 pub const SHARDS: u8 = 16;
@@ -256,6 +260,15 @@ pub struct EventActor {
     pub client_address: Option<String>,
 }
 
+impl EventActor {
+    pub fn by(user: Option<&UserId>) -> Self {
+        Self {
+            user_id: user.cloned(),
+            client_address: None,
+        }
+    }
+}
+
 /// One change, as the platform is told of it. `data` is the resource as the API shows it,
 /// never a password, token, access code or secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,15 +279,208 @@ pub struct Event {
     pub kind: EventType,
     pub occurred_at: Timestamp,
     pub actor: EventActor,
-    pub data: serde_json::Value,
+    pub data: Value,
+}
+
+/// The events of one change, written with it as one record of the log. Their ids are a block:
+/// the same second and random bits, then each event's place in the change, and the same shard;
+/// so no other event's id falls between two of them, and the record can be filed under its
+/// last id (the log's reader relies on both: `KEYS.md`, "Event log").
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvents {
+    now: Timestamp,
+    prefix: [u8; 10],
+    events: Vec<Event>,
+}
+
+impl ChangeEvents {
+    /// No events yet; those pushed happen at `now`.
+    pub fn new(random: &dyn Randomness, now: Timestamp) -> Self {
+        let mut prefix = [0u8; 10];
+        random.fill(&mut prefix);
+        Self {
+            now,
+            prefix,
+            events: Vec::new(),
+        }
+    }
+
+    /// No events: for writes that make none (and tests of the store).
+    pub fn none() -> Self {
+        Self {
+            now: Timestamp::from_unix_seconds(0),
+            prefix: [0; 10],
+            events: Vec::new(),
+        }
+    }
+
+    /// Adds an event of `org`: `data` is the resource as the API shows it, without its secrets.
+    pub fn push(&mut self, org: &OrgDomain, kind: EventType, actor: EventActor, data: Value) {
+        let place = u16::try_from(self.events.len()).unwrap_or(u16::MAX);
+        let mut bytes = self.prefix;
+        bytes[7..9].copy_from_slice(&place.to_be_bytes());
+        let id = EventId(
+            crate::secret::time_ordered(self.now, &bytes)
+                .simple()
+                .to_string(),
+        );
+        self.events.push(Event {
+            id,
+            org: org.clone(),
+            kind,
+            occurred_at: self.now,
+            actor,
+            data,
+        });
+    }
+
+    /// [`Self::push`], returning the events.
+    pub fn with(
+        mut self,
+        org: &OrgDomain,
+        kind: EventType,
+        actor: EventActor,
+        data: Value,
+    ) -> Self {
+        self.push(org, kind, actor, data);
+        self
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Only the events `keep` answers true for (by their place): still a block.
+    pub fn only(&self, keep: impl Fn(usize, &Event) -> bool) -> Self {
+        Self {
+            now: self.now,
+            prefix: self.prefix,
+            events: self
+                .events
+                .iter()
+                .enumerate()
+                .filter(|(n, e)| keep(*n, e))
+                .map(|(_, e)| e.clone())
+                .collect(),
+        }
+    }
+}
+
+/// The events a use case records, by the resource they are about.
+impl ChangeEvents {
+    /// An invitation event: the invitation as the API shows it at the change (no access code).
+    pub fn invitation(&mut self, kind: EventType, by: Option<&UserId>, invitation: &Invitation) {
+        let data = InvitationView::new(invitation, self.now, None);
+        self.push(&invitation.org, kind, EventActor::by(by), to_data(&data));
+    }
+
+    /// A user event; `client` the address of a security event (sign-ins, passwords).
+    pub fn user(
+        &mut self,
+        kind: EventType,
+        by: Option<&UserId>,
+        user: &User,
+        client: Option<&str>,
+    ) {
+        let actor = EventActor {
+            user_id: by.cloned(),
+            client_address: client.map(str::to_string),
+        };
+        self.push(&user.org, kind, actor, to_data(&UserView::from(user)));
+    }
+
+    /// The events of an invitation's change: one for each entry its history gained since
+    /// `previous` as read (`None`: every entry of a new invitation), with whoever the entry
+    /// names as the actor.
+    pub fn invitation_history(&mut self, previous: Option<&Invitation>, next: &Invitation) {
+        let history = &next.lifecycle.events;
+        let known = previous.and_then(|p| p.lifecycle.events.last());
+        let new_from = match known {
+            Some(last) => history.iter().rposition(|e| e == last).map_or(0, |i| i + 1),
+            None => 0,
+        };
+        for entry in &history[new_from..] {
+            let kind = match entry.kind {
+                EventKind::Created => EventType::InvitationCreated,
+                EventKind::Sent => EventType::InvitationSent,
+                EventKind::Resent => EventType::InvitationResent,
+                EventKind::Reminded => EventType::InvitationReminded,
+                EventKind::DeliveryFailed => EventType::InvitationDeliveryFailed,
+                EventKind::Bounced => EventType::InvitationBounced,
+                EventKind::Complained => EventType::InvitationComplained,
+                EventKind::Accepted => EventType::InvitationAccepted,
+                EventKind::Revoked => EventType::InvitationRevoked,
+                EventKind::Expired => EventType::InvitationExpired,
+            };
+            // Accepting is the invitee's own doing: no actor.
+            let by = entry
+                .by
+                .as_ref()
+                .filter(|_| entry.kind != EventKind::Accepted);
+            self.invitation(kind, by, next);
+        }
+    }
+
+    /// An event about another resource: `view` as the API shows it (without its secrets).
+    pub fn resource(
+        &mut self,
+        org: &OrgDomain,
+        kind: EventType,
+        by: Option<&UserId>,
+        view: &impl Serialize,
+    ) {
+        self.push(org, kind, EventActor::by(by), to_data(view));
+    }
+
+    /// `import.completed`: a bulk import finished (or its file was refused), by its admin.
+    pub fn import_finished(&mut self, import: &crate::model::Import) {
+        let view = crate::views::ImportStatusView::of(import);
+        let by = Some(&import.created_by);
+        self.resource(&import.org, EventType::ImportCompleted, by, &view);
+    }
+
+    /// A group event; `admin` the person who became or stopped being one of its admins.
+    pub fn group(
+        &mut self,
+        org: &OrgDomain,
+        kind: EventType,
+        by: Option<&UserId>,
+        group: &Group,
+        admin: Option<&UserId>,
+    ) {
+        let mut data = to_data(&GroupView::from(group));
+        if let (Some(admin), Value::Object(fields)) = (admin, &mut data) {
+            fields.insert("user_id".into(), Value::String(admin.to_string()));
+        }
+        self.push(org, kind, EventActor::by(by), data);
+    }
+}
+
+fn to_data(view: &impl Serialize) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// The events of an invitation's change ([`ChangeEvents::invitation_history`]), happening now.
+pub fn of_invitation(
+    services: &crate::Services,
+    previous: Option<&Invitation>,
+    next: &Invitation,
+) -> ChangeEvents {
+    let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+    events.invitation_history(previous, next);
+    events
 }
 
 /// Where events are kept and read from.
 #[async_trait]
 pub trait EventLog: Send + Sync {
-    /// Appends events that come with no other change of the store (each once: appending an
-    /// event already there changes nothing).
-    async fn append_events(&self, events: &[Event]) -> Result<(), StoreError>;
+    /// Records the events of a change that writes nothing else to the store (an export, a
+    /// failed sign-in that charged no counter). Appending them again changes nothing.
+    async fn append_events(&self, events: &ChangeEvents) -> Result<(), StoreError>;
     /// Up to `limit` events of `org` after `after` (all when `None`) and before `before`
     /// (exclusive), oldest first, merged from every shard.
     async fn events(
@@ -295,6 +501,45 @@ mod tests {
         fn fill(&self, buf: &mut [u8]) {
             buf.fill(self.0);
         }
+    }
+
+    /// Randomness that counts up, so that two changes get different bits.
+    struct Counting(std::sync::atomic::AtomicU8);
+    impl Randomness for Counting {
+        fn fill(&self, buf: &mut [u8]) {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            buf.fill(n.wrapping_mul(37));
+        }
+    }
+
+    #[test]
+    fn a_changes_events_are_a_block_of_one_shard() {
+        let org = OrgDomain::parse("acme").unwrap();
+        let t = Timestamp::from_unix_seconds(1_800_000_000);
+        let random = Counting(std::sync::atomic::AtomicU8::new(1));
+        let make = |count: usize| {
+            let mut change = ChangeEvents::new(&random, t);
+            for n in 0..count {
+                let data = serde_json::json!({ "n": n });
+                change.push(&org, EventType::UserSignedIn, EventActor::default(), data);
+            }
+            change
+        };
+        let (a, b) = (make(300), make(5));
+        for change in [&a, &b] {
+            let ids: Vec<&EventId> = change.events().iter().map(|e| &e.id).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "in the order made");
+            assert!(ids.iter().all(|id| id.shard() == ids[0].shard()), "one shard");
+            assert!(ids.iter().all(|id| EventId::parse(id.as_str()).is_ok()));
+        }
+        // Nothing of one change falls between the first and last of the other.
+        let (a_first, a_last) = (&a.events()[0].id, &a.events()[299].id);
+        assert!(b.events().iter().all(|e| e.id < *a_first || e.id > *a_last));
+        // A part of a change is still a block, in order.
+        let odd = a.only(|n, _| n % 2 == 1);
+        assert_eq!(odd.events().len(), 150);
+        assert_eq!(odd.events()[0], a.events()[1]);
+        assert!(ChangeEvents::none().is_empty());
     }
 
     #[test]

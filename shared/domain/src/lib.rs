@@ -20,6 +20,7 @@ pub mod services;
 pub mod throttle;
 pub mod types;
 pub mod usecase;
+pub mod views;
 pub mod webhooks;
 
 pub use error::{Cause, Chain, Rejection, RejectionClass};

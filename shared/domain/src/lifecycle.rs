@@ -288,6 +288,53 @@ mod tests {
     }
 
     #[test]
+    fn each_new_history_entry_is_one_event_with_the_invitation_as_the_api_shows_it() {
+        use crate::events::{ChangeEvents, EventType};
+        let random = crate::secret::OsRandomness;
+        let kinds = |events: &ChangeEvents| -> Vec<EventType> {
+            events.events().iter().map(|e| e.kind).collect()
+        };
+        let new = invitation();
+        let mut made = ChangeEvents::new(&random, at(0));
+        made.invitation_history(None, &new);
+        assert_eq!(kinds(&made), [EventType::InvitationCreated]);
+        assert_eq!(made.events()[0].data["id"], new.id.to_string());
+        assert!(made.events()[0].data["access_code"].is_null());
+
+        let mut sent = new.clone();
+        sent.mark_sent(at(5));
+        let mut change = ChangeEvents::new(&random, at(5));
+        change.invitation_history(Some(&new), &sent);
+        assert_eq!(kinds(&change), [EventType::InvitationSent]);
+        assert_eq!(change.events()[0].data["delivery"], "sent");
+
+        // A history at its cap drops old entries; what is new is still found.
+        let mut full = sent.clone();
+        for n in 0..(2 * MAX_EVENTS as i64) {
+            full.record(EventKind::Reminded, at(10 + n), None);
+        }
+        let mut next = full.clone();
+        let admin = crate::types::UserId::parse(&"2".repeat(32)).unwrap();
+        next.record(EventKind::Revoked, at(1_000), Some(admin.clone()));
+        next.record(EventKind::Accepted, at(1_001), Some(admin.clone()));
+        let mut change = ChangeEvents::new(&random, at(1_001));
+        change.invitation_history(Some(&full), &next);
+        assert_eq!(
+            kinds(&change),
+            [EventType::InvitationRevoked, EventType::InvitationAccepted]
+        );
+        assert_eq!(change.events()[0].actor.user_id, Some(admin));
+        assert_eq!(
+            change.events()[1].actor.user_id, None,
+            "accepting is the invitee's own doing"
+        );
+        // Nothing new: no event.
+        let mut none = ChangeEvents::new(&random, at(1_002));
+        none.invitation_history(Some(&next), &next);
+        assert!(none.is_empty());
+    }
+
+    #[test]
     fn reminders_fall_before_the_deadline_only() {
         let settings = Settings::default();
         let day = 86_400;

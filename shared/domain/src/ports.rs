@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::access_code::CodeHash;
 use crate::clock::Timestamp;
+use crate::events::ChangeEvents;
 use crate::model::{
     Group, Import, Invitation, InvitationKind, InvitationStatus, Org, OrgEntry, PasswordReset,
     Session, User,
@@ -84,23 +85,38 @@ pub struct Page<T> {
 pub trait OrgStore: Send + Sync {
     /// Creates the organisation with its first groups and its first admin, all or nothing.
     /// `AlreadyExists` if the domain is taken.
-    async fn create_org(&self, org: &Org, groups: &[Group], admin: &User)
-        -> Result<(), WriteError>;
+    async fn create_org(
+        &self,
+        org: &Org,
+        groups: &[Group],
+        admin: &User,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     async fn org(&self, domain: &OrgDomain) -> Result<Option<Org>, StoreError>;
     /// Replaces an organisation read at `org.version` (its settings); `Stale` if it changed since.
-    async fn update_org(&self, org: &Org) -> Result<(), WriteError>;
+    async fn update_org(&self, org: &Org, events: &ChangeEvents) -> Result<(), WriteError>;
     /// Every organisation, in the order of their domains, a page at a time.
     async fn orgs(&self, page: &PageRequest) -> Result<Page<OrgEntry>, StoreError>;
 }
 
 #[async_trait]
 pub trait GroupStore: Send + Sync {
-    async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError>;
+    async fn create_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     async fn groups(&self, org: &OrgDomain) -> Result<Vec<Group>, StoreError>;
     async fn group(&self, org: &OrgDomain, id: &GroupId) -> Result<Option<Group>, StoreError>;
     /// Replaces a group read at `group.version` (its admins); `Stale` if it changed since. The
     /// name is not changed here (its claim would have to move with it).
-    async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError>;
+    async fn update_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     /// Renames a group read at `group.version` to `group`'s new name (`previous` its name as
     /// read): the name's claim moves with it. `AlreadyExists` if another group has the name;
     /// `Stale` if the group changed since it was read.
@@ -109,6 +125,7 @@ pub trait GroupStore: Send + Sync {
         org: &OrgDomain,
         group: &Group,
         previous: &GroupName,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
     /// Deletes a group read at `group.version` and frees its name, and in the same write saves
     /// the organisation (its default groups) and the invitation link (its groups) without it
@@ -119,6 +136,7 @@ pub trait GroupStore: Send + Sync {
         group: &Group,
         settings: Option<&Org>,
         link: Option<&crate::model::InvitationLink>,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
 }
 
@@ -130,6 +148,7 @@ pub struct Acceptance {
     pub invitation: Invitation,
     pub user: User,
     pub session: Session,
+    pub events: ChangeEvents,
 }
 
 #[async_trait]
@@ -137,8 +156,13 @@ pub trait InvitationStore: Send + Sync {
     /// Saves a new invitation, claims its email or uid in the organisation (unless an account or
     /// another live invitation holds it: `EmailTaken` / `UidTaken`) and records its credential,
     /// all or nothing.
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), WriteError> {
-        self.create_invitation_charged(invitation, &[]).await
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        self.create_invitation_charged(invitation, &[], events)
+            .await
     }
     /// [`Self::create_invitation`] with quota charges in the same write (each an
     /// [`AttemptsChange::Count`]): if one would pass its cap, nothing is written
@@ -147,6 +171,7 @@ pub trait InvitationStore: Send + Sync {
         &self,
         invitation: &Invitation,
         charges: &[AttemptsChange],
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
     async fn invitation(
         &self,
@@ -167,8 +192,9 @@ pub trait InvitationStore: Send + Sync {
         &self,
         invitation: &Invitation,
         previous: &Invitation,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
-        self.update_invitation_charged(invitation, previous, &[])
+        self.update_invitation_charged(invitation, previous, &[], events)
             .await
     }
     /// [`Self::update_invitation`] with quota charges in the same write, as
@@ -178,6 +204,7 @@ pub trait InvitationStore: Send + Sync {
         invitation: &Invitation,
         previous: &Invitation,
         charges: &[AttemptsChange],
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
     /// A page of the invitations `query` selects: newest first, except `pending` (latest
     /// deadline first) and `expired` (earliest deadline first). A page may hold fewer than
@@ -203,7 +230,7 @@ pub trait UserStore: Send + Sync {
         email: &EmailAddress,
     ) -> Result<Option<User>, StoreError>;
     /// Replaces a user read at `user.version`; `Stale` if it changed since.
-    async fn update_user(&self, user: &User) -> Result<(), WriteError>;
+    async fn update_user(&self, user: &User, events: &ChangeEvents) -> Result<(), WriteError>;
     /// The organisation's users, a page at a time (in id order).
     async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError>;
     /// Records a password reset token (hashed).
@@ -215,6 +242,7 @@ pub trait UserStore: Send + Sync {
         &self,
         user: &User,
         reset: Option<&TokenHash>,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
 }
 
@@ -227,6 +255,7 @@ pub trait SessionStore: Send + Sync {
         &self,
         session: &Session,
         attempts: &[AttemptsChange],
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
     async fn session(
         &self,
@@ -310,7 +339,11 @@ pub trait AttemptStore: Send + Sync {
     async fn attempts(&self, keys: &[String]) -> Result<Vec<Option<Attempts>>, StoreError>;
     /// Applies all changes or none: `Stale` if a replaced counter changed since it was read or
     /// a charge found its counter out of the free allowance.
-    async fn record_attempts(&self, changes: &[AttemptsChange]) -> Result<(), WriteError>;
+    async fn record_attempts(
+        &self,
+        changes: &[AttemptsChange],
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     /// Forgets a counter (after a success).
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError>;
 }
@@ -499,25 +532,35 @@ pub trait ImportStore: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Import>, StoreError>;
     /// Replaces the import as `progress` says: `Stale` if it changed since it was read.
-    async fn update_import(&self, progress: ImportProgress<'_>) -> Result<(), WriteError>;
+    async fn update_import(
+        &self,
+        progress: ImportProgress<'_>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     /// Saves up to [`INVITATIONS_PER_WRITE`] new invitations as
     /// [`InvitationStore::create_invitation`] would, each or not, with the import's progress, in
     /// one write when none is refused. Answers each invitation's outcome, in order (`EmailTaken`,
     /// `UidTaken`, `AlreadyExists`); the others are saved all the same. `Stale` (nothing saved)
     /// if the import changed since it was read.
+    /// `events` are the invitations' events, each by the place of its invitation; the events
+    /// of those not saved are left out. Events placed after the last invitation are the
+    /// batch's own, always written.
     async fn create_invitations(
         &self,
         invitations: &[Invitation],
         progress: ImportProgress<'_>,
+        events: &ChangeEvents,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError>;
     /// Records the new `delivery` of up to [`DELIVERIES_PER_WRITE`] invitations (each otherwise
     /// as read at its `version`) with the import's progress. An invitation that changed
     /// meanwhile (accepted, revoked, resent) is left as it is, answered `Stale`; `Stale` as a
     /// whole (nothing written) if the import changed.
+    /// `events` as in [`Self::create_invitations`].
     async fn record_deliveries(
         &self,
         changes: &[DeliveryChange],
         progress: ImportProgress<'_>,
+        events: &ChangeEvents,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError>;
 }
 
@@ -534,6 +577,7 @@ pub trait LinkStore: Send + Sync {
         &self,
         link: &crate::model::InvitationLink,
         read_version: Option<u64>,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
     /// A registration through `link` (as read): the invitation is created and the link's use
     /// counted, together, on condition the link is still the one read and has a use left.
@@ -543,6 +587,7 @@ pub trait LinkStore: Send + Sync {
         &self,
         link: &crate::model::InvitationLink,
         invitation: &Invitation,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError>;
 }
 

@@ -10,7 +10,10 @@ pub async fn a_uid_invitation_claims_its_uid_and_is_found_by_its_code(store: Arc
     let (domain, _) = new_org(&records).await;
     let code = AccessCode::generate(random());
     let inv = uid_invitation(&domain, "E1234", 1_500, &code, &keys);
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     let again = uid_invitation(
         &domain,
         "e1234",
@@ -19,17 +22,22 @@ pub async fn a_uid_invitation_claims_its_uid_and_is_found_by_its_code(store: Arc
         &keys,
     );
     assert!(matches!(
-        records.create_invitation(&again).await,
+        records
+            .create_invitation(&again, &ChangeEvents::none())
+            .await,
         Err(WriteError::UidTaken)
     ));
     // An email invitation never collides with a uid.
     records
-        .create_invitation(&invitation(
-            &domain,
-            "e1234@example.com",
-            1_600,
-            &SecretToken::generate(random()),
-        ))
+        .create_invitation(
+            &invitation(
+                &domain,
+                "e1234@example.com",
+                1_600,
+                &SecretToken::generate(random()),
+            ),
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -57,13 +65,16 @@ pub async fn a_uid_invitation_claims_its_uid_and_is_found_by_its_code(store: Arc
     );
     // The same uid may be invited in another organisation.
     records
-        .create_invitation(&uid_invitation(
-            &other,
-            "E1234",
-            1_600,
-            &AccessCode::generate(random()),
-            &keys,
-        ))
+        .create_invitation(
+            &uid_invitation(
+                &other,
+                "E1234",
+                1_600,
+                &AccessCode::generate(random()),
+                &keys,
+            ),
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
 }
@@ -74,7 +85,10 @@ pub async fn accepting_by_access_code_spends_it_once(store: Arc<dyn ItemStore>) 
     let (domain, _) = new_org(&records).await;
     let code = AccessCode::generate(random());
     let inv = uid_invitation(&domain, "E77", 1_500, &code, &keys);
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     let attempts: Vec<Acceptance> = (0..10).map(|_| acceptance(&inv)).collect();
     let tasks: Vec<_> = attempts
         .iter()
@@ -117,7 +131,9 @@ pub async fn accepting_by_access_code_spends_it_once(store: Arc<dyn ItemStore>) 
     );
     assert!(
         matches!(
-            records.create_invitation(&again).await,
+            records
+                .create_invitation(&again, &ChangeEvents::none())
+                .await,
             Err(WriteError::UidTaken)
         ),
         "the account holds the uid"
@@ -140,15 +156,21 @@ pub async fn revoking_stops_the_credential_and_frees_the_claim(store: Arc<dyn It
     let by_email = invitation(&domain, "olga@example.com", 1_500, &token);
     let code = AccessCode::generate(random());
     let by_uid = uid_invitation(&domain, "P9", 1_500, &code, &keys);
-    records.create_invitation(&by_email).await.unwrap();
-    records.create_invitation(&by_uid).await.unwrap();
-
     records
-        .update_invitation(&revoked(&by_email), &by_email)
+        .create_invitation(&by_email, &ChangeEvents::none())
         .await
         .unwrap();
     records
-        .update_invitation(&revoked(&by_uid), &by_uid)
+        .create_invitation(&by_uid, &ChangeEvents::none())
+        .await
+        .unwrap();
+
+    records
+        .update_invitation(&revoked(&by_email), &by_email, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .update_invitation(&revoked(&by_uid), &by_uid, &ChangeEvents::none())
         .await
         .unwrap();
     // The link still finds its invitation, which says it was revoked; the code finds nothing.
@@ -183,28 +205,28 @@ pub async fn revoking_stops_the_credential_and_frees_the_claim(store: Arc<dyn It
     // Revoking twice from the same read is refused.
     assert!(matches!(
         records
-            .update_invitation(&revoked(&by_email), &by_email)
+            .update_invitation(&revoked(&by_email), &by_email, &ChangeEvents::none())
             .await,
         Err(WriteError::Stale)
     ));
     // The email and the uid may be invited again.
     records
-        .create_invitation(&invitation(
-            &domain,
-            "olga@example.com",
-            1_600,
-            &SecretToken::generate(random()),
-        ))
+        .create_invitation(
+            &invitation(
+                &domain,
+                "olga@example.com",
+                1_600,
+                &SecretToken::generate(random()),
+            ),
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     records
-        .create_invitation(&uid_invitation(
-            &domain,
-            "p9",
-            1_600,
-            &AccessCode::generate(random()),
-            &keys,
-        ))
+        .create_invitation(
+            &uid_invitation(&domain, "p9", 1_600, &AccessCode::generate(random()), &keys),
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
 }

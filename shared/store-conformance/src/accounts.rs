@@ -54,7 +54,7 @@ pub async fn a_password_reset_is_spent_with_the_password_change(store: Arc<dyn I
     let mut changed = admin.clone();
     changed.password = PasswordDigest::from_phc("$argon2id$new".into());
     records
-        .change_password(&changed, Some(&token.hash()))
+        .change_password(&changed, Some(&token.hash()), &ChangeEvents::none())
         .await
         .unwrap();
     assert_eq!(
@@ -68,7 +68,9 @@ pub async fn a_password_reset_is_spent_with_the_password_change(store: Arc<dyn I
     let mut again = stored.clone();
     again.password = PasswordDigest::from_phc("$argon2id$other".into());
     assert!(matches!(
-        records.change_password(&again, Some(&token.hash())).await,
+        records
+            .change_password(&again, Some(&token.hash()), &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     assert_eq!(
@@ -81,9 +83,14 @@ pub async fn a_password_reset_is_spent_with_the_password_change(store: Arc<dyn I
         changed.password
     );
     // Without a token, only the version guards the change.
-    records.change_password(&again, None).await.unwrap();
+    records
+        .change_password(&again, None, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        records.change_password(&again, None).await,
+        records
+            .change_password(&again, None, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
 }
@@ -164,20 +171,25 @@ pub async fn failure_counters_change_only_from_what_was_read(store: Arc<dyn Item
         },
         keep_until: Timestamp::from_unix_seconds(9_999),
     };
-    records.record_attempts(&[change(None, 1)]).await.unwrap();
+    records
+        .record_attempts(&[change(None, 1)], &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        records.record_attempts(&[change(None, 1)]).await,
+        records
+            .record_attempts(&[change(None, 1)], &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
     assert_eq!(read.failures, 1);
     records
-        .record_attempts(&[change(Some(read.version), 2)])
+        .record_attempts(&[change(Some(read.version), 2)], &ChangeEvents::none())
         .await
         .unwrap();
     assert!(matches!(
         records
-            .record_attempts(&[change(Some(read.version), 9)])
+            .record_attempts(&[change(Some(read.version), 9)], &ChangeEvents::none())
             .await,
         Err(WriteError::Stale)
     ));
@@ -194,7 +206,12 @@ pub async fn failure_counters_change_only_from_what_was_read(store: Arc<dyn Item
         .map(|_| {
             let records = records.clone();
             let c = change(Some(read.version), 3);
-            tokio::spawn(async move { records.record_attempts(&[c]).await.is_ok() })
+            tokio::spawn(async move {
+                records
+                    .record_attempts(&[c], &ChangeEvents::none())
+                    .await
+                    .is_ok()
+            })
         })
         .collect();
     let mut landed = 0;
@@ -216,7 +233,10 @@ pub async fn users_are_listed_in_pages(store: Arc<dyn ItemStore>) {
     for i in 0..6 {
         let token = SecretToken::generate(random());
         let inv = invitation(&domain, &format!("u{i}@example.com"), 1_500, &token);
-        records.create_invitation(&inv).await.unwrap();
+        records
+            .create_invitation(&inv, &ChangeEvents::none())
+            .await
+            .unwrap();
         let a = acceptance(&inv);
         expected.push(a.user.id.clone());
         records.accept_invitation(&a).await.unwrap();
@@ -280,11 +300,17 @@ pub async fn renewing_an_invitation_renews_its_claim(store: Arc<dyn ItemStore>) 
         1_500,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&first).await.unwrap();
+    records
+        .create_invitation(&first, &ChangeEvents::none())
+        .await
+        .unwrap();
     let new_token = SecretToken::generate(random());
     let mut renewed = with_old_token(&first, &new_token);
     renewed.expires_at = Timestamp::from_unix_seconds(9_000);
-    records.update_invitation(&renewed, &first).await.unwrap();
+    records
+        .update_invitation(&renewed, &first, &ChangeEvents::none())
+        .await
+        .unwrap();
     let intruder = invitation(
         &domain,
         "renew@example.com",
@@ -292,7 +318,9 @@ pub async fn renewing_an_invitation_renews_its_claim(store: Arc<dyn ItemStore>) 
         &SecretToken::generate(random()),
     );
     assert!(matches!(
-        records.create_invitation(&intruder).await,
+        records
+            .create_invitation(&intruder, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     assert!(records
@@ -308,18 +336,26 @@ pub async fn renewing_an_invitation_renews_its_claim(store: Arc<dyn ItemStore>) 
         1_500,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&stale).await.unwrap();
+    records
+        .create_invitation(&stale, &ChangeEvents::none())
+        .await
+        .unwrap();
     let newer = invitation(
         &domain,
         "late2@example.com",
         2_600,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&newer).await.unwrap();
+    records
+        .create_invitation(&newer, &ChangeEvents::none())
+        .await
+        .unwrap();
     let mut revived = with_old_token(&stale, &SecretToken::generate(random()));
     revived.expires_at = Timestamp::from_unix_seconds(9_000);
     assert!(matches!(
-        records.update_invitation(&revived, &stale).await,
+        records
+            .update_invitation(&revived, &stale, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     let kept = records

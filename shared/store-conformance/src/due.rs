@@ -35,8 +35,14 @@ pub async fn the_due_index_follows_each_change_of_an_invitation(store: Arc<dyn I
         1_100,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&late).await.unwrap();
-    records.create_invitation(&early).await.unwrap();
+    records
+        .create_invitation(&late, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .create_invitation(&early, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(records
         .due_invitations(at(1_299), None, 100)
         .await
@@ -68,7 +74,10 @@ pub async fn the_due_index_follows_each_change_of_an_invitation(store: Arc<dyn I
     let mut sent = early.clone();
     sent.mark_sent(at(1_001));
     sent.lifecycle.reminders = vec![at(1_500), at(1_700)];
-    records.update_invitation(&sent, &early).await.unwrap();
+    records
+        .update_invitation(&sent, &early, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(due_of(&records, &domain, 1_499).await.is_empty());
     let due = due_of(&records, &domain, 1_500).await;
     assert_eq!(due.len(), 1);
@@ -81,7 +90,10 @@ pub async fn the_due_index_follows_each_change_of_an_invitation(store: Arc<dyn I
     let read = named(&due)[0].clone();
     let mut reminded = read.clone();
     reminded.lifecycle.reminders.remove(0);
-    records.update_invitation(&reminded, &read).await.unwrap();
+    records
+        .update_invitation(&reminded, &read, &ChangeEvents::none())
+        .await
+        .unwrap();
     let current = records
         .invitation(&domain, &early.id)
         .await
@@ -108,7 +120,10 @@ pub async fn the_due_index_follows_each_change_of_an_invitation(store: Arc<dyn I
     // Revoked: likewise.
     let mut revoked = late.clone();
     revoked.state = InvitationState::Revoked { at: at(1_200) };
-    records.update_invitation(&revoked, &late).await.unwrap();
+    records
+        .update_invitation(&revoked, &late, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(due_of(&records, &other, 9_999).await.is_empty());
 }
 
@@ -129,7 +144,7 @@ pub async fn an_imports_invitations_share_one_due_pointer(store: Arc<dyn ItemSto
         .collect();
     let step = moved(&import, import.state.clone());
     records
-        .create_invitations(&batch, progress(&step))
+        .create_invitations(&batch, progress(&step), &ChangeEvents::none())
         .await
         .unwrap();
     let due = due_of(&records, &domain, 1_300).await;
@@ -150,7 +165,7 @@ pub async fn an_imports_invitations_share_one_due_pointer(store: Arc<dyn ItemSto
         .collect();
     let next = moved(&step, step.state.clone());
     records
-        .record_deliveries(&changes, progress(&next))
+        .record_deliveries(&changes, progress(&next), &ChangeEvents::none())
         .await
         .unwrap();
     let due = due_of(&records, &domain, 1_300).await;
@@ -171,7 +186,10 @@ pub async fn removing_an_expired_invitation_frees_its_email(store: Arc<dyn ItemS
     let (domain, _) = new_org(&records).await;
     let token = SecretToken::generate(random());
     let inv = invitation(&domain, "gone@example.com", 1_000, &token);
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     // A stale read is refused and removes nothing.
     let mut stale = inv.clone();
     stale.version = 7;
@@ -219,7 +237,10 @@ pub async fn removing_an_expired_invitation_frees_its_email(store: Arc<dyn ItemS
         1_010,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&again).await.unwrap();
+    records
+        .create_invitation(&again, &ChangeEvents::none())
+        .await
+        .unwrap();
     // Removing an expired invitation whose email moved on to a newer one (after its deadline)
     // leaves the newer one's claim alone.
     let newer = invitation(
@@ -228,7 +249,10 @@ pub async fn removing_an_expired_invitation_frees_its_email(store: Arc<dyn ItemS
         2_100,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&newer).await.unwrap();
+    records
+        .create_invitation(&newer, &ChangeEvents::none())
+        .await
+        .unwrap();
     records.remove_invitation(&again).await.unwrap();
     let fourth = invitation(
         &domain,
@@ -237,7 +261,9 @@ pub async fn removing_an_expired_invitation_frees_its_email(store: Arc<dyn ItemS
         &SecretToken::generate(random()),
     );
     assert!(matches!(
-        records.create_invitation(&fourth).await,
+        records
+            .create_invitation(&fourth, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     assert!(records

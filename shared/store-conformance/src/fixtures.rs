@@ -8,6 +8,7 @@ pub use std::sync::Arc;
 
 pub use gatehouse_domain::access_code::{AccessCode, AccessCodeKeys};
 pub use gatehouse_domain::clock::Timestamp;
+pub use gatehouse_domain::events::ChangeEvents;
 pub use gatehouse_domain::lifecycle::Lifecycle;
 pub use gatehouse_domain::model::{
     Delivery, Group, Import, ImportCounts, ImportState, Invitation, InvitationKind, InvitationLink,
@@ -185,7 +186,7 @@ pub(crate) async fn new_org(records: &Records) -> (OrgDomain, User) {
     let domain = org_domain();
     let admin = user(&domain, "admin@example.com", Role::Admin);
     records
-        .create_org(&org(&domain), &[], &admin)
+        .create_org(&org(&domain), &[], &admin, &ChangeEvents::none())
         .await
         .unwrap();
     (domain, admin)
@@ -217,6 +218,7 @@ pub(crate) fn acceptance(inv: &Invitation) -> Acceptance {
         invitation: accepted,
         session: session_for(&account),
         user: account,
+        events: ChangeEvents::none(),
     }
 }
 

@@ -15,9 +15,14 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
         admins: Vec::new(),
         version: 0,
     };
-    records.create_group(&domain, &g).await.unwrap();
+    records
+        .create_group(&domain, &g, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        records.create_group(&domain, &g).await,
+        records
+            .create_group(&domain, &g, &ChangeEvents::none())
+            .await,
         Err(WriteError::AlreadyExists)
     ));
     assert_eq!(records.groups(&domain).await.unwrap(), vec![g.clone()]);
@@ -36,11 +41,16 @@ pub async fn groups_are_listed_per_org(store: Arc<dyn ItemStore>) {
         version: 0,
     };
     assert!(matches!(
-        records.create_group(&domain, &same_name).await,
+        records
+            .create_group(&domain, &same_name, &ChangeEvents::none())
+            .await,
         Err(WriteError::AlreadyExists)
     ));
     assert_eq!(records.group(&domain, &same_name.id).await.unwrap(), None);
-    records.create_group(&other, &same_name).await.unwrap();
+    records
+        .create_group(&other, &same_name, &ChangeEvents::none())
+        .await
+        .unwrap();
 }
 
 pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore>) {
@@ -63,12 +73,17 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
     let mut legacy = records.group(&domain, &old).await.unwrap().unwrap();
     assert_eq!((legacy.version, legacy.admins.len()), (0, 0));
     legacy.admins.push(admin.id.clone());
-    records.update_group(&domain, &legacy).await.unwrap();
+    records
+        .update_group(&domain, &legacy, &ChangeEvents::none())
+        .await
+        .unwrap();
     let updated = records.group(&domain, &old).await.unwrap().unwrap();
     assert_eq!((updated.version, updated.admins.len()), (1, 1));
     // Once versioned, a change from version 0 is stale.
     assert!(matches!(
-        records.update_group(&domain, &legacy).await,
+        records
+            .update_group(&domain, &legacy, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     let g = Group {
@@ -78,10 +93,16 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
         admins: Vec::new(),
         version: 0,
     };
-    records.create_group(&domain, &g).await.unwrap();
+    records
+        .create_group(&domain, &g, &ChangeEvents::none())
+        .await
+        .unwrap();
     let mut named = g.clone();
     named.admins.push(admin.id.clone());
-    records.update_group(&domain, &named).await.unwrap();
+    records
+        .update_group(&domain, &named, &ChangeEvents::none())
+        .await
+        .unwrap();
     let stored = records.group(&domain, &g.id).await.unwrap().unwrap();
     assert_eq!(stored.admins, vec![admin.id.clone()]);
     assert_eq!(stored.version, 1);
@@ -89,7 +110,9 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
     let mut stale = g.clone();
     stale.admins.push(random().user_id());
     assert!(matches!(
-        records.update_group(&domain, &stale).await,
+        records
+            .update_group(&domain, &stale, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     assert_eq!(
@@ -99,7 +122,10 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
     // From the version now stored it lands; the name claim is untouched.
     let mut emptied = stored.clone();
     emptied.admins.clear();
-    records.update_group(&domain, &emptied).await.unwrap();
+    records
+        .update_group(&domain, &emptied, &ChangeEvents::none())
+        .await
+        .unwrap();
     let again = records.group(&domain, &g.id).await.unwrap().unwrap();
     assert!(again.admins.is_empty());
     assert_eq!(again.version, 2);
@@ -110,7 +136,8 @@ pub async fn a_group_changes_only_from_the_version_read(store: Arc<dyn ItemStore
                 &Group {
                     id: random().group_id(),
                     ..g.clone()
-                }
+                },
+                &ChangeEvents::none()
             )
             .await,
         Err(WriteError::AlreadyExists)
@@ -131,41 +158,57 @@ pub async fn group_names_that_look_alike_are_claimed_once(store: Arc<dyn ItemSto
         version: 0,
     };
     let everyone = group("Everyone");
-    records.create_group(&domain, &everyone).await.unwrap();
+    records
+        .create_group(&domain, &everyone, &ChangeEvents::none())
+        .await
+        .unwrap();
     let cyrillic = group("\u{0415}veryone");
     assert!(matches!(
-        records.create_group(&domain, &cyrillic).await,
+        records
+            .create_group(&domain, &cyrillic, &ChangeEvents::none())
+            .await,
         Err(WriteError::LookalikeTaken)
     ));
     assert_eq!(records.group(&domain, &cyrillic.id).await.unwrap(), None);
     let sales = group("Sales");
-    records.create_group(&domain, &sales).await.unwrap();
+    records
+        .create_group(&domain, &sales, &ChangeEvents::none())
+        .await
+        .unwrap();
     let mut into = sales.clone();
     into.name = GroupName::parse("Every\u{043E}ne").unwrap();
     assert!(matches!(
-        records.rename_group(&domain, &into, &sales.name).await,
+        records
+            .rename_group(&domain, &into, &sales.name, &ChangeEvents::none())
+            .await,
         Err(WriteError::LookalikeTaken)
     ));
     // Renamed away, the look is free.
     let mut away = everyone.clone();
     away.name = GroupName::parse("All staff").unwrap();
     records
-        .rename_group(&domain, &away, &everyone.name)
+        .rename_group(&domain, &away, &everyone.name, &ChangeEvents::none())
         .await
         .unwrap();
-    records.create_group(&domain, &cyrillic).await.unwrap();
+    records
+        .create_group(&domain, &cyrillic, &ChangeEvents::none())
+        .await
+        .unwrap();
     // Deleted, too.
     records
-        .delete_group(&domain, &cyrillic, None, None)
+        .delete_group(&domain, &cyrillic, None, None, &ChangeEvents::none())
         .await
         .unwrap();
     records
-        .create_group(&domain, &group("Everyone"))
+        .create_group(&domain, &group("Everyone"), &ChangeEvents::none())
         .await
         .unwrap();
     // A group written before looks were claimed: its look is nobody's; it renames and deletes.
     let legacy = group("Legacy");
-    records.create_group(&domain, &legacy).await.unwrap();
+    records
+        .create_group(&domain, &legacy, &ChangeEvents::none())
+        .await
+        .unwrap();
     store
         .write(vec![Write::Delete {
             key: gatehouse_store::keys::group_look(&domain, &legacy.name),
@@ -176,16 +219,16 @@ pub async fn group_names_that_look_alike_are_claimed_once(store: Arc<dyn ItemSto
     let mut renamed = legacy.clone();
     renamed.name = GroupName::parse("Heritage").unwrap();
     records
-        .rename_group(&domain, &renamed, &legacy.name)
+        .rename_group(&domain, &renamed, &legacy.name, &ChangeEvents::none())
         .await
         .unwrap();
     renamed.version += 1;
     records
-        .delete_group(&domain, &renamed, None, None)
+        .delete_group(&domain, &renamed, None, None, &ChangeEvents::none())
         .await
         .unwrap();
     records
-        .create_group(&domain, &group("Heritage"))
+        .create_group(&domain, &group("Heritage"), &ChangeEvents::none())
         .await
         .unwrap();
 }
@@ -202,13 +245,21 @@ pub async fn a_renamed_group_takes_its_name_claim_along(store: Arc<dyn ItemStore
     };
     let design = group("Design");
     let sales = group("Sales");
-    records.create_group(&domain, &design).await.unwrap();
-    records.create_group(&domain, &sales).await.unwrap();
+    records
+        .create_group(&domain, &design, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .create_group(&domain, &sales, &ChangeEvents::none())
+        .await
+        .unwrap();
     // Onto another group's name (any case): refused, nothing changed.
     let mut clash = design.clone();
     clash.name = GroupName::parse("SALES").unwrap();
     assert!(matches!(
-        records.rename_group(&domain, &clash, &design.name).await,
+        records
+            .rename_group(&domain, &clash, &design.name, &ChangeEvents::none())
+            .await,
         Err(WriteError::AlreadyExists)
     ));
     assert_eq!(
@@ -219,34 +270,38 @@ pub async fn a_renamed_group_takes_its_name_claim_along(store: Arc<dyn ItemStore
     let mut renamed = design.clone();
     renamed.name = GroupName::parse("Product").unwrap();
     records
-        .rename_group(&domain, &renamed, &design.name)
+        .rename_group(&domain, &renamed, &design.name, &ChangeEvents::none())
         .await
         .unwrap();
     let stored = records.group(&domain, &design.id).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("Product", 1));
     records
-        .create_group(&domain, &group("design"))
+        .create_group(&domain, &group("design"), &ChangeEvents::none())
         .await
         .unwrap();
     assert!(matches!(
-        records.create_group(&domain, &group("PRODUCT")).await,
+        records
+            .create_group(&domain, &group("PRODUCT"), &ChangeEvents::none())
+            .await,
         Err(WriteError::AlreadyExists)
     ));
     // Another case of its own name; and a rename from a stale read is refused.
     let mut cased = stored.clone();
     cased.name = GroupName::parse("PRODUCT").unwrap();
     records
-        .rename_group(&domain, &cased, &stored.name)
+        .rename_group(&domain, &cased, &stored.name, &ChangeEvents::none())
         .await
         .unwrap();
     let mut stale = stored.clone();
     stale.name = GroupName::parse("Marketing").unwrap();
     assert!(matches!(
-        records.rename_group(&domain, &stale, &stored.name).await,
+        records
+            .rename_group(&domain, &stale, &stored.name, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     records
-        .create_group(&domain, &group("Marketing"))
+        .create_group(&domain, &group("Marketing"), &ChangeEvents::none())
         .await
         .unwrap();
 }
@@ -263,10 +318,16 @@ pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
         admins: vec![random().user_id()],
         version: 0,
     };
-    records.create_group(&domain, &design).await.unwrap();
+    records
+        .create_group(&domain, &design, &ChangeEvents::none())
+        .await
+        .unwrap();
     let mut settings = records.org(&domain).await.unwrap().unwrap();
     settings.settings.default_groups = vec![design.id.clone()];
-    records.update_org(&settings).await.unwrap();
+    records
+        .update_org(&settings, &ChangeEvents::none())
+        .await
+        .unwrap();
     let secret = SecretToken::generate(random());
     let link = InvitationLink {
         org: domain.clone(),
@@ -282,7 +343,10 @@ pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
         created_at: Timestamp::from_unix_seconds(10),
         version: 0,
     };
-    records.save_invitation_link(&link, None).await.unwrap();
+    records
+        .save_invitation_link(&link, None, &ChangeEvents::none())
+        .await
+        .unwrap();
     let org_read = records.org(&domain).await.unwrap().unwrap();
     let link_read = records.invitation_link(&domain).await.unwrap().unwrap();
     let without = |mut o: Org| {
@@ -306,7 +370,7 @@ pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
     ] {
         assert!(matches!(
             records
-                .delete_group(&domain, group, Some(org), Some(link))
+                .delete_group(&domain, group, Some(org), Some(link), &ChangeEvents::none())
                 .await,
             Err(WriteError::Stale)
         ));
@@ -327,6 +391,7 @@ pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
             &design,
             Some(&without(org_read.clone())),
             Some(&link_without),
+            &ChangeEvents::none(),
         )
         .await
         .unwrap();
@@ -340,7 +405,9 @@ pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
     assert_eq!(link_now.version, link_read.version + 1);
     // Twice: the group is no longer there.
     assert!(matches!(
-        records.delete_group(&domain, &design, None, None).await,
+        records
+            .delete_group(&domain, &design, None, None, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     // Its name is free again.
@@ -350,5 +417,8 @@ pub async fn a_deleted_group_leaves_the_settings_and_link_in_the_same_write(
         admins: Vec::new(),
         ..design.clone()
     };
-    records.create_group(&domain, &again).await.unwrap();
+    records
+        .create_group(&domain, &again, &ChangeEvents::none())
+        .await
+        .unwrap();
 }

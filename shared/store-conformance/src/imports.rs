@@ -57,11 +57,16 @@ pub async fn an_import_moves_forward_by_conditional_writes(store: Arc<dyn ItemSt
         rows_done: 0,
     };
     let claimed = moved(&first, processing.clone());
-    records.update_import(progress(&claimed)).await.unwrap();
+    records
+        .update_import(progress(&claimed), &ChangeEvents::none())
+        .await
+        .unwrap();
     // A second worker that read the same version loses.
     let rival = moved(&first, processing);
     assert!(matches!(
-        records.update_import(progress(&rival)).await,
+        records
+            .update_import(progress(&rival), &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     let done = moved(
@@ -71,7 +76,10 @@ pub async fn an_import_moves_forward_by_conditional_writes(store: Arc<dyn ItemSt
             rows: 3,
         },
     );
-    records.update_import(progress(&done)).await.unwrap();
+    records
+        .update_import(progress(&done), &ChangeEvents::none())
+        .await
+        .unwrap();
     assert_eq!(
         records.import(&domain, &first.id).await.unwrap(),
         Some(done)
@@ -130,7 +138,10 @@ pub async fn invitations_are_created_in_batches_each_or_not(store: Arc<dyn ItemS
         1_000,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&taken).await.unwrap();
+    records
+        .create_invitation(&taken, &ChangeEvents::none())
+        .await
+        .unwrap();
 
     let mut batch: Vec<Invitation> = (0..INVITATIONS_PER_WRITE)
         .map(|n| {
@@ -146,7 +157,7 @@ pub async fn invitations_are_created_in_batches_each_or_not(store: Arc<dyn ItemS
     let step = moved(&import, import.state.clone());
     counted.take();
     let outcomes = records
-        .create_invitations(&batch, progress(&step))
+        .create_invitations(&batch, progress(&step), &ChangeEvents::none())
         .await
         .unwrap();
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
@@ -184,11 +195,14 @@ pub async fn invitations_are_created_in_batches_each_or_not(store: Arc<dyn ItemS
         1_000,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&existing).await.unwrap();
+    records
+        .create_invitation(&existing, &ChangeEvents::none())
+        .await
+        .unwrap();
     batch[4].id = existing.id.clone();
     let next = moved(&step, step.state.clone());
     let outcomes = records
-        .create_invitations(&batch, progress(&next))
+        .create_invitations(&batch, progress(&next), &ChangeEvents::none())
         .await
         .unwrap();
     let refused: Vec<(usize, &'static str)> = outcomes
@@ -224,13 +238,22 @@ pub async fn invitations_are_created_in_batches_each_or_not(store: Arc<dyn ItemS
     );
     assert!(matches!(
         records
-            .create_invitations(std::slice::from_ref(&late), progress(&step))
+            .create_invitations(
+                std::slice::from_ref(&late),
+                progress(&step),
+                &ChangeEvents::none()
+            )
             .await,
         Err(WriteError::Stale)
     ));
     assert_eq!(records.invitation(&domain, &late.id).await.unwrap(), None);
     assert!(
-        matches!(records.create_invitation(&late).await, Ok(()),),
+        matches!(
+            records
+                .create_invitation(&late, &ChangeEvents::none())
+                .await,
+            Ok(()),
+        ),
         "its email was not claimed"
     );
 }
@@ -249,7 +272,10 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
             1_000,
             &SecretToken::generate(random()),
         );
-        records.create_invitation(&inv).await.unwrap();
+        records
+            .create_invitation(&inv, &ChangeEvents::none())
+            .await
+            .unwrap();
         let mut marked = inv.clone();
         marked.mark_sent(at(1_001));
         sent.push(DeliveryChange {
@@ -261,12 +287,15 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
     let mut resent = sent[3].before.clone();
     resent.expires_at = at(5_000);
     let as_read = sent[3].before.clone();
-    records.update_invitation(&resent, &as_read).await.unwrap();
+    records
+        .update_invitation(&resent, &as_read, &ChangeEvents::none())
+        .await
+        .unwrap();
 
     let step = moved(&import, import.state.clone());
     counted.take();
     let outcomes = records
-        .record_deliveries(&sent, progress(&step))
+        .record_deliveries(&sent, progress(&step), &ChangeEvents::none())
         .await
         .unwrap();
     assert!(
@@ -321,7 +350,11 @@ pub async fn deliveries_are_recorded_in_batches(store: Arc<dyn ItemStore>) {
     };
     assert!(matches!(
         records
-            .record_deliveries(std::slice::from_ref(&again), progress(&step))
+            .record_deliveries(
+                std::slice::from_ref(&again),
+                progress(&step),
+                &ChangeEvents::none()
+            )
             .await,
         Err(WriteError::Stale)
     ));
@@ -348,14 +381,20 @@ pub async fn a_lookup_finds_claims_group_names_and_imports(store: Arc<dyn ItemSt
         admins: Vec::new(),
         version: 0,
     };
-    records.create_group(&domain, &group).await.unwrap();
+    records
+        .create_group(&domain, &group, &ChangeEvents::none())
+        .await
+        .unwrap();
     let pending = invitation(
         &domain,
         "pending@example.com",
         1_000,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&pending).await.unwrap();
+    records
+        .create_invitation(&pending, &ChangeEvents::none())
+        .await
+        .unwrap();
     let import = import_of(&domain, 1_000);
     records.create_import(&import).await.unwrap();
     let foreign_import = import_of(&other, 1_000);

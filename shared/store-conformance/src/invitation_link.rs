@@ -23,9 +23,14 @@ pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemSt
         version: 0,
     };
     assert_eq!(records.invitation_link(&domain).await.unwrap(), None);
-    records.save_invitation_link(&link, None).await.unwrap();
+    records
+        .save_invitation_link(&link, None, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        records.save_invitation_link(&link, None).await,
+        records
+            .save_invitation_link(&link, None, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     let first = invitation(
@@ -34,7 +39,10 @@ pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemSt
         20,
         &SecretToken::generate(random()),
     );
-    records.register_through_link(&link, &first).await.unwrap();
+    records
+        .register_through_link(&link, &first, &ChangeEvents::none())
+        .await
+        .unwrap();
     let read = records.invitation_link(&domain).await.unwrap().unwrap();
     assert_eq!((read.uses, read.version), (1, 1));
     assert!(records
@@ -50,7 +58,9 @@ pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemSt
         &SecretToken::generate(random()),
     );
     assert!(matches!(
-        records.register_through_link(&link, &again).await,
+        records
+            .register_through_link(&link, &again, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     let second = invitation(
@@ -59,7 +69,10 @@ pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemSt
         22,
         &SecretToken::generate(random()),
     );
-    records.register_through_link(&link, &second).await.unwrap();
+    records
+        .register_through_link(&link, &second, &ChangeEvents::none())
+        .await
+        .unwrap();
     // Used up: the third is refused whole.
     let third = invitation(
         &domain,
@@ -68,7 +81,9 @@ pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemSt
         &SecretToken::generate(random()),
     );
     assert!(matches!(
-        records.register_through_link(&link, &third).await,
+        records
+            .register_through_link(&link, &third, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     assert_eq!(records.invitation(&domain, &third.id).await.unwrap(), None);
@@ -87,30 +102,36 @@ pub async fn registrations_through_the_link_count_its_uses(store: Arc<dyn ItemSt
     off.active = false;
     off.max_uses = None;
     assert!(matches!(
-        records.save_invitation_link(&off, Some(0)).await,
+        records
+            .save_invitation_link(&off, Some(0), &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     records
-        .save_invitation_link(&off, Some(current.version))
+        .save_invitation_link(&off, Some(current.version), &ChangeEvents::none())
         .await
         .unwrap();
     assert!(matches!(
-        records.register_through_link(&off, &third).await,
+        records
+            .register_through_link(&off, &third, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     let mut replaced = off.clone();
     replaced.active = true;
     replaced.token_hash = SecretToken::generate(random()).hash();
     records
-        .save_invitation_link(&replaced, Some(current.version + 1))
+        .save_invitation_link(&replaced, Some(current.version + 1), &ChangeEvents::none())
         .await
         .unwrap();
     assert!(matches!(
-        records.register_through_link(&link, &third).await,
+        records
+            .register_through_link(&link, &third, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     records
-        .register_through_link(&replaced, &third)
+        .register_through_link(&replaced, &third, &ChangeEvents::none())
         .await
         .unwrap();
 }

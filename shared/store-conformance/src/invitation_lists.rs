@@ -72,7 +72,10 @@ pub async fn invitations_list_newest_first_in_pages(store: Arc<dyn ItemStore>) {
             1_500 + i,
             &SecretToken::generate(random()),
         );
-        records.create_invitation(&inv).await.unwrap();
+        records
+            .create_invitation(&inv, &ChangeEvents::none())
+            .await
+            .unwrap();
         ids.push(inv.id);
     }
     ids.reverse();
@@ -112,15 +115,24 @@ pub async fn invitations_are_listed_by_status_and_kind(store: Arc<dyn ItemStore>
             1_500 + i,
             &SecretToken::generate(random()),
         );
-        records.create_invitation(&inv).await.unwrap();
+        records
+            .create_invitation(&inv, &ChangeEvents::none())
+            .await
+            .unwrap();
         invs.push(inv);
     }
     let u0 = uid_invitation(&domain, "U0", 1_490, &AccessCode::generate(random()), &keys);
     let u1 = uid_invitation(&domain, "U1", 1_510, &AccessCode::generate(random()), &keys);
-    records.create_invitation(&u0).await.unwrap();
-    records.create_invitation(&u1).await.unwrap();
     records
-        .update_invitation(&revoked(&invs[1]), &invs[1])
+        .create_invitation(&u0, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .create_invitation(&u1, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .update_invitation(&revoked(&invs[1]), &invs[1], &ChangeEvents::none())
         .await
         .unwrap();
     records
@@ -130,7 +142,10 @@ pub async fn invitations_are_listed_by_status_and_kind(store: Arc<dyn ItemStore>
     // p6 is resent with a later deadline.
     let mut renewed = invs[6].clone();
     renewed.expires_at = Timestamp::from_unix_seconds(9_000);
-    records.update_invitation(&renewed, &invs[6]).await.unwrap();
+    records
+        .update_invitation(&renewed, &invs[6], &ChangeEvents::none())
+        .await
+        .unwrap();
 
     // At 2504, p0, p2, p4 and u0 (deadline 2490) have expired; p5, p6 and u1 are live.
     let now = 2_504;
@@ -229,12 +244,18 @@ pub async fn invitations_are_listed_by_role_and_inviter(store: Arc<dyn ItemStore
         if [1, 2, 5].contains(&i) {
             inv.role = InviteeRole::Guest;
         }
-        records.create_invitation(&inv).await.unwrap();
+        records
+            .create_invitation(&inv, &ChangeEvents::none())
+            .await
+            .unwrap();
         invs.push(inv);
     }
     let mut u0 = uid_invitation(&domain, "U0", 1_510, &AccessCode::generate(random()), &keys);
     u0.invited_by = Some(ann.clone());
-    records.create_invitation(&u0).await.unwrap();
+    records
+        .create_invitation(&u0, &ChangeEvents::none())
+        .await
+        .unwrap();
     // Someone who registered themselves: no inviter.
     let mut own = invitation(
         &domain,
@@ -243,9 +264,12 @@ pub async fn invitations_are_listed_by_role_and_inviter(store: Arc<dyn ItemStore
         &SecretToken::generate(random()),
     );
     own.invited_by = None;
-    records.create_invitation(&own).await.unwrap();
     records
-        .update_invitation(&revoked(&invs[2]), &invs[2])
+        .create_invitation(&own, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .update_invitation(&revoked(&invs[2]), &invs[2], &ChangeEvents::none())
         .await
         .unwrap();
     records
@@ -388,8 +412,14 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
             1_000 + i,
             &SecretToken::generate(random()),
         );
-        records.create_invitation(&r).await.unwrap();
-        records.update_invitation(&revoked(&r), &r).await.unwrap();
+        records
+            .create_invitation(&r, &ChangeEvents::none())
+            .await
+            .unwrap();
+        records
+            .update_invitation(&revoked(&r), &r, &ChangeEvents::none())
+            .await
+            .unwrap();
         let u = uid_invitation(
             &domain,
             &format!("U{i}"),
@@ -397,7 +427,10 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
             &AccessCode::generate(random()),
             &keys,
         );
-        records.create_invitation(&u).await.unwrap();
+        records
+            .create_invitation(&u, &ChangeEvents::none())
+            .await
+            .unwrap();
         specials.push(u);
     }
     let a = invitation(
@@ -406,7 +439,10 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
         1_000,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&a).await.unwrap();
+    records
+        .create_invitation(&a, &ChangeEvents::none())
+        .await
+        .unwrap();
     records.accept_invitation(&acceptance(&a)).await.unwrap();
     // The bulk is written exactly as the records write it, but loaded in batches: emulators
     // copy their whole state for every transaction, which 5,000 transactions make quadratic.
@@ -419,7 +455,10 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
             1_500,
             &SecretToken::generate(random()),
         );
-        recording.create_invitation(&inv).await.unwrap();
+        recording
+            .create_invitation(&inv, &ChangeEvents::none())
+            .await
+            .unwrap();
     }
     // Two guests sent by one person among the 5,000 members.
     let inviter = random().user_id();
@@ -432,7 +471,10 @@ pub async fn filtered_lists_cost_one_page_among_5000_invitations(store: Arc<dyn 
         );
         g.role = InviteeRole::Guest;
         g.invited_by = Some(inviter.clone());
-        records.create_invitation(&g).await.unwrap();
+        records
+            .create_invitation(&g, &ChangeEvents::none())
+            .await
+            .unwrap();
     }
     let items = recorder.take();
     assert_eq!(
@@ -520,20 +562,26 @@ pub async fn revoking_releases_the_claim_in_the_same_write(store: Arc<dyn ItemSt
         1_500,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     counting.take();
     records
-        .update_invitation(&revoked(&inv), &inv)
+        .update_invitation(&revoked(&inv), &inv, &ChangeEvents::none())
         .await
         .unwrap();
     assert_eq!(counting.take().writes, 1, "one all-or-nothing write");
     records
-        .create_invitation(&invitation(
-            &domain,
-            "rhea@example.com",
-            1_600,
-            &SecretToken::generate(random()),
-        ))
+        .create_invitation(
+            &invitation(
+                &domain,
+                "rhea@example.com",
+                1_600,
+                &SecretToken::generate(random()),
+            ),
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     // An expired invitation whose address moved on to a new one is revoked without touching
@@ -544,26 +592,35 @@ pub async fn revoking_releases_the_claim_in_the_same_write(store: Arc<dyn ItemSt
         100,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&old).await.unwrap();
+    records
+        .create_invitation(&old, &ChangeEvents::none())
+        .await
+        .unwrap();
     let newer = invitation(
         &domain,
         "sven@example.com",
         1_500,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&newer).await.unwrap();
     records
-        .update_invitation(&revoked(&old), &old)
+        .create_invitation(&newer, &ChangeEvents::none())
+        .await
+        .unwrap();
+    records
+        .update_invitation(&revoked(&old), &old, &ChangeEvents::none())
         .await
         .unwrap();
     assert!(matches!(
         records
-            .create_invitation(&invitation(
-                &domain,
-                "sven@example.com",
-                1_600,
-                &SecretToken::generate(random()),
-            ))
+            .create_invitation(
+                &invitation(
+                    &domain,
+                    "sven@example.com",
+                    1_600,
+                    &SecretToken::generate(random()),
+                ),
+                &ChangeEvents::none()
+            )
             .await,
         Err(WriteError::EmailTaken)
     ));
@@ -574,12 +631,21 @@ pub async fn updates_refuse_stale_versions(store: Arc<dyn ItemStore>) {
     let (domain, admin) = new_org(&records).await;
     let mut renamed = admin.clone();
     renamed.first_name = name("Augusta");
-    records.update_user(&renamed).await.unwrap();
+    records
+        .update_user(&renamed, &ChangeEvents::none())
+        .await
+        .unwrap();
     let mut settings = records.org(&domain).await.unwrap().unwrap();
     settings.settings.invitation_ttl_days = 7;
-    records.update_org(&settings).await.unwrap();
+    records
+        .update_org(&settings, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(
-        matches!(records.update_org(&settings).await, Err(WriteError::Stale)),
+        matches!(
+            records.update_org(&settings, &ChangeEvents::none()).await,
+            Err(WriteError::Stale)
+        ),
         "the second write read version 0"
     );
     assert_eq!(
@@ -595,7 +661,9 @@ pub async fn updates_refuse_stale_versions(store: Arc<dyn ItemStore>) {
     let mut concurrent = admin.clone();
     concurrent.first_name = name("Countess");
     assert!(matches!(
-        records.update_user(&concurrent).await,
+        records
+            .update_user(&concurrent, &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     let stored = records.user(&domain, &admin.id).await.unwrap().unwrap();

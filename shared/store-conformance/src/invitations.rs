@@ -9,7 +9,9 @@ pub async fn an_org_is_created_once(store: Arc<dyn ItemStore>) {
     let (domain, admin) = new_org(&records).await;
     let again = user(&domain, "other@example.com", Role::Admin);
     assert!(matches!(
-        records.create_org(&org(&domain), &[], &again).await,
+        records
+            .create_org(&org(&domain), &[], &again, &ChangeEvents::none())
+            .await,
         Err(WriteError::AlreadyExists)
     ));
     assert_eq!(records.org(&domain).await.unwrap(), Some(org(&domain)));
@@ -36,7 +38,7 @@ pub async fn organisations_are_listed_in_domain_order(store: Arc<dyn ItemStore>)
     // A refused second creation adds no second entry.
     let again = user(&made[0], "other@example.com", Role::Admin);
     assert!(records
-        .create_org(&org(&made[0]), &[], &again)
+        .create_org(&org(&made[0]), &[], &again, &ChangeEvents::none())
         .await
         .is_err());
     // Pages of two, to the end (a shared backend may hold other tests' organisations too).
@@ -79,11 +81,16 @@ pub async fn an_invitation_claims_its_email_case_insensitively(store: Arc<dyn It
     let (domain, _) = new_org(&records).await;
     let t1 = SecretToken::generate(random());
     let first = invitation(&domain, "Alice@Example.com", 1_500, &t1);
-    records.create_invitation(&first).await.unwrap();
+    records
+        .create_invitation(&first, &ChangeEvents::none())
+        .await
+        .unwrap();
     let t2 = SecretToken::generate(random());
     let second = invitation(&domain, "alice@EXAMPLE.com", 1_600, &t2);
     assert!(matches!(
-        records.create_invitation(&second).await,
+        records
+            .create_invitation(&second, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     assert_eq!(records.invitation(&domain, &second.id).await.unwrap(), None);
@@ -98,13 +105,18 @@ pub async fn an_invitation_claims_its_email_case_insensitively(store: Arc<dyn It
     let t3 = SecretToken::generate(random());
     let third = invitation(&domain, "ADMIN@example.com", 1_600, &t3);
     assert!(matches!(
-        records.create_invitation(&third).await,
+        records
+            .create_invitation(&third, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     // Another organisation may invite the same address.
     let (other, _) = new_org(&records).await;
     records
-        .create_invitation(&invitation(&other, "alice@example.com", 1_600, &t3))
+        .create_invitation(
+            &invitation(&other, "alice@example.com", 1_600, &t3),
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -136,7 +148,9 @@ pub async fn concurrent_invitations_of_one_email_make_one(store: Arc<dyn ItemSto
                 1_500,
                 &SecretToken::generate(random()),
             );
-            tokio::spawn(async move { records.create_invitation(&inv).await })
+            tokio::spawn(
+                async move { records.create_invitation(&inv, &ChangeEvents::none()).await },
+            )
         })
         .collect();
     let mut created = 0;
@@ -171,7 +185,10 @@ pub async fn an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
         1_500,
         &SecretToken::generate(random()),
     );
-    records.create_invitation(&old).await.unwrap();
+    records
+        .create_invitation(&old, &ChangeEvents::none())
+        .await
+        .unwrap();
     // Still live at its last second.
     let early = invitation(
         &domain,
@@ -180,12 +197,17 @@ pub async fn an_expired_invitation_frees_its_email(store: Arc<dyn ItemStore>) {
         &SecretToken::generate(random()),
     );
     assert!(matches!(
-        records.create_invitation(&early).await,
+        records
+            .create_invitation(&early, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
     let t = SecretToken::generate(random());
     let fresh = invitation(&domain, "late@example.com", 2_500, &t);
-    records.create_invitation(&fresh).await.unwrap();
+    records
+        .create_invitation(&fresh, &ChangeEvents::none())
+        .await
+        .unwrap();
     // The old invitation can no longer be accepted: its claim moved on.
     let err = records
         .accept_invitation(&acceptance(&old))
@@ -206,7 +228,10 @@ pub async fn accepting_spends_the_token_once(store: Arc<dyn ItemStore>) {
     let (domain, _) = new_org(&records).await;
     let token = SecretToken::generate(random());
     let inv = invitation(&domain, "bob@example.com", 1_500, &token);
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     let first = acceptance(&inv);
     records.accept_invitation(&first).await.unwrap();
     let second = acceptance(&inv);
@@ -248,7 +273,9 @@ pub async fn accepting_spends_the_token_once(store: Arc<dyn ItemStore>) {
         &SecretToken::generate(random()),
     );
     assert!(matches!(
-        records.create_invitation(&again).await,
+        records
+            .create_invitation(&again, &ChangeEvents::none())
+            .await,
         Err(WriteError::EmailTaken)
     ));
 }
@@ -258,7 +285,10 @@ pub async fn concurrent_acceptances_make_one_account(store: Arc<dyn ItemStore>) 
     let (domain, _) = new_org(&records).await;
     let token = SecretToken::generate(random());
     let inv = invitation(&domain, "carol@example.com", 1_500, &token);
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     let attempts: Vec<Acceptance> = (0..20).map(|_| acceptance(&inv)).collect();
     let tasks: Vec<_> = attempts
         .iter()
@@ -300,11 +330,17 @@ pub async fn a_new_token_replaces_the_old_one(store: Arc<dyn ItemStore>) {
     let (domain, _) = new_org(&records).await;
     let old = SecretToken::generate(random());
     let inv = invitation(&domain, "dave@example.com", 1_500, &old);
-    records.create_invitation(&inv).await.unwrap();
+    records
+        .create_invitation(&inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     let new = SecretToken::generate(random());
     let mut renewed = with_old_token(&inv, &new);
     renewed.delivery = Delivery::Sent;
-    records.update_invitation(&renewed, &inv).await.unwrap();
+    records
+        .update_invitation(&renewed, &inv, &ChangeEvents::none())
+        .await
+        .unwrap();
     assert_eq!(
         records
             .invitation_by_token(&domain, &old.hash())

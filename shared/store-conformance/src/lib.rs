@@ -112,7 +112,8 @@ macro_rules! conformance_suite {
             concurrent_refreshes_with_one_token_end_its_grant,
             ending_a_users_sessions_ends_their_grants,
             a_token_request_reads_its_records_in_one_round_trip,
-            events_are_read_oldest_first_across_shards_each_once
+            events_are_read_oldest_first_across_shards_each_once,
+            a_change_and_its_events_are_written_together
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

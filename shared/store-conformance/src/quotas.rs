@@ -21,14 +21,16 @@ pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc
         let t = SecretToken::generate(random());
         let inv = invitation(&domain, &format!("q{n}@example.com"), 1_500, &t);
         records
-            .create_invitation_charged(&inv, &charges)
+            .create_invitation_charged(&inv, &charges, &ChangeEvents::none())
             .await
             .unwrap();
     }
     let t = SecretToken::generate(random());
     let third = invitation(&domain, "q2@example.com", 1_500, &t);
     assert!(matches!(
-        records.create_invitation_charged(&third, &charges).await,
+        records
+            .create_invitation_charged(&third, &charges, &ChangeEvents::none())
+            .await,
         Err(WriteError::QuotaSpent(1))
     ));
     assert_eq!(records.invitation(&domain, &third.id).await.unwrap(), None);
@@ -43,7 +45,7 @@ pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc
     assert_eq!(failures, [2, 2], "the refused write charged nothing");
     // The email is still free: without the spent quota, it is invited.
     records
-        .create_invitation_charged(&third, &[charge(&roomy, 10)])
+        .create_invitation_charged(&third, &[charge(&roomy, 10)], &ChangeEvents::none())
         .await
         .unwrap();
     // An update carries charges the same way.
@@ -51,7 +53,12 @@ pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc
     renewed.expires_at = Timestamp::from_unix_seconds(9_000);
     assert!(matches!(
         records
-            .update_invitation_charged(&renewed, &third, &[charge(&tight, 2)])
+            .update_invitation_charged(
+                &renewed,
+                &third,
+                &[charge(&tight, 2)],
+                &ChangeEvents::none()
+            )
             .await,
         Err(WriteError::QuotaSpent(0))
     ));
@@ -60,7 +67,12 @@ pub async fn an_invitation_and_its_quota_charges_are_written_together(store: Arc
         Some(third.clone())
     );
     records
-        .update_invitation_charged(&renewed, &third, &[charge(&roomy, 10)])
+        .update_invitation_charged(
+            &renewed,
+            &third,
+            &[charge(&roomy, 10)],
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
 }
@@ -74,12 +86,15 @@ pub async fn concurrent_quota_counts_stop_exactly_at_the_cap(store: Arc<dyn Item
             let (records, key) = (records.clone(), key.clone());
             tokio::spawn(async move {
                 records
-                    .record_attempts(&[AttemptsChange::Count {
-                        key,
-                        at: Timestamp::from_unix_seconds(1_500),
-                        cap: 10,
-                        keep_until: Timestamp::from_unix_seconds(9_999),
-                    }])
+                    .record_attempts(
+                        &[AttemptsChange::Count {
+                            key,
+                            at: Timestamp::from_unix_seconds(1_500),
+                            cap: 10,
+                            keep_until: Timestamp::from_unix_seconds(9_999),
+                        }],
+                        &ChangeEvents::none(),
+                    )
                     .await
             })
         })

@@ -12,7 +12,10 @@ pub async fn a_familiarity_marker_replaces_whatever_was_there(store: Arc<dyn Ite
         key: key.clone(),
         until: at(until),
     };
-    records.record_attempts(&[trust(9_000)]).await.unwrap();
+    records
+        .record_attempts(&[trust(9_000)], &ChangeEvents::none())
+        .await
+        .unwrap();
     let marker = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
     assert_eq!(marker.trusted_until, at(9_000));
     assert_eq!(marker.failures, 0);
@@ -24,17 +27,23 @@ pub async fn a_familiarity_marker_replaces_whatever_was_there(store: Arc<dyn Ite
         ..Attempts::default()
     };
     records
-        .record_attempts(&[AttemptsChange::Replace {
-            key: key.clone(),
-            read: Some(marker.version),
-            next: failing,
-            keep_until: at(9_000),
-        }])
+        .record_attempts(
+            &[AttemptsChange::Replace {
+                key: key.clone(),
+                read: Some(marker.version),
+                next: failing,
+                keep_until: at(9_000),
+            }],
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
     assert_eq!(read.failures, 7);
-    records.record_attempts(&[trust(12_000)]).await.unwrap();
+    records
+        .record_attempts(&[trust(12_000)], &ChangeEvents::none())
+        .await
+        .unwrap();
     let renewed = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
     assert_eq!(
         (
@@ -47,12 +56,15 @@ pub async fn a_familiarity_marker_replaces_whatever_was_there(store: Arc<dyn Ite
     assert!(renewed.version > read.version);
     assert!(matches!(
         records
-            .record_attempts(&[AttemptsChange::Replace {
-                key: key.clone(),
-                read: Some(read.version),
-                next: Attempts::default(),
-                keep_until: at(9_000),
-            }])
+            .record_attempts(
+                &[AttemptsChange::Replace {
+                    key: key.clone(),
+                    read: Some(read.version),
+                    next: Attempts::default(),
+                    keep_until: at(9_000),
+                }],
+                &ChangeEvents::none()
+            )
             .await,
         Err(WriteError::Stale)
     ));
@@ -75,7 +87,9 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
             .map(|_| {
                 let records = records.clone();
                 let c = change.clone();
-                tokio::spawn(async move { records.record_attempts(&[c]).await })
+                tokio::spawn(
+                    async move { records.record_attempts(&[c], &ChangeEvents::none()).await },
+                )
             })
             .collect();
         async move {
@@ -96,9 +110,14 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
         next: Attempts::default(),
         keep_until: at(9_000),
     };
-    records.record_attempts(&[charge(100)]).await.unwrap();
+    records
+        .record_attempts(&[charge(100)], &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        records.record_attempts(&[replace]).await,
+        records
+            .record_attempts(&[replace], &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     parallel(refund()).await;
@@ -111,12 +130,19 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
     );
     // Out of the free allowance, a charge is refused (the caller replaces the counter instead).
     assert!(matches!(
-        records.record_attempts(&[charge(2)]).await,
+        records
+            .record_attempts(&[charge(2)], &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
-    records.record_attempts(&[refund()]).await.unwrap();
+    records
+        .record_attempts(&[refund()], &ChangeEvents::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        records.record_attempts(&[refund()]).await,
+        records
+            .record_attempts(&[refund()], &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     assert_eq!(
@@ -130,22 +156,27 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
     // A waiting counter refuses a charge too.
     let read = records.attempts(&keys).await.unwrap()[0].clone().unwrap();
     records
-        .record_attempts(&[AttemptsChange::Replace {
-            key: key.clone(),
-            read: Some(read.version),
-            next: Attempts {
-                failures: 0,
-                last_failure: now,
-                blocked_until: at(6_000),
-                version: 0,
-                trusted_until: Timestamp::default(),
-            },
-            keep_until: at(9_000),
-        }])
+        .record_attempts(
+            &[AttemptsChange::Replace {
+                key: key.clone(),
+                read: Some(read.version),
+                next: Attempts {
+                    failures: 0,
+                    last_failure: now,
+                    blocked_until: at(6_000),
+                    version: 0,
+                    trusted_until: Timestamp::default(),
+                },
+                keep_until: at(9_000),
+            }],
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     assert!(matches!(
-        records.record_attempts(&[charge(100)]).await,
+        records
+            .record_attempts(&[charge(100)], &ChangeEvents::none())
+            .await,
         Err(WriteError::Stale)
     ));
     // Several counters change together or not at all.
@@ -160,7 +191,7 @@ pub async fn charges_within_the_allowance_never_refuse_each_other(store: Arc<dyn
         charge(100),
     ];
     assert!(matches!(
-        records.record_attempts(&both).await,
+        records.record_attempts(&both, &ChangeEvents::none()).await,
         Err(WriteError::Stale)
     ));
     assert_eq!(records.attempts(&[other]).await.unwrap(), vec![None]);
@@ -182,15 +213,21 @@ pub async fn a_lookup_reads_independent_records_in_one_round_trip(store: Arc<dyn
         admins: Vec::new(),
         version: 0,
     };
-    records.create_group(&domain, &group).await.unwrap();
+    records
+        .create_group(&domain, &group, &ChangeEvents::none())
+        .await
+        .unwrap();
     let counter = format!("test#{}", random().user_id());
     records
-        .record_attempts(&[AttemptsChange::Charge {
-            key: counter.clone(),
-            at: at(100),
-            free: 5,
-            keep_until: at(9_000),
-        }])
+        .record_attempts(
+            &[AttemptsChange::Charge {
+                key: counter.clone(),
+                at: at(100),
+                free: 5,
+                keep_until: at(9_000),
+            }],
+            &ChangeEvents::none(),
+        )
         .await
         .unwrap();
     let unknown_group = random().group_id();
@@ -242,7 +279,10 @@ pub async fn a_lookup_reads_independent_records_in_one_round_trip(store: Arc<dyn
     // An email held by an invitation is no account.
     let token = SecretToken::generate(random());
     let invited = invitation(&domain, "invitee@example.com", 1_000, &token);
-    records.create_invitation(&invited).await.unwrap();
+    records
+        .create_invitation(&invited, &ChangeEvents::none())
+        .await
+        .unwrap();
     let found = records
         .look_up(
             &domain,
@@ -271,10 +311,13 @@ pub async fn a_session_opens_with_its_counter_changes_in_one_write(store: Arc<dy
         keep_until: at(9_000),
     };
     records
-        .record_attempts(&[charge(&account), charge(&client)])
+        .record_attempts(&[charge(&account), charge(&client)], &ChangeEvents::none())
         .await
         .unwrap();
-    records.record_attempts(&[charge(&client)]).await.unwrap();
+    records
+        .record_attempts(&[charge(&client)], &ChangeEvents::none())
+        .await
+        .unwrap();
     let session = session_for(&admin);
     counted.take();
     records
@@ -288,6 +331,7 @@ pub async fn a_session_opens_with_its_counter_changes_in_one_write(store: Arc<dy
                     key: client.clone(),
                 },
             ],
+            &ChangeEvents::none(),
         )
         .await
         .unwrap();
@@ -314,7 +358,11 @@ pub async fn a_session_opens_with_its_counter_changes_in_one_write(store: Arc<dy
     let second = session_for(&admin);
     assert!(matches!(
         records
-            .open_session(&second, &[AttemptsChange::Refund { key: nothing }])
+            .open_session(
+                &second,
+                &[AttemptsChange::Refund { key: nothing }],
+                &ChangeEvents::none()
+            )
             .await,
         Err(WriteError::Stale)
     ));

@@ -69,6 +69,7 @@ pub(crate) async fn load_invitations(
                     import: &import,
                     read_version: 0,
                 },
+                &gatehouse_domain::events::ChangeEvents::none(),
             )
             .await?;
         made += chunk.len();

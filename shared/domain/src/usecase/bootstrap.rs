@@ -4,6 +4,7 @@ use crate::error::{Rejection, RejectionClass};
 use std::time::Duration;
 
 use crate::clock::Timestamp;
+use crate::events::{ChangeEvents, EventType};
 use crate::model::{Group, Org, OrgEntry, Settings, User};
 use crate::password::{Password, PasswordError};
 use crate::ports::{Page, PageRequest, WriteError};
@@ -135,7 +136,15 @@ async fn create(
         version: 0,
         password_epoch: 0,
     };
-    match services.store.create_org(&org, &[everyone], &admin).await {
+    // Made by the operator (no person of the organisation): no actor.
+    let mut events = ChangeEvents::new(&*services.random, now);
+    events.group(&org.domain, EventType::GroupCreated, None, &everyone, None);
+    events.user(EventType::UserCreated, None, &admin, None);
+    match services
+        .store
+        .create_org(&org, &[everyone], &admin, &events)
+        .await
+    {
         Ok(()) => Ok(BootstrapOutcome::Created {
             org: Box::new(org),
             admin: Box::new(admin),

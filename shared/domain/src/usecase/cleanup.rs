@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::events::of_invitation;
 use crate::lifecycle::{EventKind, Work};
 use crate::model::{Invitation, Org};
 use crate::ports::{DueEntry, StoreError, WriteError};
@@ -203,13 +204,25 @@ async fn step(
         Work::NoteExpiry => {
             next.lifecycle.expiry_noted = true;
             next.record(EventKind::Expired, invitation.expires_at, None);
-            store.update_invitation(&next, invitation).await?;
+            store
+                .update_invitation(
+                    &next,
+                    invitation,
+                    &of_invitation(services, Some(invitation), &next),
+                )
+                .await?;
             report.expired += 1;
             return Ok(Some(next));
         }
         Work::DropReminders => {
             next.lifecycle.reminders.clear();
-            store.update_invitation(&next, invitation).await?;
+            store
+                .update_invitation(
+                    &next,
+                    invitation,
+                    &of_invitation(services, Some(invitation), &next),
+                )
+                .await?;
             return Ok(Some(next));
         }
         Work::Retry | Work::Remind => {}
@@ -225,7 +238,13 @@ async fn step(
         tracing::warn!(invitation = %invitation.id, "a due email whose link cannot be rebuilt; left for a resend");
         next.lifecycle.retry_at = None;
         next.lifecycle.reminders.clear();
-        store.update_invitation(&next, invitation).await?;
+        store
+            .update_invitation(
+                &next,
+                invitation,
+                &of_invitation(services, Some(invitation), &next),
+            )
+            .await?;
         return Ok(Some(next));
     };
     // Record the send first, from the version read: of two workers only one gets past here.
@@ -238,7 +257,13 @@ async fn step(
         next.lifecycle.retry_at =
             Some(now.plus(Invitation::retry_wait(next.lifecycle.failed_sends + 1)));
     }
-    store.update_invitation(&next, invitation).await?;
+    store
+        .update_invitation(
+            &next,
+            invitation,
+            &of_invitation(services, Some(invitation), &next),
+        )
+        .await?;
     let sent = match invite::email_of(services, org, &next, &token, reminder) {
         Ok(mail) => services
             .mailer
@@ -268,9 +293,11 @@ async fn step(
             report.mail_failed += 1;
         }
     }
-    let recorded =
-        crate::usecase::sent_record::recording_sent(|| store.update_invitation(&after, &next))
-            .await;
+    let events = of_invitation(services, Some(&next), &after);
+    let recorded = crate::usecase::sent_record::recording_sent(|| {
+        store.update_invitation(&after, &next, &events)
+    })
+    .await;
     match recorded {
         Ok(()) => Ok(Some(after)),
         Err(e) => {

@@ -3,6 +3,7 @@
 //! offered through a short-lived download URL. Pending identifier invitations carry their access
 //! code, so that an admin can hand the codes out.
 
+use crate::events::{ChangeEvents, EventType};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -114,7 +115,8 @@ pub async fn export_invitations(
     token: Option<&SessionToken>,
     mut sheet: Box<dyn ExportSheet>,
 ) -> Result<Exported, ExportError> {
-    let (found, _) = admin_of(services, org, token, Action::Export, ExportError::Forbidden).await?;
+    let (found, actor) =
+        admin_of(services, org, token, Action::Export, ExportError::Forbidden).await?;
     let now = services.clock.now();
     let groups: HashMap<_, _> = services
         .store
@@ -195,6 +197,11 @@ pub async fn export_invitations(
         .files
         .download_url(&key, &filename, now, DOWNLOAD_VALID_FOR)
         .await?;
+    // Who took the access codes out, and when: recorded before the file is handed over.
+    let mut events = ChangeEvents::new(&*services.random, now);
+    let data = serde_json::json!({ "export_id": export_id, "invitations": count });
+    events.resource(org, EventType::ExportCreated, Some(&actor.user_id), &data);
+    services.store.append_events(&events).await?;
     Ok(Exported {
         export_id,
         download_url,

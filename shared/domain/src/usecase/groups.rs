@@ -1,6 +1,7 @@
 //! Groups: admins create them; everyone signed in lists the groups they may see.
 
 use crate::error::{Rejection, RejectionClass};
+use crate::events::{ChangeEvents, EventType};
 use crate::model::Group;
 use crate::permissions::Action;
 use crate::ports::{StoreError, WriteError};
@@ -91,7 +92,7 @@ pub async fn create_group(
     token: Option<&SessionToken>,
     name: GroupName,
 ) -> Result<Group, GroupsError> {
-    admin_of(
+    let (_, actor) = admin_of(
         services,
         org,
         token,
@@ -107,7 +108,10 @@ pub async fn create_group(
         version: 0,
     };
     refuse_lookalikes(services, org, &group).await?;
-    match services.store.create_group(org, &group).await {
+    let mut events = ChangeEvents::new(&*services.random, group.created_at);
+    let by = Some(&actor.user_id);
+    events.group(org, EventType::GroupCreated, by, &group, None);
+    match services.store.create_group(org, &group, &events).await {
         Ok(()) => Ok(group),
         // Another request made a lookalike meanwhile: say which.
         Err(WriteError::LookalikeTaken) => {
@@ -176,17 +180,17 @@ pub async fn group_admins(
     token: Option<&SessionToken>,
     group: &GroupId,
 ) -> Result<Group, GroupsError> {
-    group_to_manage(services, org, token, group).await
+    Ok(group_to_manage(services, org, token, group).await?.0)
 }
 
 /// The group, read with the organisation and the session in one round trip, for an admin who
-/// manages it; `GroupNotFound` if it is no group here.
+/// manages it (answered with them); `GroupNotFound` if it is no group here.
 async fn group_to_manage(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
     group: &GroupId,
-) -> Result<Group, GroupsError> {
+) -> Result<(Group, UserId), GroupsError> {
     let caller = caller_in::<GroupsError>(
         services,
         org,
@@ -198,12 +202,11 @@ async fn group_to_manage(
     )
     .await?;
     allowed(&caller)?;
-    caller
-        .groups
-        .into_iter()
-        .flatten()
-        .next()
-        .ok_or(GroupsError::GroupNotFound)
+    let found = caller.groups.into_iter().flatten().next();
+    Ok((
+        found.ok_or(GroupsError::GroupNotFound)?,
+        caller.actor.user_id,
+    ))
 }
 
 fn allowed(caller: &crate::usecase::Caller) -> Result<(), GroupsError> {
@@ -226,7 +229,7 @@ pub async fn set_group_admin(
     user: &UserId,
     admin: bool,
 ) -> Result<Group, GroupsError> {
-    let mut current = group_to_manage(services, org, token, group).await?;
+    let (mut current, by) = group_to_manage(services, org, token, group).await?;
     if admin {
         let account = services
             .store
@@ -248,7 +251,14 @@ pub async fn set_group_admin(
         } else {
             next.admins.retain(|u| u != user);
         }
-        match services.store.update_group(org, &next).await {
+        let kind = if admin {
+            EventType::GroupAdminAdded
+        } else {
+            EventType::GroupAdminRemoved
+        };
+        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+        events.group(org, kind, Some(&by), &next, Some(user));
+        match services.store.update_group(org, &next, &events).await {
             Ok(()) => {
                 next.version += 1;
                 return Ok(next);
@@ -277,7 +287,7 @@ pub async fn rename_group(
     group: &GroupId,
     name: GroupName,
 ) -> Result<Group, GroupsError> {
-    let mut current = group_to_manage(services, org, token, group).await?;
+    let (mut current, by) = group_to_manage(services, org, token, group).await?;
     for _ in 0..5 {
         if current.name == name {
             return Ok(current);
@@ -285,9 +295,11 @@ pub async fn rename_group(
         let mut renamed = current.clone();
         renamed.name = name.clone();
         refuse_lookalikes(services, org, &renamed).await?;
+        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+        events.group(org, EventType::GroupRenamed, Some(&by), &renamed, None);
         match services
             .store
-            .rename_group(org, &renamed, &current.name)
+            .rename_group(org, &renamed, &current.name, &events)
             .await
         {
             Ok(()) => {
@@ -363,9 +375,16 @@ pub async fn delete_group(
             l.groups.retain(|g| g != group);
             l
         });
+        let by = Some(&caller.actor.user_id);
+        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+        events.group(org, EventType::GroupDeleted, by, &current, None);
+        if let Some(settings) = &settings {
+            let view = crate::views::SettingsView::from(&settings.settings);
+            events.resource(org, EventType::SettingsUpdated, by, &view);
+        }
         match services
             .store
-            .delete_group(org, &current, settings.as_ref(), link.as_ref())
+            .delete_group(org, &current, settings.as_ref(), link.as_ref(), &events)
             .await
         {
             Ok(()) => {
@@ -395,7 +414,7 @@ pub async fn delete_group(
     }
     Ok(GroupDeletion {
         invitations: take_out_of_invitations(services, org, group).await?,
-        users: take_out_of_users(services, org, group).await?,
+        users: take_out_of_users(services, org, group, &caller.actor.user_id).await?,
     })
 }
 
@@ -458,7 +477,12 @@ async fn take_out_of_invitation(
         }
         let mut next = previous.clone();
         next.groups.retain(|g| g != group);
-        match services.store.update_invitation(&next, &previous).await {
+        let none = ChangeEvents::none();
+        match services
+            .store
+            .update_invitation(&next, &previous, &none)
+            .await
+        {
             Ok(()) => return Ok(true),
             Err(WriteError::Stale) => {
                 match services
@@ -483,6 +507,7 @@ async fn take_out_of_users(
     services: &Services,
     org: &OrgDomain,
     group: &GroupId,
+    by: &UserId,
 ) -> Result<usize, GroupsError> {
     let mut changed = 0;
     let mut cursor = None;
@@ -504,7 +529,9 @@ async fn take_out_of_users(
                 }
                 let mut next = user.clone();
                 next.groups.retain(|g| g != group);
-                match services.store.update_user(&next).await {
+                let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+                events.user(EventType::UserUpdated, Some(by), &next, None);
+                match services.store.update_user(&next, &events).await {
                     Ok(()) => {
                         changed += 1;
                         break;

@@ -1,5 +1,6 @@
 //! Admitting an attempt at a secret (a password, an access code) past the failure counters.
 
+use crate::events::ChangeEvents;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -127,7 +128,11 @@ pub(crate) async fn admit_as_read(
             .zip(read)
             .map(|(counter, attempts)| charge(counter, attempts, now))
             .unzip();
-        match services.store.record_attempts(&changes).await {
+        match services
+            .store
+            .record_attempts(&changes, &ChangeEvents::none())
+            .await
+        {
             Ok(()) => return Ok(charged),
             Err(WriteError::Stale) => continue,
             Err(WriteError::Store(e)) => return Err(e.into()),
@@ -182,7 +187,12 @@ pub(crate) async fn refund_all(services: &Services, counters: &[Counter], charge
         .iter()
         .filter_map(|(counter, charge)| quick_refund(counter, charge))
         .collect();
-    let together = quick.len() > 1 && services.store.record_attempts(&quick).await.is_ok();
+    let together = quick.len() > 1
+        && services
+            .store
+            .record_attempts(&quick, &ChangeEvents::none())
+            .await
+            .is_ok();
     for (counter, charge) in pairs {
         if together && quick_refund(counter, charge).is_some() {
             continue;
@@ -205,7 +215,11 @@ pub(crate) async fn clear(services: &Services, counter: &Counter) {
 /// is replaced with the wait its remaining failures call for (best effort under contention).
 pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Attempts) {
     if let Some(change) = quick_refund(counter, charged) {
-        match services.store.record_attempts(&[change]).await {
+        match services
+            .store
+            .record_attempts(&[change], &ChangeEvents::none())
+            .await
+        {
             // Stale: the counter has no failure left to take back (it was cleared meanwhile).
             Ok(()) | Err(WriteError::Stale) => {}
             Err(e) => {
@@ -241,7 +255,11 @@ pub(crate) async fn refund(services: &Services, counter: &Counter, charged: &Att
             keep_until: counter.keep_until(&next),
             next,
         };
-        match services.store.record_attempts(&[change]).await {
+        match services
+            .store
+            .record_attempts(&[change], &ChangeEvents::none())
+            .await
+        {
             Ok(()) => return,
             Err(WriteError::Stale) => continue,
             Err(e) => {

@@ -2,6 +2,7 @@
 //! following an import and listing past ones, and the rules each row is decided by. The import
 //! itself runs in [`crate::usecase::bulk_import`].
 
+use crate::events::ChangeEvents;
 use std::time::Duration;
 
 use crate::clock::Timestamp;
@@ -173,7 +174,11 @@ pub async fn request_import(
     // Imports have their own budget (they are not counted against the admin's hourly one).
     if !dry_run {
         let (charge, wait) = crate::usecase::quota::import_charge(org, now);
-        match services.store.record_attempts(&[charge]).await {
+        match services
+            .store
+            .record_attempts(&[charge], &ChangeEvents::none())
+            .await
+        {
             Ok(()) => {}
             Err(WriteError::Stale) => return Err(ImportsError::TooManyImports(wait)),
             Err(WriteError::Store(e)) => return Err(e.into()),

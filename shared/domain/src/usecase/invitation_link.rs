@@ -4,6 +4,7 @@
 //! is not theirs. Looking the link up never uses it; only a registration counts, atomically with
 //! the invitation it creates.
 
+use crate::events::{of_invitation, ChangeEvents, EventType};
 use std::time::Duration;
 
 use crate::error::{Rejection, RejectionClass};
@@ -179,7 +180,15 @@ pub async fn activate_link(
     for _ in 0..3 {
         let current = services.store.invitation_link(org).await?;
         let read = current.map(|c| c.version);
-        match services.store.save_invitation_link(&link, read).await {
+        let mut events = ChangeEvents::new(&*services.random, now);
+        let data = crate::views::LinkView::without_url(&link);
+        let by = Some(&caller.actor.user_id);
+        events.resource(org, EventType::InvitationLinkActivated, by, &data);
+        match services
+            .store
+            .save_invitation_link(&link, read, &events)
+            .await
+        {
             Ok(()) => {
                 link.version = read.map_or(0, |v| v + 1);
                 return Ok(LinkView {
@@ -231,9 +240,13 @@ pub async fn deactivate_link(
         }
         let mut off = current.clone();
         off.active = false;
+        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+        let data = crate::views::LinkView::without_url(&off);
+        let by = Some(&caller.actor.user_id);
+        events.resource(org, EventType::InvitationLinkDeactivated, by, &data);
         match services
             .store
-            .save_invitation_link(&off, Some(current.version))
+            .save_invitation_link(&off, Some(current.version), &events)
             .await
         {
             Ok(()) => {
@@ -487,14 +500,15 @@ async fn register(
         },
         version: 0,
     };
+    let events = of_invitation(services, None, &invitation);
     let created = match link {
         Some(link) => {
             services
                 .store
-                .register_through_link(link, &invitation)
+                .register_through_link(link, &invitation, &events)
                 .await
         }
-        None => services.store.create_invitation(&invitation).await,
+        None => services.store.create_invitation(&invitation, &events).await,
     };
     match created {
         Ok(()) => {}

@@ -3,6 +3,7 @@
 
 use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
+use crate::events::of_invitation;
 use crate::model::{Invitation, InvitationKind, InvitationState, InvitationStatus, Invitee};
 use crate::permissions::{decide, Action, Refusal, Standing};
 use crate::ports::{InvitationQuery, Page, PageRequest, StoreError, WriteError};
@@ -193,7 +194,12 @@ pub async fn revoke_invitation(
             now,
             Some(caller.actor.user_id.clone()),
         );
-        match services.store.update_invitation(&revoked, &current).await {
+        let events = of_invitation(services, Some(&current), &revoked);
+        match services
+            .store
+            .update_invitation(&revoked, &current, &events)
+            .await
+        {
             Ok(()) => {
                 revoked.version += 1;
                 return Ok(revoked);

@@ -3,6 +3,7 @@
 
 use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
+use crate::events::of_invitation;
 use crate::lifecycle::{reminder_times, EventKind, Lifecycle, MailKind};
 use crate::mail::{InvitationMail, LinkConfirmationMail};
 use crate::model::{Delivery, Invitation, InvitationState, Invitee, Org};
@@ -227,9 +228,10 @@ pub async fn invite(
         &quota_address(&invitation.invitee),
         now,
     );
+    let events = of_invitation(services, None, &invitation);
     match services
         .store
-        .create_invitation_charged(&invitation, &quota.charges())
+        .create_invitation_charged(&invitation, &quota.charges(), &events)
         .await
     {
         Ok(()) => {}
@@ -417,9 +419,10 @@ pub async fn resend_invitation(
         &quota_address(&previous.invitee),
         now,
     );
+    let events = of_invitation(services, Some(&previous), &renewed);
     match services
         .store
-        .update_invitation_charged(&renewed, &previous, &quota.charges())
+        .update_invitation_charged(&renewed, &previous, &quota.charges(), &events)
         .await
     {
         Ok(()) => renewed.version = previous.version + 1,
@@ -473,8 +476,11 @@ pub(crate) async fn deliver(
     }
     let read = invitation.clone();
     invitation.mark_sent(services.clock.now());
+    let events = of_invitation(services, Some(&read), &invitation);
     let recorded = crate::usecase::sent_record::recording_sent(|| {
-        services.store.update_invitation(&invitation, &read)
+        services
+            .store
+            .update_invitation(&invitation, &read, &events)
     })
     .await;
     match recorded {

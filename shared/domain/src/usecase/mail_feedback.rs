@@ -7,6 +7,7 @@
 //! invitation's address changes nothing (a forged or stale report cannot touch someone else's
 //! invitation), and a second report of the same kind changes nothing either.
 
+use crate::events::of_invitation;
 use crate::lifecycle::EventKind;
 use crate::model::{Delivery, InvitationState};
 use crate::ports::{MailTopic, StoreError, WriteError};
@@ -100,7 +101,12 @@ pub async fn record_mail_feedback(
         marked.lifecycle.reminders.clear();
         marked.lifecycle.retry_at = None;
         marked.record(event, services.clock.now(), None);
-        match services.store.update_invitation(&marked, &previous).await {
+        let events = of_invitation(services, Some(&previous), &marked);
+        match services
+            .store
+            .update_invitation(&marked, &previous, &events)
+            .await
+        {
             Ok(()) => {
                 services.metrics.count(
                     match feedback.kind {

@@ -5,6 +5,7 @@
 //! links working until one of them is used: mail arrives out of order, and any link of the
 //! person's own inbox is as good as the newest.
 
+use crate::events::{ChangeEvents, EventType};
 use std::time::Duration;
 
 use crate::error::{Rejection, RejectionClass};
@@ -226,6 +227,7 @@ async fn store_new_password(
     raw: &str,
     reset: Option<&TokenHash>,
     keep: Option<&TokenHash>,
+    by: Option<&UserId>,
 ) -> Result<(), PasswordChangeError> {
     let password = new_password(org, &user, raw)?;
     user.password = services
@@ -234,7 +236,9 @@ async fn store_new_password(
         .await
         .map_err(|e| PasswordChangeError::Internal(e.into()))?;
     user.password_epoch += 1;
-    match services.store.change_password(&user, reset).await {
+    let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+    events.user(EventType::UserPasswordChanged, by, &user, None);
+    match services.store.change_password(&user, reset, &events).await {
         Ok(()) => {}
         Err(WriteError::Stale) if reset.is_some() => return Err(PasswordChangeError::InvalidToken),
         Err(WriteError::Stale) => return Err(PasswordChangeError::Changed),
@@ -277,7 +281,7 @@ pub async fn confirm_password_reset(
     if user.password_epoch != reset.password_epoch {
         return Err(PasswordChangeError::InvalidToken);
     }
-    store_new_password(services, &org, user, new, Some(&hash), None).await
+    store_new_password(services, &org, user, new, Some(&hash), None, None).await
 }
 
 /// `PUT /users/{id}/password`: a signed-in user changes their own password with the current one
@@ -321,7 +325,7 @@ pub async fn set_password(
             return Err(PasswordChangeError::WrongCurrentPassword);
         }
         let keep = token.map(|t| t.secret.hash());
-        return store_new_password(services, &org, user, new, None, keep.as_ref()).await;
+        return store_new_password(services, &org, user, new, None, keep.as_ref(), None).await;
     }
     let who = crate::permissions::Standing {
         role: actor.role,
@@ -340,5 +344,6 @@ pub async fn set_password(
     if user.email.is_some() {
         return Err(PasswordChangeError::UserHasEmail);
     }
-    store_new_password(services, &org, user, new, None, None).await
+    let by = Some(&actor.user_id);
+    store_new_password(services, &org, user, new, None, None, by).await
 }

@@ -1,6 +1,7 @@
 //! An organisation's settings ("authorisations"): admins read and change them.
 
 use crate::error::{Rejection, RejectionClass};
+use crate::events::{ChangeEvents, EventType};
 use crate::model::Settings;
 use crate::permissions::Action;
 use crate::ports::{StoreError, WriteError};
@@ -188,7 +189,7 @@ pub async fn update_settings(
     token: Option<&SessionToken>,
     mut change: SettingsChange,
 ) -> Result<Settings, SettingsError> {
-    admin_of(
+    let (_, actor) = admin_of(
         services,
         org,
         token,
@@ -268,7 +269,10 @@ pub async fn update_settings(
     for _ in 0..3 {
         let mut current = load_org(services, org).await?;
         change.apply(&mut current.settings);
-        match services.store.update_org(&current).await {
+        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+        let view = crate::views::SettingsView::from(&current.settings);
+        events.resource(org, EventType::SettingsUpdated, Some(&actor.user_id), &view);
+        match services.store.update_org(&current, &events).await {
             Ok(()) => return Ok(current.settings),
             Err(WriteError::Stale) => continue,
             Err(e) => return Err(SettingsError::Internal(e.into())),

@@ -2,6 +2,7 @@
 //! unknown account costs the same password-hash work as a wrong password.
 
 use crate::error::{Rejection, RejectionClass};
+use crate::events::{ChangeEvents, EventType};
 use crate::password::Password;
 use crate::ports::{AccountKey, AttemptsChange, Lookup, StoreError, WriteError};
 use crate::services::Services;
@@ -208,9 +209,15 @@ async fn attempt(
             services.random.clone(),
         )
         .await;
-    let Some(mut user) = user.filter(|_| verified) else {
-        return Err(SignInError::InvalidCredentials);
+    let user = match user {
+        Some(user) if verified => user,
+        Some(user) => {
+            failed(services, &user, client, &counters, &charged, now).await;
+            return Err(SignInError::InvalidCredentials);
+        }
+        None => return Err(SignInError::InvalidCredentials),
     };
+    let mut user = user;
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }
@@ -233,10 +240,20 @@ async fn attempt(
         .and_then(|(counter, c)| quick_refund(counter, c));
     let mut changes = cleared.to_vec();
     changes.extend(quick.clone());
-    let opened = match services.store.open_session(&session, &changes).await {
+    let mut events = ChangeEvents::new(&*services.random, session.created_at);
+    // Signing in is the person's own doing: no actor but the address.
+    events.user(EventType::UserSignedIn, None, &user, Some(client.as_str()));
+    let opened = match services
+        .store
+        .open_session(&session, &changes, &events)
+        .await
+    {
         // The client's counter had nothing left to take back (it was cleared meanwhile).
         Err(WriteError::Stale) if quick.is_some() => {
-            services.store.open_session(&session, &cleared).await
+            services
+                .store
+                .open_session(&session, &cleared, &events)
+                .await
         }
         other => other,
     };
@@ -251,6 +268,33 @@ async fn attempt(
     })
 }
 
+/// Records a wrong password for an account (the failure is already counted): `user.sign_in_failed`,
+/// and `user.locked` when this failure locked the account. Best effort: the answer stays the
+/// same whether or not the record is written.
+async fn failed(
+    services: &Services,
+    user: &crate::model::User,
+    client: &ClientAddress,
+    counters: &[Counter],
+    charged: &[crate::throttle::Attempts],
+    now: crate::clock::Timestamp,
+) {
+    let mut events = ChangeEvents::new(&*services.random, now);
+    let address = Some(client.as_str());
+    events.user(EventType::UserSignInFailed, None, user, address);
+    // It was admitted before this failure, so a lock now is this failure's doing.
+    let locked = counters
+        .first()
+        .zip(charged.first())
+        .is_some_and(|(c, a)| a.admits(&c.policy, now) == Err(crate::throttle::Refusal::Locked));
+    if locked {
+        events.user(EventType::UserLocked, None, user, address);
+    }
+    if let Err(e) = services.store.append_events(&events).await {
+        tracing::warn!(user = %user.id, cause = %crate::Chain(&e), "a failed sign-in was not recorded");
+    }
+}
+
 /// Upgrades a digest made with weaker parameters. A failure only means it is tried next time.
 async fn rehash(services: &Services, user: &mut crate::model::User, password: Password) {
     let Ok(digest) = services
@@ -262,7 +306,11 @@ async fn rehash(services: &Services, user: &mut crate::model::User, password: Pa
     };
     let mut upgraded = user.clone();
     upgraded.password = digest;
-    match services.store.update_user(&upgraded).await {
+    match services
+        .store
+        .update_user(&upgraded, &ChangeEvents::none())
+        .await
+    {
         Ok(()) => {
             upgraded.version += 1;
             *user = upgraded;

@@ -4,6 +4,7 @@
 
 use crate::access_code::AccessCode;
 use crate::error::{Rejection, RejectionClass};
+use crate::events::{ChangeEvents, EventType};
 use crate::model::{Invitation, InvitationState, InvitationStatus, Org, User};
 use crate::password::{Password, PasswordError};
 use crate::ports::{Acceptance, Credential, Lookup, StoreError, WriteError};
@@ -362,10 +363,14 @@ async fn accept(
             now,
             Some(user.id.clone()),
         );
+        let mut events = ChangeEvents::new(&*services.random, now);
+        events.invitation_history(Some(&invitation), &accepted);
+        events.user(EventType::UserCreated, None, &user, None);
         let acceptance = Acceptance {
             invitation: accepted,
             user,
             session,
+            events,
         };
         match services.store.accept_invitation(&acceptance).await {
             Ok(()) => {

@@ -2,6 +2,7 @@
 //! email whose password they are asked to set.
 
 use crate::error::{Rejection, RejectionClass};
+use crate::events::{ChangeEvents, EventType};
 use crate::model::User;
 use crate::permissions::Action;
 use crate::ports::WriteError;
@@ -152,7 +153,10 @@ pub async fn change_names(
         if let Some(last) = &change.last_name {
             user.last_name = last.clone();
         }
-        match services.store.update_user(&user).await {
+        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+        let by = Some(&caller.actor.user_id).filter(|by| *by != id);
+        events.user(EventType::UserUpdated, by, &user, None);
+        match services.store.update_user(&user, &events).await {
             Ok(()) => {
                 user.version += 1;
                 return Ok(user);

@@ -119,10 +119,17 @@ impl AttemptStore for Records {
             .collect()
     }
 
-    async fn record_attempts(&self, changes: &[AttemptsChange]) -> Result<(), WriteError> {
+    async fn record_attempts(
+        &self,
+        changes: &[AttemptsChange],
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
         let writes = changes.iter().map(attempts_write).collect();
         // No retry on conflict here: the caller re-reads and decides again.
-        self.items.write(writes).await.map_err(write_error)
+        self.items
+            .write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 
     async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {

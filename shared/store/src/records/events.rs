@@ -4,27 +4,34 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// The put that records `event` with the change it belongs to (in the same write). Writing an
-/// event again changes nothing: the same id is the same event.
-pub(crate) fn event_put(event: &Event) -> Write {
-    let mut attrs = encode(event);
-    let forget = event
+/// The record of a change's events, written in the change's own write: one item holding them
+/// all, filed under the last of their ids (their ids are a block, so no other event's id falls
+/// between its first and last). `None` when there are none. Writing it again changes nothing.
+pub(crate) fn events_put(events: &ChangeEvents) -> Option<Write> {
+    let last = events.events().last()?;
+    let forget = last
         .occurred_at
         .plus(gatehouse_domain::events::KEPT)
         .unix_seconds();
+    let mut attrs = Attrs::new();
+    attrs.insert("events".into(), json!(events.events()));
     attrs.insert(TTL_ATTRIBUTE.into(), json!(forget));
-    put(keys::event(&event.org, &event.id), attrs, None)
+    Some(put(keys::event(&last.org, &last.id), attrs, None))
+}
+
+/// `writes` with the change's event record added.
+pub(crate) fn with_events(mut writes: Vec<Write>, events: &ChangeEvents) -> Vec<Write> {
+    writes.extend(events_put(events));
+    writes
 }
 
 #[async_trait]
 impl EventLog for Records {
-    async fn append_events(&self, events: &[Event]) -> Result<(), StoreError> {
-        for batch in events.chunks(25) {
-            self.write(batch.iter().map(event_put).collect())
-                .await
-                .map_err(unavailable)?;
+    async fn append_events(&self, events: &ChangeEvents) -> Result<(), StoreError> {
+        match events_put(events) {
+            Some(put) => self.write(vec![put]).await.map_err(unavailable),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     async fn events(
@@ -55,12 +62,17 @@ impl EventLog for Records {
                 .as_ref()
                 .and(page.items.last())
                 .map(|i| i.key.sk.clone());
-            let events = page
-                .items
-                .into_iter()
-                .take_while(|item| item.key.sk.as_str() < before.as_str())
-                .map(|item| decode::<Event>(item.attrs))
-                .collect::<Result<Vec<Event>, StoreError>>()?;
+            let mut events = Vec::new();
+            for item in page.items {
+                let Some(found) = item.attrs.get("events").cloned() else {
+                    continue;
+                };
+                let found: Vec<Event> =
+                    serde_json::from_value(found).map_err(corrupt("event record"))?;
+                events.extend(found.into_iter().filter(|e| {
+                    after.is_none_or(|a| e.id > *a) && e.id.as_str() < before.as_str()
+                }));
+            }
             Ok::<_, StoreError>((events, stop))
         });
         let mut merged = Vec::new();

@@ -5,27 +5,30 @@ use super::*;
 
 #[async_trait]
 impl GroupStore for Records {
-    async fn create_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
-        match self
-            .write(vec![
-                put(
-                    keys::group(org, &group.id),
-                    encode(group),
-                    Some(Condition::NotExists),
-                ),
-                put(
-                    keys::group_name(org, &group.name),
-                    group_name_claim(group),
-                    Some(Condition::NotExists),
-                ),
-                put(
-                    keys::group_look(org, &group.name),
-                    group_name_claim(group),
-                    Some(Condition::NotExists),
-                ),
-            ])
-            .await
-        {
+    async fn create_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        let claims = vec![
+            put(
+                keys::group(org, &group.id),
+                encode(group),
+                Some(Condition::NotExists),
+            ),
+            put(
+                keys::group_name(org, &group.name),
+                group_name_claim(group),
+                Some(Condition::NotExists),
+            ),
+            put(
+                keys::group_look(org, &group.name),
+                group_name_claim(group),
+                Some(Condition::NotExists),
+            ),
+        ];
+        match self.write(with_events(claims, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 2 }) => Err(WriteError::LookalikeTaken),
             Err(ItemError::ConditionFailed { .. }) => Err(WriteError::AlreadyExists),
@@ -68,6 +71,7 @@ impl GroupStore for Records {
         org: &OrgDomain,
         group: &Group,
         previous: &GroupName,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let (attrs, mut unchanged) = versioned(group, group.version);
         if group.version == 0 {
@@ -107,7 +111,7 @@ impl GroupStore for Records {
                 condition: Some(own_look(&group.id)),
             });
         }
-        match self.write(writes).await {
+        match self.write(with_events(writes, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 1 }) if renamed_claim => {
                 Err(WriteError::AlreadyExists)
@@ -125,6 +129,7 @@ impl GroupStore for Records {
         group: &Group,
         settings: Option<&Org>,
         link: Option<&InvitationLink>,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut unchanged = Condition::Equals(VERSION.into(), json!(group.version));
         if group.version == 0 {
@@ -152,21 +157,25 @@ impl GroupStore for Records {
             let (attrs, unchanged) = versioned(link, link.version);
             writes.push(put(keys::invitation_link(org), attrs, Some(unchanged)));
         }
-        self.write(writes).await.map_err(write_error)
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 
-    async fn update_group(&self, org: &OrgDomain, group: &Group) -> Result<(), WriteError> {
+    async fn update_group(
+        &self,
+        org: &OrgDomain,
+        group: &Group,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
         let (attrs, mut unchanged) = versioned(group, group.version);
         if group.version == 0 {
             // Groups written before they had a version read as version 0.
             unchanged = Condition::Any(vec![unchanged, Condition::Lacks(VERSION.into())]);
         }
-        self.write(vec![put(
-            keys::group(org, &group.id),
-            attrs,
-            Some(unchanged),
-        )])
-        .await
-        .map_err(write_error)
+        let writes = vec![put(keys::group(org, &group.id), attrs, Some(unchanged))];
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 }

@@ -37,8 +37,12 @@ impl ImportStore for Records {
         .await
     }
 
-    async fn update_import(&self, progress: ImportProgress<'_>) -> Result<(), WriteError> {
-        self.write(vec![import_write(progress)])
+    async fn update_import(
+        &self,
+        progress: ImportProgress<'_>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        self.write(with_events(vec![import_write(progress)], events))
             .await
             .map_err(write_error)
     }
@@ -47,6 +51,7 @@ impl ImportStore for Records {
         &self,
         invitations: &[Invitation],
         progress: ImportProgress<'_>,
+        events: &ChangeEvents,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
         self.write_each(
             invitations,
@@ -60,6 +65,7 @@ impl ImportStore for Records {
                 (writes, refusal)
             },
             batch_pointer,
+            events,
         )
         .await
     }
@@ -68,6 +74,7 @@ impl ImportStore for Records {
         &self,
         changes: &[DeliveryChange],
         progress: ImportProgress<'_>,
+        events: &ChangeEvents,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
         self.write_each(
             changes,
@@ -82,6 +89,7 @@ impl ImportStore for Records {
                 (writes, WriteError::Stale)
             },
             |_| Vec::new(),
+            events,
         )
         .await
     }

@@ -9,11 +9,12 @@ impl InvitationStore for Records {
         &self,
         invitation: &Invitation,
         charges: &[AttemptsChange],
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut writes = invitation_writes(invitation, true);
         let first_charge = writes.len();
         writes.extend(charges.iter().map(attempts_write));
-        match self.write(writes).await {
+        match self.write(with_events(writes, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
             Err(ItemError::ConditionFailed { index }) if index >= first_charge => {
@@ -54,6 +55,7 @@ impl InvitationStore for Records {
         invitation: &Invitation,
         previous: &Invitation,
         charges: &[AttemptsChange],
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(invitation, previous.version);
         let mut writes = vec![invitation_put(invitation, &attrs, Some(unchanged))];
@@ -106,7 +108,7 @@ impl InvitationStore for Records {
         }
         let first_charge = writes.len();
         writes.extend(charges.iter().map(attempts_write));
-        match self.write(writes).await {
+        match self.write(with_events(writes, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index }) if Some(index) == claim_index => {
                 Err(taken(&invitation.invitee))
@@ -192,6 +194,7 @@ impl InvitationStore for Records {
             invitation,
             user,
             session,
+            events,
         } = acceptance;
         let InvitationState::Accepted { .. } = invitation.state else {
             return Err(WriteError::Stale);
@@ -232,7 +235,7 @@ impl InvitationStore for Records {
             };
             writes.push(put(claim, user_claim_attrs(user), Some(condition)));
         }
-        match self.write(writes).await {
+        match self.write(with_events(writes, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index }) if index >= first_claim => {
                 Err(taken(&invitation.invitee))
@@ -273,6 +276,7 @@ impl Records {
         progress: ImportProgress<'_>,
         writes_of: impl Fn(&T, Option<usize>) -> (Vec<Write>, WriteError),
         shared: impl Fn(&[&T]) -> Vec<Write>,
+        events: &ChangeEvents,
     ) -> Result<Vec<Result<(), WriteError>>, WriteError> {
         let mut refused: Vec<Option<WriteError>> = records.iter().map(|_| None).collect();
         loop {
@@ -291,7 +295,10 @@ impl Records {
             }
             // Writes of the batch as a whole come last, owned by nobody.
             writes.extend(shared(&written));
-            match self.write(writes).await {
+            // The events of the records written (each by its record's place), and the batch's
+            // own (placed after every record).
+            let kept = events.only(|n, _| refused.get(n).is_none_or(|r| r.is_none()));
+            match self.write(with_events(writes, &kept)).await {
                 Ok(()) => break,
                 Err(ItemError::ConditionFailed { index: 0 }) => return Err(WriteError::Stale),
                 Err(ItemError::ConditionFailed { index }) => match owners.get(index) {

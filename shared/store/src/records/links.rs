@@ -13,6 +13,7 @@ impl LinkStore for Records {
         &self,
         link: &InvitationLink,
         read_version: Option<u64>,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let (attrs, condition) = match read_version {
             None => {
@@ -22,19 +23,21 @@ impl LinkStore for Records {
             }
             Some(v) => versioned(link, v),
         };
-        self.write(vec![put(
+        let writes = vec![put(
             keys::invitation_link(&link.org),
             attrs,
             Some(condition),
-        )])
-        .await
-        .map_err(write_error)
+        )];
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 
     async fn register_through_link(
         &self,
         link: &InvitationLink,
         invitation: &Invitation,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut writes = invitation_writes(invitation, true);
         let mut still = vec![
@@ -51,7 +54,7 @@ impl LinkStore for Records {
             condition: Some(Condition::All(still)),
         });
         let last = writes.len() - 1;
-        match self.write(writes).await {
+        match self.write(with_events(writes, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(taken(&invitation.invitee)),
             Err(ItemError::ConditionFailed { index }) if index == last => Err(WriteError::Stale),

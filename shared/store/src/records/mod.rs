@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gatehouse_domain::access_code::CodeHash;
 use gatehouse_domain::clock::Timestamp;
-use gatehouse_domain::events::{Event, EventId, EventLog};
+use gatehouse_domain::events::{ChangeEvents, Event, EventId, EventLog};
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{
     Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org, OrgEntry,

@@ -10,6 +10,7 @@ impl OrgStore for Records {
         org: &Org,
         groups: &[Group],
         admin: &User,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut writes = vec![put(
             keys::org(&org.domain),
@@ -53,7 +54,7 @@ impl OrgStore for Records {
                 Some(Condition::NotExists),
             ));
         }
-        match self.write(writes).await {
+        match self.write(with_events(writes, events)).await {
             Ok(()) => Ok(()),
             Err(ItemError::ConditionFailed { index: 0 }) => Err(WriteError::AlreadyExists),
             Err(e) => Err(write_error(e)),
@@ -64,9 +65,10 @@ impl OrgStore for Records {
         self.get(&keys::org(domain)).await
     }
 
-    async fn update_org(&self, org: &Org) -> Result<(), WriteError> {
+    async fn update_org(&self, org: &Org, events: &ChangeEvents) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(org, org.version);
-        self.write(vec![put(keys::org(&org.domain), attrs, Some(unchanged))])
+        let writes = vec![put(keys::org(&org.domain), attrs, Some(unchanged))];
+        self.write(with_events(writes, events))
             .await
             .map_err(write_error)
     }

@@ -15,10 +15,13 @@ impl SessionStore for Records {
         &self,
         session: &Session,
         attempts: &[AttemptsChange],
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut writes = vec![session_put(session)];
         writes.extend(attempts.iter().map(attempts_write));
-        self.write(writes).await.map_err(write_error)
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 
     async fn session(

@@ -28,15 +28,12 @@ impl UserStore for Records {
             .await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), WriteError> {
+    async fn update_user(&self, user: &User, events: &ChangeEvents) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(user, user.version);
-        self.write(vec![put(
-            keys::user(&user.org, &user.id),
-            attrs,
-            Some(unchanged),
-        )])
-        .await
-        .map_err(write_error)
+        let writes = vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))];
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 
     async fn save_password_reset(&self, reset: &PasswordReset) -> Result<(), WriteError> {
@@ -59,6 +56,7 @@ impl UserStore for Records {
         &self,
         user: &User,
         reset: Option<&TokenHash>,
+        events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(user, user.version);
         let mut writes = vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))];
@@ -68,7 +66,9 @@ impl UserStore for Records {
                 condition: Some(Condition::Equals("user_id".into(), json!(user.id))),
             });
         }
-        self.write(writes).await.map_err(write_error)
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)
     }
 
     async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError> {

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::access_code::AccessCode;
 use crate::clock::Timestamp;
+use crate::events::{ChangeEvents, EventType};
 use crate::lifecycle::{reminder_times, Lifecycle};
 use crate::model::{
     Delivery, Import, ImportCounts, ImportState, Invitation, InvitationState, Invitee, Org,
@@ -251,12 +252,17 @@ async fn refuse(
         code: refusal.code.to_string(),
         message: refusal.message,
     };
+    let mut events = ChangeEvents::new(&*services.random, now);
+    events.import_finished(&next);
     services
         .store
-        .update_import(ImportProgress {
-            import: &next,
-            read_version: import.version,
-        })
+        .update_import(
+            ImportProgress {
+                import: &next,
+                read_version: import.version,
+            },
+            &events,
+        )
         .await
         .map_err(write_failed)?;
     Ok(Ran::Finished(next))
@@ -296,10 +302,13 @@ async fn take(
     };
     match services
         .store
-        .update_import(ImportProgress {
-            import: &next,
-            read_version: import.version,
-        })
+        .update_import(
+            ImportProgress {
+                import: &next,
+                read_version: import.version,
+            },
+            &ChangeEvents::none(),
+        )
         .await
     {
         Ok(()) => Ok(Taken::Now(next)),

@@ -127,7 +127,7 @@ impl Run<'_> {
             renewed.lifecycle.sealed_token = Some(invite::seal(services, &token));
             match services
                 .store
-                .update_invitation(&renewed, &invitation)
+                .update_invitation(&renewed, &invitation, &ChangeEvents::none())
                 .await
             {
                 Ok(()) => {
@@ -213,6 +213,11 @@ impl Run<'_> {
             }
             let invitations: Vec<Invitation> = made.iter().map(|(_, i, _, _)| i.clone()).collect();
             let next = self.step(states);
+            let mut events = ChangeEvents::new(&*services.random, self.now);
+            for invitation in &invitations {
+                let by = invitation.invited_by.as_ref();
+                events.invitation(EventType::InvitationCreated, by, invitation);
+            }
             let outcomes = services
                 .store
                 .create_invitations(
@@ -221,6 +226,7 @@ impl Run<'_> {
                         import: &next,
                         read_version: self.import.version,
                     },
+                    &events,
                 )
                 .await
                 .map_err(write_failed)?;
@@ -262,12 +268,17 @@ impl Run<'_> {
         if chunks.is_empty() {
             self.save_report(&states).await?;
             let next = self.finished(&states);
+            let mut events = ChangeEvents::new(&*services.random, self.now);
+            events.import_finished(&next);
             services
                 .store
-                .update_import(ImportProgress {
-                    import: &next,
-                    read_version: self.import.version,
-                })
+                .update_import(
+                    ImportProgress {
+                        import: &next,
+                        read_version: self.import.version,
+                    },
+                    &events,
+                )
                 .await
                 .map_err(write_failed)?;
             self.count_finished(&next);
@@ -315,6 +326,14 @@ impl Run<'_> {
                 self.step(&states)
             };
             if !changes.is_empty() || n == last {
+                let mut events = ChangeEvents::new(&*services.random, self.now);
+                for change in &changes {
+                    let by = change.after.invited_by.as_ref();
+                    events.invitation(EventType::InvitationSent, by, &change.after);
+                }
+                if n == last {
+                    events.import_finished(&next);
+                }
                 crate::usecase::sent_record::recording_sent(|| {
                     services.store.record_deliveries(
                         &changes,
@@ -322,6 +341,7 @@ impl Run<'_> {
                             import: &next,
                             read_version: self.import.version,
                         },
+                        &events,
                     )
                 })
                 .await
