@@ -132,14 +132,14 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
 async fn services(embedded: bool) -> anyhow::Result<Services> {
     if embedded {
         let settings = gatehouse_local::LocalSettings::from_env();
-        let (services, _) = gatehouse_local::local_services(&settings, false, &settings.public_url)
+        let services = gatehouse_local::local_services(&settings, false, &settings.public_url)
             .with_context(|| {
                 format!(
                     "opening the embedded store in {} (is gatehouse-local running? stop it first)",
                     settings.data_dir.display()
                 )
             })?;
-        Ok(services)
+        Ok(services.services)
     } else {
         gatehouse_aws::operator_services_from_env().await
     }

@@ -197,7 +197,7 @@ async fn on_the_embedded_store() {
             settings.public_url = "https://app.gatehouse.test".into();
             gatehouse_local::local_services(&settings, false, "http://127.0.0.1:1")
                 .unwrap()
-                .0
+                .services
         }
     })
     .await;
@@ -221,8 +221,10 @@ async fn on_dynamodb() {
         async move {
             let mut settings = gatehouse_local::LocalSettings::from_env();
             settings.data_dir = tempfile::tempdir().unwrap().keep();
-            let (mut services, _) =
-                gatehouse_local::local_services(&settings, false, "http://127.0.0.1:1").unwrap();
+            let mut services =
+                gatehouse_local::local_services(&settings, false, "http://127.0.0.1:1")
+                    .unwrap()
+                    .services;
             services.store = Arc::new(gatehouse_store::Records::new(Arc::new(
                 gatehouse_aws::DynamoItems::new(client, table),
             )));

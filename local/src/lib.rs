@@ -2,6 +2,7 @@
 //! and the bootstrap of a first organisation and admin.
 
 mod files;
+pub mod webhooks;
 
 pub use files::files_routes;
 
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gatehouse_settings::routes())
         .merge(gatehouse_password_reset::routes())
         .merge(gatehouse_users::routes())
+        .merge(gatehouse_activity::routes())
         .merge(gatehouse_oidc::routes())
         .merge(gatehouse_imports::routes())
         .merge(gatehouse_export::routes())
@@ -156,17 +158,26 @@ fn access_code_keys(
     AccessCodeKeys::from_text(&text).with_context(|| format!("the key in {}", path.display()))
 }
 
+/// What the local run is made of.
+pub struct LocalParts {
+    pub services: Services,
+    /// The file store, which the file routes need.
+    pub files: Arc<LocalFiles>,
+    /// The embedded store itself, whose change feed of the event log webhooks are sent from.
+    pub items: EmbeddedItems,
+}
+
 /// Services over the embedded store in `data_dir/gatehouse.redb`, the outbox `data_dir/outbox`
 /// and files in `data_dir/files`, reached at `{server_url}/files/…` (the server's own address).
-/// Also answers the file store, which the file routes need.
 pub fn local_services(
     settings: &LocalSettings,
     print_links: bool,
     server_url: &str,
-) -> anyhow::Result<(Services, Arc<LocalFiles>)> {
+) -> anyhow::Result<LocalParts> {
     let store_path = settings.data_dir.join("gatehouse.redb");
     let items = EmbeddedItems::open(&store_path)
-        .with_context(|| format!("opening {}", store_path.display()))?;
+        .with_context(|| format!("opening {}", store_path.display()))?
+        .with_feed(gatehouse_store::EVENTS_PK_PREFIX);
     let outbox = FileOutbox::new(
         &settings.data_dir.join("outbox"),
         &settings.mail_from,
@@ -181,7 +192,7 @@ pub fn local_services(
         secret,
     )?);
     let services = Services {
-        store: Arc::new(Records::new(Arc::new(items))),
+        store: Arc::new(Records::new(Arc::new(items.clone()))),
         mailer: Arc::new(outbox),
         files: files.clone(),
         clock: Arc::new(SystemClock),
@@ -197,9 +208,16 @@ pub fn local_services(
             )
             .context("the signing keys in the data folder")?,
         ),
-        config: Config::new(&settings.public_url),
+        config: Config {
+            webhooks_to_loopback: true,
+            ..Config::new(&settings.public_url)
+        },
     };
-    Ok((services, files))
+    Ok(LocalParts {
+        services,
+        files,
+        items,
+    })
 }
 
 /// The local run's stand-ins for what starts the background functions when deployed:

@@ -5,8 +5,9 @@ use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
 use gatehouse_local::{
     background_routes, files_routes, generated_password, local_services, routes, serve,
-    spawn_cleanup_timer, LocalSettings,
+    spawn_cleanup_timer, LocalParts, LocalSettings,
 };
+use std::sync::Arc;
 
 #[cfg(feature = "alloc-mimalloc")]
 #[global_allocator]
@@ -37,7 +38,16 @@ async fn main() -> anyhow::Result<()> {
         })?;
     let addr = listener.local_addr()?;
     let settings = settings.bound_to(addr);
-    let (services, files) = local_services(&settings, true, &format!("http://{addr}"))?;
+    let LocalParts {
+        services,
+        files,
+        items,
+    } = local_services(&settings, true, &format!("http://{addr}"))?;
+    gatehouse_local::webhooks::spawn_deliveries(
+        services.clone(),
+        items,
+        Arc::new(gatehouse_outbound::HttpsSender::new()),
+    );
     #[cfg(feature = "return-memory")]
     spawn_memory_return(services.passwords.clone());
 

@@ -264,6 +264,7 @@ fn the_access_code_secret_is_read_at_cold_start_by_the_functions_that_use_it_and
         "export",
         "bulk-import",
         "cleanup",
+        "activity",
     ] {
         assert!(
             users.iter().any(|u| u == needs),

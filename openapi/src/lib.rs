@@ -29,6 +29,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_settings::Api::openapi());
     doc.merge(gatehouse_password_reset::Api::openapi());
     doc.merge(gatehouse_users::Api::openapi());
+    doc.merge(gatehouse_activity::Api::openapi());
+    doc.merge(gatehouse_activity::webhooks::Api::openapi());
     doc.merge(gatehouse_oidc::Api::openapi());
     doc.merge(gatehouse_imports::Api::openapi());
     doc.merge(gatehouse_export::Api::openapi());

@@ -18,6 +18,7 @@ pub struct Gateway {
     oidc: Router,
     imports: Router,
     export: Router,
+    activity: Router,
     pages: Router,
 }
 
@@ -77,6 +78,7 @@ impl Gateway {
             oidc: gatehouse_http::app(gatehouse_oidc::routes(), services.clone()),
             imports: gatehouse_http::app(gatehouse_imports::routes(), services.clone()),
             export: gatehouse_http::app(gatehouse_export::routes(), services.clone()),
+            activity: gatehouse_http::app(gatehouse_activity::routes(), services.clone()),
             pages: gatehouse_http::app(gatehouse_pages::routes(), services),
         }
     }
@@ -107,6 +109,7 @@ impl Gateway {
             "users" => &self.users,
             "imports" => &self.imports,
             "exports" => &self.export,
+            "events" | "webhooks" => &self.activity,
             _ => &self.invite,
         }
     }

@@ -131,6 +131,7 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
 const AAD: &[u8] = b"gatehouse access code v1";
 /// Another purpose, another associated data: a sealed link token never opens as a code.
 const LINK_AAD: &[u8] = b"gatehouse invitation link token v1";
+const WEBHOOK_AAD: &[u8] = b"gatehouse webhook secret v1";
 
 impl AccessCodeKeys {
     pub fn from_secret(master: &[u8; 32]) -> Self {
@@ -201,6 +202,23 @@ impl AccessCodeKeys {
     pub fn open_link_token(&self, sealed: &SealedCode) -> Option<SecretToken> {
         let plain = self.open_bytes(sealed, LINK_AAD)?;
         SecretToken::parse(std::str::from_utf8(&plain).ok()?).ok()
+    }
+
+    /// A webhook endpoint's signing secret, sealed for the store.
+    pub fn seal_webhook_secret(
+        &self,
+        secret: &crate::webhooks::WebhookSecret,
+        random: &dyn Randomness,
+    ) -> SealedCode {
+        self.seal_bytes(secret.expose().as_bytes(), WEBHOOK_AAD, random)
+    }
+
+    pub fn open_webhook_secret(
+        &self,
+        sealed: &SealedCode,
+    ) -> Option<crate::webhooks::WebhookSecret> {
+        let plain = self.open_bytes(sealed, WEBHOOK_AAD)?;
+        crate::webhooks::WebhookSecret::parse(std::str::from_utf8(&plain).ok()?).ok()
     }
 
     fn seal_bytes(&self, msg: &[u8], aad: &[u8], random: &dyn Randomness) -> SealedCode {

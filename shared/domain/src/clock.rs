@@ -25,6 +25,19 @@ impl Timestamp {
         Self(self.0.saturating_add(secs))
     }
 
+    pub fn minus(self, duration: Duration) -> Self {
+        let secs = i64::try_from(duration.as_secs()).unwrap_or(i64::MAX);
+        Self(self.0.saturating_sub(secs))
+    }
+
+    /// An instant written in RFC 3339 (`2026-12-05T09:00:00Z`, any offset; fractions of a
+    /// second dropped).
+    pub fn parse_rfc3339(raw: &str) -> Option<Self> {
+        time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| Self(t.unix_timestamp()))
+    }
+
     /// RFC 3339 text, as the HTTP API shows instants.
     pub fn to_rfc3339(self) -> String {
         time::OffsetDateTime::from_unix_timestamp(self.0)

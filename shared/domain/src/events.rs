@@ -183,10 +183,20 @@ pub enum EventType {
     /// `export.created`: an export was made.
     #[serde(rename = "export.created")]
     ExportCreated,
+    /// `webhook.created`: an endpoint was registered.
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    /// `webhook.updated`: an endpoint was changed, its secret rotated, or it was disabled
+    /// (after failing for five days) or enabled again.
+    #[serde(rename = "webhook.updated")]
+    WebhookUpdated,
+    /// `webhook.deleted`: an endpoint was removed.
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 26] = [
+    pub const ALL: [EventType; 29] = [
         Self::InvitationCreated,
         Self::InvitationSent,
         Self::InvitationResent,
@@ -213,6 +223,9 @@ impl EventType {
         Self::InvitationLinkDeactivated,
         Self::ImportCompleted,
         Self::ExportCreated,
+        Self::WebhookCreated,
+        Self::WebhookUpdated,
+        Self::WebhookDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -243,6 +256,9 @@ impl EventType {
             Self::InvitationLinkDeactivated => "invitation_link.deactivated",
             Self::ImportCompleted => "import.completed",
             Self::ExportCreated => "export.created",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookUpdated => "webhook.updated",
+            Self::WebhookDeleted => "webhook.deleted",
         }
     }
 
@@ -294,10 +310,20 @@ pub struct ChangeEvents {
 }
 
 impl ChangeEvents {
-    /// No events yet; those pushed happen at `now`.
+    /// No events yet; those pushed happen at `now`. Changes made one after another in one
+    /// process sort in that order within their second (a counter takes UUIDv7's first 18
+    /// random bits, as RFC 9562 §6.2 allows), so a reader sees an invitation created before it
+    /// was sent; changes of one second in different processes sort in no particular order.
     pub fn new(random: &dyn Randomness, now: Timestamp) -> Self {
+        static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0x3_ffff;
         let mut prefix = [0u8; 10];
         random.fill(&mut prefix);
+        // The builder keeps the low nibble of the first byte and the low six bits of the third
+        // (the version and variant take the rest).
+        prefix[0] = (made >> 14) as u8 & 0x0f;
+        prefix[1] = (made >> 6) as u8;
+        prefix[2] = made as u8 & 0x3f;
         Self {
             now,
             prefix,
@@ -483,7 +509,7 @@ pub trait EventLog: Send + Sync {
     async fn append_events(&self, events: &ChangeEvents) -> Result<(), StoreError>;
     /// Up to `limit` events of `org` after `after` (all when `None`) and before `before`
     /// (exclusive), oldest first, merged from every shard.
-    async fn events(
+    async fn read_log(
         &self,
         org: &OrgDomain,
         after: Option<&EventId>,
@@ -529,7 +555,10 @@ mod tests {
         for change in [&a, &b] {
             let ids: Vec<&EventId> = change.events().iter().map(|e| &e.id).collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "in the order made");
-            assert!(ids.iter().all(|id| id.shard() == ids[0].shard()), "one shard");
+            assert!(
+                ids.iter().all(|id| id.shard() == ids[0].shard()),
+                "one shard"
+            );
             assert!(ids.iter().all(|id| EventId::parse(id.as_str()).is_ok()));
         }
         // Nothing of one change falls between the first and last of the other.
@@ -540,6 +569,17 @@ mod tests {
         assert_eq!(odd.events().len(), 150);
         assert_eq!(odd.events()[0], a.events()[1]);
         assert!(ChangeEvents::none().is_empty());
+        // Made one after another, they sort in that order, whatever their random bits.
+        let one = |fill: u8| {
+            ChangeEvents::new(&Bytes(fill), t).with(
+                &org,
+                EventType::UserSignedIn,
+                EventActor::default(),
+                serde_json::json!({}),
+            )
+        };
+        let (first, second) = (one(0xff), one(0x00));
+        assert!(first.events()[0].id < second.events()[0].id);
     }
 
     #[test]

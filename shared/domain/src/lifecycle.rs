@@ -325,7 +325,8 @@ mod tests {
         );
         assert_eq!(change.events()[0].actor.user_id, Some(admin));
         assert_eq!(
-            change.events()[1].actor.user_id, None,
+            change.events()[1].actor.user_id,
+            None,
             "accepting is the invitee's own doing"
         );
         // Nothing new: no event.

@@ -47,6 +47,10 @@ pub enum Action<'a> {
     ManageUsers,
     /// Register, change and remove the applications people sign in to (OpenID Connect clients).
     ManageClients,
+    /// Read the organisation's event log (its audit trail).
+    ReadEvents,
+    /// Register, change and remove webhooks, and see their deliveries.
+    ManageWebhooks,
 }
 
 /// Why not: each with a stable code a front end can act on.
@@ -116,7 +120,9 @@ pub fn decide(who: Standing<'_>, settings: &Settings, action: Action<'_>) -> Res
         | Action::ManageGroups
         | Action::SeeInvitations
         | Action::ManageUsers
-        | Action::ManageClients => Err(Refusal::AdminsOnly),
+        | Action::ManageClients
+        | Action::ReadEvents
+        | Action::ManageWebhooks => Err(Refusal::AdminsOnly),
     }
 }
 
@@ -225,6 +231,8 @@ mod tests {
             ("see invitations", Action::SeeInvitations),
             ("manage users", Action::ManageUsers),
             ("manage clients", Action::ManageClients),
+            ("read events", Action::ReadEvents),
+            ("manage webhooks", Action::ManageWebhooks),
         ];
         let administers_a = [a.clone()];
         let roles: [(&str, Standing); 4] = [
@@ -263,7 +271,7 @@ mod tests {
         const ADM: &str = "forbidden";
         // Per action, per role (admin, group admin, member, guest), per setting
         // (off/off, members on, group admins on, both on).
-        let expected: [(&str, [[&str; 4]; 4]); 19] = [
+        let expected: [(&str, [[&str; 4]; 4]); 21] = [
             (
                 "invite member",
                 [
@@ -339,6 +347,8 @@ mod tests {
             ("see invitations", admins_only()),
             ("manage users", admins_only()),
             ("manage clients", admins_only()),
+            ("read events", admins_only()),
+            ("manage webhooks", admins_only()),
         ];
         fn admins_only() -> [[&'static str; 4]; 4] {
             [[OK; 4], [ADM; 4], [ADM; 4], [ADM; 4]]
@@ -367,7 +377,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 19 * 4 * 4);
+        assert_eq!(checked, 21 * 4 * 4);
     }
 
     #[test]

@@ -645,6 +645,8 @@ pub trait Store:
     + ClientStore
     + GrantStore
     + crate::events::EventLog
+    + crate::webhooks::WebhookStore
+    + crate::webhooks::DeliveryStore
 {
 }
 impl<
@@ -661,7 +663,9 @@ impl<
             + ScheduleStore
             + ClientStore
             + GrantStore
-            + crate::events::EventLog,
+            + crate::events::EventLog
+            + crate::webhooks::WebhookStore
+            + crate::webhooks::DeliveryStore,
     > Store for T
 {
 }

@@ -45,6 +45,13 @@ impl dyn Randomness {
     }
 
     /// A time-ordered id (UUIDv7) so that ids sort by creation.
+    pub fn webhook_id(&self, now: Timestamp) -> crate::types::WebhookId {
+        let mut bytes = [0u8; 10];
+        self.fill(&mut bytes);
+        crate::types::WebhookId::from_uuid(time_ordered(now, &bytes))
+    }
+
+    /// A time-ordered id (UUIDv7) so that ids sort by creation.
     pub fn import_id(&self, now: Timestamp) -> crate::types::ImportId {
         let mut bytes = [0u8; 10];
         self.fill(&mut bytes);

@@ -19,6 +19,8 @@ pub struct Config {
     /// registrations) are answered no sooner than this, whether or not they sent mail, so that
     /// their timing says nothing more than their answer.
     pub mail_response_floor: Duration,
+    /// Webhooks may be plain `http` to the loopback interface (the local run only).
+    pub webhooks_to_loopback: bool,
 }
 
 impl Config {
@@ -29,6 +31,7 @@ impl Config {
             public_url: public_url.trim_end_matches('/').to_string(),
             session_ttl: Self::DEFAULT_SESSION_TTL,
             mail_response_floor: Duration::from_millis(400),
+            webhooks_to_loopback: false,
         }
     }
 }

@@ -438,3 +438,37 @@ impl ImportStatusView {
         Self::new(import, None, None)
     }
 }
+
+/// A webhook endpoint as admins see it (never its secret).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    /// The event types it receives; empty: every type.
+    pub types: Vec<String>,
+    pub description: Option<String>,
+    /// `false` once disabled (by an admin, or after five days of failed deliveries).
+    pub enabled: bool,
+    pub disabled_at: Option<String>,
+    /// Since when every delivery has failed; `null` while it answers.
+    pub failing_since: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl From<&crate::webhooks::Webhook> for WebhookView {
+    fn from(w: &crate::webhooks::Webhook) -> Self {
+        Self {
+            id: w.id.to_string(),
+            url: w.url.as_str().to_string(),
+            types: w.types.iter().map(|t| t.as_str().to_string()).collect(),
+            description: w.description.clone(),
+            enabled: w.disabled_at.is_none(),
+            disabled_at: w.disabled_at.map(|t| t.to_rfc3339()),
+            failing_since: w.failing_since.map(|t| t.to_rfc3339()),
+            created_at: w.created_at.to_rfc3339(),
+            created_by: w.created_by.to_string(),
+        }
+    }
+}

@@ -17,6 +17,9 @@ pub(crate) const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::
 pub(crate) type IndexTable =
     TableDefinition<'static, (&'static str, &'static str, &'static str), ()>;
 const GSI1: IndexTable = TableDefinition::new("gsi1");
+/// The change feed (as DynamoDB Streams is for the table): the new image of every item put under
+/// the partition-key prefix the feed follows, by a sequence number, kept until acknowledged.
+const FEED: TableDefinition<u64, &[u8]> = TableDefinition::new("feed");
 const GSI2: IndexTable = TableDefinition::new("gsi2");
 
 fn index_table(index: Index) -> IndexTable {
@@ -37,6 +40,14 @@ fn index_pk(index: Index, attrs: Option<&Attrs>) -> Option<&str> {
 #[derive(Clone)]
 pub struct EmbeddedItems {
     db: Arc<Database>,
+    /// The partition-key prefix the change feed follows (none: no feed).
+    feed: Option<Arc<Feed>>,
+}
+
+struct Feed {
+    prefix: String,
+    /// Woken after each write that fed it.
+    fed: tokio::sync::Notify,
 }
 
 pub(crate) fn backend(e: impl Into<gatehouse_domain::Cause>) -> ItemError {
@@ -68,8 +79,67 @@ impl EmbeddedItems {
         for index in Index::ALL {
             txn.open_table(index_table(index)).map_err(backend)?;
         }
+        txn.open_table(FEED).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            feed: None,
+        })
+    }
+
+    /// The store with a change feed of the items put under partition keys starting with
+    /// `prefix` (in the write that puts them): what the table's stream is to the AWS backend.
+    pub fn with_feed(mut self, prefix: &str) -> Self {
+        self.feed = Some(Arc::new(Feed {
+            prefix: prefix.to_string(),
+            fed: tokio::sync::Notify::new(),
+        }));
+        self
+    }
+
+    /// Waits until a write feeds the change feed (or returns at once if one did since the last
+    /// wait).
+    pub async fn fed(&self) {
+        match &self.feed {
+            Some(feed) => feed.fed.notified().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Up to `limit` items of the change feed, oldest first, with their sequence numbers.
+    pub async fn feed(&self, limit: usize) -> Result<Vec<(u64, Item)>, ItemError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(FEED).map_err(backend)?;
+            let mut found = Vec::new();
+            for entry in table.iter().map_err(backend)?.take(limit) {
+                let (seq, bytes) = entry.map_err(backend)?;
+                let item: (String, String, Attrs) =
+                    serde_json::from_slice(bytes.value()).map_err(backend)?;
+                found.push((
+                    seq.value(),
+                    Item {
+                        key: Key::new(item.0, item.1),
+                        attrs: item.2,
+                    },
+                ));
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Forgets the change feed's items up to `seq` (handled).
+    pub async fn acknowledge(&self, seq: u64) -> Result<(), ItemError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(FEED).map_err(backend)?;
+                table.retain_in(..=seq, |_, _| false).map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
     }
 
     /// A page of an index partition: its entries in sort-key order, each read from the items.
@@ -266,73 +336,96 @@ impl ItemStore for EmbeddedItems {
         if !writes.iter().all(|w| keys.insert(w.key().clone())) {
             return Err(ItemError::Backend("a batch may touch each key once".into()));
         }
-        self.blocking(move |db| {
-            // redb serialises write transactions: nothing else writes until this one ends.
-            let txn = db.begin_write().map_err(backend)?;
-            {
-                let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                for (index, w) in writes.iter().enumerate() {
-                    let Some(condition) = w.condition() else {
-                        continue;
-                    };
-                    let key = w.key();
-                    let current = table
-                        .get((key.pk.as_str(), key.sk.as_str()))
-                        .map_err(backend)?
-                        .map(|v| decode(v.value()))
-                        .transpose()?;
-                    if !condition.holds(current.as_ref()) {
-                        // Dropping the transaction aborts it: nothing is written.
-                        return Err(ItemError::ConditionFailed { index });
-                    }
-                }
-                let mut indexes = Index::ALL
-                    .iter()
-                    .map(|index| txn.open_table(index_table(*index)).map_err(backend))
-                    .collect::<Result<Vec<_>, _>>()?;
-                for w in &writes {
-                    if matches!(w, Write::Check { .. }) {
-                        continue;
-                    }
-                    let key = w.key();
-                    let k = (key.pk.as_str(), key.sk.as_str());
-                    let current = table
-                        .get(k)
-                        .map_err(backend)?
-                        .map(|v| decode(v.value()))
-                        .transpose()?;
-                    let next = match w {
-                        Write::Put { item, .. } => Some(item.attrs.clone()),
-                        Write::Delete { .. } | Write::Check { .. } => None,
-                        Write::Update { add, set, .. } => Some(updated(current.clone(), add, set)),
-                    };
-                    match &next {
-                        Some(attrs) => {
-                            table
-                                .insert(k, encode(attrs)?.as_slice())
-                                .map_err(backend)?;
-                        }
-                        None => {
-                            table.remove(k).map_err(backend)?;
+        let feed_prefix = self.feed.as_ref().map(|f| f.prefix.clone());
+        let mut fed = false;
+        let written = self
+            .blocking(move |db| {
+                // redb serialises write transactions: nothing else writes until this one ends.
+                let txn = db.begin_write().map_err(backend)?;
+                let mut fed = false;
+                {
+                    let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                    for (index, w) in writes.iter().enumerate() {
+                        let Some(condition) = w.condition() else {
+                            continue;
+                        };
+                        let key = w.key();
+                        let current = table
+                            .get((key.pk.as_str(), key.sk.as_str()))
+                            .map_err(backend)?
+                            .map(|v| decode(v.value()))
+                            .transpose()?;
+                        if !condition.holds(current.as_ref()) {
+                            // Dropping the transaction aborts it: nothing is written.
+                            return Err(ItemError::ConditionFailed { index });
                         }
                     }
-                    for (index, entries) in Index::ALL.into_iter().zip(indexes.iter_mut()) {
-                        let old = index_pk(index, current.as_ref());
-                        let new = index_pk(index, next.as_ref());
-                        if old == new {
+                    let mut indexes = Index::ALL
+                        .iter()
+                        .map(|index| txn.open_table(index_table(*index)).map_err(backend))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    for w in &writes {
+                        if matches!(w, Write::Check { .. }) {
                             continue;
                         }
-                        if let Some(ipk) = old {
-                            entries.remove((ipk, k.1, k.0)).map_err(backend)?;
+                        let key = w.key();
+                        let k = (key.pk.as_str(), key.sk.as_str());
+                        let current = table
+                            .get(k)
+                            .map_err(backend)?
+                            .map(|v| decode(v.value()))
+                            .transpose()?;
+                        let next = match w {
+                            Write::Put { item, .. } => Some(item.attrs.clone()),
+                            Write::Delete { .. } | Write::Check { .. } => None,
+                            Write::Update { add, set, .. } => {
+                                Some(updated(current.clone(), add, set))
+                            }
+                        };
+                        match &next {
+                            Some(attrs) => {
+                                table
+                                    .insert(k, encode(attrs)?.as_slice())
+                                    .map_err(backend)?;
+                                if feed_prefix.as_deref().is_some_and(|p| k.0.starts_with(p)) {
+                                    let mut feed = txn.open_table(FEED).map_err(backend)?;
+                                    let seq = feed
+                                        .last()
+                                        .map_err(backend)?
+                                        .map_or(0, |(s, _)| s.value() + 1);
+                                    let image =
+                                        serde_json::to_vec(&(k.0, k.1, attrs)).map_err(backend)?;
+                                    feed.insert(seq, image.as_slice()).map_err(backend)?;
+                                    fed = true;
+                                }
+                            }
+                            None => {
+                                table.remove(k).map_err(backend)?;
+                            }
                         }
-                        if let Some(ipk) = new {
-                            entries.insert((ipk, k.1, k.0), ()).map_err(backend)?;
+                        for (index, entries) in Index::ALL.into_iter().zip(indexes.iter_mut()) {
+                            let old = index_pk(index, current.as_ref());
+                            let new = index_pk(index, next.as_ref());
+                            if old == new {
+                                continue;
+                            }
+                            if let Some(ipk) = old {
+                                entries.remove((ipk, k.1, k.0)).map_err(backend)?;
+                            }
+                            if let Some(ipk) = new {
+                                entries.insert((ipk, k.1, k.0), ()).map_err(backend)?;
+                            }
                         }
                     }
                 }
-            }
-            txn.commit().map_err(backend)
-        })
-        .await
+                txn.commit().map_err(backend)?;
+                Ok(fed)
+            })
+            .await?;
+        fed |= written;
+        if let (true, Some(feed)) = (fed, &self.feed) {
+            feed.fed.notify_one();
+        }
+        Ok(())
     }
 }

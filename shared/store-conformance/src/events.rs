@@ -38,7 +38,7 @@ async fn read_all(records: &Records, org: &OrgDomain, end: &EventId, limit: usiz
     let mut cursor: Option<EventId> = None;
     loop {
         let page = records
-            .events(org, cursor.as_ref(), end, limit)
+            .read_log(org, cursor.as_ref(), end, limit)
             .await
             .unwrap();
         assert!(page.len() <= limit);
@@ -114,11 +114,11 @@ pub async fn events_are_read_oldest_first_across_shards_each_once(store: Arc<dyn
 
     // Not before the bound: the last two seconds are not shown yet.
     let bound = EventId::first_of(Timestamp::from_unix_seconds(1_004));
-    let settled = records.events(&org, None, &bound, 500).await.unwrap();
+    let settled = records.read_log(&org, None, &bound, 500).await.unwrap();
     assert_eq!(settled.len(), 100);
     assert!(settled.iter().all(|e| e.occurred_at.unix_seconds() < 1_004));
     // Another organisation's log is its own.
-    let theirs = records.events(&other, None, &end, 500).await.unwrap();
+    let theirs = records.read_log(&other, None, &end, 500).await.unwrap();
     assert_eq!(theirs.len(), 1);
 }
 
@@ -152,7 +152,7 @@ pub async fn a_change_and_its_events_are_written_together(store: Arc<dyn ItemSto
         matches!(refused, Err(WriteError::EmailTaken)),
         "{refused:?}"
     );
-    let log = records.events(&org, None, &end, 100).await.unwrap();
+    let log = records.read_log(&org, None, &end, 100).await.unwrap();
     assert_eq!(log.len(), 1, "the refused change left no event");
     assert_eq!(log[0].data, json!({ "n": 0 }));
     // A stale update: no events either; the fresh one brings its own.
@@ -170,7 +170,7 @@ pub async fn a_change_and_its_events_are_written_together(store: Arc<dyn ItemSto
         .update_invitation(&revoked, &first, &change(&org, 1_003, 30, 3))
         .await
         .unwrap();
-    let log = records.events(&org, None, &end, 100).await.unwrap();
+    let log = records.read_log(&org, None, &end, 100).await.unwrap();
     let numbers: Vec<&Value> = log.iter().map(|e| &e.data["n"]).collect();
     assert_eq!(numbers, [0, 30, 31, 32]);
 }

@@ -18,4 +18,4 @@ pub use counting::{Calls, CountingItems, RecordingItems};
 pub use items::{
     updated, Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, QueryPage, Write,
 };
-pub use records::{keys, Records};
+pub use records::{events_in, keys, Records, EVENTS_PK_PREFIX};

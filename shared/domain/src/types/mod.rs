@@ -397,5 +397,12 @@ id_type!(
     "a client id"
 );
 
+id_type!(
+    /// A webhook endpoint's id; time-ordered (UUIDv7).
+    WebhookId,
+    "invalid_webhook_id",
+    "a webhook id"
+);
+
 #[cfg(test)]
 mod tests;

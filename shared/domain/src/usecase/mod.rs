@@ -6,6 +6,8 @@ pub mod bootstrap;
 pub mod bulk_import;
 pub mod cleanup;
 pub mod clients;
+pub mod deliveries;
+pub mod events;
 pub mod export;
 pub mod groups;
 pub(crate) mod guard;
@@ -28,6 +30,7 @@ pub mod sign_up;
 pub mod token;
 pub mod userinfo;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::{Rejection, RejectionClass};
 use crate::model::Org;

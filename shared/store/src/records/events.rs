@@ -4,6 +4,24 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// How every partition of the event log begins: the table's stream (and the embedded store's
+/// change feed) follows the items put under it.
+pub const EVENTS_PK_PREFIX: &str = "EVENTS#";
+
+/// The events a change's record holds, as a stream delivers its new image (`None`: the item is
+/// no record of the event log).
+pub fn events_in(key: &Key, attrs: &Attrs) -> Result<Option<Vec<Event>>, StoreError> {
+    if !key.pk.starts_with(EVENTS_PK_PREFIX) {
+        return Ok(None);
+    }
+    let Some(events) = attrs.get("events") else {
+        return Ok(None);
+    };
+    serde_json::from_value(events.clone())
+        .map(Some)
+        .map_err(corrupt("event record"))
+}
+
 /// The record of a change's events, written in the change's own write: one item holding them
 /// all, filed under the last of their ids (their ids are a block, so no other event's id falls
 /// between its first and last). `None` when there are none. Writing it again changes nothing.
@@ -34,7 +52,7 @@ impl EventLog for Records {
         }
     }
 
-    async fn events(
+    async fn read_log(
         &self,
         org: &OrgDomain,
         after: Option<&EventId>,

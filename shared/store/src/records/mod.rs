@@ -29,7 +29,7 @@ use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{
     ClientId, EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain,
-    Uid, UserId,
+    Uid, UserId, WebhookId,
 };
 
 use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
@@ -49,6 +49,7 @@ mod requests;
 mod schedule;
 mod sessions;
 mod users;
+mod webhooks;
 
 #[allow(unused_imports)]
 use attempts::*;
@@ -56,6 +57,7 @@ use attempts::*;
 use clients::*;
 #[allow(unused_imports)]
 use events::*;
+pub use events::{events_in, EVENTS_PK_PREFIX};
 #[allow(unused_imports)]
 use grants::*;
 #[allow(unused_imports)]
@@ -206,7 +208,37 @@ pub mod keys {
         Key::new(events_pk(org, id.shard()), id.as_str())
     }
     pub fn events_pk(org: &OrgDomain, shard: u8) -> String {
-        format!("EVENTS#{org}#{shard:02}")
+        format!("{EVENTS_PK_PREFIX}{org}#{shard:02}")
+    }
+    /// A webhook endpoint of the organisation.
+    pub fn webhook(org: &OrgDomain, id: &WebhookId) -> Key {
+        Key::new(webhooks_pk(org), id.as_str())
+    }
+    pub fn webhooks_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#WEBHOOKS")
+    }
+    /// One event's delivery to one endpoint, in the endpoint's partition by the event's id.
+    pub fn delivery(org: &OrgDomain, webhook: &WebhookId, event: &EventId) -> Key {
+        Key::new(deliveries_pk(org, webhook), event.as_str())
+    }
+    pub fn deliveries_pk(org: &OrgDomain, webhook: &WebhookId) -> String {
+        format!("ORG#{org}#WEBHOOK#{webhook}#DELIVERIES")
+    }
+    /// The due index of pending deliveries, sharded as the event log is (by the event's shard).
+    pub fn deliveries_due_pk(shard: u8) -> String {
+        format!("DELIVERYDUE#{shard:02}")
+    }
+    pub fn delivery_due(delivery: &gatehouse_domain::webhooks::Delivery, due: Timestamp) -> Key {
+        Key::new(
+            deliveries_due_pk(delivery.event.id.shard()),
+            format!(
+                "{:012}#{}#{}#{}",
+                due.unix_seconds().max(0),
+                delivery.org,
+                delivery.webhook,
+                delivery.event.id
+            ),
+        )
     }
     /// `record_key` is already a hash of the caller and their key.
     pub fn request(record_key: &str) -> Key {

@@ -11,6 +11,9 @@ use sha2::Sha256;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+mod records;
+pub use records::*;
+
 use crate::clock::Timestamp;
 use crate::oidc::client::{host_of, is_loopback};
 use crate::secret::Randomness;
