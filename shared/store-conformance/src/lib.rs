@@ -23,6 +23,7 @@ pub mod invitations;
 pub mod primitive;
 pub mod quotas;
 pub mod throttle;
+pub mod webhooks;
 
 pub use access_codes::*;
 pub use accounts::*;
@@ -39,6 +40,7 @@ pub use invitations::*;
 pub use primitive::*;
 pub use quotas::*;
 pub use throttle::*;
+pub use webhooks::*;
 
 pub use gatehouse_store::ItemStore;
 
@@ -113,7 +115,9 @@ macro_rules! conformance_suite {
             ending_a_users_sessions_ends_their_grants,
             a_token_request_reads_its_records_in_one_round_trip,
             events_are_read_oldest_first_across_shards_each_once,
-            a_change_and_its_events_are_written_together
+            a_change_and_its_events_are_written_together,
+            webhooks_change_only_from_the_version_read,
+            deliveries_are_made_once_due_in_order_and_taken_once
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {
