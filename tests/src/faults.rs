@@ -339,8 +339,13 @@ impl FaultyAws {
 /// method and path.
 fn operation_of(method: &Method, uri: &Uri, headers: &HeaderMap) -> String {
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        let op = target.rsplit('.').next().unwrap_or(target);
-        return format!("DynamoDB.{op}");
+        let (service, op) = target.split_once('.').unwrap_or(("", target));
+        let service = match service {
+            "AWSEvents" => "Events",
+            "AmazonSQS" => "SQS",
+            _ => "DynamoDB",
+        };
+        return format!("{service}.{op}");
     }
     let path = uri.path();
     if path.starts_with("/v2/email/outbound-emails") {
@@ -371,13 +376,17 @@ fn refusal(operation: &str, fault: Fault) -> Response {
             "Maximum sending rate exceeded.",
         ),
         (Some("SES"), _) => (500, "InternalFailure", "Internal failure"),
+        (Some("Events" | "SQS"), Fault::Throttle) => (400, "ThrottlingException", "Rate exceeded"),
+        (Some("Events" | "SQS"), _) => (500, "InternalFailure", "Internal failure"),
         (_, Fault::Throttle) => {
             return xml_error(503, "SlowDown", "Please reduce your request rate.")
         }
         _ => return xml_error(500, "InternalError", "We encountered an internal error."),
     };
-    let content_type = if operation.starts_with("DynamoDB") {
+    let content_type = if operation.starts_with("DynamoDB") || operation.starts_with("SQS") {
         "application/x-amz-json-1.0"
+    } else if operation.starts_with("Events") {
+        "application/x-amz-json-1.1"
     } else {
         "application/json"
     };

@@ -16,6 +16,7 @@ mod mail;
 pub mod pages;
 
 pub use faults::{Fault, FaultyAws, Tally};
+pub mod standard_webhooks;
 pub use files::{s3_put_event, FileHost, FileReply, LOCAL_FILES_URL};
 use gatehouse_domain::oidc::keys::{FixedSigningKeys, KeySet};
 pub use gateway::{Gateway, Reply, DEFAULT_CLIENT};

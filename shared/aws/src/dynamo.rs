@@ -135,6 +135,65 @@ fn from_attr(attr: &AttributeValue) -> Result<Value, ItemError> {
     })
 }
 
+/// An item as a DynamoDB stream record's `NewImage` carries it (DynamoDB JSON:
+/// `{"pk": {"S": "…"}, "ttl": {"N": "…"}, …}`).
+pub fn item_from_stream_image(image: &Value) -> Result<Item, ItemError> {
+    fn attr(value: &Value) -> Result<AttributeValue, ItemError> {
+        let (kind, inner) = value
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next())
+            .ok_or_else(|| backend("not a DynamoDB JSON attribute"))?;
+        Ok(match (kind.as_str(), inner) {
+            ("S", Value::String(s)) => AttributeValue::S(s.clone()),
+            ("N", Value::String(n)) => AttributeValue::N(n.clone()),
+            ("BOOL", Value::Bool(b)) => AttributeValue::Bool(*b),
+            ("NULL", _) => AttributeValue::Null(true),
+            ("L", Value::Array(items)) => {
+                AttributeValue::L(items.iter().map(attr).collect::<Result<_, _>>()?)
+            }
+            ("M", Value::Object(map)) => AttributeValue::M(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), attr(v)?)))
+                    .collect::<Result<_, ItemError>>()?,
+            ),
+            (other, _) => return Err(backend(format!("unexpected attribute type {other}"))),
+        })
+    }
+    let map = image
+        .as_object()
+        .ok_or_else(|| backend("a stream image is an object"))?;
+    let attrs = map
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), attr(v)?)))
+        .collect::<Result<HashMap<_, _>, ItemError>>()?;
+    from_item(attrs)
+}
+
+/// An item as a stream record's `NewImage` would carry it (for tests that play the stream).
+pub fn stream_image(item: &Item) -> Value {
+    fn json(attr: &AttributeValue) -> Value {
+        match attr {
+            AttributeValue::S(s) => serde_json::json!({ "S": s }),
+            AttributeValue::N(n) => serde_json::json!({ "N": n }),
+            AttributeValue::Bool(b) => serde_json::json!({ "BOOL": b }),
+            AttributeValue::L(items) => {
+                serde_json::json!({ "L": items.iter().map(json).collect::<Vec<_>>() })
+            }
+            AttributeValue::M(map) => serde_json::json!({
+                "M": map.iter().map(|(k, v)| (k.clone(), json(v))).collect::<serde_json::Map<_, _>>()
+            }),
+            _ => serde_json::json!({ "NULL": true }),
+        }
+    }
+    Value::Object(
+        item_attrs(item)
+            .iter()
+            .map(|(k, v)| (k.clone(), json(v)))
+            .collect(),
+    )
+}
+
 fn key_attrs(key: &Key) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_string(), AttributeValue::S(key.pk.clone())),

@@ -4,13 +4,15 @@
 
 mod dynamo;
 mod env;
+pub mod events;
 pub mod metrics;
 mod s3;
 pub mod ses;
 pub mod signing_keys;
 
 pub use dynamo::{
-    create_table, dynamo_client, DynamoItems, RequestCounter, DYNAMO_ATTEMPTS, DYNAMO_CALL_TIMEOUT,
+    create_table, dynamo_client, item_from_stream_image, stream_image, DynamoItems, RequestCounter,
+    DYNAMO_ATTEMPTS, DYNAMO_CALL_TIMEOUT,
 };
 pub use env::{
     aws_sdk_config, operator_services_from_env, services_from_env, AwsSettings, ServicesFromEnv,

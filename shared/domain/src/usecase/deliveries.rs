@@ -12,7 +12,8 @@ use crate::services::Services;
 use crate::views::WebhookView;
 use crate::webhooks::{
     is_to_be_disabled, next_attempt, signature_header, Attempt, Delivery, DeliveryState,
-    OutgoingDelivery, SendOutcome, Webhook, WebhookSecret, WebhookSender, KEPT_ATTEMPTS,
+    OutgoingDelivery, QueuedDelivery, SendOutcome, Webhook, WebhookSecret, WebhookSender,
+    KEPT_ATTEMPTS,
 };
 
 /// How long an attempt holds its delivery: another worker finding it due meanwhile leaves it
@@ -67,6 +68,138 @@ fn signing_secrets(services: &Services, webhook: &Webhook) -> Vec<WebhookSecret>
     secrets
 }
 
+/// Why a batch of events or a queued delivery is to be tried again (by the stream or queue
+/// that handed it over).
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Send(#[from] crate::webhooks::SendError),
+}
+
+/// What the table's stream hands over (in AWS): publishes every event to the bus, makes the
+/// deliveries of those that endpoints want, and queues each pending one for its attempt. A
+/// batch handed over again (the stream delivers at least once) publishes again (the bus's rules
+/// see each event's id to tell) but makes no second delivery, and queues again only what is
+/// still pending: each event reaches each endpoint once.
+pub async fn route(
+    services: &Services,
+    bus: &dyn crate::webhooks::EventBus,
+    queue: &dyn crate::webhooks::DeliveryQueue,
+    events: &[Event],
+) -> Result<usize, RouteError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    bus.publish(events).await?;
+    let made = fan_out(services, events).await?;
+    // Made before (this batch came again): queued again if still pending. Their queue messages
+    // may be lost with the first try; a stale one is dropped when it comes back.
+    let mut messages: Vec<QueuedDelivery> = made.iter().filter_map(QueuedDelivery::of).collect();
+    messages.extend(still_pending_of_earlier(services, events, &made).await?);
+    queue.enqueue(&messages, services.clock.now()).await?;
+    Ok(messages.len())
+}
+
+/// The pending deliveries of `events` that were made before this fan-out.
+async fn still_pending_of_earlier(
+    services: &Services,
+    events: &[Event],
+    made: &[Delivery],
+) -> Result<Vec<QueuedDelivery>, StoreError> {
+    let mut pending = Vec::new();
+    for event in events {
+        for webhook in services.store.webhooks(&event.org).await? {
+            let new = made
+                .iter()
+                .any(|d| d.webhook == webhook.id && d.event.id == event.id);
+            if new || !webhook.wants(event.kind) {
+                continue;
+            }
+            if let Some(earlier) = services
+                .store
+                .delivery(&event.org, &webhook.id, &event.id)
+                .await?
+            {
+                pending.extend(QueuedDelivery::of(&earlier));
+            }
+        }
+    }
+    Ok(pending)
+}
+
+/// A queue message come back: attempts its delivery when it is due and still the one the
+/// message was queued for, and queues its next attempt; queues it again for later when it is
+/// not due yet; drops a stale message. Answers what became of it.
+pub async fn handle_queued(
+    services: &Services,
+    sender: &dyn WebhookSender,
+    queue: &dyn crate::webhooks::DeliveryQueue,
+    message: &QueuedDelivery,
+) -> Result<QueuedOutcome, RouteError> {
+    let Some(delivery) = services
+        .store
+        .delivery(&message.org, &message.webhook, &message.event)
+        .await?
+    else {
+        return Ok(QueuedOutcome::Stale);
+    };
+    if !message.carries(&delivery) {
+        return Ok(QueuedOutcome::Stale);
+    }
+    let now = services.clock.now();
+    // Not due (or another worker's lease holds it): back in the queue for then.
+    if let Some(later) = QueuedDelivery::of(&delivery).filter(|m| m.due_at > now) {
+        queue.enqueue(&[later], now).await?;
+        return Ok(QueuedOutcome::Later);
+    }
+    let Some(attempted) = attempt_queued(services, sender, delivery, Some(queue)).await? else {
+        return Ok(QueuedOutcome::Stale);
+    };
+    Ok(match attempted.state {
+        DeliveryState::Pending => QueuedOutcome::Retrying,
+        DeliveryState::Delivered => QueuedOutcome::Delivered,
+        DeliveryState::Failed => QueuedOutcome::Failed,
+    })
+}
+
+/// What became of a queue message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuedOutcome {
+    Delivered,
+    /// Refused; queued again for its next attempt.
+    Retrying,
+    /// Every retry spent (or its endpoint gone or disabled).
+    Failed,
+    /// Not due yet: queued again.
+    Later,
+    /// Another message carries the delivery now (or it is gone).
+    Stale,
+}
+
+/// How late a due delivery must be before the sweep queues it again: longer than a queue
+/// message can be delayed, so that a message still on its way is not doubled.
+pub const OVERDUE: Duration = Duration::from_secs(20 * 60);
+
+/// The safety net (run with the cleanup): queues again every delivery overdue by [`OVERDUE`],
+/// whose message was lost (a queue that took it and failed, a function that died between
+/// writing and queueing). Answers how many.
+pub async fn requeue_overdue(
+    services: &Services,
+    queue: &dyn crate::webhooks::DeliveryQueue,
+    limit: usize,
+) -> Result<usize, RouteError> {
+    let now = services.clock.now();
+    let overdue = services
+        .store
+        .due_deliveries(now.minus(OVERDUE), limit)
+        .await?;
+    let messages: Vec<QueuedDelivery> = overdue.iter().filter_map(QueuedDelivery::of).collect();
+    queue.enqueue(&messages, now).await?;
+    Ok(messages.len())
+}
+
 /// One attempt of `delivery` (as read, due): leased first so that no other worker sends it at
 /// the same time, sent signed, and its outcome recorded: delivered; or due again on the retry
 /// schedule; or failed once every retry is spent, or when its endpoint is gone or disabled.
@@ -77,14 +210,31 @@ pub async fn attempt(
     sender: &dyn WebhookSender,
     delivery: Delivery,
 ) -> Result<Option<Delivery>, StoreError> {
+    match attempt_queued(services, sender, delivery, None).await {
+        Ok(done) => Ok(done),
+        Err(RouteError::Store(e)) => Err(e),
+        Err(RouteError::Send(e)) => Err(StoreError::Unavailable(e.into())),
+    }
+}
+
+/// [`attempt`], queueing the next attempt's message (when there is one) before the outcome is
+/// recorded: should the queue refuse, nothing is recorded and the message that brought the
+/// delivery comes back to it (its attempts unchanged), so no pending delivery is left without
+/// a message.
+async fn attempt_queued(
+    services: &Services,
+    sender: &dyn WebhookSender,
+    delivery: Delivery,
+    queue: Option<&dyn crate::webhooks::DeliveryQueue>,
+) -> Result<Option<Delivery>, RouteError> {
     let now = services.clock.now();
     let mut leased = delivery.clone();
     leased.next_attempt_at = Some(now.plus(LEASE));
     match services.store.update_delivery(&leased, &delivery).await {
         Ok(()) => leased.version = delivery.version + 1,
         Err(WriteError::Stale) => return Ok(None),
-        Err(WriteError::Store(e)) => return Err(e),
-        Err(e) => return Err(StoreError::Unavailable(e.into())),
+        Err(WriteError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(StoreError::Unavailable(e.into()).into()),
     }
     let webhook = services
         .store
@@ -148,10 +298,13 @@ pub async fn attempt(
             None => (DeliveryState::Failed, None),
         }
     };
+    if let (Some(queue), Some(message)) = (queue, QueuedDelivery::of(&next)) {
+        queue.enqueue(&[message], services.clock.now()).await?;
+    }
     match services.store.update_delivery(&next, &leased).await {
         Ok(()) => next.version = leased.version + 1,
-        Err(WriteError::Store(e)) => return Err(e),
-        Err(e) => return Err(StoreError::Unavailable(e.into())),
+        Err(WriteError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(StoreError::Unavailable(e.into()).into()),
     }
     if let Some(webhook) = webhook.filter(|_| usable) {
         keep_failure_run(services, webhook, delivered).await?;

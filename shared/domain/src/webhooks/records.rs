@@ -210,3 +210,55 @@ pub trait WebhookSender: Send + Sync {
     async fn check(&self, url: &WebhookUrl, loopback_allowed: bool) -> Result<(), String>;
     async fn send(&self, delivery: &OutgoingDelivery, loopback_allowed: bool) -> SendOutcome;
 }
+
+/// A delivery named in a queue message: where it is, how many attempts it had when queued, and
+/// when it is due. A message of fewer attempts than the delivery's (it was attempted since) is
+/// stale: the attempt queued the next message before it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedDelivery {
+    pub org: OrgDomain,
+    pub webhook: WebhookId,
+    pub event: EventId,
+    pub tries: u32,
+    pub due_at: Timestamp,
+}
+
+impl QueuedDelivery {
+    /// The message for `delivery`'s next attempt (`None` unless it is pending).
+    pub fn of(delivery: &Delivery) -> Option<Self> {
+        let due_at = delivery
+            .next_attempt_at
+            .filter(|_| delivery.state == DeliveryState::Pending)?;
+        Some(Self {
+            org: delivery.org.clone(),
+            webhook: delivery.webhook.clone(),
+            event: delivery.event.id.clone(),
+            tries: delivery.tries,
+            due_at,
+        })
+    }
+
+    /// Whether it still carries `delivery` (pending, and not attempted since it was queued).
+    pub fn carries(&self, delivery: &Delivery) -> bool {
+        delivery.state == DeliveryState::Pending && delivery.tries == self.tries
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the queue or bus did not take the messages")]
+pub struct SendError(#[source] pub crate::Cause);
+
+/// Where deliveries wait for their attempt (SQS): each message comes back after its delay,
+/// at least once.
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync {
+    /// Queues each message to come back at its `due_at` (or after the queue's longest delay,
+    /// when that is sooner: the message is queued again then).
+    async fn enqueue(&self, messages: &[QueuedDelivery], now: Timestamp) -> Result<(), SendError>;
+}
+
+/// Where every event is published for the platform's own rules (EventBridge).
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    async fn publish(&self, events: &[Event]) -> Result<(), SendError>;
+}
