@@ -231,5 +231,98 @@ fn add_idempotency_key(operation: &mut utoipa::openapi::path::Operation) {
 
 /// The document as committed: pretty JSON with a final newline.
 pub fn document_json() -> serde_json::Result<String> {
-    Ok(format!("{}\n", serde_json::to_string_pretty(&document())?))
+    let mut doc = serde_json::to_value(document())?;
+    doc["webhooks"] = webhooks();
+    Ok(format!("{}\n", serde_json::to_string_pretty(&doc)?))
+}
+
+/// The catalogue of events, as OpenAPI 3.1 `webhooks`: for each type, the `POST` a registered
+/// endpoint receives (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`
+/// headers; a `{type, timestamp, data}` body) with the schema of its `data`: the resource as
+/// the API shows it. The same events are in `GET /v1/orgs/{org}/events` and on the EventBridge
+/// bus.
+pub fn webhooks() -> serde_json::Value {
+    use gatehouse_domain::events::EventType;
+    use serde_json::json;
+    let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let mut all = serde_json::Map::new();
+    for kind in EventType::ALL {
+        // Exhaustive: a new type does not compile until its data is documented here.
+        let data = match kind {
+            EventType::InvitationCreated
+            | EventType::InvitationSent
+            | EventType::InvitationResent
+            | EventType::InvitationReminded
+            | EventType::InvitationDeliveryFailed
+            | EventType::InvitationBounced
+            | EventType::InvitationComplained
+            | EventType::InvitationAccepted
+            | EventType::InvitationRevoked
+            | EventType::InvitationExpired => schema("InvitationView"),
+            EventType::UserCreated
+            | EventType::UserUpdated
+            | EventType::UserPasswordChanged
+            | EventType::UserSignedIn
+            | EventType::UserSignInFailed
+            | EventType::UserLocked => schema("UserView"),
+            EventType::GroupCreated | EventType::GroupRenamed | EventType::GroupDeleted => {
+                schema("GroupView")
+            }
+            EventType::GroupAdminAdded | EventType::GroupAdminRemoved => json!({
+                "allOf": [schema("GroupView"), {
+                    "type": "object",
+                    "required": ["user_id"],
+                    "properties": { "user_id": { "type": "string", "description": "who became, or stopped being, one of its admins" } }
+                }]
+            }),
+            EventType::SettingsUpdated => schema("SettingsView"),
+            EventType::InvitationLinkActivated | EventType::InvitationLinkDeactivated => {
+                schema("LinkView")
+            }
+            EventType::ImportCompleted => schema("ImportStatusView"),
+            EventType::ExportCreated => json!({
+                "type": "object",
+                "required": ["export_id", "invitations"],
+                "properties": {
+                    "export_id": { "type": "string" },
+                    "invitations": { "type": "integer", "description": "invitations in the file" }
+                }
+            }),
+            EventType::WebhookCreated | EventType::WebhookUpdated | EventType::WebhookDeleted => {
+                schema("WebhookView")
+            }
+        };
+        let header = |name: &str, description: &str| json!({ "name": name, "in": "header", "required": true, "description": description, "schema": { "type": "string" } });
+        all.insert(
+            kind.as_str().to_string(),
+            json!({
+                "post": {
+                    "operationId": format!("webhook_{}", kind.as_str().replace('.', "_")),
+                    "summary": kind.as_str(),
+                    "tags": ["webhooks"],
+                    "parameters": [
+                        header("webhook-id", "the event's id: the same for every attempt of this delivery"),
+                        header("webhook-timestamp", "the attempt's time, in seconds since the epoch"),
+                        header("webhook-signature", "`v1,<base64 HMAC-SHA256 of id.timestamp.body>` for each signing secret, space-separated"),
+                    ],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "required": ["type", "timestamp", "data"],
+                            "properties": {
+                                "type": { "const": kind.as_str() },
+                                "timestamp": { "type": "string", "format": "date-time", "description": "when it happened" },
+                                "data": data,
+                            }
+                        } } }
+                    },
+                    "responses": {
+                        "2XX": { "description": "taken; any other answer (or none in 10 s) is tried again on the schedule" }
+                    }
+                }
+            }),
+        );
+    }
+    serde_json::Value::Object(all)
 }
