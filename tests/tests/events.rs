@@ -13,6 +13,7 @@ on_both_backends!(
     the_log_pages_filters_and_settles,
     only_admins_of_the_organisation_read_it_and_bad_queries_are_refused,
     no_event_carries_a_secret_of_the_story,
+    the_activity_page_shows_who_did_what_filters_and_downloads_it,
 );
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -443,4 +444,104 @@ async fn no_event_carries_a_secret_of_the_story(backend: Backend) {
         .find(|e| e["type"] == "invitation.created" && e["data"]["kind"] == "uid")
         .unwrap();
     assert!(uid_invitation["data"]["access_code"].is_null());
+}
+
+async fn the_activity_page_shows_who_did_what_filters_and_downloads_it(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let carol = b.email("carol");
+    tick(&b);
+    assert_eq!(b.invite(&carol, "member", &[]).await.status, 201);
+    tick(&b);
+    let wrong = b
+        .sign_in_from("203.0.113.9", &b.admin_email, "not the passphrase")
+        .await;
+    assert_eq!(wrong.status, 401);
+    b.advance(Duration::from_secs(11));
+
+    let mut admin =
+        gatehouse_e2e::pages::signed_in(&b, &b.admin_email, gatehouse_e2e::ADMIN_PASSWORD).await;
+    let page = admin.get("/demo/admin/activity").await;
+    assert_eq!(page.status, 200, "{page:?}");
+    gatehouse_e2e::pages::assert_page_headers(&page);
+    // (The types are also the filter's options: the table's cells are `<code>`.)
+    let cell = |kind: &str| format!("<code>{kind}</code>");
+    for shown in [
+        cell("invitation.created").as_str(),
+        &cell("invitation.sent"),
+        &cell("user.sign_in_failed"),
+        "Ada Admin",
+        "203.0.113.9",
+        &carol.to_lowercase(),
+    ] {
+        assert!(page.text.contains(shown), "{shown} in the page");
+    }
+    // Filtered to failed sign-ins: the invitation is not there.
+    let failed = admin
+        .get("/demo/admin/activity?type=user.sign_in_failed")
+        .await;
+    assert!(failed.text.contains("203.0.113.9"));
+    assert!(!failed.text.contains(&carol.to_lowercase()));
+    assert!(!failed.text.contains(&cell("invitation.created")));
+    let about = admin
+        .get(&format!(
+            "/demo/admin/activity?person={}",
+            carol.to_uppercase()
+        ))
+        .await;
+    assert!(about.text.contains(&cell("invitation.sent")));
+    assert!(!about.text.contains(&cell("user.sign_in_failed")));
+
+    // The download is the same filtered log, read back by the spreadsheet reader.
+    let file = b
+        .gateway
+        .raw_from(
+            "198.51.100.7",
+            "GET",
+            "/demo/admin/activity/export?type=user.sign_in_failed",
+            admin.headers(),
+            None,
+        )
+        .await;
+    assert_eq!(file.status, 200, "{file:?}");
+    assert!(file
+        .header("content-disposition")
+        .is_some_and(|d| d.contains("gatehouse-activity.xlsx")));
+    let text: Vec<String> = {
+        use calamine::Reader;
+        let mut book =
+            calamine::open_workbook_auto_from_rs(std::io::Cursor::new(file.bytes.clone()))
+                .expect("the download opens");
+        let range = book.worksheet_range("Activity").expect("an Activity sheet");
+        range
+            .rows()
+            .skip(1)
+            .map(|r| {
+                r.iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    };
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(text[0].contains("user.sign_in_failed") && text[0].contains("203.0.113.9"));
+
+    // Members see none of it.
+    let member = b.email("member");
+    assert_eq!(b.invite(&member, "member", &[]).await.status, 201);
+    let token = b.sign_up_token(&member).await;
+    assert_eq!(b.sign_up(&token, "a member's passphrase").await.status, 201);
+    let mut someone = gatehouse_e2e::pages::signed_in(&b, &member, "a member's passphrase").await;
+    assert_eq!(someone.get("/demo/admin/activity").await.status, 403);
+    let refused = b
+        .gateway
+        .raw_from(
+            "198.51.100.7",
+            "GET",
+            "/demo/admin/activity/export",
+            someone.headers(),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 403);
 }

@@ -89,6 +89,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::imports::WORDS.iter())
         .chain(crate::authorize::WORDS.iter())
         .chain(crate::logout::WORDS.iter())
+        .chain(crate::activity::WORDS.iter())
 }
 
 /// (key, English, French).

@@ -18,6 +18,7 @@
 //! refused, no referrer (the URL may hold a token) and `no-store`.
 
 mod account;
+mod activity;
 mod applications;
 mod authorize;
 mod forms;
@@ -97,6 +98,8 @@ page_routes! {
     GET "/{org}/admin/invite" => invitations::invite_page,
     POST "/{org}/admin/invite" => invitations::invite_submit,
     GET "/{org}/admin/users" => users::users_page,
+    GET "/{org}/admin/activity" => activity::activity_page,
+    GET "/{org}/admin/activity/export" => activity::activity_download,
     POST "/{org}/admin/users/{id}/password" => users::set_user_password,
     GET "/{org}/admin/applications" => applications::applications_page,
     POST "/{org}/admin/applications" => applications::register_submit,

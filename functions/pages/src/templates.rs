@@ -104,6 +104,10 @@ pub(crate) static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/admin_users.html"),
         ),
         (
+            "admin_activity.html",
+            include_str!("../templates/admin_activity.html"),
+        ),
+        (
             "admin_settings.html",
             include_str!("../templates/admin_settings.html"),
         ),
