@@ -75,6 +75,22 @@ fn templates() -> &'static Environment<'static> {
                 "password_reset.fr.html",
                 include_str!("templates/password_reset.fr.html"),
             ),
+            (
+                "webhook_disabled.txt",
+                include_str!("templates/webhook_disabled.txt"),
+            ),
+            (
+                "webhook_disabled.html",
+                include_str!("templates/webhook_disabled.html"),
+            ),
+            (
+                "webhook_disabled.fr.txt",
+                include_str!("templates/webhook_disabled.fr.txt"),
+            ),
+            (
+                "webhook_disabled.fr.html",
+                include_str!("templates/webhook_disabled.fr.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("{name} parses: {e}"));
@@ -215,6 +231,40 @@ impl PasswordResetMail<'_> {
             html: render(&name("password_reset", "html", self.language), &ctx)?,
             subject,
             action_link: Some(self.link.clone()),
+            about: None,
+        })
+    }
+}
+
+/// Tells an admin that a webhook endpoint failing for five days was disabled.
+pub struct WebhookDisabledMail<'a> {
+    pub to: &'a EmailAddress,
+    pub org: &'a str,
+    pub first_name: &'a PersonName,
+    pub url: &'a str,
+    pub failing_since: Timestamp,
+    pub language: Language,
+}
+
+impl WebhookDisabledMail<'_> {
+    pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
+        let subject = match self.language {
+            Language::En => format!("A webhook of {} was disabled", self.org),
+            Language::Fr => format!("Un webhook de {} a été désactivé", self.org),
+        };
+        let ctx = context! {
+            subject => subject,
+            first_name => self.first_name.as_str(),
+            org => self.org,
+            url => self.url,
+            failing_since => self.failing_since.to_human(self.language),
+        };
+        Ok(OutgoingEmail {
+            to: self.to.clone(),
+            text: render(&name("webhook_disabled", "txt", self.language), &ctx)?,
+            html: render(&name("webhook_disabled", "html", self.language), &ctx)?,
+            subject,
+            action_link: None,
             about: None,
         })
     }

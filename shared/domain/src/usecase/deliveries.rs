@@ -289,7 +289,13 @@ async fn attempt_queued(
     if next.attempts.len() > KEPT_ATTEMPTS {
         next.attempts.remove(0);
     }
-    let usable = webhook.as_ref().is_some_and(|w| w.disabled_at.is_none());
+    // An endpoint this failure disables gets no more attempts (its deliveries fail, for recover).
+    let disabling = !delivered
+        && webhook
+            .as_ref()
+            .and_then(|w| w.failing_since)
+            .is_some_and(|since| is_to_be_disabled(since, services.clock.now()));
+    let usable = webhook.as_ref().is_some_and(|w| w.disabled_at.is_none()) && !disabling;
     (next.state, next.next_attempt_at) = if delivered {
         (DeliveryState::Delivered, None)
     } else {
@@ -306,7 +312,7 @@ async fn attempt_queued(
         Err(WriteError::Store(e)) => return Err(e.into()),
         Err(e) => return Err(StoreError::Unavailable(e.into()).into()),
     }
-    if let Some(webhook) = webhook.filter(|_| usable) {
+    if let Some(webhook) = webhook.filter(|w| w.disabled_at.is_none()) {
         keep_failure_run(services, webhook, delivered).await?;
     }
     Ok(Some(next))
@@ -335,8 +341,9 @@ async fn keep_failure_run(
         }
         match services.store.update_webhook(&next, &events).await {
             Ok(()) => {
-                if next.disabled_at.is_some() {
+                if let (Some(_), Some(since)) = (next.disabled_at, next.failing_since) {
                     tracing::warn!(org = %next.org, webhook = %next.id, "a webhook failing for five days was disabled");
+                    tell_admins(services, &next, since).await;
                 }
                 return Ok(());
             }
@@ -351,6 +358,62 @@ async fn keep_failure_run(
         }
     }
     Ok(())
+}
+
+/// Mails the organisation's admins (those with an address) that `webhook` was disabled. Best
+/// effort: the endpoint is disabled whether or not they are told.
+async fn tell_admins(services: &Services, webhook: &Webhook, since: crate::clock::Timestamp) {
+    let Ok(Some(org)) = services.store.org(&webhook.org).await else {
+        return;
+    };
+    let mut cursor = None;
+    loop {
+        let page = match services
+            .store
+            .users(
+                &webhook.org,
+                &crate::ports::PageRequest { cursor, limit: 100 },
+            )
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(cause = %crate::Chain(&e), "the admins were not told of a disabled webhook");
+                return;
+            }
+        };
+        for admin in page
+            .items
+            .iter()
+            .filter(|u| u.role == crate::types::Role::Admin)
+        {
+            let Some(to) = &admin.email else { continue };
+            let mail = crate::mail::WebhookDisabledMail {
+                to,
+                org: org.name(),
+                first_name: &admin.first_name,
+                url: webhook.url.as_str(),
+                failing_since: since,
+                language: org.settings.language,
+            }
+            .render();
+            let sent = match mail {
+                Ok(mail) => services
+                    .mailer
+                    .send(&mail)
+                    .await
+                    .map_err(crate::Cause::from),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(cause) = sent {
+                tracing::warn!(user = %admin.id, cause = %crate::Chain(&*cause), "an admin was not told of a disabled webhook");
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return,
+        }
+    }
 }
 
 /// Attempts the deliveries due now, up to `limit`, `parallel` at a time; answers how many were

@@ -49,9 +49,10 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    /// Whether an event of `kind` goes to it (while it is enabled).
+    /// Whether events of `kind` are for it (while it is disabled too: they are kept as failed
+    /// deliveries, which `recover` sends once it is enabled again).
     pub fn wants(&self, kind: EventType) -> bool {
-        self.disabled_at.is_none() && (self.types.is_empty() || self.types.contains(&kind))
+        self.types.is_empty() || self.types.contains(&kind)
     }
 }
 
@@ -108,15 +109,22 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// The delivery of `event` to `webhook`: due now, or failed at once while the endpoint is
+    /// disabled (kept for `recover`).
     pub fn new(webhook: &Webhook, event: &Event, now: Timestamp) -> Self {
+        let enabled = webhook.disabled_at.is_none();
         Self {
             org: webhook.org.clone(),
             webhook: webhook.id.clone(),
             event: event.clone(),
-            state: DeliveryState::Pending,
+            state: if enabled {
+                DeliveryState::Pending
+            } else {
+                DeliveryState::Failed
+            },
             attempts: Vec::new(),
             tries: 0,
-            next_attempt_at: Some(now),
+            next_attempt_at: enabled.then_some(now),
             version: 0,
         }
     }
