@@ -539,7 +539,7 @@ try {
     browser,
     async (page) => {
       await signInAsAdmin(page, base);
-      for (const part of ["invitations", "invite", "imports", "users", "settings"]) {
+      for (const part of ["invitations", "invite", "imports", "users", "activity", "settings"]) {
         await page.goto(`${base}/demo/admin/${part}`);
         const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
         expect(fits, `console ${part}: no sideways scrolling at 390 px`);
@@ -548,6 +548,37 @@ try {
     },
     { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
   );
+
+  for (const [width, height, suffix] of [
+    [1280, 800, ""],
+    [390, 844, "-phone"],
+  ]) {
+    await story(
+      `an admin reads the activity, filters it and downloads it at ${width} px`,
+      browser,
+      async (page) => {
+        await signInAsAdmin(page, base);
+        await page.goto(`${base}/demo/admin/activity`);
+        const kinds = await page.locator("table code").allTextContents();
+        expect(kinds.includes("invitation.created") && kinds.includes("user.signed_in"), `the story so far: ${kinds}`);
+        await check(page, `console-activity${suffix}`);
+        await page.getByLabel("What").selectOption("user.signed_in");
+        await page.getByRole("button", { name: "Show" }).click();
+        await page.waitForURL(/type=user\.signed_in/);
+        const filtered = await page.locator("table code").allTextContents();
+        expect(filtered.length > 0 && filtered.every((k) => k === "user.signed_in"), `only sign-ins: ${filtered}`);
+        const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+        expect(fits, `no sideways scrolling at ${width} px`);
+        await check(page, `console-activity-filtered${suffix}`);
+        const [download] = await Promise.all([
+          page.waitForEvent("download"),
+          page.getByRole("link", { name: "Download as Excel" }).click(),
+        ]);
+        expect(download.suggestedFilename() === "gatehouse-activity.xlsx", `the file: ${download.suggestedFilename()}`);
+      },
+      { viewport: { width, height }, isMobile: width < 600, hasTouch: width < 600, acceptDownloads: true },
+    );
+  }
 
   await story("an expired, withdrawn or mangled link explains itself", browser, async (page) => {
     const bob = await api(base, "POST", "/invitations", admin.token, {

@@ -1,8 +1,9 @@
 //! Webhooks in the local run's way (the embedded store's change feed, the same delivery code as
 //! `gatehouse-local`), measured in process against a receiver on the loopback interface:
 //! the time from a change's commit to its delivery arriving (p50, p99, max, one change at a
-//! time), and how many deliveries a second a burst of changes gets through. Also the event
-//! log's cost in DynamoDB write units: the size of each change's event record.
+//! time), how many deliveries a second a burst of changes gets through, and how many one
+//! `deliveries` function instance handles from its queue. Also the event log's cost in
+//! DynamoDB write units: the size of each change's event record.
 //!
 //! `cargo run --release -p gatehouse-bench --bin webhooks_bench [changes] [burst]`
 
@@ -54,6 +55,83 @@ async fn receiver(arrivals: Arrivals) -> anyhow::Result<u16> {
         let _ = axum::serve(listener, app).await;
     });
     Ok(port)
+}
+
+/// A queue kept in memory: what `enqueue` is given, taken back in order.
+#[derive(Default)]
+struct MemoryQueue(Mutex<Vec<gatehouse_domain::webhooks::QueuedDelivery>>);
+
+#[async_trait::async_trait]
+impl gatehouse_domain::webhooks::DeliveryQueue for MemoryQueue {
+    async fn enqueue(
+        &self,
+        messages: &[gatehouse_domain::webhooks::QueuedDelivery],
+        _now: gatehouse_domain::clock::Timestamp,
+    ) -> Result<(), gatehouse_domain::webhooks::SendError> {
+        self.0.lock().unwrap().extend_from_slice(messages);
+        Ok(())
+    }
+}
+
+/// Deliveries a second through `handle_queued`, `count` of them, on a store of their own
+/// (so that the local run's loop above does not take them).
+async fn instance_deliveries(local: &Services, port: u16, count: usize) -> anyhow::Result<f64> {
+    use gatehouse_domain::events::{ChangeEvents, EventActor, EventType};
+    use gatehouse_domain::usecase::deliveries::{fan_out, handle_queued};
+    let dir = tempfile::tempdir()?;
+    let mut services = local.clone();
+    services.store = Arc::new(Records::new(Arc::new(EmbeddedItems::open(
+        &dir.path().join("instance.redb"),
+    )?)));
+    let org = OrgDomain::parse("instance")?;
+    let now = gatehouse_domain::clock::Clock::now(&SystemClock);
+    let webhook = gatehouse_domain::webhooks::Webhook {
+        id: services.random.webhook_id(now),
+        org: org.clone(),
+        url: WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook"), true)?,
+        types: vec![],
+        description: None,
+        secret: services.access_codes.seal_webhook_secret(
+            &gatehouse_domain::webhooks::WebhookSecret::generate(&OsRandomness),
+            &OsRandomness,
+        ),
+        previous_secret: None,
+        disabled_at: None,
+        failing_since: None,
+        created_by: services.random.user_id(),
+        created_at: now,
+        version: 0,
+    };
+    services
+        .store
+        .create_webhook(&webhook, &ChangeEvents::none())
+        .await?;
+    let mut events = Vec::with_capacity(count);
+    for n in 0..count {
+        let change = ChangeEvents::new(&OsRandomness, now).with(
+            &org,
+            EventType::GroupCreated,
+            EventActor::default(),
+            serde_json::json!({ "id": n.to_string(), "name": format!("instance {n}"), "created_at": now.to_rfc3339() }),
+        );
+        events.extend(change.events().to_vec());
+    }
+    let queue = MemoryQueue::default();
+    let made = fan_out(&services, &events).await?;
+    let messages: Vec<_> = made
+        .iter()
+        .filter_map(gatehouse_domain::webhooks::QueuedDelivery::of)
+        .collect();
+    let sender = gatehouse_outbound::HttpsSender::new();
+    let started = Instant::now();
+    for batch in messages.chunks(10) {
+        for message in batch {
+            handle_queued(&services, &sender, &queue, message)
+                .await
+                .map_err(|e| anyhow::anyhow!("deliver: {e}"))?;
+        }
+    }
+    Ok(messages.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -193,6 +271,16 @@ async fn main() -> anyhow::Result<()> {
         burst as f64 / written.as_secs_f64(),
         all.as_secs_f64(),
         burst as f64 / all.as_secs_f64(),
+    );
+
+    // One `deliveries` function instance's share: queue messages handled as Lambda hands them
+    // over (batches of 10, one after another, each message in turn), against the same receiver,
+    // on the embedded store (the figure is the function's own work; DynamoDB's latency adds to
+    // it when deployed).
+    let instance = instance_deliveries(&services, port, burst).await?;
+    println!(
+        "one deliveries instance, {burst} queued deliveries in batches of 10: {:.0} deliveries/s",
+        instance
     );
 
     // The event record's size, as DynamoDB counts it (attribute names and values), in write
