@@ -109,8 +109,12 @@ async fn still_pending_of_earlier(
     made: &[Delivery],
 ) -> Result<Vec<QueuedDelivery>, StoreError> {
     let mut pending = Vec::new();
+    let mut endpoints: HashMap<&crate::types::OrgDomain, Vec<Webhook>> = HashMap::new();
     for event in events {
-        for webhook in services.store.webhooks(&event.org).await? {
+        if !endpoints.contains_key(&event.org) {
+            endpoints.insert(&event.org, services.store.webhooks(&event.org).await?);
+        }
+        for webhook in &endpoints[&event.org] {
             let new = made
                 .iter()
                 .any(|d| d.webhook == webhook.id && d.event.id == event.id);
