@@ -285,10 +285,31 @@ async fn main() -> anyhow::Result<()> {
 
     // The event record's size, as DynamoDB counts it (attribute names and values), in write
     // units: 1 per KB rounded up, twice in a transaction.
+    // An invitation's record is the largest common one (the invitation with its history).
+    gatehouse_domain::usecase::invite::invite(
+        &services,
+        &org,
+        Some(&admin),
+        gatehouse_domain::usecase::invite::InvitationRequest {
+            invitee: gatehouse_domain::usecase::invite::InviteeRequest::Email(
+                EmailAddress::parse("someone.with.a.longish.address@example.com")?,
+            ),
+            role: gatehouse_domain::types::InviteeRole::Member,
+            first_name: PersonName::parse("Bartholomew")?,
+            last_name: PersonName::parse("Featherstonehaugh")?,
+            groups: vec![],
+            message: Some(gatehouse_domain::types::PersonalMessage::parse(
+                "Welcome aboard: we are glad you are joining the team this month.",
+            )?),
+            language: None,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("invite: {e}"))?;
     let end = gatehouse_domain::events::EventId::first_of(
         gatehouse_domain::clock::Clock::now(&SystemClock).plus(Duration::from_secs(60)),
     );
-    let log = services.store.read_log(&org, None, &end, 20).await?;
+    let log = services.store.read_log(&org, None, &end, 10_000).await?;
     let mut sizes: HashMap<&str, usize> = HashMap::new();
     for event in &log {
         let record = serde_json::json!({ "events": [event], "ttl": 0 }).to_string();
