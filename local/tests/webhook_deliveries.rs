@@ -6,136 +6,18 @@
 //! landed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod server;
 use server::Server;
 
-/// One request the receiver saw: the three headers, the body, and what it answered.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Seen {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
-    answered: u16,
-}
-
-/// A receiver on the loopback interface that answers 503 while `down`, 204 otherwise.
-struct Receiver {
-    port: u16,
-    down: Arc<AtomicBool>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-async fn receiver() -> Receiver {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let down = Arc::new(AtomicBool::new(true));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (is_down, log) = (down.clone(), seen.clone());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (is_down, log) = (is_down.clone(), log.clone());
-            tokio::spawn(async move {
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 8192];
-                // Read the head, then as much body as it says.
-                let (head, mut body) = loop {
-                    let n = socket.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    raw.extend_from_slice(&buf[..n]);
-                    if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&raw[..at]).to_string();
-                        break (head, raw[at + 4..].to_vec());
-                    }
-                };
-                let header = |name: &str| {
-                    head.lines()
-                        .find_map(|l| {
-                            let (n, v) = l.split_once(':')?;
-                            n.trim()
-                                .eq_ignore_ascii_case(name)
-                                .then(|| v.trim().to_string())
-                        })
-                        .unwrap_or_default()
-                };
-                let length: usize = header("content-length").parse().unwrap_or(0);
-                while body.len() < length {
-                    let n = socket.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    body.extend_from_slice(&buf[..n]);
-                }
-                let answered = if is_down.load(Ordering::SeqCst) {
-                    503
-                } else {
-                    204
-                };
-                log.lock().unwrap().push(Seen {
-                    id: header("webhook-id"),
-                    timestamp: header("webhook-timestamp"),
-                    signature: header("webhook-signature"),
-                    body: String::from_utf8_lossy(&body).to_string(),
-                    answered,
-                });
-                let status = if answered == 503 {
-                    "503 Service Unavailable"
-                } else {
-                    "204 No Content"
-                };
-                let _ = socket
-                    .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").as_bytes())
-                    .await;
-            });
-        }
-    });
-    Receiver { port, down, seen }
-}
-
-/// The reference library's verdict on every request seen, in order: the parsed body or `null`.
-fn verified(secret: &str, seen: &[Seen]) -> Vec<Value> {
-    let python = std::env::var("GATEHOUSE_TEST_PYTHON").expect(
-        "GATEHOUSE_TEST_PYTHON is not set: run the tests with ./scripts/test, which installs standardwebhooks",
-    );
-    let script = r#"
-import sys, json
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-secret = sys.argv[1]
-out = []
-for d in json.load(sys.stdin):
-    try:
-        out.append(Webhook(secret).verify(d["body"], {"webhook-id": d["id"], "webhook-timestamp": d["timestamp"], "webhook-signature": d["signature"]}))
-    except WebhookVerificationError:
-        out.append(None)
-print(json.dumps(out))
-"#;
-    let mut child = Command::new(python)
-        .args(["-c", script, secret])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(seen).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the verifier failed");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+// The receiver and the reference library's check, shared with the end-to-end tests.
+#[path = "../../tests/src/standard_webhooks.rs"]
+mod standard_webhooks;
+use standard_webhooks::{verify, Receiver};
 
 fn sign_in(server: &Server, password: &str) -> String {
     let (status, session) = server.request(
@@ -153,7 +35,8 @@ async fn every_event_arrives_signed_across_a_refusing_receiver_and_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let password = "copper kettle wanders east";
     let env = [("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", password)];
-    let receiver = receiver().await;
+    let receiver = Receiver::start().await;
+    receiver.down.store(true, Ordering::SeqCst);
     let server = Server::start_with(dir.path(), &env);
     let admin = sign_in(&server, password);
     let hook = format!("http://127.0.0.1:{}/gatehouse", receiver.port);
@@ -186,9 +69,10 @@ async fn every_event_arrives_signed_across_a_refusing_receiver_and_a_restart() {
         assert_eq!(status, 201);
     }
     // Their first attempts are refused.
-    let refused = |seen: &[Seen]| seen.iter().filter(|s| s.answered == 503).count();
+    let refused =
+        |seen: &[standard_webhooks::Received]| seen.iter().filter(|s| s.answered == 503).count();
     let started = Instant::now();
-    while refused(&receiver.seen.lock().unwrap()) < 5 {
+    while refused(&receiver.received()) < 5 {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "first attempts"
@@ -237,8 +121,8 @@ async fn every_event_arrives_signed_across_a_refusing_receiver_and_a_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let seen = receiver.seen.lock().unwrap().clone();
-    let verdicts = verified(&secret, &seen);
+    let seen = receiver.received();
+    let verdicts = verify(&secret, &seen);
     let mut bodies: BTreeMap<&str, &str> = BTreeMap::new();
     for (request, verdict) in seen.iter().zip(&verdicts) {
         assert!(
@@ -251,7 +135,7 @@ async fn every_event_arrives_signed_across_a_refusing_receiver_and_a_restart() {
         assert_eq!(*first, request.body, "one body per webhook-id");
     }
     // Another secret verifies nothing.
-    let forged = verified("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &seen[..1]);
+    let forged = verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &seen[..1]);
     assert!(forged[0].is_null());
 
     // The deliveries API tells the story of one: refused, then delivered.

@@ -291,9 +291,9 @@ async fn main() -> anyhow::Result<()> {
         &org,
         Some(&admin),
         gatehouse_domain::usecase::invite::InvitationRequest {
-            invitee: gatehouse_domain::usecase::invite::InviteeRequest::Email(
-                EmailAddress::parse("someone.with.a.longish.address@example.com")?,
-            ),
+            invitee: gatehouse_domain::usecase::invite::InviteeRequest::Email(EmailAddress::parse(
+                "someone.with.a.longish.address@example.com",
+            )?),
             role: gatehouse_domain::types::InviteeRole::Member,
             first_name: PersonName::parse("Bartholomew")?,
             last_name: PersonName::parse("Featherstonehaugh")?,

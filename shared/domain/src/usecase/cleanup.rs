@@ -181,6 +181,19 @@ async fn handle(
     Ok(Handled::Untouched(invitation))
 }
 
+/// Replaces `previous` with `next`, with the events of what its history gained.
+async fn save(
+    services: &Services,
+    next: &Invitation,
+    previous: &Invitation,
+) -> Result<(), WriteError> {
+    let events = of_invitation(services, Some(previous), next);
+    services
+        .store
+        .update_invitation(next, previous, &events)
+        .await
+}
+
 /// One piece of work on `invitation` as read, answering the invitation as written (`None`:
 /// removed); `Stale` when it changed meanwhile (nothing done).
 async fn step(
@@ -204,25 +217,13 @@ async fn step(
         Work::NoteExpiry => {
             next.lifecycle.expiry_noted = true;
             next.record(EventKind::Expired, invitation.expires_at, None);
-            store
-                .update_invitation(
-                    &next,
-                    invitation,
-                    &of_invitation(services, Some(invitation), &next),
-                )
-                .await?;
+            save(services, &next, invitation).await?;
             report.expired += 1;
             return Ok(Some(next));
         }
         Work::DropReminders => {
             next.lifecycle.reminders.clear();
-            store
-                .update_invitation(
-                    &next,
-                    invitation,
-                    &of_invitation(services, Some(invitation), &next),
-                )
-                .await?;
+            save(services, &next, invitation).await?;
             return Ok(Some(next));
         }
         Work::Retry | Work::Remind => {}
@@ -238,13 +239,7 @@ async fn step(
         tracing::warn!(invitation = %invitation.id, "a due email whose link cannot be rebuilt; left for a resend");
         next.lifecycle.retry_at = None;
         next.lifecycle.reminders.clear();
-        store
-            .update_invitation(
-                &next,
-                invitation,
-                &of_invitation(services, Some(invitation), &next),
-            )
-            .await?;
+        save(services, &next, invitation).await?;
         return Ok(Some(next));
     };
     // Record the send first, from the version read: of two workers only one gets past here.
@@ -257,13 +252,7 @@ async fn step(
         next.lifecycle.retry_at =
             Some(now.plus(Invitation::retry_wait(next.lifecycle.failed_sends + 1)));
     }
-    store
-        .update_invitation(
-            &next,
-            invitation,
-            &of_invitation(services, Some(invitation), &next),
-        )
-        .await?;
+    save(services, &next, invitation).await?;
     let sent = match invite::email_of(services, org, &next, &token, reminder) {
         Ok(mail) => services
             .mailer
