@@ -434,6 +434,24 @@ async fn no_event_carries_a_secret_of_the_story(backend: Backend) {
         assert!(!secret.is_empty());
         assert!(!text.contains(secret.as_str()), "{secret} is in the log");
     }
+    // A password change is a security event: it says where from (the admin's for Erin, the
+    // reset link's holder's for Alice).
+    let changed: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["type"] == "user.password_changed")
+        .collect();
+    assert_eq!(changed.len(), 2);
+    assert!(changed
+        .iter()
+        .all(|e| e["actor"]["client_address"] == gatehouse_e2e::DEFAULT_CLIENT));
+    assert!(
+        changed[0]["actor"]["user_id"].is_string(),
+        "an admin set Erin's"
+    );
+    assert!(
+        changed[1]["actor"]["user_id"].is_null(),
+        "Alice reset her own"
+    );
     let link_event = log
         .iter()
         .find(|e| e["type"] == "invitation_link.activated")

@@ -6,6 +6,7 @@ use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::Org;
 use gatehouse_domain::usecase::pages::signed_in_user;
 use gatehouse_domain::usecase::password::set_password;
+use gatehouse_http::Client;
 use minijinja::context;
 
 use crate::invitations::{refused, session};
@@ -49,6 +50,7 @@ fn own_password_form(
 }
 
 pub(crate) async fn own_password_submit(
+    Client(client): Client,
     Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
@@ -68,6 +70,7 @@ pub(crate) async fn own_password_submit(
             &user.id,
             &new,
             Some(&current),
+            &client,
         )
         .await
         {

@@ -8,6 +8,7 @@ use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::usecase::password::{
     confirm_password_reset, request_password_reset, PasswordChangeError,
 };
+use gatehouse_http::Client;
 use minijinja::context;
 
 use crate::*;
@@ -112,7 +113,10 @@ pub(crate) fn reset_refused(visit: &Visit, org: &Org) -> Response {
     )
 }
 
-pub(crate) async fn reset_submit(Form { visit, fields, .. }: Form) -> Result<Response, Page> {
+pub(crate) async fn reset_submit(
+    Client(client): Client,
+    Form { visit, fields, .. }: Form,
+) -> Result<Response, Page> {
     Ok({
         let (domain, org) = visit.org().await?;
         let token = fields.get("token").cloned().unwrap_or_default();
@@ -120,7 +124,7 @@ pub(crate) async fn reset_submit(Form { visit, fields, .. }: Form) -> Result<Res
             return Ok(reset_refused(&visit, &org));
         };
         let password = fields.get("password").cloned().unwrap_or_default();
-        match confirm_password_reset(&visit.services, &domain, &secret, &password).await {
+        match confirm_password_reset(&visit.services, &domain, &secret, &password, &client).await {
             Ok(()) => visit.message(
                 StatusCode::OK,
                 org.name(),

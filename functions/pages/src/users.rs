@@ -11,6 +11,7 @@ use gatehouse_domain::secret::SessionToken;
 use gatehouse_domain::types::{OrgDomain, UserId};
 use gatehouse_domain::usecase::password::set_password;
 use gatehouse_domain::usecase::users::list_users;
+use gatehouse_http::Client;
 use minijinja::context;
 use serde::Serialize;
 
@@ -116,6 +117,7 @@ async fn users_list(
 
 pub(crate) async fn set_user_password(
     Path((_, id)): Path<(String, String)>,
+    Client(client): Client,
     Form { visit, fields, .. }: Form,
 ) -> Result<Response, Page> {
     Ok({
@@ -137,6 +139,7 @@ pub(crate) async fn set_user_password(
             &target,
             &password,
             None,
+            &client,
         )
         .await
         {

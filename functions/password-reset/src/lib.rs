@@ -14,7 +14,8 @@ use gatehouse_domain::usecase::password::{
     confirm_password_reset, request_password_reset, set_password,
 };
 use gatehouse_http::{
-    at_the_mail_floor, org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView,
+    at_the_mail_floor, org_domain, ApiError, AppState, Bearer, Client, FieldErrors, JsonBody,
+    ProblemView,
 };
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
@@ -112,6 +113,7 @@ async fn request_reset(
 async fn confirm_reset(
     State(services): State<AppState>,
     Path(org): Path<String>,
+    Client(client): Client,
     JsonBody(body): JsonBody<ResetConfirmBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -119,7 +121,7 @@ async fn confirm_reset(
     let token = fields.required("token", body.token.as_deref(), SecretToken::parse);
     let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
     let (token, password) = fields.finish((token, password))?;
-    confirm_password_reset(&services, &org, &token, &password).await?;
+    confirm_password_reset(&services, &org, &token, &password, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -147,6 +149,7 @@ async fn change_password(
     State(services): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     bearer: Bearer,
+    Client(client): Client,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
@@ -162,6 +165,7 @@ async fn change_password(
         &id,
         &password,
         body.current_password.as_deref(),
+        &client,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,7 +5,7 @@
 //! links working until one of them is used: mail arrives out of order, and any link of the
 //! person's own inbox is as good as the newest.
 
-use crate::events::{ChangeEvents, EventType};
+use crate::events::{ChangeEvents, EventActor, EventType};
 use std::time::Duration;
 
 use crate::error::{Rejection, RejectionClass};
@@ -218,6 +218,14 @@ fn new_password(org: &Org, user: &User, raw: &str) -> Result<Password, PasswordE
     )
 }
 
+/// Who changes a password, from where (a security event says both).
+fn changed_by(by: Option<&UserId>, client: &crate::usecase::ClientAddress) -> EventActor {
+    EventActor {
+        user_id: by.cloned(),
+        client_address: Some(client.as_str().to_string()),
+    }
+}
+
 /// Saves `user` with a new password (spending `reset` if given), ends its sessions but `keep`,
 /// and lifts any sign-in lock.
 async fn store_new_password(
@@ -227,7 +235,7 @@ async fn store_new_password(
     raw: &str,
     reset: Option<&TokenHash>,
     keep: Option<&TokenHash>,
-    by: Option<&UserId>,
+    actor: EventActor,
 ) -> Result<(), PasswordChangeError> {
     let password = new_password(org, &user, raw)?;
     user.password = services
@@ -237,7 +245,12 @@ async fn store_new_password(
         .map_err(|e| PasswordChangeError::Internal(e.into()))?;
     user.password_epoch += 1;
     let mut events = ChangeEvents::new(&*services.random, services.clock.now());
-    events.user(EventType::UserPasswordChanged, by, &user, None);
+    events.user(
+        EventType::UserPasswordChanged,
+        actor.user_id.as_ref(),
+        &user,
+        actor.client_address.as_deref(),
+    );
     match services.store.change_password(&user, reset, &events).await {
         Ok(()) => {}
         Err(WriteError::Stale) if reset.is_some() => return Err(PasswordChangeError::InvalidToken),
@@ -260,6 +273,7 @@ pub async fn confirm_password_reset(
     org_domain: &OrgDomain,
     token: &SecretToken,
     new: &str,
+    client: &crate::usecase::ClientAddress,
 ) -> Result<(), PasswordChangeError> {
     let org = load_org(services, org_domain).await?;
     let hash = token.hash();
@@ -281,7 +295,8 @@ pub async fn confirm_password_reset(
     if user.password_epoch != reset.password_epoch {
         return Err(PasswordChangeError::InvalidToken);
     }
-    store_new_password(services, &org, user, new, Some(&hash), None, None).await
+    let actor = changed_by(None, client);
+    store_new_password(services, &org, user, new, Some(&hash), None, actor).await
 }
 
 /// `PUT /users/{id}/password`: a signed-in user changes their own password with the current one
@@ -294,6 +309,7 @@ pub async fn set_password(
     target: &UserId,
     new: &str,
     current: Option<&str>,
+    client: &crate::usecase::ClientAddress,
 ) -> Result<(), PasswordChangeError> {
     let Caller { org, actor, .. } =
         caller_in::<PasswordChangeError>(services, org_domain, token, Along::default()).await?;
@@ -325,7 +341,8 @@ pub async fn set_password(
             return Err(PasswordChangeError::WrongCurrentPassword);
         }
         let keep = token.map(|t| t.secret.hash());
-        return store_new_password(services, &org, user, new, None, keep.as_ref(), None).await;
+        let actor = changed_by(None, client);
+        return store_new_password(services, &org, user, new, None, keep.as_ref(), actor).await;
     }
     let who = crate::permissions::Standing {
         role: actor.role,
@@ -345,5 +362,14 @@ pub async fn set_password(
         return Err(PasswordChangeError::UserHasEmail);
     }
     let by = Some(&actor.user_id);
-    store_new_password(services, &org, user, new, None, None, by).await
+    store_new_password(
+        services,
+        &org,
+        user,
+        new,
+        None,
+        None,
+        changed_by(by, client),
+    )
+    .await
 }
