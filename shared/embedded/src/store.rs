@@ -337,8 +337,7 @@ impl ItemStore for EmbeddedItems {
             return Err(ItemError::Backend("a batch may touch each key once".into()));
         }
         let feed_prefix = self.feed.as_ref().map(|f| f.prefix.clone());
-        let mut fed = false;
-        let written = self
+        let fed = self
             .blocking(move |db| {
                 // redb serialises write transactions: nothing else writes until this one ends.
                 let txn = db.begin_write().map_err(backend)?;
@@ -422,7 +421,6 @@ impl ItemStore for EmbeddedItems {
                 Ok(fed)
             })
             .await?;
-        fed |= written;
         if let (true, Some(feed)) = (fed, &self.feed) {
             feed.fed.notify_one();
         }
