@@ -13,6 +13,7 @@ use gatehouse_domain::usecase::bootstrap::{
     create_org_with_link, list_orgs, set_password_link, CreatedOrg, FirstAdmin, SetPasswordLink,
     SetPasswordLinkError,
 };
+use gatehouse_domain::usecase::users::reindex_users;
 
 const USAGE: &str = "\
 gatehouse-admin: create organisations and hand out set-password links.
@@ -29,6 +30,10 @@ commands:
       first link).
   list-orgs
       every organisation, in domain order.
+  reindex-users
+      once after upgrading to a version that lists people by role, status, group and name:
+      writes every account again with what its record derives (index entries, group member
+      items, search entries); accounts made since are written so already. Safe to repeat.
   rotate-signing-key
       the OpenID Connect signing keys: the first key (which signs at once) when there is
       none, else a new key published now that signs an hour later (every function and every
@@ -65,6 +70,7 @@ enum Command {
         valid_for: Duration,
     },
     ListOrgs,
+    ReindexUsers,
     Check,
     RotateSigningKey,
     Help,
@@ -121,6 +127,7 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
             valid_for,
         },
         ["list-orgs"] => Command::ListOrgs,
+        ["reindex-users"] => Command::ReindexUsers,
         ["check"] => Command::Check,
         ["rotate-signing-key"] => Command::RotateSigningKey,
         [] => Command::Help,
@@ -209,6 +216,21 @@ async fn run(embedded: bool, command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
             println!("{count} organisation(s)");
+        }
+        Command::ReindexUsers => {
+            let services = services(embedded).await?;
+            let mut cursor = None;
+            loop {
+                let page = list_orgs(&services, &PageRequest { cursor, limit: 100 }).await?;
+                for org in &page.items {
+                    let written = reindex_users(&services, &org.domain).await?;
+                    println!("{}	{written} account(s) written", org.domain);
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -333,6 +355,10 @@ mod tests {
         assert_eq!(
             parse(&args("list-orgs")).unwrap(),
             (false, Command::ListOrgs)
+        );
+        assert_eq!(
+            parse(&args("--embedded reindex-users")).unwrap(),
+            (true, Command::ReindexUsers)
         );
         assert_eq!(parse(&args("")).unwrap(), (false, Command::Help));
     }

@@ -133,6 +133,11 @@ where
         .collect();
     assert_eq!(domains, ["acme", "beta"], "{listed}");
     assert!(listed.ends_with("2 organisation(s)\n"), "{listed}");
+    let reindexed = stdout(&admin(&store, &["reindex-users"]));
+    assert_eq!(
+        reindexed,
+        "acme\t1 account(s) written\nbeta\t1 account(s) written\n"
+    );
 
     let unknown = admin(&store, &["set-password-link", "acme", "nobody@acme.test"]);
     assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");

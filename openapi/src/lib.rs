@@ -264,7 +264,18 @@ pub fn webhooks() -> serde_json::Value {
             | EventType::UserPasswordChanged
             | EventType::UserSignedIn
             | EventType::UserSignInFailed
-            | EventType::UserLocked => schema("UserView"),
+            | EventType::UserLocked
+            | EventType::UserRoleChanged
+            | EventType::UserDeactivated
+            | EventType::UserReactivated
+            | EventType::UserSignedOut
+            | EventType::UserEmailChanged
+            | EventType::UserUidChanged => schema("UserView"),
+            EventType::UserDeleted => json!({
+                "type": "object",
+                "required": ["id"],
+                "properties": { "id": { "type": "string", "description": "the erased account's id: nothing else about them is kept" } }
+            }),
             EventType::GroupCreated | EventType::GroupRenamed | EventType::GroupDeleted => {
                 schema("GroupView")
             }
@@ -273,6 +284,13 @@ pub fn webhooks() -> serde_json::Value {
                     "type": "object",
                     "required": ["user_id"],
                     "properties": { "user_id": { "type": "string", "description": "who became, or stopped being, one of its admins" } }
+                }]
+            }),
+            EventType::GroupMemberAdded | EventType::GroupMemberRemoved => json!({
+                "allOf": [schema("GroupView"), {
+                    "type": "object",
+                    "required": ["user_id"],
+                    "properties": { "user_id": { "type": "string", "description": "who joined, or left, the group" } }
                 }]
             }),
             EventType::SettingsUpdated => schema("SettingsView"),

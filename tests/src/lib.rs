@@ -164,6 +164,16 @@ pub fn test_signing_keys() -> Arc<KeySet> {
     .clone()
 }
 
+/// An account [`Bundle::account`] made: its first session's token, its id and its email.
+pub struct Account {
+    pub token: String,
+    pub id: String,
+    pub email: String,
+}
+
+/// The password of the accounts [`Bundle::account`] makes.
+pub const PASSWORD: &str = "the cat sat on the mat";
+
 pub struct Bundle {
     pub backend: Backend,
     pub gateway: Gateway,
@@ -500,6 +510,22 @@ impl Bundle {
                 json!({"email": email, "role": role, "first_name": "Alice", "last_name": "Liddell", "groups": groups}),
             )
             .await
+    }
+
+    /// An account of the organisation, invited by the admin by email as `role` and signed up with
+    /// [`PASSWORD`].
+    pub async fn account(&self, name: &str, role: &str) -> Account {
+        let email = self.email(name);
+        let invited = self.invite(&email, role, &[]).await;
+        assert_eq!(invited.status, 201, "{invited:?}");
+        let token = self.sign_up_token(&email).await;
+        let signed_up = self.sign_up(&token, PASSWORD).await;
+        assert_eq!(signed_up.status, 201, "{signed_up:?}");
+        Account {
+            token: signed_up.json["token"].as_str().unwrap().to_string(),
+            id: signed_up.json["user"]["id"].as_str().unwrap().to_string(),
+            email,
+        }
     }
 
     /// Signs in with an identifier (email or `uid:domain`) and a password.

@@ -22,16 +22,8 @@ on_both_backends!(
 /// An account of the organisation (invited by the admin as `role`, signed up): its session
 /// token and user id.
 async fn account(b: &Bundle, name: &str, role: &str) -> (String, String) {
-    let email = b.email(name);
-    let invited = b.invite(&email, role, &[]).await;
-    assert_eq!(invited.status, 201, "{invited:?}");
-    let token = b.sign_up_token(&email).await;
-    let signed_up = b.sign_up(&token, "the cat sat on the mat").await;
-    assert_eq!(signed_up.status, 201, "{signed_up:?}");
-    (
-        signed_up.json["token"].as_str().unwrap().to_string(),
-        signed_up.json["user"]["id"].as_str().unwrap().to_string(),
-    )
+    let account = b.account(name, role).await;
+    (account.token, account.id)
 }
 
 async fn set(b: &Bundle, change: Value) {

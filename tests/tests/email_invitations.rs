@@ -1131,7 +1131,7 @@ async fn emails_name_the_organisation_and_the_inviter_as_people_read_them(backen
             Some(json!({"first_name": "Mallory"}).to_string()),
         )
         .await
-        .assert_problem(404, "user_not_found");
+        .assert_problem(403, "forbidden");
     b.gateway
         .send(
             "PATCH",

@@ -1,6 +1,8 @@
 //! `groups`: `GET /v1/orgs/{org}/groups` lists groups (guests see only theirs);
 //! `POST` creates one (admins); `PATCH`/`DELETE /groups/{id}` rename and delete one (admins);
-//! `/groups/{id}/admins` lists, names and removes a group's admins (admins).
+//! `/groups/{id}/admins` lists, names and removes a group's admins (admins);
+//! `/groups/{id}/members` lists, adds and removes its members after they signed up (admins, and
+//! the group's admins when the organisation lets group admins invite).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,13 +10,16 @@ use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use gatehouse_domain::model::Group;
+use gatehouse_domain::ports::PageRequest;
+use gatehouse_domain::types::ParseError;
 use gatehouse_domain::types::{GroupId, GroupName, UserId};
 use gatehouse_domain::usecase::groups::{
     create_group, delete_group, group_admins, list_groups, rename_group, set_group_admin,
 };
+use gatehouse_domain::usecase::members::{list_members, set_member};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
-    QueryParams,
+    QueryParams, UserView,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -31,12 +36,36 @@ pub fn routes() -> Router<AppState> {
             "/v1/orgs/{org}/groups/{id}/admins/{user_id}",
             put(add_admin).delete(remove_admin),
         )
+        .route("/v1/orgs/{org}/groups/{id}/members", get(members))
+        .route(
+            "/v1/orgs/{org}/groups/{id}/members/{user_id}",
+            put(add_member).delete(remove_member),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, rename, delete, admins, add_admin, remove_admin),
-    components(schemas(NewGroupBody, GroupList, GroupView, GroupAdmins, ProblemView))
+    paths(
+        list,
+        create,
+        rename,
+        delete,
+        admins,
+        add_admin,
+        remove_admin,
+        members,
+        add_member,
+        remove_member
+    ),
+    components(schemas(
+        NewGroupBody,
+        GroupList,
+        GroupView,
+        GroupAdmins,
+        MemberPage,
+        UserView,
+        ProblemView
+    ))
 )]
 pub struct Api;
 
@@ -306,4 +335,134 @@ async fn delete(
         "group deleted"
     );
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberPage {
+    items: Vec<UserView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberParams {
+    cursor: Option<String>,
+    /// 1 to 100 (default 50).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+/// A group's members, in id order (admins; the group's admins when the organisation lets group
+/// admins invite).
+#[utoipa::path(
+    get,
+    operation_id = "list_group_members",
+    path = "/v1/orgs/{org}/groups/{id}/members",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+        MemberParams,
+    ),
+    responses(
+        (status = 200, body = MemberPage),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_limit`, `invalid_cursor`, `invalid_query`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn members(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+    QueryParams(params): QueryParams<MemberParams>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = group_id(&id)?;
+    let mut fields = FieldErrors::default();
+    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
+        s.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
+    });
+    let (limit,) = fields.finish((limit,))?;
+    let page = PageRequest {
+        cursor: params.cursor,
+        limit: limit.unwrap_or(50),
+    };
+    let page = list_members(&services, &org, bearer.token(), &id, page).await?;
+    Ok(Json(MemberPage {
+        items: page.items.iter().map(UserView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Add someone who signed up to the group (admins; the group's admins when the organisation lets
+/// group admins invite). Adding them again changes nothing. A guest is in the groups named for
+/// them, this one now among them.
+#[utoipa::path(
+    put,
+    operation_id = "add_group_member",
+    path = "/v1/orgs/{org}/groups/{id}/members/{user_id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+        ("user_id" = String, Path, description = "the person's user id"),
+    ),
+    responses(
+        (status = 200, description = "the person, with their groups", body = UserView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`user_changed`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn add_member(
+    State(services): State<AppState>,
+    Path((org, id, user)): Path<(String, String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let (id, user) = (group_id(&id)?, user_id(&user)?);
+    let user = set_member(&services, &org, bearer.token(), &id, &user, true).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+/// Take someone out of the group (as for adding); taking out one who is not in it changes
+/// nothing.
+#[utoipa::path(
+    delete,
+    operation_id = "remove_group_member",
+    path = "/v1/orgs/{org}/groups/{id}/members/{user_id}",
+    params(
+        ("org" = String, Path, description = "organisation domain"),
+        ("id" = String, Path, description = "group id"),
+        ("user_id" = String, Path, description = "the person's user id"),
+    ),
+    responses(
+        (status = 200, description = "the person, with their groups", body = UserView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `group_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`user_changed`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "groups"
+)]
+async fn remove_member(
+    State(services): State<AppState>,
+    Path((org, id, user)): Path<(String, String, String)>,
+    bearer: Bearer,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let (id, user) = (group_id(&id)?, user_id(&user)?);
+    let user = set_member(&services, &org, bearer.token(), &id, &user, false).await?;
+    Ok(Json(UserView::from(&user)))
 }

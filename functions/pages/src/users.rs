@@ -63,6 +63,7 @@ async fn users_list(
         &visit.services,
         domain,
         Some(token),
+        &Default::default(),
         PageRequest { cursor, limit: 50 },
     )
     .await

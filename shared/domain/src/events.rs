@@ -153,6 +153,27 @@ pub enum EventType {
     /// `user.locked`: an account was locked after too many failures.
     #[serde(rename = "user.locked")]
     UserLocked,
+    /// `user.role_changed`: an admin made someone a guest, a member or an admin.
+    #[serde(rename = "user.role_changed")]
+    UserRoleChanged,
+    /// `user.deactivated`: an admin suspended an account; its sessions ended.
+    #[serde(rename = "user.deactivated")]
+    UserDeactivated,
+    /// `user.reactivated`: an admin let a deactivated account sign in again.
+    #[serde(rename = "user.reactivated")]
+    UserReactivated,
+    /// `user.signed_out`: every session (and grant) of a person was ended, by them or an admin.
+    #[serde(rename = "user.signed_out")]
+    UserSignedOut,
+    /// `user.email_changed`: a person confirmed a new email address.
+    #[serde(rename = "user.email_changed")]
+    UserEmailChanged,
+    /// `user.uid_changed`: an admin gave a person without email a new identifier.
+    #[serde(rename = "user.uid_changed")]
+    UserUidChanged,
+    /// `user.deleted`: an account was erased; `data` holds its id only.
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
     /// `group.created`: a group was made.
     #[serde(rename = "group.created")]
     GroupCreated,
@@ -168,6 +189,12 @@ pub enum EventType {
     /// `group.admin_removed`: a group admin stepped down or was removed.
     #[serde(rename = "group.admin_removed")]
     GroupAdminRemoved,
+    /// `group.member_added`: someone joined a group after signing up.
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded,
+    /// `group.member_removed`: someone left a group.
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved,
     /// `settings.updated`: the organisation's settings changed.
     #[serde(rename = "settings.updated")]
     SettingsUpdated,
@@ -196,7 +223,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 29] = [
+    pub const ALL: [EventType; 38] = [
         Self::InvitationCreated,
         Self::InvitationSent,
         Self::InvitationResent,
@@ -213,11 +240,20 @@ impl EventType {
         Self::UserSignedIn,
         Self::UserSignInFailed,
         Self::UserLocked,
+        Self::UserRoleChanged,
+        Self::UserDeactivated,
+        Self::UserReactivated,
+        Self::UserSignedOut,
+        Self::UserEmailChanged,
+        Self::UserUidChanged,
+        Self::UserDeleted,
         Self::GroupCreated,
         Self::GroupRenamed,
         Self::GroupDeleted,
         Self::GroupAdminAdded,
         Self::GroupAdminRemoved,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
         Self::SettingsUpdated,
         Self::InvitationLinkActivated,
         Self::InvitationLinkDeactivated,
@@ -246,11 +282,20 @@ impl EventType {
             Self::UserSignedIn => "user.signed_in",
             Self::UserSignInFailed => "user.sign_in_failed",
             Self::UserLocked => "user.locked",
+            Self::UserRoleChanged => "user.role_changed",
+            Self::UserDeactivated => "user.deactivated",
+            Self::UserReactivated => "user.reactivated",
+            Self::UserSignedOut => "user.signed_out",
+            Self::UserEmailChanged => "user.email_changed",
+            Self::UserUidChanged => "user.uid_changed",
+            Self::UserDeleted => "user.deleted",
             Self::GroupCreated => "group.created",
             Self::GroupRenamed => "group.renamed",
             Self::GroupDeleted => "group.deleted",
             Self::GroupAdminAdded => "group.admin_added",
             Self::GroupAdminRemoved => "group.admin_removed",
+            Self::GroupMemberAdded => "group.member_added",
+            Self::GroupMemberRemoved => "group.member_removed",
             Self::SettingsUpdated => "settings.updated",
             Self::InvitationLinkActivated => "invitation_link.activated",
             Self::InvitationLinkDeactivated => "invitation_link.deactivated",

@@ -179,6 +179,74 @@ pub struct User {
     /// works only while the password it was issued against is still the one in place.
     #[serde(default)]
     pub password_epoch: u64,
+    /// Deactivated accounts cannot sign in, and none of their sessions or grants works.
+    #[serde(default)]
+    pub status: UserStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<Timestamp>,
+    /// When they last opened a session with their password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sign_in_at: Option<Timestamp>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+
+    /// What the person is found by in a list's search: their full name, each name, their email
+    /// and their uid, as [`search_prefix`] writes a search — leaving out any that begins another
+    /// (the first name begins the full name), so that fewer entries match one search twice.
+    pub fn search_terms(&self) -> Vec<String> {
+        let first = search_prefix(self.first_name.as_str());
+        let last = search_prefix(self.last_name.as_str());
+        let mut terms = vec![format!("{first} {last}"), first, last];
+        terms.extend(self.email.as_ref().map(|e| e.normalized()));
+        terms.extend(self.uid.as_ref().map(|u| u.normalized()));
+        terms.sort();
+        terms.dedup();
+        let all = terms.clone();
+        terms.retain(|t| !all.iter().any(|o| o != t && o.starts_with(t.as_str())));
+        terms
+    }
+}
+
+/// A search as the entries are written: lower case, words separated by one space.
+pub fn search_prefix(raw: &str) -> String {
+    raw.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Whether an account may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    #[default]
+    Active,
+    /// Suspended by an admin (someone who left): no sign-in, no session, no mail.
+    Deactivated,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::types::ParseError> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "deactivated" => Ok(Self::Deactivated),
+            _ => Err(crate::types::ParseError::new(
+                "invalid_status",
+                "status must be `active` or `deactivated`",
+            )),
+        }
+    }
 }
 
 /// Who is invited, and the single-use credential they sign up with.

@@ -43,8 +43,14 @@ pub enum Action<'a> {
     ManageGroups,
     /// List and read the organisation's invitations and imports.
     SeeInvitations,
-    /// List users, rename others, set passwords of users without email.
+    /// List users, rename others, set passwords of users without email, change roles, deactivate
+    /// and erase accounts.
     ManageUsers,
+    /// Add people to a group, or take them out, after they signed up: admins, and a group's own
+    /// admins when the organisation lets group admins invite.
+    ManageMembers {
+        group: &'a GroupId,
+    },
     /// Register, change and remove the applications people sign in to (OpenID Connect clients).
     ManageClients,
     /// Read the organisation's event log (its audit trail).
@@ -104,6 +110,13 @@ pub fn decide(who: Standing<'_>, settings: &Settings, action: Action<'_>) -> Res
                 return Err(Refusal::GroupNotAdministered);
             }
             Ok(())
+        }
+        Action::ManageMembers { group } => {
+            if as_group_admin && who.administers.contains(group) {
+                Ok(())
+            } else {
+                Err(Refusal::AdminsOnly)
+            }
         }
         Action::Revoke { own } | Action::Resend { own } => match (own, as_member || as_group_admin)
         {
@@ -233,6 +246,8 @@ mod tests {
             ("manage clients", Action::ManageClients),
             ("read events", Action::ReadEvents),
             ("manage webhooks", Action::ManageWebhooks),
+            ("manage A's members", Action::ManageMembers { group: &a }),
+            ("manage B's members", Action::ManageMembers { group: &b }),
         ];
         let administers_a = [a.clone()];
         let roles: [(&str, Standing); 4] = [
@@ -271,7 +286,7 @@ mod tests {
         const ADM: &str = "forbidden";
         // Per action, per role (admin, group admin, member, guest), per setting
         // (off/off, members on, group admins on, both on).
-        let expected: [(&str, [[&str; 4]; 4]); 21] = [
+        let expected: [(&str, [[&str; 4]; 4]); 23] = [
             (
                 "invite member",
                 [
@@ -349,6 +364,16 @@ mod tests {
             ("manage clients", admins_only()),
             ("read events", admins_only()),
             ("manage webhooks", admins_only()),
+            (
+                "manage A's members",
+                [
+                    [OK, OK, OK, OK],
+                    [ADM, ADM, OK, OK],
+                    [ADM, ADM, ADM, ADM],
+                    [ADM, ADM, ADM, ADM],
+                ],
+            ),
+            ("manage B's members", admins_only()),
         ];
         fn admins_only() -> [[&'static str; 4]; 4] {
             [[OK; 4], [ADM; 4], [ADM; 4], [ADM; 4]]
@@ -377,7 +402,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 21 * 4 * 4);
+        assert_eq!(checked, 23 * 4 * 4);
     }
 
     #[test]

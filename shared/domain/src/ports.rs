@@ -229,10 +229,34 @@ pub trait UserStore: Send + Sync {
         org: &OrgDomain,
         email: &EmailAddress,
     ) -> Result<Option<User>, StoreError>;
-    /// Replaces a user read at `user.version`; `Stale` if it changed since.
-    async fn update_user(&self, user: &User, events: &ChangeEvents) -> Result<(), WriteError>;
+    /// Replaces a user read as `change.before` with `change.after` (its group memberships
+    /// and search entries with it); `Stale` if it changed since, or if `change.other_admin` is
+    /// no longer the active admin it was read as.
+    async fn update_user(
+        &self,
+        change: &UserUpdate<'_>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     /// The organisation's users, a page at a time (in id order).
     async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError>;
+    /// Writes a user's record again as read (its `version` moved on) with every item it derives:
+    /// for records written before the indexes by role and status, the member items and the
+    /// search entries existed. `Stale` if it changed since it was read.
+    async fn rewrite_user(&self, user: &User) -> Result<(), WriteError>;
+    /// The organisation's users that `query` picks, a page at a time: through the index, the
+    /// members or the search entries its most selective filter names (never the whole
+    /// partition when a filter is given), the other filters applied to what that reads. With
+    /// `q`, in the order of the entries matched (each person once); otherwise in id order.
+    async fn find_users(
+        &self,
+        org: &OrgDomain,
+        query: &UserQuery,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError>;
+    /// The organisation's active admins, read from their records as they are now (found through
+    /// the index by role: an admin made a moment ago may be missing for a moment).
+    async fn active_admins(&self, org: &OrgDomain) -> Result<Vec<User>, StoreError>;
+
     /// Records a password reset token (hashed).
     async fn save_password_reset(&self, reset: &PasswordReset) -> Result<(), WriteError>;
     async fn password_reset(&self, token: &TokenHash) -> Result<Option<PasswordReset>, StoreError>;
@@ -246,11 +270,54 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), WriteError>;
 }
 
+/// Which users a list shows: every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    pub status: Option<crate::model::UserStatus>,
+    pub role: Option<crate::types::Role>,
+    pub group: Option<GroupId>,
+    /// The beginning of a search term ([`User::search_terms`]), as [`crate::model::search_prefix`]
+    /// writes it.
+    pub q: Option<String>,
+}
+
+impl UserQuery {
+    /// Whether `user` is one this query picks (`q` aside: the entries read decide it).
+    pub fn picks(&self, user: &User) -> bool {
+        self.status.is_none_or(|s| user.status == s)
+            && self.role.is_none_or(|r| user.role == r)
+            && self.group.as_ref().is_none_or(|g| user.groups.contains(g))
+    }
+}
+
+/// One change of an account, as [`UserStore::update_user`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct UserUpdate<'a> {
+    /// The account as read: its version is the condition, and what it derived (memberships,
+    /// search entries) is what the change replaces.
+    pub before: &'a User,
+    pub after: &'a User,
+    /// Another active admin as read, who must still be one, unchanged, when the change lands:
+    /// given when the change takes an admin away, so that the last one never goes.
+    pub other_admin: Option<&'a User>,
+}
+
+impl<'a> UserUpdate<'a> {
+    pub fn new(before: &'a User, after: &'a User) -> Self {
+        Self {
+            before,
+            after,
+            other_admin: None,
+        }
+    }
+}
+
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<(), WriteError>;
-    /// Creates the session and applies the failure-counter changes of the sign-in that opened
-    /// it, all in one write: `Stale` (nothing written) if a change's condition does not hold.
+    /// Creates the session, notes the sign-in on the account and applies the failure-counter
+    /// changes of the sign-in that opened it, all in one write: `Stale` (nothing written) if a
+    /// change's condition does not hold or the account is no longer active.
     async fn open_session(
         &self,
         session: &Session,

@@ -28,6 +28,13 @@ pub struct UserView {
     pub role: String,
     pub groups: Vec<String>,
     pub created_at: String,
+    /// `active` or `deactivated`.
+    pub status: String,
+    /// When an admin deactivated the account (absent while it is active).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<String>,
+    /// When they last signed in with their password (absent if never).
+    pub last_sign_in_at: Option<String>,
 }
 
 impl From<&User> for UserView {
@@ -43,6 +50,9 @@ impl From<&User> for UserView {
             role: u.role.as_str().to_string(),
             groups: u.groups.iter().map(|g| g.to_string()).collect(),
             created_at: u.created_at.to_rfc3339(),
+            status: u.status.as_str().to_string(),
+            deactivated_at: u.deactivated_at.map(|t| t.to_rfc3339()),
+            last_sign_in_at: u.last_sign_in_at.map(|t| t.to_rfc3339()),
         }
     }
 }

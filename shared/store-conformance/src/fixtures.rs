@@ -19,8 +19,8 @@ pub use gatehouse_domain::ports::{
     Acceptance, AccountKey, AttemptStore, AttemptsChange, Claim, Credential, DeliveryChange,
     DueEntry, GroupStore, ImportProgress, ImportStore, InvitationQuery, InvitationStore, LinkStore,
     Lookup, LookupStore, OrgStore, PageRequest, RequestClaim, RequestStore, ScheduleStore,
-    SessionStore, StoreError, StoredAnswer, UserStore, WriteError, DELIVERIES_PER_WRITE,
-    INVITATIONS_PER_WRITE,
+    SessionStore, StoreError, StoredAnswer, UserQuery, UserStore, UserUpdate, WriteError,
+    DELIVERIES_PER_WRITE, INVITATIONS_PER_WRITE,
 };
 pub use gatehouse_domain::secret::{OsRandomness, Randomness, SecretToken};
 pub use gatehouse_domain::throttle::Attempts;
@@ -148,6 +148,9 @@ pub(crate) fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
         created_at: Timestamp::from_unix_seconds(1_000),
         version: 0,
         password_epoch: 0,
+        status: Default::default(),
+        deactivated_at: None,
+        last_sign_in_at: None,
     }
 }
 

@@ -632,7 +632,7 @@ pub async fn updates_refuse_stale_versions(store: Arc<dyn ItemStore>) {
     let mut renamed = admin.clone();
     renamed.first_name = name("Augusta");
     records
-        .update_user(&renamed, &ChangeEvents::none())
+        .update_user(&UserUpdate::new(&admin, &renamed), &ChangeEvents::none())
         .await
         .unwrap();
     let mut settings = records.org(&domain).await.unwrap().unwrap();
@@ -662,7 +662,7 @@ pub async fn updates_refuse_stale_versions(store: Arc<dyn ItemStore>) {
     concurrent.first_name = name("Countess");
     assert!(matches!(
         records
-            .update_user(&concurrent, &ChangeEvents::none())
+            .update_user(&UserUpdate::new(&admin, &concurrent), &ChangeEvents::none())
             .await,
         Err(WriteError::Stale)
     ));

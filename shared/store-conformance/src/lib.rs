@@ -20,6 +20,7 @@ pub mod imports;
 pub mod invitation_link;
 pub mod invitation_lists;
 pub mod invitations;
+pub mod members;
 pub mod primitive;
 pub mod quotas;
 pub mod throttle;
@@ -37,6 +38,7 @@ pub use imports::*;
 pub use invitation_link::*;
 pub use invitation_lists::*;
 pub use invitations::*;
+pub use members::*;
 pub use primitive::*;
 pub use quotas::*;
 pub use throttle::*;
@@ -117,7 +119,13 @@ macro_rules! conformance_suite {
             events_are_read_oldest_first_across_shards_each_once,
             a_change_and_its_events_are_written_together,
             webhooks_change_only_from_the_version_read,
-            deliveries_are_made_once_due_in_order_and_taken_once
+            deliveries_are_made_once_due_in_order_and_taken_once,
+            memberships_and_search_entries_follow_each_change,
+            active_admins_are_read_as_they_are_now,
+            two_admins_demoting_each_other_leave_one,
+            a_session_does_not_open_for_a_deactivated_account,
+            user_filters_read_only_their_partition,
+            a_rewritten_user_is_found_by_every_filter
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -196,6 +196,18 @@ impl Role {
             Role::Guest => "guest",
         }
     }
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        match raw {
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            "guest" => Ok(Self::Guest),
+            _ => Err(ParseError::new(
+                "invalid_role",
+                "role must be `admin`, `member` or `guest`",
+            )),
+        }
+    }
 }
 
 /// The role an invitation grants: invitations make members or guests, never admins.

@@ -135,6 +135,9 @@ async fn create(
         created_at: now,
         version: 0,
         password_epoch: 0,
+        status: crate::model::UserStatus::Active,
+        deactivated_at: None,
+        last_sign_in_at: None,
     };
     // Made by the operator (no person of the organisation): no actor.
     let mut events = ChangeEvents::new(&*services.random, now);

@@ -370,27 +370,15 @@ async fn tell_admins(services: &Services, webhook: &Webhook, since: crate::clock
     let Ok(Some(org)) = services.store.org(&webhook.org).await else {
         return;
     };
-    let mut cursor = None;
-    loop {
-        let page = match services
-            .store
-            .users(
-                &webhook.org,
-                &crate::ports::PageRequest { cursor, limit: 100 },
-            )
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::warn!(cause = %crate::Chain(&e), "the admins were not told of a disabled webhook");
-                return;
-            }
-        };
-        for admin in page
-            .items
-            .iter()
-            .filter(|u| u.role == crate::types::Role::Admin)
-        {
+    let admins = match services.store.active_admins(&webhook.org).await {
+        Ok(admins) => admins,
+        Err(e) => {
+            tracing::warn!(cause = %crate::Chain(&e), "the admins were not told of a disabled webhook");
+            return;
+        }
+    };
+    {
+        for admin in &admins {
             let Some(to) = &admin.email else { continue };
             let mail = crate::mail::WebhookDisabledMail {
                 to,
@@ -412,10 +400,6 @@ async fn tell_admins(services: &Services, webhook: &Webhook, since: crate::clock
             if let Err(cause) = sent {
                 tracing::warn!(user = %admin.id, cause = %crate::Chain(&*cause), "an admin was not told of a disabled webhook");
             }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return,
         }
     }
 }

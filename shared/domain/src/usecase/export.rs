@@ -218,7 +218,7 @@ fn cells(
     inviters: &HashMap<UserId, String>,
 ) -> [String; 16] {
     let status = invitation.status_at(now);
-    let (kind, email, uid, sign_in, code) = match &invitation.invitee {
+    let (kind, email, uid, identifier, code) = match &invitation.invitee {
         Invitee::Email { email, .. } => ("email", email.to_string(), "", String::new(), None),
         Invitee::Uid {
             uid, access_code, ..
@@ -247,7 +247,7 @@ fn cells(
         kind.to_string(),
         email,
         uid.to_string(),
-        sign_in,
+        identifier,
         invitation.first_name.to_string(),
         invitation.last_name.to_string(),
         match invitation.role {

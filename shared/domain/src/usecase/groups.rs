@@ -153,16 +153,7 @@ pub async fn list_groups(
     mine: bool,
 ) -> Result<Vec<Group>, GroupsError> {
     // The caller's account is read along, for a guest's groups.
-    let caller = caller_in::<GroupsError>(
-        services,
-        org,
-        token,
-        Along {
-            user: true,
-            ..Along::default()
-        },
-    )
-    .await?;
+    let caller = caller_in::<GroupsError>(services, org, token, Along::default()).await?;
     let mut groups = services.store.groups(org).await?;
     if mine || caller.actor.role == Role::Guest {
         let user = caller
@@ -197,7 +188,6 @@ async fn group_to_manage(
         token,
         Along {
             groups: std::slice::from_ref(group),
-            ..Along::default()
         },
     )
     .await?;
@@ -229,7 +219,7 @@ pub async fn set_group_admin(
     user: &UserId,
     admin: bool,
 ) -> Result<Group, GroupsError> {
-    let (mut current, by) = group_to_manage(services, org, token, group).await?;
+    let (current, by) = group_to_manage(services, org, token, group).await?;
     if admin {
         let account = services
             .store
@@ -240,6 +230,37 @@ pub async fn set_group_admin(
             return Err(GroupsError::AdminMustBeMember);
         }
     }
+    set_admin_of(services, org, current, user, admin, Some(&by)).await
+}
+
+/// Takes `user` out of the admins of every group they administer: a guest administers none.
+pub(crate) async fn step_down_everywhere(
+    services: &Services,
+    org: &OrgDomain,
+    user: &UserId,
+    by: Option<&UserId>,
+) -> Result<(), StoreError> {
+    for group in services.store.groups(org).await? {
+        if group.admins.contains(user) {
+            set_admin_of(services, org, group, user, false, by)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.into()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes `user` one of the group's admins, or no longer, from `current` as read, reading it again
+/// when it changed meanwhile.
+async fn set_admin_of(
+    services: &Services,
+    org: &OrgDomain,
+    mut current: Group,
+    user: &UserId,
+    admin: bool,
+    by: Option<&UserId>,
+) -> Result<Group, GroupsError> {
+    let group = current.id.clone();
     for _ in 0..5 {
         let has = current.admins.contains(user);
         if has == admin {
@@ -257,7 +278,7 @@ pub async fn set_group_admin(
             EventType::GroupAdminRemoved
         };
         let mut events = ChangeEvents::new(&*services.random, services.clock.now());
-        events.group(org, kind, Some(&by), &next, Some(user));
+        events.group(org, kind, by, &next, Some(user));
         match services.store.update_group(org, &next, &events).await {
             Ok(()) => {
                 next.version += 1;
@@ -266,7 +287,7 @@ pub async fn set_group_admin(
             Err(WriteError::Stale) => {
                 current = services
                     .store
-                    .group(org, group)
+                    .group(org, &group)
                     .await?
                     .ok_or(GroupsError::GroupNotFound)?;
             }
@@ -351,7 +372,6 @@ pub async fn delete_group(
         token,
         Along {
             groups: std::slice::from_ref(group),
-            ..Along::default()
         },
     )
     .await?;
@@ -531,7 +551,8 @@ async fn take_out_of_users(
                 next.groups.retain(|g| g != group);
                 let mut events = ChangeEvents::new(&*services.random, services.clock.now());
                 events.user(EventType::UserUpdated, Some(by), &next, None);
-                match services.store.update_user(&next, &events).await {
+                let change = crate::ports::UserUpdate::new(&user, &next);
+                match services.store.update_user(&change, &events).await {
                     Ok(()) => {
                         changed += 1;
                         break;

@@ -160,10 +160,7 @@ pub async fn request_import(
     token: Option<&SessionToken>,
     dry_run: bool,
 ) -> Result<UploadTicket, ImportsError> {
-    let along = Along {
-        user: true,
-        groups: &[],
-    };
+    let along = Along { groups: &[] };
     let caller = caller_in::<ImportsError>(services, org, token, along).await?;
     if crate::permissions::decide(caller.standing(), &caller.org.settings, Action::BulkImport)
         .is_err()

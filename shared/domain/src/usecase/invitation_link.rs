@@ -147,10 +147,7 @@ pub async fn activate_link(
             groups.push(g.clone());
         }
     }
-    let along = Along {
-        user: false,
-        groups: &groups,
-    };
+    let along = Along { groups: &groups };
     let caller = caller_in::<LinkError>(services, org, token, along).await?;
     decide(caller.standing(), &caller.org.settings, Action::ManageLink)
         .map_err(|_| LinkError::Forbidden)?;

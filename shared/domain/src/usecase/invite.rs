@@ -290,7 +290,7 @@ async fn inviter_in(
     asked: Asked,
 ) -> Result<(Org, Inviter, Vec<Option<crate::model::Group>>), InviteError> {
     use crate::permissions::{decide, Action, Refusal, Standing};
-    let along = Along { user: true, groups };
+    let along = Along { groups };
     let caller = caller_in::<InviteError>(services, org, token, along).await?;
     let action = match asked {
         Asked::Email(role) => Action::InviteByEmail { role, groups },

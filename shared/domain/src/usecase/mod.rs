@@ -1,6 +1,7 @@
 //! The use cases. Each takes [`Services`] and parsed input, applies the rules and answers with a
 //! result or its own error enum (a [`Rejection`]).
 
+pub mod accounts;
 pub mod authorize;
 pub mod bootstrap;
 pub mod bulk_import;
@@ -18,6 +19,7 @@ pub mod invitations;
 pub mod invite;
 pub mod logout;
 pub mod mail_feedback;
+pub mod members;
 pub mod openid;
 pub mod pages;
 pub mod password;
@@ -97,7 +99,7 @@ pub(crate) async fn administered_groups(
 pub(crate) struct Caller {
     pub org: Org,
     pub actor: Actor,
-    /// The caller's own account, when asked for.
+    /// The caller's own account (always read: it decides whether the session is live).
     pub user: Option<crate::model::User>,
     /// The groups asked for, in order; `None` for ids that are no group here.
     pub groups: Vec<Option<crate::model::Group>>,
@@ -116,11 +118,9 @@ impl Caller {
     }
 }
 
-/// What else to read along with the organisation and the session.
+/// What else to read along with the organisation, the session and the caller's account.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Along<'a> {
-    /// The caller's own account.
-    pub user: bool,
     pub groups: &'a [crate::types::GroupId],
 }
 
@@ -138,7 +138,9 @@ where
     let lookup = crate::ports::Lookup {
         org: true,
         session: token.map(|t| (t.user_id.clone(), t.secret.hash())),
-        user: token.filter(|_| along.user).map(|t| t.user_id.clone()),
+        // Always: a session is live only while its account is active, and the role is the
+        // account's.
+        user: token.map(|t| t.user_id.clone()),
         groups: along.groups.to_vec(),
         ..Default::default()
     };
@@ -149,7 +151,7 @@ where
         .map_err(OrgLookupError::from)?;
     let found_org = found.org.ok_or(OrgLookupError::NotFound)?;
     let token = token.ok_or(session::AuthError::Unauthenticated)?;
-    let actor = session::actor_of(services, token, found.session)?;
+    let actor = session::actor_of(services, token, found.session, found.user.as_ref())?;
     let administers = found
         .groups
         .iter()

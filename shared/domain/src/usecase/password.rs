@@ -176,7 +176,9 @@ pub async fn request_password_reset(
         }
         Err(AdmitError::Store(e)) => return Err(e.into()),
     }
-    let Some(user) = services.store.user_by_email(org_domain, email).await? else {
+    // A deactivated account is sent nothing, and the answer is the same.
+    let user = services.store.user_by_email(org_domain, email).await?;
+    let Some(user) = user.filter(User::is_active) else {
         return Ok(());
     };
     let (token, reset) = issue_reset(services, org_domain, &user, RESET_TTL)
@@ -290,6 +292,7 @@ pub async fn confirm_password_reset(
         .store
         .user(org_domain, &reset.user_id)
         .await?
+        .filter(User::is_active)
         .ok_or(PasswordChangeError::InvalidToken)?;
     // Issued before the password last changed (by another link, by its owner, by an admin).
     if user.password_epoch != reset.password_epoch {

@@ -58,35 +58,47 @@ impl Rejection for AuthError {
 }
 
 /// Finds the live session a bearer token belongs to, in this organisation only: a token of
-/// another organisation is unknown here.
+/// another organisation is unknown here. The session and its account are read together.
 pub async fn authenticate(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
 ) -> Result<Actor, AuthError> {
     let token = token.ok_or(AuthError::Unauthenticated)?;
-    let session = services
+    let found = services
         .store
-        .session(org, &token.user_id, &token.secret.hash())
+        .look_up(
+            org,
+            &crate::ports::Lookup {
+                session: Some((token.user_id.clone(), token.secret.hash())),
+                user: Some(token.user_id.clone()),
+                ..Default::default()
+            },
+        )
         .await?;
-    actor_of(services, token, session)
+    actor_of(services, token, found.session, found.user.as_ref())
 }
 
-/// Who is calling, from the session found for their token (if any): expired or foreign
-/// sessions are no session.
+/// Who is calling, from the session found for their token (if any) and their account as it is
+/// now: expired or foreign sessions are no session, and neither is the session of an account
+/// that is gone or deactivated. The role is the account's, so a change of role holds at once.
 pub(crate) fn actor_of(
     services: &Services,
     token: &SessionToken,
     session: Option<Session>,
+    account: Option<&User>,
 ) -> Result<Actor, AuthError> {
     let session = session.ok_or(AuthError::Unauthenticated)?;
     if services.clock.now() >= session.expires_at || session.user_id != token.user_id {
         return Err(AuthError::Unauthenticated);
     }
+    let account = account
+        .filter(|a| a.id == session.user_id && a.is_active())
+        .ok_or(AuthError::Unauthenticated)?;
     Ok(Actor {
         org: session.org,
         user_id: session.user_id,
-        role: session.role,
+        role: account.role,
         session_expires_at: session.expires_at,
         authenticated_at: session.created_at,
     })
@@ -105,16 +117,8 @@ pub async fn current_session(
     org: &OrgDomain,
     token: Option<&SessionToken>,
 ) -> Result<CurrentSession, SessionError> {
-    let caller = crate::usecase::caller_in::<SessionError>(
-        services,
-        org,
-        token,
-        crate::usecase::Along {
-            user: true,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let caller =
+        crate::usecase::caller_in::<SessionError>(services, org, token, Default::default()).await?;
     Ok(CurrentSession {
         // A session whose account is gone is no session.
         user: caller.user.ok_or(AuthError::Unauthenticated)?,

@@ -28,6 +28,9 @@ pub enum SignInError {
     InvalidCredentials,
     #[error("this organisation does not allow sign-in without email")]
     WithoutEmailDisabled,
+    /// The password was right, but an admin deactivated the account.
+    #[error("this account is deactivated")]
+    AccountDeactivated,
     #[error("{0}")]
     TooManyAttempts(Refusal),
     #[error("sign-in failed")]
@@ -62,6 +65,7 @@ impl Rejection for SignInError {
             Self::Org(e) => e.code(),
             Self::InvalidCredentials => "invalid_credentials",
             Self::WithoutEmailDisabled => "sign_up_without_email_disabled",
+            Self::AccountDeactivated => "account_deactivated",
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Internal(_) => "internal",
         }
@@ -71,6 +75,7 @@ impl Rejection for SignInError {
             Self::Org(e) => e.class(),
             Self::InvalidCredentials => RejectionClass::Unauthenticated,
             Self::WithoutEmailDisabled => RejectionClass::Forbidden,
+            Self::AccountDeactivated => RejectionClass::Forbidden,
             Self::TooManyAttempts(_) => RejectionClass::Throttled,
             Self::Internal(_) => RejectionClass::Internal,
         }
@@ -217,6 +222,11 @@ async fn attempt(
         }
         None => return Err(SignInError::InvalidCredentials),
     };
+    if !user.is_active() {
+        // Only the right password learns it; the attempt was no stranger's failure.
+        refund_all(services, &counters, &charged).await;
+        return Err(SignInError::AccountDeactivated);
+    }
     let mut user = user;
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
@@ -248,7 +258,8 @@ async fn attempt(
         .open_session(&session, &changes, &events)
         .await
     {
-        // The client's counter had nothing left to take back (it was cleared meanwhile).
+        // The client's counter had nothing left to take back (it was cleared meanwhile), or the
+        // account was deactivated since it was read.
         Err(WriteError::Stale) if quick.is_some() => {
             services
                 .store
@@ -257,6 +268,16 @@ async fn attempt(
         }
         other => other,
     };
+    if let Err(WriteError::Stale) = opened {
+        let now_active = services.store.user(org_domain, &user.id).await?;
+        if !now_active
+            .as_ref()
+            .is_some_and(crate::model::User::is_active)
+        {
+            refund_all(services, &counters, &charged).await;
+            return Err(SignInError::AccountDeactivated);
+        }
+    }
     opened.map_err(|e| SignInError::Internal(e.into()))?;
     if let (None, Some(counter), Some(charge)) = (&quick, client_counter, client_charge) {
         refund(services, counter, charge).await;
@@ -295,6 +316,17 @@ async fn failed(
     }
 }
 
+/// Takes back every charge of an attempt that was no failure (best effort, as refunds are).
+async fn refund_all(
+    services: &Services,
+    counters: &[Counter],
+    charged: &[crate::throttle::Attempts],
+) {
+    for (counter, charge) in counters.iter().zip(charged) {
+        refund(services, counter, charge).await;
+    }
+}
+
 /// Upgrades a digest made with weaker parameters. A failure only means it is tried next time.
 async fn rehash(services: &Services, user: &mut crate::model::User, password: Password) {
     let Ok(digest) = services
@@ -306,9 +338,10 @@ async fn rehash(services: &Services, user: &mut crate::model::User, password: Pa
     };
     let mut upgraded = user.clone();
     upgraded.password = digest;
+    let change = crate::ports::UserUpdate::new(user, &upgraded);
     match services
         .store
-        .update_user(&upgraded, &ChangeEvents::none())
+        .update_user(&change, &ChangeEvents::none())
         .await
     {
         Ok(()) => {

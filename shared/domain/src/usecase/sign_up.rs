@@ -351,6 +351,10 @@ async fn accept(
             created_at: now,
             version: 0,
             password_epoch: 0,
+            status: crate::model::UserStatus::Active,
+            deactivated_at: None,
+            // Accepting opens their first session.
+            last_sign_in_at: Some(now),
         };
         let (session_token, session) = new_session(services, &user);
         let mut accepted = invitation.clone();

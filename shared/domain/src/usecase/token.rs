@@ -291,6 +291,9 @@ async fn redeem(
         .records
         .user
         .ok_or(TokenError::InvalidGrant("the account is gone"))?;
+    if !user.is_active() {
+        return Err(TokenError::InvalidGrant("the account is deactivated"));
+    }
     let grant_id = random_id(services);
     let offline = issued.scopes.iter().any(|s| s == "offline_access");
     let refresh = offline
@@ -407,6 +410,9 @@ async fn refresh(
     let user = records
         .user
         .ok_or(TokenError::InvalidGrant("the account is gone"))?;
+    if !user.is_active() {
+        return Err(TokenError::InvalidGrant("the account is deactivated"));
+    }
     let next = LocatedToken::refresh(grant.user_id.clone(), &grant.id, services.random.as_ref());
     match services
         .store

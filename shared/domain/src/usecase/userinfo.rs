@@ -114,6 +114,7 @@ pub async fn userinfo(
         .store
         .user(org, &access.grant.user_id)
         .await?
+        .filter(crate::model::User::is_active)
         .ok_or(UserinfoError::InvalidToken)?;
     let scopes: Vec<String> = access
         .claims

@@ -2,16 +2,14 @@
 //! email whose password they are asked to set.
 
 use crate::error::{Rejection, RejectionClass};
-use crate::events::{ChangeEvents, EventType};
 use crate::model::User;
 use crate::permissions::Action;
-use crate::ports::WriteError;
 use crate::ports::{Page, PageRequest, StoreError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::{OrgDomain, PersonName, UserId};
+use crate::types::OrgDomain;
 use crate::usecase::session::AuthError;
-use crate::usecase::{admin_of, caller_in, Along, OrgLookupError};
+use crate::usecase::{admin_of, OrgLookupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
@@ -61,6 +59,7 @@ pub async fn list_users(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
+    query: &crate::ports::UserQuery,
     page: PageRequest,
 ) -> Result<Page<User>, UsersError> {
     admin_of(
@@ -75,95 +74,37 @@ pub async fn list_users(
         cursor: page.cursor,
         limit: page.limit.clamp(1, 100),
     };
-    Ok(services.store.users(org, &page).await?)
+    Ok(services.store.find_users(org, query, &page).await?)
 }
 
-/// A change of a user's own names: `None` leaves a name as it is.
-#[derive(Debug, Clone, Default)]
-pub struct NameChange {
-    pub first_name: Option<PersonName>,
-    pub last_name: Option<PersonName>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum NameChangeError {
-    #[error(transparent)]
-    Org(#[from] OrgLookupError),
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    /// Another user, and the actor is not an admin: as if there were no such user.
-    #[error("no such user")]
-    NotFound,
-    #[error("the user changed meanwhile; try again")]
-    Changed,
-    #[error("changing the name failed")]
-    Internal(#[source] crate::Cause),
-}
-
-impl From<StoreError> for NameChangeError {
-    fn from(e: StoreError) -> Self {
-        Self::Internal(e.into())
-    }
-}
-
-impl Rejection for NameChangeError {
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Org(e) => e.code(),
-            Self::Auth(e) => e.code(),
-            Self::NotFound => "user_not_found",
-            Self::Changed => "user_changed",
-            Self::Internal(_) => "internal",
-        }
-    }
-    fn class(&self) -> RejectionClass {
-        match self {
-            Self::Org(e) => e.class(),
-            Self::Auth(e) => e.class(),
-            Self::NotFound => RejectionClass::NotFound,
-            Self::Changed => RejectionClass::Conflict,
-            Self::Internal(_) => RejectionClass::Internal,
-        }
-    }
-}
-
-/// A signed-in user changes their own first or last name; an admin may change anyone's.
-pub async fn change_names(
-    services: &Services,
-    org: &OrgDomain,
-    token: Option<&SessionToken>,
-    id: &UserId,
-    change: NameChange,
-) -> Result<User, NameChangeError> {
-    let caller = caller_in::<NameChangeError>(services, org, token, Along::default()).await?;
-    let others =
-        crate::permissions::decide(caller.standing(), &caller.org.settings, Action::ManageUsers);
-    if &caller.actor.user_id != id && others.is_err() {
-        return Err(NameChangeError::NotFound);
-    }
-    for _ in 0..3 {
-        let mut user = services
-            .store
-            .user(org, id)
-            .await?
-            .ok_or(NameChangeError::NotFound)?;
-        if let Some(first) = &change.first_name {
-            user.first_name = first.clone();
-        }
-        if let Some(last) = &change.last_name {
-            user.last_name = last.clone();
-        }
-        let mut events = ChangeEvents::new(&*services.random, services.clock.now());
-        let by = Some(&caller.actor.user_id).filter(|by| *by != id);
-        events.user(EventType::UserUpdated, by, &user, None);
-        match services.store.update_user(&user, &events).await {
-            Ok(()) => {
-                user.version += 1;
-                return Ok(user);
+/// Writes every user of the organisation again with what their record derives (the indexes by
+/// role and status, member items, search entries), for accounts made before those existed
+/// (`gatehouse-admin reindex-users`). Doing it twice does no harm. Answers how many were written.
+pub async fn reindex_users(services: &Services, org: &OrgDomain) -> Result<usize, StoreError> {
+    let mut written = 0;
+    let mut cursor = None;
+    loop {
+        let page = PageRequest { cursor, limit: 100 };
+        let page = services.store.users(org, &page).await?;
+        for mut user in page.items {
+            for attempt in 0..3 {
+                match services.store.rewrite_user(&user).await {
+                    Ok(()) => break,
+                    Err(crate::ports::WriteError::Stale) if attempt < 2 => {
+                        match services.store.user(org, &user.id).await? {
+                            Some(again) => user = again,
+                            None => break,
+                        }
+                    }
+                    Err(crate::ports::WriteError::Store(e)) => return Err(e),
+                    Err(e) => return Err(StoreError::Unavailable(e.into())),
+                }
             }
-            Err(WriteError::Stale) => continue,
-            Err(e) => return Err(NameChangeError::Internal(e.into())),
+            written += 1;
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(written),
         }
     }
-    Err(NameChangeError::Changed)
 }

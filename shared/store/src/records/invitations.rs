@@ -199,7 +199,6 @@ impl InvitationStore for Records {
         let InvitationState::Accepted { .. } = invitation.state else {
             return Err(WriteError::Stale);
         };
-        let org = &invitation.org;
         let (inv_attrs, unchanged) = versioned(invitation, invitation.version);
         let mut as_read = invitation.clone();
         as_read.state = InvitationState::Pending;
@@ -213,13 +212,9 @@ impl InvitationStore for Records {
                 )),
             },
             invitation_put(invitation, &inv_attrs, Some(unchanged)),
-            put(
-                keys::user(org, &user.id),
-                encode(user),
-                Some(Condition::NotExists),
-            ),
             session_put(session),
         ];
+        writes.extend(user_writes(None, user));
         writes.extend(copies);
         // The account takes over the invitation's claim; any other claim of the account must be free.
         let handed_over = invitation_claim(invitation);

@@ -23,13 +23,13 @@ use gatehouse_domain::ports::{
     DeliveryChange, DueEntry, Found, GrantStore, GroupStore, ImportProgress, ImportStore,
     InvitationQuery, InvitationStore, LinkStore, Lookup, LookupStore, OrgStore, Page, PageRequest,
     RequestClaim, RequestStore, ScheduleStore, SessionStore, StoreError, StoredAnswer, UserStore,
-    WriteError,
+    UserUpdate, WriteError,
 };
 use gatehouse_domain::secret::TokenHash;
 use gatehouse_domain::throttle::Attempts;
 use gatehouse_domain::types::{
     ClientId, EmailAddress, GroupId, GroupName, ImportId, InvitationId, InviteeRole, OrgDomain,
-    Uid, UserId, WebhookId,
+    Role, Uid, UserId, WebhookId,
 };
 
 use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
@@ -48,6 +48,7 @@ mod orgs;
 mod requests;
 mod schedule;
 mod sessions;
+mod user_lists;
 mod users;
 mod webhooks;
 
@@ -122,6 +123,30 @@ pub mod keys {
     }
     pub fn users_pk(org: &OrgDomain) -> String {
         format!("ORG#{org}#USERS")
+    }
+    /// Users by role: the partition of index `gsi1` their record is placed in.
+    pub fn users_by_role_pk(org: &OrgDomain, role: Role) -> String {
+        format!("ORG#{org}#USERS#role#{}", role.as_str())
+    }
+    /// Deactivated users: the partition of index `gsi2` their record is placed in (active users
+    /// are in none).
+    pub fn deactivated_users_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#USERS#deactivated")
+    }
+    /// One person's membership of one group, made and removed with their record.
+    pub fn member(org: &OrgDomain, group: &GroupId, user: &UserId) -> Key {
+        Key::new(members_pk(org, group), user.as_str())
+    }
+    pub fn members_pk(org: &OrgDomain, group: &GroupId) -> String {
+        format!("ORG#{org}#GROUP#{group}#MEMBERS")
+    }
+    /// One of the terms a person is found by (a name, their full name, email or uid, in lower
+    /// case), made and removed with their record.
+    pub fn user_search(org: &OrgDomain, term: &str, user: &UserId) -> Key {
+        Key::new(user_search_pk(org), format!("{term}#{user}"))
+    }
+    pub fn user_search_pk(org: &OrgDomain) -> String {
+        format!("ORG#{org}#USERSEARCH")
     }
     pub fn email_claim(org: &OrgDomain, email: &EmailAddress) -> Key {
         Key::new(format!("ORG#{org}#EMAIL#{}", email.normalized()), "#")

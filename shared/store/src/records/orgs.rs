@@ -42,11 +42,7 @@ impl OrgStore for Records {
                 Some(Condition::NotExists),
             ));
         }
-        writes.push(put(
-            keys::user(&org.domain, &admin.id),
-            encode(admin),
-            Some(Condition::NotExists),
-        ));
+        writes.extend(user_writes(None, admin));
         for claim in user_claims(admin) {
             writes.push(put(
                 claim,

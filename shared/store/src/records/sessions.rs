@@ -17,7 +17,22 @@ impl SessionStore for Records {
         attempts: &[AttemptsChange],
         events: &ChangeEvents,
     ) -> Result<(), WriteError> {
-        let mut writes = vec![session_put(session)];
+        // Noted on the account in place (its version unchanged), on condition that it is still
+        // active: a deactivation that landed since the password was checked wins.
+        let mut signed_in = Attrs::new();
+        signed_in.insert("last_sign_in_at".into(), json!(session.created_at));
+        let mut writes = vec![
+            session_put(session),
+            Write::Update {
+                key: keys::user(&session.org, &session.user_id),
+                add: Vec::new(),
+                set: signed_in,
+                condition: Some(Condition::Any(vec![
+                    Condition::Lacks("status".into()),
+                    Condition::Equals("status".into(), json!("active")),
+                ])),
+            },
+        ];
         writes.extend(attempts.iter().map(attempts_write));
         self.write(with_events(writes, events))
             .await

@@ -13,6 +13,132 @@ pub(super) fn session_put(session: &Session) -> Write {
     )
 }
 
+/// A user's record, placed in the index by role (`gsi1`) and, while deactivated, in the index of
+/// deactivated users (`gsi2`).
+pub(super) fn user_put(user: &User, mut attrs: Attrs, condition: Option<Condition>) -> Write {
+    attrs.insert(
+        Index::First.attribute().into(),
+        json!(keys::users_by_role_pk(&user.org, user.role)),
+    );
+    if !user.is_active() {
+        attrs.insert(
+            Index::Second.attribute().into(),
+            json!(keys::deactivated_users_pk(&user.org)),
+        );
+    }
+    put(keys::user(&user.org, &user.id), attrs, condition)
+}
+
+/// What a user's record derives, besides itself: a membership item per group and a search entry
+/// per term.
+fn derived(user: &User) -> Vec<Key> {
+    let mut keys: Vec<Key> = user
+        .groups
+        .iter()
+        .map(|g| keys::member(&user.org, g, &user.id))
+        .collect();
+    keys.extend(
+        user.search_terms()
+            .iter()
+            .map(|t| keys::user_search(&user.org, t, &user.id)),
+    );
+    keys
+}
+
+/// The writes of a new user (`before` none: on condition that it is absent) or of a change from
+/// `before` as read (on condition that its version is unchanged): the record, and what it
+/// derives that changed (items no longer derived deleted, new ones made).
+pub(super) fn user_writes(before: Option<&User>, after: &User) -> Vec<Write> {
+    let (attrs, condition) = match before {
+        Some(before) => versioned(after, before.version),
+        None => (encode(after), Condition::NotExists),
+    };
+    let mut writes = vec![user_put(after, attrs, Some(condition))];
+    let old = before.map(derived).unwrap_or_default();
+    let new = derived(after);
+    writes.extend(
+        old.iter()
+            .filter(|k| !new.contains(k))
+            .map(|k| Write::Delete {
+                key: k.clone(),
+                condition: None,
+            }),
+    );
+    writes.extend(
+        new.into_iter()
+            .filter(|k| !old.contains(k))
+            .map(|key| derived_put(key, after)),
+    );
+    writes
+}
+
+fn derived_put(key: Key, user: &User) -> Write {
+    let mut attrs = Attrs::new();
+    attrs.insert("user_id".into(), json!(user.id));
+    put(key, attrs, None)
+}
+
+/// The claims a change of email or uid moves: the old one released (on condition that it is the
+/// account's), the new one taken (on condition that it is free), each with what its condition
+/// failing means.
+fn claim_moves(before: &User, after: &User) -> Vec<(Write, WriteError)> {
+    let (old, new) = (user_claims(before), user_claims(after));
+    let mut moves: Vec<(Write, WriteError)> = old
+        .iter()
+        .filter(|k| !new.contains(k))
+        .map(|k| {
+            let release = Write::Delete {
+                key: k.clone(),
+                condition: Some(owned_by(&before.id)),
+            };
+            (release, WriteError::Stale)
+        })
+        .collect();
+    for key in new.into_iter().filter(|k| !old.contains(k)) {
+        let taken = if after
+            .email
+            .as_ref()
+            .is_some_and(|e| key == keys::email_claim(&after.org, e))
+        {
+            WriteError::EmailTaken
+        } else {
+            WriteError::UidTaken
+        };
+        let claim = put(key, user_claim_attrs(after), Some(Condition::NotExists));
+        moves.push((claim, taken));
+    }
+    moves
+}
+
+/// Nothing is written unless `admin` is still the active admin it was read as.
+fn still_admin(admin: &User) -> Write {
+    Write::Check {
+        key: keys::user(&admin.org, &admin.id),
+        condition: Condition::Equals(VERSION.into(), json!(admin.version)),
+    }
+}
+
+impl Records {
+    /// The users at these ids (in order; gone ones left out), read by key.
+    async fn users_at(&self, org: &OrgDomain, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let keys: Vec<Key> = ids.iter().map(|id| keys::user(org, id)).collect();
+        let mut users = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            for item in self
+                .items
+                .get_many(chunk)
+                .await
+                .map_err(unavailable)?
+                .into_iter()
+                .flatten()
+            {
+                users.push(decode(item.attrs)?);
+            }
+        }
+        Ok(users)
+    }
+}
+
 #[async_trait]
 impl UserStore for Records {
     async fn user(&self, org: &OrgDomain, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -28,12 +154,73 @@ impl UserStore for Records {
             .await
     }
 
-    async fn update_user(&self, user: &User, events: &ChangeEvents) -> Result<(), WriteError> {
-        let (attrs, unchanged) = versioned(user, user.version);
-        let writes = vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))];
-        self.write(with_events(writes, events))
-            .await
-            .map_err(write_error)
+    async fn update_user(
+        &self,
+        change: &UserUpdate<'_>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        let mut writes = user_writes(Some(change.before), change.after);
+        writes.extend(change.other_admin.map(still_admin));
+        let first_claim = writes.len();
+        let (claims, refusals): (Vec<Write>, Vec<WriteError>) =
+            claim_moves(change.before, change.after).into_iter().unzip();
+        writes.extend(claims);
+        match self.write(with_events(writes, events)).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index }) if index >= first_claim => Err(refusals
+                .into_iter()
+                .nth(index - first_claim)
+                .unwrap_or(WriteError::Stale)),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
+    async fn rewrite_user(&self, user: &User) -> Result<(), WriteError> {
+        let mut writes = user_writes(Some(user), user);
+        writes.extend(derived(user).into_iter().map(|key| derived_put(key, user)));
+        self.write(writes).await.map_err(write_error)
+    }
+
+    async fn active_admins(&self, org: &OrgDomain) -> Result<Vec<User>, StoreError> {
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let chunk = self
+                .items
+                .query(&Query {
+                    index: Some(Index::First),
+                    pk: keys::users_by_role_pk(org, Role::Admin),
+                    sk_prefix: String::new(),
+                    after,
+                    limit: 100,
+                    descending: false,
+                })
+                .await
+                .map_err(unavailable)?;
+            ids.extend(
+                chunk
+                    .items
+                    .iter()
+                    .filter_map(|i| UserId::parse(&i.key.sk).ok()),
+            );
+            match chunk.last_sk {
+                Some(last) => after = Some(last),
+                None => break,
+            }
+        }
+        // The index may lag: each is read again by key, and kept only if it is one still.
+        let mut admins = self.users_at(org, &ids).await?;
+        admins.retain(|u| u.role == Role::Admin && u.is_active());
+        Ok(admins)
+    }
+
+    async fn find_users(
+        &self,
+        org: &OrgDomain,
+        query: &gatehouse_domain::ports::UserQuery,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        self.find_users_in(org, query, page).await
     }
 
     async fn save_password_reset(&self, reset: &PasswordReset) -> Result<(), WriteError> {
@@ -59,7 +246,7 @@ impl UserStore for Records {
         events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let (attrs, unchanged) = versioned(user, user.version);
-        let mut writes = vec![put(keys::user(&user.org, &user.id), attrs, Some(unchanged))];
+        let mut writes = vec![user_put(user, attrs, Some(unchanged))];
         if let Some(token) = reset {
             writes.push(Write::Delete {
                 key: keys::password_reset(token),
