@@ -106,7 +106,7 @@ impl Gateway {
             "password-reset" => &self.passwords,
             // `/users/{id}/password` is the password function's; `/users` the users function's.
             "users" if path.ends_with("/password") => &self.passwords,
-            "users" => &self.users,
+            "users" | "email-change" => &self.users,
             "imports" => &self.imports,
             "exports" => &self.export,
             "events" | "webhooks" => &self.activity,

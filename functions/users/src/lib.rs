@@ -5,7 +5,9 @@
 //! - `PATCH /v1/orgs/{org}/users/{id}` changes names (the person; admins), role and identifier
 //!   (admins);
 //! - `POST /v1/orgs/{org}/users/{id}/deactivate` and `/reactivate` (admins);
-//! - `DELETE /v1/orgs/{org}/users/{id}/sessions` signs them out everywhere (admins; the person).
+//! - `DELETE /v1/orgs/{org}/users/{id}/sessions` signs them out everywhere (admins; the person);
+//! - `POST /v1/orgs/{org}/users/{id}/email` asks for a new email (the person, with their
+//!   password; admins), confirmed by the link holder at `POST /v1/orgs/{org}/email-change/confirm`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,11 +16,15 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_domain::model::{search_prefix, UserStatus};
 use gatehouse_domain::ports::{PageRequest, UserQuery};
+use gatehouse_domain::secret::SecretToken;
+use gatehouse_domain::types::EmailAddress;
 use gatehouse_domain::types::{GroupId, ParseError, PersonName, Role, Uid, UserId};
 use gatehouse_domain::usecase::accounts::{
     change_user, get_user, set_active, sign_out_everywhere, UserChange,
 };
+use gatehouse_domain::usecase::email_change::{confirm_email_change, request_email_change};
 use gatehouse_domain::usecase::users::list_users;
+use gatehouse_http::at_the_mail_floor;
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
     UserView,
@@ -36,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/users/{id}/deactivate", post(deactivate))
         .route("/v1/orgs/{org}/users/{id}/reactivate", post(reactivate))
         .route("/v1/orgs/{org}/users/{id}/sessions", delete(end_sessions))
+        .route("/v1/orgs/{org}/users/{id}/email", post(change_email))
+        .route("/v1/orgs/{org}/email-change/confirm", post(confirm_email))
 }
 
 #[derive(OpenApi)]
@@ -46,9 +54,19 @@ pub fn routes() -> Router<AppState> {
         change_user_route,
         deactivate,
         reactivate,
-        end_sessions
+        end_sessions,
+        change_email,
+        confirm_email
     ),
-    components(schemas(UserPage, UserView, UserChangeBody, SessionsEnded, ProblemView))
+    components(schemas(
+        UserPage,
+        UserView,
+        UserChangeBody,
+        SessionsEnded,
+        EmailChangeBody,
+        EmailConfirmBody,
+        ProblemView
+    ))
 )]
 pub struct Api;
 
@@ -321,4 +339,92 @@ async fn list_users_route(
         items: page.items.iter().map(UserView::from).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeBody {
+    #[schema(required = true, value_type = String)]
+    email: Option<String>,
+    /// Required of the person changing their own email; admins changing another's give none.
+    current_password: Option<String>,
+}
+
+/// Ask for a new email address: a link goes to it (valid 24 hours, once) and a notice to the
+/// address in use, which keeps working until the link is followed. The person asks with their
+/// current password; admins ask for anyone without one. The answer is the same `202`, at the same
+/// moment, whether or not the new address is free (a taken address is mailed nothing).
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/users/{id}/email",
+    operation_id = "change_user_email",
+    params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "user id")),
+    request_body = EmailChangeBody,
+    responses(
+        (status = 202, description = "if the address is free, a confirmation link is on its way to it"),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`account_deactivated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email`, `missing_field`, `missing_current_password`, `wrong_current_password`, `user_without_email`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts` (wrong current passwords)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "users"
+)]
+async fn change_email(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+    JsonBody(body): JsonBody<EmailChangeBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = user_id(&id)?;
+    let mut fields = FieldErrors::default();
+    let email = fields.required("email", body.email.as_deref(), EmailAddress::parse);
+    let (email,) = fields.finish((email,))?;
+    let password = body.current_password.as_deref();
+    // Mailing a free address takes longer than not mailing a taken one: answer at one moment.
+    let asked = request_email_change(&services, &org, bearer.token(), &id, &email, password, None);
+    at_the_mail_floor(&services, asked).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({}))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfirmBody {
+    /// The `token` of the link mailed to the new address.
+    #[schema(required = true, value_type = String)]
+    token: Option<String>,
+}
+
+/// Confirm a new email address with the mailed link's token (once, within 24 hours, while the
+/// account still has the address it had when the change was asked for). The old address is free
+/// at once; the account signs in with the new one.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/email-change/confirm",
+    operation_id = "confirm_email_change",
+    params(("org" = String, Path, description = "organisation domain")),
+    request_body = EmailConfirmBody,
+    responses(
+        (status = 200, description = "the account, with its new email", body = UserView),
+        (status = 404, description = "`org_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken` (someone took the address meanwhile), `user_changed`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 410, description = "`token_expired`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_token` (unknown, spent, or superseded), `missing_field`", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    tag = "users"
+)]
+async fn confirm_email(
+    State(services): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<EmailConfirmBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let mut fields = FieldErrors::default();
+    let token = fields.required("token", body.token.as_deref(), SecretToken::parse);
+    let (token,) = fields.finish((token,))?;
+    let user = confirm_email_change(&services, &org, &token).await?;
+    Ok(Json(UserView::from(&user)))
 }

@@ -91,6 +91,38 @@ fn templates() -> &'static Environment<'static> {
                 "webhook_disabled.fr.html",
                 include_str!("templates/webhook_disabled.fr.html"),
             ),
+            (
+                "email_change.txt",
+                include_str!("templates/email_change.txt"),
+            ),
+            (
+                "email_change.html",
+                include_str!("templates/email_change.html"),
+            ),
+            (
+                "email_change.fr.txt",
+                include_str!("templates/email_change.fr.txt"),
+            ),
+            (
+                "email_change.fr.html",
+                include_str!("templates/email_change.fr.html"),
+            ),
+            (
+                "email_change_notice.txt",
+                include_str!("templates/email_change_notice.txt"),
+            ),
+            (
+                "email_change_notice.html",
+                include_str!("templates/email_change_notice.html"),
+            ),
+            (
+                "email_change_notice.fr.txt",
+                include_str!("templates/email_change_notice.fr.txt"),
+            ),
+            (
+                "email_change_notice.fr.html",
+                include_str!("templates/email_change_notice.fr.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("{name} parses: {e}"));
@@ -265,6 +297,56 @@ impl WebhookDisabledMail<'_> {
             html: render(&name("webhook_disabled", "html", self.language), &ctx)?,
             subject,
             action_link: None,
+            about: None,
+        })
+    }
+}
+
+/// A change of email: the confirmation link to the new address (`notice: false`), or the notice
+/// to the address in use that a change was asked for (`notice: true`).
+pub struct EmailChangeMail<'a> {
+    pub to: &'a EmailAddress,
+    pub notice: bool,
+    pub org: &'a str,
+    pub first_name: &'a PersonName,
+    /// The new address.
+    pub new_email: &'a EmailAddress,
+    /// Asked for by an admin rather than by the person.
+    pub by_admin: bool,
+    /// The confirmation link (in the mail to the new address only).
+    pub link: Option<String>,
+    pub expires_at: Timestamp,
+    pub language: Language,
+}
+
+impl EmailChangeMail<'_> {
+    pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
+        let subject = match (self.language, self.notice) {
+            (Language::En, false) => format!("Confirm your new email address for {}", self.org),
+            (Language::En, true) => format!("A change of your email address for {}", self.org),
+            (Language::Fr, false) => format!("Confirmez votre nouvelle adresse pour {}", self.org),
+            (Language::Fr, true) => format!("Un changement de votre adresse pour {}", self.org),
+        };
+        let ctx = context! {
+            subject => subject,
+            first_name => self.first_name.as_str(),
+            org => self.org,
+            to => self.new_email.as_str(),
+            by_admin => self.by_admin,
+            link => self.link.as_deref().unwrap_or(""),
+            expires_at => self.expires_at.to_human(self.language),
+        };
+        let base = if self.notice {
+            "email_change_notice"
+        } else {
+            "email_change"
+        };
+        Ok(OutgoingEmail {
+            to: self.to.clone(),
+            text: render(&name(base, "txt", self.language), &ctx)?,
+            html: render(&name(base, "html", self.language), &ctx)?,
+            subject,
+            action_link: self.link.clone(),
             about: None,
         })
     }

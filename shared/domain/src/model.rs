@@ -528,6 +528,23 @@ pub struct PasswordReset {
     pub password_epoch: u64,
 }
 
+/// A change of a person's email waiting for its confirmation: the hash of the token mailed to the
+/// new address, valid for 24 hours, once, and only while the account still has the address it had
+/// when the change was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailChange {
+    pub org: OrgDomain,
+    pub user_id: UserId,
+    pub token_hash: TokenHash,
+    /// The address the account had when the change was asked for.
+    pub from: EmailAddress,
+    pub to: EmailAddress,
+    /// The admin who asked for it (`None`: the person themselves).
+    pub requested_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// A bulk import of invitations from a spreadsheet: asked for by an admin, filled by one upload,
 /// processed once (at least once delivered, at most once applied), kept with its counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

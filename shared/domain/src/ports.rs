@@ -8,8 +8,8 @@ use crate::access_code::CodeHash;
 use crate::clock::Timestamp;
 use crate::events::ChangeEvents;
 use crate::model::{
-    Group, Import, Invitation, InvitationKind, InvitationStatus, Org, OrgEntry, PasswordReset,
-    Session, User,
+    EmailChange, Group, Import, Invitation, InvitationKind, InvitationStatus, Org, OrgEntry,
+    PasswordReset, Session, User,
 };
 use crate::secret::TokenHash;
 use crate::throttle::Attempts;
@@ -239,6 +239,18 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), WriteError>;
     /// The organisation's users, a page at a time (in id order).
     async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError>;
+    /// Records a change of email waiting for its confirmation (token hashed).
+    async fn save_email_change(&self, change: &EmailChange) -> Result<(), WriteError>;
+    async fn email_change(&self, token: &TokenHash) -> Result<Option<EmailChange>, StoreError>;
+    /// Replaces the account with its new email (as [`UserStore::update_user`]: the claims move,
+    /// the old address is free at once) and spends the change's token, in one write: `Stale` if
+    /// either changed meanwhile or the token is spent, `EmailTaken` if the new address is held.
+    async fn confirm_email_change(
+        &self,
+        change: &UserUpdate<'_>,
+        token: &TokenHash,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     /// Writes a user's record again as read (its `version` moved on) with every item it derives:
     /// for records written before the indexes by role and status, the member items and the
     /// search entries existed. `Stale` if it changed since it was read.
@@ -300,6 +312,9 @@ pub struct UserUpdate<'a> {
     /// Another active admin as read, who must still be one, unchanged, when the change lands:
     /// given when the change takes an admin away, so that the last one never goes.
     pub other_admin: Option<&'a User>,
+    /// When the change happens: an address or uid the change takes may then be held by an
+    /// invitation that expired by this time (else it must be free).
+    pub at: Option<Timestamp>,
 }
 
 impl<'a> UserUpdate<'a> {
@@ -308,6 +323,7 @@ impl<'a> UserUpdate<'a> {
             before,
             after,
             other_admin: None,
+            at: None,
         }
     }
 }

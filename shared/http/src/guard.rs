@@ -24,7 +24,7 @@ use crate::{org_domain, ApiError, AppState};
 fn is_public(rest: &str) -> bool {
     matches!(
         rest,
-        "sign-in" | "password-reset" | "password-reset/confirm"
+        "sign-in" | "password-reset" | "password-reset/confirm" | "email-change/confirm"
     ) || rest == "sign-up"
         || rest.starts_with("sign-up/")
 }

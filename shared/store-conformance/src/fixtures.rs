@@ -11,8 +11,9 @@ pub use gatehouse_domain::clock::Timestamp;
 pub use gatehouse_domain::events::ChangeEvents;
 pub use gatehouse_domain::lifecycle::Lifecycle;
 pub use gatehouse_domain::model::{
-    Delivery, Group, Import, ImportCounts, ImportState, Invitation, InvitationKind, InvitationLink,
-    InvitationState, InvitationStatus, Invitee, Org, PasswordReset, Session, Settings, User,
+    Delivery, EmailChange, Group, Import, ImportCounts, ImportState, Invitation, InvitationKind,
+    InvitationLink, InvitationState, InvitationStatus, Invitee, Org, PasswordReset, Session,
+    Settings, User,
 };
 pub use gatehouse_domain::password::PasswordDigest;
 pub use gatehouse_domain::ports::{

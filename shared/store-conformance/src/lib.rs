@@ -125,7 +125,8 @@ macro_rules! conformance_suite {
             two_admins_demoting_each_other_leave_one,
             a_session_does_not_open_for_a_deactivated_account,
             user_filters_read_only_their_partition,
-            a_rewritten_user_is_found_by_every_filter
+            a_rewritten_user_is_found_by_every_filter,
+            an_email_change_moves_the_claim_and_spends_its_token
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

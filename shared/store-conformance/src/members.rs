@@ -175,9 +175,8 @@ pub async fn two_admins_demoting_each_other_leave_one(store: Arc<dyn ItemStore>)
             let mut member = who.clone();
             member.role = Role::Member;
             let change = UserUpdate {
-                before: &who,
-                after: &member,
                 other_admin: Some(&keeping),
+                ..UserUpdate::new(&who, &member)
             };
             records.update_user(&change, &ChangeEvents::none()).await
         })
@@ -394,4 +393,104 @@ pub async fn a_rewritten_user_is_found_by_every_filter(store: Arc<dyn ItemStore>
         "only from the version read"
     );
     records.rewrite_user(&stored).await.unwrap();
+}
+
+/// Confirming a change of email moves the account's claim from the old address to the new one
+/// and spends the token, in one write; a taken address or a spent token writes nothing.
+pub async fn an_email_change_moves_the_claim_and_spends_its_token(store: Arc<dyn ItemStore>) {
+    let records = Records::new(store);
+    let (domain, _admin) = new_org(&records).await;
+    let ada = member(&records, &domain, "ada@example.com").await;
+    let bob = member(&records, &domain, "bob@example.com").await;
+    let change_to = |who: &User, to: &str| EmailChange {
+        org: domain.clone(),
+        user_id: who.id.clone(),
+        token_hash: SecretToken::generate(random()).hash(),
+        from: who.email.clone().unwrap(),
+        to: EmailAddress::parse(to).unwrap(),
+        requested_by: None,
+        created_at: Timestamp::from_unix_seconds(2_000),
+        expires_at: Timestamp::from_unix_seconds(9_000),
+    };
+    let claim_of = |email: &str| {
+        let records = records.clone();
+        let domain = domain.clone();
+        let email = EmailAddress::parse(email).unwrap();
+        async move {
+            let lookup = Lookup {
+                claims: vec![AccountKey::Email(email)],
+                ..Lookup::default()
+            };
+            records.look_up(&domain, &lookup).await.unwrap().claims[0].clone()
+        }
+    };
+    let change = change_to(&ada, "Augusta@Example.com");
+    records.save_email_change(&change).await.unwrap();
+    assert_eq!(
+        records.email_change(&change.token_hash).await.unwrap(),
+        Some(change.clone())
+    );
+    let mut moved = ada.clone();
+    moved.email = Some(change.to.clone());
+    let update = UserUpdate::new(&ada, &moved);
+    records
+        .confirm_email_change(&update, &change.token_hash, &ChangeEvents::none())
+        .await
+        .unwrap();
+    assert_eq!(
+        claim_of("ada@example.com").await,
+        Claim::Free,
+        "free at once"
+    );
+    assert_eq!(
+        claim_of("augusta@example.com").await,
+        Claim::Account(ada.id.clone())
+    );
+    assert_eq!(
+        records.email_change(&change.token_hash).await.unwrap(),
+        None
+    );
+    let moved = records.user(&domain, &ada.id).await.unwrap().unwrap();
+    assert_eq!(moved.email, Some(change.to.clone()));
+    let mut again = moved.clone();
+    again.email = Some(EmailAddress::parse("third@example.com").unwrap());
+    assert!(
+        matches!(
+            records
+                .confirm_email_change(
+                    &UserUpdate::new(&moved, &again),
+                    &change.token_hash,
+                    &ChangeEvents::none()
+                )
+                .await,
+            Err(WriteError::Stale)
+        ),
+        "a spent token"
+    );
+    // Bob asks for an address Ada holds by the time he confirms.
+    let taken = change_to(&bob, "augusta@example.com");
+    records.save_email_change(&taken).await.unwrap();
+    let mut clash = bob.clone();
+    clash.email = Some(taken.to.clone());
+    assert!(matches!(
+        records
+            .confirm_email_change(
+                &UserUpdate::new(&bob, &clash),
+                &taken.token_hash,
+                &ChangeEvents::none()
+            )
+            .await,
+        Err(WriteError::EmailTaken)
+    ));
+    assert_eq!(
+        claim_of("bob@example.com").await,
+        Claim::Account(bob.id.clone())
+    );
+    assert!(records
+        .email_change(&taken.token_hash)
+        .await
+        .unwrap()
+        .is_some());
+    let unchanged = records.user(&domain, &bob.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.email, bob.email);
 }

@@ -243,9 +243,8 @@ pub(crate) async fn write_account(
         None
     };
     let change = UserUpdate {
-        before: read,
-        after: next,
         other_admin: other.as_ref(),
+        ..UserUpdate::new(read, next)
     };
     services
         .store

@@ -8,6 +8,7 @@ pub mod bulk_import;
 pub mod cleanup;
 pub mod clients;
 pub mod deliveries;
+pub mod email_change;
 pub mod events;
 pub mod export;
 pub mod groups;

@@ -302,6 +302,39 @@ pub async fn confirm_password_reset(
     store_new_password(services, &org, user, new, Some(&hash), None, actor).await
 }
 
+/// Checks a person's current password before a change only they may make (their password, their
+/// email, erasing their account). Guessing it here is guessing a password: it is counted like a
+/// sign-in, on the account's counter. Refusals: `CurrentPasswordMissing`, `WrongCurrentPassword`,
+/// `TooManyAttempts`.
+pub(crate) async fn check_current_password(
+    services: &Services,
+    user: &User,
+    current: Option<&str>,
+) -> Result<(), PasswordChangeError> {
+    let current = current.ok_or(PasswordChangeError::CurrentPasswordMissing)?;
+    let counters = user_counters(user);
+    let counter = counters
+        .first()
+        .cloned()
+        .unwrap_or_else(|| account_counter(&user.org, user.id.as_str()));
+    admit(services, std::slice::from_ref(&counter)).await?;
+    let current =
+        Password::for_verification(current).ok_or(PasswordChangeError::WrongCurrentPassword)?;
+    let verified = services
+        .passwords
+        .verify(
+            current,
+            Some(user.password.clone()),
+            services.random.clone(),
+        )
+        .await;
+    if verified {
+        Ok(())
+    } else {
+        Err(PasswordChangeError::WrongCurrentPassword)
+    }
+}
+
 /// `PUT /users/{id}/password`: a signed-in user changes their own password with the current one
 /// (other sessions end); an admin sets the password of a user without email (all their sessions
 /// end). Admins cannot set the password of users with email: those reset it themselves.
@@ -317,32 +350,12 @@ pub async fn set_password(
     let Caller { org, actor, .. } =
         caller_in::<PasswordChangeError>(services, org_domain, token, Along::default()).await?;
     if &actor.user_id == target {
-        let current = current.ok_or(PasswordChangeError::CurrentPasswordMissing)?;
         let user = services
             .store
             .user(org_domain, target)
             .await?
             .ok_or(PasswordChangeError::UserNotFound)?;
-        // Guessing the current password here is guessing a password: count it like sign-in.
-        let counters = user_counters(&user);
-        let counter = counters
-            .first()
-            .cloned()
-            .unwrap_or_else(|| account_counter(org_domain, target.as_str()));
-        admit(services, std::slice::from_ref(&counter)).await?;
-        let current =
-            Password::for_verification(current).ok_or(PasswordChangeError::WrongCurrentPassword)?;
-        if !services
-            .passwords
-            .verify(
-                current,
-                Some(user.password.clone()),
-                services.random.clone(),
-            )
-            .await
-        {
-            return Err(PasswordChangeError::WrongCurrentPassword);
-        }
+        check_current_password(services, &user, current).await?;
         let keep = token.map(|t| t.secret.hash());
         let actor = changed_by(None, client);
         return store_new_password(services, &org, user, new, None, keep.as_ref(), actor).await;

@@ -14,8 +14,8 @@ use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::events::{ChangeEvents, Event, EventId, EventLog};
 use gatehouse_domain::model::Invitee;
 use gatehouse_domain::model::{
-    Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org, OrgEntry,
-    PasswordReset, Session, User,
+    EmailChange, Group, Import, Invitation, InvitationLink, InvitationState, InvitationStatus, Org,
+    OrgEntry, PasswordReset, Session, User,
 };
 use gatehouse_domain::oidc::Client;
 use gatehouse_domain::ports::{
@@ -189,6 +189,9 @@ pub mod keys {
     }
     pub fn sessions_pk(org: &OrgDomain, user: &UserId) -> String {
         format!("SESSION#{org}#{user}")
+    }
+    pub fn email_change(hash: &TokenHash) -> Key {
+        Key::new(format!("EMAILCHANGE#{}", hash.as_str()), "#")
     }
     pub fn password_reset(hash: &TokenHash) -> Key {
         Key::new(format!("RESET#{}", hash.as_str()), "#")

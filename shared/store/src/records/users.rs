@@ -81,7 +81,7 @@ fn derived_put(key: Key, user: &User) -> Write {
 /// The claims a change of email or uid moves: the old one released (on condition that it is the
 /// account's), the new one taken (on condition that it is free), each with what its condition
 /// failing means.
-fn claim_moves(before: &User, after: &User) -> Vec<(Write, WriteError)> {
+fn claim_moves(before: &User, after: &User, at: Option<Timestamp>) -> Vec<(Write, WriteError)> {
     let (old, new) = (user_claims(before), user_claims(after));
     let mut moves: Vec<(Write, WriteError)> = old
         .iter()
@@ -104,7 +104,17 @@ fn claim_moves(before: &User, after: &User) -> Vec<(Write, WriteError)> {
         } else {
             WriteError::UidTaken
         };
-        let claim = put(key, user_claim_attrs(after), Some(Condition::NotExists));
+        let free = match at {
+            Some(at) => Condition::Any(vec![
+                Condition::NotExists,
+                Condition::All(vec![
+                    Condition::Equals("owner".into(), json!("invitation")),
+                    Condition::Below("expires_at".into(), at.unix_seconds() + 1),
+                ]),
+            ]),
+            None => Condition::NotExists,
+        };
+        let claim = put(key, user_claim_attrs(after), Some(free));
         moves.push((claim, taken));
     }
     moves
@@ -119,6 +129,32 @@ fn still_admin(admin: &User) -> Write {
 }
 
 impl Records {
+    /// A change of an account, with `also` (a token spent with it) in the same write.
+    async fn write_user_update(
+        &self,
+        change: &UserUpdate<'_>,
+        also: Option<Write>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        let mut writes = user_writes(Some(change.before), change.after);
+        writes.extend(change.other_admin.map(still_admin));
+        writes.extend(also);
+        let first_claim = writes.len();
+        let (claims, refusals): (Vec<Write>, Vec<WriteError>) =
+            claim_moves(change.before, change.after, change.at)
+                .into_iter()
+                .unzip();
+        writes.extend(claims);
+        match self.write(with_events(writes, events)).await {
+            Ok(()) => Ok(()),
+            Err(ItemError::ConditionFailed { index }) if index >= first_claim => Err(refusals
+                .into_iter()
+                .nth(index - first_claim)
+                .unwrap_or(WriteError::Stale)),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+
     /// The users at these ids (in order; gone ones left out), read by key.
     async fn users_at(&self, org: &OrgDomain, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
         let keys: Vec<Key> = ids.iter().map(|id| keys::user(org, id)).collect();
@@ -159,20 +195,33 @@ impl UserStore for Records {
         change: &UserUpdate<'_>,
         events: &ChangeEvents,
     ) -> Result<(), WriteError> {
-        let mut writes = user_writes(Some(change.before), change.after);
-        writes.extend(change.other_admin.map(still_admin));
-        let first_claim = writes.len();
-        let (claims, refusals): (Vec<Write>, Vec<WriteError>) =
-            claim_moves(change.before, change.after).into_iter().unzip();
-        writes.extend(claims);
-        match self.write(with_events(writes, events)).await {
-            Ok(()) => Ok(()),
-            Err(ItemError::ConditionFailed { index }) if index >= first_claim => Err(refusals
-                .into_iter()
-                .nth(index - first_claim)
-                .unwrap_or(WriteError::Stale)),
-            Err(e) => Err(write_error(e)),
-        }
+        self.write_user_update(change, None, events).await
+    }
+
+    async fn save_email_change(&self, change: &EmailChange) -> Result<(), WriteError> {
+        let mut attrs = encode(change);
+        attrs.insert(TTL_ATTRIBUTE.into(), json!(change.expires_at));
+        let key = keys::email_change(&change.token_hash);
+        self.write(vec![put(key, attrs, Some(Condition::NotExists))])
+            .await
+            .map_err(write_error)
+    }
+
+    async fn email_change(&self, token: &TokenHash) -> Result<Option<EmailChange>, StoreError> {
+        self.get(&keys::email_change(token)).await
+    }
+
+    async fn confirm_email_change(
+        &self,
+        change: &UserUpdate<'_>,
+        token: &TokenHash,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        let spend = Write::Delete {
+            key: keys::email_change(token),
+            condition: Some(Condition::Equals("user_id".into(), json!(change.after.id))),
+        };
+        self.write_user_update(change, Some(spend), events).await
     }
 
     async fn rewrite_user(&self, user: &User) -> Result<(), WriteError> {
