@@ -580,6 +580,74 @@ try {
     );
   }
 
+  /** A member invited and signed up through the API: their email and user id. */
+  async function member(email, first_name) {
+    await api(base, "POST", "/invitations", admin.token, { email, role: "member", first_name, last_name: "Person" });
+    const token = new URL(mailedLink(gatehouse, email)).searchParams.get("token");
+    const signed = await api(base, "POST", "/sign-up/email", undefined, { token, password: PASSWORD });
+    return { email, id: signed.user.id };
+  }
+
+  for (const [width, height, suffix] of [
+    [1280, 800, ""],
+    [390, 844, "-phone"],
+  ]) {
+    await story(
+      `an admin manages a person from their page at ${width} px`,
+      browser,
+      async (page) => {
+        const person = await member(`quinn${width}@example.com`, `Quinn${width}`);
+        await signInAsAdmin(page, base);
+        await page.goto(`${base}/demo/admin/users`);
+        await page.getByLabel("Name or email begins with").fill(`quinn${width}`);
+        await page.getByRole("button", { name: "Show" }).click();
+        await page.waitForURL(/q=quinn/);
+        expect((await page.locator("tbody tr").count()) === 1, "the search finds Quinn alone");
+        await check(page, `console-users-filtered${suffix}`);
+        await page.getByRole("link", { name: `Quinn${width} Person` }).click();
+        await page.waitForURL(`${base}/demo/admin/users/${person.id}`);
+        await check(page, `console-person${suffix}`);
+        await page.getByLabel("Change the role").selectOption("guest");
+        await page.getByRole("button", { name: "Change the role" }).click();
+        await page.waitForSelector("text=is now guest");
+        await page.getByRole("button", { name: "Deactivate…" }).click();
+        await page.waitForSelector("text=Yes, deactivate");
+        await check(page, `console-person-deactivate-confirm${suffix}`);
+        await page.getByRole("button", { name: "Yes, deactivate" }).click();
+        await page.waitForSelector("text=is deactivated and signed out everywhere");
+        const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+        expect(fits, `no sideways scrolling at ${width} px`);
+        await check(page, `console-person-deactivated${suffix}`);
+        await page.getByRole("button", { name: "Reactivate" }).click();
+        await page.waitForSelector("text=may sign in again");
+      },
+      { viewport: { width, height }, isMobile: width < 600, hasTouch: width < 600 },
+    );
+  }
+
+  await story("a person changes their email and confirms it from the mailed link", browser, async (page) => {
+    const person = await member("rosa@example.com", "Rosa");
+    await page.goto(`${base}/demo/sign-in`);
+    await page.getByLabel("Email or identifier").fill(person.email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/demo/welcome`);
+    await page.getByRole("link", { name: "My account" }).click();
+    await page.waitForURL(`${base}/demo/account`);
+    await check(page, "account");
+    await page.getByLabel("New email address").fill("rosa.new@example.com");
+    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Send a confirmation link" }).click();
+    await page.waitForSelector("text=a link to confirm it is on its way");
+    await check(page, "account-email-sent");
+    await page.goto(mailedLink(gatehouse, "rosa.new@example.com"));
+    expect((await page.textContent(".lead")).includes("rosa.new@example.com"), "the page names the new address");
+    await check(page, "email-change-confirm");
+    await page.getByRole("button", { name: "Confirm this address" }).click();
+    await page.waitForSelector("text=Your email address is changed");
+    await check(page, "email-change-done");
+  });
+
   await story("an expired, withdrawn or mangled link explains itself", browser, async (page) => {
     const bob = await api(base, "POST", "/invitations", admin.token, {
       email: "bob@example.com",

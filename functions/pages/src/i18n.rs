@@ -90,6 +90,9 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::authorize::WORDS.iter())
         .chain(crate::logout::WORDS.iter())
         .chain(crate::activity::WORDS.iter())
+        .chain(crate::people::WORDS.iter())
+        .chain(crate::account::WORDS.iter())
+        .chain(crate::email_change::WORDS.iter())
 }
 
 /// (key, English, French).

@@ -21,11 +21,13 @@ mod account;
 mod activity;
 mod applications;
 mod authorize;
+mod email_change;
 mod forms;
 mod i18n;
 mod imports;
 mod invitations;
 mod logout;
+mod people;
 mod register;
 mod reset;
 mod settings;
@@ -85,6 +87,8 @@ page_routes! {
     POST "/{org}/forgot-password" => forgot_submit,
     GET "/{org}/reset-password" => reset_page,
     POST "/{org}/reset-password" => reset_submit,
+    GET "/{org}/email-change" => email_change::email_change_page,
+    POST "/{org}/email-change" => email_change::email_change_submit,
     GET "/{org}/welcome" => welcome_page,
     POST "/{org}/sign-out" => sign_out_submit,
     GET "/{org}/oidc/authorize" => authorize::authorize_page,
@@ -101,6 +105,8 @@ page_routes! {
     GET "/{org}/admin/activity" => activity::activity_page,
     GET "/{org}/admin/activity/export" => activity::activity_download,
     POST "/{org}/admin/users/{id}/password" => users::set_user_password,
+    GET "/{org}/admin/users/{id}" => people::person_page,
+    POST "/{org}/admin/users/{id}/{action}" => people::person_action,
     GET "/{org}/admin/applications" => applications::applications_page,
     POST "/{org}/admin/applications" => applications::register_submit,
     POST "/{org}/admin/applications/landing" => applications::landing_submit,
@@ -113,6 +119,9 @@ page_routes! {
     GET "/{org}/admin/imports/template" => imports::template_download,
     GET "/{org}/admin/imports/{id}" => imports::import_page,
     POST "/{org}/admin/export" => imports::export,
+    GET "/{org}/account" => account::account_page,
+    POST "/{org}/account/email" => account::own_email_submit,
+    POST "/{org}/account/sign-out-everywhere" => account::sign_out_everywhere_submit,
     GET "/{org}/account/password" => account::own_password_page,
     POST "/{org}/account/password" => account::own_password_submit,
 }
@@ -165,6 +174,10 @@ mod tests {
             "admin_settings.html",
             "admin_applications.html",
             "account_password.html",
+            "account.html",
+            "admin_user.html",
+            "admin_confirm.html",
+            "email_change.html",
             "admin_imports.html",
             "admin_import.html",
             "logout.html",

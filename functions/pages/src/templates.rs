@@ -119,6 +119,19 @@ pub(crate) static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "account_password.html",
             include_str!("../templates/account_password.html"),
         ),
+        ("account.html", include_str!("../templates/account.html")),
+        (
+            "admin_user.html",
+            include_str!("../templates/admin_user.html"),
+        ),
+        (
+            "admin_confirm.html",
+            include_str!("../templates/admin_confirm.html"),
+        ),
+        (
+            "email_change.html",
+            include_str!("../templates/email_change.html"),
+        ),
         (
             "admin_imports.html",
             include_str!("../templates/admin_imports.html"),

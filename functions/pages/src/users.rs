@@ -1,14 +1,18 @@
-//! The console's Users page: the organisation's people, and "set password" for those without
-//! email.
+//! The console's Users page: the organisation's people, filtered by a name's or an email's
+//! beginning, status, role and group, each linking to their page; and "set password" for those
+//! without email.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_domain::error::Rejection;
 use gatehouse_domain::model::Org;
-use gatehouse_domain::ports::PageRequest;
+use gatehouse_domain::model::{search_prefix, UserStatus};
+use gatehouse_domain::ports::{PageRequest, UserQuery};
 use gatehouse_domain::secret::SessionToken;
+use gatehouse_domain::types::{GroupId, Role};
 use gatehouse_domain::types::{OrgDomain, UserId};
+use gatehouse_domain::usecase::groups::list_groups;
 use gatehouse_domain::usecase::password::set_password;
 use gatehouse_domain::usecase::users::list_users;
 use gatehouse_http::Client;
@@ -16,16 +20,37 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::invitations::{refused, session};
-use crate::{date_of, refusal_text, Form, Page, Problems, Visit};
+use crate::people::PersonView;
+use crate::{refusal_text, Form, Page, Problems, Visit};
 
 #[derive(Serialize)]
 struct UserRow {
-    id: String,
-    name: String,
-    identifier: String,
-    role: String,
+    #[serde(flatten)]
+    person: PersonView,
     without_email: bool,
-    since: String,
+}
+
+/// The list's filters as the page's query gives them (unknown values are no filter).
+fn filters(visit: &Visit) -> (UserQuery, Vec<(&'static str, String)>) {
+    let mut kept = Vec::new();
+    let mut keep = |name: &'static str| {
+        let value = visit.param(name).unwrap_or("").trim().to_string();
+        if !value.is_empty() {
+            kept.push((name, value.clone()));
+        }
+        value
+    };
+    let q = search_prefix(&keep("q"));
+    let status = UserStatus::parse(&keep("status")).ok();
+    let role = Role::parse(&keep("role")).ok();
+    let group = GroupId::parse(&keep("group")).ok();
+    let query = UserQuery {
+        status,
+        role,
+        group,
+        q: Some(q).filter(|q| !q.is_empty() && q.chars().count() <= 254),
+    };
+    (query, kept)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -59,11 +84,12 @@ async fn users_list(
     notice: Option<String>,
     problems: &Problems,
 ) -> Response {
+    let (query, kept) = filters(visit);
     let page = match list_users(
         &visit.services,
         domain,
         Some(token),
-        &Default::default(),
+        &query,
         PageRequest { cursor, limit: 50 },
     )
     .await
@@ -71,29 +97,34 @@ async fn users_list(
         Ok(page) => page,
         Err(e) => return refused(visit, org, &e),
     };
+    let groups = match list_groups(&visit.services, domain, Some(token), false).await {
+        Ok(groups) => groups,
+        Err(e) => return refused(visit, org, &e),
+    };
     let rows: Vec<UserRow> = page
         .items
         .iter()
         .map(|u| UserRow {
-            id: u.id.to_string(),
-            name: format!("{} {}", u.first_name, u.last_name),
-            identifier: match (&u.email, &u.uid) {
-                (Some(email), _) => email.to_string(),
-                (None, Some(uid)) => uid.sign_in_identifier(domain),
-                (None, None) => String::new(),
-            },
-            role: u.role.as_str().to_string(),
+            person: PersonView::of(visit, domain, u),
             without_email: u.email.is_none(),
-            since: date_of(visit, u.created_at),
         })
         .collect();
     let next = page.next_cursor.map(|c| {
+        let mut params: Vec<(&str, String)> = kept.clone();
+        params.push(("cursor", c));
         format!(
             "/{}/admin/users?{}",
             visit.slug,
-            serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default()
+            serde_urlencoded::to_string(params).unwrap_or_default()
         )
     });
+    let chosen = |name: &str| {
+        kept.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let say = |key: String| visit.say(&key, &[]);
     visit.render(
         if problems.is_empty() {
             StatusCode::OK
@@ -108,6 +139,22 @@ async fn users_list(
             nav => "users",
             rows => rows,
             next => next,
+            q => chosen("q"),
+            status => chosen("status"),
+            role => chosen("role"),
+            group => chosen("group"),
+            statuses => ["active", "deactivated"]
+                .iter()
+                .map(|s| (*s, say(format!("user_status_{s}"))))
+                .collect::<Vec<_>>(),
+            roles => ["admin", "member", "guest"]
+                .iter()
+                .map(|r| (*r, say(format!("role_{r}"))))
+                .collect::<Vec<_>>(),
+            groups => groups
+                .iter()
+                .map(|g| (g.id.to_string(), g.name.to_string()))
+                .collect::<Vec<_>>(),
             notice => notice,
             min => org.settings.password_min_length.to_string(),
             errors => problems.errors(),

@@ -1,0 +1,318 @@
+//! The console's page of one person: who they are (role, groups, status, last sign-in) and what
+//! an admin does about them after they joined: change their role, add them to a group or take them
+//! out, send a link to a new email address, sign them out everywhere, deactivate (after a
+//! confirmation step) and reactivate.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use gatehouse_domain::error::{Rejection, RejectionClass};
+use gatehouse_domain::model::{Org, User};
+use gatehouse_domain::secret::SessionToken;
+use gatehouse_domain::types::{EmailAddress, GroupId, OrgDomain, Role, UserId};
+use gatehouse_domain::usecase::accounts::{
+    change_user, get_user, set_active, sign_out_everywhere, UserChange,
+};
+use gatehouse_domain::usecase::email_change::request_email_change;
+use gatehouse_domain::usecase::groups::list_groups;
+use gatehouse_domain::usecase::members::set_member;
+use gatehouse_http::at_the_mail_floor;
+use minijinja::context;
+use serde::Serialize;
+
+use crate::invitations::{refused, session};
+use crate::{date_of, refusal_text, Form, Page, Problems, Visit};
+
+/// (key, English, French).
+pub(crate) const WORDS: &[(&str, &str, &str)] = &[
+    ("role_admin", "admin", "administrateur"),
+    ("user_status_active", "active", "actif"),
+    ("user_status_deactivated", "deactivated", "désactivé"),
+    ("deactivated_since", "deactivated since {date}", "désactivé depuis le {date}"),
+    ("last_sign_in", "Last sign-in", "Dernière connexion"),
+    ("joined", "Joined", "Arrivé(e) le"),
+    ("back_to_users", "Back to the users", "Retour aux utilisateurs"),
+    ("never", "never", "jamais"),
+    ("no_groups", "In no group.", "Dans aucun groupe."),
+    ("remove_from_group", "Remove from {group}", "Retirer de {group}"),
+    ("add_to_group", "Add to a group", "Ajouter à un groupe"),
+    ("add", "Add", "Ajouter"),
+    ("change_role", "Change the role", "Changer le rôle"),
+    ("role_changed", "{name} is now {role}.", "{name} est maintenant {role}."),
+    ("added_to_group", "{name} joined {group}.", "{name} a rejoint {group}."),
+    ("removed_from_group", "{name} left {group}.", "{name} a quitté {group}."),
+    ("email_heading", "Email address", "Adresse e-mail"),
+    ("new_email", "New email address", "Nouvelle adresse e-mail"),
+    ("send_confirmation", "Send a confirmation link", "Envoyer un lien de confirmation"),
+    ("email_change_sent", "If {email} is free, a link to confirm it is on its way there; the current address works until it is followed.", "Si {email} est libre, un lien pour la confirmer y est envoyé ; l'adresse actuelle fonctionne jusqu'à ce qu'il soit suivi."),
+    ("sessions_heading", "Sessions", "Sessions"),
+    ("sign_out_everywhere", "Sign out everywhere", "Déconnecter partout"),
+    ("signed_out_everywhere", "{count} session(s) ended.", "{count} session(s) fermée(s)."),
+    ("account_heading", "Account", "Compte"),
+    ("deactivate_user", "Deactivate…", "Désactiver…"),
+    ("deactivate_confirm_title", "Deactivate {name}?", "Désactiver {name} ?"),
+    ("deactivate_confirm", "They are signed out everywhere at once and cannot sign in until an admin reactivates the account. Invitations they sent stay valid.", "La personne est déconnectée partout aussitôt et ne peut plus se connecter avant qu'un administrateur ne réactive le compte. Les invitations qu'elle a envoyées restent valables."),
+    ("deactivate_yes", "Yes, deactivate", "Oui, désactiver"),
+    ("cancel", "Cancel", "Annuler"),
+    ("deactivated", "{name} is deactivated and signed out everywhere.", "{name} est désactivé(e) et déconnecté(e) partout."),
+    ("reactivate", "Reactivate", "Réactiver"),
+    ("reactivated", "{name} may sign in again.", "{name} peut de nouveau se connecter."),
+    ("err_last_admin", "The organisation's last active admin must stay one: make someone else an admin first.", "Le dernier administrateur actif de l'organisation doit le rester : nommez d'abord quelqu'un d'autre administrateur."),
+    ("search_people", "Name or email begins with", "Le nom ou l'e-mail commence par"),
+    ("any", "any", "tous"),
+    ("any_group", "any group", "tous les groupes"),
+];
+
+/// One person as the page shows them.
+#[derive(Serialize)]
+pub(crate) struct PersonView {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) address: String,
+    pub(crate) has_email: bool,
+    pub(crate) role: String,
+    pub(crate) role_key: &'static str,
+    pub(crate) status: String,
+    pub(crate) active: bool,
+    pub(crate) created: String,
+    pub(crate) last_sign_in: String,
+}
+
+impl PersonView {
+    pub(crate) fn of(visit: &Visit, domain: &OrgDomain, user: &User) -> Self {
+        let status = match user.deactivated_at {
+            Some(at) => visit.say("deactivated_since", &[("date", &date_of(visit, at))]),
+            None => visit.say(&format!("user_status_{}", user.status.as_str()), &[]),
+        };
+        Self {
+            id: user.id.to_string(),
+            name: format!("{} {}", user.first_name, user.last_name),
+            address: match (&user.email, &user.uid) {
+                (Some(email), _) => email.to_string(),
+                (None, Some(uid)) => uid.sign_in_identifier(domain),
+                (None, None) => String::new(),
+            },
+            has_email: user.email.is_some(),
+            role: visit.say(&format!("role_{}", user.role.as_str()), &[]),
+            role_key: user.role.as_str(),
+            status,
+            active: user.is_active(),
+            created: date_of(visit, user.created_at),
+            last_sign_in: user
+                .last_sign_in_at
+                .map_or_else(|| visit.say("never", &[]), |at| date_of(visit, at)),
+        }
+    }
+}
+
+fn user_id(visit: &Visit, org: &Org, raw: &str) -> Result<UserId, Box<Response>> {
+    UserId::parse(raw).map_err(|_| {
+        Box::new(refused(
+            visit,
+            org,
+            &gatehouse_domain::usecase::accounts::AccountError::NotFound,
+        ))
+    })
+}
+
+pub(crate) async fn person_page(
+    Path((_, id)): Path<(String, String)>,
+    visit: Visit,
+) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let id = user_id(&visit, &org, &id)?;
+        person(
+            &visit,
+            &domain,
+            &org,
+            &token,
+            &id,
+            None,
+            &Problems::default(),
+        )
+        .await
+    })
+}
+
+async fn person(
+    visit: &Visit,
+    domain: &OrgDomain,
+    org: &Org,
+    token: &SessionToken,
+    id: &UserId,
+    notice: Option<String>,
+    problems: &Problems,
+) -> Response {
+    let user = match get_user(&visit.services, domain, Some(token), id).await {
+        Ok(user) => user,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let groups = match list_groups(&visit.services, domain, Some(token), false).await {
+        Ok(groups) => groups,
+        Err(e) => return refused(visit, org, &e),
+    };
+    let (member_of, others): (Vec<_>, Vec<_>) =
+        groups.iter().partition(|g| user.groups.contains(&g.id));
+    let pair = |g: &&gatehouse_domain::model::Group| (g.id.to_string(), g.name.to_string());
+    let view = PersonView::of(visit, domain, &user);
+    visit.render(
+        if problems.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        "admin_user.html",
+        org.name(),
+        &view.name.clone(),
+        context! {
+            wide => true,
+            nav => "users",
+            person => view,
+            member_of => member_of.iter().map(pair).collect::<Vec<_>>(),
+            others => others.iter().map(pair).collect::<Vec<_>>(),
+            roles => ["admin", "member", "guest"]
+                .iter()
+                .map(|r| (*r, visit.say(&format!("role_{r}"), &[])))
+                .collect::<Vec<_>>(),
+            notice => notice,
+            errors => problems.errors(),
+            summary => problems.summary(),
+        },
+    )
+}
+
+/// What one of the page's buttons asks for.
+pub(crate) async fn person_action(
+    Path((_, id, action)): Path<(String, String, String)>,
+    Form { visit, fields, .. }: Form,
+) -> Result<Response, Page> {
+    Ok({
+        let (domain, org) = visit.org().await?;
+        let token = session(&visit, &domain).await?;
+        let id = user_id(&visit, &org, &id)?;
+        let services = &visit.services;
+        let user = match get_user(services, &domain, Some(&token), &id).await {
+            Ok(user) => user,
+            Err(e) => return Ok(refused(&visit, &org, &e)),
+        };
+        let name = format!("{} {}", user.first_name, user.last_name);
+        let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+        let group = GroupId::parse(field("group")).ok();
+        let group_name = fields.get("group_name").cloned().unwrap_or_default();
+        let mut problems = Problems::default();
+        let outcome: Result<String, Box<dyn Rejection + Send + Sync>> = match action.as_str() {
+            "role" => match Role::parse(field("role")) {
+                Ok(role) => {
+                    let change = UserChange {
+                        role: Some(role),
+                        ..UserChange::default()
+                    };
+                    change_user(services, &domain, Some(&token), &id, change)
+                        .await
+                        .map(|u| {
+                            let role = visit.say(&format!("role_{}", u.role.as_str()), &[]);
+                            visit.say("role_changed", &[("name", &name), ("role", &role)])
+                        })
+                        .map_err(|e| Box::new(e) as _)
+                }
+                Err(_) => Ok(String::new()),
+            },
+            "join" | "leave" => match group {
+                Some(group) => {
+                    let joining = action == "join";
+                    set_member(services, &domain, Some(&token), &group, &id, joining)
+                        .await
+                        .map(|_| {
+                            let key = if joining {
+                                "added_to_group"
+                            } else {
+                                "removed_from_group"
+                            };
+                            visit.say(key, &[("name", &name), ("group", &group_name)])
+                        })
+                        .map_err(|e| Box::new(e) as _)
+                }
+                None => Ok(String::new()),
+            },
+            "email" => match EmailAddress::parse(field("email")) {
+                Ok(email) => {
+                    let asked = request_email_change(
+                        services,
+                        &domain,
+                        Some(&token),
+                        &id,
+                        &email,
+                        None,
+                        Some(visit.lang.language()),
+                    );
+                    at_the_mail_floor(services, asked)
+                        .await
+                        .map(|()| visit.say("email_change_sent", &[("email", email.as_str())]))
+                        .map_err(|e| Box::new(e) as _)
+                }
+                Err(_) => {
+                    problems.at("email", visit.say("err_invalid_email", &[]));
+                    Ok(String::new())
+                }
+            },
+            "sign-out" => sign_out_everywhere(services, &domain, Some(&token), &id)
+                .await
+                .map(|n| visit.say("signed_out_everywhere", &[("count", &n.to_string())]))
+                .map_err(|e| Box::new(e) as _),
+            "deactivate" if field("confirm") != "yes" => {
+                return Ok(deactivate_confirmation(&visit, &org, &user, &name));
+            }
+            "deactivate" | "reactivate" => {
+                let active = action == "reactivate";
+                set_active(services, &domain, Some(&token), &id, active)
+                    .await
+                    .map(|_| {
+                        let key = if active { "reactivated" } else { "deactivated" };
+                        visit.say(key, &[("name", &name)])
+                    })
+                    .map_err(|e| Box::new(e) as _)
+            }
+            _ => {
+                let not_found = gatehouse_domain::usecase::accounts::AccountError::NotFound;
+                return Ok(refused(&visit, &org, &not_found));
+            }
+        };
+        let notice = match outcome {
+            Ok(notice) => Some(notice).filter(|n| !n.is_empty()),
+            Err(e) if e.code() == "last_admin" => {
+                problems.general.push(visit.say("err_last_admin", &[]));
+                None
+            }
+            Err(e)
+                if matches!(
+                    e.class(),
+                    RejectionClass::Invalid | RejectionClass::Conflict
+                ) =>
+            {
+                problems.general.push(refusal_text(&visit, &org, &*e));
+                None
+            }
+            Err(e) => return Ok(refused(&visit, &org, &*e)),
+        };
+        person(&visit, &domain, &org, &token, &id, notice, &problems).await
+    })
+}
+
+/// The confirmation step before a deactivation.
+fn deactivate_confirmation(visit: &Visit, org: &Org, user: &User, name: &str) -> Response {
+    visit.render(
+        StatusCode::OK,
+        "admin_confirm.html",
+        org.name(),
+        &visit.say("deactivate_confirm_title", &[("name", name)]),
+        context! {
+            nav => "users",
+            explanation => visit.say("deactivate_confirm", &[]),
+            action => format!("/{}/admin/users/{}/deactivate", visit.slug, user.id),
+            yes => visit.say("deactivate_yes", &[]),
+            back => format!("/{}/admin/users/{}", visit.slug, user.id),
+        },
+    )
+}
