@@ -6,6 +6,8 @@
 //!   (admins);
 //! - `POST /v1/orgs/{org}/users/{id}/deactivate` and `/reactivate` (admins);
 //! - `DELETE /v1/orgs/{org}/users/{id}/sessions` signs them out everywhere (admins; the person);
+//! - `DELETE /v1/orgs/{org}/users/{id}` erases the account (admins; the person, with their
+//!   password);
 //! - `POST /v1/orgs/{org}/users/{id}/email` asks for a new email (the person, with their
 //!   password; admins), confirmed by the link holder at `POST /v1/orgs/{org}/email-change/confirm`.
 
@@ -23,8 +25,9 @@ use gatehouse_domain::usecase::accounts::{
     change_user, get_user, set_active, sign_out_everywhere, UserChange,
 };
 use gatehouse_domain::usecase::email_change::{confirm_email_change, request_email_change};
+use gatehouse_domain::usecase::erasure::{erase_user, Erasure};
 use gatehouse_domain::usecase::users::list_users;
-use gatehouse_http::at_the_mail_floor;
+use gatehouse_http::{at_the_mail_floor, OptionalJsonBody};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
     UserView,
@@ -37,7 +40,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/users", get(list_users_route))
         .route(
             "/v1/orgs/{org}/users/{id}",
-            get(get_user_route).patch(change_user_route),
+            get(get_user_route)
+                .patch(change_user_route)
+                .delete(erase_user_route),
         )
         .route("/v1/orgs/{org}/users/{id}/deactivate", post(deactivate))
         .route("/v1/orgs/{org}/users/{id}/reactivate", post(reactivate))
@@ -56,7 +61,8 @@ pub fn routes() -> Router<AppState> {
         reactivate,
         end_sessions,
         change_email,
-        confirm_email
+        confirm_email,
+        erase_user_route
     ),
     components(schemas(
         UserPage,
@@ -65,6 +71,9 @@ pub fn routes() -> Router<AppState> {
         SessionsEnded,
         EmailChangeBody,
         EmailConfirmBody,
+        ErasureBody,
+        ErasureView,
+        FileDueView,
         ProblemView
     ))
 )]
@@ -427,4 +436,90 @@ async fn confirm_email(
     let (token,) = fields.finish((token,))?;
     let user = confirm_email_change(&services, &org, &token).await?;
     Ok(Json(UserView::from(&user)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureBody {
+    /// Required of the person erasing their own account; admins give no body.
+    current_password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FileDueView {
+    /// `upload` (a spreadsheet an admin sent) or `report` (what the import answered).
+    kind: &'static str,
+    import_id: String,
+    /// The bucket has removed it by then.
+    expires_by: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureView {
+    user_id: String,
+    /// Invitations that held their email, uid, names or message: pending ones removed, the others
+    /// redacted.
+    invitations: usize,
+    /// Imports whose record named them as the admin who started it: the name taken out.
+    imports: usize,
+    /// Files of the bucket that may name them, left to expire.
+    files: Vec<FileDueView>,
+    /// Every export made before now is gone from the bucket by then.
+    exports_expire_by: String,
+}
+
+impl From<&Erasure> for ErasureView {
+    fn from(e: &Erasure) -> Self {
+        Self {
+            user_id: e.user_id.to_string(),
+            invitations: e.invitations,
+            imports: e.imports,
+            files: e
+                .files
+                .iter()
+                .map(|f| FileDueView {
+                    kind: f.kind,
+                    import_id: f.import_id.to_string(),
+                    expires_by: f.expires_by.to_rfc3339(),
+                })
+                .collect(),
+            exports_expire_by: e.exports_expire_by.to_rfc3339(),
+        }
+    }
+}
+
+/// Erase an account (GDPR art. 17): admins, or the person with their current password. The
+/// account, its sessions and grants, failure counters, group memberships and search entries go at
+/// once, and its email and uid are free again; invitations that held its email, uid, names or
+/// message are removed (pending) or redacted; the audit trail keeps `user.deleted` with the id
+/// only. The organisation's last active admin cannot be erased.
+#[utoipa::path(
+    delete,
+    path = "/v1/orgs/{org}/users/{id}",
+    operation_id = "erase_user",
+    params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "user id")),
+    request_body(content = Option<ErasureBody>, description = "the person's current password, when they erase their own account"),
+    responses(
+        (status = 200, description = "what was erased, and the files left to expire", body = ErasureView),
+        (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 404, description = "`org_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`, `user_changed`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`missing_current_password`, `wrong_current_password`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts` (wrong current passwords)", body = ProblemView, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "users"
+)]
+async fn erase_user_route(
+    State(services): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+    bearer: Bearer,
+    OptionalJsonBody(body): OptionalJsonBody<ErasureBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let org = org_domain(&org)?;
+    let id = user_id(&id)?;
+    let password = body.as_ref().and_then(|b| b.current_password.as_deref());
+    let erased = erase_user(&services, &org, bearer.token(), &id, password).await?;
+    Ok(Json(ErasureView::from(&erased)))
 }

@@ -239,6 +239,16 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), WriteError>;
     /// The organisation's users, a page at a time (in id order).
     async fn users(&self, org: &OrgDomain, page: &PageRequest) -> Result<Page<User>, StoreError>;
+    /// Erases an account read as `user`: its record, what it derives (memberships, search
+    /// entries) and its email and uid claims (the addresses are free at once), on condition that
+    /// it is unchanged and that `other_admin`, when given, is still the active admin it was read
+    /// as; `Stale` otherwise. The change's events in the same write.
+    async fn erase_account(
+        &self,
+        user: &User,
+        other_admin: Option<&User>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
     /// Records a change of email waiting for its confirmation (token hashed).
     async fn save_email_change(&self, change: &EmailChange) -> Result<(), WriteError>;
     async fn email_change(&self, token: &TokenHash) -> Result<Option<EmailChange>, StoreError>;

@@ -65,6 +65,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A body that may be left out altogether (no bytes): `None` then; otherwise exactly as
+/// [`JsonBody`] reads it, with its refusals.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("The body may have at most {} bytes.", crate::MAX_BODY_BYTES),
+                )
+            })?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let JsonBody(value) = JsonBody::from_request(req, state).await?;
+        Ok(Self(Some(value)))
+    }
+}
+
 /// The bearer token of the `Authorization` header, if there is a well-formed one. A missing or
 /// malformed token is `None`; the use case answers 401 where a session is needed.
 pub struct Bearer(pub Option<SessionToken>);

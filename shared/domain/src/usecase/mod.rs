@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod clients;
 pub mod deliveries;
 pub mod email_change;
+pub mod erasure;
 pub mod events;
 pub mod export;
 pub mod groups;

@@ -157,6 +157,14 @@ pub(crate) async fn issue_reset(
 /// Mails a reset link if an account has this email, in `language` (the page's) or else the
 /// organisation's. The answer is the same either way; the caller pads the response time so
 /// that it does not tell either.
+/// The counter of reset mails to one address (keyed by its hash).
+pub(crate) fn reset_mail_counter(org: &OrgDomain, email: &EmailAddress) -> Counter {
+    Counter::new(
+        format!("reset-mail#{org}#{}", hashed(&email.normalized())),
+        RESET_MAILS,
+    )
+}
+
 pub async fn request_password_reset(
     services: &Services,
     org_domain: &OrgDomain,
@@ -164,10 +172,7 @@ pub async fn request_password_reset(
     language: Option<crate::types::Language>,
 ) -> Result<(), PasswordChangeError> {
     let org = load_org(services, org_domain).await?;
-    let counter = Counter::new(
-        format!("reset-mail#{org_domain}#{}", hashed(&email.normalized())),
-        RESET_MAILS,
-    );
+    let counter = reset_mail_counter(org_domain, email);
     match admit(services, &[counter]).await {
         Ok(_) => {}
         Err(AdmitError::Refused(_)) => {

@@ -198,6 +198,38 @@ impl UserStore for Records {
         self.write_user_update(change, None, events).await
     }
 
+    async fn erase_account(
+        &self,
+        user: &User,
+        other_admin: Option<&User>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        let mut writes = vec![Write::Delete {
+            key: keys::user(&user.org, &user.id),
+            condition: Some(Condition::Equals(VERSION.into(), json!(user.version))),
+        }];
+        writes.extend(user_claims(user).into_iter().map(|key| Write::Delete {
+            key,
+            condition: Some(owned_by(&user.id)),
+        }));
+        writes.extend(other_admin.map(still_admin));
+        // What the record derives goes with it, as much as one write holds; the rest (a person in
+        // some 90 groups) right after, by then pointing at nobody.
+        let mut derived = derived(user).into_iter().map(|key| Write::Delete {
+            key,
+            condition: None,
+        });
+        writes.extend(derived.by_ref().take(80));
+        self.write(with_events(writes, events))
+            .await
+            .map_err(write_error)?;
+        let rest: Vec<Write> = derived.collect();
+        for chunk in rest.chunks(25) {
+            self.write(chunk.to_vec()).await.map_err(write_error)?;
+        }
+        Ok(())
+    }
+
     async fn save_email_change(&self, change: &EmailChange) -> Result<(), WriteError> {
         let mut attrs = encode(change);
         attrs.insert(TTL_ATTRIBUTE.into(), json!(change.expires_at));
