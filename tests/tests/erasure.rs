@@ -76,7 +76,7 @@ async fn an_admin_erases_a_person_and_nothing_of_them_is_left_in_the_lists(backe
         .assert_problem(404, "user_not_found");
     // Lists find nothing of her.
     for path in [
-        format!("/v1/orgs/demo/users?q=dora"),
+        "/v1/orgs/demo/users?q=dora".to_string(),
         format!("/v1/orgs/demo/users?q={email}"),
         format!("/v1/orgs/demo/groups/{red}/members"),
     ] {
