@@ -448,6 +448,55 @@ impl Bundle {
         panic!("the import {id} did not finish within a minute")
     }
 
+    /// Every file the bundle's bucket holds now, by key (the local run's directory, or the
+    /// test's S3 bucket on moto).
+    pub async fn stored_files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut found = Vec::new();
+        match &self.files {
+            FileHost::Local(_) => {
+                let root = self._dir.path().join("files");
+                let mut dirs = vec![root.clone()];
+                while let Some(dir) = dirs.pop() {
+                    let Ok(entries) = std::fs::read_dir(&dir) else {
+                        continue;
+                    };
+                    for entry in entries.flatten() {
+                        let path = entry.path();
+                        if path.is_dir() {
+                            dirs.push(path);
+                        } else {
+                            let key = path.strip_prefix(&root).unwrap().to_string_lossy();
+                            found.push((key.into_owned(), std::fs::read(&path).unwrap()));
+                        }
+                    }
+                }
+            }
+            FileHost::S3 { bucket } => {
+                let client = S3Files::client(&aws_config().await);
+                let listed = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .expect("list the test bucket");
+                for object in listed.contents() {
+                    let key = object.key().unwrap_or_default().to_string();
+                    let body = client
+                        .get_object()
+                        .bucket(bucket)
+                        .key(&key)
+                        .send()
+                        .await
+                        .expect("a listed object");
+                    let bytes = body.body.collect().await.expect("its body").into_bytes();
+                    found.push((key, bytes.to_vec()));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }

@@ -2,11 +2,14 @@
 //! that did not go out, notes expiries and removes invitations past their grace
 //! (`gatehouse_domain::usecase::cleanup`). It stops starting batches when the invocation's time
 //! runs short; what is left is due on the next run. Two runs at once, or a retried one, send
-//! nothing twice. `gatehouse-local` runs the same code on a timer and on demand.
+//! nothing twice. With the time left, it carries on with erasures whose request could not
+//! redact everything (`gatehouse_domain::usecase::erasure`). `gatehouse-local` runs the same
+//! code on a timer and on demand.
 
 use std::time::{Duration, Instant};
 
 use gatehouse_domain::usecase::cleanup::{run_cleanup, CleanupError, CleanupReport};
+use gatehouse_domain::usecase::erasure::advance_erasures;
 use gatehouse_domain::Services;
 
 /// Time kept free at the end of an invocation: the invitation whose work started just before
@@ -25,7 +28,15 @@ pub fn budget(services: &Services, deadline_ms: u64) -> Duration {
 /// Runs the cleanup for at most `budget` (checked between batches).
 pub async fn run(services: &Services, budget: Duration) -> Result<CleanupReport, CleanupError> {
     let started = Instant::now();
-    let report = run_cleanup(services, &move || started.elapsed() < budget).await?;
+    let time_left = move || started.elapsed() < budget;
+    let mut report = run_cleanup(services, &time_left).await?;
+    match advance_erasures(services, &time_left).await {
+        Ok(completed) => report.erasures_completed = completed as u32,
+        // Its progress is saved step by step: the next run goes on from there.
+        Err(e) => {
+            tracing::warn!(cause = %gatehouse_domain::Chain(&e), "an erasure did not advance")
+        }
+    }
     tracing::info!(
         reminded = report.reminded,
         retried = report.retried,
@@ -35,6 +46,7 @@ pub async fn run(services: &Services, budget: Duration) -> Result<CleanupReport,
         superseded = report.superseded,
         batches = report.batches,
         stopped_early = report.stopped_early,
+        erasures_completed = report.erasures_completed,
         "cleanup ran"
     );
     Ok(report)
@@ -51,5 +63,6 @@ pub fn report_json(report: &CleanupReport) -> serde_json::Value {
         "superseded": report.superseded,
         "batches": report.batches,
         "stopped_early": report.stopped_early,
+        "erasures_completed": report.erasures_completed,
     })
 }

@@ -10,6 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .with_access_code_key_from_secret()
         .await?
+        .with_files_from_env()?
         .build()?;
     let queue = gatehouse_aws::events::delivery_queue_from_env().await?;
     let (services, queue) = (&services, &queue);

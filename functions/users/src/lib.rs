@@ -462,7 +462,13 @@ pub struct ErasureView {
     invitations: usize,
     /// Imports whose record named them as the admin who started it: the name taken out.
     imports: usize,
-    /// Files of the bucket that may name them, left to expire.
+    /// Whether their events in the log and in webhook deliveries are redacted already; if not,
+    /// the scheduled cleanup finishes within minutes.
+    complete: bool,
+    /// Imports that invited them: their upload and report are deleted from the bucket.
+    deleted_files: Vec<String>,
+    /// Other files of the bucket that may name them (rows that named them without inviting them,
+    /// dry runs), left to expire.
     files: Vec<FileDueView>,
     /// Every export made before now is gone from the bucket by then.
     exports_expire_by: String,
@@ -474,6 +480,8 @@ impl From<&Erasure> for ErasureView {
             user_id: e.user_id.to_string(),
             invitations: e.invitations,
             imports: e.imports,
+            complete: e.complete,
+            deleted_files: e.deleted_files.iter().map(|i| i.to_string()).collect(),
             files: e
                 .files
                 .iter()

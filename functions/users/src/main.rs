@@ -1,8 +1,12 @@
-//! The `users` Lambda: AWS clients built once, then the shared routes.
+//! The `users` Lambda: AWS clients built once (the files bucket too: an erasure deletes the
+//! import files that name the person), then the shared routes.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     gatehouse_http::init_lambda_tracing();
-    let services = gatehouse_aws::services_from_env().await?;
+    let services = gatehouse_aws::ServicesFromEnv::load()
+        .await
+        .with_files_from_env()?
+        .build()?;
     gatehouse_http::run_lambda(gatehouse_users::routes(), services).await
 }

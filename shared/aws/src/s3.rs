@@ -141,4 +141,16 @@ impl FileStore for S3Files {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    async fn delete(&self, key: &FileKey) -> Result<(), FileError> {
+        // S3 answers a delete of a key that is not there as a success.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }

@@ -545,6 +545,31 @@ pub struct EmailChange {
     pub expires_at: Timestamp,
 }
 
+/// What is left to do of an erasure once the account is gone: finding the invitations that held
+/// the person's address (by its hash: the address itself is not kept) and redacting their
+/// events in the log and in webhook deliveries, shard by shard. Written with the account's
+/// erasure, moved on from the `version` read, deleted when done; the erasure's request goes as far
+/// as its time allows and the scheduled cleanup does the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasureJob {
+    pub org: OrgDomain,
+    pub user_id: UserId,
+    /// sha256 of each normalised email and uid the account had.
+    pub hashes: Vec<String>,
+    pub started_at: Timestamp,
+    /// The invitations that held the person's address or were accepted by them, once found.
+    #[serde(default)]
+    pub invitations: Option<Vec<InvitationId>>,
+    /// Per shard of the log, the last record looked at.
+    #[serde(default)]
+    pub log_after: Vec<Option<String>>,
+    /// Shards swept to the end.
+    #[serde(default)]
+    pub log_done: Vec<bool>,
+    #[serde(default)]
+    pub version: u64,
+}
+
 /// A bulk import of invitations from a spreadsheet: asked for by an admin, filled by one upload,
 /// processed once (at least once delivered, at most once applied), kept with its counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -247,6 +247,7 @@ pub trait UserStore: Send + Sync {
         &self,
         user: &User,
         other_admin: Option<&User>,
+        job: &crate::model::ErasureJob,
         events: &ChangeEvents,
     ) -> Result<(), WriteError>;
     /// Records a change of email waiting for its confirmation (token hashed).
@@ -723,6 +724,43 @@ pub trait ScheduleStore: Send + Sync {
 pub use crate::oidc::ports::{ClientStore, GrantStore};
 
 /// Everything Gatehouse keeps.
+/// Erasures under way, and the log's records as an erasure redacts them.
+#[async_trait]
+pub trait ErasureStore: Send + Sync {
+    /// Replaces an erasure's record read at `job.version` (the first one is written by
+    /// [`UserStore::erase_account`]); `Stale` if it changed or went since.
+    async fn save_erasure(&self, job: &crate::model::ErasureJob) -> Result<(), WriteError>;
+    /// Erasures with work left, oldest first, at most `limit`.
+    async fn erasures(&self, limit: usize) -> Result<Vec<crate::model::ErasureJob>, StoreError>;
+    /// Done: its record goes.
+    async fn finish_erasure(&self, job: &crate::model::ErasureJob) -> Result<(), StoreError>;
+    /// Up to `limit` change records of one shard of the log after `after` (a record's sort key),
+    /// each with its sort key and events; and whether more may follow.
+    async fn log_records(
+        &self,
+        org: &OrgDomain,
+        shard: u8,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<(String, Vec<crate::events::Event>)>, bool), StoreError>;
+    /// Replaces a change record's events with `events`, marked redacted: it is not told to the
+    /// platform again (the stream and the local feed pass it by).
+    async fn redact_log_record(
+        &self,
+        org: &OrgDomain,
+        shard: u8,
+        sk: &str,
+        events: &[crate::events::Event],
+    ) -> Result<(), StoreError>;
+    /// Replaces the event of each delivery of `events` to `webhooks` that exists; how many.
+    async fn redact_deliveries(
+        &self,
+        org: &OrgDomain,
+        webhooks: &[crate::types::WebhookId],
+        events: &[crate::events::Event],
+    ) -> Result<usize, StoreError>;
+}
+
 pub trait Store:
     OrgStore
     + GroupStore
@@ -740,6 +778,7 @@ pub trait Store:
     + crate::events::EventLog
     + crate::webhooks::WebhookStore
     + crate::webhooks::DeliveryStore
+    + ErasureStore
 {
 }
 impl<
@@ -758,7 +797,8 @@ impl<
             + GrantStore
             + crate::events::EventLog
             + crate::webhooks::WebhookStore
-            + crate::webhooks::DeliveryStore,
+            + crate::webhooks::DeliveryStore
+            + ErasureStore,
     > Store for T
 {
 }
@@ -833,4 +873,6 @@ pub trait FileStore: Send + Sync {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(), FileError>;
+    /// Deletes the file (there or not).
+    async fn delete(&self, key: &FileKey) -> Result<(), FileError>;
 }

@@ -104,6 +104,9 @@ impl crate::ports::FileStore for NoFiles {
     ) -> Result<(), crate::ports::FileError> {
         Err(Self::error())
     }
+    async fn delete(&self, _: &crate::ports::FileKey) -> Result<(), crate::ports::FileError> {
+        Err(Self::error())
+    }
 }
 
 impl NoFiles {

@@ -176,6 +176,13 @@ impl FileStore for LocalFiles {
         tokio::fs::write(&aside, bytes).await.map_err(io)?;
         tokio::fs::rename(&aside, &path).await.map_err(io)
     }
+
+    async fn delete(&self, key: &FileKey) -> Result<(), FileError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

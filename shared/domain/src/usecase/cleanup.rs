@@ -35,6 +35,8 @@ pub struct CleanupReport {
     pub batches: u32,
     /// Whether the run stopped because its time was up, with work left.
     pub stopped_early: bool,
+    /// Erasures whose remaining work (the log's redaction) this run completed.
+    pub erasures_completed: u32,
 }
 
 #[derive(Debug, thiserror::Error)]

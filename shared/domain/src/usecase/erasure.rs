@@ -9,11 +9,17 @@
 use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
 use crate::events::{ChangeEvents, EventType};
-use crate::model::{Import, Invitation, InvitationState, Invitee, User};
+use crate::events::{Event, SHARDS};
+use crate::model::{ErasureJob, Import, Invitation, InvitationState, Invitee, User};
 use crate::ports::{ImportProgress, InvitationQuery, PageRequest, StoreError, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
-use crate::types::{EmailAddress, ImportId, OrgDomain, PersonName, Role, Uid, UserId};
+use crate::types::{
+    EmailAddress, ImportId, InvitationId, OrgDomain, PersonName, Role, Uid, UserId,
+};
+use crate::usecase::bulk_import::row_invitation_id;
+use crate::usecase::guard::hashed;
+use crate::usecase::imports::{report_key, upload_key};
 use crate::usecase::password::{check_current_password, PasswordChangeError};
 use crate::usecase::session::AuthError;
 use crate::usecase::{caller_in, Along, OrgLookupError};
@@ -23,6 +29,10 @@ use crate::usecase::{caller_in, Along, OrgLookupError};
 const UPLOAD_DAYS: u64 = 2;
 const REPORT_DAYS: u64 = 30;
 const EXPORT_DAYS: u64 = 1;
+/// How long an erasure's request goes on redacting before it leaves the rest to the cleanup.
+const IN_REQUEST: std::time::Duration = std::time::Duration::from_secs(8);
+/// Log records read per query of a shard.
+const LOG_PAGE: usize = 100;
 const DAY: u64 = 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,12 +109,18 @@ pub struct Erasure {
     pub user_id: UserId,
     /// Invitations that held their email, uid, names or message: removed (pending) or redacted.
     pub invitations: usize,
+    /// Whether the log's and the deliveries' records of them are redacted already (else the
+    /// scheduled cleanup finishes within minutes).
+    pub complete: bool,
     /// Imports whose record named them as their admin, the name taken out.
     pub imports: usize,
-    /// Files that may name them, left to expire.
+    /// Imports that invited them: their upload and report were deleted from the bucket.
+    pub deleted_files: Vec<ImportId>,
+    /// Other files that may name them (an import whose rows named them without inviting them, a
+    /// dry run), left to expire.
     pub files: Vec<FileDue>,
     /// Every export made before the erasure (a spreadsheet of invitations an admin downloaded)
-    /// is gone from the bucket by then.
+    /// is gone from the bucket by then: deleted with the log's redaction, which finds them.
     pub exports_expire_by: Timestamp,
 }
 
@@ -137,6 +153,16 @@ pub async fn erase_user(
             .map_err(ErasureError::CurrentPassword)?;
     }
     let by = (!own).then(|| caller.actor.user_id.clone());
+    let job = ErasureJob {
+        org: org.clone(),
+        user_id: id.clone(),
+        hashes: address_hashes(&user),
+        started_at: services.clock.now(),
+        invitations: None,
+        log_after: vec![None; usize::from(SHARDS)],
+        log_done: vec![false; usize::from(SHARDS)],
+        version: 0,
+    };
     let mut erased = false;
     for _ in 0..3 {
         let other_admin = if user.role == Role::Admin && user.is_active() {
@@ -151,7 +177,7 @@ pub async fn erase_user(
         events.resource(org, EventType::UserDeleted, by.as_ref(), &data);
         match services
             .store
-            .erase_account(&user, other_admin.as_ref(), &events)
+            .erase_account(&user, other_admin.as_ref(), &job, &events)
             .await
         {
             Ok(()) => {
@@ -179,13 +205,30 @@ pub async fn erase_user(
         let key = crate::usecase::password::reset_mail_counter(org, email).key;
         services.store.clear_attempts(&key).await?;
     }
-    let invitations = forget_invitations(services, org, &user).await?;
-    let (imports, files) = forget_imports(services, org, id).await?;
-    tracing::info!(org = %org, user = %id, invitations, imports, "an account was erased");
+    let imports = forget_imports(services, org, id).await?;
+    // The rest as far as the request's time allows; the scheduled cleanup does what is left.
+    let until = tokio::time::Instant::now() + IN_REQUEST;
+    let left = move || tokio::time::Instant::now() < until;
+    // The account is gone whatever happens next: a failure here leaves the rest to the cleanup.
+    let progress = match advance_erasure(services, job, &left).await {
+        Ok(progress) => progress,
+        Err(e) => {
+            tracing::warn!(org = %org, user = %id, cause = %crate::Chain(&e), "an erasure goes on in the cleanup");
+            ErasureProgress {
+                invitations: 0,
+                deleted: Vec::new(),
+                complete: false,
+            }
+        }
+    };
+    tracing::info!(org = %org, user = %id, imports, complete = progress.complete, "an account was erased");
+    let files = files_due(services, org, &progress.deleted).await?;
     Ok(Erasure {
         user_id: id.clone(),
-        invitations,
+        invitations: progress.invitations,
+        complete: progress.complete,
         imports,
+        deleted_files: progress.deleted,
         files,
         exports_expire_by: services
             .clock
@@ -194,20 +237,21 @@ pub async fn erase_user(
     })
 }
 
-/// Whether an invitation held the person's email, uid or acceptance.
-fn held_by(invitation: &Invitation, user: &User) -> bool {
-    let accepted_by = matches!(&invitation.state, InvitationState::Accepted { user_id, .. } if user_id == &user.id);
+/// The hashes an erasure finds the person's address by (their email's and uid's, normalised).
+fn address_hashes(user: &User) -> Vec<String> {
+    let mut hashes: Vec<String> = user.email.iter().map(|e| hashed(&e.normalized())).collect();
+    hashes.extend(user.uid.iter().map(|u| hashed(&u.normalized())));
+    hashes
+}
+
+/// Whether an invitation held the person's email or uid, or was accepted by them.
+fn held_by(invitation: &Invitation, job: &ErasureJob) -> bool {
+    let accepted_by = matches!(&invitation.state, InvitationState::Accepted { user_id, .. } if user_id == &job.user_id);
     let address = match &invitation.invitee {
-        Invitee::Email { email, .. } => user
-            .email
-            .as_ref()
-            .is_some_and(|e| e.normalized() == email.normalized()),
-        Invitee::Uid { uid, .. } => user
-            .uid
-            .as_ref()
-            .is_some_and(|u| u.normalized() == uid.normalized()),
+        Invitee::Email { email, .. } => hashed(&email.normalized()),
+        Invitee::Uid { uid, .. } => hashed(&uid.normalized()),
     };
-    accepted_by || address
+    accepted_by || job.hashes.contains(&address)
 }
 
 /// The invitation with nothing of the person left: an address, identifier and names that say so,
@@ -238,13 +282,14 @@ fn redacted(invitation: &Invitation) -> Invitation {
     next
 }
 
-/// Removes the person's pending invitations and redacts the others; how many. Reads the
+/// Removes the person's pending invitations and redacts the others, and deletes the files of the
+/// imports that invited them; answers the invitations' ids and those imports. Reads the
 /// organisation's invitations a page at a time (an erasure is rare; no index names people).
 async fn forget_invitations(
     services: &Services,
     org: &OrgDomain,
-    user: &User,
-) -> Result<usize, ErasureError> {
+    job: &ErasureJob,
+) -> Result<(Vec<InvitationId>, Vec<ImportId>), ErasureError> {
     let query = InvitationQuery {
         status: None,
         kind: None,
@@ -257,10 +302,20 @@ async fn forget_invitations(
     loop {
         let page = PageRequest { cursor, limit: 100 };
         let page = services.store.invitations(org, &query, &page).await?;
-        found.extend(page.items.into_iter().filter(|i| held_by(i, user)));
+        found.extend(page.items.into_iter().filter(|i| held_by(i, job)));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
+        }
+    }
+    let imports = imports_of(services, org, &found).await?;
+    for import in &imports {
+        for key in [upload_key(org, import), report_key(org, import)] {
+            services
+                .files
+                .delete(&key)
+                .await
+                .map_err(|e| ErasureError::Internal(e.into()))?;
         }
     }
     let none = ChangeEvents::none();
@@ -288,25 +343,81 @@ async fn forget_invitations(
             }
         }
     }
-    Ok(found.len())
+    Ok((found.into_iter().map(|i| i.id).collect(), imports))
 }
 
-/// Takes the person's name out of the imports they made, and lists the files of the imports the
-/// bucket still keeps (uploads and reports may name them).
-async fn forget_imports(
+/// The imports that made any of these invitations (an import's invitation ids are derived from
+/// it and the person: [`row_invitation_id`]).
+async fn imports_of(
     services: &Services,
     org: &OrgDomain,
-    id: &UserId,
-) -> Result<(usize, Vec<FileDue>), ErasureError> {
-    let now = services.clock.now();
-    let mut named = 0;
-    let mut files = Vec::new();
+    invitations: &[Invitation],
+) -> Result<Vec<ImportId>, ErasureError> {
+    let identities: Vec<(String, &InvitationId)> = invitations
+        .iter()
+        .map(|i| {
+            let identity = match &i.invitee {
+                Invitee::Email { email, .. } => format!("email:{}", email.normalized()),
+                Invitee::Uid { uid, .. } => format!("uid:{}", uid.normalized()),
+            };
+            (identity, &i.id)
+        })
+        .collect();
+    let mut found = Vec::new();
     let mut cursor = None;
     loop {
         let page = PageRequest { cursor, limit: 100 };
         let page = services.store.imports(org, &page).await?;
         for import in page.items {
-            files.extend(files_of(&import, now));
+            if identities
+                .iter()
+                .any(|(who, id)| &row_invitation_id(&import, who) == *id)
+            {
+                found.push(import.id);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// The files of the imports the bucket still keeps (uploads and reports may name the person),
+/// but those of `deleted`.
+async fn files_due(
+    services: &Services,
+    org: &OrgDomain,
+    deleted: &[ImportId],
+) -> Result<Vec<FileDue>, ErasureError> {
+    let now = services.clock.now();
+    let mut files = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = PageRequest { cursor, limit: 100 };
+        let page = services.store.imports(org, &page).await?;
+        for import in page.items.iter().filter(|i| !deleted.contains(&i.id)) {
+            files.extend(files_of(import, now));
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(files),
+        }
+    }
+}
+
+/// Takes the person's name out of the imports they made; how many.
+async fn forget_imports(
+    services: &Services,
+    org: &OrgDomain,
+    id: &UserId,
+) -> Result<usize, ErasureError> {
+    let mut named = 0;
+    let mut cursor = None;
+    loop {
+        let page = PageRequest { cursor, limit: 100 };
+        let page = services.store.imports(org, &page).await?;
+        for import in page.items {
             if &import.created_by == id && import.created_by_name.is_some() {
                 let mut next = import.clone();
                 next.created_by_name = None;
@@ -331,7 +442,7 @@ async fn forget_imports(
         }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
-            None => return Ok((named, files)),
+            None => return Ok(named),
         }
     }
 }
@@ -357,4 +468,226 @@ fn files_of(import: &Import, now: Timestamp) -> Vec<FileDue> {
         }
     }
     due
+}
+
+/// How far an erasure's remaining work went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureProgress {
+    pub invitations: usize,
+    /// Imports whose upload and report were deleted (they invited the person).
+    pub deleted: Vec<ImportId>,
+    pub complete: bool,
+}
+
+/// Goes on with an erasure's remaining work while `time_left` says so, saving its progress after
+/// each step: the person's invitations, then each shard of the log (their events redacted there
+/// and in webhook deliveries, the addresses they signed in from forgotten). Done: its record goes.
+pub async fn advance_erasure(
+    services: &Services,
+    mut job: ErasureJob,
+    time_left: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<ErasureProgress, ErasureError> {
+    let mut deleted = Vec::new();
+    let invitations = match job.invitations.clone() {
+        Some(found) => found,
+        None => {
+            let (found, imports) = forget_invitations(services, &job.org, &job).await?;
+            deleted = imports;
+            job.invitations = Some(found.clone());
+            job = saved(services, job).await?;
+            found
+        }
+    };
+    let webhooks: Vec<_> = services
+        .store
+        .webhooks(&job.org)
+        .await?
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    for shard in 0..SHARDS {
+        let at = usize::from(shard);
+        while !job.log_done.get(at).copied().unwrap_or(false) {
+            if !time_left() {
+                return Ok(ErasureProgress {
+                    invitations: invitations.len(),
+                    deleted,
+                    complete: false,
+                });
+            }
+            let after = job.log_after.get(at).cloned().flatten();
+            let (records, more) = services
+                .store
+                .log_records(&job.org, shard, after.as_deref(), LOG_PAGE)
+                .await?;
+            for (sk, events) in &records {
+                redact_record(services, &job, &invitations, &webhooks, shard, sk, events).await?;
+                forget_exports(services, &job, events).await?;
+            }
+            if let Some(slot) = job.log_after.get_mut(at) {
+                *slot = records.last().map(|(sk, _)| sk.clone()).or(after);
+            }
+            if let Some(done) = job.log_done.get_mut(at) {
+                *done = !more;
+            }
+            job = saved(services, job).await?;
+        }
+    }
+    services.store.finish_erasure(&job).await?;
+    tracing::info!(org = %job.org, user = %job.user_id, "an erasure is complete");
+    Ok(ErasureProgress {
+        invitations: invitations.len(),
+        deleted,
+        complete: true,
+    })
+}
+
+/// The erasures with work left, each advanced while `time_left` says so (the scheduled cleanup's
+/// share); how many were completed.
+pub async fn advance_erasures(
+    services: &Services,
+    time_left: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<usize, ErasureError> {
+    let mut completed = 0;
+    for job in services.store.erasures(10).await? {
+        if !time_left() {
+            break;
+        }
+        match advance_erasure(services, job, time_left).await {
+            Ok(progress) => completed += usize::from(progress.complete),
+            // Another worker moved it on: it carries on there.
+            Err(ErasureError::Changed) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(completed)
+}
+
+/// The job saved at its next version (`Changed` if another worker moved it on).
+async fn saved(services: &Services, job: ErasureJob) -> Result<ErasureJob, ErasureError> {
+    match services.store.save_erasure(&job).await {
+        Ok(()) => Ok(ErasureJob {
+            version: job.version + 1,
+            ..job
+        }),
+        Err(WriteError::Stale) => Err(ErasureError::Changed),
+        Err(e) => Err(ErasureError::Internal(e.into())),
+    }
+}
+
+/// Deletes the exports these events made that the bucket may still keep: each holds every
+/// invitation of the organisation, theirs too.
+async fn forget_exports(
+    services: &Services,
+    job: &ErasureJob,
+    events: &[Event],
+) -> Result<(), ErasureError> {
+    let kept_since = job
+        .started_at
+        .unix_seconds()
+        .saturating_sub(i64::try_from((EXPORT_DAYS + 1) * DAY).unwrap_or(i64::MAX));
+    for event in events {
+        if event.kind != crate::events::EventType::ExportCreated
+            || event.occurred_at.unix_seconds() < kept_since
+        {
+            continue;
+        }
+        if let Some(export) = event.data["export_id"].as_str() {
+            let key = crate::usecase::export::export_key(&job.org, export);
+            services
+                .files
+                .delete(&key)
+                .await
+                .map_err(|e| ErasureError::Internal(e.into()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether an event is about the erased person: their account's events, their invitations'
+/// events, and any event naming their address.
+fn about(event: &Event, job: &ErasureJob, invitations: &[InvitationId]) -> bool {
+    let id = event.data["id"].as_str().unwrap_or("");
+    let kind = event.kind.as_str();
+    let address = ["email", "uid"].iter().any(|field| {
+        event.data[*field]
+            .as_str()
+            .is_some_and(|a| job.hashes.contains(&hashed(&a.to_lowercase())))
+    });
+    (kind.starts_with("user.") && id == job.user_id.as_str())
+        || (kind.starts_with("invitation.") && invitations.iter().any(|i| i.as_str() == id))
+        || address
+}
+
+/// The event with nothing of the person left: its id, type, time and who acted stay; its data
+/// keeps the id of what it was about, and no client address.
+fn redacted_event(event: &Event) -> Event {
+    let mut next = event.clone();
+    next.data = serde_json::json!({ "id": event.data["id"].clone() });
+    next.actor.client_address = None;
+    next
+}
+
+/// Redacts one change record of the log where it is about the person, with the deliveries of
+/// its events, and forgets the addresses their sign-ins made familiar.
+async fn redact_record(
+    services: &Services,
+    job: &ErasureJob,
+    invitations: &[InvitationId],
+    webhooks: &[crate::types::WebhookId],
+    shard: u8,
+    sk: &str,
+    events: &[Event],
+) -> Result<(), ErasureError> {
+    let touched: Vec<&Event> = events
+        .iter()
+        .filter(|e| about(e, job, invitations) && redacted_event(e) != **e)
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    for event in &touched {
+        if let Some(marker) = familiarity_of(&job.org, event) {
+            services.store.clear_attempts(&marker).await?;
+        }
+    }
+    let next: Vec<Event> = events
+        .iter()
+        .map(|e| {
+            if touched.contains(&e) {
+                redacted_event(e)
+            } else {
+                e.clone()
+            }
+        })
+        .collect();
+    services
+        .store
+        .redact_log_record(&job.org, shard, sk, &next)
+        .await?;
+    let changed: Vec<Event> = touched.iter().map(|e| redacted_event(e)).collect();
+    services
+        .store
+        .redact_deliveries(&job.org, webhooks, &changed)
+        .await?;
+    Ok(())
+}
+
+/// The familiarity marker a sign-in event's address made (the person's identifier and the
+/// address, as the sign-in keyed it).
+fn familiarity_of(org: &OrgDomain, event: &Event) -> Option<String> {
+    if event.kind != crate::events::EventType::UserSignedIn {
+        return None;
+    }
+    let address = event.actor.client_address.as_deref()?;
+    let identifier = match (event.data["email"].as_str(), event.data["uid"].as_str()) {
+        (Some(email), _) => email.to_lowercase(),
+        (None, Some(uid)) => format!("{}:{org}", uid.to_lowercase()),
+        (None, None) => return None,
+    };
+    Some(crate::usecase::sign_in::familiarity_key_for(
+        org,
+        &identifier,
+        address,
+    ))
 }

@@ -374,9 +374,14 @@ fn familiar_counter(org: &OrgDomain, identifier: &str) -> Counter {
 /// The marker saying that the account behind an identifier signed in from this address lately.
 /// Neither the identifier nor the address is stored.
 fn familiarity_key(org: &OrgDomain, identifier: &str, client: &ClientAddress) -> String {
+    familiarity_key_for(org, identifier, client.as_str())
+}
+
+/// [`familiarity_key`] of a client address as events record it (an erasure forgets them).
+pub(crate) fn familiarity_key_for(org: &OrgDomain, identifier: &str, address: &str) -> String {
     format!(
         "sign-in-known#{org}#{}",
-        hashed(&format!("{identifier}\n{}", client.as_str()))
+        hashed(&format!("{identifier}\n{address}"))
     )
 }
 

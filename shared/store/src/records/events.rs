@@ -11,7 +11,8 @@ pub const EVENTS_PK_PREFIX: &str = "EVENTS#";
 /// The events a change's record holds, as a stream delivers its new image (`None`: the item is
 /// no record of the event log).
 pub fn events_in(key: &Key, attrs: &Attrs) -> Result<Option<Vec<Event>>, StoreError> {
-    if !key.pk.starts_with(EVENTS_PK_PREFIX) {
+    // A record redacted by an erasure was told when it was written; it is not told again.
+    if !key.pk.starts_with(EVENTS_PK_PREFIX) || attrs.contains_key(super::erasures::REDACTED) {
         return Ok(None);
     }
     let Some(events) = attrs.get("events") else {

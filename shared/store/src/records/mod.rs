@@ -36,6 +36,7 @@ use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Que
 
 mod attempts;
 mod clients;
+mod erasures;
 mod events;
 mod grants;
 mod groups;
@@ -56,6 +57,8 @@ mod webhooks;
 use attempts::*;
 #[allow(unused_imports)]
 use clients::*;
+#[allow(unused_imports)]
+use erasures::*;
 #[allow(unused_imports)]
 use events::*;
 pub use events::{events_in, EVENTS_PK_PREFIX};
@@ -189,6 +192,11 @@ pub mod keys {
     }
     pub fn sessions_pk(org: &OrgDomain, user: &UserId) -> String {
         format!("SESSION#{org}#{user}")
+    }
+    /// Every erasure under way, in one partition (they are rare).
+    pub const ERASURES_PK: &str = "ERASURES";
+    pub fn erasure(org: &OrgDomain, user: &UserId) -> Key {
+        Key::new(ERASURES_PK, format!("{org}#{user}"))
     }
     pub fn email_change(hash: &TokenHash) -> Key {
         Key::new(format!("EMAILCHANGE#{}", hash.as_str()), "#")

@@ -202,6 +202,7 @@ impl UserStore for Records {
         &self,
         user: &User,
         other_admin: Option<&User>,
+        job: &gatehouse_domain::model::ErasureJob,
         events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut writes = vec![Write::Delete {
@@ -213,6 +214,7 @@ impl UserStore for Records {
             condition: Some(owned_by(&user.id)),
         }));
         writes.extend(other_admin.map(still_admin));
+        writes.push(erasure_put(job));
         // What the record derives goes with it, as much as one write holds; the rest (a person in
         // some 90 groups) right after, by then pointing at nobody.
         let mut derived = derived(user).into_iter().map(|key| Write::Delete {
