@@ -12,6 +12,7 @@ on_both_backends!(
     an_admin_changes_an_email_without_a_password,
     a_taken_address_is_answered_alike_and_mailed_nothing,
     spent_superseded_and_expired_links_are_refused,
+    an_account_is_sent_few_changes_a_day,
 );
 
 fn email_path(id: &str) -> String {
@@ -218,4 +219,26 @@ async fn spent_superseded_and_expired_links_are_refused(backend: Backend) {
     confirm(&b, "not-a-token")
         .await
         .assert_problem(422, "invalid_token");
+}
+
+/// Each change mails an address someone typed: an account asks for five, then waits.
+async fn an_account_is_sent_few_changes_a_day(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let gil = b.account("gil", "member").await;
+    for n in 0..6 {
+        let asked = b
+            .gateway
+            .post(
+                &email_path(&gil.id),
+                Some(&gil.token),
+                json!({ "email": b.email(&format!("gil{n}")), "current_password": PASSWORD }),
+            )
+            .await;
+        if n < 5 {
+            assert_eq!(asked.status, 202, "{n}: {asked:?}");
+        } else {
+            asked.assert_problem(429, "too_many_attempts");
+            assert!(asked.header("retry-after").is_some(), "{asked:?}");
+        }
+    }
 }

@@ -376,7 +376,7 @@ pub struct EmailChangeBody {
         (status = 404, description = "`org_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`account_deactivated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_email`, `missing_field`, `missing_current_password`, `wrong_current_password`, `user_without_email`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts` (wrong current passwords)", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts` (wrong current passwords, or more than five changes asked for the account in a day)", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "users"

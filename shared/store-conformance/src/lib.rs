@@ -11,6 +11,7 @@ pub mod access_codes;
 pub mod accounts;
 pub mod clients;
 pub mod due;
+pub mod erasures;
 pub mod events;
 mod fixtures;
 pub mod grants;
@@ -30,6 +31,7 @@ pub use access_codes::*;
 pub use accounts::*;
 pub use clients::*;
 pub use due::*;
+pub use erasures::*;
 pub use events::*;
 pub use grants::*;
 pub use groups::*;
@@ -126,7 +128,10 @@ macro_rules! conformance_suite {
             a_session_does_not_open_for_a_deactivated_account,
             user_filters_read_only_their_partition,
             a_rewritten_user_is_found_by_every_filter,
-            an_email_change_moves_the_claim_and_spends_its_token
+            an_email_change_moves_the_claim_and_spends_its_token,
+            an_erased_account_leaves_its_claims_free_and_a_record_of_what_is_left,
+            a_redacted_log_record_is_rewritten_in_place_and_not_told_again,
+            deliveries_of_redacted_events_are_rewritten_where_they_exist
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -12,7 +12,7 @@ use gatehouse_domain::webhooks::{
     Delivery, DeliveryState, DeliveryStore, Webhook, WebhookStore, WebhookUrl,
 };
 
-fn webhook(org: &OrgDomain, n: i64) -> Webhook {
+pub(crate) fn webhook(org: &OrgDomain, n: i64) -> Webhook {
     Webhook {
         id: random().webhook_id(Timestamp::from_unix_seconds(1_000 + n)),
         org: org.clone(),
@@ -32,7 +32,7 @@ fn webhook(org: &OrgDomain, n: i64) -> Webhook {
     }
 }
 
-fn event(org: &OrgDomain, second: i64) -> Event {
+pub(crate) fn event(org: &OrgDomain, second: i64) -> Event {
     ChangeEvents::new(random(), Timestamp::from_unix_seconds(second))
         .with(
             org,

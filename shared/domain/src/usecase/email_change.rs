@@ -14,13 +14,25 @@ use crate::model::{EmailChange, User};
 use crate::ports::{AccountKey, Claim, Lookup, StoreError, UserUpdate, WriteError};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
+use crate::throttle::{Counter, ThrottlePolicy};
 use crate::types::{EmailAddress, Language, OrgDomain, UserId};
+use crate::usecase::guard::{admit, AdmitError};
 use crate::usecase::password::{check_current_password, PasswordChangeError};
 use crate::usecase::session::AuthError;
 use crate::usecase::{caller_in, load_org, Along, OrgLookupError};
 
 /// How long the link to the new address works.
 pub const EMAIL_CHANGE_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Changes asked for one account: a few a day, then waits that double (each mails an address
+/// someone typed, so the account cannot become a way to mail strangers).
+const EMAIL_CHANGE_MAILS: ThrottlePolicy = ThrottlePolicy {
+    free: 5,
+    base_delay: Duration::from_secs(60),
+    max_delay: Duration::from_secs(3600),
+    lock_after: None,
+    forget_after: Some(Duration::from_secs(86_400)),
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailChangeError {
@@ -45,6 +57,8 @@ pub enum EmailChangeError {
     Expired,
     #[error("another account or invitation has taken this address meanwhile")]
     EmailTaken,
+    #[error("{0}")]
+    TooManyRequests(crate::throttle::Refusal),
     #[error("the account kept changing; try again")]
     Changed,
     #[error("changing the email failed")]
@@ -70,6 +84,7 @@ impl Rejection for EmailChangeError {
             Self::InvalidToken => "invalid_token",
             Self::Expired => "token_expired",
             Self::EmailTaken => "email_taken",
+            Self::TooManyRequests(_) => "too_many_attempts",
             Self::Changed => "user_changed",
             Self::Internal(_) => "internal",
         }
@@ -84,12 +99,14 @@ impl Rejection for EmailChangeError {
             Self::WithoutEmail | Self::InvalidToken => RejectionClass::Invalid,
             Self::Deactivated | Self::EmailTaken | Self::Changed => RejectionClass::Conflict,
             Self::Expired => RejectionClass::Gone,
+            Self::TooManyRequests(_) => RejectionClass::Throttled,
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::CurrentPassword(e) => e.retry_after(),
+            Self::TooManyRequests(r) => r.retry_after(),
             _ => None,
         }
     }
@@ -146,6 +163,17 @@ pub async fn request_email_change(
     }
     if from.normalized() == new.normalized() {
         return Ok(());
+    }
+    let counter = Counter::new(
+        format!("email-change#{org}#{}", user.id),
+        EMAIL_CHANGE_MAILS,
+    );
+    match admit(services, &[counter]).await {
+        Ok(_) => {}
+        Err(AdmitError::Refused(refusal)) => {
+            return Err(EmailChangeError::TooManyRequests(refusal))
+        }
+        Err(AdmitError::Store(e)) => return Err(e.into()),
     }
     let now = services.clock.now();
     let found = services
