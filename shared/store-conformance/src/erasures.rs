@@ -178,7 +178,7 @@ pub async fn deliveries_of_redacted_events_are_rewritten_where_they_exist(
     let event: Event = crate::webhooks::event(&domain, 5);
     let delivery = Delivery::new(&hook, &event, Timestamp::from_unix_seconds(10));
     records
-        .create_deliveries(&[delivery.clone()])
+        .create_deliveries(std::slice::from_ref(&delivery))
         .await
         .unwrap();
     let mut redacted = event.clone();
