@@ -620,6 +620,12 @@ try {
         await check(page, `console-person-deactivated${suffix}`);
         await page.getByRole("button", { name: "Reactivate" }).click();
         await page.waitForSelector("text=may sign in again");
+        await page.getByRole("button", { name: "Erase…" }).click();
+        await page.waitForSelector("text=Yes, erase");
+        await check(page, `console-person-erase-confirm${suffix}`);
+        await page.getByRole("button", { name: "Yes, erase" }).click();
+        await page.waitForSelector("text=is erased");
+        await check(page, `console-person-erased${suffix}`);
       },
       { viewport: { width, height }, isMobile: width < 600, hasTouch: width < 600 },
     );

@@ -83,6 +83,19 @@ async fn an_admin_manages_a_person_from_their_page(backend: Backend) {
     assert!(again.text.contains("may sign in again"), "{}", again.text);
     assert_eq!(b.sign_in(&zoe.email, PASSWORD).await.status, 200);
 
+    // Erasing asks first too; then the person is gone.
+    let page = admin.get(&link).await;
+    let asked = admin.submit(&page, &action("erase"), &[]).await;
+    assert!(asked.text.contains("Yes, erase"), "{}", asked.text);
+    let fields: Vec<(String, String)> = hidden_fields(&asked.text);
+    let erased = admin.post(&action("erase"), &fields).await;
+    assert_eq!(erased.status, 200, "{erased:?}");
+    assert!(erased.text.contains("is erased"), "{}", erased.text);
+    b.sign_in(&zoe.email, PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    assert_eq!(admin.get(&link).await.status, 404);
+
     // The last admin cannot step down from their own page.
     let root = b
         .gateway

@@ -1,7 +1,7 @@
 //! The console's page of one person: who they are (role, groups, status, last sign-in) and what
 //! an admin does about them after they joined: change their role, add them to a group or take them
-//! out, send a link to a new email address, sign them out everywhere, deactivate (after a
-//! confirmation step) and reactivate.
+//! out, send a link to a new email address, sign them out everywhere, deactivate and erase (each
+//! after a confirmation step) and reactivate.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -14,6 +14,7 @@ use gatehouse_domain::usecase::accounts::{
     change_user, get_user, set_active, sign_out_everywhere, UserChange,
 };
 use gatehouse_domain::usecase::email_change::request_email_change;
+use gatehouse_domain::usecase::erasure::erase_user;
 use gatehouse_domain::usecase::groups::list_groups;
 use gatehouse_domain::usecase::members::set_member;
 use gatehouse_http::at_the_mail_floor;
@@ -57,6 +58,12 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("deactivated", "{name} is deactivated and signed out everywhere.", "{name} est désactivé(e) et déconnecté(e) partout."),
     ("reactivate", "Reactivate", "Réactiver"),
     ("reactivated", "{name} may sign in again.", "{name} peut de nouveau se connecter."),
+    ("erase_user", "Erase…", "Effacer…"),
+    ("erase_confirm_title", "Erase {name}?", "Effacer {name} ?"),
+    ("erase_confirm", "Their account, sessions, group memberships and invitations' details are erased for good, and their address is free again. The activity log keeps only that an account was erased. This cannot be undone.", "Le compte, les sessions, les appartenances aux groupes et le détail des invitations sont effacés pour de bon, et l'adresse redevient libre. Le journal d'activité garde seulement qu'un compte a été effacé. C'est irréversible."),
+    ("erase_yes", "Yes, erase", "Oui, effacer"),
+    ("erased_title", "{name} is erased", "{name} est effacé(e)"),
+    ("erased", "Nothing of them is left in the organisation's records.", "Il ne reste rien de cette personne dans les données de l'organisation."),
     ("err_last_admin", "The organisation's last active admin must stay one: make someone else an admin first.", "Le dernier administrateur actif de l'organisation doit le rester : nommez d'abord quelqu'un d'autre administrateur."),
     ("search_people", "Name or email begins with", "Le nom ou l'e-mail commence par"),
     ("any", "any", "tous"),
@@ -262,8 +269,39 @@ pub(crate) async fn person_action(
                 .map(|n| visit.say("signed_out_everywhere", &[("count", &n.to_string())]))
                 .map_err(|e| Box::new(e) as _),
             "deactivate" if field("confirm") != "yes" => {
-                return Ok(deactivate_confirmation(&visit, &org, &user, &name));
+                let texts = [
+                    "deactivate_confirm_title",
+                    "deactivate_confirm",
+                    "deactivate_yes",
+                ];
+                return Ok(confirmation(
+                    &visit,
+                    &org,
+                    &user,
+                    &name,
+                    "deactivate",
+                    texts,
+                ));
             }
+            "erase" if field("confirm") != "yes" => {
+                let texts = ["erase_confirm_title", "erase_confirm", "erase_yes"];
+                return Ok(confirmation(&visit, &org, &user, &name, "erase", texts));
+            }
+            "erase" => match erase_user(services, &domain, Some(&token), &id, None).await {
+                Ok(_) => {
+                    return Ok(visit.message(
+                        StatusCode::OK,
+                        org.name(),
+                        &visit.say("erased_title", &[("name", &name)]),
+                        &visit.say("erased", &[]),
+                        &[(
+                            format!("/{}/admin/users", visit.slug),
+                            visit.say("back_to_users", &[]),
+                        )],
+                    ))
+                }
+                Err(e) => Err(Box::new(e) as _),
+            },
             "deactivate" | "reactivate" => {
                 let active = action == "reactivate";
                 set_active(services, &domain, Some(&token), &id, active)
@@ -300,18 +338,26 @@ pub(crate) async fn person_action(
     })
 }
 
-/// The confirmation step before a deactivation.
-fn deactivate_confirmation(visit: &Visit, org: &Org, user: &User, name: &str) -> Response {
+/// The confirmation step before a deactivation or an erasure: its title, explanation and
+/// button's words.
+fn confirmation(
+    visit: &Visit,
+    org: &Org,
+    user: &User,
+    name: &str,
+    action: &str,
+    [title, explanation, yes]: [&str; 3],
+) -> Response {
     visit.render(
         StatusCode::OK,
         "admin_confirm.html",
         org.name(),
-        &visit.say("deactivate_confirm_title", &[("name", name)]),
+        &visit.say(title, &[("name", name)]),
         context! {
             nav => "users",
-            explanation => visit.say("deactivate_confirm", &[]),
-            action => format!("/{}/admin/users/{}/deactivate", visit.slug, user.id),
-            yes => visit.say("deactivate_yes", &[]),
+            explanation => visit.say(explanation, &[]),
+            action => format!("/{}/admin/users/{}/{action}", visit.slug, user.id),
+            yes => visit.say(yes, &[]),
             back => format!("/{}/admin/users/{}", visit.slug, user.id),
         },
     )
