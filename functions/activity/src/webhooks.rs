@@ -17,7 +17,8 @@ use gatehouse_domain::usecase::webhooks::{
 use gatehouse_domain::views::WebhookView;
 use gatehouse_domain::webhooks::{Delivery, WebhookSender, WebhookUrl};
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
+    org_domain, page_limit, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView,
+    QueryParams,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -450,12 +451,7 @@ async fn deliveries(
     let org = org_domain(&org)?;
     let id = webhook_id(&id)?;
     let mut fields = FieldErrors::default();
-    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
-        s.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
-    });
+    let limit = fields.optional("limit", params.limit.as_deref(), page_limit);
     let (limit,) = fields.finish((limit,))?;
     let page = list_deliveries(
         &services,

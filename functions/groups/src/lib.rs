@@ -11,15 +11,14 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use gatehouse_domain::model::Group;
 use gatehouse_domain::ports::PageRequest;
-use gatehouse_domain::types::ParseError;
 use gatehouse_domain::types::{GroupId, GroupName, UserId};
 use gatehouse_domain::usecase::groups::{
     create_group, delete_group, group_admins, list_groups, rename_group, set_group_admin,
 };
 use gatehouse_domain::usecase::members::{list_members, set_member};
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody, ProblemView,
-    QueryParams, UserView,
+    org_domain, page_limit, ApiError, AppState, Bearer, FieldErrors, GroupView, JsonBody,
+    ProblemView, QueryParams, UserView,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -384,12 +383,7 @@ async fn members(
     let org = org_domain(&org)?;
     let id = group_id(&id)?;
     let mut fields = FieldErrors::default();
-    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
-        s.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
-    });
+    let limit = fields.optional("limit", params.limit.as_deref(), page_limit);
     let (limit,) = fields.finish((limit,))?;
     let page = PageRequest {
         cursor: params.cursor,

@@ -11,13 +11,14 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::ports::PageRequest;
-use gatehouse_domain::types::{ImportId, ParseError};
+use gatehouse_domain::types::ImportId;
 use gatehouse_domain::usecase::imports::{
     import_status, import_template, list_imports, request_import,
 };
 use gatehouse_domain::views::{CountsView, ImportStatusView, RefusalView};
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
+    org_domain, page_limit, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView,
+    QueryParams,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -151,12 +152,7 @@ async fn list(
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let mut fields = FieldErrors::default();
-    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
-        s.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
-    });
+    let limit = fields.optional("limit", params.limit.as_deref(), page_limit);
     let (limit,) = fields.finish((limit,))?;
     let page = list_imports(
         &services,

@@ -21,8 +21,8 @@ use gatehouse_domain::usecase::invite::{
 };
 use gatehouse_domain::views::{DeliveryName, HistoryEntryView, HistoryKindName, InvitationView};
 use gatehouse_http::{
-    org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName, ProblemView,
-    QueryParams,
+    org_domain, page_limit, ApiError, AppState, Bearer, FieldErrors, JsonBody, LanguageName,
+    ProblemView, QueryParams,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -265,12 +265,7 @@ async fn list(
     let kind = fields.optional("kind", params.kind.as_deref(), |s| {
         InvitationKind::parse(s).ok_or_else(|| ParseError::new("invalid_kind", "email or uid"))
     });
-    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
-        s.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
-    });
+    let limit = fields.optional("limit", params.limit.as_deref(), page_limit);
     let role = fields.optional("role", params.role.as_deref(), InviteeRole::parse);
     let invited_by = fields.optional("invited_by", params.invited_by.as_deref(), UserId::parse);
     let (status, kind, role, invited_by, limit) =

@@ -27,7 +27,7 @@ use gatehouse_domain::usecase::accounts::{
 use gatehouse_domain::usecase::email_change::{confirm_email_change, request_email_change};
 use gatehouse_domain::usecase::erasure::{erase_user, Erasure};
 use gatehouse_domain::usecase::users::list_users;
-use gatehouse_http::{at_the_mail_floor, OptionalJsonBody};
+use gatehouse_http::{at_the_mail_floor, page_limit, OptionalJsonBody};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView, QueryParams,
     UserView,
@@ -320,12 +320,7 @@ async fn list_users_route(
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let mut fields = FieldErrors::default();
-    let limit = fields.optional("limit", params.limit.as_deref(), |s| {
-        s.parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ParseError::new("invalid_limit", "a number from 1 to 100"))
-    });
+    let limit = fields.optional("limit", params.limit.as_deref(), page_limit);
     let status = fields.optional("status", params.status.as_deref(), UserStatus::parse);
     let role = fields.optional("role", params.role.as_deref(), Role::parse);
     let group = fields.optional("group", params.group.as_deref(), |g| {

@@ -122,6 +122,16 @@ impl Bearer {
     }
 }
 
+/// A list's `limit`: a number from 1 to 100 (`invalid_limit` otherwise).
+pub fn page_limit(raw: &str) -> Result<usize, gatehouse_domain::types::ParseError> {
+    raw.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| {
+            gatehouse_domain::types::ParseError::new("invalid_limit", "a number from 1 to 100")
+        })
+}
+
 /// The `{org}` of a path. A slug that cannot be an organisation is one that does not exist.
 pub fn org_domain(raw: &str) -> Result<OrgDomain, ApiError> {
     OrgDomain::parse(raw).map_err(|_| {

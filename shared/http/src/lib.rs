@@ -14,7 +14,8 @@ pub use edge::{at_the_mail_floor, Edge, REQUEST_BUDGET};
 pub use idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 pub use extract::{
-    org_domain, present, Bearer, Client, FieldErrors, JsonBody, OptionalJsonBody, QueryParams,
+    org_domain, page_limit, present, Bearer, Client, FieldErrors, JsonBody, OptionalJsonBody,
+    QueryParams,
 };
 pub use problem::ApiError;
 pub use views::{GroupView, LanguageName, ProblemView, SessionView, UserView};
