@@ -16,6 +16,7 @@ on_both_backends!(
     group_admins_manage_their_groups_members_when_allowed,
     two_admins_demoting_each_other_leave_one_admin,
     a_deactivation_racing_a_sign_in_leaves_no_live_session,
+    an_identifier_is_changed_and_the_old_one_is_free,
 );
 
 fn user_path(id: &str) -> String {
@@ -532,4 +533,42 @@ async fn a_deactivation_racing_a_sign_in_leaves_no_live_session(backend: Backend
             .await;
         assert_eq!(on.status, 200, "{on:?}");
     }
+}
+
+async fn an_identifier_is_changed_and_the_old_one_is_free(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    b.set_without_email(true).await;
+    let invited = b.invite_uid("E1234", "member", &[]).await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let code = invited.json["access_code"].as_str().unwrap().to_string();
+    let signed_up = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-up/access-code",
+            None,
+            json!({ "access_code": code, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(signed_up.status, 201, "{signed_up:?}");
+    let id = signed_up.json["user"]["id"].as_str().unwrap().to_string();
+    let other = b.invite_uid("E9999", "member", &[]).await;
+    assert_eq!(other.status, 201, "{other:?}");
+    patch(&b, &b.admin_token, &user_path(&id), json!({"uid": "e9999"}))
+        .await
+        .assert_problem(409, "uid_taken");
+    let changed = patch(&b, &b.admin_token, &user_path(&id), json!({"uid": "E5678"})).await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(changed.json["sign_in_identifier"], "E5678:demo");
+    assert_eq!(b.sign_in("E5678:demo", PASSWORD).await.status, 200);
+    b.sign_in("E1234:demo", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    // The old identifier is free at once.
+    assert_eq!(b.invite_uid("E1234", "member", &[]).await.status, 201);
+    b.advance(Duration::from_secs(11));
+    let log = b
+        .gateway
+        .get("/v1/orgs/demo/events?type=user.uid_changed", Some(&b.admin_token))
+        .await;
+    assert_eq!(log.json["items"].as_array().unwrap().len(), 1, "{log:?}");
 }

@@ -79,6 +79,21 @@ async fn an_admin_manages_a_person_from_their_page(backend: Backend) {
     b.sign_in(&zoe.email, PASSWORD)
         .await
         .assert_problem(403, "account_deactivated");
+    // On the sign-in page, the right password says why, in words.
+    let mut zoe_browser = gatehouse_e2e::pages::Browser::new(&b);
+    let form = zoe_browser.get("/demo/sign-in").await;
+    let refused = zoe_browser
+        .submit(
+            &form,
+            "/demo/sign-in",
+            &[("identifier", &zoe.email), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(
+        refused.text.contains("This account is deactivated."),
+        "{}",
+        refused.text
+    );
     let again = admin.submit(&done, &action("reactivate"), &[]).await;
     assert!(again.text.contains("may sign in again"), "{}", again.text);
     assert_eq!(b.sign_in(&zoe.email, PASSWORD).await.status, 200);

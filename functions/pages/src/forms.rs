@@ -105,6 +105,7 @@ pub(crate) fn refusal_text(visit: &Visit, org: &Org, e: &dyn Rejection) -> Strin
         "password_too_common" => visit.say("err_password_too_common", &[]),
         "password_contextual" => visit.say("err_password_contextual", &[]),
         "invalid_credentials" => visit.say("err_invalid_credentials", &[]),
+        "account_deactivated" => visit.say("err_account_deactivated", &[("org", org.name())]),
         "too_many_attempts" if e.retry_after().is_none() => visit.say("err_locked", &[]),
         "too_many_attempts" => visit.say("err_too_many", &[("seconds", &seconds(e.retry_after()))]),
         "too_many_registrations" => visit.say(

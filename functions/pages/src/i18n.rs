@@ -181,6 +181,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("err_password_too_long", "Choose a shorter password (at most 256 characters).", "Choisissez un mot de passe plus court (256 caractères au plus)."),
     ("err_password_too_common", "This password is among the most common ones; choose another.", "Ce mot de passe fait partie des plus courants ; choisissez-en un autre."),
     ("err_password_contextual", "The password contains your name or the organisation's name; choose another.", "Le mot de passe contient votre nom ou celui de l'organisation ; choisissez-en un autre."),
+    ("err_account_deactivated", "This account is deactivated. Ask an administrator of {org} to reactivate it.", "Ce compte est désactivé. Demandez à un administrateur de {org} de le réactiver."),
     ("err_invalid_credentials", "The identifier or the password is wrong.", "L'identifiant ou le mot de passe est incorrect."),
     ("err_too_many", "Too many attempts. Try again in {seconds} seconds.", "Trop de tentatives. Réessayez dans {seconds} secondes."),
     ("err_locked", "Too many failed attempts: this account is locked. Reset the password, or ask an administrator.", "Trop de tentatives échouées : ce compte est bloqué. Réinitialisez le mot de passe ou contactez un administrateur."),
