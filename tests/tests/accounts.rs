@@ -568,7 +568,10 @@ async fn an_identifier_is_changed_and_the_old_one_is_free(backend: Backend) {
     b.advance(Duration::from_secs(11));
     let log = b
         .gateway
-        .get("/v1/orgs/demo/events?type=user.uid_changed", Some(&b.admin_token))
+        .get(
+            "/v1/orgs/demo/events?type=user.uid_changed",
+            Some(&b.admin_token),
+        )
         .await;
     assert_eq!(log.json["items"].as_array().unwrap().len(), 1, "{log:?}");
 }
