@@ -350,7 +350,7 @@ try {
   await story("an invitee opens the emailed link and signs up", browser, async (page) => {
     const link = mailedLink(gatehouse, "alice@example.com");
     await page.goto(link);
-    expect((await page.textContent(".lead")).includes("Ada Admin invited you to join demo."), "who invites to what");
+    expect((await page.textContent(".lead")).includes("Ada Admin invited you to join Demo Organisation."), "who invites to what");
     await check(page, "sign-up");
     const password = page.locator("#password");
     await password.fill("short");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gatehouse_domain::ports::PageRequest;
 use gatehouse_domain::services::Services;
-use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+use gatehouse_domain::types::{EmailAddress, OrgDomain, OrgName, PersonName};
 use gatehouse_domain::usecase::bootstrap::{
     create_org_with_link, list_orgs, set_password_link, CreatedOrg, FirstAdmin, SetPasswordLink,
     SetPasswordLinkError,
@@ -21,9 +21,11 @@ gatehouse-admin: create organisations and hand out set-password links.
 usage: gatehouse-admin [--embedded] <command>
 
 commands:
-  create-org <domain> <admin-email> [--first-name NAME] [--last-name NAME] [--valid-hours H]
-      a new organisation with its first admin, whose password nobody knows yet: prints a
-      one-time link with which the admin sets it (valid H hours, default 24, 1 to 168).
+  create-org <domain> <admin-email> [--display-name NAME] [--first-name NAME] [--last-name NAME]
+             [--valid-hours H]
+      a new organisation (named NAME in emails and pages; else its domain) with its first
+      admin, whose password nobody knows yet: prints a one-time link with which the admin sets
+      it (valid H hours, default 24, 1 to 168).
       An organisation that exists is left alone.
   set-password-link <domain> <email> [--valid-hours H]
       a one-time set-password link for an existing account (a lost admin password, a lapsed
@@ -62,6 +64,7 @@ enum Command {
         email: EmailAddress,
         first_name: PersonName,
         last_name: PersonName,
+        display_name: Option<OrgName>,
         valid_for: Duration,
     },
     SetPasswordLink {
@@ -83,6 +86,7 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
     let mut first_name = "Admin".to_string();
     let mut last_name = "Account".to_string();
     let mut hours = "24".to_string();
+    let mut display_name = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = |name: &str| {
@@ -94,6 +98,7 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
             "--embedded" => embedded = true,
             "--first-name" => first_name = value(arg)?,
             "--last-name" => last_name = value(arg)?,
+            "--display-name" => display_name = Some(value(arg)?),
             "--valid-hours" => hours = value(arg)?,
             "-h" | "--help" | "help" => return Ok((embedded, Command::Help)),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
@@ -119,6 +124,11 @@ fn parse(args: &[String]) -> Result<(bool, Command), String> {
             email: email(e)?,
             first_name: PersonName::parse(&first_name).map_err(|e| format!("first name: {e}"))?,
             last_name: PersonName::parse(&last_name).map_err(|e| format!("last name: {e}"))?,
+            display_name: display_name
+                .as_deref()
+                .map(OrgName::parse)
+                .transpose()
+                .map_err(|e| format!("display name: {e}"))?,
             valid_for,
         },
         ["set-password-link", d, e] => Command::SetPasswordLink {
@@ -171,6 +181,7 @@ async fn run(embedded: bool, command: Command) -> anyhow::Result<ExitCode> {
             email,
             first_name,
             last_name,
+            display_name,
             valid_for,
         } => {
             let services = services(embedded).await?;
@@ -179,6 +190,7 @@ async fn run(embedded: bool, command: Command) -> anyhow::Result<ExitCode> {
                 admin_email: email.clone(),
                 first_name,
                 last_name,
+                display_name,
             };
             match create_org_with_link(&services, request, valid_for).await? {
                 CreatedOrg::Created { link, .. } => {
@@ -338,7 +350,7 @@ mod tests {
     #[test]
     fn a_command_line_is_read_whole_before_anything_opens() {
         let (embedded, command) = parse(&args(
-            "--embedded create-org acme root@acme.test --first-name Ada --valid-hours 48",
+            "--embedded create-org acme root@acme.test --first-name Ada --display-name Acme --valid-hours 48",
         ))
         .unwrap();
         assert!(embedded);
@@ -349,6 +361,7 @@ mod tests {
                 email: EmailAddress::parse("root@acme.test").unwrap(),
                 first_name: PersonName::parse("Ada").unwrap(),
                 last_name: PersonName::parse("Account").unwrap(),
+                display_name: Some(OrgName::parse("Acme").unwrap()),
                 valid_for: Duration::from_secs(48 * 3600),
             }
         );

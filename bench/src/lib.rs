@@ -180,6 +180,7 @@ pub async fn moto_org(
             admin_password: admin_password.into(),
             first_name: PersonName::parse("Ada")?,
             last_name: PersonName::parse("Admin")?,
+            display_name: None,
         },
     )
     .await?;

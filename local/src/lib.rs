@@ -2,9 +2,11 @@
 //! and the bootstrap of a first organisation and admin.
 
 mod files;
+mod outbox;
 pub mod webhooks;
 
 pub use files::files_routes;
+pub use outbox::{outbox_routes, RememberedMail};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +50,8 @@ pub struct LocalSettings {
     pub public_url: String,
     pub mail_from: String,
     pub bootstrap_org: String,
+    /// How emails and pages name the bootstrapped organisation (`GATEHOUSE_BOOTSTRAP_DISPLAY_NAME`).
+    pub bootstrap_display_name: String,
     pub bootstrap_admin_email: String,
     pub bootstrap_admin_password: Option<String>,
     pub bootstrap_admin_first_name: String,
@@ -97,6 +101,7 @@ impl LocalSettings {
                 "Gatehouse <no-reply@gatehouse.localhost>",
             ),
             bootstrap_org: var("GATEHOUSE_BOOTSTRAP_ORG", "demo"),
+            bootstrap_display_name: var("GATEHOUSE_BOOTSTRAP_DISPLAY_NAME", "Demo Organisation"),
             bootstrap_admin_email: var("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", "admin@example.com"),
             bootstrap_admin_password: std::env::var("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
                 .ok()
@@ -165,6 +170,8 @@ pub struct LocalParts {
     pub files: Arc<LocalFiles>,
     /// The embedded store itself, whose change feed of the event log webhooks are sent from.
     pub items: EmbeddedItems,
+    /// The mailer, which remembers what it sent last to each address (`/_local/outbox`).
+    pub mail: Arc<RememberedMail>,
 }
 
 /// Services over the embedded store in `data_dir/gatehouse.redb`, the outbox `data_dir/outbox`
@@ -191,9 +198,10 @@ pub fn local_services(
         server_url,
         secret,
     )?);
+    let mail = Arc::new(RememberedMail::new(Arc::new(outbox)));
     let services = Services {
         store: Arc::new(Records::new(Arc::new(items.clone()))),
-        mailer: Arc::new(outbox),
+        mailer: mail.clone(),
         files: files.clone(),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(gatehouse_domain::metrics::NoMetrics),
@@ -217,6 +225,7 @@ pub fn local_services(
         services,
         files,
         items,
+        mail,
     })
 }
 

@@ -1,11 +1,11 @@
 //! `gatehouse-local`: Gatehouse on a laptop. See README, "Run it locally".
 
 use anyhow::Context;
-use gatehouse_domain::types::{EmailAddress, OrgDomain, PersonName};
+use gatehouse_domain::types::{EmailAddress, OrgDomain, OrgName, PersonName};
 use gatehouse_domain::usecase::bootstrap::{bootstrap_org, BootstrapOutcome, BootstrapRequest};
 use gatehouse_local::{
-    background_routes, files_routes, generated_password, local_services, routes, serve,
-    spawn_cleanup_timer, LocalParts, LocalSettings,
+    background_routes, files_routes, generated_password, local_services, outbox_routes, routes,
+    serve, spawn_cleanup_timer, LocalParts, LocalSettings,
 };
 use std::sync::Arc;
 
@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         services,
         files,
         items,
+        mail,
     } = local_services(&settings, true, &format!("http://{addr}"))?;
     gatehouse_local::webhooks::spawn_deliveries(
         services.clone(),
@@ -66,6 +67,10 @@ async fn main() -> anyhow::Result<()> {
             .context("GATEHOUSE_BOOTSTRAP_ADMIN_FIRST_NAME")?,
         last_name: PersonName::parse(&settings.bootstrap_admin_last_name)
             .context("GATEHOUSE_BOOTSTRAP_ADMIN_LAST_NAME")?,
+        display_name: Some(
+            OrgName::parse(&settings.bootstrap_display_name)
+                .context("GATEHOUSE_BOOTSTRAP_DISPLAY_NAME")?,
+        ),
     };
     let api = format!("{}/v1/orgs/{org}", settings.public_url);
     match bootstrap_org(&services, request)
@@ -78,7 +83,13 @@ async fn main() -> anyhow::Result<()> {
                 org.domain
             );
             if generated {
-                println!("  admin password (generated, shown once): {password}");
+                let kept = settings.data_dir.join("initial-admin-password");
+                keep_password(&kept, &password)
+                    .with_context(|| format!("writing {}", kept.display()))?;
+                println!(
+                    "  admin password (generated): {password}  (also in {}, readable by you alone)",
+                    kept.display()
+                );
             } else {
                 println!("  admin password: from GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD");
             }
@@ -117,8 +128,20 @@ async fn main() -> anyhow::Result<()> {
     }
     let app = gatehouse_http::app(routes(), services.clone())
         .merge(files_routes(files, services.clone()))
-        .merge(background_routes(services));
+        .merge(background_routes(services))
+        .merge(outbox_routes(mail));
     serve(listener, app, &settings).await
+}
+
+/// The generated first password, kept (as Jenkins keeps its initial admin password) where the
+/// README's walkthrough reads it; readable by its owner only. A later change of the password does
+/// not touch it.
+fn keep_password(path: &std::path::Path, password: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, format!("{password}\n").as_bytes())
 }
 
 /// Gives memory back to the system after bursts, every 5 s: the password hash buffers (19 MiB

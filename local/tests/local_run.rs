@@ -20,12 +20,21 @@ fn the_local_command_serves_the_story_and_keeps_its_data() {
     let password = server
         .banner
         .iter()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("admin password (generated, shown once): ")
-        })
+        .find_map(|l| l.trim().strip_prefix("admin password (generated): "))
+        .and_then(|rest| rest.split_whitespace().next())
         .expect("the generated admin password is printed")
         .to_string();
+    let kept = std::fs::read_to_string(dir.path().join("initial-admin-password")).unwrap();
+    assert_eq!(kept.trim_end(), password, "kept for the walkthrough");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("initial-admin-password"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only");
+    }
     assert!(server
         .banner
         .iter()

@@ -319,6 +319,7 @@ impl Bundle {
                 admin_password: ADMIN_PASSWORD.into(),
                 first_name: PersonName::parse("Ada").expect("name"),
                 last_name: PersonName::parse("Admin").expect("name"),
+                display_name: None,
             },
         )
         .await
@@ -678,6 +679,7 @@ impl Bundle {
                 admin_password: password.into(),
                 first_name: PersonName::parse("Other").expect("name"),
                 last_name: PersonName::parse("Admin").expect("name"),
+                display_name: None,
             },
         )
         .await

@@ -387,6 +387,7 @@ async fn admin_routes_need_an_admin_of_this_org(backend: Backend) {
             admin_password: "a wholly different passphrase".into(),
             first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
             last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
+            display_name: None,
         },
     )
     .await

@@ -120,15 +120,15 @@ async fn an_admin_imports_a_file_and_reads_the_report(backend: Backend) {
     assert_eq!(
         summary,
         vec![
-            (2, "invited", ""),
-            (3, "invited", ""),
-            (4, "invited", ""),
+            (2, "created", ""),
+            (3, "created", ""),
+            (4, "created", ""),
             (5, "skipped", "invalid_email"),
             (6, "skipped", "duplicate_in_file"),
             (7, "skipped", "unknown_group"),
             (8, "skipped", "already_invited"),
             (9, "skipped", "already_registered"),
-            (10, "invited", ""),
+            (10, "created", ""),
         ]
     );
     // The identifier row's access code is in the report, and it signs the employee up.
@@ -360,6 +360,7 @@ async fn only_this_organisations_admins_import(backend: Backend) {
             admin_password: "a wholly different passphrase".into(),
             first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
             last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
+            display_name: None,
         },
     )
     .await
@@ -500,6 +501,7 @@ async fn only_this_organisations_admins_get_the_template(backend: Backend) {
             admin_password: "a wholly different passphrase".into(),
             first_name: gatehouse_domain::types::PersonName::parse("Other").unwrap(),
             last_name: gatehouse_domain::types::PersonName::parse("Admin").unwrap(),
+            display_name: None,
         },
     )
     .await

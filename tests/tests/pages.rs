@@ -1152,6 +1152,7 @@ async fn an_operators_set_password_link_opens_a_new_organisations_console(backen
             admin_email: EmailAddress::parse(admin).unwrap(),
             first_name: PersonName::parse("Grace").unwrap(),
             last_name: PersonName::parse("Founder").unwrap(),
+            display_name: None,
         },
         std::time::Duration::from_secs(24 * 3600),
     )

@@ -172,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
             admin_password: password.into(),
             first_name: PersonName::parse("Ada")?,
             last_name: PersonName::parse("Admin")?,
+            display_name: None,
         },
     )
     .await?;

@@ -23,14 +23,37 @@ impl Server {
     }
 
     pub fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-local"))
+        Self::spawn(|command| {
+            command
+                .env("GATEHOUSE_DATA_DIR", data_dir)
+                .env("GATEHOUSE_PUBLIC_URL", "http://front.test")
+                .envs(env.iter().copied());
+        })
+    }
+
+    /// As a reader starts it in the repository's root: in `dir`, with the defaults (the data in
+    /// `dir/.gatehouse`, links naming the address listened on), on a free port.
+    pub fn start_in(dir: &std::path::Path) -> Self {
+        Self::spawn(|command| {
+            command
+                .current_dir(dir)
+                .env_remove("GATEHOUSE_DATA_DIR")
+                .env_remove("GATEHOUSE_PUBLIC_URL");
+        })
+    }
+
+    /// On a free port, with none of the bootstrap's settings from the test's own environment,
+    /// then as `configure` says.
+    fn spawn(configure: impl FnOnce(&mut Command)) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse-local"));
+        command
             .env("GATEHOUSE_ADDR", "127.0.0.1:0")
-            .env("GATEHOUSE_DATA_DIR", data_dir)
-            .env("GATEHOUSE_PUBLIC_URL", "http://front.test")
             .env_remove("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD")
             .env_remove("GATEHOUSE_BOOTSTRAP_ORG")
             .env_remove("GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL")
-            .envs(env.iter().copied())
+            .env_remove("GATEHOUSE_BOOTSTRAP_DISPLAY_NAME");
+        configure(&mut command);
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -183,6 +183,7 @@ pub(crate) async fn setup(backend: Backend, paced: Option<f64>) -> anyhow::Resul
             admin_password: ADMIN_PASSWORD.into(),
             first_name: PersonName::parse("Ada")?,
             last_name: PersonName::parse("Admin")?,
+            display_name: None,
         },
     )
     .await?;

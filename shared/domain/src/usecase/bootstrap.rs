@@ -10,7 +10,7 @@ use crate::password::{Password, PasswordError};
 use crate::ports::{Page, PageRequest, WriteError};
 use crate::secret::SecretToken;
 use crate::services::Services;
-use crate::types::{EmailAddress, GroupName, OrgDomain, PersonName, Role};
+use crate::types::{EmailAddress, GroupName, OrgDomain, OrgName, PersonName, Role};
 use crate::usecase::password::reset_link;
 
 pub struct BootstrapRequest {
@@ -19,6 +19,8 @@ pub struct BootstrapRequest {
     pub admin_password: String,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// How emails and pages name the organisation (its `display_name` setting).
+    pub display_name: Option<OrgName>,
 }
 
 #[derive(Debug)]
@@ -79,6 +81,7 @@ pub async fn bootstrap_org(
         admin_email: request.admin_email,
         first_name: request.first_name,
         last_name: request.last_name,
+        display_name: request.display_name,
     };
     create(services, first_admin, password).await
 }
@@ -112,6 +115,7 @@ async fn create(
         domain: request.domain.clone(),
         settings: Settings {
             default_groups: vec![everyone.id.clone()],
+            display_name: request.display_name,
             ..settings
         },
         created_at: now,
@@ -163,6 +167,8 @@ pub struct FirstAdmin {
     pub admin_email: EmailAddress,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// How emails and pages name the organisation (its `display_name` setting).
+    pub display_name: Option<OrgName>,
 }
 
 /// How long a set-password link an operator hands out may stay valid: an hour at least, a week

@@ -59,8 +59,8 @@ pub struct FileRefusal {
 /// What became of a row, as the report says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowResult {
-    /// Invited: mailed, or given an access code.
-    Invited,
+    /// Its invitation was created: mailed, or given an access code (counted `created`).
+    Created,
     /// Invited, but the email could not be sent yet: the invitation is kept, queued.
     Queued,
     Skipped,
@@ -73,7 +73,7 @@ pub enum RowResult {
 impl RowResult {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Invited => "invited",
+            Self::Created => "created",
             Self::Queued => "queued",
             Self::Skipped => "skipped",
             Self::Valid => "valid",

@@ -374,7 +374,7 @@ impl Run<'_> {
 
     /// Marks a row invited (for an identifier, with its access code).
     fn invited(&self, state: &mut RowState, invitation: &Invitation, code: Option<AccessCode>) {
-        state.line.result = RowResult::Invited;
+        state.line.result = RowResult::Created;
         state.line.code = None;
         match &invitation.invitee {
             Invitee::Email { .. } => {
@@ -449,7 +449,7 @@ fn tally(states: &[RowState]) -> ImportCounts {
     let skipped = of(RowResult::Skipped);
     ImportCounts {
         valid: count(states.len()) - skipped,
-        created: of(RowResult::Invited),
+        created: of(RowResult::Created),
         failed: of(RowResult::Queued),
         skipped,
     }
