@@ -15,6 +15,10 @@ pub enum Mailbox {
 #[derive(Debug, Clone, Default)]
 pub struct ReceivedMail {
     pub to: Vec<String>,
+    /// The From header (SES: the message's source), encoded words decoded.
+    pub from: String,
+    /// The Reply-To header (the outbox only: moto's SES keeps no reply-to).
+    pub reply_to: Option<String>,
     pub subject: String,
     pub text: Option<String>,
     pub html: Option<String>,
@@ -109,6 +113,8 @@ impl Mailbox {
                             })
                             .unwrap_or_default(),
                         subject: m["subject"].as_str().unwrap_or("").to_string(),
+                        from: decode_words(m["source"].as_str().unwrap_or("")),
+                        reply_to: None,
                         text: None,
                         html: m["body"].as_str().map(str::to_string),
                     })
@@ -239,6 +245,8 @@ pub fn parse_eml(raw: &str) -> ReceivedMail {
             .map(|t| vec![t.to_string()])
             .unwrap_or_default(),
         subject: decode_words(header(&headers, "subject").unwrap_or("")),
+        from: decode_words(header(&headers, "from").unwrap_or("")),
+        reply_to: header(&headers, "reply-to").map(str::to_string),
         ..ReceivedMail::default()
     };
     let content_type = header(&headers, "content-type")

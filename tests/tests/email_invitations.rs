@@ -1098,6 +1098,15 @@ async fn emails_name_the_organisation_and_the_inviter_as_people_read_them(backen
         mail.subject,
         "Grace Hopper invited you to join Acme Corporation"
     );
+    // From the organisation (at the verified sender's address), replies to the inviter.
+    assert_eq!(
+        mail.from.replace('"', ""),
+        "Acme Corporation <no-reply@gatehouse.test>",
+        "{mail:?}"
+    );
+    if backend == Backend::Embedded {
+        assert_eq!(mail.reply_to.as_deref(), Some(b.admin_email.as_str()));
+    }
     let html = mail.html.as_deref().unwrap_or("");
     assert!(
         html.contains("https://app.gatehouse.test/demo/sign-up?token="),

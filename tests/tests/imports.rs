@@ -638,7 +638,7 @@ async fn files_saved_by_other_tools_import_alike(backend: Backend) {
     for (file, formula) in [
         ("openpyxl.xlsx", "skipped missing_first_name"),
         ("xlwt.xls", "skipped missing_first_name"),
-        ("odfpy.ods", "invited "),
+        ("odfpy.ods", "created "),
     ] {
         let suffix = gatehouse_e2e::unique("fx");
         let out = dir.path().join(&suffix);
@@ -667,9 +667,9 @@ async fn files_saved_by_other_tools_import_alike(backend: Backend) {
         assert_eq!(
             got,
             vec![
-                "invited ",
-                "invited ",
-                "invited ",
+                "created ",
+                "created ",
+                "created ",
                 "skipped uid_not_text",
                 "skipped cell_not_text",
                 "skipped cell_not_text",

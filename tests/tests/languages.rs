@@ -40,7 +40,7 @@ async fn an_invitation_in_french_is_mailed_in_french(backend: Backend) {
     let mail = b.mailbox.messages_to(&zoe).await.pop().unwrap();
     let body = mail.text.clone().or(mail.html.clone()).unwrap();
     assert!(
-        body.contains("Bonjour Zoé") && body.contains("en tant que invité"),
+        body.contains("Bonjour Zoé") && body.contains("en tant qu'invité"),
         "{body}"
     );
     // Its link signs up as any other.

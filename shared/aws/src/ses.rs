@@ -145,9 +145,23 @@ impl Mailer for SesMailer {
                     .build(),
             )
             .build();
+        // Sent in the organisation's name from the verified address; replies to the inviter.
+        let from = match &email.sender_name {
+            Some(name) => gatehouse_domain::mail::mailbox(
+                name,
+                gatehouse_domain::mail::sender_address(&self.from),
+            ),
+            None => self.from.clone(),
+        };
         self.client
             .send_email()
-            .from_email_address(&self.from)
+            .from_email_address(from)
+            .set_reply_to_addresses(
+                email
+                    .reply_to
+                    .as_ref()
+                    .map(|r| vec![r.as_str().to_string()]),
+            )
             .destination(
                 Destination::builder()
                     .to_addresses(email.to.as_str())

@@ -92,11 +92,8 @@ impl Timestamp {
 }
 
 impl Timestamp {
-    /// As French readers write it: "lundi 21 décembre 2026, 14 h 05 UTC".
+    /// As French readers write it: "5 décembre 2026 à 6 h 36 UTC", the first of a month "1er".
     pub fn to_human_french(self) -> String {
-        const DAYS: [&str; 7] = [
-            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-        ];
         const MONTHS: [&str; 12] = [
             "janvier",
             "février",
@@ -113,9 +110,9 @@ impl Timestamp {
         ];
         match time::OffsetDateTime::from_unix_timestamp(self.0) {
             Ok(t) => format!(
-                "{} {} {} {}, {} h {:02} UTC",
-                DAYS[usize::from(t.weekday().number_days_from_monday())],
+                "{}{} {} {} à {} h {:02} UTC",
                 t.day(),
+                if t.day() == 1 { "er" } else { "" },
                 MONTHS[usize::from(u8::from(t.month()) - 1)],
                 t.year(),
                 t.hour(),

@@ -87,6 +87,9 @@ pub struct Lifecycle {
     pub mail: MailKind,
     /// The inviter's name as the email gives it (read once, when inviting).
     pub inviter_name: Option<String>,
+    /// The inviter's address, where a reply to the email goes (read once, when inviting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inviter_email: Option<crate::types::EmailAddress>,
 }
 
 /// The email an email invitation's link goes out in.
@@ -115,6 +118,7 @@ impl Lifecycle {
             mail: MailKind::Invitation,
             language: crate::types::Language::En,
             inviter_name: None,
+            inviter_email: None,
             events: vec![InvitationEvent {
                 kind: EventKind::Created,
                 at: now,

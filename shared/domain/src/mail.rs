@@ -26,31 +26,11 @@ fn templates() -> &'static Environment<'static> {
             }
             minijinja::escape_formatter(out, state, value)
         });
-        env.add_template("invitation.txt", include_str!("templates/invitation.txt"))
-            .expect("invitation.txt parses");
-        env.add_template("invitation.html", include_str!("templates/invitation.html"))
-            .expect("invitation.html parses");
-        env.add_template(
-            "link_confirmation.txt",
-            include_str!("templates/link_confirmation.txt"),
-        )
-        .expect("link_confirmation.txt parses");
-        env.add_template(
-            "link_confirmation.html",
-            include_str!("templates/link_confirmation.html"),
-        )
-        .expect("link_confirmation.html parses");
-        env.add_template(
-            "password_reset.txt",
-            include_str!("templates/password_reset.txt"),
-        )
-        .expect("password_reset.txt parses");
-        env.add_template(
-            "password_reset.html",
-            include_str!("templates/password_reset.html"),
-        )
-        .expect("password_reset.html parses");
         for (name, source) in [
+            ("layout.html", include_str!("templates/layout.html")),
+            ("parts.html", include_str!("templates/parts.html")),
+            ("invitation.txt", include_str!("templates/invitation.txt")),
+            ("invitation.html", include_str!("templates/invitation.html")),
             (
                 "invitation.fr.txt",
                 include_str!("templates/invitation.fr.txt"),
@@ -60,12 +40,28 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("templates/invitation.fr.html"),
             ),
             (
+                "link_confirmation.txt",
+                include_str!("templates/link_confirmation.txt"),
+            ),
+            (
+                "link_confirmation.html",
+                include_str!("templates/link_confirmation.html"),
+            ),
+            (
                 "link_confirmation.fr.txt",
                 include_str!("templates/link_confirmation.fr.txt"),
             ),
             (
                 "link_confirmation.fr.html",
                 include_str!("templates/link_confirmation.fr.html"),
+            ),
+            (
+                "password_reset.txt",
+                include_str!("templates/password_reset.txt"),
+            ),
+            (
+                "password_reset.html",
+                include_str!("templates/password_reset.html"),
             ),
             (
                 "password_reset.fr.txt",
@@ -137,12 +133,16 @@ pub struct InvitationMail<'a> {
     pub org: &'a str,
     pub first_name: &'a PersonName,
     pub inviter: String,
+    /// The inviter's own address, where a reply goes (none for an import's or a link's).
+    pub reply_to: Option<&'a EmailAddress>,
     pub role: Role,
     pub message: Option<&'a PersonalMessage>,
     pub link: String,
     pub expires_at: Timestamp,
     /// A reminder of an invitation sent before.
     pub reminder: bool,
+    /// In a reminder: when the last of the reminders still to come is due (none: this is the last).
+    pub last_reminder: Option<Timestamp>,
     pub language: Language,
 }
 
@@ -166,7 +166,7 @@ impl InvitationMail<'_> {
             ),
             Language::Fr => (
                 format!("{} vous invite à rejoindre {}", self.inviter, self.org),
-                "Rappel : ",
+                "Rappel\u{a0}: ",
             ),
         };
         let subject = if self.reminder {
@@ -175,24 +175,26 @@ impl InvitationMail<'_> {
             subject
         };
         let ctx = context! {
-            subject => subject,
             reminder => self.reminder,
+            last_reminder => self.last_reminder.map(|t| t.to_human(self.language)),
             first_name => self.first_name.as_str(),
             inviter => self.inviter,
-            org => self.org,
-            role => role_in(self.role, self.language),
+            reply_to => self.reply_to.is_some(),
+            as_role => as_role(self.role, self.language),
             message => self.message.map(|m| m.as_str()),
             link => self.link,
             expires_at => self.expires_at.to_human(self.language),
         };
-        Ok(OutgoingEmail {
-            to: self.to.clone(),
+        let mut email = Letter {
+            to: self.to,
+            org: self.org,
+            language: self.language,
             subject,
-            text: render(&name("invitation", "txt", self.language), &ctx)?,
-            html: render(&name("invitation", "html", self.language), &ctx)?,
             action_link: Some(self.link.clone()),
-            about: None,
-        })
+        }
+        .written("invitation", ctx)?;
+        email.reply_to = self.reply_to.cloned();
+        Ok(email)
     }
 }
 
@@ -216,22 +218,20 @@ impl LinkConfirmationMail<'_> {
             Language::Fr => format!("Confirmez votre adresse pour rejoindre {}", self.org),
         };
         let ctx = context! {
-            subject => subject,
             first_name => self.first_name.as_str(),
-            org => self.org,
-            role => role_in(self.role, self.language),
+            as_role => as_role(self.role, self.language),
             via_link => self.via_link,
             link => self.link,
             expires_at => self.expires_at.to_human(self.language),
         };
-        Ok(OutgoingEmail {
-            to: self.to.clone(),
+        Letter {
+            to: self.to,
+            org: self.org,
+            language: self.language,
             subject,
-            text: render(&name("link_confirmation", "txt", self.language), &ctx)?,
-            html: render(&name("link_confirmation", "html", self.language), &ctx)?,
             action_link: Some(self.link.clone()),
-            about: None,
-        })
+        }
+        .written("link_confirmation", ctx)
     }
 }
 
@@ -251,20 +251,18 @@ impl PasswordResetMail<'_> {
             Language::Fr => format!("Réinitialisez votre mot de passe pour {}", self.org),
         };
         let ctx = context! {
-            subject => subject,
             first_name => self.first_name.as_str(),
-            org => self.org,
             link => self.link,
             expires_at => self.expires_at.to_human(self.language),
         };
-        Ok(OutgoingEmail {
-            to: self.to.clone(),
-            text: render(&name("password_reset", "txt", self.language), &ctx)?,
-            html: render(&name("password_reset", "html", self.language), &ctx)?,
+        Letter {
+            to: self.to,
+            org: self.org,
+            language: self.language,
             subject,
             action_link: Some(self.link.clone()),
-            about: None,
-        })
+        }
+        .written("password_reset", ctx)
     }
 }
 
@@ -282,23 +280,21 @@ impl WebhookDisabledMail<'_> {
     pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
         let subject = match self.language {
             Language::En => format!("A webhook of {} was disabled", self.org),
-            Language::Fr => format!("Un webhook de {} a été désactivé", self.org),
+            Language::Fr => format!("Un webhook {}{} a été désactivé", de(self.org), self.org),
         };
         let ctx = context! {
-            subject => subject,
             first_name => self.first_name.as_str(),
-            org => self.org,
             url => self.url,
             failing_since => self.failing_since.to_human(self.language),
         };
-        Ok(OutgoingEmail {
-            to: self.to.clone(),
-            text: render(&name("webhook_disabled", "txt", self.language), &ctx)?,
-            html: render(&name("webhook_disabled", "html", self.language), &ctx)?,
+        Letter {
+            to: self.to,
+            org: self.org,
+            language: self.language,
             subject,
             action_link: None,
-            about: None,
-        })
+        }
+        .written("webhook_disabled", ctx)
     }
 }
 
@@ -328,9 +324,7 @@ impl EmailChangeMail<'_> {
             (Language::Fr, true) => format!("Un changement de votre adresse pour {}", self.org),
         };
         let ctx = context! {
-            subject => subject,
             first_name => self.first_name.as_str(),
-            org => self.org,
             to => self.new_email.as_str(),
             by_admin => self.by_admin,
             link => self.link.as_deref().unwrap_or(""),
@@ -341,14 +335,61 @@ impl EmailChangeMail<'_> {
         } else {
             "email_change"
         };
+        Letter {
+            to: self.to,
+            org: self.org,
+            language: self.language,
+            subject,
+            action_link: self.link.clone(),
+        }
+        .written(base, ctx)
+    }
+}
+
+/// What every message has: who it goes to, the organisation it comes from (its name is the
+/// sender's), its language and subject, and the link it asks its reader to follow.
+struct Letter<'a> {
+    to: &'a EmailAddress,
+    org: &'a str,
+    language: Language,
+    subject: String,
+    action_link: Option<String>,
+}
+
+impl Letter<'_> {
+    /// The message with its text and HTML parts rendered from the templates `base` in its
+    /// language, from `ctx` with the organisation, language and subject added.
+    fn written(self, base: &str, ctx: minijinja::Value) -> Result<OutgoingEmail, RenderError> {
+        let ctx = context! {
+            org => self.org,
+            de => de(self.org),
+            lang => self.language.as_str(),
+            subject => &self.subject,
+            ..ctx
+        };
         Ok(OutgoingEmail {
             to: self.to.clone(),
             text: render(&name(base, "txt", self.language), &ctx)?,
             html: render(&name(base, "html", self.language), &ctx)?,
-            subject,
-            action_link: self.link.clone(),
+            subject: self.subject,
+            sender_name: Some(self.org.to_string()),
+            reply_to: None,
+            action_link: self.action_link,
             about: None,
         })
+    }
+}
+
+/// French "de" before a name: elided before a vowel ("d'Acme", "de Demo Organisation").
+fn de(name: &str) -> &'static str {
+    let vowel = name
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouyàâäéèêëîïôöùûüAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜ".contains(c));
+    if vowel {
+        "d'"
+    } else {
+        "de "
     }
 }
 
@@ -360,13 +401,60 @@ fn name(base: &str, extension: &str, language: Language) -> String {
     }
 }
 
-/// A role as the mail's reader says it.
-fn role_in(role: Role, language: Language) -> &'static str {
+/// "As a member" as the mail's reader says it, the French eliding `que` before a vowel.
+fn as_role(role: Role, language: Language) -> &'static str {
     match (language, role) {
-        (Language::Fr, Role::Admin) => "administrateur",
-        (Language::Fr, Role::Member) => "membre",
-        (Language::Fr, Role::Guest) => "invité",
-        (Language::En, role) => role.as_str(),
+        (Language::En, Role::Admin) => "as an admin",
+        (Language::En, Role::Member) => "as a member",
+        (Language::En, Role::Guest) => "as a guest",
+        (Language::Fr, Role::Admin) => "en tant qu'administrateur",
+        (Language::Fr, Role::Member) => "en tant que membre",
+        (Language::Fr, Role::Guest) => "en tant qu'invité",
+    }
+}
+
+/// The address part of a configured sender, `Gatehouse <no-reply@example.com>` or a bare
+/// `no-reply@example.com`.
+pub fn sender_address(configured: &str) -> &str {
+    match (configured.rfind('<'), configured.rfind('>')) {
+        (Some(open), Some(close)) if open < close => configured[open + 1..close].trim(),
+        _ => configured.trim(),
+    }
+}
+
+/// `"Display name" <address>` as a From header holds it (RFC 5322), the name written as an
+/// RFC 2047 encoded word when it is not plain ASCII (as SES asks of a sender's name); control
+/// characters (a line break among them) are left out, so no header can be added through a name.
+pub fn mailbox(display_name: &str, address: &str) -> String {
+    use base64::Engine;
+    let name: String = display_name.chars().filter(|c| !c.is_control()).collect();
+    let name = name.trim();
+    if name.is_empty() {
+        return address.to_string();
+    }
+    if name.is_ascii() {
+        let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"{quoted}\" <{address}>")
+    } else {
+        // Encoded words of at most 75 characters (RFC 2047 §2): 45 bytes of text each at most,
+        // cut between characters.
+        let mut words = Vec::new();
+        let mut chunk = String::new();
+        for c in name.chars() {
+            if chunk.len() + c.len_utf8() > 45 {
+                words.push(std::mem::take(&mut chunk));
+            }
+            chunk.push(c);
+        }
+        words.push(chunk);
+        let encoded: Vec<String> = words
+            .iter()
+            .map(|w| {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(w.as_bytes());
+                format!("=?UTF-8?B?{b64}?=")
+            })
+            .collect();
+        format!("{} <{address}>", encoded.join(" "))
     }
 }
 
@@ -408,11 +496,13 @@ mod tests {
             org,
             first_name: &name,
             inviter: "Ada <Admin>".into(),
+            reply_to: None,
             role: Role::Member,
             message: Some(&message),
             link: "https://app.example/demo/sign-up?token=abc".into(),
             expires_at: Timestamp::from_unix_seconds(0),
             reminder: false,
+            last_reminder: None,
             language: Language::En,
         }
         .render()
@@ -460,26 +550,26 @@ mod tests {
             org: "Acme",
             first_name: &name,
             inviter: "Ada Admin".into(),
+            reply_to: None,
             role: Role::Guest,
             message: None,
             link: "https://app.example/acme/sign-up?token=abc".into(),
             expires_at: at,
             reminder: true,
+            last_reminder: None,
             language: Language::Fr,
         }
         .render()
         .unwrap();
         assert_eq!(
             invitation.subject,
-            "Rappel : Ada Admin vous invite à rejoindre Acme"
+            "Rappel\u{a0}: Ada Admin vous invite à rejoindre Acme"
         );
-        for body in [&invitation.text, &invitation.html] {
+        for body in [&invitation.text, &invitation.html.replace("&#39;", "'")] {
             assert!(body.contains("Bonjour Zoé"), "{body}");
-            assert!(body.contains("en tant que invité"), "{body}");
-            assert!(
-                body.contains("jeudi 31 décembre 2026, 14 h 05 UTC"),
-                "{body}"
-            );
+            assert!(body.contains("en tant qu'invité"), "{body}");
+            assert!(body.contains("31 décembre 2026 à 14 h 05 UTC"), "{body}");
+            assert!(body.contains("C'est le dernier rappel"), "{body}");
             assert!(!body.contains("invited you"), "{body}");
         }
         assert!(invitation.html.contains("<html lang=\"fr\">"));

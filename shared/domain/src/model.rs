@@ -580,6 +580,9 @@ pub struct Import {
     /// The admin's name as the invitation emails give it.
     #[serde(default)]
     pub created_by_name: Option<String>,
+    /// The admin's address, where replies to the invitation emails go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_email: Option<crate::types::EmailAddress>,
     pub created_at: Timestamp,
     /// The upload URL works until then.
     pub upload_expires_at: Timestamp,

@@ -36,9 +36,21 @@ pub fn rfc5322(from: &Mailbox, email: &OutgoingEmail) -> Result<Vec<u8>, MailErr
         .as_str()
         .parse()
         .map_err(failed("recipient not addressable".into()))?;
-    let message = Message::builder()
-        .from(from.clone())
-        .to(to)
+    // Sent in the organisation's name from the configured address; replies to the inviter.
+    let from = match &email.sender_name {
+        Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
+        None => from.clone(),
+    };
+    let mut message = Message::builder().from(from).to(to);
+    if let Some(reply_to) = &email.reply_to {
+        message = message.reply_to(
+            reply_to
+                .as_str()
+                .parse()
+                .map_err(failed("reply-to address not addressable".into()))?,
+        );
+    }
+    let message = message
         .subject(email.subject.clone())
         .multipart(MultiPart::alternative_plain_html(
             email.text.clone(),
@@ -109,6 +121,8 @@ mod tests {
     fn message_to(to: EmailAddress) -> String {
         let email = OutgoingEmail {
             to,
+            sender_name: None,
+            reply_to: None,
             subject: "s".into(),
             text: "t".into(),
             html: "<p>h</p>".into(),

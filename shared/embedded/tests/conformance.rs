@@ -53,6 +53,8 @@ async fn the_outbox_writes_rfc5322_files() {
     .unwrap();
     let mail = OutgoingEmail {
         to: gatehouse_domain::types::EmailAddress::parse("zoe@example.com").unwrap(),
+        sender_name: None,
+        reply_to: None,
         subject: "Welcome, Zoë".into(),
         text: "plain body".into(),
         html: "<p>html body</p>".into(),
@@ -72,6 +74,26 @@ async fn the_outbox_writes_rfc5322_files() {
     assert!(text.contains("multipart/alternative"));
     assert!(text.contains("plain body"));
     assert!(text.contains("<p>html body</p>"));
+
+    // In the organisation's name, from the same address, replies to the inviter.
+    let named = OutgoingEmail {
+        sender_name: Some("Acme Corp".into()),
+        reply_to: Some(gatehouse_domain::types::EmailAddress::parse("ada@acme.test").unwrap()),
+        ..mail
+    };
+    outbox.send(&named).await.unwrap();
+    let newest = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let text = std::fs::read_to_string(newest).unwrap();
+    assert!(
+        text.contains("From: \"Acme Corp\" <no-reply@gatehouse.test>")
+            || text.contains("From: Acme Corp <no-reply@gatehouse.test>"),
+        "{text}"
+    );
+    assert!(text.contains("Reply-To: ada@acme.test"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

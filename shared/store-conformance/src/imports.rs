@@ -10,6 +10,7 @@ pub(crate) fn import_of(domain: &OrgDomain, now: i64) -> Import {
         org: domain.clone(),
         created_by: random().user_id(),
         created_by_name: Some("Ada Admin".into()),
+        created_by_email: None,
         created_at: at(now),
         upload_expires_at: at(now + 900),
         dry_run: false,

@@ -48,6 +48,7 @@ pub(crate) async fn load_invitations(
         org: setup.org.clone(),
         created_by: setup.admin.clone(),
         created_by_name: Some("Ada Admin".into()),
+        created_by_email: None,
         created_at: now,
         upload_expires_at: now,
         dry_run: false,

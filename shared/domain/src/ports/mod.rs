@@ -654,6 +654,10 @@ impl<
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
     pub to: EmailAddress,
+    /// The name the message comes from (the organisation's), shown with the sender's address.
+    pub sender_name: Option<String>,
+    /// Where a reply goes (the inviter), when not to the sender's address.
+    pub reply_to: Option<EmailAddress>,
     pub subject: String,
     pub text: String,
     pub html: String,

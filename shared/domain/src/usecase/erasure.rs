@@ -298,11 +298,18 @@ async fn forget_invitations(
         now: services.clock.now(),
     };
     let mut found = Vec::new();
+    let mut sent = Vec::new();
     let mut cursor = None;
     loop {
         let page = PageRequest { cursor, limit: 100 };
         let page = services.store.invitations(org, &query, &page).await?;
-        found.extend(page.items.into_iter().filter(|i| held_by(i, job)));
+        for invitation in page.items {
+            if held_by(&invitation, job) {
+                found.push(invitation);
+            } else if names_inviter(&invitation, job) {
+                sent.push(invitation);
+            }
+        }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
@@ -343,7 +350,36 @@ async fn forget_invitations(
             }
         }
     }
+    // The invitations they sent keep their id as the sender, never their name or address.
+    for mut invitation in sent {
+        for attempt in 0..3 {
+            let mut next = invitation.clone();
+            next.lifecycle.inviter_name = None;
+            next.lifecycle.inviter_email = None;
+            match services
+                .store
+                .update_invitation(&next, &invitation, &none)
+                .await
+            {
+                Ok(()) => break,
+                Err(WriteError::Stale) if attempt < 2 => {
+                    match services.store.invitation(org, &invitation.id).await? {
+                        Some(again) => invitation = again,
+                        None => break,
+                    }
+                }
+                Err(e) => return Err(ErasureError::Internal(e.into())),
+            }
+        }
+    }
     Ok((found.into_iter().map(|i| i.id).collect(), imports))
+}
+
+/// Whether an invitation the person sent still names them as its inviter.
+fn names_inviter(invitation: &Invitation, job: &ErasureJob) -> bool {
+    invitation.invited_by.as_ref() == Some(&job.user_id)
+        && (invitation.lifecycle.inviter_name.is_some()
+            || invitation.lifecycle.inviter_email.is_some())
 }
 
 /// The imports that made any of these invitations (an import's invitation ids are derived from
@@ -418,9 +454,12 @@ async fn forget_imports(
         let page = PageRequest { cursor, limit: 100 };
         let page = services.store.imports(org, &page).await?;
         for import in page.items {
-            if &import.created_by == id && import.created_by_name.is_some() {
+            if &import.created_by == id
+                && (import.created_by_name.is_some() || import.created_by_email.is_some())
+            {
                 let mut next = import.clone();
                 next.created_by_name = None;
+                next.created_by_email = None;
                 let progress = ImportProgress {
                     import: &next,
                     read_version: import.version,

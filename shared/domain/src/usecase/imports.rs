@@ -188,7 +188,9 @@ pub async fn request_import(
         created_by: caller.actor.user_id,
         created_by_name: caller
             .user
+            .as_ref()
             .map(|u| format!("{} {}", u.first_name, u.last_name)),
+        created_by_email: caller.user.and_then(|u| u.email),
         created_at: now,
         upload_expires_at: now.plus(UPLOAD_VALID_FOR),
         dry_run,

@@ -214,6 +214,7 @@ pub async fn invite(
         },
         lifecycle: Lifecycle {
             inviter_name: inviter.name.clone(),
+            inviter_email: inviter.email.clone(),
             language: request.language.unwrap_or(org.settings.language),
             ..Lifecycle::for_new(now, Some(inviter.id.clone()), sealed, reminders)
         },
@@ -269,6 +270,7 @@ pub(crate) fn seal(services: &Services, token: &SecretToken) -> crate::access_co
 struct Inviter {
     id: crate::types::UserId,
     name: Option<String>,
+    email: Option<crate::types::EmailAddress>,
     is_admin: bool,
 }
 
@@ -316,7 +318,9 @@ async fn inviter_in(
     let inviter = Inviter {
         name: caller
             .user
+            .as_ref()
             .map(|u| format!("{} {}", u.first_name, u.last_name)),
+        email: caller.user.and_then(|u| u.email),
         is_admin: caller.actor.is_admin(),
         id: caller.actor.user_id,
     };
@@ -521,11 +525,14 @@ pub(crate) fn email_of(
                     crate::types::Language::En => format!("An administrator of {}", org.name()),
                     crate::types::Language::Fr => format!("Un administrateur de {}", org.name()),
                 }),
+            reply_to: life.inviter_email.as_ref(),
             role: invitation.role.as_role(),
             message: invitation.message.as_ref(),
             link,
             expires_at: invitation.expires_at,
             reminder,
+            // The reminders still to come after this one (a reminder is taken off before it goes).
+            last_reminder: life.reminders.last().copied(),
             language: life.language,
         }
         .render(),

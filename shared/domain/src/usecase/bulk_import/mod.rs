@@ -218,11 +218,13 @@ pub async fn run_import(
         .zip(found.claims)
         .collect();
     let inviter = import.created_by_name.clone();
+    let inviter_email = import.created_by_email.clone();
     let mut run = Run {
         services,
         sheets,
         org: found_org,
         inviter,
+        inviter_email,
         import,
         now,
     };

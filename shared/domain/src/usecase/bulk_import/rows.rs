@@ -14,6 +14,7 @@ pub(super) struct Run<'a> {
     pub(super) sheets: &'a dyn Spreadsheets,
     pub(super) org: Org,
     pub(super) inviter: Option<String>,
+    pub(super) inviter_email: Option<crate::types::EmailAddress>,
     /// As this worker last wrote it.
     pub(super) import: Import,
     pub(super) now: Timestamp,
@@ -195,6 +196,7 @@ impl Run<'_> {
                     state: InvitationState::Pending,
                     lifecycle: Lifecycle {
                         inviter_name: self.inviter.clone(),
+                        inviter_email: self.inviter_email.clone(),
                         language: self.org.settings.language,
                         ..Lifecycle::for_new(
                             self.now,
