@@ -410,7 +410,7 @@ try {
     async (page) => {
       await page.goto(`${base}/demo/sign-in`);
       expect((await page.getAttribute("html", "lang")) === "fr", "lang=fr");
-      expect((await page.textContent("h1")) === "Se connecter à demo", "a French title");
+      expect((await page.textContent("h1")) === "Se connecter à Demo Organisation", "a French title");
       await check(page, "sign-in-fr");
       await page.goto(`${base}/demo/forgot-password`);
       await check(page, "forgot-password-fr");
@@ -667,6 +667,41 @@ try {
     await check(page, "sign-up-link-withdrawn");
     await page.goto(`${base}/nowhere/sign-in`);
     await check(page, "organisation-not-found");
+  });
+
+  // The emails as mail programs show them: the HTML part rendered at a desktop's and a phone's
+  // width, in light and dark mode, checked with axe, with no sideways scrolling on the phone.
+  await story("the emails read well on a desktop and a phone", browser, async (page) => {
+    await api(base, "POST", "/invitations", admin.token, {
+      email: "mail.en@example.com", role: "member", first_name: "Hana", last_name: "Mail",
+      message: "Welcome aboard!\nWe start on Monday.",
+    });
+    await api(base, "POST", "/invitations", admin.token, {
+      email: "mail.fr@example.com", role: "guest", first_name: "Zoé", last_name: "Courrier", language: "fr",
+      message: "Bienvenue\u202f! On commence lundi.",
+    });
+    await fetch(`${base}/v1/orgs/demo/password-reset`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "admin@example.com" }),
+    });
+    for (const [to, name] of [
+      ["mail.en@example.com", "email-invitation-en"],
+      ["mail.fr@example.com", "email-invitation-fr"],
+      ["admin@example.com", "email-password-reset"],
+    ]) {
+      const mail = await (await fetch(`${base}/_local/outbox?to=${encodeURIComponent(to)}`)).json();
+      expect(mail.from === "Demo Organisation", `${name} comes from the organisation, got ${mail.from}`);
+      for (const [width, scheme] of [[1280, "light"], [390, "light"], [390, "dark"]]) {
+        await page.setViewportSize({ width, height: 800 });
+        await page.emulateMedia({ colorScheme: scheme });
+        await page.setContent(mail.html, { waitUntil: "load" });
+        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${name} fits ${width} px`);
+        const button = page.locator(`a[href="${mail.link}"]`).first();
+        expect(await button.isVisible(), `${name}: the button is shown`);
+        await check(page, `${name}-${width}${scheme === "dark" ? "-dark" : ""}`);
+      }
+    }
+    const en = await (await fetch(`${base}/_local/outbox?to=mail.en%40example.com`)).json();
+    expect(en.reply_to === "admin@example.com", `a reply reaches the inviter, got ${en.reply_to}`);
   });
 } finally {
   await browser.close();

@@ -19,7 +19,10 @@ use gatehouse_domain::types::EmailAddress;
 #[derive(Debug, Clone)]
 struct Mailed {
     subject: String,
+    from: Option<String>,
+    reply_to: Option<String>,
     link: Option<String>,
+    html: String,
 }
 
 /// A mailer that sends through `inner` and remembers, per address, the newest message sent.
@@ -58,7 +61,10 @@ impl Mailer for RememberedMail {
             email.to.as_str().to_string(),
             Mailed {
                 subject: email.subject.clone(),
+                from: email.sender_name.clone(),
+                reply_to: email.reply_to.as_ref().map(|r| r.as_str().to_string()),
                 link: email.action_link.clone(),
+                html: email.html.clone(),
             },
         );
         Ok(())
@@ -70,8 +76,8 @@ struct Asked {
     to: String,
 }
 
-/// `GET /_local/outbox?to=` → `{to, subject, link, token}` of the newest message to that address
-/// (`link` and `token` null when it has none), `404 no_mail` when none went there since the run
+/// `GET /_local/outbox?to=` → `{to, subject, from, reply_to, link, token, html}` of the newest
+/// message to that address (`from`: the sender's name; null when none), `404 no_mail` when none went there since the run
 /// started; `404` to anyone not on this machine.
 pub fn outbox_routes(mail: Arc<RememberedMail>) -> Router {
     Router::new()
@@ -108,8 +114,11 @@ async fn newest_to(
     axum::Json(serde_json::json!({
         "to": to.as_str(),
         "subject": mailed.subject,
+        "from": mailed.from,
+        "reply_to": mailed.reply_to,
         "link": mailed.link,
         "token": token,
+        "html": mailed.html,
     }))
     .into_response()
 }
