@@ -259,6 +259,9 @@ try {
     await page.getByRole("link", { name: "Invite", exact: true }).click();
     await page.waitForURL(`${base}/demo/admin/invite`);
     await check(page, "console-invite");
+    // Everyone is said, not offered: members join it anyway.
+    expect(await page.getByText("Members also join Everyone", { exact: false }).isVisible(), "the default group is said");
+    expect((await page.getByLabel("Everyone").count()) === 0, "the default group is not a choice");
     await page.getByLabel("Email address").fill("alice@example.com");
     await page.getByLabel("First name").fill("Alice");
     await page.getByLabel("Last name").fill("Liddell");
@@ -280,7 +283,7 @@ try {
   await story("an admin turns on the invitation link and copies it", browser, async (page) => {
     await signInAsAdmin(page, base);
     await page.goto(`${base}/demo/admin/settings`);
-    await check(page, "console-authorisations");
+    await check(page, "console-settings");
     await page.getByLabel("Anyone may register", { exact: false }).check();
     await page.getByRole("button", { name: "Save" }).click();
     await page.waitForSelector(".notice");
@@ -292,7 +295,7 @@ try {
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
     await page.getByRole("button", { name: "Copy" }).click();
     await page.waitForSelector("#link-url-copied:has-text('Copied.')");
-    await check(page, "console-authorisations-link");
+    await check(page, "console-settings-link");
     // A visitor with the link registers.
     await page.goto(url);
     await check(page, "join");
@@ -354,7 +357,12 @@ try {
     await check(page, "sign-up");
     const password = page.locator("#password");
     await password.fill("short");
-    expect((await page.textContent("#password-count")).startsWith("5 / 12"), "the length is counted as it is typed");
+    expect((await page.textContent("#password-count")) === "5 of 12 characters", "the length is counted as it is typed");
+    await password.fill("alice in wonderland");
+    expect((await page.textContent("#password-count")) === "12 characters minimum ✓", "the minimum is reached");
+    expect((await page.textContent("#password-warn")).includes("contains your name"), "the name rule is said before sending");
+    await check(page, "sign-up-password-has-name");
+    await password.fill("short");
     await page.getByRole("button", { name: "Create my account" }).click();
     await page.waitForSelector("#password-error");
     expect((await password.getAttribute("aria-invalid")) === "true", "the field is marked invalid");
@@ -366,7 +374,7 @@ try {
     await page.waitForURL(`${base}/demo/welcome`);
     expect((await page.textContent(".lead")).includes("Alice Liddell (alice@example.com)"), "signed in as Alice");
     await page.goto(link);
-    expect((await page.textContent("h1")) === "This link cannot be used", "a used link says so");
+    expect((await page.textContent("h1")) === "You already have an account", "a used link says so");
     await check(page, "sign-up-link-used");
   });
 
@@ -375,7 +383,11 @@ try {
     // The admin invites by identifier in the console and reads the access code off the page.
     await signInAsAdmin(page, base);
     await page.goto(`${base}/demo/admin/invite`);
+    // Only the field "How" names is shown.
+    expect(await page.getByLabel("Email address").isVisible(), "by email: the email field");
+    expect(!(await page.getByLabel("Identifier (letters and digits", { exact: false }).isVisible()), "by email: no identifier field");
     await page.getByLabel("By identifier", { exact: false }).check();
+    expect(!(await page.getByLabel("Email address").isVisible()), "by identifier: no email field");
     await page.getByLabel("Identifier (letters and digits", { exact: false }).fill("E1234");
     await page.getByLabel("First name").fill("Emma");
     await page.getByLabel("Last name").fill("Ployee");

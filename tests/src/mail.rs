@@ -62,6 +62,7 @@ impl ReceivedMail {
 pub fn unescape_html(s: &str) -> String {
     s.replace("&#x2f;", "/")
         .replace("&#x27;", "'")
+        .replace("&#39;", "'")
         .replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")

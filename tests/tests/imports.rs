@@ -108,6 +108,18 @@ async fn an_admin_imports_a_file_and_reads_the_report(backend: Backend) {
         json!({"valid": 4, "created": 4, "failed": 0, "skipped": 5}),
         "{done}"
     );
+    // The skipped rows and their reasons are in the answer too (row numbers and codes only).
+    assert_eq!(
+        done["problems"],
+        json!([
+            {"row": 5, "result": "skipped", "code": "invalid_email"},
+            {"row": 6, "result": "skipped", "code": "duplicate_in_file"},
+            {"row": 7, "result": "skipped", "code": "unknown_group"},
+            {"row": 8, "result": "skipped", "code": "already_invited"},
+            {"row": 9, "result": "skipped", "code": "already_registered"},
+        ]),
+        "{done}"
+    );
     let report = b
         .download(done["report_url"].as_str().expect("a report URL"))
         .await;

@@ -73,8 +73,14 @@ async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
     }
     assert!(page
         .text
-        .contains("aria-describedby=\"password-hint password-count\""));
+        .contains("aria-describedby=\"password-hint password-count password-warn\""));
     assert!(page.text.contains("At least 12 characters"));
+    // The names the password may not hold are there for the page to warn before it is sent:
+    // the organisation's, the address's, and the invitee's (typed in the form, read as typed).
+    assert!(page.text.contains("data-avoid=\"demo\n"), "{}", page.text);
+    assert!(page
+        .text
+        .contains("data-warn=\"This password contains your name or the organisation&#39;s: it would be refused.\""));
     let csrf = browser
         .cookies
         .get("__Host-gh_csrf")
@@ -145,8 +151,8 @@ async fn an_invitee_follows_the_emailed_link_and_signs_up(backend: Backend) {
 
     // The link is spent now, and says what to do.
     let again = browser.get(&link).await;
-    assert_eq!(again.status, 404, "{again:?}");
-    assert_eq!(heading(&again), "This link cannot be used");
+    assert_eq!(again.status, 410, "{again:?}");
+    assert_eq!(heading(&again), "You already have an account");
     assert!(again.text.contains("href=\"/demo/sign-in\""));
 
     // Signing out ends the session.
@@ -290,7 +296,8 @@ async fn used_expired_and_withdrawn_links_say_what_to_do(backend: Backend) {
     // Mangled, and an organisation that does not exist.
     let page = browser.get("/demo/sign-up?token=abc").await;
     assert_eq!(page.status, 404);
-    assert_eq!(heading(&page), "This link cannot be used");
+    assert_eq!(heading(&page), "This link is incomplete");
+    assert!(page.text.contains("copy it whole"), "{}", page.text);
     let page = browser.get("/nowhere/sign-in").await;
     assert_eq!(page.status, 404);
     assert!(page.text.contains("There is no organisation nowhere here."));
@@ -1081,6 +1088,11 @@ async fn an_admin_imports_a_spreadsheet_and_exports_in_the_console(backend: Back
                 .unwrap();
         }
     }
+    // Row 4: into a group that does not exist.
+    let wes = b.email("wes");
+    for (col, value) in [wes.as_str(), "Wes", "Row", "Marketing"].iter().enumerate() {
+        sheet.write_string(3, col as u16, *value).unwrap();
+    }
     let (put, _) = b.upload(&url, book.save_to_buffer().unwrap()).await;
     assert_eq!(put.status, 200, "{put:?}");
     let id = location.rsplit('/').next().unwrap().to_string();
@@ -1088,10 +1100,20 @@ async fn an_admin_imports_a_spreadsheet_and_exports_in_the_console(backend: Back
     let done = admin.get(&location).await;
     assert!(
         done.text
-            .contains("Done: 2 rows; 2 invited, 0 skipped, 0 failed."),
+            .contains("Done: 3 rows; 2 invited, 1 skipped, 0 failed."),
         "{}",
         done.text
     );
+    // The skipped row is on the page with its reason, without opening the report.
+    assert!(
+        done.text.contains("Rows not invited, or not mailed yet")
+            && done.text.contains(
+                "<td data-label=\"Row\">4</td><td data-label=\"Reason\">A group named in it does not exist.</td>"
+            ),
+        "{}",
+        done.text
+    );
+    assert!(b.mailbox.messages_to(&wes).await.is_empty());
     assert!(done.text.contains("Download the report"), "{}", done.text);
     assert!(
         !done.text.contains("data-follow"),

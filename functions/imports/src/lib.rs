@@ -15,7 +15,7 @@ use gatehouse_domain::types::ImportId;
 use gatehouse_domain::usecase::imports::{
     import_status, import_template, list_imports, request_import,
 };
-use gatehouse_domain::views::{CountsView, ImportStatusView, RefusalView};
+use gatehouse_domain::views::{CountsView, ImportStatusView, RefusalView, RowProblemView};
 use gatehouse_http::{
     org_domain, page_limit, ApiError, AppState, Bearer, FieldErrors, JsonBody, ProblemView,
     QueryParams,
@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         ImportPage,
         CountsView,
         RefusalView,
+        RowProblemView,
         ProblemView
     ))
 )]

@@ -4,17 +4,43 @@
   function each(selector, fn) {
     Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
   }
-  // The password's length as it is typed, against the organisation's minimum.
+  // The password's length as it is typed, against the organisation's minimum; and a warning,
+  // before the form is sent, when it contains a name the server refuses (3 letters or more, as
+  // the server counts them: the page's words and the names typed in the same form).
   each("input[data-password][data-min]", function (input) {
     var count = document.getElementById(input.id + "-count");
+    var warn = document.getElementById(input.id + "-warn");
     var min = parseInt(input.getAttribute("data-min"), 10) || 0;
     if (!count) return;
+    function names() {
+      var words = (input.getAttribute("data-avoid") || "").split("\n");
+      if (input.form) {
+        ["first_name", "last_name"].forEach(function (field) {
+          var typed = input.form.elements[field];
+          if (typed && typed.value) words.push(typed.value);
+        });
+      }
+      return words.map(function (w) { return w.trim().toLowerCase(); })
+        .filter(function (w) { return Array.from(w).length >= 3; });
+    }
     function update() {
       var n = Array.from(input.value).length;
-      count.textContent = n + " / " + min + " " + count.getAttribute("data-count-label");
+      var said = n >= min ? count.getAttribute("data-count-done") : count.getAttribute("data-count");
+      count.textContent = n === 0 ? "" : said.replace("{n}", n).replace("{min}", min);
       count.classList.toggle("short", n > 0 && n < min);
+      if (warn) {
+        var lower = input.value.toLowerCase();
+        var named = lower && names().some(function (w) { return lower.indexOf(w) !== -1; });
+        warn.textContent = named ? warn.getAttribute("data-warn") : "";
+      }
     }
     input.addEventListener("input", update);
+    if (input.form) {
+      ["first_name", "last_name"].forEach(function (field) {
+        var typed = input.form.elements[field];
+        if (typed) typed.addEventListener("input", update);
+      });
+    }
     update();
   });
   // "Show password" boxes.
@@ -25,6 +51,18 @@
       target.type = box.checked ? "text" : "password";
     });
   });
+  // The invite form: the email field or the identifier field, as "How" says.
+  var how = document.querySelectorAll("input[name=how]");
+  if (how.length) {
+    var showChosen = function () {
+      var chosen = document.querySelector("input[name=how]:checked");
+      each("[data-how-field]", function (field) {
+        field.hidden = !!chosen && field.getAttribute("data-how-field") !== chosen.value;
+      });
+    };
+    Array.prototype.forEach.call(how, function (radio) { radio.addEventListener("change", showChosen); });
+    showChosen();
+  }
   // Errors: the summary takes the focus so that a screen reader reads it first.
   var summary = document.getElementById("summary");
   if (summary) summary.focus();

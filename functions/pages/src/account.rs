@@ -45,6 +45,7 @@ fn own_password_form(
         &visit.say("account_password_title", &[]),
         context! {
             notice => notice,
+            avoid => org.domain.as_str(),
             min => org.settings.password_min_length.to_string(),
             errors => problems.errors(),
             summary => problems.summary(),
@@ -110,6 +111,7 @@ pub(crate) async fn own_password_submit(
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("account_title", "My account", "Mon compte"),
     ("account_link", "My account", "Mon compte"),
+    ("back_to_account", "Back to my account", "Retour à mon compte"),
     ("current_email", "Your email address is {email}.", "Votre adresse e-mail est {email}."),
     ("own_email_sent", "If {email} is free, a link to confirm it is on its way there. Until you follow it, sign in with your current address.", "Si {email} est libre, un lien pour la confirmer y est envoyé. D'ici là, connectez-vous avec votre adresse actuelle."),
     ("sign_out_everywhere_hint", "Ends every session of your account, on every device and in every application, this one included.", "Ferme toutes les sessions de votre compte, sur tous les appareils et dans toutes les applications, y compris celle-ci."),

@@ -42,6 +42,30 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("refresh", "Refresh", "Actualiser"),
     ("import_starting", "File received; the import starts in a moment. This page follows it.", "Fichier reçu ; l'import commence dans un instant. Cette page suit l'avancement."),
     ("import_status", "Status", "État"),
+    ("import_started", "Started", "Commencé le"),
+    ("problems_title", "Rows not invited, or not mailed yet", "Lignes non invitées, ou pas encore envoyées"),
+    ("problems_first", "The first {n}; the report has every row.", "Les {n} premières\u{a0}; le rapport contient toutes les lignes."),
+    ("problems_all", "Every row in the report has its details too.", "Le rapport détaille aussi chaque ligne."),
+    ("problem_row", "Row", "Ligne"),
+    ("problem_reason", "Reason", "Raison"),
+    ("row_invalid_email", "The email address is not valid.", "L'adresse e-mail n'est pas valide."),
+    ("row_invalid_uid", "The identifier is not valid (letters and digits, at most 64).", "L'identifiant n'est pas valide (lettres et chiffres, 64 au plus)."),
+    ("row_invalid_name", "A name is not valid.", "Un nom n'est pas valide."),
+    ("row_missing_first_name", "The first name is missing.", "Le prénom manque."),
+    ("row_missing_last_name", "The last name is missing.", "Le nom manque."),
+    ("row_missing_email_or_uid", "Neither an email nor an identifier is given.", "Ni e-mail ni identifiant n'est indiqué."),
+    ("row_email_or_uid", "Give an email or an identifier, not both.", "Indiquez un e-mail ou un identifiant, pas les deux."),
+    ("row_email_domain_not_allowed", "Members may be invited only at the organisation's allowed email domains.", "Les membres ne peuvent être invités qu'aux domaines d'e-mail autorisés."),
+    ("row_sign_up_without_email_disabled", "Identifiers need sign-up without email, which is off.", "Les identifiants demandent l'inscription sans e-mail, qui est désactivée."),
+    ("row_uid_not_text", "The identifier was typed in a number cell: its leading zeros are lost. Format the column as text.", "L'identifiant est dans une cellule numérique\u{a0}: ses zéros de tête sont perdus. Mettez la colonne au format texte."),
+    ("row_cell_not_text", "A cell holds a date or true/false where text belongs.", "Une cellule contient une date ou vrai/faux là où il faut du texte."),
+    ("row_unknown_group", "A group named in it does not exist.", "Un groupe indiqué n'existe pas."),
+    ("row_duplicate_in_file", "The same person is on an earlier row.", "La même personne figure sur une ligne précédente."),
+    ("row_already_invited", "This person is invited already.", "Cette personne est déjà invitée."),
+    ("row_already_registered", "This person has an account already.", "Cette personne a déjà un compte."),
+    ("row_template_example", "The template's example row.", "La ligne d'exemple du modèle."),
+    ("row_mail_not_sent", "Invited, but the email is not sent yet; it is tried again automatically.", "Invitée, mais l'e-mail n'est pas encore parti\u{a0}; il est renvoyé automatiquement."),
+    ("import_started_by", "Started by", "Commencé par"),
     ("import_dry", "check only", "vérification seule"),
     ("none_imports", "No import yet.", "Aucun import pour l'instant."),
     ("export_title", "Export", "Exporter"),
@@ -178,6 +202,29 @@ pub(crate) async fn start_import(Form { visit, fields, .. }: Form) -> Result<Res
     })
 }
 
+#[derive(Serialize)]
+struct ProblemRow {
+    row: u32,
+    reason: String,
+}
+
+/// The rows kept as skipped or not mailed, each with its reason in the page's language (its code
+/// when the page has no words for it).
+fn problem_rows(visit: &Visit, import: &gatehouse_domain::model::Import) -> Vec<ProblemRow> {
+    import
+        .problems
+        .iter()
+        .map(|p| {
+            let key = format!("row_{}", p.code);
+            let said = visit.say(&key, &[]);
+            ProblemRow {
+                row: p.row,
+                reason: if said == key { p.code.clone() } else { said },
+            }
+        })
+        .collect()
+}
+
 pub(crate) async fn import_page(
     visit: Visit,
     Path((_, id)): Path<(String, String)>,
@@ -250,6 +297,16 @@ async fn import_view(
             upload_url => upload_url.clone(),
             report_url => view.report_url,
             follow => following && upload_url.is_none(),
+            problems => problem_rows(visit, import),
+            problems_first => {
+                let kept = import.problems.len();
+                let all = import.counts.skipped as usize + import.counts.failed as usize;
+                if all > kept {
+                    visit.say("problems_first", &[("n", &kept.to_string())])
+                } else {
+                    visit.say("problems_all", &[])
+                }
+            },
         },
     );
     // The page's script sends the file to the upload URL, wherever the files live.

@@ -39,7 +39,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("role", "Role", "Rôle"),
     ("person", "Person", "Personne"),
     ("address", "Email or identifier", "E-mail ou identifiant"),
-    ("delivery", "Email", "E-mail"),
+    ("delivery", "Delivery", "Envoi"),
     ("created", "Invited on", "Invité le"),
     ("actions", "Actions", "Actions"),
     ("apply", "Apply", "Appliquer"),
@@ -62,6 +62,8 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("how", "How", "Comment"),
     ("uid", "Identifier (letters and digits, e.g. an employee number)", "Identifiant (lettres et chiffres, par exemple un matricule)"),
     ("groups", "Groups", "Groupes"),
+    ("members_join", "Members also join {groups}, as everyone does.", "Les membres rejoignent aussi {groups}, comme tout le monde."),
+    ("invite_language", "Language of the emails", "Langue des e-mails"),
     ("message", "Personal message (optional)", "Message personnel (facultatif)"),
     ("send_invitation", "Invite", "Inviter"),
     ("invited_email", "{name} is invited; the email went to {email}.", "{name} est invité(e) ; l'e-mail est parti à {email}."),
@@ -432,8 +434,16 @@ async fn invite_form(
         .filter(|(n, _)| n == "groups")
         .map(|(_, v)| v.as_str())
         .collect();
+    // The groups every member joins are not offered: they are said instead.
+    let defaults = &org.settings.default_groups;
+    let everyone: Vec<String> = groups
+        .iter()
+        .filter(|g| defaults.contains(&g.id))
+        .map(|g| g.name.to_string())
+        .collect();
     let groups: Vec<GroupChoice> = groups
         .iter()
+        .filter(|g| !defaults.contains(&g.id))
         .map(|g| GroupChoice {
             id: g.id.to_string(),
             name: g.name.to_string(),
@@ -472,6 +482,7 @@ async fn invite_form(
                 other => other.to_string(),
             },
             groups => groups,
+            everyone => (!everyone.is_empty()).then(|| everyone.join(", ")),
             errors => problems.errors(),
             summary => problems.summary(),
         },

@@ -93,6 +93,7 @@ pub(crate) fn reset_form(visit: &Visit, org: &Org, token: &str, problems: &Probl
         &visit.say("reset_title", &[]),
         context! {
             token => token,
+            avoid => org.domain.as_str(),
             min => org.settings.password_min_length.to_string(),
             errors => problems.errors(),
             summary => problems.summary(),

@@ -1,4 +1,4 @@
-//! The console's Authorisations page: every setting, and the invitation link with a copy button;
+//! The console's Settings page: every setting (authorisations, the organisation, invitations, limits), and the invitation link with a copy button;
 //! the words of the console's second half (users, settings, one's own password).
 
 use std::collections::HashMap;
@@ -25,13 +25,16 @@ use crate::{date_of, Form, Page, Problems, Visit};
 
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("nav_users", "Users", "Utilisateurs"),
-    ("nav_settings", "Authorisations", "Autorisations"),
+    ("nav_settings", "Settings", "Paramètres"),
     ("users_title", "Users", "Utilisateurs"),
     ("set_password", "Set a new password", "Définir un nouveau mot de passe"),
     ("set_password_for", "New password for {name}", "Nouveau mot de passe pour {name}"),
     ("password_set", "{name}'s password is changed; their sessions are signed out. Tell them the new one.", "Le mot de passe de {name} est modifié ; ses sessions sont fermées. Communiquez-lui le nouveau."),
     ("resets_own", "resets it by email", "le réinitialise par e-mail"),
-    ("settings_title", "Authorisations", "Autorisations"),
+    ("settings_title", "Settings", "Paramètres"),
+    ("s_authorisations", "Authorisations: who may join and who may invite", "Autorisations\u{a0}: qui peut rejoindre et qui peut inviter"),
+    ("s_organisation", "The organisation", "L'organisation"),
+    ("s_invitations", "Invitations", "Invitations"),
     ("settings_saved", "Saved.", "Enregistré."),
     ("save", "Save", "Enregistrer"),
     ("s_sign_up_without_email", "People without email sign up with an identifier and an access code", "Les personnes sans e-mail s'inscrivent avec un identifiant et un code d'accès"),
@@ -95,7 +98,7 @@ fn typed_values<'a>(typed: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Authorisations
+// Settings
 
 pub(crate) async fn settings_page(visit: Visit) -> Result<Response, Page> {
     Ok({

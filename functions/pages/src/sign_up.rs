@@ -71,6 +71,8 @@ pub(crate) async fn invitation_form(
             token => token,
             first_name => first,
             last_name => last,
+            // The names typed in the form are read as they change; these are the others.
+            avoid => [domain.as_str(), preview.email.local_part(), first, last].join("\n"),
             min => org.settings.password_min_length.to_string(),
             errors => problems.errors(),
             summary => problems.summary(),
@@ -85,6 +87,7 @@ pub(crate) fn link_refused(visit: &Visit, org: &Org, e: &SignUpError) -> Respons
     let (status, title, text) = match e {
         SignUpError::Expired => (StatusCode::GONE, "link_expired_title", "link_expired"),
         SignUpError::Revoked => (StatusCode::GONE, "link_revoked_title", "link_revoked"),
+        SignUpError::Used => (StatusCode::GONE, "link_used_title", "link_used"),
         SignUpError::InvalidToken => (StatusCode::NOT_FOUND, "link_invalid_title", "link_invalid"),
         other => return visit.trouble(other),
     };
@@ -183,6 +186,7 @@ pub(crate) fn code_form(
             access_code => code,
             identifier => identifier,
             hello => hello,
+            avoid => org.domain.as_str(),
             min => org.settings.password_min_length.to_string(),
             errors => problems.errors(),
             summary => problems.summary(),

@@ -590,9 +590,27 @@ pub struct Import {
     pub dry_run: bool,
     pub state: ImportState,
     pub counts: ImportCounts,
+    /// The first rows skipped or not mailed, with their reasons (the report has them all).
+    /// Row numbers and codes only: nothing of the people named in the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<RowProblem>,
     #[serde(default)]
     pub version: u64,
 }
+
+/// A row of an import that was skipped or whose invitation email did not go out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowProblem {
+    /// The row's number in the spreadsheet (the header is row 1).
+    pub row: u32,
+    /// Why: a skipped row's reason (`invalid_email`, `unknown_group`, …), or `mail_not_sent`.
+    pub code: String,
+    /// Invited, but its email not sent yet (else skipped).
+    pub failed: bool,
+}
+
+/// How many problem rows an import keeps for its page and API answer.
+pub const ROW_PROBLEMS_KEPT: usize = 50;
 
 /// Where an import is. `waiting_upload` → `processing` → `completed`, or → `refused` when the
 /// file as a whole cannot be read. Moves only forward, each step a conditional write.

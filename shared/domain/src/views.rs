@@ -377,9 +377,24 @@ pub struct ImportStatusView {
     finished_at: Option<String>,
     /// Set when `refused`.
     refusal: Option<RefusalView>,
+    /// The first 50 rows skipped or not mailed, in row order, with their reasons (once
+    /// completed; the report has every row).
+    problems: Vec<RowProblemView>,
     /// The Excel report (one line per row: result, reason, access codes), once completed.
     report_url: Option<String>,
     report_url_expires_at: Option<String>,
+}
+
+/// A row that was skipped, or invited without its email sent yet.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RowProblemView {
+    /// The row's number in the spreadsheet (the header is row 1).
+    row: u32,
+    /// `skipped`, or `failed` (invited; the email is tried again).
+    result: &'static str,
+    /// The reason: `invalid_email`, `unknown_group`, `already_invited`, … or `mail_not_sent`.
+    code: String,
 }
 
 impl ImportStatusView {
@@ -426,6 +441,15 @@ impl ImportStatusView {
             counts: import.counts.into(),
             finished_at,
             refusal,
+            problems: import
+                .problems
+                .iter()
+                .map(|p| RowProblemView {
+                    row: p.row,
+                    result: if p.failed { "failed" } else { "skipped" },
+                    code: p.code.clone(),
+                })
+                .collect(),
             report_url,
             report_url_expires_at: report_expires,
         }

@@ -16,6 +16,7 @@ pub(crate) fn import_of(domain: &OrgDomain, now: i64) -> Import {
         dry_run: false,
         state: ImportState::WaitingUpload,
         counts: ImportCounts::default(),
+        problems: Vec::new(),
         version: 0,
     }
 }

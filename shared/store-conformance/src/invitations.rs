@@ -246,14 +246,18 @@ pub async fn accepting_spends_the_token_once(store: Arc<dyn ItemStore>) {
         Some(first.user.clone())
     );
     assert_eq!(records.user(&domain, &second.user.id).await.unwrap(), None);
-    assert_eq!(
-        records
-            .invitation_by_token(&domain, &token.hash())
-            .await
-            .unwrap(),
-        None,
-        "the token is spent"
-    );
+    // The token is spent, and still leads to its invitation, now accepted: following the link
+    // again is told it was used (and cannot accept it twice, above).
+    let by_token = records
+        .invitation_by_token(&domain, &token.hash())
+        .await
+        .unwrap()
+        .expect("the token still names its invitation");
+    assert_eq!(by_token.id, inv.id);
+    assert!(matches!(
+        by_token.state,
+        gatehouse_domain::model::InvitationState::Accepted { .. }
+    ));
     let stored = records.invitation(&domain, &inv.id).await.unwrap().unwrap();
     assert_eq!(stored.state, first.invitation.state);
     assert_eq!(stored.version, 1);

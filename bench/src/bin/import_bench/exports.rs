@@ -54,6 +54,7 @@ pub(crate) async fn load_invitations(
         dry_run: false,
         state: ImportState::WaitingUpload,
         counts: ImportCounts::default(),
+        problems: Vec::new(),
         version: 0,
     };
     let tag = suffix();

@@ -196,6 +196,7 @@ pub async fn request_import(
         dry_run,
         state: ImportState::WaitingUpload,
         counts: ImportCounts::default(),
+        problems: Vec::new(),
         version: 0,
     };
     let upload_url = services

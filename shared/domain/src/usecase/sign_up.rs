@@ -42,9 +42,13 @@ pub struct AccessCodeCheck {
 pub enum SignUpError {
     #[error(transparent)]
     Org(#[from] OrgLookupError),
-    /// Unknown, already used or revoked: the answer does not say which.
+    /// Unknown (mangled, or never made): the API's answer does not say which.
     #[error("this sign-up link is not valid; it may have been used already")]
     InvalidToken,
+    /// Its invitation was accepted: to the API the same `invalid_token`; a page tells the link
+    /// holder to sign in instead.
+    #[error("this sign-up link is not valid; it may have been used already")]
+    Used,
     #[error("this invitation has expired; ask an administrator to send a new one")]
     Expired,
     #[error(
@@ -94,7 +98,7 @@ impl Rejection for SignUpError {
     fn code(&self) -> &'static str {
         match self {
             Self::Org(e) => e.code(),
-            Self::InvalidToken => "invalid_token",
+            Self::InvalidToken | Self::Used => "invalid_token",
             Self::Expired => "invitation_expired",
             Self::Revoked => "invitation_revoked",
             Self::InvalidAccessCode => "invalid_access_code",
@@ -109,7 +113,7 @@ impl Rejection for SignUpError {
     fn class(&self) -> RejectionClass {
         match self {
             Self::Org(e) => e.class(),
-            Self::InvalidToken | Self::InvalidAccessCode | Self::Password(_) => {
+            Self::InvalidToken | Self::Used | Self::InvalidAccessCode | Self::Password(_) => {
                 RejectionClass::Invalid
             }
             Self::Expired | Self::Revoked => RejectionClass::Gone,
@@ -179,7 +183,7 @@ pub(crate) async fn pending_invitation_of(
         InvitationStatus::Pending => {}
         InvitationStatus::Expired => return Err(SignUpError::Expired),
         InvitationStatus::Revoked => return Err(SignUpError::Revoked),
-        InvitationStatus::Accepted => return Err(SignUpError::InvalidToken),
+        InvitationStatus::Accepted => return Err(SignUpError::Used),
     }
     Ok((org, invitation))
 }

@@ -203,14 +203,25 @@ impl InvitationStore for Records {
         let mut as_read = invitation.clone();
         as_read.state = InvitationState::Pending;
         let copies = list_writes(Some(&as_read), invitation, &inv_attrs);
-        let mut writes = vec![
-            Write::Delete {
-                key: credential_key(&invitation.invitee),
-                condition: Some(Condition::Equals(
-                    "invitation_id".into(),
-                    json!(invitation.id),
-                )),
+        // The credential must still be this invitation's. A link token keeps pointing at it
+        // (until the deadline's TTL), so that following the link again says it was used; an
+        // access code is forgotten, so that guessing learns nothing.
+        let still_ours = Some(Condition::Equals(
+            "invitation_id".into(),
+            json!(invitation.id),
+        ));
+        let credential = match invitation.invitee {
+            Invitee::Email { .. } => Write::Put {
+                item: credential_item(invitation),
+                condition: still_ours,
             },
+            Invitee::Uid { .. } => Write::Delete {
+                key: credential_key(&invitation.invitee),
+                condition: still_ours,
+            },
+        };
+        let mut writes = vec![
+            credential,
             invitation_put(invitation, &inv_attrs, Some(unchanged)),
             session_put(session),
         ];

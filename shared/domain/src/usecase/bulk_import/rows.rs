@@ -441,6 +441,16 @@ impl Run<'_> {
             finished_at: self.services.clock.now(),
             rows,
         };
+        next.problems = states
+            .iter()
+            .filter(|s| matches!(s.line.result, RowResult::Skipped | RowResult::Queued))
+            .take(crate::model::ROW_PROBLEMS_KEPT)
+            .map(|s| crate::model::RowProblem {
+                row: s.line.row,
+                code: s.line.code.unwrap_or("skipped").to_string(),
+                failed: s.line.result == RowResult::Queued,
+            })
+            .collect();
         next
     }
 }
