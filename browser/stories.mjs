@@ -546,20 +546,38 @@ try {
     );
   }
 
-  await story(
-    "the console fits a phone",
-    browser,
-    async (page) => {
-      await signInAsAdmin(page, base);
-      for (const part of ["invitations", "invite", "imports", "users", "activity", "settings"]) {
-        await page.goto(`${base}/demo/admin/${part}`);
-        const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
-        expect(fits, `console ${part}: no sideways scrolling at 390 px`);
-        await check(page, `phone-console-${part}`);
-      }
-    },
-    { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
-  );
+  // Every console page (and one of each detail page, and one's own account) at a desktop's and
+  // a phone's width: no sideways scrolling, axe clean, a screenshot.
+  for (const [width, height, prefix] of [
+    [1280, 800, "desktop"],
+    [390, 844, "phone"],
+  ]) {
+    await story(
+      `the console fits a ${prefix}`,
+      browser,
+      async (page) => {
+        await signInAsAdmin(page, base);
+        const pages = ["admin/invitations", "admin/invite", "admin/imports", "admin/users", "admin/activity", "admin/settings"];
+        for (const part of pages) {
+          await page.goto(`${base}/demo/${part}`);
+          if (part === "admin/invitations" || part === "admin/imports" || part === "admin/users") {
+            // The first detail page listed, visited after the list.
+            const first = await page.locator(`table a[href^="/demo/${part}/"]`).first().getAttribute("href");
+            pages.push(first.slice("/demo/".length));
+          }
+        }
+        pages.push("account", "account/password");
+        for (const part of pages) {
+          await page.goto(`${base}/demo/${part}`);
+          const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+          expect(fits, `${part}: no sideways scrolling at ${width} px`);
+          const name = part.replace(/^admin\//, "").replace(/\/[0-9a-f]{32}$/, "-one").replace(/\//g, "-");
+          await check(page, `${prefix}-console-${name}`);
+        }
+      },
+      { viewport: { width, height }, isMobile: width < 600, hasTouch: width < 600 },
+    );
+  }
 
   for (const [width, height, suffix] of [
     [1280, 800, ""],
