@@ -25,7 +25,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("continue_to_app", "to continue to {app}", "pour continuer vers {app}"),
     ("authorize_refused_title", "This sign-in link does not work", "Ce lien de connexion ne fonctionne pas"),
     ("authorize_unknown_client", "The application that sent you here is not registered with {org}. Go back to it and try again, or tell its administrators.", "L'application qui vous a envoyé ici n'est pas enregistrée auprès de {org}. Revenez-y et réessayez, ou prévenez ses administrateurs."),
-    ("authorize_bad_redirect", "The application that sent you here asked to be answered at an address it has not registered with {org}, so you are not sent back there. Tell its administrators.", "L'application qui vous a envoyé ici a demandé une réponse à une adresse qu'elle n'a pas enregistrée auprès de {org} : vous n'y êtes donc pas renvoyé. Prévenez ses administrateurs."),
+    ("authorize_bad_redirect", "The application that sent you here asked to be answered at an address it has not registered with {org}, so you are not sent back there. Tell its administrators.", "L'application qui vous a envoyé ici a demandé une réponse à une adresse qu'elle n'a pas enregistrée auprès de {org}\u{a0}: vous n'y êtes donc pas renvoyé. Prévenez ses administrateurs."),
     ("authorize_malformed", "The request from the application is malformed (a parameter is given twice). Go back to it and try again.", "La demande de l'application est mal formée (un paramètre est donné deux fois). Revenez-y et réessayez."),
 ];
 

@@ -19,7 +19,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("email_change_text", "Once you confirm, {name} signs in to {org} with {email}, and the current address no longer works.", "Une fois confirmée, {name} se connecte à {org} avec {email}, et l'adresse actuelle ne fonctionne plus."),
     ("email_change_submit", "Confirm this address", "Confirmer cette adresse"),
     ("email_changed_title", "Your email address is changed", "Votre adresse e-mail est modifiée"),
-    ("email_changed", "Sign in with {email} from now on; the old address no longer works.", "Connectez-vous désormais avec {email} ; l'ancienne adresse ne fonctionne plus."),
+    ("email_changed", "Sign in with {email} from now on; the old address no longer works.", "Connectez-vous désormais avec {email}\u{202f}; l'ancienne adresse ne fonctionne plus."),
     ("email_change_invalid_title", "This link cannot be used", "Ce lien ne peut pas être utilisé"),
     ("email_change_invalid", "It has been used already, was replaced by a newer request, has expired (links work for 24 hours) or was copied incompletely. Ask for the change again from your account.", "Il a déjà servi, a été remplacé par une demande plus récente, a expiré (les liens fonctionnent 24 heures) ou a été mal copié. Redemandez le changement depuis votre compte."),
     ("email_change_taken", "Someone else has taken this address meanwhile. Ask for the change again with another address.", "Quelqu'un d'autre a pris cette adresse entre-temps. Redemandez le changement avec une autre adresse."),

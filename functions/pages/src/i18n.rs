@@ -100,14 +100,14 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("language_name", "English", "Français"),
     ("switch_to", "Français", "English"),
     ("skip", "Skip to the form", "Aller au formulaire"),
-    ("errors_title", "Please correct the following:", "Veuillez corriger ce qui suit :"),
+    ("errors_title", "Please correct the following:", "Veuillez corriger ce qui suit\u{a0}:"),
     ("first_name", "First name", "Prénom"),
     ("last_name", "Last name", "Nom"),
     ("email", "Email address", "Adresse e-mail"),
     ("password", "Password", "Mot de passe"),
     ("new_password", "New password", "Nouveau mot de passe"),
     ("show_password", "Show password", "Afficher le mot de passe"),
-    ("password_rules", "At least {min} characters. Any characters, spaces included; a passphrase is easiest to remember. Common passwords, your name and the organisation's name are refused.", "Au moins {min} caractères. Tous les caractères sont permis, espaces compris ; une phrase est plus facile à retenir. Les mots de passe courants, votre nom et celui de l'organisation sont refusés."),
+    ("password_rules", "At least {min} characters. Any characters, spaces included; a passphrase is easiest to remember. Common passwords, your name and the organisation's name are refused.", "Au moins {min} caractères. Tous les caractères sont permis, espaces compris\u{202f}; une phrase est plus facile à retenir. Les mots de passe courants, votre nom et celui de l'organisation sont refusés."),
     ("password_count", "{n} of {min} characters", "{n} caractères sur {min}"),
     ("password_count_done", "{min} characters minimum ✓", "{min} caractères minimum ✓"),
     ("password_has_name", "This password contains your name or the organisation's: it would be refused.", "Ce mot de passe contient votre nom ou celui de l'organisation\u{a0}: il serait refusé."),
@@ -120,9 +120,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("invited", "You are invited to join {org}.", "Vous êtes invité(e) à rejoindre {org}."),
     ("confirm_registration", "Confirm your address and choose a password to join {org}.", "Confirmez votre adresse et choisissez un mot de passe pour rejoindre {org}."),
     ("as_member", "You will join as a member.", "Vous rejoindrez l'organisation en tant que membre."),
-    ("as_guest", "You will join as a guest: you will see the groups you are invited to.", "Vous rejoindrez l'organisation en tant qu'invité : vous verrez les groupes auxquels vous êtes invité."),
+    ("as_guest", "You will join as a guest: you will see the groups you are invited to.", "Vous rejoindrez l'organisation en tant qu'invité\u{a0}: vous verrez les groupes auxquels vous êtes invité."),
     ("their_message", "Their message", "Son message"),
-    ("account_email", "Your account's address: {email}", "Adresse de votre compte : {email}"),
+    ("account_email", "Your account's address: {email}", "Adresse de votre compte\u{a0}: {email}"),
     ("link_valid_until", "This link works until {date}.", "Ce lien fonctionne jusqu'au {date}."),
     ("create_account", "Create my account", "Créer mon compte"),
     ("code_title", "Sign up with an access code", "S'inscrire avec un code d'accès"),
@@ -138,11 +138,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("check_inbox", "If {email} can join, a message with a link is on its way. The link works for 24 hours.", "Si {email} peut rejoindre l'organisation, un message avec un lien est en route. Le lien fonctionne pendant 24 heures."),
     ("sign_in_title", "Sign in to {org}", "Se connecter à {org}"),
     ("sign_in", "Sign in", "Se connecter"),
-    ("forgot_link", "Forgot your password?", "Mot de passe oublié ?"),
-    ("code_link", "Have an access code? Sign up with it", "Vous avez un code d'accès ? Inscrivez-vous avec"),
-    ("register_link", "New here? Register", "Nouveau ? Inscrivez-vous"),
-    ("forgot_title", "Forgot your password?", "Mot de passe oublié ?"),
-    ("forgot_intro", "Give your account's email address: we will send you a link to choose a new password. People without email ask their administrator.", "Indiquez l'adresse e-mail de votre compte : nous vous enverrons un lien pour choisir un nouveau mot de passe. Les personnes sans e-mail s'adressent à leur administrateur."),
+    ("forgot_link", "Forgot your password?", "Mot de passe oublié\u{202f}?"),
+    ("code_link", "Have an access code? Sign up with it", "Vous avez un code d'accès\u{202f}? Inscrivez-vous avec"),
+    ("register_link", "New here? Register", "Nouveau\u{202f}? Inscrivez-vous"),
+    ("forgot_title", "Forgot your password?", "Mot de passe oublié\u{202f}?"),
+    ("forgot_intro", "Give your account's email address: we will send you a link to choose a new password. People without email ask their administrator.", "Indiquez l'adresse e-mail de votre compte\u{a0}: nous vous enverrons un lien pour choisir un nouveau mot de passe. Les personnes sans e-mail s'adressent à leur administrateur."),
     ("forgot_sent", "If an account has the address {email}, a link to choose a new password is on its way. It works for one hour.", "Si un compte a l'adresse {email}, un lien pour choisir un nouveau mot de passe est en route. Il fonctionne pendant une heure."),
     ("reset_title", "Choose a new password", "Choisir un nouveau mot de passe"),
     ("reset_submit", "Save the new password", "Enregistrer le nouveau mot de passe"),
@@ -177,18 +177,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("form_expired", "For your security, reload the page and send the form again.", "Pour votre sécurité, rechargez la page et envoyez à nouveau le formulaire."),
     ("try_again", "Try again", "Réessayer"),
     ("server_error_title", "Something went wrong", "Un problème est survenu"),
-    ("server_error", "Something went wrong on our side. Nothing was changed; try again in a moment.", "Un problème est survenu de notre côté. Rien n'a été modifié ; réessayez dans un instant."),
+    ("server_error", "Something went wrong on our side. Nothing was changed; try again in a moment.", "Un problème est survenu de notre côté. Rien n'a été modifié\u{202f}; réessayez dans un instant."),
     ("err_required", "Fill this in.", "Veuillez remplir ce champ."),
     ("err_invalid_name", "Use up to 100 characters, without control characters.", "Utilisez au plus 100 caractères, sans caractères de contrôle."),
     ("err_invalid_email", "This is not an email address that can receive mail, like name@example.com.", "Ce n'est pas une adresse e-mail pouvant recevoir du courrier, comme nom@exemple.fr."),
     ("err_password_too_short", "Choose a password of at least {min} characters.", "Choisissez un mot de passe d'au moins {min} caractères."),
     ("err_password_too_long", "Choose a shorter password (at most 256 characters).", "Choisissez un mot de passe plus court (256 caractères au plus)."),
-    ("err_password_too_common", "This password is among the most common ones; choose another.", "Ce mot de passe fait partie des plus courants ; choisissez-en un autre."),
-    ("err_password_contextual", "The password contains your name or the organisation's name; choose another.", "Le mot de passe contient votre nom ou celui de l'organisation ; choisissez-en un autre."),
+    ("err_password_too_common", "This password is among the most common ones; choose another.", "Ce mot de passe fait partie des plus courants\u{202f}; choisissez-en un autre."),
+    ("err_password_contextual", "The password contains your name or the organisation's name; choose another.", "Le mot de passe contient votre nom ou celui de l'organisation\u{202f}; choisissez-en un autre."),
     ("err_account_deactivated", "This account is deactivated. Ask an administrator of {org} to reactivate it.", "Ce compte est désactivé. Demandez à un administrateur de {org} de le réactiver."),
     ("err_invalid_credentials", "The identifier or the password is wrong.", "L'identifiant ou le mot de passe est incorrect."),
     ("err_too_many", "Too many attempts. Try again in {seconds} seconds.", "Trop de tentatives. Réessayez dans {seconds} secondes."),
-    ("err_locked", "Too many failed attempts: this account is locked. Reset the password, or ask an administrator.", "Trop de tentatives échouées : ce compte est bloqué. Réinitialisez le mot de passe ou contactez un administrateur."),
+    ("err_locked", "Too many failed attempts: this account is locked. Reset the password, or ask an administrator.", "Trop de tentatives échouées\u{a0}: ce compte est bloqué. Réinitialisez le mot de passe ou contactez un administrateur."),
     ("err_invalid_access_code", "This access code is not valid. Check it with your administrator.", "Ce code d'accès n'est pas valide. Vérifiez-le auprès de votre administrateur."),
     ("err_email_domain_not_allowed", "{org} only accepts addresses at its own domains.", "{org} n'accepte que les adresses de ses propres domaines."),
     ("err_too_many_registrations", "Too many registrations from your network. Try again in {seconds} seconds.", "Trop d'inscriptions depuis votre réseau. Réessayez dans {seconds} secondes."),
@@ -232,6 +232,43 @@ mod tests {
                 v
             };
             assert_eq!(holes(en), holes(fr), "{key}");
+        }
+    }
+
+    /// As a French reader expects: a non-breaking space before `: ; ! ?` (never a plain one, never
+    /// none after a word), and `que`, `de`, `le`, `la`, `ne`, `se`, `ce` elided before a vowel.
+    #[test]
+    fn french_words_follow_french_typography() {
+        for (key, _, fr) in all_words() {
+            let chars: Vec<char> = fr.chars().collect();
+            for (i, c) in chars.iter().enumerate().skip(1) {
+                let next = chars.get(i + 1).copied();
+                let url = *c == ':' && next == Some('/');
+                let placeholder = chars[i - 1] == '}' && *c == '?';
+                // An identifier as people type it (`12345:{org}`), not punctuation.
+                let identifier = *c == ':' && chars[i - 1].is_ascii_digit();
+                if matches!(c, ':' | ';' | '!' | '?') && !url && !placeholder && !identifier {
+                    assert!(
+                        matches!(chars[i - 1], '\u{a0}' | '\u{202f}'),
+                        "{key}: no non-breaking space before {c:?} in {fr:?}"
+                    );
+                }
+            }
+            let lower = fr.to_lowercase();
+            let words: Vec<&str> = lower.split([' ', '\u{a0}', '\u{202f}']).collect();
+            for pair in words.windows(2) {
+                let vowel = pair[1]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| "aeiouyàâéèêîôû".contains(c));
+                let elides = ["que", "de", "le", "la", "ne", "se", "ce", "jusque"];
+                assert!(
+                    !(vowel && elides.contains(&pair[0])),
+                    "{key}: \"{} {}\" is not elided in {fr:?}",
+                    pair[0],
+                    pair[1]
+                );
+            }
         }
     }
 

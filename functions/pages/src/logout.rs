@@ -19,14 +19,14 @@ const CARRIED: &str = "oidc:";
 
 /// (key, English, French).
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
-    ("logout_title", "Sign out of {org}?", "Se déconnecter de {org} ?"),
+    ("logout_title", "Sign out of {org}?", "Se déconnecter de {org}\u{202f}?"),
     ("logout_ask", "{app} asks to sign you out of {org}.", "{app} demande à vous déconnecter de {org}."),
     ("logout_ask_unnamed", "An application asks to sign you out of {org}.", "Une application demande à vous déconnecter de {org}."),
     ("logout_confirm", "Sign out", "Se déconnecter"),
     ("logout_done_title", "You are signed out", "Vous êtes déconnecté(e)"),
     ("logout_done", "You are signed out of {org}. You can close this page.", "Vous êtes déconnecté(e) de {org}. Vous pouvez fermer cette page."),
     ("logout_refused_title", "This sign-out link does not work", "Ce lien de déconnexion ne fonctionne pas"),
-    ("logout_refused", "The application that sent you here asked for something Gatehouse does not do for it (an address it has not registered, or a token that is not its own). You are still signed in; sign out from Gatehouse's pages if you wish.", "L'application qui vous a envoyé ici a demandé ce que Gatehouse ne fait pas pour elle (une adresse non enregistrée, ou un jeton qui n'est pas le sien). Vous êtes toujours connecté(e) ; déconnectez-vous depuis les pages de Gatehouse si vous le souhaitez."),
+    ("logout_refused", "The application that sent you here asked for something Gatehouse does not do for it (an address it has not registered, or a token that is not its own). You are still signed in; sign out from Gatehouse's pages if you wish.", "L'application qui vous a envoyé ici a demandé ce que Gatehouse ne fait pas pour elle (une adresse non enregistrée, ou un jeton qui n'est pas le sien). Vous êtes toujours connecté(e)\u{202f}; déconnectez-vous depuis les pages de Gatehouse si vous le souhaitez."),
 ];
 
 pub(crate) async fn logout_page(mut visit: Visit) -> Result<Response, Page> {
