@@ -313,7 +313,7 @@ async fn a_french_browser_sees_french_pages_and_may_switch(backend: Backend) {
     let page = browser.get("/demo/sign-in").await;
     assert!(page.text.contains("<html lang=\"fr\">"));
     assert_eq!(heading(&page), "Se connecter à demo");
-    assert!(page.text.contains("Mot de passe oublié ?"));
+    assert!(page.text.contains("Mot de passe oublié\u{202f}?"));
     assert!(
         page.text.contains("href=\"/demo/sign-in?lang=en\""),
         "{}",
