@@ -323,7 +323,29 @@ async fn after_a_whole_story_no_item_and_no_file_holds_anything_of_the_person(ba
         )
         .await;
     assert_eq!(grouped.status, 200, "{grouped:?}");
-    assert_eq!(b.sign_in(&zara, PASSWORD).await.status, 200);
+    let session = b.sign_in(&zara, PASSWORD).await;
+    assert_eq!(session.status, 200);
+    // She invites a friend: the invitation names her as its inviter (for its emails and replies).
+    let allowed = b
+        .gateway
+        .send(
+            "PATCH",
+            "/v1/orgs/demo/settings",
+            Some(&b.admin_token),
+            Some(json!({"members_can_invite": true}).to_string()),
+        )
+        .await;
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    let friend = b.email("friend");
+    let invited = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/invitations",
+            session.json["token"].as_str(),
+            json!({"email": friend, "role": "member", "first_name": "Fran", "last_name": "Friend"}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
     // The story left traces, as it should, before the erasure.
     assert!(stored(&keys)
         .await
@@ -365,4 +387,6 @@ async fn after_a_whole_story_no_item_and_no_file_holds_anything_of_the_person(ba
         .get("/v1/orgs/demo/invitations?limit=100", Some(&b.admin_token))
         .await;
     assert!(listed.text.contains(&other), "{listed:?}");
+    // Her friend's invitation stands, sent by her id, no longer by her name.
+    assert!(listed.text.contains(&friend), "{listed:?}");
 }
