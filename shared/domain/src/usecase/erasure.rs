@@ -326,12 +326,27 @@ async fn forget_invitations(
         }
     }
     let none = ChangeEvents::none();
-    for mut invitation in found.iter().cloned() {
+    // Theirs: removed while pending, else redacted. Sent by them: kept, without their name or
+    // address as the inviter (their id stays).
+    let theirs = found.iter().cloned().map(|i| (i, true));
+    let sent_by_them = sent.into_iter().map(|i| (i, false));
+    for (mut invitation, of_them) in theirs.chain(sent_by_them) {
         for attempt in 0..3 {
-            let written = match invitation.state {
-                InvitationState::Pending => services.store.remove_invitation(&invitation).await,
-                _ => {
+            let written = match (of_them, &invitation.state) {
+                (true, InvitationState::Pending) => {
+                    services.store.remove_invitation(&invitation).await
+                }
+                (true, _) => {
                     let next = redacted(&invitation);
+                    services
+                        .store
+                        .update_invitation(&next, &invitation, &none)
+                        .await
+                }
+                (false, _) => {
+                    let mut next = invitation.clone();
+                    next.lifecycle.inviter_name = None;
+                    next.lifecycle.inviter_email = None;
                     services
                         .store
                         .update_invitation(&next, &invitation, &none)
@@ -339,28 +354,6 @@ async fn forget_invitations(
                 }
             };
             match written {
-                Ok(()) => break,
-                Err(WriteError::Stale) if attempt < 2 => {
-                    match services.store.invitation(org, &invitation.id).await? {
-                        Some(again) => invitation = again,
-                        None => break,
-                    }
-                }
-                Err(e) => return Err(ErasureError::Internal(e.into())),
-            }
-        }
-    }
-    // The invitations they sent keep their id as the sender, never their name or address.
-    for mut invitation in sent {
-        for attempt in 0..3 {
-            let mut next = invitation.clone();
-            next.lifecycle.inviter_name = None;
-            next.lifecycle.inviter_email = None;
-            match services
-                .store
-                .update_invitation(&next, &invitation, &none)
-                .await
-            {
                 Ok(()) => break,
                 Err(WriteError::Stale) if attempt < 2 => {
                     match services.store.invitation(org, &invitation.id).await? {
