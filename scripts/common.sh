@@ -4,7 +4,7 @@
 PINS=("moto==5.2.5" "flask==3.1.3" "flask-cors==6.0.5" "cfn-lint==1.58.0" "aws-sam-translator==1.115.0"
       "schemathesis==4.32.5" "openapi-spec-validator==0.9.0"
       "openpyxl==3.1.5" "xlwt==1.3.0" "odfpy==1.4.1" "standardwebhooks==1.3.0"
-      "jsonpath-ng==1.7.0")
+      "jsonpath-ng==1.7.0" "pyotp==2.9.0")
 VENV=.venv-test
 
 log() { printf '\033[1m[%s]\033[0m %s\n' "${LOG_TAG:-test}" "$*"; }

@@ -18,6 +18,7 @@ pub mod ports;
 pub mod secret;
 pub mod services;
 pub mod throttle;
+pub mod totp;
 pub mod types;
 pub mod usecase;
 pub mod views;
