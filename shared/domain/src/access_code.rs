@@ -132,6 +132,8 @@ const AAD: &[u8] = b"gatehouse access code v1";
 /// Another purpose, another associated data: a sealed link token never opens as a code.
 const LINK_AAD: &[u8] = b"gatehouse invitation link token v1";
 const WEBHOOK_AAD: &[u8] = b"gatehouse webhook secret v1";
+/// A person's authenticator-app secret.
+const TOTP_AAD: &[u8] = b"gatehouse totp secret v1";
 
 impl AccessCodeKeys {
     pub fn from_secret(master: &[u8; 32]) -> Self {
@@ -211,6 +213,18 @@ impl AccessCodeKeys {
         random: &dyn Randomness,
     ) -> SealedCode {
         self.seal_bytes(secret.expose().as_bytes(), WEBHOOK_AAD, random)
+    }
+
+    pub fn seal_totp_secret(
+        &self,
+        secret: &crate::totp::TotpSecret,
+        random: &dyn Randomness,
+    ) -> SealedCode {
+        self.seal_bytes(secret.as_bytes(), TOTP_AAD, random)
+    }
+
+    pub fn open_totp_secret(&self, sealed: &SealedCode) -> Option<crate::totp::TotpSecret> {
+        crate::totp::TotpSecret::from_bytes(&self.open_bytes(sealed, TOTP_AAD)?)
     }
 
     pub fn open_webhook_secret(

@@ -187,9 +187,42 @@ pub struct User {
     /// When they last opened a session with their password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sign_in_at: Option<Timestamp>,
+    /// Their authenticator app, once they began to enrol one. On the account's own record, so
+    /// that a sign-in reads it with the password, and a code is used once by the record's
+    /// version condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpFactor>,
+}
+
+/// An authenticator app (TOTP) of a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpFactor {
+    /// The shared secret, encrypted with the access-code key.
+    pub sealed_secret: crate::access_code::SealedCode,
+    pub created_at: Timestamp,
+    /// When a first code proved the app holds the secret; until then it is not a factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<Timestamp>,
+    /// The step of the last code accepted: no code of it or of an earlier step counts again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_step: Option<u64>,
+    /// The unused recovery codes, hashed (SHA-256 of the code as normalised); each goes when used.
+    #[serde(default)]
+    pub recovery_hashes: Vec<String>,
+}
+
+impl TotpFactor {
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
 }
 
 impl User {
+    /// Whether an enrolled authenticator app stands behind their password.
+    pub fn has_second_factor(&self) -> bool {
+        self.totp.as_ref().is_some_and(TotpFactor::is_confirmed)
+    }
+
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
     }

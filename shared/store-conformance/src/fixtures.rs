@@ -152,6 +152,7 @@ pub(crate) fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
         status: Default::default(),
         deactivated_at: None,
         last_sign_in_at: None,
+        totp: None,
     }
 }
 

@@ -142,6 +142,7 @@ async fn create(
         status: crate::model::UserStatus::Active,
         deactivated_at: None,
         last_sign_in_at: None,
+        totp: None,
     };
     // Made by the operator (no person of the organisation): no actor.
     let mut events = ChangeEvents::new(&*services.random, now);

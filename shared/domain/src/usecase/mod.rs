@@ -26,6 +26,7 @@ pub mod openid;
 pub mod pages;
 pub mod password;
 pub(crate) mod quota;
+pub mod second_factor;
 mod sent_record;
 pub mod session;
 pub mod settings;

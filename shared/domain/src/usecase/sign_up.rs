@@ -359,6 +359,7 @@ async fn accept(
             deactivated_at: None,
             // Accepting opens their first session.
             last_sign_in_at: Some(now),
+            totp: None,
         };
         let (session_token, session) = new_session(services, &user);
         let mut accepted = invitation.clone();
