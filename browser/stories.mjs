@@ -260,7 +260,7 @@ try {
     await page.waitForURL(`${base}/demo/admin/invite`);
     await check(page, "console-invite");
     // Everyone is said, not offered: members join it anyway.
-    expect(await page.getByText("Members also join Everyone", { exact: false }).isVisible(), "the default group is said");
+    expect(await page.getByText("Members join Everyone in any case", { exact: false }).isVisible(), "the default group is said");
     expect((await page.getByLabel("Everyone").count()) === 0, "the default group is not a choice");
     await page.getByLabel("Email address").fill("alice@example.com");
     await page.getByLabel("First name").fill("Alice");

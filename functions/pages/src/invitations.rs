@@ -62,7 +62,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("how", "How", "Comment"),
     ("uid", "Identifier (letters and digits, e.g. an employee number)", "Identifiant (lettres et chiffres, par exemple un matricule)"),
     ("groups", "Groups", "Groupes"),
-    ("members_join", "Members also join {groups}, as everyone does.", "Les membres rejoignent aussi {groups}, comme tout le monde."),
+    ("members_join", "Members join {groups} in any case.", "Les membres rejoignent {groups} dans tous les cas."),
     ("invite_language", "Language of the emails", "Langue des e-mails"),
     ("message", "Personal message (optional)", "Message personnel (facultatif)"),
     ("send_invitation", "Invite", "Inviter"),
