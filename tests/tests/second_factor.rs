@@ -67,6 +67,11 @@ async fn a_person_enrols_an_app_and_an_admin_removes_it(backend: Backend) {
         .await
         .unwrap();
     assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/"));
+    assert!(
+        enrolment.otpauth_uri.contains("issuer=demo&"),
+        "the app names the organisation: {}",
+        enrolment.otpauth_uri
+    );
     assert_eq!(enrolment.secret.len(), 32, "160 bits in base32");
     assert!(enrolment.qr_svg.contains("<svg"));
     let stored = b.services.store.user(org, &id).await.unwrap().unwrap();

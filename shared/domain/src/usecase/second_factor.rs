@@ -129,13 +129,14 @@ impl Rejection for SecondFactorError {
     }
 }
 
-/// The person's own account, read with their session; anyone else's is refused.
+/// The person's own account, read with their session, and their organisation's name as people
+/// read it; anyone else's account is refused.
 async fn own_account(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
     id: &UserId,
-) -> Result<User, SecondFactorError> {
+) -> Result<(User, String), SecondFactorError> {
     let caller = caller_in::<SecondFactorError>(services, org, token, Along::default()).await?;
     if &caller.actor.user_id != id {
         return Err(SecondFactorError::Forbidden);
@@ -144,7 +145,7 @@ async fn own_account(
     if !user.is_active() {
         return Err(SecondFactorError::Deactivated);
     }
-    Ok(user)
+    Ok((user, caller.org.name().to_string()))
 }
 
 /// Writes the account as `next`, from the version read.
@@ -169,7 +170,7 @@ pub async fn start_totp(
     id: &UserId,
     current_password: Option<&str>,
 ) -> Result<TotpEnrolment, SecondFactorError> {
-    let user = own_account(services, org, token, id).await?;
+    let (user, issuer) = own_account(services, org, token, id).await?;
     check_current_password(services, &user, current_password)
         .await
         .map_err(SecondFactorError::CurrentPassword)?;
@@ -188,10 +189,6 @@ pub async fn start_totp(
         recovery_hashes: Vec::new(),
     });
     save(services, &user, &next).await?;
-    let org_record = services.store.org(org).await?;
-    let issuer = org_record
-        .as_ref()
-        .map_or_else(|| org.to_string(), |o| o.name().to_string());
     let account = match (&user.email, &user.uid) {
         (Some(email), _) => email.to_string(),
         (None, Some(uid)) => format!("{uid}:{org}"),
@@ -214,7 +211,7 @@ pub async fn confirm_totp(
     id: &UserId,
     code: &str,
 ) -> Result<Vec<String>, SecondFactorError> {
-    let user = own_account(services, org, token, id).await?;
+    let (user, _) = own_account(services, org, token, id).await?;
     let factor = match &user.totp {
         Some(f) if f.is_confirmed() => return Err(SecondFactorError::AlreadyEnrolled),
         Some(f) => f.clone(),
