@@ -29,6 +29,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_settings::Api::openapi());
     doc.merge(gatehouse_password_reset::Api::openapi());
     doc.merge(gatehouse_users::Api::openapi());
+    doc.merge(gatehouse_users::second_factor::Api::openapi());
     doc.merge(gatehouse_activity::Api::openapi());
     doc.merge(gatehouse_activity::webhooks::Api::openapi());
     doc.merge(gatehouse_oidc::Api::openapi());
@@ -270,7 +271,9 @@ pub fn webhooks() -> serde_json::Value {
             | EventType::UserReactivated
             | EventType::UserSignedOut
             | EventType::UserEmailChanged
-            | EventType::UserUidChanged => schema("UserView"),
+            | EventType::UserUidChanged
+            | EventType::UserMfaEnabled
+            | EventType::UserMfaDisabled => schema("UserView"),
             EventType::UserDeleted => json!({
                 "type": "object",
                 "required": ["id"],

@@ -9,6 +9,7 @@
 //! into the router of the function API Gateway would invoke, and responses through its
 //! conversion back, as in Lambda.
 
+pub mod authenticator;
 mod faults;
 mod files;
 mod gateway;

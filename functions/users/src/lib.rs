@@ -9,7 +9,10 @@
 //! - `DELETE /v1/orgs/{org}/users/{id}` erases the account (admins; the person, with their
 //!   password);
 //! - `POST /v1/orgs/{org}/users/{id}/email` asks for a new email (the person, with their
-//!   password; admins), confirmed by the link holder at `POST /v1/orgs/{org}/email-change/confirm`.
+//!   password; admins), confirmed by the link holder at `POST /v1/orgs/{org}/email-change/confirm`;
+//! - their authenticator app ([`second_factor`]).
+
+pub mod second_factor;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -49,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/users/{id}/sessions", delete(end_sessions))
         .route("/v1/orgs/{org}/users/{id}/email", post(change_email))
         .route("/v1/orgs/{org}/email-change/confirm", post(confirm_email))
+        .merge(second_factor::routes())
 }
 
 #[derive(OpenApi)]
@@ -79,7 +83,7 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct Api;
 
-fn user_id(raw: &str) -> Result<UserId, ApiError> {
+pub(crate) fn user_id(raw: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw)
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "user_not_found", "No such user."))
 }

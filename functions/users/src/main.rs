@@ -1,5 +1,6 @@
 //! The `users` Lambda: AWS clients built once (the files bucket too: an erasure deletes the
-//! import files that name the person), then the shared routes.
+//! import files that name the person) and the access-code key (it seals authenticator apps'
+//! secrets), then the shared routes.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -7,6 +8,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let services = gatehouse_aws::ServicesFromEnv::load()
         .await
         .with_files_from_env()?
+        .with_access_code_key_from_secret()
+        .await?
         .build()?;
     gatehouse_http::run_lambda(gatehouse_users::routes(), services).await
 }

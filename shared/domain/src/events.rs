@@ -171,6 +171,12 @@ pub enum EventType {
     /// `user.uid_changed`: an admin gave a person without email a new identifier.
     #[serde(rename = "user.uid_changed")]
     UserUidChanged,
+    /// `user.mfa_enabled`: a person confirmed a second factor (an authenticator app).
+    #[serde(rename = "user.mfa_enabled")]
+    UserMfaEnabled,
+    /// `user.mfa_disabled`: a second factor was removed, by its owner or an admin.
+    #[serde(rename = "user.mfa_disabled")]
+    UserMfaDisabled,
     /// `user.deleted`: an account was erased; `data` holds its id only.
     #[serde(rename = "user.deleted")]
     UserDeleted,
@@ -223,7 +229,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 38] = [
+    pub const ALL: [EventType; 40] = [
         Self::InvitationCreated,
         Self::InvitationSent,
         Self::InvitationResent,
@@ -246,6 +252,8 @@ impl EventType {
         Self::UserSignedOut,
         Self::UserEmailChanged,
         Self::UserUidChanged,
+        Self::UserMfaEnabled,
+        Self::UserMfaDisabled,
         Self::UserDeleted,
         Self::GroupCreated,
         Self::GroupRenamed,
@@ -288,6 +296,8 @@ impl EventType {
             Self::UserSignedOut => "user.signed_out",
             Self::UserEmailChanged => "user.email_changed",
             Self::UserUidChanged => "user.uid_changed",
+            Self::UserMfaEnabled => "user.mfa_enabled",
+            Self::UserMfaDisabled => "user.mfa_disabled",
             Self::UserDeleted => "user.deleted",
             Self::GroupCreated => "group.created",
             Self::GroupRenamed => "group.renamed",

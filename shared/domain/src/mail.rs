@@ -119,6 +119,22 @@ fn templates() -> &'static Environment<'static> {
                 "email_change_notice.fr.html",
                 include_str!("templates/email_change_notice.fr.html"),
             ),
+            (
+                "second_factor_removed.txt",
+                include_str!("templates/second_factor_removed.txt"),
+            ),
+            (
+                "second_factor_removed.html",
+                include_str!("templates/second_factor_removed.html"),
+            ),
+            (
+                "second_factor_removed.fr.txt",
+                include_str!("templates/second_factor_removed.fr.txt"),
+            ),
+            (
+                "second_factor_removed.fr.html",
+                include_str!("templates/second_factor_removed.fr.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("{name} parses: {e}"));
@@ -343,6 +359,59 @@ impl EmailChangeMail<'_> {
             action_link: self.link.clone(),
         }
         .written(base, ctx)
+    }
+}
+
+/// Tells a person that an admin removed one of their second factors (they lost their phone, or
+/// somebody else did this).
+pub struct SecondFactorRemovedMail<'a> {
+    pub to: &'a EmailAddress,
+    pub org: &'a str,
+    pub first_name: &'a PersonName,
+    pub factor: RemovedFactor<'a>,
+    /// The organisation asks them for a second factor: they set up a new one at their next
+    /// sign-in.
+    pub required: bool,
+    pub language: Language,
+}
+
+/// Which second factor went.
+#[derive(Debug, Clone, Copy)]
+pub enum RemovedFactor<'a> {
+    AuthenticatorApp,
+    Passkey(&'a str),
+}
+
+impl SecondFactorRemovedMail<'_> {
+    pub fn render(&self) -> Result<OutgoingEmail, RenderError> {
+        let subject = match self.language {
+            Language::En => format!("A second factor was removed from your {} account", self.org),
+            Language::Fr => format!(
+                "Un second facteur a été retiré de votre compte {}",
+                self.org
+            ),
+        };
+        let what = match (self.language, self.factor) {
+            (Language::En, RemovedFactor::AuthenticatorApp) => "your authenticator app".into(),
+            (Language::En, RemovedFactor::Passkey(name)) => format!("your passkey “{name}”"),
+            (Language::Fr, RemovedFactor::AuthenticatorApp) => {
+                "votre application d'authentification".into()
+            }
+            (Language::Fr, RemovedFactor::Passkey(name)) => format!("votre clé d'accès « {name} »"),
+        };
+        let ctx = context! {
+            first_name => self.first_name.as_str(),
+            what,
+            required => self.required,
+        };
+        Letter {
+            to: self.to,
+            org: self.org,
+            language: self.language,
+            subject,
+            action_link: None,
+        }
+        .written("second_factor_removed", ctx)
     }
 }
 

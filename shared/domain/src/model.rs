@@ -80,6 +80,9 @@ pub struct Settings {
     /// The application people are signed in to right after signing up (OpenID Connect
     /// third-party-initiated login at its `initiate_login_uri`); the welcome page when unset.
     pub sign_up_client: Option<crate::types::ClientId>,
+    /// The roles whose people must have a second factor: one without is asked to set one up
+    /// right after their password, before any session.
+    pub mfa_required_for: Vec<Role>,
 }
 
 impl Settings {
@@ -142,6 +145,7 @@ impl Default for Settings {
             admin_invitations_per_hour: Self::DEFAULT_ADMIN_INVITATIONS_PER_HOUR,
             invitations_per_address_per_day: Self::DEFAULT_INVITATIONS_PER_ADDRESS_PER_DAY,
             trusted_networks: Vec::new(),
+            mfa_required_for: Vec::new(),
             sign_up_client: None,
         }
     }
@@ -220,7 +224,16 @@ impl TotpFactor {
 impl User {
     /// Whether an enrolled authenticator app stands behind their password.
     pub fn has_second_factor(&self) -> bool {
-        self.totp.as_ref().is_some_and(TotpFactor::is_confirmed)
+        !self.second_factors().is_empty()
+    }
+
+    /// The kinds of second factor they have, as the API names them.
+    pub fn second_factors(&self) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        if self.totp.as_ref().is_some_and(TotpFactor::is_confirmed) {
+            kinds.push("totp");
+        }
+        kinds
     }
 
     pub fn is_active(&self) -> bool {

@@ -35,6 +35,9 @@ pub struct UserView {
     pub deactivated_at: Option<String>,
     /// When they last signed in with their password (absent if never).
     pub last_sign_in_at: Option<String>,
+    /// What stands behind their password: `totp` (an authenticator app). Empty: the password
+    /// alone.
+    pub second_factors: Vec<String>,
 }
 
 impl From<&User> for UserView {
@@ -53,6 +56,7 @@ impl From<&User> for UserView {
             status: u.status.as_str().to_string(),
             deactivated_at: u.deactivated_at.map(|t| t.to_rfc3339()),
             last_sign_in_at: u.last_sign_in_at.map(|t| t.to_rfc3339()),
+            second_factors: u.second_factors().iter().map(|f| f.to_string()).collect(),
         }
     }
 }

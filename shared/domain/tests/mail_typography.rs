@@ -6,7 +6,7 @@
 use gatehouse_domain::clock::Timestamp;
 use gatehouse_domain::mail::{
     mailbox, sender_address, EmailChangeMail, InvitationMail, LinkConfirmationMail,
-    PasswordResetMail, WebhookDisabledMail,
+    PasswordResetMail, RemovedFactor, SecondFactorRemovedMail, WebhookDisabledMail,
 };
 use gatehouse_domain::ports::OutgoingEmail;
 use gatehouse_domain::types::{EmailAddress, Language, PersonName, PersonalMessage, Role};
@@ -101,6 +101,25 @@ fn every_mail(language: Language, org: &str) -> Vec<OutgoingEmail> {
                     by_admin,
                     link: (!notice).then(|| LINK.to_string()),
                     expires_at: at,
+                    language,
+                }
+                .render()
+                .unwrap(),
+            );
+        }
+    }
+    for factor in [
+        RemovedFactor::AuthenticatorApp,
+        RemovedFactor::Passkey("Laptop"),
+    ] {
+        for required in [false, true] {
+            mails.push(
+                SecondFactorRemovedMail {
+                    to: &to,
+                    org,
+                    first_name: &name,
+                    factor,
+                    required,
                     language,
                 }
                 .render()

@@ -9,8 +9,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Rejection, RejectionClass};
-use crate::events::ChangeEvents;
-use crate::model::{TotpFactor, User};
+use crate::events::{ChangeEvents, EventType};
+use crate::mail::{RemovedFactor, SecondFactorRemovedMail};
+use crate::model::{Org, TotpFactor, User};
 use crate::ports::{StoreError, UserUpdate, WriteError};
 use crate::secret::SessionToken;
 use crate::services::Services;
@@ -148,11 +149,16 @@ async fn own_account(
     Ok((user, caller.org.name().to_string()))
 }
 
-/// Writes the account as `next`, from the version read.
-async fn save(services: &Services, read: &User, next: &User) -> Result<(), SecondFactorError> {
+/// Writes the account as `next`, from the version read, with `events`.
+async fn save(
+    services: &Services,
+    read: &User,
+    next: &User,
+    events: &ChangeEvents,
+) -> Result<(), SecondFactorError> {
     match services
         .store
-        .update_user(&UserUpdate::new(read, next), &ChangeEvents::none())
+        .update_user(&UserUpdate::new(read, next), events)
         .await
     {
         Ok(()) => Ok(()),
@@ -188,7 +194,7 @@ pub async fn start_totp(
         last_step: None,
         recovery_hashes: Vec::new(),
     });
-    save(services, &user, &next).await?;
+    save(services, &user, &next, &ChangeEvents::none()).await?;
     let account = match (&user.email, &user.uid) {
         (Some(email), _) => email.to_string(),
         (None, Some(uid)) => format!("{uid}:{org}"),
@@ -237,7 +243,9 @@ pub async fn confirm_totp(
         recovery_hashes: codes.iter().map(|c| recovery_hash(c)).collect(),
         ..factor
     });
-    save(services, &user, &next).await?;
+    let mut events = ChangeEvents::new(&*services.random, now);
+    events.user(EventType::UserMfaEnabled, None, &next, None);
+    save(services, &user, &next, &events).await?;
     refund_all(services, &[counter], &charged).await;
     Ok(codes)
 }
@@ -273,17 +281,61 @@ pub async fn remove_totp(
             .ok_or(SecondFactorError::NotFound)?,
         _ => return Err(SecondFactorError::Forbidden),
     };
-    if user.totp.is_none() {
+    let Some(removed) = &user.totp else {
         return Ok(());
-    }
+    };
     let mut next = user.clone();
     next.totp = None;
-    save(services, &user, &next).await?;
+    let mut events = ChangeEvents::new(&*services.random, services.clock.now());
+    if removed.is_confirmed() {
+        let by = (!own).then_some(&caller.actor.user_id);
+        events.user(EventType::UserMfaDisabled, by, &next, None);
+    }
+    save(services, &user, &next, &events).await?;
     services
         .store
         .clear_attempts(&code_counter(org, id).key)
         .await?;
+    if !own && removed.is_confirmed() {
+        tell_removed(
+            services,
+            &caller.org,
+            &user,
+            RemovedFactor::AuthenticatorApp,
+        )
+        .await;
+    }
     Ok(())
+}
+
+/// Mails a person (when they have email) that an admin removed one of their second factors.
+/// Best effort: the removal stands whether or not the mail goes.
+pub(crate) async fn tell_removed(
+    services: &Services,
+    org: &Org,
+    user: &User,
+    factor: RemovedFactor<'_>,
+) {
+    let Some(to) = &user.email else { return };
+    let mail = SecondFactorRemovedMail {
+        to,
+        org: org.name(),
+        first_name: &user.first_name,
+        factor,
+        required: org.settings.mfa_required_for.contains(&user.role),
+        language: org.settings.language,
+    };
+    let sent = match mail.render() {
+        Ok(mail) => services
+            .mailer
+            .send(&mail)
+            .await
+            .map_err(crate::Cause::from),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(cause) = sent {
+        tracing::warn!(user = %user.id, cause = %crate::Chain(&*cause), "a second factor's removal was not mailed");
+    }
 }
 
 /// How a recovery code is kept: the SHA-256 of it as normalised (about 50 random bits each, so a
