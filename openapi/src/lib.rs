@@ -25,6 +25,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_invite::Api::openapi());
     doc.merge(gatehouse_sign_up::Api::openapi());
     doc.merge(gatehouse_sign_in::Api::openapi());
+    doc.merge(gatehouse_sign_in::second_step::Api::openapi());
     doc.merge(gatehouse_groups::Api::openapi());
     doc.merge(gatehouse_settings::Api::openapi());
     doc.merge(gatehouse_password_reset::Api::openapi());

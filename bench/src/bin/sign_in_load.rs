@@ -269,7 +269,9 @@ async fn moto_accounts() -> anyhow::Result<(Vec<(String, String)>, Vec<String>)>
         },
         &here,
     )
-    .await?;
+    .await?
+    .signed_in()
+    .context("the admin has no second factor")?;
     let mut identifiers = Vec::new();
     for i in 0..ACCOUNTS {
         let invited = invite(

@@ -187,6 +187,8 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("sign in: {e}"))?
+    .signed_in()
+    .ok_or_else(|| anyhow::anyhow!("the admin has no second factor"))?
     .token;
     let arrivals: Arrivals = Arc::default();
     let port = receiver(arrivals.clone()).await?;

@@ -12,7 +12,8 @@ use gatehouse_domain::usecase::authorize::{
     after_sign_in, check_authorization, decide, AuthorizationRequest, AuthorizeError, Checked,
     ClientRedirect, Decision,
 };
-use gatehouse_domain::usecase::sign_in::{sign_in, SignInError, SignInRequest};
+use gatehouse_domain::usecase::sign_in::{sign_in, SignInError, SignInOutcome, SignInRequest};
+use gatehouse_domain::usecase::SignedIn;
 use gatehouse_http::Client;
 
 use crate::*;
@@ -60,10 +61,7 @@ pub(crate) async fn authorize_submit(
 ) -> Result<Response, Page> {
     Ok({
         let (domain, org) = visit.org().await?;
-        let carried: Vec<(String, String)> = pairs
-            .iter()
-            .filter_map(|(n, v)| n.strip_prefix(CARRIED).map(|n| (n.to_string(), v.clone())))
-            .collect();
+        let carried = unprefixed(&carried_fields(&pairs));
         let request = match check_authorization(&visit.services, &domain, &carried).await {
             Ok(Checked::Valid(request)) => request,
             Ok(Checked::Refused(to)) => return Ok(to_client(&visit, &to)),
@@ -96,12 +94,16 @@ pub(crate) async fn authorize_submit(
         )
         .await;
         match outcome {
-            Ok(signed) => {
+            Ok(SignInOutcome::SignedIn(signed)) => {
                 visit.keep_session(&signed);
-                match after_sign_in(&visit.services, &request, signed.user.id.clone()).await {
+                match after_sign_in(&visit.services, &request, &signed).await {
                     Ok(to) => to_client(&visit, &to),
                     Err(e) => refused(&visit, &org, &e),
                 }
+            }
+            Ok(SignInOutcome::SecondFactor(step)) => {
+                let carried = prefixed(&request);
+                crate::second_step::second_step_page(&visit, &org, &step, &client, carried).await
             }
             Err(SignInError::Internal(cause)) => visit.trouble(&*cause),
             Err(e) => {
@@ -159,6 +161,63 @@ fn refused(visit: &Visit, org: &Org, e: &AuthorizeError) -> Response {
     )
 }
 
+/// The fields of a form that carry an authorization request (still prefixed).
+pub(crate) fn carried_fields(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(n, _)| n.starts_with(CARRIED))
+        .cloned()
+        .collect()
+}
+
+/// The request's parameters as the carried fields name them.
+fn unprefixed(carried: &[(String, String)]) -> Vec<(String, String)> {
+    carried
+        .iter()
+        .filter_map(|(n, v)| n.strip_prefix(CARRIED).map(|n| (n.to_string(), v.clone())))
+        .collect()
+}
+
+/// A request's parameters as fields to carry.
+fn prefixed(request: &AuthorizationRequest) -> Vec<(String, String)> {
+    request
+        .params
+        .iter()
+        .map(|(n, v)| (format!("{CARRIED}{n}"), v.clone()))
+        .collect()
+}
+
+/// The authorization request carried in `carried`, asked again (here, on this origin): signed in
+/// by now, the person goes straight back to the application with a fresh code.
+pub(crate) fn authorize_link(visit: &Visit, carried: &[(String, String)]) -> String {
+    let query = serde_urlencoded::to_string(unprefixed(carried)).unwrap_or_default();
+    format!("/{}/oidc/authorize?{query}", visit.slug)
+}
+
+/// A sign-in begun at an authorization request, finished by its second step: back to the
+/// application with a code (the request checked again: it travelled through the person's form).
+pub(crate) async fn continue_authorization(
+    mut visit: Visit,
+    org: &Org,
+    carried: &[(String, String)],
+    signed: &SignedIn,
+) -> Response {
+    let params = unprefixed(carried);
+    let request = match check_authorization(&visit.services, &org.domain, &params).await {
+        Ok(Checked::Valid(request)) => request,
+        Ok(Checked::Refused(to)) => {
+            visit.keep_session(signed);
+            return to_client(&visit, &to);
+        }
+        Err(e) => return refused(&visit, org, &e),
+    };
+    visit.keep_session(signed);
+    match after_sign_in(&visit.services, &request, &signed).await {
+        Ok(to) => to_client(&visit, &to),
+        Err(e) => refused(&visit, org, &e),
+    }
+}
+
 /// The sign-in page, posting to the authorization endpoint with the request carried along.
 fn sign_in_here(
     visit: &Visit,
@@ -167,11 +226,7 @@ fn sign_in_here(
     identifier: &str,
     problems: &Problems,
 ) -> Response {
-    let carried: Vec<(String, String)> = request
-        .params
-        .iter()
-        .map(|(n, v)| (format!("{CARRIED}{n}"), v.clone()))
-        .collect();
+    let carried = prefixed(request);
     sign_in_form_for(
         visit,
         org,

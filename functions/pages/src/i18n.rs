@@ -93,6 +93,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::people::WORDS.iter())
         .chain(crate::account::WORDS.iter())
         .chain(crate::email_change::WORDS.iter())
+        .chain(crate::second_step::WORDS.iter())
 }
 
 /// (key, English, French).

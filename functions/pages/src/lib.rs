@@ -30,6 +30,7 @@ mod logout;
 mod people;
 mod register;
 mod reset;
+mod second_step;
 mod settings;
 mod sign_in;
 mod sign_up;
@@ -83,6 +84,8 @@ page_routes! {
     POST "/{org}/register" => register_submit,
     GET "/{org}/sign-in" => sign_in_page,
     POST "/{org}/sign-in" => sign_in_submit,
+    POST "/{org}/sign-in/mfa" => second_step::mfa_submit,
+    POST "/{org}/sign-in/mfa/totp" => second_step::enrol_submit,
     GET "/{org}/forgot-password" => forgot_page,
     POST "/{org}/forgot-password" => forgot_submit,
     GET "/{org}/reset-password" => reset_page,
@@ -181,6 +184,9 @@ mod tests {
             "admin_imports.html",
             "admin_import.html",
             "logout.html",
+            "sign_in_mfa.html",
+            "sign_in_enrol.html",
+            "recovery_codes.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }

@@ -69,6 +69,12 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("err_wrong_current_password", "The current password is wrong.", "Le mot de passe actuel est incorrect."),
     ("err_invalid_number", "Give a whole number.", "Indiquez un nombre entier."),
     ("s_limits", "Limits", "Limites"),
+    ("s_security", "Second factors", "Seconds facteurs"),
+    ("s_mfa_required_for", "Require an authenticator app of", "Exiger une application d'authentification des"),
+    ("s_mfa_hint", "People with a role ticked here set one up right after their password the next time they sign in.", "Les personnes dont le rôle est coché ici en configurent une juste après leur mot de passe à leur prochaine connexion."),
+    ("s_mfa_admin", "Admins", "Administrateurs"),
+    ("s_mfa_member", "Members", "Membres"),
+    ("s_mfa_guest", "Guests", "Invités"),
     ("s_invitations_per_hour", "Invitations a member or group admin may send in an hour (1 to 1000)", "Invitations qu'un membre ou administrateur de groupe peut envoyer par heure (1 à 1000)"),
     ("s_admin_invitations_per_hour", "Invitations an administrator may send in an hour (1 to 10000; imports not counted)", "Invitations qu'un administrateur peut envoyer par heure (1 à 10000\u{202f}; imports non comptés)"),
     ("s_invitations_per_address_per_day", "Times one address may be invited in a day (1 to 20)", "Nombre d'invitations par jour à une même adresse (1 à 20)"),
@@ -215,6 +221,11 @@ async fn settings_form(
         ("members_can_invite", settings.members_can_invite),
         ("group_admins_can_invite", settings.group_admins_can_invite),
     ]);
+    let mut mfa_roles: Vec<String> = settings
+        .mfa_required_for
+        .iter()
+        .map(|r| r.as_str().to_string())
+        .collect();
     let mut default_groups: Vec<String> = settings
         .default_groups
         .iter()
@@ -235,7 +246,21 @@ async fn settings_form(
             .iter()
             .map(|s| s.to_string())
             .collect();
+        mfa_roles = typed_values(typed, "mfa_required_for")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     }
+    let mfa_choices: Vec<minijinja::Value> = ["admin", "member", "guest"]
+        .iter()
+        .map(|role| {
+            context! {
+                role => role,
+                label => visit.say(&format!("s_mfa_{role}"), &[]),
+                checked => mfa_roles.iter().any(|r| r == role),
+            }
+        })
+        .collect();
     let group_choices = |chosen: &[String]| -> Vec<GroupChoice> {
         groups
             .iter()
@@ -272,6 +297,7 @@ async fn settings_form(
             values => values,
             switches => switches,
             default_groups => group_choices(&default_groups),
+            mfa_choices => mfa_choices,
             link_groups => group_choices(&[]),
             link => link_view,
             errors => problems.errors(),
@@ -403,6 +429,12 @@ pub(crate) async fn settings_submit(Form { visit, pairs, .. }: Form) -> Result<R
             trusted_networks: networks,
             // Chosen on the Applications page; this form leaves it as it is.
             sign_up_client: None,
+            mfa_required_for: Some(
+                typed_values(&typed, "mfa_required_for")
+                    .iter()
+                    .filter_map(|r| gatehouse_domain::types::Role::parse(r).ok())
+                    .collect(),
+            ),
         };
         match update_settings(&visit.services, &domain, Some(&token), change).await {
             Ok(_) => {

@@ -6,7 +6,7 @@ use gatehouse_domain::error::{Rejection, RejectionClass};
 use gatehouse_domain::model::Org;
 use gatehouse_domain::secret::SessionToken;
 use gatehouse_domain::usecase::pages::{sign_out, signed_in_user};
-use gatehouse_domain::usecase::sign_in::{sign_in, SignInError, SignInRequest};
+use gatehouse_domain::usecase::sign_in::{sign_in, SignInError, SignInOutcome, SignInRequest};
 use gatehouse_http::Client;
 use minijinja::context;
 
@@ -110,7 +110,10 @@ pub(crate) async fn sign_in_submit(
         )
         .await;
         match outcome {
-            Ok(signed) => visit.signed_in(&signed),
+            Ok(SignInOutcome::SignedIn(signed)) => visit.signed_in(&signed),
+            Ok(SignInOutcome::SecondFactor(step)) => {
+                crate::second_step::second_step_page(&visit, &org, &step, &client, Vec::new()).await
+            }
             Err(SignInError::Internal(cause)) => visit.trouble(&*cause),
             Err(e) => {
                 problems.general.push(refusal_text(&visit, &org, &e));

@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_domain::types::{
-    ClientId, EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage, TrustedNetwork,
+    ClientId, EmailDomain, GroupId, InviteeRole, Language, OrgName, PersonalMessage, Role,
+    TrustedNetwork,
 };
 use gatehouse_domain::usecase::invitation_link::{
     activate_link, deactivate_link, link_status, LinkOptions,
@@ -87,6 +88,11 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "gatehouse_http::present")]
     #[schema(value_type = Option<String>)]
     sign_up_client: Option<Option<String>>,
+    /// The roles (`admin`, `member`, `guest`) whose people must have a second factor; `[]`: none.
+    /// One without is asked to set up an authenticator app at their next sign-in, right after
+    /// their password.
+    #[schema(max_items = 3)]
+    mfa_required_for: Option<Vec<String>>,
 }
 
 /// The organisation's settings (admins).
@@ -126,7 +132,7 @@ async fn show(
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`settings_changed`", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_invitation_limit`, `invalid_trusted_network`, `invalid_client_id`, `invalid_sign_up_client`, `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_email_domain`, `invalid_group_id`, `unknown_group`, `invalid_message`, `invalid_invitation_ttl`, `invalid_password_min_length`, `invalid_display_name`, `invalid_reminder_days`, `invalid_language`, `invalid_invitation_limit`, `invalid_trusted_network`, `invalid_client_id`, `invalid_sign_up_client`, `invalid_role` (in `mfa_required_for`), `invalid_body`", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "settings"
@@ -188,6 +194,15 @@ async fn change(
         Some(None) => Some(Some(None)),
         None => Some(None),
     };
+    let mfa_roles = match &patch.mfa_required_for {
+        Some(list) => fields
+            .check(
+                "mfa_required_for",
+                list.iter().map(|r| Role::parse(r)).collect(),
+            )
+            .map(Some),
+        None => Some(None),
+    };
     let (
         allowed_email_domains,
         default_groups,
@@ -196,6 +211,7 @@ async fn change(
         language,
         trusted_networks,
         sign_up_client,
+        mfa_required_for,
     ) = fields.finish((
         domains,
         groups,
@@ -204,6 +220,7 @@ async fn change(
         language,
         networks,
         sign_up_client,
+        mfa_roles,
     ))?;
     let change = SettingsChange {
         sign_up_without_email: patch.sign_up_without_email,
@@ -223,6 +240,7 @@ async fn change(
         invitations_per_address_per_day: patch.invitations_per_address_per_day,
         trusted_networks,
         sign_up_client,
+        mfa_required_for,
     };
     let settings = update_settings(&services, &org, bearer.token(), change).await?;
     Ok(Json(SettingsView::from(&settings)))

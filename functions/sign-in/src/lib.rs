@@ -1,5 +1,8 @@
-//! `sign-in`: `POST /v1/orgs/{org}/sign-in` with an identifier and a password; `GET
-//! /v1/orgs/{org}/session` says who the bearer is, `DELETE` signs them out.
+//! `sign-in`: `POST /v1/orgs/{org}/sign-in` with an identifier and a password (and, for people
+//! with a second factor, [`second_step`]); `GET /v1/orgs/{org}/session` says who the bearer is,
+//! `DELETE` signs them out.
+
+pub mod second_step;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -7,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gatehouse_domain::usecase::session::{current_session, end_current_session};
-use gatehouse_domain::usecase::sign_in::{sign_in, SignInRequest};
+use gatehouse_domain::usecase::sign_in::{sign_in, SignInOutcome, SignInRequest};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, Client, FieldErrors, JsonBody, ProblemView,
     SessionView, UserView,
@@ -19,12 +22,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/orgs/{org}/sign-in", post(sign_in_handler))
         .route("/v1/orgs/{org}/session", get(who).delete(sign_out))
+        .merge(second_step::routes())
 }
 
 #[derive(OpenApi)]
 #[openapi(
     paths(sign_in_handler, who, sign_out),
-    components(schemas(SignInBody, SessionView, CurrentSessionView, ProblemView))
+    components(schemas(
+        SignInBody,
+        SignInView,
+        SessionView,
+        second_step::SecondStepView,
+        CurrentSessionView,
+        ProblemView
+    ))
 )]
 pub struct Api;
 
@@ -38,7 +49,20 @@ pub struct SignInBody {
     password: Option<String>,
 }
 
-/// Sign in. A wrong identifier and a wrong password get the same answer.
+/// What the right password answers: a session, or (a person with a second factor, or whom the
+/// organisation requires to have one) the sign-in's second step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignInView {
+    Session(Box<SessionView>),
+    SecondStep(second_step::SecondStepView),
+}
+
+/// Sign in. A wrong identifier and a wrong password get the same answer (and neither says
+/// whether the account has a second factor). The right one answers the session, or for a person
+/// with a second factor `{mfa_required: true, mfa_token, methods}` (finish at `POST
+/// …/sign-in/mfa`), or when the organisation requires a second factor they do not have yet
+/// `{mfa_enrolment_required: true, mfa_token}` (enrol at `POST …/sign-in/mfa/totp`).
 #[utoipa::path(
     post,
     operation_id = "sign_in",
@@ -46,7 +70,7 @@ pub struct SignInBody {
     params(("org" = String, Path, description = "organisation domain")),
     request_body = SignInBody,
     responses(
-        (status = 200, description = "signed in", body = SessionView),
+        (status = 200, description = "signed in, or the second step to take", body = SignInView),
         (status = 401, description = "`invalid_credentials`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`sign_up_without_email_disabled` (a `uid:domain` identifier while the setting is off)", body = ProblemView, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`: wait `Retry-After` seconds; without it, the account is locked until its password is reset", body = ProblemView, content_type = "application/problem+json"),
@@ -68,7 +92,7 @@ async fn sign_in_handler(
     });
     let password = fields.required("password", body.password.as_deref(), |s| Ok(s.to_string()));
     let (identifier, password) = fields.finish((identifier, password))?;
-    let signed_in = sign_in(
+    let outcome = sign_in(
         &services,
         &org,
         SignInRequest {
@@ -78,10 +102,18 @@ async fn sign_in_handler(
         &client,
     )
     .await?;
+    let view = match &outcome {
+        SignInOutcome::SignedIn(signed_in) => {
+            SignInView::Session(Box::new(SessionView::from(&**signed_in)))
+        }
+        SignInOutcome::SecondFactor(step) => {
+            SignInView::SecondStep(second_step::SecondStepView::from(step))
+        }
+    };
     Ok((
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],
-        Json(SessionView::from(&signed_in)),
+        Json(view),
     ))
 }
 

@@ -1,8 +1,13 @@
-//! The `sign-in` Lambda: AWS clients built once, then the shared routes.
+//! The `sign-in` Lambda: AWS clients built once and the access-code key (it opens authenticator
+//! apps' secrets), then the shared routes.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     gatehouse_http::init_lambda_tracing();
-    let services = gatehouse_aws::services_from_env().await?;
+    let services = gatehouse_aws::ServicesFromEnv::load()
+        .await
+        .with_access_code_key_from_secret()
+        .await?
+        .build()?;
     gatehouse_http::run_lambda(gatehouse_sign_in::routes(), services).await
 }

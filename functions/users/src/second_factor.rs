@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use gatehouse_domain::usecase::second_factor::{confirm_totp, remove_totp, start_totp};
 use gatehouse_http::{
     org_domain, ApiError, AppState, Bearer, FieldErrors, JsonBody, OptionalJsonBody, ProblemView,
+    TotpEnrolmentView,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -44,17 +45,6 @@ pub struct Api;
 pub struct TotpStartBody {
     #[schema(required = true, value_type = String)]
     current_password: Option<String>,
-}
-
-/// What the person's app needs: the QR code to scan, or the secret to type.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TotpEnrolmentView {
-    /// The shared secret in base32, for typing into the app.
-    secret: String,
-    /// `otpauth://totp/…` (SHA-1, 6 digits, 30 seconds), what the QR code holds.
-    otpauth_uri: String,
-    /// The QR code of `otpauth_uri`, an SVG image drawn here.
-    qr_svg: String,
 }
 
 /// Start enrolling an authenticator app: the person themself, with their password. Answers a new
@@ -89,11 +79,7 @@ async fn start(
     let enrolment = start_totp(&services, &org, bearer.token(), &id, password).await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
-        Json(TotpEnrolmentView {
-            secret: enrolment.secret,
-            otpauth_uri: enrolment.otpauth_uri,
-            qr_svg: enrolment.qr_svg,
-        }),
+        Json(TotpEnrolmentView::from(enrolment)),
     ))
 }
 

@@ -4,6 +4,7 @@
 //! ([`clock::Clock`], [`secret::Randomness`]) so the rules can be tested at any instant.
 
 pub mod access_code;
+pub mod challenge;
 pub mod clock;
 pub mod error;
 pub mod events;

@@ -485,6 +485,10 @@ pub struct Session {
     pub token_hash: TokenHash,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// How the person proved who they are (RFC 8176 values: `pwd`, `otp`, `mfa`…); empty for
+    /// sessions made before it was kept (a password).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 #[cfg(test)]

@@ -243,6 +243,9 @@ pub struct SettingsView {
     /// The application (`client_id`) people are signed in to right after signing up, through
     /// its `initiate_login_uri`; absent: the welcome page.
     sign_up_client: Option<String>,
+    /// The roles (`admin`, `member`, `guest`) whose people must have a second factor: one without
+    /// sets up an authenticator app right after their password, before any session.
+    mfa_required_for: Vec<String>,
 }
 
 impl From<&Settings> for SettingsView {
@@ -269,6 +272,11 @@ impl From<&Settings> for SettingsView {
             invitations_per_address_per_day: s.invitations_per_address_per_day,
             trusted_networks: s.trusted_networks.iter().map(|n| n.to_string()).collect(),
             sign_up_client: s.sign_up_client.as_ref().map(|c| c.to_string()),
+            mfa_required_for: s
+                .mfa_required_for
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
         }
     }
 }

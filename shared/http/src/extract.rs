@@ -248,6 +248,7 @@ all_present!(A, B, C, D);
 all_present!(A, B, C, D, E);
 all_present!(A, B, C, D, E, F);
 all_present!(A, B, C, D, E, F, G);
+all_present!(A, B, C, D, E, F, G, H);
 
 /// Query parameters whose failures are problems (422 `invalid_query`).
 pub struct QueryParams<T>(pub T);

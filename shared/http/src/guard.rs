@@ -19,14 +19,16 @@ use gatehouse_domain::usecase::session::{authenticate, AuthError};
 use crate::extract::bearer_token;
 use crate::{org_domain, ApiError, AppState};
 
-/// The routes anyone may call without a session: signing in and up, resetting a password.
-/// Every other route under `/v1/orgs/{org}/` needs one, routes added later included.
+/// The routes anyone may call without a session: signing in (and its second step) and up,
+/// resetting a password. Every other route under `/v1/orgs/{org}/` needs one, routes added
+/// later included.
 fn is_public(rest: &str) -> bool {
     matches!(
         rest,
         "sign-in" | "password-reset" | "password-reset/confirm" | "email-change/confirm"
     ) || rest == "sign-up"
         || rest.starts_with("sign-up/")
+        || rest.starts_with("sign-in/")
 }
 
 /// Whether an API route needs a session (anything under `/v1/orgs/{org}/` but signing in and

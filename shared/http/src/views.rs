@@ -21,6 +21,27 @@ impl From<&SignedIn> for SessionView {
     }
 }
 
+/// What a person's authenticator app needs: the QR code to scan, or the secret to type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrolmentView {
+    /// The shared secret in base32, for typing into the app.
+    pub secret: String,
+    /// `otpauth://totp/…` (SHA-1, 6 digits, 30 seconds), what the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code of `otpauth_uri`, an SVG image drawn here.
+    pub qr_svg: String,
+}
+
+impl From<gatehouse_domain::usecase::second_factor::TotpEnrolment> for TotpEnrolmentView {
+    fn from(e: gatehouse_domain::usecase::second_factor::TotpEnrolment) -> Self {
+        Self {
+            secret: e.secret,
+            otpauth_uri: e.otpauth_uri,
+            qr_svg: e.qr_svg,
+        }
+    }
+}
+
 /// Every error: RFC 9457 `application/problem+json`. `code` is stable; match on it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemView {

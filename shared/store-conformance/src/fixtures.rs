@@ -205,6 +205,7 @@ pub(crate) fn session_for(user: &User) -> Session {
         token_hash: SecretToken::generate(random()).hash(),
         created_at: Timestamp::from_unix_seconds(2_000),
         expires_at: Timestamp::from_unix_seconds(9_000),
+        amr: vec!["pwd".into()],
     }
 }
 

@@ -20,6 +20,7 @@ fn code_for(user: &User) -> AuthorizationCode {
         nonce: Some("n-1".into()),
         code_challenge: None,
         auth_time: Timestamp::from_unix_seconds(100),
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         expires_at: Timestamp::from_unix_seconds(160),
         spent_for: None,
     }
@@ -43,6 +44,7 @@ fn grant_for(code: &AuthorizationCode) -> (Grant, RefreshToken) {
         client_id: code.client_id.clone(),
         scopes: code.scopes.clone(),
         auth_time: code.auth_time,
+        amr: code.amr.clone(),
         created_at: Timestamp::from_unix_seconds(120),
         expires_at: Timestamp::from_unix_seconds(100_000),
         current_refresh: None,

@@ -9,6 +9,7 @@
 
 pub mod access_codes;
 pub mod accounts;
+pub mod challenges;
 pub mod clients;
 pub mod due;
 pub mod erasures;
@@ -29,6 +30,7 @@ pub mod webhooks;
 
 pub use access_codes::*;
 pub use accounts::*;
+pub use challenges::*;
 pub use clients::*;
 pub use due::*;
 pub use erasures::*;
@@ -131,7 +133,8 @@ macro_rules! conformance_suite {
             an_email_change_moves_the_claim_and_spends_its_token,
             an_erased_account_leaves_its_claims_free_and_a_record_of_what_is_left,
             a_redacted_log_record_is_rewritten_in_place_and_not_told_again,
-            deliveries_of_redacted_events_are_rewritten_where_they_exist
+            deliveries_of_redacted_events_are_rewritten_where_they_exist,
+            a_challenge_opens_one_session_with_the_accounts_write
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

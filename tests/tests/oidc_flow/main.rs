@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 mod landing;
+mod second_factor;
 use landing::a_new_member_lands_in_the_chosen_application_signed_in;
+use second_factor::a_second_factor_reaches_the_application_as_amr_and_acr;
 
 on_both_backends!(
     a_person_signs_in_to_an_application_and_it_learns_who_they_are,
@@ -24,6 +26,7 @@ on_both_backends!(
     forged_and_revoked_tokens_do_not_count,
     an_application_signs_the_person_out_and_is_sent_back_only_where_registered,
     a_new_member_lands_in_the_chosen_application_signed_in,
+    a_second_factor_reaches_the_application_as_amr_and_acr,
 );
 
 const CALLBACK: &str = "https://app.acme.test/callback";
@@ -221,6 +224,8 @@ async fn a_person_signs_in_to_an_application_and_it_learns_who_they_are(backend:
     assert_eq!(id["org"], "demo");
     assert_eq!(id["preferred_username"], b.admin_email.as_str());
     assert!(id["groups"].is_array() && id["auth_time"].is_i64());
+    assert_eq!(id["amr"], json!(["pwd"]), "a password alone");
+    assert_eq!(id["acr"], "aal1");
     let at = claims(access);
     assert_eq!(at["client_id"], app.id.as_str());
     assert_eq!(at["scope"], "openid profile email offline_access");

@@ -197,7 +197,9 @@ pub(crate) async fn setup(backend: Backend, paced: Option<f64>) -> anyhow::Resul
         &ClientAddress::new("192.0.2.1"),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("sign in: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("sign in: {e}"))?
+    .signed_in()
+    .ok_or_else(|| anyhow::anyhow!("the admin has no second factor"))?;
     for name in GROUPS {
         gatehouse_domain::usecase::groups::create_group(
             &services,

@@ -57,6 +57,8 @@ pub struct Issued<'a> {
     pub client_id: &'a str,
     pub now: Timestamp,
     pub auth_time: Timestamp,
+    /// How the person proved who they are (RFC 8176); empty: a password, before it was kept.
+    pub amr: &'a [String],
     /// The grant's id (`sid`): userinfo and introspection find it alive or not.
     pub grant_id: &'a str,
 }
@@ -72,6 +74,14 @@ pub fn id_token(issued: &Issued, person: &Map<String, Value>, nonce: Option<&str
         json!(issued.now.plus(ID_TOKEN_LIFETIME).unix_seconds()),
     );
     claims.insert("auth_time".into(), json!(issued.auth_time.unix_seconds()));
+    let amr: Vec<&str> = match issued.amr {
+        [] => vec!["pwd"],
+        methods => methods.iter().map(String::as_str).collect(),
+    };
+    // NIST SP 800-63B's assurance levels: a second factor makes AAL2.
+    let acr = if amr.contains(&"mfa") { "aal2" } else { "aal1" };
+    claims.insert("amr".into(), json!(amr));
+    claims.insert("acr".into(), json!(acr));
     claims.insert("sid".into(), json!(issued.grant_id));
     if let Some(nonce) = nonce {
         claims.insert("nonce".into(), json!(nonce));

@@ -34,6 +34,9 @@ pub struct AuthorizationCode {
     pub code_challenge: Option<String>,
     /// When the person last entered their password.
     pub auth_time: Timestamp,
+    /// How they proved who they are (RFC 8176: `pwd`, `otp`, `mfa`…); empty: a password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     pub expires_at: Timestamp,
     /// The grant the exchange made: set when the code is spent, so that a second use can end it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +53,9 @@ pub struct Grant {
     pub client_id: ClientId,
     pub scopes: Vec<String>,
     pub auth_time: Timestamp,
+    /// As the code that made it said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     /// The refresh token that may be used next (its hash); `None` without `offline_access`.

@@ -626,6 +626,7 @@ pub trait Store:
     + crate::webhooks::WebhookStore
     + crate::webhooks::DeliveryStore
     + ErasureStore
+    + crate::challenge::ChallengeStore
 {
 }
 impl<
@@ -645,7 +646,8 @@ impl<
             + crate::events::EventLog
             + crate::webhooks::WebhookStore
             + crate::webhooks::DeliveryStore
-            + ErasureStore,
+            + ErasureStore
+            + crate::challenge::ChallengeStore,
     > Store for T
 {
 }

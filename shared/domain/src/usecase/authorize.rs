@@ -374,7 +374,7 @@ pub async fn decide(
     match signed_in {
         Some(actor) if request.prompt != Prompt::Login && fresh_enough(actor.authenticated_at) => {
             let auth_time = actor.authenticated_at;
-            issue_code(services, &request, actor.user_id, auth_time)
+            issue_code(services, &request, actor.user_id, auth_time, actor.amr)
                 .await
                 .map(Decision::Redirect)
         }
@@ -392,10 +392,11 @@ pub async fn decide(
 pub async fn after_sign_in(
     services: &Services,
     request: &AuthorizationRequest,
-    user_id: crate::types::UserId,
+    signed_in: &crate::usecase::SignedIn,
 ) -> Result<ClientRedirect, AuthorizeError> {
     let now = services.clock.now();
-    issue_code(services, request, user_id, now).await
+    let user_id = signed_in.user.id.clone();
+    issue_code(services, request, user_id, now, signed_in.amr.clone()).await
 }
 
 fn error_to(
@@ -418,6 +419,7 @@ async fn issue_code(
     request: &AuthorizationRequest,
     user_id: crate::types::UserId,
     auth_time: Timestamp,
+    amr: Vec<String>,
 ) -> Result<ClientRedirect, AuthorizeError> {
     let code = LocatedToken::code(user_id.clone(), services.random.as_ref());
     let now = services.clock.now();
@@ -431,6 +433,7 @@ async fn issue_code(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         auth_time,
+        amr,
         expires_at: now.plus(CODE_LIFETIME),
         spent_for: None,
     };

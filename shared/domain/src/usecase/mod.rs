@@ -31,6 +31,7 @@ mod sent_record;
 pub mod session;
 pub mod settings;
 pub mod sign_in;
+pub mod sign_in_mfa;
 pub mod sign_up;
 pub mod token;
 pub mod userinfo;

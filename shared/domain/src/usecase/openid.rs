@@ -25,13 +25,15 @@ pub mod paths {
 pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// The claims ID tokens and userinfo carry.
-pub const CLAIMS: [&str; 17] = [
+pub const CLAIMS: [&str; 19] = [
     "iss",
     "sub",
     "aud",
     "exp",
     "iat",
     "auth_time",
+    "amr",
+    "acr",
     "nonce",
     "email",
     "email_verified",
@@ -101,6 +103,7 @@ pub async fn discovery(services: &Services, org: &OrgDomain) -> Result<Value, Op
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS,
+        "acr_values_supported": ["aal1", "aal2"],
         "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": ["en", "fr"],
         "claims_parameter_supported": false,

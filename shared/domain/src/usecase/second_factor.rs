@@ -183,6 +183,13 @@ pub async fn start_totp(
     if user.has_second_factor() {
         return Err(SecondFactorError::AlreadyEnrolled);
     }
+    let (next, enrolment) = new_app(services, &issuer, &user);
+    save(services, &user, &next, &ChangeEvents::none()).await?;
+    Ok(enrolment)
+}
+
+/// The account with a new, unconfirmed app's secret (sealed), and what the app needs to hold it.
+pub(crate) fn new_app(services: &Services, issuer: &str, user: &User) -> (User, TotpEnrolment) {
     let secret = TotpSecret::generate(services.random.as_ref());
     let mut next = user.clone();
     next.totp = Some(TotpFactor {
@@ -194,18 +201,56 @@ pub async fn start_totp(
         last_step: None,
         recovery_hashes: Vec::new(),
     });
-    save(services, &user, &next, &ChangeEvents::none()).await?;
+    (next, enrolment_of(issuer, user, &secret))
+}
+
+/// What an app needs to hold `secret` as the person's, named by `issuer` (the organisation).
+pub(crate) fn enrolment_of(issuer: &str, user: &User, secret: &TotpSecret) -> TotpEnrolment {
     let account = match (&user.email, &user.uid) {
         (Some(email), _) => email.to_string(),
-        (None, Some(uid)) => format!("{uid}:{org}"),
+        (None, Some(uid)) => uid.sign_in_identifier(&user.org),
         (None, None) => user.id.to_string(),
     };
-    let otpauth_uri = secret.otpauth_uri(&issuer, &account);
-    Ok(TotpEnrolment {
+    let otpauth_uri = secret.otpauth_uri(issuer, &account);
+    TotpEnrolment {
         secret: secret.base32(),
         qr_svg: qr_svg(&otpauth_uri),
         otpauth_uri,
-    })
+    }
+}
+
+/// The step of `code` if it is the current one of the app in `factor` (and not used already).
+pub(crate) fn accepted_step(
+    services: &Services,
+    factor: &TotpFactor,
+    code: &str,
+) -> Result<u64, SecondFactorError> {
+    let secret = services
+        .access_codes
+        .open_totp_secret(&factor.sealed_secret)
+        .ok_or_else(|| SecondFactorError::Internal("the secret does not open".into()))?;
+    secret
+        .accepts(code, services.clock.now(), factor.last_step)
+        .ok_or(SecondFactorError::InvalidCode)
+}
+
+/// The app confirmed by a code of `step`: the factor it becomes, and its recovery codes (to show
+/// once; the factor keeps their hashes).
+pub(crate) fn confirmed(
+    services: &Services,
+    factor: &TotpFactor,
+    step: u64,
+) -> (TotpFactor, Vec<String>) {
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| recovery_code(services.random.as_ref()))
+        .collect();
+    let factor = TotpFactor {
+        confirmed_at: Some(services.clock.now()),
+        last_step: Some(step),
+        recovery_hashes: codes.iter().map(|c| recovery_hash(c)).collect(),
+        ..factor.clone()
+    };
+    (factor, codes)
 }
 
 /// `POST /users/{id}/totp/confirm {code}`: the app's first code makes it the person's second
@@ -225,24 +270,11 @@ pub async fn confirm_totp(
     };
     let counter = code_counter(org, id);
     let charged = admit(services, std::slice::from_ref(&counter)).await?;
-    let secret = services
-        .access_codes
-        .open_totp_secret(&factor.sealed_secret)
-        .ok_or_else(|| SecondFactorError::Internal("the secret does not open".into()))?;
-    let now = services.clock.now();
-    let step = secret
-        .accepts(code, now, factor.last_step)
-        .ok_or(SecondFactorError::InvalidCode)?;
-    let codes: Vec<String> = (0..RECOVERY_CODES)
-        .map(|_| recovery_code(services.random.as_ref()))
-        .collect();
+    let step = accepted_step(services, &factor, code)?;
+    let (factor, codes) = confirmed(services, &factor, step);
     let mut next = user.clone();
-    next.totp = Some(TotpFactor {
-        confirmed_at: Some(now),
-        last_step: Some(step),
-        recovery_hashes: codes.iter().map(|c| recovery_hash(c)).collect(),
-        ..factor
-    });
+    next.totp = Some(factor);
+    let now = services.clock.now();
     let mut events = ChangeEvents::new(&*services.random, now);
     events.user(EventType::UserMfaEnabled, None, &next, None);
     save(services, &user, &next, &events).await?;

@@ -18,6 +18,8 @@ pub struct Actor {
     pub session_expires_at: Timestamp,
     /// When they entered their password for it (OpenID Connect's `auth_time`).
     pub authenticated_at: Timestamp,
+    /// How they proved who they are for it (RFC 8176 method names; `pwd` for older sessions).
+    pub amr: Vec<String>,
 }
 
 impl Actor {
@@ -32,6 +34,8 @@ pub struct SignedIn {
     pub token: SessionToken,
     pub expires_at: Timestamp,
     pub user: User,
+    /// How they proved who they are (RFC 8176 method names).
+    pub amr: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +105,11 @@ pub(crate) fn actor_of(
         role: account.role,
         session_expires_at: session.expires_at,
         authenticated_at: session.created_at,
+        amr: if session.amr.is_empty() {
+            vec!["pwd".into()]
+        } else {
+            session.amr
+        },
     })
 }
 
@@ -167,7 +176,12 @@ impl Rejection for SessionError {
 }
 
 /// A new session for `user`, and the token that opens it.
-pub(crate) fn new_session(services: &Services, user: &User) -> (SessionToken, Session) {
+/// A new session of `user`, who proved who they are by `amr` (RFC 8176 method names).
+pub(crate) fn new_session(
+    services: &Services,
+    user: &User,
+    amr: &[&str],
+) -> (SessionToken, Session) {
     let now = services.clock.now();
     let token = SessionToken::generate(user.id.clone(), services.random.as_ref());
     let session = Session {
@@ -177,6 +191,7 @@ pub(crate) fn new_session(services: &Services, user: &User) -> (SessionToken, Se
         token_hash: token.secret.hash(),
         created_at: now,
         expires_at: now.plus(services.config.session_ttl),
+        amr: amr.iter().map(|m| m.to_string()).collect(),
     };
     (token, session)
 }

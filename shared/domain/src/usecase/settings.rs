@@ -35,6 +35,8 @@ pub struct SettingsChange {
     pub trusted_networks: Option<Vec<crate::types::TrustedNetwork>>,
     /// `Some(None)`: people land on the welcome page after signing up.
     pub sign_up_client: Option<Option<crate::types::ClientId>>,
+    /// The roles whose people must have a second factor; empty: none.
+    pub mfa_required_for: Option<Vec<crate::types::Role>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +178,17 @@ impl SettingsChange {
         }
         if let Some(v) = &self.sign_up_client {
             settings.sign_up_client = v.clone();
+        }
+        if let Some(v) = &self.mfa_required_for {
+            // Each role once, in the order admin, member, guest.
+            let mut roles = v.clone();
+            roles.sort_by_key(|r| match r.as_str() {
+                "admin" => 0,
+                "member" => 1,
+                _ => 2,
+            });
+            roles.dedup();
+            settings.mfa_required_for = roles;
         }
     }
 }

@@ -1,10 +1,13 @@
 //! Sign in with email (or `uid:domain`) and password. The answer never says whether the account exists, and an
 //! unknown account costs the same password-hash work as a wrong password.
 
+use crate::challenge::{Challenge, ChallengeKind, CHALLENGE_TTL};
+use crate::clock::Timestamp;
 use crate::error::{Rejection, RejectionClass};
 use crate::events::{ChangeEvents, EventType};
 use crate::password::Password;
 use crate::ports::{AccountKey, AttemptsChange, Lookup, StoreError, WriteError};
+use crate::secret::SecretToken;
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, SignInIdentifier};
@@ -13,6 +16,35 @@ use crate::usecase::guard::{
 };
 use crate::usecase::session::new_session;
 use crate::usecase::{OrgLookupError, SignedIn};
+
+/// What the right password leads to: a session, or the second step of the sign-in.
+#[derive(Debug)]
+pub enum SignInOutcome {
+    SignedIn(Box<SignedIn>),
+    SecondFactor(SecondStep),
+}
+
+impl SignInOutcome {
+    /// The session, when the password alone opened one.
+    pub fn signed_in(self) -> Option<SignedIn> {
+        match self {
+            Self::SignedIn(s) => Some(*s),
+            Self::SecondFactor(_) => None,
+        }
+    }
+}
+
+/// The sign-in's second step: the token that finishes it (shown once) and how.
+#[derive(Debug)]
+pub struct SecondStep {
+    pub token: SecretToken,
+    /// What finishes it: `totp`, `recovery_code`; empty when an app must be enrolled first.
+    pub methods: Vec<&'static str>,
+    /// The organisation requires a second factor the person does not have: they set up an
+    /// authenticator app now.
+    pub enrolment_required: bool,
+    pub expires_at: Timestamp,
+}
 
 pub struct SignInRequest {
     /// As typed: an email address, or `uid:domain`.
@@ -92,11 +124,12 @@ pub async fn sign_in(
     org_domain: &OrgDomain,
     request: SignInRequest,
     client: &ClientAddress,
-) -> Result<SignedIn, SignInError> {
+) -> Result<SignInOutcome, SignInError> {
     use crate::metrics::Metric;
     let outcome = attempt(services, org_domain, request, client).await;
     let metric = match &outcome {
-        Ok(_) => Some(Metric::SignInsSucceeded),
+        Ok(SignInOutcome::SignedIn(_)) => Some(Metric::SignInsSucceeded),
+        Ok(SignInOutcome::SecondFactor(_)) => None,
         Err(SignInError::InvalidCredentials) => Some(Metric::SignInsFailed),
         Err(SignInError::TooManyAttempts(_)) => Some(Metric::SignInsThrottled),
         Err(_) => None,
@@ -112,7 +145,7 @@ async fn attempt(
     org_domain: &OrgDomain,
     request: SignInRequest,
     client: &ClientAddress,
-) -> Result<SignedIn, SignInError> {
+) -> Result<SignInOutcome, SignInError> {
     let identifier = SignInIdentifier::parse_in(&request.identifier, org_domain);
     // Counted before anything is looked up, so that a throttled or locked identifier answers the
     // same whether or not an account has it.
@@ -231,9 +264,16 @@ async fn attempt(
     if services.passwords.needs_rehash(&user.password) {
         rehash(services, &mut user, password).await;
     }
+    let required = org.settings.mfa_required_for.contains(&user.role);
+    if user.has_second_factor() || required {
+        let target = &target_counter;
+        let step =
+            second_step(services, &user, client, marker, target, &counters, &charged).await?;
+        return Ok(SignInOutcome::SecondFactor(step));
+    }
     // A success ends the run of failures it was counted with, was no failure of the client, and
     // makes (or keeps) the address familiar.
-    let (token, session) = new_session(services, &user);
+    let (token, session) = new_session(services, &user, &["pwd"]);
     let cleared = [
         AttemptsChange::Clear {
             key: target_counter.key.clone(),
@@ -282,17 +322,85 @@ async fn attempt(
     if let (None, Some(counter), Some(charge)) = (&quick, client_counter, client_charge) {
         refund(services, counter, charge).await;
     }
-    Ok(SignedIn {
+    Ok(SignInOutcome::SignedIn(Box::new(SignedIn {
         token,
         expires_at: session.expires_at,
         user,
+        amr: session.amr,
+    })))
+}
+
+/// The right password of a person with a second factor (or whom the organisation requires to
+/// have one): no session yet, but a challenge its token finishes. The password's run of failures
+/// ends and the client's charge is taken back, as for a sign-in; the address becomes familiar
+/// only once the sign-in is done.
+async fn second_step(
+    services: &Services,
+    user: &crate::model::User,
+    client: &ClientAddress,
+    familiar_key: String,
+    target: &Counter,
+    counters: &[Counter],
+    charged: &[crate::throttle::Attempts],
+) -> Result<SecondStep, SignInError> {
+    let now = services.clock.now();
+    let token = SecretToken::generate(services.random.as_ref());
+    let enrolment = !user.has_second_factor();
+    let challenge = Challenge {
+        org: user.org.clone(),
+        token_hash: token.hash(),
+        kind: ChallengeKind::SecondFactor {
+            user_id: user.id.clone(),
+            password_epoch: user.password_epoch,
+            client: hashed(client.as_str()),
+            familiar_key,
+            enrolment,
+        },
+        created_at: now,
+        expires_at: now.plus(CHALLENGE_TTL),
+    };
+    let cleared = [AttemptsChange::Clear {
+        key: target.key.clone(),
+    }];
+    let quick = counters
+        .get(1)
+        .zip(charged.get(1))
+        .and_then(|(counter, c)| quick_refund(counter, c));
+    let mut changes = cleared.to_vec();
+    changes.extend(quick.clone());
+    let saved = match services.store.save_challenge(&challenge, &changes).await {
+        Err(WriteError::Stale) if quick.is_some() => {
+            services.store.save_challenge(&challenge, &cleared).await
+        }
+        other => other,
+    };
+    saved.map_err(|e| SignInError::Internal(e.into()))?;
+    if let (None, Some(counter), Some(charge)) = (&quick, counters.get(1), charged.get(1)) {
+        refund(services, counter, charge).await;
+    }
+    let methods = if enrolment {
+        Vec::new()
+    } else {
+        user.second_factors()
+            .into_iter()
+            .flat_map(|kind| match kind {
+                "totp" => vec!["totp", "recovery_code"],
+                other => vec![other],
+            })
+            .collect()
+    };
+    Ok(SecondStep {
+        token,
+        methods,
+        enrolment_required: enrolment,
+        expires_at: challenge.expires_at,
     })
 }
 
 /// Records a wrong password for an account (the failure is already counted): `user.sign_in_failed`,
 /// and `user.locked` when this failure locked the account. Best effort: the answer stays the
 /// same whether or not the record is written.
-async fn failed(
+pub(crate) async fn failed(
     services: &Services,
     user: &crate::model::User,
     client: &ClientAddress,

@@ -361,7 +361,7 @@ async fn accept(
             last_sign_in_at: Some(now),
             totp: None,
         };
-        let (session_token, session) = new_session(services, &user);
+        let (session_token, session) = new_session(services, &user, &["pwd"]);
         let mut accepted = invitation.clone();
         accepted.state = InvitationState::Accepted {
             user_id: user.id.clone(),
@@ -390,6 +390,7 @@ async fn accept(
                     token: session_token,
                     expires_at: acceptance.session.expires_at,
                     user: acceptance.user,
+                    amr: acceptance.session.amr,
                 });
             }
             Err(WriteError::Stale) => {

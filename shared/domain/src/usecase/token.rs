@@ -305,6 +305,7 @@ async fn redeem(
         client_id: client.id.clone(),
         scopes: issued.scopes.clone(),
         auth_time: issued.auth_time,
+        amr: issued.amr.clone(),
         created_at: now,
         expires_at: now.plus(GRANT_LIFETIME),
         current_refresh: refresh.as_ref().map(LocatedToken::hash),
@@ -456,6 +457,7 @@ async fn mint(
         client_id: &client_id,
         now,
         auth_time: grant.auth_time,
+        amr: &grant.amr,
         grant_id: &grant.id,
     };
     let person = claims::person(org, user, scopes);

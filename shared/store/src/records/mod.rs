@@ -35,6 +35,7 @@ use gatehouse_domain::types::{
 use crate::items::{Attrs, Condition, Index, Item, ItemError, ItemStore, Key, Query, Write};
 
 mod attempts;
+mod challenges;
 mod clients;
 mod erasures;
 mod events;
@@ -197,6 +198,9 @@ pub mod keys {
     pub const ERASURES_PK: &str = "ERASURES";
     pub fn erasure(org: &OrgDomain, user: &UserId) -> Key {
         Key::new(ERASURES_PK, format!("{org}#{user}"))
+    }
+    pub fn challenge(org: &OrgDomain, hash: &TokenHash) -> Key {
+        Key::new(format!("CHALLENGE#{org}#{}", hash.as_str()), "#")
     }
     pub fn email_change(hash: &TokenHash) -> Key {
         Key::new(format!("EMAILCHANGE#{}", hash.as_str()), "#")

@@ -130,10 +130,10 @@ fn still_admin(admin: &User) -> Write {
 
 impl Records {
     /// A change of an account, with `also` (a token spent with it) in the same write.
-    async fn write_user_update(
+    pub(super) async fn write_user_update(
         &self,
         change: &UserUpdate<'_>,
-        also: Option<Write>,
+        also: Vec<Write>,
         events: &ChangeEvents,
     ) -> Result<(), WriteError> {
         let mut writes = user_writes(Some(change.before), change.after);
@@ -195,7 +195,7 @@ impl UserStore for Records {
         change: &UserUpdate<'_>,
         events: &ChangeEvents,
     ) -> Result<(), WriteError> {
-        self.write_user_update(change, None, events).await
+        self.write_user_update(change, Vec::new(), events).await
     }
 
     async fn erase_account(
@@ -255,7 +255,7 @@ impl UserStore for Records {
             key: keys::email_change(token),
             condition: Some(Condition::Equals("user_id".into(), json!(change.after.id))),
         };
-        self.write_user_update(change, Some(spend), events).await
+        self.write_user_update(change, vec![spend], events).await
     }
 
     async fn rewrite_user(&self, user: &User) -> Result<(), WriteError> {

@@ -1,0 +1,87 @@
+//! A sign-in with a second factor through an application's authorization request: the code step
+//! comes after the password with the request carried along, the application gets its code once
+//! the code is right, and the ID token says how the person signed in (`amr`, `acr`).
+
+use gatehouse_domain::clock::Clock;
+use gatehouse_e2e::authenticator::app_code;
+use gatehouse_e2e::pages::{heading, Browser};
+use gatehouse_e2e::{Backend, Bundle, PASSWORD};
+use serde_json::json;
+
+use super::{authorize_path, back_at_app, claims, exchange, param, refresh, register};
+
+pub(super) async fn a_second_factor_reaches_the_application_as_amr_and_acr(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let app = register(&b, "confidential").await;
+    let alice = b.account("alice", "member").await;
+    let path = format!("/v1/orgs/demo/users/{}/totp", alice.id);
+    let started = b
+        .gateway
+        .post(
+            &path,
+            Some(&alice.token),
+            json!({ "current_password": PASSWORD }),
+        )
+        .await;
+    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
+    let first = app_code(&uri, b.clock.now().unix_seconds() - 30);
+    let confirmed = b
+        .gateway
+        .post(
+            &format!("{path}/confirm"),
+            Some(&alice.token),
+            json!({ "code": first }),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+
+    let mut browser = Browser::new(&b);
+    let page = browser.get(&authorize_path(&app, &[])).await;
+    let step = browser
+        .submit(
+            &page,
+            "/demo/oidc/authorize",
+            &[("identifier", &alice.email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(step.status, 200, "{step:?}");
+    assert_eq!(heading(&step), "Two-step sign-in");
+    assert!(
+        step.text.contains("name=\"oidc:client_id\""),
+        "the request is carried along: {}",
+        step.text
+    );
+    let wrong = browser
+        .submit(&step, "/demo/sign-in/mfa", &[("code", "000000")])
+        .await;
+    assert_eq!(wrong.status, 401, "{wrong:?}");
+    assert!(
+        wrong.text.contains("not the app&#39;s current code")
+            || wrong.text.contains("not the app's current code"),
+        "{}",
+        wrong.text
+    );
+    let code = app_code(&uri, b.clock.now().unix_seconds());
+    let done = browser
+        .submit(&wrong, "/demo/sign-in/mfa", &[("code", &code)])
+        .await;
+    let query = back_at_app(&done);
+    assert_eq!(param(&query, "state"), Some("st-123"));
+    let tokens = exchange(&b, &app, param(&query, "code").unwrap()).await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+    let id = claims(tokens.json["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id["acr"], "aal2");
+    // A refresh keeps what the sign-in proved.
+    let refreshed = refresh(&b, &app, tokens.json["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    if let Some(id_token) = refreshed.json["id_token"].as_str() {
+        assert_eq!(claims(id_token)["acr"], "aal2");
+    }
+    // Signed in with both, the next authorization goes straight back, as strongly.
+    let again = browser.get(&authorize_path(&app, &[])).await;
+    let query = back_at_app(&again);
+    let tokens = exchange(&b, &app, param(&query, "code").unwrap()).await;
+    let id = claims(tokens.json["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], "aal2");
+}
