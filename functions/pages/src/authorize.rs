@@ -212,7 +212,7 @@ pub(crate) async fn continue_authorization(
         Err(e) => return refused(&visit, org, &e),
     };
     visit.keep_session(signed);
-    match after_sign_in(&visit.services, &request, &signed).await {
+    match after_sign_in(&visit.services, &request, signed).await {
         Ok(to) => to_client(&visit, &to),
         Err(e) => refused(&visit, org, &e),
     }
