@@ -13,6 +13,7 @@ use serde_json::json;
 on_both_backends!(
     the_code_page_follows_the_password,
     the_policy_enrols_an_app_on_the_pages,
+    my_account_sets_up_and_removes_an_app_and_an_admin_removes_one,
 );
 
 const SESSION: &str = "__Host-gh_session-demo";
@@ -172,4 +173,140 @@ async fn the_policy_enrols_an_app_on_the_pages(backend: Backend) {
         )
         .await;
     assert_eq!(user.json["second_factors"], json!(["totp"]));
+}
+
+async fn my_account_sets_up_and_removes_an_app_and_an_admin_removes_one(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let mut browser = Browser::new(&b);
+    let done = password_step(&mut browser, &alice.email).await;
+    assert_eq!(done.status, 303, "her password alone, for now: {done:?}");
+    let account = browser.get("/demo/account").await;
+    assert!(
+        account.text.contains("Add an authenticator app"),
+        "{}",
+        account.text
+    );
+
+    // Her password first.
+    let wrong = browser
+        .submit(
+            &account,
+            "/demo/account/totp",
+            &[("totp_password", "not it")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert!(
+        wrong.text.contains("id=\"totp_password-error\""),
+        "{}",
+        wrong.text
+    );
+    let page = browser
+        .submit(
+            &account,
+            "/demo/account/totp",
+            &[("totp_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(heading(&page), "Set up an authenticator app");
+    let key = shown_key(&page);
+    let uri = format!("otpauth://totp/demo:alice?secret={key}&issuer=demo");
+    let again = browser
+        .submit(&page, "/demo/account/totp/confirm", &[("code", "000000")])
+        .await;
+    assert_eq!(again.status, 401, "{again:?}");
+    assert_eq!(shown_key(&again), key, "the same key, shown again");
+    let code = app_code(&uri, b.clock.now().unix_seconds());
+    let kept = browser
+        .submit(&again, "/demo/account/totp/confirm", &[("code", &code)])
+        .await;
+    assert_eq!(heading(&kept), "Keep your recovery codes", "{kept:?}");
+    assert!(kept.text.contains("href=\"/demo/account\""));
+    let account = browser.get("/demo/account").await;
+    assert!(
+        account.text.contains("Recovery codes left: 10"),
+        "{}",
+        account.text
+    );
+
+    // The admin sees it on her page and in the list, and removes it after a confirmation.
+    let mut admin = Browser::new(&b);
+    let form = admin.get("/demo/sign-in").await;
+    admin
+        .submit(
+            &form,
+            "/demo/sign-in",
+            &[
+                ("identifier", &b.admin_email),
+                ("password", gatehouse_e2e::ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    let list = admin.get("/demo/admin/users").await;
+    assert!(
+        list.text.contains(">authenticator app</td>"),
+        "{}",
+        list.text
+    );
+    let person = admin.get(&format!("/demo/admin/users/{}", alice.id)).await;
+    assert!(
+        person.text.contains("Remove the authenticator app"),
+        "{}",
+        person.text
+    );
+    let action = format!("/demo/admin/users/{}/remove-totp", alice.id);
+    let confirm = admin.submit(&person, &action, &[]).await;
+    assert_eq!(
+        heading(&confirm),
+        "Remove the authenticator app of Alice Liddell?"
+    );
+    let removed = admin.submit(&confirm, &action, &[("confirm", "yes")]).await;
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert!(removed.text.contains("is removed"), "{}", removed.text);
+    let mails = b.mailbox.messages_to(&alice.email).await;
+    assert!(mails
+        .last()
+        .unwrap()
+        .subject
+        .contains("second factor was removed"));
+
+    // She sets up a new one, and removes it herself with her password.
+    let account = browser.get("/demo/account").await;
+    assert!(
+        account.text.contains("Add an authenticator app"),
+        "{}",
+        account.text
+    );
+    let page = browser
+        .submit(
+            &account,
+            "/demo/account/totp",
+            &[("totp_password", PASSWORD)],
+        )
+        .await;
+    let uri = format!(
+        "otpauth://totp/demo:alice?secret={}&issuer=demo",
+        shown_key(&page)
+    );
+    b.clock.advance(std::time::Duration::from_secs(30));
+    let code = app_code(&uri, b.clock.now().unix_seconds());
+    browser
+        .submit(&page, "/demo/account/totp/confirm", &[("code", &code)])
+        .await;
+    let account = browser.get("/demo/account").await;
+    let gone = browser
+        .submit(
+            &account,
+            "/demo/account/totp/remove",
+            &[("totp_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{gone:?}");
+    assert!(
+        gone.text.contains("Your authenticator app is removed"),
+        "{}",
+        gone.text
+    );
 }

@@ -127,7 +127,7 @@ pub(crate) async fn account_page(visit: Visit) -> Result<Response, Page> {
     })
 }
 
-async fn account_form(
+pub(crate) async fn account_form(
     visit: &Visit,
     domain: &gatehouse_domain::types::OrgDomain,
     org: &Org,
@@ -151,6 +151,7 @@ async fn account_form(
         &visit.say("account_title", &[]),
         context! {
             current => email.map(|e| visit.say("current_email", &[("email", &e)])),
+            security => crate::security::security_view(visit, &user),
             notice => notice,
             errors => problems.errors(),
             summary => problems.summary(),

@@ -94,6 +94,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::account::WORDS.iter())
         .chain(crate::email_change::WORDS.iter())
         .chain(crate::second_step::WORDS.iter())
+        .chain(crate::security::WORDS.iter())
 }
 
 /// (key, English, French).

@@ -31,6 +31,7 @@ mod people;
 mod register;
 mod reset;
 mod second_step;
+mod security;
 mod settings;
 mod sign_in;
 mod sign_up;
@@ -125,6 +126,9 @@ page_routes! {
     GET "/{org}/account" => account::account_page,
     POST "/{org}/account/email" => account::own_email_submit,
     POST "/{org}/account/sign-out-everywhere" => account::sign_out_everywhere_submit,
+    POST "/{org}/account/totp" => security::start_submit,
+    POST "/{org}/account/totp/confirm" => security::confirm_submit,
+    POST "/{org}/account/totp/remove" => security::remove_submit,
     GET "/{org}/account/password" => account::own_password_page,
     POST "/{org}/account/password" => account::own_password_submit,
 }
@@ -185,7 +189,7 @@ mod tests {
             "admin_import.html",
             "logout.html",
             "sign_in_mfa.html",
-            "sign_in_enrol.html",
+            "totp_enrol.html",
             "recovery_codes.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");

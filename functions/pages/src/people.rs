@@ -17,6 +17,7 @@ use gatehouse_domain::usecase::email_change::request_email_change;
 use gatehouse_domain::usecase::erasure::erase_user;
 use gatehouse_domain::usecase::groups::list_groups;
 use gatehouse_domain::usecase::members::set_member;
+use gatehouse_domain::usecase::second_factor::remove_totp;
 use gatehouse_http::at_the_mail_floor;
 use minijinja::context;
 use serde::Serialize;
@@ -65,6 +66,15 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("erased_title", "{name} is erased", "{name} est effacé(e)"),
     ("erased", "Nothing of them is left in the organisation's records.", "Il ne reste rien de cette personne dans les données de l'organisation."),
     ("err_last_admin", "The organisation's last active admin must stay one: make someone else an admin first.", "Le dernier administrateur actif de l'organisation doit le rester\u{a0}: nommez d'abord quelqu'un d'autre administrateur."),
+    ("second_factor", "Second factor", "Second facteur"),
+    ("factor_totp", "authenticator app", "application d'authentification"),
+    ("factor_none", "none (password alone)", "aucun (mot de passe seul)"),
+    ("remove_totp", "Remove the authenticator app…", "Retirer l'application d'authentification…"),
+    ("remove_totp_hint", "For someone who lost their phone: they sign in with their password alone until they set up a new app (or, if the settings require one, set it up at their next sign-in). They are told by mail.", "Pour une personne qui a perdu son téléphone\u{a0}: elle se connecte avec son seul mot de passe jusqu'à ce qu'elle configure une nouvelle application (ou, si les paramètres l'exigent, la configure à sa prochaine connexion). Elle en est avertie par e-mail."),
+    ("remove_totp_confirm_title", "Remove the authenticator app of {name}?", "Retirer l'application d'authentification de {name}\u{a0}?"),
+    ("remove_totp_confirm", "Do this only when you are sure the request comes from them (call them): whoever knows their password then signs in without a code.", "Ne le faites que si vous êtes sûr que la demande vient d'elle (appelez-la)\u{a0}: quiconque connaît son mot de passe se connecte alors sans code."),
+    ("remove_totp_yes", "Yes, remove it", "Oui, la retirer"),
+    ("totp_removed", "The authenticator app of {name} is removed.", "L'application d'authentification de {name} est retirée."),
     ("search_people", "Name or email begins with", "Le nom ou l'e-mail commence par"),
     ("any", "any", "tous"),
     ("any_group", "any group", "tous les groupes"),
@@ -83,6 +93,9 @@ pub(crate) struct PersonView {
     pub(crate) active: bool,
     pub(crate) created: String,
     pub(crate) last_sign_in: String,
+    /// Their second factors as people read them.
+    pub(crate) second_factor: String,
+    pub(crate) has_totp: bool,
 }
 
 impl PersonView {
@@ -108,6 +121,15 @@ impl PersonView {
             last_sign_in: user
                 .last_sign_in_at
                 .map_or_else(|| visit.say("never", &[]), |at| date_of(visit, at)),
+            second_factor: match user.second_factors().as_slice() {
+                [] => visit.say("factor_none", &[]),
+                kinds => kinds
+                    .iter()
+                    .map(|k| visit.say(&format!("factor_{k}"), &[]))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+            has_totp: user.totp.is_some(),
         }
     }
 }
@@ -283,6 +305,25 @@ pub(crate) async fn person_action(
                     texts,
                 ));
             }
+            "remove-totp" if field("confirm") != "yes" => {
+                let texts = [
+                    "remove_totp_confirm_title",
+                    "remove_totp_confirm",
+                    "remove_totp_yes",
+                ];
+                return Ok(confirmation(
+                    &visit,
+                    &org,
+                    &user,
+                    &name,
+                    "remove-totp",
+                    texts,
+                ));
+            }
+            "remove-totp" => remove_totp(services, &domain, Some(&token), &id, None)
+                .await
+                .map(|()| visit.say("totp_removed", &[("name", &name)]))
+                .map_err(|e| Box::new(e) as _),
             "erase" if field("confirm") != "yes" => {
                 let texts = ["erase_confirm_title", "erase_confirm", "erase_yes"];
                 return Ok(confirmation(&visit, &org, &user, &name, "erase", texts));

@@ -57,7 +57,9 @@ pub(crate) async fn second_step_page(
     if step.enrolment_required {
         match start_enrolment(&visit.services, &org.domain, &step.token, client).await {
             Ok(enrolment) => {
-                return enrol_form(visit, org, &token, &enrolment, carried, None);
+                let lead = visit.say("mfa_enrol_lead", &[("org", org.name())]);
+                let target = EnrolTarget::sign_in(visit, &token, carried);
+                return enrol_form(visit, org, &lead, &enrolment, target, None);
             }
             Err(e) => return refused_step(visit, org, &e),
         }
@@ -87,12 +89,31 @@ fn code_form(
     )
 }
 
-fn enrol_form(
+/// Where the enrolment page's code goes, with the fields it carries.
+pub(crate) struct EnrolTarget {
+    pub(crate) action: String,
+    pub(crate) carried: Vec<(String, String)>,
+}
+
+impl EnrolTarget {
+    /// The sign-in's own enrolment: its token, and any authorization request carried along.
+    fn sign_in(visit: &Visit, token: &str, carried: Vec<(String, String)>) -> Self {
+        let mut fields = vec![("mfa_token".to_string(), token.to_string())];
+        fields.extend(carried);
+        Self {
+            action: format!("/{}/sign-in/mfa/totp", visit.slug),
+            carried: fields,
+        }
+    }
+}
+
+/// The page that shows a new app's QR code and key and asks for its first code.
+pub(crate) fn enrol_form(
     visit: &Visit,
     org: &Org,
-    token: &str,
+    lead: &str,
     enrolment: &gatehouse_domain::usecase::second_factor::TotpEnrolment,
-    carried: Vec<(String, String)>,
+    target: EnrolTarget,
     error: Option<String>,
 ) -> Response {
     visit.render(
@@ -101,19 +122,19 @@ fn enrol_form(
         } else {
             StatusCode::OK
         },
-        "sign_in_enrol.html",
+        "totp_enrol.html",
         org.name(),
         &visit.say("mfa_enrol_title", &[]),
         context! {
-            lead => visit.say("mfa_enrol_lead", &[("org", org.name())]),
-            mfa_token => token,
+            lead => lead,
+            action => target.action,
             // Drawn here from the URI (no user text in it); without its XML declaration, which
             // has no place inside HTML.
             qr_svg => minijinja::Value::from_safe_string(
                 enrolment.qr_svg[enrolment.qr_svg.find("<svg").unwrap_or(0)..].to_string()
             ),
             secret => spaced(&enrolment.secret),
-            carried => carried,
+            carried => target.carried,
             ..problems_at_code(error)
         },
     )
@@ -215,25 +236,16 @@ pub(crate) async fn enrol_submit(
                 } else {
                     authorize_link(&visit, &carried)
                 };
-                visit.render(
-                    StatusCode::OK,
-                    "recovery_codes.html",
-                    org.name(),
-                    &visit.say("mfa_recovery_title", &[]),
-                    context! {
-                        codes => done.recovery_codes,
-                        download => format!("data:text/plain;charset=utf-8,{}", done.recovery_codes.join("%0A")),
-                        next => next,
-                    },
-                )
+                recovery_page(&visit, &org, &done.recovery_codes, &next)
             }
             Err(e @ (MfaError::InvalidCode | MfaError::TooManyAttempts(_))) => {
                 // The same app, shown again: its secret is unchanged until another start.
                 match pending_enrolment(&visit.services, &org.domain, &token, &client).await {
                     Ok(enrolment) => {
                         let error = Some(step_error(&visit, &org, &e));
-                        let mut page =
-                            enrol_form(&visit, &org, &raw_token, &enrolment, carried, error);
+                        let lead = visit.say("mfa_enrol_lead", &[("org", org.name())]);
+                        let target = EnrolTarget::sign_in(&visit, &raw_token, carried);
+                        let mut page = enrol_form(&visit, &org, &lead, &enrolment, target, error);
                         with_retry_after(&mut page, &e);
                         page
                     }
@@ -260,18 +272,32 @@ async fn finished(
     }
 }
 
+/// The recovery codes, shown once, with the way on (`next`, on this origin).
+pub(crate) fn recovery_page(visit: &Visit, org: &Org, codes: &[String], next: &str) -> Response {
+    visit.render(
+        StatusCode::OK,
+        "recovery_codes.html",
+        org.name(),
+        &visit.say("mfa_recovery_title", &[]),
+        context! {
+            codes => codes,
+            // Letters, digits and hyphens: only the line breaks need escaping.
+            download => format!("data:text/plain;charset=utf-8,{}", codes.join("%0A")),
+            next => next,
+        },
+    )
+}
+
 /// What a refused code says.
-fn step_error(visit: &Visit, org: &Org, e: &MfaError) -> String {
-    match e {
-        MfaError::InvalidCode => visit.say("err_mfa_code", &[]),
-        MfaError::TooManyAttempts(_) if e.retry_after().is_none() => {
-            visit.say("err_mfa_locked", &[])
-        }
-        other => refusal_text(visit, org, other),
+pub(crate) fn step_error(visit: &Visit, org: &Org, e: &dyn Rejection) -> String {
+    match e.code() {
+        "invalid_mfa_code" => visit.say("err_mfa_code", &[]),
+        "too_many_attempts" if e.retry_after().is_none() => visit.say("err_mfa_locked", &[]),
+        _ => refusal_text(visit, org, e),
     }
 }
 
-fn with_retry_after(page: &mut Response, e: &MfaError) {
+pub(crate) fn with_retry_after(page: &mut Response, e: &dyn Rejection) {
     if let Some(wait) = e.retry_after() {
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {

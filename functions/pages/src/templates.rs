@@ -87,8 +87,8 @@ pub(crate) static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/sign_in_mfa.html"),
         ),
         (
-            "sign_in_enrol.html",
-            include_str!("../templates/sign_in_enrol.html"),
+            "totp_enrol.html",
+            include_str!("../templates/totp_enrol.html"),
         ),
         (
             "recovery_codes.html",

@@ -188,6 +188,27 @@ pub async fn start_totp(
     Ok(enrolment)
 }
 
+/// The app the person is enrolling, as it was shown when they started (a page asks for its code
+/// again after a wrong one).
+pub async fn pending_totp(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&SessionToken>,
+    id: &UserId,
+) -> Result<TotpEnrolment, SecondFactorError> {
+    let (user, issuer) = own_account(services, org, token, id).await?;
+    let factor = match &user.totp {
+        Some(f) if f.is_confirmed() => return Err(SecondFactorError::AlreadyEnrolled),
+        Some(f) => f,
+        None => return Err(SecondFactorError::NotStarted),
+    };
+    let secret = services
+        .access_codes
+        .open_totp_secret(&factor.sealed_secret)
+        .ok_or_else(|| SecondFactorError::Internal("the secret does not open".into()))?;
+    Ok(enrolment_of(&issuer, &user, &secret))
+}
+
 /// The account with a new, unconfirmed app's secret (sealed), and what the app needs to hold it.
 pub(crate) fn new_app(services: &Services, issuer: &str, user: &User) -> (User, TotpEnrolment) {
     let secret = TotpSecret::generate(services.random.as_ref());
