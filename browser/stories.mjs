@@ -5,7 +5,7 @@
 // password is reset; the pages fit a phone; people sign in to an application through OpenID
 // Connect (the example relying party in examples/relying-party, openid-client underneath: it
 // verifies the ID token against the JWKS, the nonce, PKCE and `iss`), an employee as `uid:domain`
-// and a guest as a guest. Every page visited is screenshotted (target/browser/*.png) and checked with
+// and a guest as a guest; second factors (browser/second_factors.mjs). Every page visited is screenshotted (target/browser/*.png) and checked with
 // axe-core: a serious or critical violation fails the run.
 //
 //   GATEHOUSE_BIN=target/debug/gatehouse-local node browser/stories.mjs
@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { secondFactorStories } from "./second_factors.mjs";
 
 const RELYING_PARTY = resolve("examples/relying-party/app.mjs");
 
@@ -610,12 +611,17 @@ try {
     );
   }
 
-  /** A member invited and signed up through the API: their email and user id. */
-  async function member(email, first_name) {
-    await api(base, "POST", "/invitations", admin.token, { email, role: "member", first_name, last_name: "Person" });
+  /** Someone invited as `role` and signed up through the API: their email, id and session. */
+  async function invitee(email, first_name, role) {
+    await api(base, "POST", "/invitations", admin.token, { email, role, first_name, last_name: "Person" });
     const token = new URL(mailedLink(gatehouse, email)).searchParams.get("token");
     const signed = await api(base, "POST", "/sign-up/email", undefined, { token, password: PASSWORD });
-    return { email, id: signed.user.id };
+    return { email, id: signed.user.id, token: signed.token };
+  }
+
+  /** A member invited and signed up through the API. */
+  async function member(email, first_name) {
+    return invitee(email, first_name, "member");
   }
 
   for (const [width, height, suffix] of [
@@ -732,6 +738,10 @@ try {
     }
     const en = await (await fetch(`${base}/_local/outbox?to=mail.en%40example.com`)).json();
     expect(en.reply_to === "admin@example.com", `a reply reaches the inviter, got ${en.reply_to}`);
+  });
+
+  await secondFactorStories({
+    story, check, expect, browser, base, admin, api, member, invitee, password: PASSWORD,
   });
 } finally {
   await browser.close();

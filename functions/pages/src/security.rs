@@ -19,6 +19,7 @@ use crate::{Form, Page, Problems, Visit};
 /// (key, English, French).
 pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("security_heading", "Security", "Sécurité"),
+    ("totp_password", "Your password, to confirm it is you", "Votre mot de passe, pour confirmer que c'est vous"),
     ("totp_on", "Your authenticator app has been asked for at sign-in since {date}. Recovery codes left: {left}.", "Votre application d'authentification est demandée à la connexion depuis le {date}. Codes de secours restants\u{a0}: {left}."),
     ("totp_off", "Add an authenticator app: at sign-in, after your password, you then type the code it shows, so that your password alone is not enough to get in.", "Ajoutez une application d'authentification\u{a0}: à la connexion, après votre mot de passe, vous saisissez alors le code qu'elle affiche, si bien que votre mot de passe seul ne suffit plus pour entrer."),
     ("totp_set_up", "Set up an authenticator app", "Configurer une application d'authentification"),
