@@ -132,6 +132,8 @@ fn the_readme_walkthrough_runs_as_written() {
         r#""code":"email_taken""#,
         r#""sign_up_client":"#,
         r#""invitations":7"#,
+        r#""mfa_required":true"#,
+        r#""second_factors":["totp"]"#,
     ] {
         assert!(stdout.contains(claim), "{claim} not in:\n{stdout}");
     }
