@@ -283,3 +283,66 @@ async fn token_requests_per_exchange_and_refresh() {
         &[("BatchGetItem", 1), ("TransactWriteItems", 1)],
     );
 }
+
+/// A sign-in with an authenticator app (issue 27): the password step costs what a sign-in costs,
+/// its challenge written where the session would be; the code's step reads the organisation, the
+/// account, its wrong-code counter and the challenge in one batch (the token names the account),
+/// charges the counter, and opens the session in one transaction (the challenge spent, the
+/// code's step recorded on the account, the counter cleared, the address made familiar).
+#[tokio::test]
+async fn requests_per_sign_in_with_a_second_factor() {
+    use gatehouse_domain::clock::Clock;
+    use gatehouse_e2e::authenticator::app_code;
+    let b = Bundle::start(Backend::Aws).await;
+    let alice = b.account("alice", "member").await;
+    let path = format!("/v1/orgs/demo/users/{}/totp", alice.id);
+    let started = b
+        .gateway
+        .post(
+            &path,
+            Some(&alice.token),
+            json!({ "current_password": gatehouse_e2e::PASSWORD }),
+        )
+        .await;
+    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
+    let code = app_code(&uri, b.clock.now().unix_seconds() - 30);
+    let confirmed = b
+        .gateway
+        .post(
+            &format!("{path}/confirm"),
+            Some(&alice.token),
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    counts(&b);
+
+    let step = b.sign_in(&alice.email, gatehouse_e2e::PASSWORD).await;
+    assert_eq!(step.json["mfa_required"], json!(true), "{step:?}");
+    expect(
+        counts(&b),
+        &[
+            ("BatchGetItem", 1),
+            ("GetItem", 1),
+            ("TransactWriteItems", 2),
+        ],
+    );
+    let code = app_code(&uri, b.clock.now().unix_seconds());
+    let done = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-in/mfa",
+            None,
+            json!({ "mfa_token": step.json["mfa_token"], "code": code }),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{done:?}");
+    expect(
+        counts(&b),
+        &[
+            ("BatchGetItem", 1),
+            ("UpdateItem", 1),
+            ("TransactWriteItems", 1),
+        ],
+    );
+}

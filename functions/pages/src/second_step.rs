@@ -6,9 +6,9 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
+use gatehouse_domain::challenge::ChallengeToken;
 use gatehouse_domain::error::Rejection;
 use gatehouse_domain::model::Org;
-use gatehouse_domain::secret::SecretToken;
 use gatehouse_domain::usecase::sign_in::SecondStep;
 use gatehouse_domain::usecase::sign_in_mfa::{
     finish_enrolment, finish_sign_in, pending_enrolment, start_enrolment, MfaError, Proof,
@@ -53,7 +53,7 @@ pub(crate) async fn second_step_page(
     client: &ClientAddress,
     carried: Vec<(String, String)>,
 ) -> Response {
-    let token = step.token.expose().to_string();
+    let token = step.token.expose();
     if step.enrolment_required {
         match start_enrolment(&visit.services, &org.domain, &step.token, client).await {
             Ok(enrolment) => {
@@ -179,7 +179,7 @@ pub(crate) async fn mfa_submit(
         } else {
             Proof::Code(code.to_string())
         };
-        let Ok(token) = SecretToken::parse(&raw_token) else {
+        let Ok(token) = ChallengeToken::parse(&raw_token) else {
             return Ok(refused_step(&visit, &org, &MfaError::InvalidToken));
         };
         match finish_sign_in(&visit.services, &org.domain, &token, &proof, &client).await {
@@ -222,7 +222,7 @@ pub(crate) async fn enrol_submit(
         let carried = carried_fields(&pairs);
         let raw_token = fields.get("mfa_token").cloned().unwrap_or_default();
         let code = fields.get("code").map(|s| s.trim()).unwrap_or("");
-        let Ok(token) = SecretToken::parse(&raw_token) else {
+        let Ok(token) = ChallengeToken::parse(&raw_token) else {
             return Ok(refused_step(&visit, &org, &MfaError::InvalidToken));
         };
         match finish_enrolment(&visit.services, &org.domain, &token, code, &client).await {

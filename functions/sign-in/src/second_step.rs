@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use gatehouse_domain::secret::SecretToken;
+use gatehouse_domain::challenge::ChallengeToken;
 use gatehouse_domain::usecase::sign_in::SecondStep;
 use gatehouse_domain::usecase::sign_in_mfa::{
     finish_enrolment, finish_sign_in, start_enrolment, MfaError, Proof,
@@ -58,7 +58,7 @@ impl From<&SecondStep> for SecondStepView {
         Self {
             mfa_required: (!s.enrolment_required).then_some(true),
             mfa_enrolment_required: s.enrolment_required.then_some(true),
-            mfa_token: s.token.expose().to_string(),
+            mfa_token: s.token.expose(),
             methods: s.methods.iter().map(|m| m.to_string()).collect(),
             expires_at: s.expires_at.to_rfc3339(),
         }
@@ -66,8 +66,8 @@ impl From<&SecondStep> for SecondStepView {
 }
 
 /// A token that is no token is answered as one unknown.
-fn mfa_token(raw: &str) -> Result<SecretToken, ApiError> {
-    SecretToken::parse(raw).map_err(|_| ApiError::from(MfaError::InvalidToken))
+fn mfa_token(raw: &str) -> Result<ChallengeToken, ApiError> {
+    ChallengeToken::parse(raw).map_err(|_| ApiError::from(MfaError::InvalidToken))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -13,6 +13,11 @@ use crate::ports::{AttemptsChange, StoreError, UserUpdate, WriteError};
 use crate::secret::TokenHash;
 use crate::types::{OrgDomain, UserId};
 
+/// The token a client holds for a challenge: `{user id}.{secret}`, the form of a session's bearer
+/// token, so that the second step reads the account, its wrong-code counter and the challenge in
+/// one batch. The store keeps the secret's hash.
+pub type ChallengeToken = crate::secret::SessionToken;
+
 /// How long a half-done sign-in waits for its second step.
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
 

@@ -409,6 +409,8 @@ pub struct Lookup {
     pub refresh_token: Option<TokenHash>,
     /// A grant: its user, and its id.
     pub grant: Option<(UserId, String)>,
+    /// A sign-in challenge by its token's hash.
+    pub challenge: Option<TokenHash>,
 }
 
 /// Who holds an email or a uid in an organisation.
@@ -464,6 +466,8 @@ pub struct Found {
     /// Only one issued in this organisation.
     pub refresh_token: Option<crate::oidc::grant::RefreshToken>,
     pub grant: Option<crate::oidc::grant::Grant>,
+    /// Only one of this organisation.
+    pub challenge: Option<crate::challenge::Challenge>,
 }
 
 #[async_trait]

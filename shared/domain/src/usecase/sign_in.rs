@@ -7,7 +7,6 @@ use crate::error::{Rejection, RejectionClass};
 use crate::events::{ChangeEvents, EventType};
 use crate::password::Password;
 use crate::ports::{AccountKey, AttemptsChange, Lookup, StoreError, WriteError};
-use crate::secret::SecretToken;
 use crate::services::Services;
 use crate::throttle::{Counter, Refusal, ThrottlePolicy};
 use crate::types::{OrgDomain, SignInIdentifier};
@@ -37,7 +36,7 @@ impl SignInOutcome {
 /// The sign-in's second step: the token that finishes it (shown once) and how.
 #[derive(Debug)]
 pub struct SecondStep {
-    pub token: SecretToken,
+    pub token: crate::challenge::ChallengeToken,
     /// What finishes it: `totp`, `recovery_code`; empty when an app must be enrolled first.
     pub methods: Vec<&'static str>,
     /// The organisation requires a second factor the person does not have: they set up an
@@ -344,11 +343,12 @@ async fn second_step(
     charged: &[crate::throttle::Attempts],
 ) -> Result<SecondStep, SignInError> {
     let now = services.clock.now();
-    let token = SecretToken::generate(services.random.as_ref());
+    let token =
+        crate::challenge::ChallengeToken::generate(user.id.clone(), services.random.as_ref());
     let enrolment = !user.has_second_factor();
     let challenge = Challenge {
         org: user.org.clone(),
-        token_hash: token.hash(),
+        token_hash: token.secret.hash(),
         kind: ChallengeKind::SecondFactor {
             user_id: user.id.clone(),
             password_epoch: user.password_epoch,

@@ -4,23 +4,22 @@
 //! opens the session. The token works from the client address the password came from, for the
 //! password that was checked, for 5 minutes, once.
 
-use crate::challenge::{Challenge, ChallengeKind};
+use crate::challenge::{Challenge, ChallengeKind, ChallengeToken};
 use crate::error::{Rejection, RejectionClass};
 use crate::events::{ChangeEvents, EventType};
 use crate::model::{Org, TotpFactor, User};
-use crate::ports::{AttemptsChange, StoreError, UserUpdate, WriteError};
-use crate::secret::SecretToken;
+use crate::ports::{AttemptsChange, Lookup, StoreError, UserUpdate, WriteError};
 use crate::services::Services;
 use crate::throttle::{Attempts, Refusal, ThrottlePolicy};
 use crate::types::OrgDomain;
-use crate::usecase::guard::{admit, hashed, AdmitError, ClientAddress};
+use crate::usecase::guard::{admit_as_read, hashed, AdmitError, ClientAddress};
 use crate::usecase::second_factor::{
     accepted_step, code_counter, confirmed, enrolment_of, new_app, recovery_hash,
     SecondFactorError, TotpEnrolment,
 };
 use crate::usecase::session::new_session;
 use crate::usecase::sign_in::failed;
-use crate::usecase::{load_org, OrgLookupError, SignedIn};
+use crate::usecase::{OrgLookupError, SignedIn};
 
 /// What the person gives for the second step.
 #[derive(Debug, Clone)]
@@ -120,28 +119,39 @@ pub struct MfaSignedIn {
 }
 
 /// What a live challenge stands for: the account it signs in (active, its password unchanged
-/// since), whether it enrols an app, and the organisation.
+/// since), whether it enrols an app, the organisation, and the account's wrong-code counter as
+/// read with them.
 struct Challenged {
     challenge: Challenge,
     user: User,
     enrolment: bool,
     org: Org,
+    codes: Option<Attempts>,
 }
 
 /// The challenge a token names, while it is live, from the address its password came from.
 async fn challenged(
     services: &Services,
     org: &OrgDomain,
-    token: &SecretToken,
+    token: &ChallengeToken,
     client: &ClientAddress,
 ) -> Result<Challenged, MfaError> {
-    let hash = token.hash();
-    let (org_read, challenge) = tokio::join!(
-        load_org(services, org),
-        services.store.challenge(org, &hash)
-    );
-    let org_read = org_read?;
-    let challenge = challenge?.ok_or(MfaError::InvalidToken)?;
+    // One batch: the organisation, the account, its wrong-code counter and the challenge.
+    let found = services
+        .store
+        .look_up(
+            org,
+            &Lookup {
+                org: true,
+                user: Some(token.user_id.clone()),
+                attempts: vec![code_counter(org, &token.user_id).key],
+                challenge: Some(token.secret.hash()),
+                ..Lookup::default()
+            },
+        )
+        .await?;
+    let org_read = found.org.ok_or(OrgLookupError::NotFound)?;
+    let challenge = found.challenge.ok_or(MfaError::InvalidToken)?;
     let ChallengeKind::SecondFactor {
         user_id,
         password_epoch,
@@ -149,24 +159,25 @@ async fn challenged(
         enrolment,
         ..
     } = &challenge.kind;
-    if !challenge.is_live(services.clock.now()) || from != &hashed(client.as_str()) {
+    let live = challenge.is_live(services.clock.now());
+    if !live || from != &hashed(client.as_str()) || user_id != &token.user_id {
         return Err(MfaError::InvalidToken);
     }
-    let user = services
-        .store
-        .user(org, user_id)
-        .await?
+    let user = found
+        .user
         .filter(|u| u.password_epoch == *password_epoch)
         .ok_or(MfaError::InvalidToken)?;
     if !user.is_active() {
         return Err(MfaError::Deactivated);
     }
     let enrolment = *enrolment;
+    let codes = found.attempts.into_iter().next().flatten();
     Ok(Challenged {
         challenge,
         user,
         enrolment,
         org: org_read,
+        codes,
     })
 }
 
@@ -176,7 +187,7 @@ async fn challenged(
 pub async fn finish_sign_in(
     services: &Services,
     org: &OrgDomain,
-    token: &SecretToken,
+    token: &ChallengeToken,
     proof: &Proof,
     client: &ClientAddress,
 ) -> Result<SignedIn, MfaError> {
@@ -185,6 +196,7 @@ pub async fn finish_sign_in(
             challenge,
             user,
             enrolment,
+            codes,
             ..
         } = challenged(services, org, token, client).await?;
         if enrolment {
@@ -196,7 +208,8 @@ pub async fn finish_sign_in(
             _ => return Err(MfaError::InvalidToken),
         };
         let counter = code_counter(org, &user.id);
-        let charged = admit(services, std::slice::from_ref(&counter)).await?;
+        let charged =
+            admit_as_read(services, std::slice::from_ref(&counter), Some(vec![codes])).await?;
         let next_factor = match proof {
             Proof::Code(code) => accepted_step(services, &factor, code).map(|step| TotpFactor {
                 last_step: Some(step),
@@ -235,7 +248,7 @@ pub async fn finish_sign_in(
 pub async fn start_enrolment(
     services: &Services,
     org: &OrgDomain,
-    token: &SecretToken,
+    token: &ChallengeToken,
     client: &ClientAddress,
 ) -> Result<TotpEnrolment, MfaError> {
     let Challenged {
@@ -265,7 +278,7 @@ pub async fn start_enrolment(
 pub async fn pending_enrolment(
     services: &Services,
     org: &OrgDomain,
-    token: &SecretToken,
+    token: &ChallengeToken,
     client: &ClientAddress,
 ) -> Result<TotpEnrolment, MfaError> {
     let Challenged {
@@ -291,7 +304,7 @@ pub async fn pending_enrolment(
 pub async fn finish_enrolment(
     services: &Services,
     org: &OrgDomain,
-    token: &SecretToken,
+    token: &ChallengeToken,
     code: &str,
     client: &ClientAddress,
 ) -> Result<MfaSignedIn, MfaError> {
@@ -300,6 +313,7 @@ pub async fn finish_enrolment(
             challenge,
             user,
             enrolment,
+            codes,
             ..
         } = challenged(services, org, token, client).await?;
         let factor = match &user.totp {
@@ -308,7 +322,8 @@ pub async fn finish_enrolment(
             None => return Err(MfaError::NotStarted),
         };
         let counter = code_counter(org, &user.id);
-        let charged = admit(services, std::slice::from_ref(&counter)).await?;
+        let charged =
+            admit_as_read(services, std::slice::from_ref(&counter), Some(vec![codes])).await?;
         let step = match accepted_step(services, &factor, code) {
             Ok(step) => step,
             Err(e) => {

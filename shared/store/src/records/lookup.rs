@@ -107,6 +107,7 @@ impl LookupStore for Records {
         keys.extend(lookup.code.iter().map(keys::authorization_code));
         keys.extend(lookup.refresh_token.iter().map(keys::refresh_token));
         keys.extend(lookup.grant.iter().map(|(u, g)| keys::grant(org, u, g)));
+        keys.extend(lookup.challenge.iter().map(|h| keys::challenge(org, h)));
         let mut items = self
             .items
             .get_many(&keys)
@@ -183,6 +184,12 @@ impl LookupStore for Records {
         }
         if lookup.grant.is_some() {
             found.grant = next().map(|i| decode(i.attrs)).transpose()?;
+        }
+        if lookup.challenge.is_some() {
+            found.challenge = next()
+                .map(|i| decode::<gatehouse_domain::challenge::Challenge>(i.attrs))
+                .transpose()?
+                .filter(|c| &c.org == org);
         }
         Ok(found)
     }
