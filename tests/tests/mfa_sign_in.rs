@@ -18,6 +18,7 @@ on_both_backends!(
     the_token_is_bound_to_its_sign_in,
     the_policy_makes_people_enrol_before_any_session,
     a_thousand_wrong_codes_cost_no_more_than_the_lock,
+    one_token_finished_twice_at_once_opens_one_session,
 );
 
 /// Enrols an authenticator app for `who` through the API; answers its otpauth URI and recovery
@@ -265,6 +266,31 @@ async fn the_policy_makes_people_enrol_before_any_session(backend: Backend) {
     // From now on her sign-in asks for the app's code.
     let next = b.sign_in(&alice.email, PASSWORD).await;
     second_step(&next);
+}
+
+async fn one_token_finished_twice_at_once_opens_one_session(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let (_, codes) = enrolled(&b, &alice).await;
+    let token = second_step(&b.sign_in(&alice.email, PASSWORD).await);
+    // The same token, with two different recovery codes, at the same moment.
+    let (one, two) = tokio::join!(
+        finish(&b, &token, json!({ "recovery_code": codes[0] })),
+        finish(&b, &token, json!({ "recovery_code": codes[1] })),
+    );
+    let opened = [&one, &two].iter().filter(|r| r.status == 200).count();
+    assert_eq!(opened, 1, "{one:?}\n{two:?}");
+    let refused = if one.status == 200 { &two } else { &one };
+    refused.assert_problem(401, "invalid_mfa_token");
+    // The code of the step that lost was not spent: it still works once.
+    let spent = if one.status == 200 { &codes[0] } else { &codes[1] };
+    let unspent = if one.status == 200 { &codes[1] } else { &codes[0] };
+    let token = second_step(&b.sign_in(&alice.email, PASSWORD).await);
+    finish(&b, &token, json!({ "recovery_code": spent }))
+        .await
+        .assert_problem(401, "invalid_mfa_code");
+    let signed_in = finish(&b, &token, json!({ "recovery_code": unspent })).await;
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
 }
 
 async fn a_thousand_wrong_codes_cost_no_more_than_the_lock(backend: Backend) {
