@@ -283,8 +283,16 @@ async fn one_token_finished_twice_at_once_opens_one_session(backend: Backend) {
     let refused = if one.status == 200 { &two } else { &one };
     refused.assert_problem(401, "invalid_mfa_token");
     // The code of the step that lost was not spent: it still works once.
-    let spent = if one.status == 200 { &codes[0] } else { &codes[1] };
-    let unspent = if one.status == 200 { &codes[1] } else { &codes[0] };
+    let spent = if one.status == 200 {
+        &codes[0]
+    } else {
+        &codes[1]
+    };
+    let unspent = if one.status == 200 {
+        &codes[1]
+    } else {
+        &codes[0]
+    };
     let token = second_step(&b.sign_in(&alice.email, PASSWORD).await);
     finish(&b, &token, json!({ "recovery_code": spent }))
         .await
