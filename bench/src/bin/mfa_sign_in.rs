@@ -42,9 +42,8 @@ fn base32_bytes(text: &str) -> Vec<u8> {
 }
 
 fn step_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 30)
+    use gatehouse_domain::clock::{Clock, SystemClock};
+    gatehouse_domain::totp::step_of(SystemClock.now())
 }
 
 fn line(what: &str, samples: Vec<Duration>) {
