@@ -22,3 +22,34 @@ pub fn app_code(uri: &str, at: i64) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// An app enrolled for `who` through the API, as a person does with their phone: started with
+/// [`crate::PASSWORD`], confirmed with the code of the step before now (so that a sign-in right
+/// after may use this step's). Answers its otpauth URI and the recovery codes.
+pub async fn enrolled_app(b: &crate::Bundle, who: &crate::Account) -> (String, Vec<String>) {
+    use gatehouse_domain::clock::Clock;
+    use serde_json::json;
+    let path = format!("/v1/orgs/demo/users/{}/totp", who.id);
+    let started = b
+        .gateway
+        .post(
+            &path,
+            Some(&who.token),
+            json!({ "current_password": crate::PASSWORD }),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{started:?}");
+    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
+    let code = app_code(&uri, b.clock.now().unix_seconds() - 30);
+    let confirmed = b
+        .gateway
+        .post(
+            &format!("{path}/confirm"),
+            Some(&who.token),
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    let codes = serde_json::from_value(confirmed.json["recovery_codes"].clone()).unwrap();
+    (uri, codes)
+}

@@ -295,26 +295,7 @@ async fn requests_per_sign_in_with_a_second_factor() {
     use gatehouse_e2e::authenticator::app_code;
     let b = Bundle::start(Backend::Aws).await;
     let alice = b.account("alice", "member").await;
-    let path = format!("/v1/orgs/demo/users/{}/totp", alice.id);
-    let started = b
-        .gateway
-        .post(
-            &path,
-            Some(&alice.token),
-            json!({ "current_password": gatehouse_e2e::PASSWORD }),
-        )
-        .await;
-    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
-    let code = app_code(&uri, b.clock.now().unix_seconds() - 30);
-    let confirmed = b
-        .gateway
-        .post(
-            &format!("{path}/confirm"),
-            Some(&alice.token),
-            json!({ "code": code }),
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    let (uri, _) = gatehouse_e2e::authenticator::enrolled_app(&b, &alice).await;
     counts(&b);
 
     let step = b.sign_in(&alice.email, gatehouse_e2e::PASSWORD).await;

@@ -5,7 +5,7 @@
 //! from `pyotp`, fed what the page shows.
 
 use gatehouse_domain::clock::Clock;
-use gatehouse_e2e::authenticator::app_code;
+use gatehouse_e2e::authenticator::{app_code, enrolled_app};
 use gatehouse_e2e::pages::{heading, Browser};
 use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PASSWORD};
 use serde_json::json;
@@ -32,27 +32,7 @@ async fn password_step(browser: &mut Browser<'_>, email: &str) -> Reply {
 async fn the_code_page_follows_the_password(backend: Backend) {
     let b = Bundle::start(backend).await;
     let alice = b.account("alice", "member").await;
-    let path = format!("/v1/orgs/demo/users/{}/totp", alice.id);
-    let started = b
-        .gateway
-        .post(
-            &path,
-            Some(&alice.token),
-            json!({ "current_password": PASSWORD }),
-        )
-        .await;
-    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
-    let first = app_code(&uri, b.clock.now().unix_seconds() - 30);
-    let confirmed = b
-        .gateway
-        .post(
-            &format!("{path}/confirm"),
-            Some(&alice.token),
-            json!({ "code": first }),
-        )
-        .await;
-    let recovery: Vec<String> =
-        serde_json::from_value(confirmed.json["recovery_codes"].clone()).unwrap();
+    let (uri, recovery) = enrolled_app(&b, &alice).await;
 
     let mut browser = Browser::new(&b);
     let step = password_step(&mut browser, &alice.email).await;

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use gatehouse_domain::clock::Clock;
-use gatehouse_e2e::authenticator::app_code;
-use gatehouse_e2e::{on_both_backends, Account, Backend, Bundle, Reply, PASSWORD};
+use gatehouse_e2e::authenticator::{app_code, enrolled_app};
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PASSWORD};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -20,35 +20,6 @@ on_both_backends!(
     a_thousand_wrong_codes_cost_no_more_than_the_lock,
     one_token_finished_twice_at_once_opens_one_session,
 );
-
-/// Enrols an authenticator app for `who` through the API; answers its otpauth URI and recovery
-/// codes.
-async fn enrolled(b: &Bundle, who: &Account) -> (String, Vec<String>) {
-    let path = format!("/v1/orgs/demo/users/{}/totp", who.id);
-    let started = b
-        .gateway
-        .post(
-            &path,
-            Some(&who.token),
-            json!({ "current_password": PASSWORD }),
-        )
-        .await;
-    assert_eq!(started.status, 200, "{started:?}");
-    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
-    // A step later than any code a sign-in below might use at this moment.
-    let code = app_code(&uri, b.clock.now().unix_seconds() - 30);
-    let confirmed = b
-        .gateway
-        .post(
-            &format!("{path}/confirm"),
-            Some(&who.token),
-            json!({ "code": code }),
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{confirmed:?}");
-    let codes = serde_json::from_value(confirmed.json["recovery_codes"].clone()).unwrap();
-    (uri, codes)
-}
 
 async fn finish(b: &Bundle, token: &str, proof: Value) -> Reply {
     let mut body = proof;
@@ -72,7 +43,7 @@ fn second_step(reply: &Reply) -> String {
 async fn a_code_finishes_the_sign_in_once(backend: Backend) {
     let b = Bundle::start(backend).await;
     let alice = b.account("alice", "member").await;
-    let (uri, _) = enrolled(&b, &alice).await;
+    let (uri, _) = enrolled_app(&b, &alice).await;
 
     // A wrong password answers as for anyone: nothing says a second factor exists.
     let wrong = b.sign_in(&alice.email, "not her password").await;
@@ -113,7 +84,7 @@ async fn a_code_finishes_the_sign_in_once(backend: Backend) {
 async fn a_recovery_code_signs_in_once(backend: Backend) {
     let b = Bundle::start(backend).await;
     let alice = b.account("alice", "member").await;
-    let (_, codes) = enrolled(&b, &alice).await;
+    let (_, codes) = enrolled_app(&b, &alice).await;
     let token = second_step(&b.sign_in(&alice.email, PASSWORD).await);
     // Typed as people type: lower case, without the hyphen.
     let typed = codes[3].to_lowercase().replace('-', " ");
@@ -143,8 +114,8 @@ async fn the_token_is_bound_to_its_sign_in(backend: Backend) {
     let b = Bundle::start(backend).await;
     let alice = b.account("alice", "member").await;
     let bob = b.account("bob", "member").await;
-    let (alice_uri, _) = enrolled(&b, &alice).await;
-    let (bob_uri, _) = enrolled(&b, &bob).await;
+    let (alice_uri, _) = enrolled_app(&b, &alice).await;
+    let (bob_uri, _) = enrolled_app(&b, &bob).await;
 
     // Bob's token with Alice's code: her code is no code of his.
     let bobs = second_step(&b.sign_in(&bob.email, PASSWORD).await);
@@ -271,7 +242,7 @@ async fn the_policy_makes_people_enrol_before_any_session(backend: Backend) {
 async fn one_token_finished_twice_at_once_opens_one_session(backend: Backend) {
     let b = Bundle::start(backend).await;
     let alice = b.account("alice", "member").await;
-    let (_, codes) = enrolled(&b, &alice).await;
+    let (_, codes) = enrolled_app(&b, &alice).await;
     let token = second_step(&b.sign_in(&alice.email, PASSWORD).await);
     // The same token, with two different recovery codes, at the same moment.
     let (one, two) = tokio::join!(
@@ -304,7 +275,7 @@ async fn one_token_finished_twice_at_once_opens_one_session(backend: Backend) {
 async fn a_thousand_wrong_codes_cost_no_more_than_the_lock(backend: Backend) {
     let b = Bundle::start(backend).await;
     let alice = b.account("alice", "member").await;
-    let (uri, _) = enrolled(&b, &alice).await;
+    let (uri, _) = enrolled_app(&b, &alice).await;
     let mut token = second_step(&b.sign_in(&alice.email, PASSWORD).await);
     let (mut checked, mut locked) = (0, false);
     for _ in 0..1_000 {

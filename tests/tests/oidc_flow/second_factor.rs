@@ -3,7 +3,7 @@
 //! the code is right, and the ID token says how the person signed in (`amr`, `acr`).
 
 use gatehouse_domain::clock::Clock;
-use gatehouse_e2e::authenticator::app_code;
+use gatehouse_e2e::authenticator::{app_code, enrolled_app};
 use gatehouse_e2e::pages::{heading, Browser};
 use gatehouse_e2e::{Backend, Bundle, PASSWORD};
 use serde_json::json;
@@ -14,26 +14,7 @@ pub(super) async fn a_second_factor_reaches_the_application_as_amr_and_acr(backe
     let b = Bundle::start(backend).await;
     let app = register(&b, "confidential").await;
     let alice = b.account("alice", "member").await;
-    let path = format!("/v1/orgs/demo/users/{}/totp", alice.id);
-    let started = b
-        .gateway
-        .post(
-            &path,
-            Some(&alice.token),
-            json!({ "current_password": PASSWORD }),
-        )
-        .await;
-    let uri = started.json["otpauth_uri"].as_str().unwrap().to_string();
-    let first = app_code(&uri, b.clock.now().unix_seconds() - 30);
-    let confirmed = b
-        .gateway
-        .post(
-            &format!("{path}/confirm"),
-            Some(&alice.token),
-            json!({ "code": first }),
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    let (uri, _) = enrolled_app(&b, &alice).await;
 
     let mut browser = Browser::new(&b);
     let page = browser.get(&authorize_path(&app, &[])).await;
