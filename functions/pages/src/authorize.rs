@@ -101,9 +101,9 @@ pub(crate) async fn authorize_submit(
                     Err(e) => refused(&visit, &org, &e),
                 }
             }
-            Ok(SignInOutcome::SecondFactor(step)) => {
+            Ok(SignInOutcome::SecondFactor(pending)) => {
                 let carried = prefixed(&request);
-                crate::second_step::second_step_page(&visit, &org, &step, &client, carried).await
+                crate::second_step::second_step_page(&visit, &org, &pending, &client, carried).await
             }
             Err(SignInError::Internal(cause)) => visit.trouble(&*cause),
             Err(e) => {

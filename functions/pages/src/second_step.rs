@@ -49,13 +49,13 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
 pub(crate) async fn second_step_page(
     visit: &Visit,
     org: &Org,
-    step: &SecondStep,
+    pending: &SecondStep,
     client: &ClientAddress,
     carried: Vec<(String, String)>,
 ) -> Response {
-    let token = step.token.expose();
-    if step.enrolment_required {
-        match start_enrolment(&visit.services, &org.domain, &step.token, client).await {
+    let token = pending.token.expose();
+    if pending.enrolment_required {
+        match start_enrolment(&visit.services, &org.domain, &pending.token, client).await {
             Ok(enrolment) => {
                 let lead = visit.say("mfa_enrol_lead", &[("org", org.name())]);
                 let target = EnrolTarget::sign_in(visit, &token, carried);

@@ -111,8 +111,9 @@ pub(crate) async fn sign_in_submit(
         .await;
         match outcome {
             Ok(SignInOutcome::SignedIn(signed)) => visit.signed_in(&signed),
-            Ok(SignInOutcome::SecondFactor(step)) => {
-                crate::second_step::second_step_page(&visit, &org, &step, &client, Vec::new()).await
+            Ok(SignInOutcome::SecondFactor(pending)) => {
+                crate::second_step::second_step_page(&visit, &org, &pending, &client, Vec::new())
+                    .await
             }
             Err(SignInError::Internal(cause)) => visit.trouble(&*cause),
             Err(e) => {

@@ -106,8 +106,8 @@ async fn sign_in_handler(
         SignInOutcome::SignedIn(signed_in) => {
             SignInView::Session(Box::new(SessionView::from(&**signed_in)))
         }
-        SignInOutcome::SecondFactor(step) => {
-            SignInView::SecondStep(second_step::SecondStepView::from(step))
+        SignInOutcome::SecondFactor(pending) => {
+            SignInView::SecondStep(second_step::SecondStepView::from(pending))
         }
     };
     Ok((

@@ -260,14 +260,14 @@ pub(crate) fn accepted_step(
 pub(crate) fn confirmed(
     services: &Services,
     factor: &TotpFactor,
-    step: u64,
+    code_step: u64,
 ) -> (TotpFactor, Vec<String>) {
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| recovery_code(services.random.as_ref()))
         .collect();
     let factor = TotpFactor {
         confirmed_at: Some(services.clock.now()),
-        last_step: Some(step),
+        last_step: Some(code_step),
         recovery_hashes: codes.iter().map(|c| recovery_hash(c)).collect(),
         ..factor.clone()
     };
@@ -291,8 +291,8 @@ pub async fn confirm_totp(
     };
     let counter = code_counter(org, id);
     let charged = admit(services, std::slice::from_ref(&counter)).await?;
-    let step = accepted_step(services, &factor, code)?;
-    let (factor, codes) = confirmed(services, &factor, step);
+    let code_step = accepted_step(services, &factor, code)?;
+    let (factor, codes) = confirmed(services, &factor, code_step);
     let mut next = user.clone();
     next.totp = Some(factor);
     let now = services.clock.now();

@@ -266,9 +266,9 @@ async fn attempt(
     let required = org.settings.mfa_required_for.contains(&user.role);
     if user.has_second_factor() || required {
         let target = &target_counter;
-        let step =
+        let pending =
             second_step(services, &user, client, marker, target, &counters, &charged).await?;
-        return Ok(SignInOutcome::SecondFactor(step));
+        return Ok(SignInOutcome::SecondFactor(pending));
     }
     // A success ends the run of failures it was counted with, was no failure of the client, and
     // makes (or keeps) the address familiar.

@@ -211,10 +211,12 @@ pub async fn finish_sign_in(
         let charged =
             admit_as_read(services, std::slice::from_ref(&counter), Some(vec![codes])).await?;
         let next_factor = match proof {
-            Proof::Code(code) => accepted_step(services, &factor, code).map(|step| TotpFactor {
-                last_step: Some(step),
-                ..factor.clone()
-            }),
+            Proof::Code(code) => {
+                accepted_step(services, &factor, code).map(|code_step| TotpFactor {
+                    last_step: Some(code_step),
+                    ..factor.clone()
+                })
+            }
             Proof::RecoveryCode(code) => {
                 let hash = recovery_hash(code);
                 let mut spent = factor.clone();
@@ -324,14 +326,14 @@ pub async fn finish_enrolment(
         let counter = code_counter(org, &user.id);
         let charged =
             admit_as_read(services, std::slice::from_ref(&counter), Some(vec![codes])).await?;
-        let step = match accepted_step(services, &factor, code) {
-            Ok(step) => step,
+        let code_step = match accepted_step(services, &factor, code) {
+            Ok(code_step) => code_step,
             Err(e) => {
                 wrong_code(services, &user, client, &counter, &charged).await;
                 return Err(e.into());
             }
         };
-        let (factor, recovery_codes) = confirmed(services, &factor, step);
+        let (factor, recovery_codes) = confirmed(services, &factor, code_step);
         let mut next = user.clone();
         next.totp = Some(factor);
         let enabled = [EventType::UserMfaEnabled];
