@@ -216,6 +216,7 @@ pub fn local_services(
             )
             .context("the signing keys in the data folder")?,
         ),
+        passkeys: gatehouse_passkeys::ceremonies_for(&settings.public_url),
         config: Config {
             webhooks_to_loopback: true,
             ..Config::new(&settings.public_url)

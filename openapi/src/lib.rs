@@ -31,6 +31,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(gatehouse_password_reset::Api::openapi());
     doc.merge(gatehouse_users::Api::openapi());
     doc.merge(gatehouse_users::second_factor::Api::openapi());
+    doc.merge(gatehouse_users::passkeys::Api::openapi());
+    doc.merge(gatehouse_sign_in::passkey::Api::openapi());
     doc.merge(gatehouse_activity::Api::openapi());
     doc.merge(gatehouse_activity::webhooks::Api::openapi());
     doc.merge(gatehouse_oidc::Api::openapi());

@@ -308,6 +308,7 @@ impl Bundle {
             ))
             .expect("key"),
             signing_keys: Arc::new(FixedSigningKeys(test_signing_keys())),
+            passkeys: gatehouse_passkeys::ceremonies_for(PUBLIC_URL),
             config: Config::new(PUBLIC_URL),
         };
         let org = OrgDomain::parse("demo").expect("slug");

@@ -157,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::from_text(&AccessCodeKeys::generate_secret(&OsRandomness))?,
         signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
+        passkeys: Arc::new(gatehouse_domain::passkey::NoPasskeys),
         config: Config {
             webhooks_to_loopback: true,
             ..Config::new("http://127.0.0.1:3000")

@@ -111,3 +111,45 @@
     setTimeout(function () { window.location.reload(); }, 1000 * parseInt(follow.getAttribute("data-follow"), 10));
   }
 })();
+// Passkeys (WebAuthn): buttons and forms marked data-passkey stay hidden unless the browser can
+// make and use passkeys. The options come from Gatehouse (data-options, a POST); the browser's
+// credential goes back in the form's hidden field `credential`, and the form is sent as any
+// other, so the server's answer is an ordinary page.
+(function () {
+  "use strict";
+  if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) return;
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-passkey]"), function (form) {
+    var kind = form.getAttribute("data-passkey");
+    var status = form.querySelector("[data-passkey-status]");
+    var button = form.querySelector("button[type=submit]");
+    form.hidden = false;
+    form.addEventListener("submit", function (event) {
+      if (form.elements.credential.value) return;
+      event.preventDefault();
+      if (status) status.textContent = "";
+      if (kind === "register" && !form.reportValidity()) return;
+      button.disabled = true;
+      var csrf = form.elements.csrf ? form.elements.csrf.value : "";
+      fetch(form.getAttribute("data-options"), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "csrf=" + encodeURIComponent(csrf),
+        credentials: "same-origin",
+      }).then(function (response) {
+        if (!response.ok) throw new Error("options " + response.status);
+        return response.json();
+      }).then(function (started) {
+        form.elements.flow.value = started.flow;
+        return kind === "register"
+          ? navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(started.publicKey) })
+          : navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(started.publicKey) });
+      }).then(function (credential) {
+        form.elements.credential.value = JSON.stringify(credential.toJSON());
+        form.submit();
+      }).catch(function () {
+        button.disabled = false;
+        if (status) status.textContent = status.getAttribute("data-failed");
+      });
+    });
+  });
+})();

@@ -95,6 +95,7 @@ fn all_words() -> impl Iterator<Item = &'static (&'static str, &'static str, &'s
         .chain(crate::email_change::WORDS.iter())
         .chain(crate::second_step::WORDS.iter())
         .chain(crate::security::WORDS.iter())
+        .chain(crate::passkeys::WORDS.iter())
 }
 
 /// (key, English, French).

@@ -27,6 +27,7 @@ mod i18n;
 mod imports;
 mod invitations;
 mod logout;
+mod passkeys;
 mod people;
 mod register;
 mod reset;
@@ -87,6 +88,8 @@ page_routes! {
     POST "/{org}/sign-in" => sign_in_submit,
     POST "/{org}/sign-in/mfa" => second_step::mfa_submit,
     POST "/{org}/sign-in/mfa/totp" => second_step::enrol_submit,
+    POST "/{org}/sign-in/passkey/options" => passkeys::passkey_sign_in_options,
+    POST "/{org}/sign-in/passkey" => passkeys::passkey_sign_in_submit,
     GET "/{org}/forgot-password" => forgot_page,
     POST "/{org}/forgot-password" => forgot_submit,
     GET "/{org}/reset-password" => reset_page,
@@ -129,6 +132,9 @@ page_routes! {
     POST "/{org}/account/totp" => security::start_submit,
     POST "/{org}/account/totp/confirm" => security::confirm_submit,
     POST "/{org}/account/totp/remove" => security::remove_submit,
+    POST "/{org}/account/passkeys/options" => passkeys::register_options,
+    POST "/{org}/account/passkeys" => passkeys::register_submit,
+    POST "/{org}/account/passkeys/remove" => passkeys::remove_submit,
     GET "/{org}/account/password" => account::own_password_page,
     POST "/{org}/account/password" => account::own_password_submit,
 }

@@ -37,6 +37,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("mfa_recovery_title", "Keep your recovery codes", "Conservez vos codes de secours"),
     ("mfa_recovery_lead", "If you lose your phone, each of these codes signs you in once instead of the app's code. Keep them somewhere safe, apart from your phone: they are shown only now.", "Si vous perdez votre téléphone, chacun de ces codes vous connecte une fois à la place du code de l'application. Gardez-les en lieu sûr, à part de votre téléphone\u{a0}: ils ne sont affichés que maintenant."),
     ("mfa_download", "Download them", "Les télécharger"),
+    ("mfa_passkey_lead", "{org} asks for your passkey too: use it to finish signing in.", "{org} demande aussi votre clé d'accès\u{a0}: utilisez-la pour terminer la connexion."),
     ("mfa_kept", "I have kept them: continue", "Je les ai conservés\u{a0}: continuer"),
     ("err_mfa_code", "That is not the app's current code (or it was used already). Enter the code it shows now.", "Ce n'est pas le code actuel de l'application (ou il a déjà servi). Saisissez celui qu'elle affiche maintenant."),
     ("err_mfa_token", "This sign-in took too long or was already finished. Sign in again.", "Cette connexion a pris trop de temps ou est déjà terminée. Connectez-vous de nouveau."),
@@ -64,7 +65,18 @@ pub(crate) async fn second_step_page(
             Err(e) => return refused_step(visit, org, &e),
         }
     }
-    code_form(visit, org, &token, carried, None, StatusCode::OK)
+    let methods = Methods {
+        code: pending.methods.contains(&"totp"),
+        passkey: pending.methods.contains(&"passkey") && visit.services.passkeys.offered(),
+    };
+    code_form(visit, org, &token, carried, None, StatusCode::OK, methods)
+}
+
+/// What the second step's page offers: the app's code (and recovery codes), a passkey.
+#[derive(Clone, Copy)]
+struct Methods {
+    code: bool,
+    passkey: bool,
 }
 
 fn code_form(
@@ -74,6 +86,7 @@ fn code_form(
     carried: Vec<(String, String)>,
     error: Option<String>,
     status: StatusCode,
+    methods: Methods,
 ) -> Response {
     visit.render(
         status,
@@ -81,8 +94,14 @@ fn code_form(
         org.name(),
         &visit.say("mfa_title", &[]),
         context! {
-            lead => visit.say("mfa_lead", &[("org", org.name())]),
+            lead => if methods.code {
+                visit.say("mfa_lead", &[("org", org.name())])
+            } else {
+                visit.say("mfa_passkey_lead", &[("org", org.name())])
+            },
             mfa_token => token,
+            code => methods.code,
+            passkey => methods.passkey,
             carried => carried,
             ..problems_at_code(error)
         },
@@ -198,6 +217,10 @@ pub(crate) async fn mfa_submit(
                     carried,
                     Some(step_error(&visit, &org, &e)),
                     status,
+                    Methods {
+                        code: true,
+                        passkey: false,
+                    },
                 );
                 with_retry_after(&mut page, &e);
                 page
@@ -259,7 +282,7 @@ pub(crate) async fn enrol_submit(
 
 /// Signed in after the second step: back to the application's authorization request it began
 /// at, else on as after any sign-in.
-async fn finished(
+pub(crate) async fn finished(
     visit: Visit,
     org: &Org,
     carried: Vec<(String, String)>,

@@ -38,6 +38,8 @@ pub(crate) fn security_view(
         .as_ref()
         .and_then(|f| f.confirmed_at.map(|at| (at, f.recovery_hashes.len())));
     minijinja::context! {
+        passkeys => crate::passkeys::passkeys_view(visit, user),
+        passkeys_offered => visit.services.passkeys.offered(),
         totp_on => on.is_some(),
         totp_text => match on {
             Some((at, left)) => visit.say(

@@ -72,6 +72,7 @@ pub(crate) fn sign_in_form_for(
             summary => problems.summary(),
             action => action,
             carried => target.carried,
+            passkeys => visit.services.passkeys.offered(),
             continue_to => target.app.map(|app| visit.say("continue_to_app", &[("app", &app)])),
         },
     )

@@ -10,7 +10,7 @@ use minijinja::Environment;
 
 pub(crate) const CSP: &str =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

@@ -2,6 +2,7 @@
 //! with a second factor, [`second_step`]); `GET /v1/orgs/{org}/session` says who the bearer is,
 //! `DELETE` signs them out.
 
+pub mod passkey;
 pub mod second_step;
 
 use axum::extract::{Path, State};
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/sign-in", post(sign_in_handler))
         .route("/v1/orgs/{org}/session", get(who).delete(sign_out))
         .merge(second_step::routes())
+        .merge(passkey::routes())
 }
 
 #[derive(OpenApi)]

@@ -12,6 +12,7 @@
 //!   password; admins), confirmed by the link holder at `POST /v1/orgs/{org}/email-change/confirm`;
 //! - their authenticator app ([`second_factor`]).
 
+pub mod passkeys;
 pub mod second_factor;
 
 use axum::extract::{Path, State};
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orgs/{org}/users/{id}/email", post(change_email))
         .route("/v1/orgs/{org}/email-change/confirm", post(confirm_email))
         .merge(second_factor::routes())
+        .merge(passkeys::routes())
 }
 
 #[derive(OpenApi)]

@@ -226,6 +226,7 @@ pub async fn operator_services_from_env() -> anyhow::Result<Services> {
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::absent(),
         signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
+        passkeys: Arc::new(gatehouse_domain::passkey::NoPasskeys),
         config: Config::new(&public_url),
     })
 }
@@ -262,6 +263,7 @@ fn services_with(
         passwords: PasswordHashing::default(),
         access_codes,
         signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
+        passkeys: Arc::new(gatehouse_domain::passkey::NoPasskeys),
         config: Config::new(&settings.public_url),
     })
 }

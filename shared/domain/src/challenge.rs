@@ -49,6 +49,11 @@ pub enum ChallengeKind {
         familiar_key: String,
         enrolment: bool,
     },
+    /// A passkey being registered by the signed-in person: the ceremony's state.
+    PasskeyRegistration { user_id: UserId, state: String },
+    /// A sign-in by passkey: the ceremony's state, and a hash of the client address the
+    /// options went to (only it finishes).
+    PasskeySignIn { state: String, client: String },
 }
 
 impl Challenge {
@@ -81,6 +86,14 @@ pub trait ChallengeStore: Send + Sync {
         change: &UserUpdate<'_>,
         session: &Session,
         attempts: &[AttemptsChange],
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError>;
+    /// Ends a challenge without a session (a passkey registered): the challenge spent (`Stale`
+    /// if it was already) and the account written as `change`, in one write.
+    async fn spend_challenge(
+        &self,
+        challenge: &Challenge,
+        change: &UserUpdate<'_>,
         events: &ChangeEvents,
     ) -> Result<(), WriteError>;
 }

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod oidc;
+pub mod passkey;
 pub mod password;
 pub mod permissions;
 pub mod ports;

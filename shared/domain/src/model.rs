@@ -196,6 +196,10 @@ pub struct User {
     /// version condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpFactor>,
+    /// Their passkeys (at most [`crate::passkey::MAX_PASSKEYS`]): each signs them in alone, and
+    /// stands as a second factor behind their password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<crate::passkey::PasskeyCredential>,
 }
 
 /// An authenticator app (TOTP) of a person.
@@ -222,7 +226,7 @@ impl TotpFactor {
 }
 
 impl User {
-    /// Whether an enrolled authenticator app stands behind their password.
+    /// Whether an enrolled authenticator app or a passkey stands behind their password.
     pub fn has_second_factor(&self) -> bool {
         !self.second_factors().is_empty()
     }
@@ -232,6 +236,9 @@ impl User {
         let mut kinds = Vec::new();
         if self.totp.as_ref().is_some_and(TotpFactor::is_confirmed) {
             kinds.push("totp");
+        }
+        if !self.passkeys.is_empty() {
+            kinds.push("passkey");
         }
         kinds
     }

@@ -52,6 +52,9 @@ pub struct Services {
     /// Sign ID and access tokens (only the functions that sign or verify them are given real
     /// ones).
     pub signing_keys: Arc<dyn crate::oidc::keys::SigningKeys>,
+    /// The WebAuthn ceremonies (only the functions that register or check passkeys are given
+    /// real ones).
+    pub passkeys: Arc<dyn crate::passkey::PasskeyCeremonies>,
     pub config: Config,
 }
 

@@ -18,7 +18,9 @@ pub use extract::{
     QueryParams,
 };
 pub use problem::ApiError;
-pub use views::{GroupView, LanguageName, ProblemView, SessionView, TotpEnrolmentView, UserView};
+pub use views::{
+    GroupView, LanguageName, PasskeyFlowView, ProblemView, SessionView, TotpEnrolmentView, UserView,
+};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;

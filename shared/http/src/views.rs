@@ -42,6 +42,30 @@ impl From<gatehouse_domain::usecase::second_factor::TotpEnrolment> for TotpEnrol
     }
 }
 
+/// A WebAuthn ceremony begun: the options for the browser and the flow that ends it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyFlowView {
+    /// Ends this ceremony, once, within 5 minutes (`expires_at`).
+    pub flow: String,
+    /// The options in WebAuthn's JSON form: give them to
+    /// `PublicKeyCredential.parseCreationOptionsFromJSON` (registration) or
+    /// `parseRequestOptionsFromJSON` (sign-in).
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: serde_json::Value,
+    pub expires_at: String,
+}
+
+impl From<gatehouse_domain::usecase::passkeys::PasskeyFlow> for PasskeyFlowView {
+    fn from(f: gatehouse_domain::usecase::passkeys::PasskeyFlow) -> Self {
+        Self {
+            flow: f.flow.expose().to_string(),
+            public_key: f.public_key,
+            expires_at: f.expires_at.to_rfc3339(),
+        }
+    }
+}
+
 /// Every error: RFC 9457 `application/problem+json`. `code` is stable; match on it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemView {

@@ -123,3 +123,69 @@ pub async fn a_challenge_opens_one_session_with_the_accounts_write(store: Arc<dy
         .await;
     assert!(matches!(again, Err(WriteError::Stale)), "{again:?}");
 }
+
+/// A passkey's registration: its ceremony kept under the flow's hash, ended once with the
+/// account's write (the new passkey), and not when the account changed since it was read.
+pub async fn a_ceremony_is_spent_once_with_the_accounts_write(store: Arc<dyn ItemStore>) {
+    let records = Arc::new(Records::new(store));
+    let (domain, admin) = new_org(&records).await;
+    let ceremony = Challenge {
+        kind: ChallengeKind::PasskeyRegistration {
+            user_id: admin.id.clone(),
+            state: "{\"opaque\":true}".into(),
+        },
+        ..challenge_for(&admin)
+    };
+    records.save_challenge(&ceremony, &[]).await.unwrap();
+    let read = records.challenge(&domain, &ceremony.token_hash).await;
+    assert_eq!(
+        read.unwrap(),
+        Some(ceremony.clone()),
+        "the state reads back"
+    );
+
+    let mut stale = admin.clone();
+    stale.version += 3;
+    let refused = records
+        .spend_challenge(
+            &ceremony,
+            &UserUpdate::new(&stale, &admin),
+            &ChangeEvents::none(),
+        )
+        .await;
+    assert!(matches!(refused, Err(WriteError::Stale)), "{refused:?}");
+    let kept = records.challenge(&domain, &ceremony.token_hash).await;
+    assert!(kept.unwrap().is_some(), "the ceremony is not spent");
+
+    let mut next = admin.clone();
+    next.first_name = PersonName::parse("Keyed").unwrap();
+    let spent = records
+        .spend_challenge(
+            &ceremony,
+            &UserUpdate::new(&admin, &next),
+            &ChangeEvents::none(),
+        )
+        .await;
+    assert!(spent.is_ok(), "{spent:?}");
+    assert_eq!(
+        records
+            .challenge(&domain, &ceremony.token_hash)
+            .await
+            .unwrap(),
+        None,
+        "spent with the write"
+    );
+    let written = records.user(&domain, &admin.id).await.unwrap().unwrap();
+    assert_eq!(written.first_name.as_str(), "Keyed");
+    // Spent, it ends nothing more, even from the account as it is now.
+    let again = records
+        .spend_challenge(
+            &ceremony,
+            &UserUpdate::new(&written, &written),
+            &ChangeEvents::none(),
+        )
+        .await;
+    assert!(matches!(again, Err(WriteError::Stale)), "{again:?}");
+    let unchanged = records.user(&domain, &admin.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.version, written.version, "and writes nothing");
+}

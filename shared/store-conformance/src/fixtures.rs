@@ -153,6 +153,7 @@ pub(crate) fn user(domain: &OrgDomain, email: &str, role: Role) -> User {
         deactivated_at: None,
         last_sign_in_at: None,
         totp: None,
+        passkeys: Vec::new(),
     }
 }
 

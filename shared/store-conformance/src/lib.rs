@@ -134,7 +134,8 @@ macro_rules! conformance_suite {
             an_erased_account_leaves_its_claims_free_and_a_record_of_what_is_left,
             a_redacted_log_record_is_rewritten_in_place_and_not_told_again,
             deliveries_of_redacted_events_are_rewritten_where_they_exist,
-            a_challenge_opens_one_session_with_the_accounts_write
+            a_challenge_opens_one_session_with_the_accounts_write,
+            a_ceremony_is_spent_once_with_the_accounts_write
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -172,6 +172,7 @@ pub(crate) async fn setup(backend: Backend, paced: Option<f64>) -> anyhow::Resul
         passwords: PasswordHashing::default(),
         access_codes: AccessCodeKeys::from_text(&key)?,
         signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
+        passkeys: Arc::new(gatehouse_domain::passkey::NoPasskeys),
         config: Config::new(PUBLIC_URL),
     };
     let org = OrgDomain::parse("demo")?;

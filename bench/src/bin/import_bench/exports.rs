@@ -213,6 +213,7 @@ pub(crate) async fn export_child(args: &[String]) -> anyhow::Result<()> {
                 passwords: PasswordHashing::default(),
                 access_codes: AccessCodeKeys::from_text(&std::env::var("BENCH_ACCESS_CODE_KEY")?)?,
                 signing_keys: Arc::new(gatehouse_domain::oidc::keys::NoSigningKeys),
+                passkeys: Arc::new(gatehouse_domain::passkey::NoPasskeys),
                 config: Config::new(PUBLIC_URL),
             }
         }

@@ -143,6 +143,7 @@ async fn create(
         deactivated_at: None,
         last_sign_in_at: None,
         totp: None,
+        passkeys: Vec::new(),
     };
     // Made by the operator (no person of the organisation): no actor.
     let mut events = ChangeEvents::new(&*services.random, now);

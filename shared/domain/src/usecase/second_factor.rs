@@ -132,7 +132,7 @@ impl Rejection for SecondFactorError {
 
 /// The person's own account, read with their session, and their organisation's name as people
 /// read it; anyone else's account is refused.
-async fn own_account(
+pub(crate) async fn own_account(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
@@ -150,7 +150,7 @@ async fn own_account(
 }
 
 /// Writes the account as `next`, from the version read, with `events`.
-async fn save(
+pub(crate) async fn save(
     services: &Services,
     read: &User,
     next: &User,
@@ -180,7 +180,7 @@ pub async fn start_totp(
     check_current_password(services, &user, current_password)
         .await
         .map_err(SecondFactorError::CurrentPassword)?;
-    if user.has_second_factor() {
+    if user.totp.as_ref().is_some_and(TotpFactor::is_confirmed) {
         return Err(SecondFactorError::AlreadyEnrolled);
     }
     let (next, enrolment) = new_app(services, &issuer, &user);
@@ -353,7 +353,7 @@ pub async fn remove_totp(
         tell_removed(
             services,
             &caller.org,
-            &user,
+            &next,
             RemovedFactor::AuthenticatorApp,
         )
         .await;
@@ -375,7 +375,8 @@ pub(crate) async fn tell_removed(
         org: org.name(),
         first_name: &user.first_name,
         factor,
-        required: org.settings.mfa_required_for.contains(&user.role),
+        // Their next sign-in asks for a new factor only when none is left.
+        required: org.settings.mfa_required_for.contains(&user.role) && !user.has_second_factor(),
         language: org.settings.language,
     };
     let sent = match mail.render() {

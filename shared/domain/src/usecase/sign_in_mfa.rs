@@ -158,7 +158,10 @@ async fn challenged(
         client: from,
         enrolment,
         ..
-    } = &challenge.kind;
+    } = &challenge.kind
+    else {
+        return Err(MfaError::InvalidToken);
+    };
     let live = challenge.is_live(services.clock.now());
     if !live || from != &hashed(client.as_str()) || user_id != &token.user_id {
         return Err(MfaError::InvalidToken);
@@ -359,19 +362,18 @@ async fn open(
     counter: &crate::throttle::Counter,
     also: &[EventType],
 ) -> Result<Option<SignedIn>, MfaError> {
-    let ChallengeKind::SecondFactor { familiar_key, .. } = &challenge.kind;
     let now = services.clock.now();
     next.last_sign_in_at = Some(now);
     let (token, session) = new_session(services, &next, &["pwd", "otp", "mfa"]);
-    let attempts = [
-        AttemptsChange::Clear {
-            key: counter.key.clone(),
-        },
-        AttemptsChange::Trust {
+    let mut attempts = vec![AttemptsChange::Clear {
+        key: counter.key.clone(),
+    }];
+    if let ChallengeKind::SecondFactor { familiar_key, .. } = &challenge.kind {
+        attempts.push(AttemptsChange::Trust {
             key: familiar_key.clone(),
             until: now.plus(ThrottlePolicy::FAMILIAR_FOR),
-        },
-    ];
+        });
+    }
     let mut events = ChangeEvents::new(&*services.random, now);
     for kind in also {
         events.user(*kind, None, &next, None);

@@ -360,6 +360,7 @@ async fn accept(
             // Accepting opens their first session.
             last_sign_in_at: Some(now),
             totp: None,
+            passkeys: Vec::new(),
         };
         let (session_token, session) = new_session(services, &user, &["pwd"]);
         let mut accepted = invitation.clone();

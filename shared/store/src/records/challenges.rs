@@ -48,4 +48,17 @@ impl ChallengeStore for Records {
         also.extend(attempts.iter().map(attempts_write));
         self.write_user_update(change, also, events).await
     }
+
+    async fn spend_challenge(
+        &self,
+        challenge: &Challenge,
+        change: &UserUpdate<'_>,
+        events: &ChangeEvents,
+    ) -> Result<(), WriteError> {
+        let spent = Write::Delete {
+            key: keys::challenge(&challenge.org, &challenge.token_hash),
+            condition: Some(Condition::Exists),
+        };
+        self.write_user_update(change, vec![spent], events).await
+    }
 }

@@ -1,0 +1,286 @@
+//! Passkeys through the API on both backends, short of an authenticator (the ceremonies
+//! themselves are made by Chromium's virtual authenticator in `browser/passkeys.mjs`): the
+//! options say what a careful relying party asks for (this RP ID, a discoverable credential,
+//! user verification, the person's keys excluded), and what is not a ceremony of the caller's is
+//! refused without a change: another person's flow, a spent or made-up one, a credential that is
+//! none, a name too long, someone else's account.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PUBLIC_URL};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    registration_options_ask_for_a_discoverable_verified_passkey,
+    registrations_that_are_not_the_callers_are_refused,
+    sign_in_options_name_no_account_and_bad_assertions_are_refused,
+);
+
+fn passkeys(id: &str) -> String {
+    format!("/v1/orgs/demo/users/{id}/passkeys")
+}
+
+async fn begin(b: &Bundle, id: &str, token: Option<&str>) -> Reply {
+    b.gateway
+        .post(&format!("{}/registration", passkeys(id)), token, json!({}))
+        .await
+}
+
+async fn register(b: &Bundle, id: &str, token: &str, body: Value) -> Reply {
+    b.gateway.post(&passkeys(id), Some(token), body).await
+}
+
+/// Something shaped like `PublicKeyCredential.toJSON()` of a creation, signed by nobody.
+fn made_up_creation() -> Value {
+    json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": { "clientDataJSON": "e30", "attestationObject": "oA" },
+        "clientExtensionResults": {}
+    })
+}
+
+/// Something shaped like an assertion by `user`'s passkey `credential_id`, signed by nobody.
+fn made_up_assertion(user: &str, credential_id: &str) -> Value {
+    let handle = uuid::Uuid::parse_str(user).unwrap();
+    json!({
+        "id": credential_id,
+        "rawId": credential_id,
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": URL_SAFE_NO_PAD.encode(br#"{"type":"webauthn.get","challenge":"AAAA","origin":"https://app.gatehouse.test"}"#),
+            "authenticatorData": URL_SAFE_NO_PAD.encode([0u8; 37]),
+            "signature": "MEUCIQ",
+            "userHandle": URL_SAFE_NO_PAD.encode(handle.as_bytes())
+        },
+        "clientExtensionResults": {}
+    })
+}
+
+async fn registration_options_ask_for_a_discoverable_verified_passkey(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+
+    begin(&b, &alice.id, None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    let started = begin(&b, &alice.id, Some(&alice.token)).await;
+    assert_eq!(started.status, 200, "{started:?}");
+    assert_eq!(started.header("cache-control"), Some("no-store"));
+    let options = &started.json["publicKey"];
+    let host = PUBLIC_URL.trim_start_matches("https://");
+    assert_eq!(
+        options["rp"]["id"], host,
+        "the RP ID is the public URL's host"
+    );
+    let selection = &options["authenticatorSelection"];
+    assert_eq!(selection["residentKey"], "required");
+    assert_eq!(selection["requireResidentKey"], true);
+    assert_eq!(selection["userVerification"], "required");
+    let handle = URL_SAFE_NO_PAD
+        .decode(options["user"]["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        handle,
+        uuid::Uuid::parse_str(&alice.id).unwrap().as_bytes(),
+        "the user handle is the account's id, and nothing more about the person"
+    );
+    assert_eq!(options["user"]["name"], alice.email);
+    let challenge = URL_SAFE_NO_PAD
+        .decode(options["challenge"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        challenge.len() >= 16,
+        "a challenge of {} bytes",
+        challenge.len()
+    );
+    assert_eq!(started.json["flow"].as_str().unwrap().len(), 43);
+    let again = begin(&b, &alice.id, Some(&alice.token)).await;
+    assert_ne!(
+        again.json["publicKey"]["challenge"], options["challenge"],
+        "every ceremony has its own challenge"
+    );
+
+    let listed = b
+        .gateway
+        .get(&passkeys(&alice.id), Some(&alice.token))
+        .await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.json["passkeys"], json!([]));
+}
+
+async fn registrations_that_are_not_the_callers_are_refused(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let bob = b.account("bob", "member").await;
+
+    // Only the person registers their own; an admin may list them, another member may not.
+    begin(&b, &alice.id, Some(&bob.token))
+        .await
+        .assert_problem(403, "forbidden");
+    begin(&b, &alice.id, Some(&b.admin_token))
+        .await
+        .assert_problem(403, "forbidden");
+    let by_admin = b
+        .gateway
+        .get(&passkeys(&alice.id), Some(&b.admin_token))
+        .await;
+    assert_eq!(by_admin.status, 200, "{by_admin:?}");
+    b.gateway
+        .get(&passkeys(&alice.id), Some(&bob.token))
+        .await
+        .assert_problem(403, "forbidden");
+
+    let alices = begin(&b, &alice.id, Some(&alice.token)).await.json["flow"].clone();
+    let bobs = begin(&b, &bob.id, Some(&bob.token)).await.json["flow"].clone();
+    let body = |flow: &Value, name: &str| json!({ "flow": flow, "credential": made_up_creation(), "name": name });
+
+    // Bob's flow does not end Alice's registration, nor a made-up one; a malformed one is no flow.
+    register(&b, &alice.id, &alice.token, body(&bobs, "Phone"))
+        .await
+        .assert_problem(422, "invalid_passkey_flow");
+    let made_up = "A".repeat(43);
+    register(&b, &alice.id, &alice.token, body(&json!(made_up), "Phone"))
+        .await
+        .assert_problem(422, "invalid_passkey_flow");
+    register(&b, &alice.id, &alice.token, body(&json!("short"), "Phone"))
+        .await
+        .assert_problem(422, "invalid_passkey_flow");
+    // Her own flow with a credential nobody signed; a name that is no name; missing fields.
+    register(&b, &alice.id, &alice.token, body(&alices, "Phone"))
+        .await
+        .assert_problem(422, "invalid_passkey");
+    register(&b, &alice.id, &alice.token, body(&alices, &"x".repeat(65)))
+        .await
+        .assert_problem(422, "invalid_passkey_name");
+    register(&b, &alice.id, &alice.token, json!({ "flow": alices }))
+        .await
+        .assert_problem(422, "missing_field");
+    register(
+        &b,
+        &alice.id,
+        &alice.token,
+        json!({ "flow": alices, "credential": "text", "name": "Phone" }),
+    )
+    .await
+    .assert_problem(422, "invalid_passkey");
+    register(&b, &alice.id, &bob.token, body(&alices, "Phone"))
+        .await
+        .assert_problem(403, "forbidden");
+    b.gateway
+        .send(
+            "DELETE",
+            &format!("{}/AAAA", passkeys(&alice.id)),
+            Some(&alice.token),
+            None,
+        )
+        .await
+        .assert_problem(404, "passkey_not_found");
+
+    // Nothing changed.
+    let listed = b
+        .gateway
+        .get(&passkeys(&alice.id), Some(&alice.token))
+        .await;
+    assert_eq!(listed.json["passkeys"], json!([]));
+    let user = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/users/{}", alice.id),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(user.json["second_factors"], json!([]), "{user:?}");
+}
+
+async fn sign_in_options_name_no_account_and_bad_assertions_are_refused(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let options = |client: &'static str| {
+        let b = &b;
+        async move {
+            b.gateway
+                .post_from(
+                    client,
+                    "/v1/orgs/demo/sign-in/passkey/options",
+                    None,
+                    json!({}),
+                )
+                .await
+        }
+    };
+
+    let started = options("203.0.113.7").await;
+    assert_eq!(started.status, 200, "{started:?}");
+    let public_key = &started.json["publicKey"];
+    assert_eq!(
+        public_key["rpId"],
+        PUBLIC_URL.trim_start_matches("https://")
+    );
+    assert_eq!(
+        public_key["allowCredentials"],
+        json!([]),
+        "no account is named"
+    );
+    assert_eq!(public_key["userVerification"], "required");
+    assert!(started.json.get("mediation").is_none());
+    b.gateway
+        .post("/v1/orgs/nowhere/sign-in/passkey/options", None, json!({}))
+        .await
+        .assert_problem(404, "org_not_found");
+
+    let flow = started.json["flow"].clone();
+    let finish = |client: &'static str, body: Value| {
+        let b = &b;
+        async move {
+            b.gateway
+                .post_from(client, "/v1/orgs/demo/sign-in/passkey", None, body)
+                .await
+        }
+    };
+    // A passkey Alice does not have; a credential that is none; missing parts.
+    let assertion = made_up_assertion(&alice.id, "AAAA");
+    finish(
+        "203.0.113.7",
+        json!({ "flow": flow, "credential": assertion }),
+    )
+    .await
+    .assert_problem(401, "invalid_passkey");
+    finish(
+        "203.0.113.7",
+        json!({ "flow": flow, "credential": { "id": "x" } }),
+    )
+    .await
+    .assert_problem(401, "invalid_passkey");
+    finish("203.0.113.7", json!({ "flow": flow }))
+        .await
+        .assert_problem(422, "missing_field");
+    // The flow works from the address its options went to only, and is no made-up one.
+    finish(
+        "198.51.100.9",
+        json!({ "flow": flow, "credential": assertion }),
+    )
+    .await
+    .assert_problem(401, "invalid_passkey_flow");
+    finish(
+        "203.0.113.7",
+        json!({ "flow": "A".repeat(43), "credential": assertion }),
+    )
+    .await
+    .assert_problem(401, "invalid_passkey_flow");
+    finish(
+        "203.0.113.7",
+        json!({ "flow": "nope", "credential": assertion }),
+    )
+    .await
+    .assert_problem(401, "invalid_passkey_flow");
+    // A registration's flow is no sign-in's.
+    let registration = begin(&b, &alice.id, Some(&alice.token)).await.json["flow"].clone();
+    finish(
+        gatehouse_e2e::DEFAULT_CLIENT,
+        json!({ "flow": registration, "credential": assertion }),
+    )
+    .await
+    .assert_problem(401, "invalid_passkey_flow");
+}
