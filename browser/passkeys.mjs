@@ -136,6 +136,27 @@ export async function passkeyStories({ story, check, expect, browser, startGateh
       expect(await page.getByRole("button", { name: "Sign in", exact: true }).isVisible(), "the password form is there");
     });
 
+    await story("an admin removes a lost passkey from a person's page", browser, async (page) => {
+      const person = await member("lou@example.com", "Lou");
+      await authenticator(page);
+      await page.goto(`${base}/demo/sign-in`);
+      const flow = await call("POST", `/users/${person.id}/passkeys/registration`, person.token, {});
+      const credential = await ceremony(page, "create", flow.publicKey);
+      await call("POST", `/users/${person.id}/passkeys`, person.token, { flow: flow.flow, credential, name: "Lost phone" });
+      await signInWithPassword(page, "admin@example.com");
+      await page.waitForURL(`${base}/demo/welcome`);
+      await page.goto(`${base}/demo/admin/users/${person.id}`);
+      await check(page, "console-person-passkeys");
+      await page.getByRole("button", { name: "Remove the passkey Lost phone…" }).click();
+      await check(page, "console-remove-passkey-confirm");
+      await page.getByRole("button", { name: "Yes, remove it" }).click();
+      await page.waitForSelector("text=The passkey of Lou Person is removed.");
+      const left = await call("GET", `/users/${person.id}/passkeys`, admin.token);
+      expect(left.passkeys.length === 0, "no passkey left");
+      const mail = await (await fetch(`${gatehouse.api}/_local/outbox?to=lou%40example.com`)).json();
+      expect(JSON.stringify(mail).includes("Lost phone"), "Lou is told which passkey went");
+    });
+
     await story("the policy asks admins for a second factor and a passkey gives it", browser, async (page) => {
       const device = await authenticator(page);
       await page.goto(`${base}/demo/sign-in`);

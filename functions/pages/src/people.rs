@@ -17,6 +17,7 @@ use gatehouse_domain::usecase::email_change::request_email_change;
 use gatehouse_domain::usecase::erasure::erase_user;
 use gatehouse_domain::usecase::groups::list_groups;
 use gatehouse_domain::usecase::members::set_member;
+use gatehouse_domain::usecase::passkeys::remove_passkey;
 use gatehouse_domain::usecase::second_factor::remove_totp;
 use gatehouse_http::at_the_mail_floor;
 use minijinja::context;
@@ -68,6 +69,14 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("err_last_admin", "The organisation's last active admin must stay one: make someone else an admin first.", "Le dernier administrateur actif de l'organisation doit le rester\u{a0}: nommez d'abord quelqu'un d'autre administrateur."),
     ("second_factor", "Second factor", "Second facteur"),
     ("factor_totp", "authenticator app", "application d'authentification"),
+    ("factor_passkey", "passkey", "clé d'accès"),
+    ("passkeys_of", "Passkeys", "Clés d'accès"),
+    ("remove_passkey", "Remove…", "Retirer…"),
+    ("remove_passkey_label", "Remove the passkey {passkey}…", "Retirer la clé d'accès {passkey}…"),
+    ("remove_passkey_confirm_title", "Remove a passkey of {name}?", "Retirer une clé d'accès de {name}\u{a0}?"),
+    ("remove_passkey_confirm", "For a lost or stolen device: it no longer signs them in. They are told by mail.", "Pour un appareil perdu ou volé\u{a0}: il ne la connecte plus. Elle en est avertie par e-mail."),
+    ("remove_passkey_yes", "Yes, remove it", "Oui, la retirer"),
+    ("passkey_removed_by_admin", "The passkey of {name} is removed.", "La clé d'accès de {name} est retirée."),
     ("factor_none", "none (password alone)", "aucun (mot de passe seul)"),
     ("remove_totp", "Remove the authenticator app…", "Retirer l'application d'authentification…"),
     ("remove_totp_hint", "For someone who lost their phone: they sign in with their password alone until they set up a new app (or, if the settings require one, set it up at their next sign-in). They are told by mail.", "Pour une personne qui a perdu son téléphone\u{a0}: elle se connecte avec son seul mot de passe jusqu'à ce qu'elle configure une nouvelle application (ou, si les paramètres l'exigent, la configure à sa prochaine connexion). Elle en est avertie par e-mail."),
@@ -79,6 +88,9 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("any", "any", "tous"),
     ("any_group", "any group", "tous les groupes"),
 ];
+
+/// The action removing one of a person's passkeys: `remove-passkey.{its id}` (base64url).
+const REMOVE_PASSKEY: &str = "remove-passkey.";
 
 /// One person as the page shows them.
 #[derive(Serialize)]
@@ -96,6 +108,8 @@ pub(crate) struct PersonView {
     /// Their second factors as people read them.
     pub(crate) second_factor: String,
     pub(crate) has_totp: bool,
+    /// Their passkeys: the removal's action, the name, the removal button's label.
+    pub(crate) passkeys: Vec<(String, String, String)>,
 }
 
 impl PersonView {
@@ -130,6 +144,15 @@ impl PersonView {
                     .join(", "),
             },
             has_totp: user.totp.is_some(),
+            passkeys: user
+                .passkeys
+                .iter()
+                .map(|p| {
+                    let name = p.name.as_str();
+                    let label = visit.say("remove_passkey_label", &[("passkey", name)]);
+                    (format!("{REMOVE_PASSKEY}{}", p.id), name.to_string(), label)
+                })
+                .collect(),
         }
     }
 }
@@ -351,6 +374,21 @@ pub(crate) async fn person_action(
                         let key = if active { "reactivated" } else { "deactivated" };
                         visit.say(key, &[("name", &name)])
                     })
+                    .map_err(|e| Box::new(e) as _)
+            }
+            other if other.starts_with(REMOVE_PASSKEY) && field("confirm") != "yes" => {
+                let texts = [
+                    "remove_passkey_confirm_title",
+                    "remove_passkey_confirm",
+                    "remove_passkey_yes",
+                ];
+                return Ok(confirmation(&visit, &org, &user, &name, other, texts));
+            }
+            other if other.starts_with(REMOVE_PASSKEY) => {
+                let passkey = &other[REMOVE_PASSKEY.len()..];
+                remove_passkey(services, &domain, Some(&token), &id, passkey)
+                    .await
+                    .map(|()| visit.say("passkey_removed_by_admin", &[("name", &name)]))
                     .map_err(|e| Box::new(e) as _)
             }
             _ => {
