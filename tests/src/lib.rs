@@ -15,6 +15,7 @@ mod files;
 mod gateway;
 mod mail;
 pub mod pages;
+pub mod passkey;
 
 pub use faults::{Fault, FaultyAws, Tally};
 pub mod standard_webhooks;

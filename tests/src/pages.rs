@@ -62,12 +62,31 @@ impl<'a> Browser<'a> {
 
     /// Submits a form, the CSRF token taken from `page` as the browser would send it.
     pub async fn submit(&mut self, page: &Reply, action: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut all: Vec<(String, String)> = hidden_fields(&page.text);
+        // The fields of the form that posts there, as a browser sends them (a page may have more
+        // than one form: the sign-in page's passkey form carries the same request).
+        let mut all: Vec<(String, String)> = hidden_fields(form_of(&page.text, action));
         for (k, v) in fields {
             all.retain(|(name, _)| name != k);
             all.push((k.to_string(), v.to_string()));
         }
         self.post(action, &all).await
+    }
+
+    /// A form-encoded POST a page's script makes, answered in JSON (no page headers to check).
+    pub async fn fetch(&mut self, action: &str, fields: &[(String, String)]) -> Reply {
+        let mut headers = self.headers();
+        headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let reply = self
+            .b
+            .gateway
+            .raw_from("198.51.100.7", "POST", action, headers, Some(body))
+            .await;
+        self.keep_cookies(&reply);
+        reply
     }
 
     pub async fn post(&mut self, action: &str, fields: &[(String, String)]) -> Reply {
@@ -113,6 +132,16 @@ pub fn assert_page_headers(reply: &Reply) {
 
 /// The inputs of the page with their values as the browser would send them (hidden ones and
 /// text fields as filled in), checkboxes left unticked.
+/// The HTML of the form whose action is `action`, or the whole page when none is.
+pub fn form_of<'a>(html: &'a str, action: &str) -> &'a str {
+    let Some(at) = html.find(&format!("action=\"{action}\"")) else {
+        return html;
+    };
+    let start = html[..at].rfind("<form").unwrap_or(0);
+    let end = html[at..].find("</form>").map_or(html.len(), |e| at + e);
+    &html[start..end]
+}
+
 pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for tag in html.split("<input").skip(1) {
@@ -156,9 +185,11 @@ pub async fn signed_in<'a>(b: &'a Bundle, identifier: &str, password: &str) -> B
 
 /// The form's CSRF token with `fields`, as a browser would post them.
 pub fn with_csrf(page: &Reply, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    // One token: every form of a page carries the same.
     let mut all: Vec<(String, String)> = hidden_fields(&page.text)
         .into_iter()
         .filter(|(k, _)| k == "csrf")
+        .take(1)
         .collect();
     all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     all

@@ -327,3 +327,36 @@ async fn requests_per_sign_in_with_a_second_factor() {
         ],
     );
 }
+
+#[tokio::test]
+async fn requests_per_sign_in_with_a_passkey() {
+    let b = Bundle::start(Backend::Aws).await;
+    let alice = b.account("alice", "member").await;
+    let mut key = gatehouse_e2e::passkey::SoftKey::registered(&b, &alice, "Laptop").await;
+    counts(&b);
+
+    // The options: the organisation read, the ceremony kept.
+    let started = b
+        .gateway
+        .post("/v1/orgs/demo/sign-in/passkey/options", None, json!({}))
+        .await;
+    assert_eq!(started.status, 200, "{started:?}");
+    expect(counts(&b), &[("GetItem", 1), ("PutItem", 1)]);
+    // The assertion: the organisation, the account its user handle names and the ceremony in one
+    // batch; the session, the ceremony spent, the passkey's counter and last use and the event in
+    // one transaction.
+    let credential = key.assert(&started.json["publicKey"]);
+    let signed = b
+        .gateway
+        .post(
+            "/v1/orgs/demo/sign-in/passkey",
+            None,
+            json!({ "flow": started.json["flow"], "credential": credential }),
+        )
+        .await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+    expect(
+        counts(&b),
+        &[("BatchGetItem", 1), ("TransactWriteItems", 1)],
+    );
+}

@@ -7,10 +7,13 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PUBLIC_URL};
+use gatehouse_e2e::passkey::SoftKey;
+use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PASSWORD, PUBLIC_URL};
 use serde_json::{json, Value};
 
 on_both_backends!(
+    a_passkey_signs_in_alone_once_per_flow,
+    a_passkey_is_the_second_factor_and_satisfies_the_policy,
     registration_options_ask_for_a_discoverable_verified_passkey,
     registrations_that_are_not_the_callers_are_refused,
     sign_in_options_name_no_account_and_bad_assertions_are_refused,
@@ -56,6 +59,143 @@ fn made_up_assertion(user: &str, credential_id: &str) -> Value {
         },
         "clientExtensionResults": {}
     })
+}
+
+async fn options(b: &Bundle) -> Reply {
+    let started = b
+        .gateway
+        .post("/v1/orgs/demo/sign-in/passkey/options", None, json!({}))
+        .await;
+    assert_eq!(started.status, 200, "{started:?}");
+    started
+}
+
+async fn finish(b: &Bundle, flow: &Value, credential: &Value) -> Reply {
+    b.gateway
+        .post(
+            "/v1/orgs/demo/sign-in/passkey",
+            None,
+            json!({ "flow": flow, "credential": credential }),
+        )
+        .await
+}
+
+async fn a_passkey_signs_in_alone_once_per_flow(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let mut key = SoftKey::registered(&b, &alice, "Laptop").await;
+    let listed = b
+        .gateway
+        .get(&passkeys(&alice.id), Some(&alice.token))
+        .await;
+    assert_eq!(listed.json["passkeys"][0]["name"], "Laptop", "{listed:?}");
+    assert!(listed.json["passkeys"][0].get("last_used_at").is_none());
+
+    let started = options(&b).await;
+    let assertion = key.assert(&started.json["publicKey"]);
+    // The same flow finished twice at once: one session.
+    let (one, two) = tokio::join!(
+        finish(&b, &started.json["flow"], &assertion),
+        finish(&b, &started.json["flow"], &assertion)
+    );
+    let (signed, refused) = if one.status == 200 {
+        (one, two)
+    } else {
+        (two, one)
+    };
+    assert_eq!(signed.status, 200, "{signed:?}");
+    refused.assert_problem(401, "invalid_passkey_flow");
+    assert_eq!(signed.json["user"]["id"], alice.id.as_str());
+    let token = signed.json["token"].as_str().unwrap();
+    let who = b.gateway.get("/v1/orgs/demo/session", Some(token)).await;
+    assert_eq!(who.status, 200, "the session works: {who:?}");
+    // Replayed later: the flow is spent.
+    finish(&b, &started.json["flow"], &assertion)
+        .await
+        .assert_problem(401, "invalid_passkey_flow");
+    let used = b
+        .gateway
+        .get(&passkeys(&alice.id), Some(&alice.token))
+        .await;
+    assert!(
+        used.json["passkeys"][0]["last_used_at"].is_string(),
+        "{used:?}"
+    );
+
+    // An admin removes it (a lost laptop): Alice is told, and it signs nobody in any more.
+    let id = used.json["passkeys"][0]["id"].as_str().unwrap().to_string();
+    let removed = b
+        .gateway
+        .send(
+            "DELETE",
+            &format!("{}/{id}", passkeys(&alice.id)),
+            Some(&b.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{removed:?}");
+    let mails = b.mailbox.messages_to(&alice.email).await;
+    let told = mails.last().expect("a mail to her");
+    let body = told.text.as_ref().or(told.html.as_ref()).expect("a body");
+    assert!(body.contains("Laptop"), "{body}");
+    let again = options(&b).await;
+    let assertion = key.assert(&again.json["publicKey"]);
+    finish(&b, &again.json["flow"], &assertion)
+        .await
+        .assert_problem(401, "invalid_passkey");
+}
+
+async fn a_passkey_is_the_second_factor_and_satisfies_the_policy(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let mut key = SoftKey::registered(&b, &alice, "Phone").await;
+    let user = b
+        .gateway
+        .get(
+            &format!("/v1/orgs/demo/users/{}", alice.id),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(user.json["second_factors"], json!(["passkey"]), "{user:?}");
+
+    // Her password now asks for the passkey, and opens no session.
+    let step = b.sign_in(&alice.email, PASSWORD).await;
+    assert_eq!(step.json["mfa_required"], json!(true), "{step:?}");
+    assert_eq!(step.json["methods"], json!(["passkey"]));
+    assert!(step.json.get("token").is_none());
+
+    // Members must have a second factor: the passkey is one, and signs her in alone.
+    let changed = b
+        .change_settings(json!({ "mfa_required_for": ["member"] }))
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let started = options(&b).await;
+    let signed = finish(
+        &b,
+        &started.json["flow"],
+        &key.assert(&started.json["publicKey"]),
+    )
+    .await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+
+    // Deactivated, she is refused, and says so.
+    let deactivated = b
+        .gateway
+        .post(
+            &format!("/v1/orgs/demo/users/{}/deactivate", alice.id),
+            Some(&b.admin_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(deactivated.status, 200, "{deactivated:?}");
+    let started = options(&b).await;
+    finish(
+        &b,
+        &started.json["flow"],
+        &key.assert(&started.json["publicKey"]),
+    )
+    .await
+    .assert_problem(403, "account_deactivated");
 }
 
 async fn registration_options_ask_for_a_discoverable_verified_passkey(backend: Backend) {

@@ -171,7 +171,8 @@ pub enum EventType {
     /// `user.uid_changed`: an admin gave a person without email a new identifier.
     #[serde(rename = "user.uid_changed")]
     UserUidChanged,
-    /// `user.mfa_enabled`: a person confirmed a second factor (an authenticator app).
+    /// `user.mfa_enabled`: a person confirmed a second factor (an authenticator app) or added a
+    /// passkey.
     #[serde(rename = "user.mfa_enabled")]
     UserMfaEnabled,
     /// `user.mfa_disabled`: a second factor was removed, by its owner or an admin.

@@ -15,7 +15,10 @@ use std::time::Duration;
 mod landing;
 mod second_factor;
 use landing::a_new_member_lands_in_the_chosen_application_signed_in;
-use second_factor::a_second_factor_reaches_the_application_as_amr_and_acr;
+use second_factor::{
+    a_passkey_reaches_the_application_as_amr_and_acr,
+    a_second_factor_reaches_the_application_as_amr_and_acr,
+};
 
 on_both_backends!(
     a_person_signs_in_to_an_application_and_it_learns_who_they_are,
@@ -27,6 +30,7 @@ on_both_backends!(
     an_application_signs_the_person_out_and_is_sent_back_only_where_registered,
     a_new_member_lands_in_the_chosen_application_signed_in,
     a_second_factor_reaches_the_application_as_amr_and_acr,
+    a_passkey_reaches_the_application_as_amr_and_acr,
 );
 
 const CALLBACK: &str = "https://app.acme.test/callback";
@@ -490,7 +494,8 @@ async fn bad_authorization_requests_are_refused_where_they_belong(backend: Backe
     assert_eq!(param(&back_at_app(&reply), "error"), Some("login_required"));
     // The sign-in form is CSRF-checked like every form.
     let page = browser.get(&authorize_path(&app, &[])).await;
-    let mut fields = gatehouse_e2e::pages::hidden_fields(&page.text);
+    let form = gatehouse_e2e::pages::form_of(&page.text, "/demo/oidc/authorize");
+    let mut fields = gatehouse_e2e::pages::hidden_fields(form);
     fields.retain(|(n, _)| n != "csrf");
     fields.push(("csrf".into(), "forged".into()));
     fields.push(("identifier".into(), b.admin_email.clone()));

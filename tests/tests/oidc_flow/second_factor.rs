@@ -1,10 +1,12 @@
 //! A sign-in with a second factor through an application's authorization request: the code step
 //! comes after the password with the request carried along, the application gets its code once
-//! the code is right, and the ID token says how the person signed in (`amr`, `acr`).
+//! the code is right, and the ID token says how the person signed in (`amr`, `acr`); a passkey
+//! used on the sign-in page of an authorization request does the same.
 
 use gatehouse_domain::clock::Clock;
 use gatehouse_e2e::authenticator::{app_code, enrolled_app};
-use gatehouse_e2e::pages::{heading, Browser};
+use gatehouse_e2e::pages::{heading, with_csrf, Browser};
+use gatehouse_e2e::passkey::SoftKey;
 use gatehouse_e2e::{Backend, Bundle, PASSWORD};
 use serde_json::json;
 
@@ -65,4 +67,41 @@ pub(super) async fn a_second_factor_reaches_the_application_as_amr_and_acr(backe
     let tokens = exchange(&b, &app, param(&query, "code").unwrap()).await;
     let id = claims(tokens.json["id_token"].as_str().unwrap());
     assert_eq!(id["acr"], "aal2");
+}
+
+pub(super) async fn a_passkey_reaches_the_application_as_amr_and_acr(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let app = register(&b, "confidential").await;
+    let alice = b.account("alice", "member").await;
+    let mut key = SoftKey::registered(&b, &alice, "Laptop").await;
+
+    let mut browser = Browser::new(&b);
+    let page = browser.get(&authorize_path(&app, &[])).await;
+    assert!(
+        page.text.contains("action=\"/demo/sign-in/passkey\""),
+        "the sign-in page offers a passkey: {}",
+        page.text
+    );
+    // What the page's script does: the options, the authenticator, the form sent.
+    let options = browser
+        .fetch("/demo/sign-in/passkey/options", &with_csrf(&page, &[]))
+        .await;
+    assert_eq!(options.status, 200, "{options:?}");
+    let flow = options.json["flow"].as_str().unwrap().to_string();
+    let credential = key.assert(&options.json["publicKey"]).to_string();
+    let done = browser
+        .submit(
+            &page,
+            "/demo/sign-in/passkey",
+            &[("flow", &flow), ("credential", &credential)],
+        )
+        .await;
+    let query = back_at_app(&done);
+    assert_eq!(param(&query, "state"), Some("st-123"));
+    let tokens = exchange(&b, &app, param(&query, "code").unwrap()).await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+    let id = claims(tokens.json["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], json!(["hwk", "user", "mfa"]));
+    assert_eq!(id["acr"], "aal2");
+    assert_eq!(id["sub"], alice.id.as_str());
 }
