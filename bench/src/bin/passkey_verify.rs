@@ -41,7 +41,7 @@ fn line(what: &str, samples: Vec<Duration>) {
     let n = samples.len();
     let (p50, p95) = percentiles(samples);
     println!(
-        "  {what:<46} {n:5}  p50 {:8.1} µs  p95 {:8.1} µs",
+        "  {what:<50} {n:5}  p50 {:8.1} µs  p95 {:8.1} µs",
         us(p50),
         us(p95)
     );
