@@ -1,6 +1,6 @@
 // Second factors in the browser: a person sets up an authenticator app in My account (its QR
 // code and key), keeps the recovery codes, signs out and signs in again with the app's code; the
-// organisation requires an app of guests and a guest sets one up at sign-in; an admin removes a
+// organisation requires an app of admins and a new admin sets one up at sign-in; an admin removes a
 // lost phone's app. The codes come from pyotp (GATEHOUSE_TEST_PYTHON, as scripts/test installs
 // it), fed the key the page shows, as a phone's app is. Each page is screenshotted at a desktop's
 // and a phone's width and checked with axe.
@@ -83,11 +83,13 @@ export async function secondFactorStories({ story, check, expect, browser, base,
     );
   }
 
-  await story("the organisation requires an app of guests and a guest sets one up at sign-in", browser, async (page) => {
-    await api(base, "PATCH", "/settings", admin.token, { mfa_required_for: ["guest"] });
+  await story("the organisation requires an app of admins and a new admin sets one up at sign-in", browser, async (page) => {
+    await api(base, "PATCH", "/settings", admin.token, { mfa_required_for: ["admin"] });
     try {
-      const guest = await invitee("gina@example.com", "Gina", "guest");
-      await signIn(page, guest.email);
+      // Invitations make members or guests; an admin then makes Gina one.
+      const newAdmin = await invitee("gina@example.com", "Gina", "member");
+      await api(base, "PATCH", `/users/${newAdmin.id}`, admin.token, { role: "admin" });
+      await signIn(page, newAdmin.email);
       await page.waitForSelector("figure.qr svg");
       expect((await page.textContent("h1")) === "Set up an authenticator app", "the enrolment comes first");
       await check(page, "sign-in-enrol");

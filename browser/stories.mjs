@@ -5,7 +5,7 @@
 // password is reset; the pages fit a phone; people sign in to an application through OpenID
 // Connect (the example relying party in examples/relying-party, openid-client underneath: it
 // verifies the ID token against the JWKS, the nonce, PKCE and `iss`), an employee as `uid:domain`
-// and a guest as a guest; second factors (browser/second_factors.mjs). Every page visited is screenshotted (target/browser/*.png) and checked with
+// and a guest as a guest; second factors (browser/second_factors.mjs) and passkeys (browser/passkeys.mjs). Every page visited is screenshotted (target/browser/*.png) and checked with
 // axe-core: a serious or critical violation fails the run.
 //
 //   GATEHOUSE_BIN=target/debug/gatehouse-local node browser/stories.mjs

@@ -90,19 +90,8 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn post(&mut self, action: &str, fields: &[(String, String)]) -> Reply {
-        let mut headers = self.headers();
-        headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
-        let body = serde_urlencoded::to_string(fields).unwrap();
-        let reply = self
-            .b
-            .gateway
-            .raw_from("198.51.100.7", "POST", action, headers, Some(body))
-            .await;
+        let reply = self.fetch(action, fields).await;
         assert_page_headers(&reply);
-        self.keep_cookies(&reply);
         reply
     }
 }
