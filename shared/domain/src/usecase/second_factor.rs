@@ -132,7 +132,7 @@ impl Rejection for SecondFactorError {
 
 /// The person's own account, read with their session, and their organisation's name as people
 /// read it; anyone else's account is refused.
-pub(crate) async fn own_account(
+async fn own_account(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
@@ -150,7 +150,7 @@ pub(crate) async fn own_account(
 }
 
 /// Writes the account as `next`, from the version read, with `events`.
-pub(crate) async fn save(
+async fn save(
     services: &Services,
     read: &User,
     next: &User,
