@@ -101,6 +101,36 @@ pub(crate) async fn administered_groups(
         .collect())
 }
 
+/// The account `id` as its owner (their own, read with the session) or an admin who manages users
+/// reads it, and whether it is the caller's own; anyone else gets `forbidden`, an admin asking for
+/// no account `not_found`. One round trip, two when an admin reads someone else's.
+pub(crate) async fn own_or_managed<E>(
+    services: &Services,
+    org: &OrgDomain,
+    token: Option<&crate::secret::SessionToken>,
+    id: &crate::types::UserId,
+    forbidden: E,
+    not_found: E,
+) -> Result<(Caller, crate::model::User, bool), E>
+where
+    E: From<OrgLookupError> + From<session::AuthError> + From<StoreError>,
+{
+    let caller = caller_in::<E>(services, org, token, Along::default()).await?;
+    let own = &caller.actor.user_id == id;
+    let admin = crate::permissions::decide(
+        caller.standing(),
+        &caller.org.settings,
+        crate::permissions::Action::ManageUsers,
+    )
+    .is_ok();
+    let user = match (own, admin, &caller.user) {
+        (true, _, Some(user)) => user.clone(),
+        (false, true, _) => services.store.user(org, id).await?.ok_or(not_found)?,
+        _ => return Err(forbidden),
+    };
+    Ok((caller, user, own))
+}
+
 /// The organisation a request is addressed to and who is calling, read together.
 pub(crate) struct Caller {
     pub org: Org,

@@ -17,7 +17,7 @@ use crate::services::Services;
 use crate::types::{OrgDomain, UserId};
 use crate::usecase::second_factor::tell_removed;
 use crate::usecase::session::AuthError;
-use crate::usecase::{caller_in, Along, Caller, OrgLookupError};
+use crate::usecase::{caller_in, own_or_managed, Along, OrgLookupError};
 
 /// A ceremony begun: the flow that ends it (shown once; its hash is kept) and the options for
 /// `navigator.credentials` (`publicKey`).
@@ -136,33 +136,6 @@ async fn own(
     Ok(user)
 }
 
-/// The account `id` as its owner or an admin reads it (with whether it is the caller's own).
-async fn owned_or_managed(
-    services: &Services,
-    org: &OrgDomain,
-    token: Option<&SessionToken>,
-    id: &UserId,
-) -> Result<(Caller, User, bool), PasskeyError> {
-    let caller = caller_in::<PasskeyError>(services, org, token, Along::default()).await?;
-    let own = &caller.actor.user_id == id;
-    let admin = crate::permissions::decide(
-        caller.standing(),
-        &caller.org.settings,
-        crate::permissions::Action::ManageUsers,
-    )
-    .is_ok();
-    let user = match (own, admin, &caller.user) {
-        (true, _, Some(user)) => user.clone(),
-        (false, true, _) => services
-            .store
-            .user(org, id)
-            .await?
-            .ok_or(PasskeyError::NotFound)?,
-        _ => return Err(PasskeyError::Forbidden),
-    };
-    Ok((caller, user, own))
-}
-
 /// `POST /users/{id}/passkeys/registration`: the options to create a passkey (the person only).
 pub async fn begin_registration(
     services: &Services,
@@ -186,18 +159,16 @@ pub async fn begin_registration(
         user_id: user.id.clone(),
         state: start.state,
     };
-    let flow = keep_ceremony(services, org, kind).await?;
-    Ok(PasskeyFlow {
-        public_key: start.public_key,
-        ..flow
-    })
+    Ok(keep_ceremony(services, org, kind, start.public_key).await?)
 }
 
-/// Keeps a ceremony's state for [`CHALLENGE_TTL`] under a new flow's hash.
+/// Keeps a ceremony's state for [`CHALLENGE_TTL`] under a new flow's hash: the flow, with the
+/// options for the browser.
 pub(crate) async fn keep_ceremony(
     services: &Services,
     org: &OrgDomain,
     kind: ChallengeKind,
+    public_key: Value,
 ) -> Result<PasskeyFlow, StoreError> {
     let now = services.clock.now();
     let flow = SecretToken::generate(services.random.as_ref());
@@ -215,7 +186,7 @@ pub(crate) async fn keep_ceremony(
         .map_err(|e| StoreError::Unavailable(e.into()))?;
     Ok(PasskeyFlow {
         flow,
-        public_key: Value::Null,
+        public_key,
         expires_at: challenge.expires_at,
     })
 }
@@ -284,7 +255,15 @@ pub async fn list_passkeys(
     token: Option<&SessionToken>,
     id: &UserId,
 ) -> Result<Vec<PasskeyCredential>, PasskeyError> {
-    let (_, user, _) = owned_or_managed(services, org, token, id).await?;
+    let (_, user, _) = own_or_managed(
+        services,
+        org,
+        token,
+        id,
+        PasskeyError::Forbidden,
+        PasskeyError::NotFound,
+    )
+    .await?;
     Ok(user.passkeys)
 }
 
@@ -298,7 +277,15 @@ pub async fn remove_passkey(
     passkey: &str,
 ) -> Result<(), PasskeyError> {
     for _ in 0..3 {
-        let (caller, user, own) = owned_or_managed(services, org, token, id).await?;
+        let (caller, user, own) = own_or_managed(
+            services,
+            org,
+            token,
+            id,
+            PasskeyError::Forbidden,
+            PasskeyError::NotFound,
+        )
+        .await?;
         let Some(removed) = user.passkeys.iter().find(|p| p.id == passkey).cloned() else {
             return Err(PasskeyError::PasskeyNotFound);
         };

@@ -21,7 +21,7 @@ use crate::types::{OrgDomain, UserId};
 use crate::usecase::guard::{admit, refund_all, AdmitError};
 use crate::usecase::password::{check_current_password, PasswordChangeError};
 use crate::usecase::session::AuthError;
-use crate::usecase::{caller_in, Along, OrgLookupError};
+use crate::usecase::{caller_in, own_or_managed, Along, OrgLookupError};
 
 /// Wrong codes of one account: 5 free, then waits from a second doubling to 15 minutes, locked
 /// after 50 (1,000 guesses at a 6-digit code then have one chance in 20,000).
@@ -312,28 +312,20 @@ pub async fn remove_totp(
     id: &UserId,
     current_password: Option<&str>,
 ) -> Result<(), SecondFactorError> {
-    let caller = caller_in::<SecondFactorError>(services, org, token, Along::default()).await?;
-    let own = &caller.actor.user_id == id;
-    let admin = crate::permissions::decide(
-        caller.standing(),
-        &caller.org.settings,
-        crate::permissions::Action::ManageUsers,
+    let (caller, user, own) = own_or_managed(
+        services,
+        org,
+        token,
+        id,
+        SecondFactorError::Forbidden,
+        SecondFactorError::NotFound,
     )
-    .is_ok();
-    let user = match (own, admin, caller.user) {
-        (true, _, Some(user)) => {
-            check_current_password(services, &user, current_password)
-                .await
-                .map_err(SecondFactorError::CurrentPassword)?;
-            user
-        }
-        (false, true, _) => services
-            .store
-            .user(org, id)
-            .await?
-            .ok_or(SecondFactorError::NotFound)?,
-        _ => return Err(SecondFactorError::Forbidden),
-    };
+    .await?;
+    if own {
+        check_current_password(services, &user, current_password)
+            .await
+            .map_err(SecondFactorError::CurrentPassword)?;
+    }
     let Some(removed) = &user.totp else {
         return Ok(());
     };

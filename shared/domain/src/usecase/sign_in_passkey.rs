@@ -89,11 +89,7 @@ pub async fn begin_passkey_sign_in(
         state: start.state,
         client: hashed(client.as_str()),
     };
-    let flow = keep_ceremony(services, org, kind).await?;
-    Ok(PasskeyFlow {
-        public_key: start.public_key,
-        ..flow
-    })
+    Ok(keep_ceremony(services, org, kind, start.public_key).await?)
 }
 
 /// `POST /sign-in/passkey {flow, credential}`: the assertion, checked against the flow's
