@@ -12,6 +12,11 @@
 //! its credential (`allowCredentials`), and its answer gets the user handle a discoverable one
 //! carries (none of which is signed or checked; `gatehouse_e2e::passkey` does the same). One assertion is checked again and again: the check does
 //! not remember it (the flow that carried it is spent by the store, which is not measured here).
+//!
+//! Then the peer checks the same registration and assertion beside it: SimpleWebAuthn's server
+//! library on node (`bench/passkey-peer/verify.mjs`, pinned in its package-lock.json; `npm ci` in
+//! `bench/passkey-peer` first, as `scripts/bench-sign-in` does), with the same rules (origin, RP
+//! ID, user verification required), as many times.
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +60,7 @@ fn main() -> anyhow::Result<()> {
 
     // Registration, once.
     let start = ceremonies.creation_options(&user, "pat@example.com", "Pat", &[])?;
+    let registration_challenge = start.public_key["challenge"].clone();
     let mut public_key = start.public_key.clone();
     public_key["authenticatorSelection"]["requireResidentKey"] = json!(false);
     public_key["authenticatorSelection"]["residentKey"] = json!("discouraged");
@@ -63,7 +69,8 @@ fn main() -> anyhow::Result<()> {
     let created = authenticator
         .do_registration(origin.clone(), options)
         .map_err(|e| anyhow::anyhow!("the soft authenticator refused to register: {e:?}"))?;
-    let registered = ceremonies.check_creation(&serde_json::to_value(&created)?, &start.state)?;
+    let created = serde_json::to_value(&created)?;
+    let registered = ceremonies.check_creation(&created, &start.state)?;
     let passkey = PasskeyCredential {
         id: registered.id,
         name: PasskeyName::parse("Bench key").unwrap(),
@@ -87,7 +94,7 @@ fn main() -> anyhow::Result<()> {
     let options: RequestChallengeResponse =
         serde_json::from_value(json!({ "publicKey": public_key }))?;
     let asserted = authenticator
-        .do_authentication(origin, options)
+        .do_authentication(origin.clone(), options)
         .map_err(|e| anyhow::anyhow!("the soft authenticator refused to sign: {e:?}"))?;
     let mut assertion: Value = serde_json::to_value(&asserted)?;
     let handle = uuid::Uuid::parse_str(user.as_str())?;
@@ -124,5 +131,36 @@ fn main() -> anyhow::Result<()> {
     line("password check (Argon2id, for comparison)", password_times);
     let (peak, _) = memory_kib(std::process::id());
     println!("  peak RSS {:.1} MiB", mib(peak));
+
+    // SoftPasskey writes the origin into the client data as a URL ("https://id.example.com/");
+    // browsers write it without the slash. webauthn-rs compares origins as URLs, SimpleWebAuthn
+    // as strings: the peer is told the origin as the authenticator wrote it.
+    let fixture = json!({
+        "origin": origin.as_str(),
+        "rp_id": "id.example.com",
+        "registration": { "credential": created, "challenge": registration_challenge },
+        "assertion": { "credential": assertion, "challenge": start.public_key["challenge"] },
+    });
+    run_the_peer(&fixture)
+}
+
+/// Runs SimpleWebAuthn on node over the same registration and assertion; fails, saying what to
+/// do, when its packages are not installed (nothing is skipped silently).
+fn run_the_peer(fixture: &Value) -> anyhow::Result<()> {
+    let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("passkey-peer");
+    if !peer.join("node_modules/@simplewebauthn/server").is_dir() {
+        anyhow::bail!(
+            "the peer is not installed: (cd {} && npm ci)",
+            peer.display()
+        );
+    }
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), serde_json::to_vec(fixture)?)?;
+    let status = std::process::Command::new("node")
+        .arg(peer.join("verify.mjs"))
+        .arg(file.path())
+        .arg(CHECKS.to_string())
+        .status()?;
+    anyhow::ensure!(status.success(), "the peer failed: {status}");
     Ok(())
 }
