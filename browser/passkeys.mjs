@@ -97,6 +97,13 @@ export async function passkeyStories({ story, check, expect, browser, startGateh
           await page.goto(`${base}/demo/account`);
           await page.getByLabel("Name of the new passkey").fill("Work laptop");
           await check(page, `account-passkeys${suffix}`);
+          // A password typed is checked (signed in more than 10 minutes ago, it is asked for).
+          await page.locator("#passkey_password").fill("not my password");
+          page.expectRefusal("/demo/account/passkeys/options", 422);
+          await page.getByRole("button", { name: "Add a passkey" }).click();
+          await page.waitForSelector("[data-passkey-status]:has-text('The current password is wrong.')");
+          expect((await device.credentials()).length === 0, "no passkey made with a wrong password");
+          await page.locator("#passkey_password").fill("");
           await page.getByRole("button", { name: "Add a passkey" }).click();
           await page.waitForSelector("text=Your passkey “Work laptop” is added");
           expect((await device.credentials()).length === 1, "the authenticator holds one passkey");

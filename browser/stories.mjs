@@ -201,9 +201,16 @@ async function story(name, browser, run, contextOptions = {}) {
   page.on("console", (m) => {
     if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
   });
+  // A story that makes a script's request fail on purpose says so first, once per request:
+  // page.expectRefusal(path, status).
+  const expectedRefusals = [];
+  page.expectRefusal = (path, status) => expectedRefusals.push({ path, status });
   page.on("response", (r) => {
     if (r.request().resourceType() !== "document" && r.status() >= 400) {
-      consoleErrors.push(`${r.status()} for ${r.url()}`);
+      const path = new URL(r.url()).pathname;
+      const expected = expectedRefusals.findIndex((e) => e.path === path && e.status === r.status());
+      if (expected >= 0) expectedRefusals.splice(expected, 1);
+      else consoleErrors.push(`${r.status()} for ${r.url()}`);
     }
   });
   // A load cut short because the page moved on (ERR_ABORTED) is the browser's normal business.

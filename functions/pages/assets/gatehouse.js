@@ -114,7 +114,8 @@
 // Passkeys (WebAuthn): buttons and forms marked data-passkey stay hidden unless the browser can
 // make and use passkeys. The options come from Gatehouse (data-options, a POST); the browser's
 // credential goes back in the form's hidden field `credential`, and the form is sent as any
-// other, so the server's answer is an ordinary page.
+// other, so the server's answer is an ordinary page. A refused request for options may say why
+// (`message`: a password asked for, or wrong); the status line says it instead.
 (function () {
   "use strict";
   if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) return;
@@ -130,14 +131,20 @@
       if (kind === "register" && !form.reportValidity()) return;
       button.disabled = true;
       var csrf = form.elements.csrf ? form.elements.csrf.value : "";
+      var body = "csrf=" + encodeURIComponent(csrf);
+      if (form.elements.passkey_password) {
+        body += "&passkey_password=" + encodeURIComponent(form.elements.passkey_password.value);
+      }
       fetch(form.getAttribute("data-options"), {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: "csrf=" + encodeURIComponent(csrf),
+        body: body,
         credentials: "same-origin",
       }).then(function (response) {
-        if (!response.ok) throw new Error("options " + response.status);
-        return response.json();
+        if (response.ok) return response.json();
+        return response.json().catch(function () { return {}; }).then(function (problem) {
+          throw { said: problem.message };
+        });
       }).then(function (started) {
         form.elements.flow.value = started.flow;
         return kind === "register"
@@ -146,9 +153,9 @@
       }).then(function (credential) {
         form.elements.credential.value = JSON.stringify(credential.toJSON());
         form.submit();
-      }).catch(function () {
+      }).catch(function (failure) {
         button.disabled = false;
-        if (status) status.textContent = status.getAttribute("data-failed");
+        if (status) status.textContent = (failure && failure.said) || status.getAttribute("data-failed");
       });
     });
   });

@@ -46,6 +46,8 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("err_passkey_name", "Give the passkey a name of 1 to 64 characters.", "Donnez à la clé d'accès un nom de 1 à 64 caractères."),
     ("err_too_many_passkeys", "You have 10 passkeys already: remove one first.", "Vous avez déjà 10 clés d'accès\u{a0}: retirez-en une d'abord."),
     ("err_passkey_registered", "That passkey is yours already.", "Cette clé d'accès est déjà la vôtre."),
+    ("passkey_password_hint", "Asked when you signed in more than 10 minutes ago.", "Demandé si vous vous êtes connecté il y a plus de 10\u{a0}minutes."),
+    ("err_passkey_password", "You signed in more than 10 minutes ago: type your password to add a passkey.", "Vous vous êtes connecté il y a plus de 10\u{a0}minutes\u{a0}: tapez votre mot de passe pour ajouter une clé d'accès."),
 ];
 
 /// What My account lists of the person's passkeys.
@@ -81,13 +83,24 @@ fn ceremony(flow: PasskeyFlow) -> Response {
 
 /// A refusal the script reads as one (it then says the passkey was not used).
 fn ceremony_refused(e: &dyn Rejection) -> Response {
+    said_refused(e, None)
+}
+
+/// A refusal with what the script says instead of "the passkey was not used" (`message`).
+fn said_refused(e: &dyn Rejection, message: Option<String>) -> Response {
     let status = match e.class() {
         RejectionClass::Internal => StatusCode::SERVICE_UNAVAILABLE,
         RejectionClass::Unauthenticated => StatusCode::UNAUTHORIZED,
         RejectionClass::NotFound => StatusCode::NOT_FOUND,
+        RejectionClass::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        RejectionClass::Throttled => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::CONFLICT,
     };
-    (status, Json(serde_json::json!({ "code": e.code() }))).into_response()
+    let body = match message {
+        Some(message) => serde_json::json!({ "code": e.code(), "message": message }),
+        None => serde_json::json!({ "code": e.code() }),
+    };
+    (status, Json(body)).into_response()
 }
 
 /// `POST /{org}/sign-in/passkey/options`: a passkey sign-in begins.
@@ -159,18 +172,31 @@ pub(crate) async fn passkey_sign_in_submit(
     })
 }
 
-/// `POST /{org}/account/passkeys/options`: the signed-in person begins adding a passkey.
-pub(crate) async fn register_options(Form { visit, .. }: Form) -> Result<Response, Page> {
+/// `POST /{org}/account/passkeys/options {passkey_password?}`: the signed-in person begins adding
+/// a passkey (their password, unless they signed in within 10 minutes).
+pub(crate) async fn register_options(Form { visit, fields, .. }: Form) -> Result<Response, Page> {
     Ok({
-        let (domain, _) = visit.org().await?;
+        let (domain, org) = visit.org().await?;
         let token = session(&visit, &domain).await?;
         let user = match signed_in_user(&visit.services, &domain, &token).await {
             Ok(user) => user,
             Err(e) => return Ok(ceremony_refused(&e)),
         };
-        match begin_registration(&visit.services, &domain, Some(&token), &user.id).await {
+        let password = fields
+            .get("passkey_password")
+            .map(String::as_str)
+            .filter(|p| !p.is_empty());
+        match begin_registration(&visit.services, &domain, Some(&token), &user.id, password).await {
             Ok(flow) => ceremony(flow),
-            Err(e) => ceremony_refused(&e),
+            Err(e) => {
+                let message = match e.code() {
+                    "missing_current_password" => visit.say("err_passkey_password", &[]),
+                    "wrong_current_password" => visit.say("err_wrong_current_password", &[]),
+                    "too_many_attempts" => crate::refusal_text(&visit, &org, &e),
+                    _ => return Ok(ceremony_refused(&e)),
+                };
+                said_refused(&e, Some(message))
+            }
         }
     })
 }

@@ -1,7 +1,8 @@
 //! A person's passkeys (WebAuthn):
 //!
-//! - `POST /v1/orgs/{org}/users/{id}/passkeys/registration {}` (the person) answers the options
-//!   for `navigator.credentials.create()` and the flow that ends the ceremony;
+//! - `POST /v1/orgs/{org}/users/{id}/passkeys/registration {current_password?}` (the person; the
+//!   password unless they signed in within 10 minutes) answers the options for
+//!   `navigator.credentials.create()` and the flow that ends the ceremony;
 //! - `POST /v1/orgs/{org}/users/{id}/passkeys {flow, credential, name}` registers the browser's
 //!   credential (`PublicKeyCredential.toJSON()`);
 //! - `GET /v1/orgs/{org}/users/{id}/passkeys` lists them (the person, admins);
@@ -54,10 +55,13 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct Api;
 
-/// Nothing to say: the options are the person's.
+/// The person's password: needed unless they signed in within the last 10 minutes (checked
+/// whenever given).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RegistrationBody {}
+pub struct RegistrationBody {
+    current_password: Option<String>,
+}
 
 /// A passkey, as its owner and admins see it (never its key).
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,19 +95,22 @@ pub struct PasskeyList {
 /// `navigator.credentials.create()` (WebAuthn's JSON form: `PublicKeyCredential
 /// .parseCreationOptionsFromJSON(publicKey)`) and the flow that ends this ceremony within 5
 /// minutes. Discoverable credentials with user verification; the person's passkeys are excluded.
+/// Signed in more than 10 minutes ago, the person gives their password (`current_password`): a
+/// session taken later cannot add a passkey of its own. Wrong passwords count like sign-ins.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{org}/users/{id}/passkeys/registration",
     operation_id = "begin_passkey_registration",
     params(("org" = String, Path, description = "organisation domain"), ("id" = String, Path, description = "user id: one's own")),
-    request_body(content = Option<RegistrationBody>, description = "`{}` or nothing"),
+    request_body(content = Option<RegistrationBody>, description = "`{}` or nothing within 10 minutes of signing in; `{current_password}` any time"),
     responses(
         (status = 200, description = "the options and the flow (`Cache-Control: no-store`)", body = PasskeyFlowView),
         (status = 401, description = "`unauthenticated`", body = ProblemView, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (someone else's account)", body = ProblemView, content_type = "application/problem+json"),
         (status = 404, description = "`org_not_found`, `user_not_found`", body = ProblemView, content_type = "application/problem+json"),
         (status = 409, description = "`too_many_passkeys` (10), `account_deactivated`, `passkeys_unavailable` (the public URL's host is no domain name)", body = ProblemView, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_body`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`, `missing_current_password` (signed in more than 10 minutes ago), `wrong_current_password`", body = ProblemView, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts` (wrong current passwords)", body = ProblemView, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
     tag = "second factors"
@@ -112,11 +119,12 @@ async fn register(
     State(services): State<AppState>,
     Path((org, id)): Path<(String, String)>,
     bearer: Bearer,
-    OptionalJsonBody(_body): OptionalJsonBody<RegistrationBody>,
+    OptionalJsonBody(body): OptionalJsonBody<RegistrationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let org = org_domain(&org)?;
     let id = user_id(&id)?;
-    let flow = begin_registration(&services, &org, bearer.token(), &id).await?;
+    let password = body.as_ref().and_then(|b| b.current_password.as_deref());
+    let flow = begin_registration(&services, &org, bearer.token(), &id, password).await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(PasskeyFlowView::from(flow)),

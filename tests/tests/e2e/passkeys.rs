@@ -3,10 +3,14 @@
 //! options say what a careful relying party asks for (this RP ID, a discoverable credential,
 //! user verification, the person's keys excluded), and what is not a ceremony of the caller's is
 //! refused without a change: another person's flow, a spent or made-up one, a credential that is
-//! none, a name too long, someone else's account.
+//! none, a name too long, someone else's account. A session older than 10 minutes adds a
+//! passkey only with the person's password.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use std::time::Duration;
+
+use gatehouse_e2e::pages::{signed_in, with_csrf};
 use gatehouse_e2e::passkey::SoftKey;
 use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PASSWORD, PUBLIC_URL};
 use serde_json::{json, Value};
@@ -16,6 +20,7 @@ on_both_backends!(
     a_passkey_is_the_second_factor_and_satisfies_the_policy,
     registration_options_ask_for_a_discoverable_verified_passkey,
     registrations_that_are_not_the_callers_are_refused,
+    a_session_older_than_ten_minutes_adds_a_passkey_only_with_the_password,
     sign_in_options_name_no_account_and_bad_assertions_are_refused,
 );
 
@@ -248,6 +253,57 @@ async fn registration_options_ask_for_a_discoverable_verified_passkey(backend: B
         .await;
     assert_eq!(listed.status, 200, "{listed:?}");
     assert_eq!(listed.json["passkeys"], json!([]));
+}
+
+async fn a_session_older_than_ten_minutes_adds_a_passkey_only_with_the_password(backend: Backend) {
+    let b = Bundle::start(backend).await;
+    let alice = b.account("alice", "member").await;
+    let mut browser = signed_in(&b, &alice.email, PASSWORD).await;
+    let account = browser.get("/demo/account").await;
+    assert!(
+        account.text.contains("name=\"passkey_password\""),
+        "the page asks for the password, in case: {}",
+        account.text
+    );
+    let page_options = "/demo/account/passkeys/options";
+    let fresh = browser.fetch(page_options, &with_csrf(&account, &[])).await;
+    assert_eq!(fresh.status, 200, "just signed in, no password: {fresh:?}");
+
+    b.advance(Duration::from_secs(10 * 60 + 1));
+    begin(&b, &alice.id, Some(&alice.token))
+        .await
+        .assert_problem(422, "missing_current_password");
+    let registration = format!("{}/registration", passkeys(&alice.id));
+    let wrong = json!({ "current_password": "not the password" });
+    b.gateway
+        .post(&registration, Some(&alice.token), wrong)
+        .await
+        .assert_problem(422, "wrong_current_password");
+    let refused = browser.fetch(page_options, &with_csrf(&account, &[])).await;
+    assert_eq!(refused.status, 422, "{refused:?}");
+    assert_eq!(refused.json["code"], "missing_current_password");
+    assert!(
+        refused.json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than 10 minutes ago")),
+        "the page's script says why: {refused:?}"
+    );
+    let fields = with_csrf(&account, &[("passkey_password", "not the password")]);
+    let wrong = browser.fetch(page_options, &fields).await;
+    assert_eq!(wrong.status, 422, "{wrong:?}");
+    assert_eq!(wrong.json["code"], "wrong_current_password");
+
+    let right = json!({ "current_password": PASSWORD });
+    let started = b
+        .gateway
+        .post(&registration, Some(&alice.token), right)
+        .await;
+    assert_eq!(started.status, 200, "{started:?}");
+    assert!(started.json["publicKey"]["challenge"].is_string());
+    let fields = with_csrf(&account, &[("passkey_password", PASSWORD)]);
+    let started = browser.fetch(page_options, &fields).await;
+    assert_eq!(started.status, 200, "{started:?}");
+    assert!(started.json["publicKey"]["challenge"].is_string());
 }
 
 async fn registrations_that_are_not_the_callers_are_refused(backend: Backend) {

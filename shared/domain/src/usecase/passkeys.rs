@@ -1,6 +1,10 @@
 //! A person's passkeys: registered while signed in (the options, then the browser's credential,
 //! checked against the ceremony kept for 5 minutes and spent once), listed by name with their
-//! last use, and removed by the person or an admin (who mails the person, as for an app).
+//! last use, and removed by the person or an admin (who mails the person, as for an app). Adding
+//! one asks for the person's password unless they signed in within [`RECENT_SIGN_IN`]: a session
+//! taken later (a stolen cookie, a shared computer) cannot give its holder a passkey of their own.
+
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -15,6 +19,7 @@ use crate::ports::{StoreError, UserUpdate, WriteError};
 use crate::secret::{SecretToken, SessionToken};
 use crate::services::Services;
 use crate::types::{OrgDomain, UserId};
+use crate::usecase::password::{check_current_password, PasswordChangeError};
 use crate::usecase::second_factor::tell_removed;
 use crate::usecase::session::AuthError;
 use crate::usecase::{caller_in, own_or_managed, Along, OrgLookupError};
@@ -42,6 +47,9 @@ pub enum PasskeyError {
     PasskeyNotFound,
     #[error("the account is deactivated")]
     Deactivated,
+    /// Signed in too long ago, and the current password was missing, wrong or guessed too often.
+    #[error(transparent)]
+    CurrentPassword(PasswordChangeError),
     #[error("an account keeps at most 10 passkeys; remove one first")]
     TooMany,
     #[error("this passkey is registered already")]
@@ -83,6 +91,7 @@ impl Rejection for PasskeyError {
             Self::NotFound => "user_not_found",
             Self::PasskeyNotFound => "passkey_not_found",
             Self::Deactivated => "account_deactivated",
+            Self::CurrentPassword(e) => e.code(),
             Self::TooMany => "too_many_passkeys",
             Self::AlreadyRegistered => "passkey_already_registered",
             Self::InvalidFlow => "invalid_passkey_flow",
@@ -97,6 +106,7 @@ impl Rejection for PasskeyError {
             Self::Org(e) => e.class(),
             Self::Auth(e) => e.class(),
             Self::Forbidden => RejectionClass::Forbidden,
+            Self::CurrentPassword(e) => e.class(),
             Self::NotFound | Self::PasskeyNotFound => RejectionClass::NotFound,
             Self::InvalidFlow | Self::Refused(_) => RejectionClass::Invalid,
             Self::Deactivated
@@ -107,7 +117,16 @@ impl Rejection for PasskeyError {
             Self::Internal(_) => RejectionClass::Internal,
         }
     }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::CurrentPassword(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }
+
+/// How long after signing in a person adds a passkey without typing their password again.
+pub const RECENT_SIGN_IN: Duration = Duration::from_secs(10 * 60);
 
 /// How a passkey names the person to their authenticator: their email, or `uid:domain`.
 pub(crate) fn passkey_user_name(user: &User) -> String {
@@ -118,13 +137,13 @@ pub(crate) fn passkey_user_name(user: &User) -> String {
     }
 }
 
-/// The caller's own, active account.
+/// The caller's own, active account, and when they signed in for this session.
 async fn own(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
     id: &UserId,
-) -> Result<User, PasskeyError> {
+) -> Result<(User, Timestamp), PasskeyError> {
     let caller = caller_in::<PasskeyError>(services, org, token, Along::default()).await?;
     if &caller.actor.user_id != id {
         return Err(PasskeyError::Forbidden);
@@ -133,17 +152,29 @@ async fn own(
     if !user.is_active() {
         return Err(PasskeyError::Deactivated);
     }
-    Ok(user)
+    Ok((user, caller.actor.authenticated_at))
 }
 
-/// `POST /users/{id}/passkeys/registration`: the options to create a passkey (the person only).
+/// `POST /users/{id}/passkeys/registration {current_password?}`: the options to create a passkey
+/// (the person only). A password given is checked (counted like a sign-in); without one, the
+/// person must have signed in within [`RECENT_SIGN_IN`] (`missing_current_password` otherwise).
 pub async fn begin_registration(
     services: &Services,
     org: &OrgDomain,
     token: Option<&SessionToken>,
     id: &UserId,
+    current_password: Option<&str>,
 ) -> Result<PasskeyFlow, PasskeyError> {
-    let user = own(services, org, token, id).await?;
+    let (user, authenticated_at) = own(services, org, token, id).await?;
+    if !services.passkeys.offered() {
+        return Err(PasskeyError::Unavailable);
+    }
+    let recent = services.clock.now() <= authenticated_at.plus(RECENT_SIGN_IN);
+    if current_password.is_some() || !recent {
+        check_current_password(services, &user, current_password)
+            .await
+            .map_err(PasskeyError::CurrentPassword)?;
+    }
     if user.passkeys.len() >= MAX_PASSKEYS {
         return Err(PasskeyError::TooMany);
     }
@@ -203,7 +234,7 @@ pub async fn finish_registration(
     name: PasskeyName,
 ) -> Result<PasskeyCredential, PasskeyError> {
     for _ in 0..3 {
-        let user = own(services, org, token, id).await?;
+        let (user, _) = own(services, org, token, id).await?;
         let challenge = services
             .store
             .challenge(org, &flow.hash())
