@@ -119,6 +119,9 @@
 (function () {
   "use strict";
   if (!window.PublicKeyCredential || !PublicKeyCredential.parseCreationOptionsFromJSON) return;
+  Array.prototype.forEach.call(document.querySelectorAll("[data-without-passkeys]"), function (said) {
+    said.hidden = true;
+  });
   Array.prototype.forEach.call(document.querySelectorAll("form[data-passkey]"), function (form) {
     var kind = form.getAttribute("data-passkey");
     var status = form.querySelector("[data-passkey-status]");

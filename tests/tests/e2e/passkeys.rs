@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::time::Duration;
 
-use gatehouse_e2e::pages::{signed_in, with_csrf};
+use gatehouse_e2e::pages::{signed_in, with_csrf, Browser};
 use gatehouse_e2e::passkey::SoftKey;
 use gatehouse_e2e::{on_both_backends, Backend, Bundle, Reply, PASSWORD, PUBLIC_URL};
 use serde_json::{json, Value};
@@ -168,6 +168,28 @@ async fn a_passkey_is_the_second_factor_and_satisfies_the_policy(backend: Backen
     assert_eq!(step.json["mfa_required"], json!(true), "{step:?}");
     assert_eq!(step.json["methods"], json!(["passkey"]));
     assert!(step.json.get("token").is_none());
+    // On the pages the step offers only the passkey, and says what to do where none can be used.
+    let mut browser = Browser::new(&b);
+    let form = browser.get("/demo/sign-in").await;
+    let fields = [("identifier", alice.email.as_str()), ("password", PASSWORD)];
+    let page = browser.submit(&form, "/demo/sign-in", &fields).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.text.contains("data-passkey=\"sign-in\""),
+        "{}",
+        page.text
+    );
+    assert!(
+        !page.text.contains("name=\"code\""),
+        "no code form: {}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("<p data-without-passkeys>This browser cannot use passkeys"),
+        "{}",
+        page.text
+    );
 
     // Members must have a second factor: the passkey is one, and signs her in alone.
     let changed = b
