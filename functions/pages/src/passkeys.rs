@@ -46,6 +46,7 @@ pub(crate) const WORDS: &[(&str, &str, &str)] = &[
     ("err_passkey_name", "Give the passkey a name of 1 to 64 characters.", "Donnez à la clé d'accès un nom de 1 à 64 caractères."),
     ("err_too_many_passkeys", "You have 10 passkeys already: remove one first.", "Vous avez déjà 10 clés d'accès\u{a0}: retirez-en une d'abord."),
     ("err_passkey_registered", "That passkey is yours already.", "Cette clé d'accès est déjà la vôtre."),
+    ("passkey_password", "Your password, if asked", "Votre mot de passe, s'il est demandé"),
     ("passkey_password_hint", "Asked when you signed in more than 10 minutes ago.", "Demandé si vous vous êtes connecté il y a plus de 10\u{a0}minutes."),
     ("err_passkey_password", "You signed in more than 10 minutes ago: type your password to add a passkey.", "Vous vous êtes connecté il y a plus de 10\u{a0}minutes\u{a0}: tapez votre mot de passe pour ajouter une clé d'accès."),
 ];
